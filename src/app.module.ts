@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/errors';
+import { createValidationPipe } from './common/validation/validation.pipe';
+import { allConfig } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { AccountsModule } from './modules/accounts/accounts.module';
+import { HealthModule } from './modules/health/health.module';
+import { OffersModule } from './modules/offers/offers.module';
+import { QueueModule } from './queue/queue.module';
+import { WorkersModule } from './queue/workers.module';
+
+export interface AppModuleOptions {
+  /** Host the BullMQ processors in this process (RUN_WORKERS, and always in the worker entry). */
+  workers: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfig, cache: true }),
+        DatabaseModule,
+        QueueModule,
+        HealthModule,
+        AccountsModule,
+        OffersModule,
+        ...(options.workers ? [WorkersModule] : []),
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

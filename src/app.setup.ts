@@ -1,0 +1,88 @@
+import helmet from '@fastify/helmet';
+import { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { AppModule, AppModuleOptions } from './app.module';
+import { PinoLoggerService } from './common/logging/pino-logger';
+import { Config } from './config/configuration';
+import { MetricsService } from './modules/health/metrics.service';
+
+export interface CreateAppOptions extends AppModuleOptions {
+  logger?: LoggerService;
+  bodyLimitBytes: number;
+}
+
+/** Builds the HTTP app exactly as production runs it; tests call this too. */
+export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: true,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 200 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    rawBody: true,
+    bufferLogs: true,
+    abortOnError: false,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  await configureApp(app);
+  return app;
+}
+
+/** What cannot be a provider: HTTP plugins, docs, hooks, shutdown. */
+export async function configureApp(app: NestFastifyApplication): Promise<void> {
+  const config = app.get(ConfigService<Config, true>);
+  const fastify = app.getHttpAdapter().getInstance();
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  app.enableCors({ origin: false });
+
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
+
+  const { publicBaseUrl } = config.get('app', { infer: true });
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Afflux API')
+      .setDescription('Affiliate and partner network: offers, tracking, conversions, ledger, payouts, statements.')
+      .setVersion('1')
+      .addServer(publicBaseUrl)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an afx_… API key' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  app.enableShutdownHooks();
+}
+
+export function createLogger(level: string): PinoLoggerService {
+  return new PinoLoggerService(level);
+}
+
+export async function closeQuietly(app: INestApplicationContext | undefined): Promise<void> {
+  if (app) await app.close().catch(() => undefined);
+}

@@ -1,0 +1,68 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { readEnvironment } from './config/configuration';
+import { dataSourceOptions } from './database/data-source-options';
+import { prepareDatabase } from './database/prepare';
+import { generateApiKey, displayPrefix, hashApiKey } from './modules/accounts/api-key.util';
+
+const USAGE = `usage: node dist/src/cli.js <command>
+  migration:run       create the database if missing and apply pending migrations
+  migration:revert    revert the last applied migration
+  migration:show      list migrations and whether each is applied
+  admin:create-key    create an admin principal's API key and print it once`;
+
+async function withDataSource<T>(fn: (ds: DataSource) => Promise<T>): Promise<T> {
+  const env = readEnvironment();
+  const ds = new DataSource(dataSourceOptions(env.DATABASE_URL, 1));
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  'migration:run': async () => {
+    await prepareDatabase(readEnvironment().DATABASE_URL);
+    process.stdout.write('migrations applied\n');
+  },
+  'migration:revert': () =>
+    withDataSource(async (ds) => {
+      await ds.undoLastMigration({ transaction: 'each' });
+      process.stdout.write('last migration reverted\n');
+    }),
+  'migration:show': () =>
+    withDataSource(async (ds) => {
+      const applied = new Set((await ds.query('SELECT name FROM migrations')).map((r: { name: string }) => r.name));
+      for (const m of ds.migrations) process.stdout.write(`${applied.has(m.name) ? '[x]' : '[ ]'} ${m.name}\n`);
+    }),
+  'admin:create-key': async () => {
+    await prepareDatabase(readEnvironment().DATABASE_URL);
+    await withDataSource(async (ds) => {
+      const key = generateApiKey('admin');
+      await ds.transaction(async (m) => {
+        const [admin] = await m.query(
+          `INSERT INTO principals (role, name, email) VALUES ('admin', 'CLI admin', 'admin@localhost')
+           ON CONFLICT (role, lower(email)) DO UPDATE SET updated_at = now() RETURNING id`,
+        );
+        await m.query('INSERT INTO api_keys (principal_id, prefix, key_hash, label) VALUES ($1, $2, $3, $4)', [admin.id, displayPrefix(key), hashApiKey(key), 'cli']);
+      });
+      process.stdout.write(`${key}\n`);
+    });
+  },
+};
+
+async function main(): Promise<void> {
+  const command = commands[process.argv[2] ?? ''];
+  if (!command) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  await command();
+}
+
+void main().catch((error) => {
+  process.stderr.write(`afflux: ${error?.message ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import { registerAs } from '@nestjs/config';
+import { EnvironmentVariables, validateEnvironment } from './env.validation';
+
+/** The one place that reads process.env. */
+export function readEnvironment(): EnvironmentVariables {
+  return validateEnvironment(process.env);
+}
+
+export const appConfig = registerAs('app', () => {
+  const env = readEnvironment();
+  return {
+    nodeEnv: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    runWorkers: env.RUN_WORKERS,
+    adminApiKey: env.ADMIN_API_KEY,
+    clickSecret: env.CLICK_SECRET,
+    defaultPayoutThreshold: env.DEFAULT_PAYOUT_THRESHOLD,
+  };
+});
+
+export const databaseConfig = registerAs('database', () => {
+  const env = readEnvironment();
+  return {
+    url: env.DATABASE_URL,
+    replicaUrl: env.DATABASE_REPLICA_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    runMigrations: env.RUN_MIGRATIONS,
+  };
+});
+
+export const redisConfig = registerAs('redis', () => {
+  const env = readEnvironment();
+  return { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX };
+});
+
+export const stripeConfig = registerAs('stripe', () => {
+  const env = readEnvironment();
+  return { secretKey: env.STRIPE_SECRET_KEY, apiUrl: env.STRIPE_API_URL, webhookSecret: env.STRIPE_WEBHOOK_SECRET };
+});
+
+export type AppConfig = ReturnType<typeof appConfig>;
+export type DatabaseConfig = ReturnType<typeof databaseConfig>;
+export type RedisConfig = ReturnType<typeof redisConfig>;
+export type StripeConfig = ReturnType<typeof stripeConfig>;
+
+export interface Config {
+  app: AppConfig;
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  stripe: StripeConfig;
+}
+
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig];

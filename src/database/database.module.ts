@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Config } from '../config/configuration';
+import { dataSourceOptions } from './data-source-options';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Config, true>) => {
+        const { url, poolSize } = config.get('database', { infer: true });
+        // Migrations run before the app starts (prepareDatabase), never from here.
+        return { ...dataSourceOptions(url, poolSize), migrationsRun: false };
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}

@@ -1,0 +1,153 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthPrincipal, CurrentPrincipal, isStaff, Public, Roles } from '../../common/auth';
+import { ParseIdPipe } from '../../common/http/parse-id.pipe';
+import { AccountsError } from './accounts.errors';
+import { AccountsService } from './accounts.service';
+import {
+  ApiKeyDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  CreatedPrincipalDto,
+  CreatePrincipalDto,
+  ListPrincipalsQueryDto,
+  PostbackTokenDto,
+  PrincipalDto,
+  SignupAffiliateDto,
+  UpdateAffiliateDto,
+} from './dto/accounts.dto';
+import { Role } from './principal.entity';
+
+@ApiTags('accounts')
+@ApiBearerAuth()
+@Controller('v1')
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The principal this API key belongs to' })
+  @ApiOkResponse({ type: PrincipalDto })
+  async me(@CurrentPrincipal() actor: AuthPrincipal): Promise<PrincipalDto> {
+    return PrincipalDto.from(await this.accounts.getPrincipal(actor.id));
+  }
+
+  @Post('advertisers')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Create an advertiser; answers its first API key and postback token, once' })
+  @ApiCreatedResponse({ type: CreatedPrincipalDto })
+  createAdvertiser(@Body() dto: CreatePrincipalDto) {
+    return this.create('advertiser', dto);
+  }
+
+  @Post('affiliates')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Create an active affiliate; answers its first API key, once' })
+  @ApiCreatedResponse({ type: CreatedPrincipalDto })
+  createAffiliate(@Body() dto: CreatePrincipalDto) {
+    return this.create('affiliate', dto);
+  }
+
+  @Post('finance-users')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Create a finance user; answers its first API key, once' })
+  @ApiCreatedResponse({ type: CreatedPrincipalDto })
+  createFinanceUser(@Body() dto: CreatePrincipalDto) {
+    return this.create('finance', dto);
+  }
+
+  @Post('affiliates/signup')
+  @Public()
+  @ApiOperation({ summary: 'Affiliate self sign-up: pending until an admin approves; the key works from then on' })
+  @ApiCreatedResponse({ type: CreatedPrincipalDto })
+  async signup(@Body() dto: SignupAffiliateDto): Promise<CreatedPrincipalDto> {
+    const { principal, apiKey } = await this.accounts.createPrincipal('affiliate', dto, 'pending', dto.about ? { about: dto.about } : {});
+    return { id: principal.id, status: principal.status, apiKey };
+  }
+
+  @Get('advertisers')
+  @Roles('admin', 'finance')
+  @ApiOkResponse({ type: PrincipalDto, isArray: true })
+  listAdvertisers(@Query() query: ListPrincipalsQueryDto) {
+    return this.list('advertiser', query);
+  }
+
+  @Get('affiliates')
+  @Roles('admin', 'finance')
+  @ApiOkResponse({ type: PrincipalDto, isArray: true })
+  listAffiliates(@Query() query: ListPrincipalsQueryDto) {
+    return this.list('affiliate', query);
+  }
+
+  @Get('finance-users')
+  @Roles('admin')
+  @ApiOkResponse({ type: PrincipalDto, isArray: true })
+  listFinanceUsers(@Query() query: ListPrincipalsQueryDto) {
+    return this.list('finance', query);
+  }
+
+  @Get('advertisers/:id')
+  @Roles('admin', 'finance', 'advertiser')
+  @ApiOkResponse({ type: PrincipalDto })
+  getAdvertiser(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string) {
+    return this.getScoped(actor, 'advertiser', id);
+  }
+
+  @Get('affiliates/:id')
+  @Roles('admin', 'finance', 'affiliate')
+  @ApiOkResponse({ type: PrincipalDto })
+  getAffiliate(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string) {
+    return this.getScoped(actor, 'affiliate', id);
+  }
+
+  @Patch('affiliates/:id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Approve, suspend or reactivate an affiliate; set its payout threshold' })
+  @ApiOkResponse({ type: PrincipalDto })
+  async updateAffiliate(@Param('id', ParseIdPipe) id: string, @Body() dto: UpdateAffiliateDto): Promise<PrincipalDto> {
+    return PrincipalDto.from(await this.accounts.updateAffiliate(id, dto));
+  }
+
+  @Post('api-keys')
+  @ApiOperation({ summary: 'Create another API key for yourself (admins: for any principal); shown once' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  async createApiKey(@CurrentPrincipal() actor: AuthPrincipal, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    const { key, row } = await this.accounts.createApiKey(actor, dto.principalId, dto.label ?? null);
+    return { ...ApiKeyDto.from(row), apiKey: key };
+  }
+
+  @Get('api-keys')
+  @ApiOperation({ summary: 'Your API keys (never the keys themselves)' })
+  @ApiOkResponse({ type: ApiKeyDto, isArray: true })
+  async listApiKeys(@CurrentPrincipal() actor: AuthPrincipal, @Query() query: CreateApiKeyDto): Promise<{ data: ApiKeyDto[] }> {
+    return { data: (await this.accounts.listApiKeys(actor, query.principalId)).map(ApiKeyDto.from) };
+  }
+
+  @Delete('api-keys/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key at once' })
+  async revokeApiKey(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<void> {
+    await this.accounts.revokeApiKey(actor, id);
+  }
+
+  @Post('postback-tokens')
+  @Roles('advertiser')
+  @ApiOperation({ summary: 'Rotate the postback token; the previous one keeps working for 24 h' })
+  @ApiCreatedResponse({ type: PostbackTokenDto })
+  rotatePostbackToken(@CurrentPrincipal() actor: AuthPrincipal): Promise<PostbackTokenDto> {
+    return this.accounts.rotatePostbackToken(actor.id);
+  }
+
+  private async create(role: Role, dto: CreatePrincipalDto): Promise<CreatedPrincipalDto> {
+    const { principal, apiKey, postbackToken } = await this.accounts.createPrincipal(role, dto);
+    return { id: principal.id, status: principal.status, apiKey, ...(postbackToken ? { postbackToken } : {}) };
+  }
+
+  private async list(role: Role, query: ListPrincipalsQueryDto): Promise<{ data: PrincipalDto[] }> {
+    return { data: (await this.accounts.listPrincipals(role, query.status)).map(PrincipalDto.from) };
+  }
+
+  private async getScoped(actor: AuthPrincipal, role: Role, id: string): Promise<PrincipalDto> {
+    if (!isStaff(actor) && actor.id !== id) throw AccountsError.principalNotFound();
+    return PrincipalDto.from(await this.accounts.getPrincipal(id, role));
+  }
+}

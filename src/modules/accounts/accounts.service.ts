@@ -1,0 +1,191 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
+import { AuthPrincipal } from '../../common/auth';
+import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import { ApiKey } from './api-key.entity';
+import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
+import { AccountsError } from './accounts.errors';
+import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/accounts.dto';
+import { PostbackToken } from './postback-token.entity';
+import { Principal, PrincipalStatus, Role } from './principal.entity';
+
+const KEY_CACHE_MS = 5_000;
+const LAST_USED_RESOLUTION_MS = 60_000;
+const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
+
+interface CachedKey {
+  principal: AuthPrincipal | null;
+  status: PrincipalStatus | null;
+  expires: number;
+}
+
+@Injectable()
+export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
+  private readonly keyCache = new Map<string, CachedKey>();
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(Principal) private readonly principals: Repository<Principal>,
+    @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
+  ) {}
+
+  /** Creates a principal with its first API key (and, for advertisers, a postback token) at once. */
+  async createPrincipal(
+    role: Role,
+    dto: CreatePrincipalDto,
+    status: PrincipalStatus = 'active',
+    metadata: Record<string, unknown> = {},
+  ): Promise<{ principal: Principal; apiKey: string; postbackToken?: string }> {
+    return this.dataSource.transaction(async (manager) => {
+      const existing = await manager
+        .createQueryBuilder(Principal, 'p')
+        .where('p.role = :role AND lower(p.email) = lower(:email)', { role, email: dto.email })
+        .getExists();
+      if (existing) throw AccountsError.emailTaken(role);
+      const principal = await manager.save(manager.create(Principal, { role, name: dto.name, email: dto.email, status, metadata }));
+      const { key } = await this.insertKey(manager, principal, null);
+      let postbackToken: string | undefined;
+      if (role === 'advertiser') {
+        postbackToken = generatePostbackToken();
+        await manager.insert(PostbackToken, { advertiserId: principal.id, token: postbackToken });
+      }
+      this.logger.log(`created ${role} ${principal.id}`);
+      return { principal, apiKey: key, postbackToken };
+    });
+  }
+
+  async listPrincipals(role: Role, status?: PrincipalStatus): Promise<Principal[]> {
+    return this.principals.find({ where: { role, ...(status ? { status } : {}) }, order: { createdAt: 'DESC' } });
+  }
+
+  async getPrincipal(id: string, role?: Role): Promise<Principal> {
+    const principal = await this.principals.findOneBy({ id, ...(role ? { role } : {}) });
+    if (!principal) throw AccountsError.principalNotFound();
+    return principal;
+  }
+
+  async updateAffiliate(id: string, dto: UpdateAffiliateDto): Promise<Principal> {
+    const affiliate = await this.getPrincipal(id, 'affiliate');
+    if (dto.status !== undefined) affiliate.status = dto.status;
+    if (dto.payoutThreshold !== undefined) affiliate.payoutThreshold = dto.payoutThreshold;
+    if (dto.name !== undefined) affiliate.name = dto.name;
+    const saved = await this.principals.save(affiliate);
+    this.keyCache.clear();
+    return saved;
+  }
+
+  async createApiKey(actor: AuthPrincipal, principalId: string | undefined, label: string | null) {
+    if (principalId && principalId !== actor.id && actor.role !== 'admin') throw new ForbiddenError();
+    const owner = await this.getPrincipal(principalId ?? actor.id);
+    return this.dataSource.transaction((manager) => this.insertKey(manager, owner, label));
+  }
+
+  async listApiKeys(actor: AuthPrincipal, principalId?: string): Promise<ApiKey[]> {
+    const owner = actor.role === 'admin' && principalId ? principalId : actor.id;
+    return this.apiKeys.find({ where: { principalId: owner }, order: { createdAt: 'DESC' } });
+  }
+
+  async revokeApiKey(actor: AuthPrincipal, keyId: string): Promise<void> {
+    const key = await this.apiKeys.findOneBy({ id: keyId, ...(actor.role === 'admin' ? {} : { principalId: actor.id }) });
+    if (!key) throw AccountsError.apiKeyNotFound();
+    if (!key.revokedAt) await this.apiKeys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    this.keyCache.clear();
+    this.logger.log(`revoked api key ${keyId} of ${key.principalId}`);
+  }
+
+  /** Resolves a bearer key to its principal; a short cache keeps the hot API paths off the database. */
+  async authenticate(key: string): Promise<AuthPrincipal> {
+    if (!/^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    const hash = hashApiKey(key);
+    const cacheKey = hash.toString('base64');
+    let cached = this.keyCache.get(cacheKey);
+    if (!cached || cached.expires < Date.now()) {
+      const row = await this.apiKeys
+        .createQueryBuilder('k')
+        .innerJoin(Principal, 'p', 'p.id = k.principal_id')
+        .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
+        .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
+        .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
+      cached = {
+        principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
+        status: row?.status ?? null,
+        expires: Date.now() + KEY_CACHE_MS,
+      };
+      if (this.keyCache.size > 10_000) this.keyCache.clear();
+      this.keyCache.set(cacheKey, cached);
+    }
+    if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    if (cached.status === 'pending') throw AccountsError.pending();
+    if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw AccountsError.suspended();
+    this.touch(cached.principal.keyId);
+    return cached.principal;
+  }
+
+  /** Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). */
+  async bootstrapAdmin(key: string): Promise<void> {
+    const hash = hashApiKey(key);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:bootstrap-admin'))`);
+      const exists = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getExists();
+      if (exists) return;
+      let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
+      admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
+      await manager.insert(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' });
+      this.logger.log(`bootstrap admin key registered for ${admin.id}`);
+    });
+  }
+
+  async rotatePostbackToken(advertiserId: string): Promise<{ postbackToken: string; previousTokenExpiresAt: string | null }> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT id FROM principals WHERE id = $1 FOR UPDATE', [advertiserId]);
+      const expiresAt = new Date(Date.now() + PREVIOUS_TOKEN_GRACE_MS);
+      // Tokens older than the current one already have an expiry; only the current one gets its 24 h.
+      const result = await manager
+        .createQueryBuilder()
+        .update(PostbackToken)
+        .set({ expiresAt })
+        .where('advertiser_id = :advertiserId AND expires_at IS NULL', { advertiserId })
+        .execute();
+      const postbackToken = generatePostbackToken();
+      await manager.insert(PostbackToken, { advertiserId, token: postbackToken });
+      return { postbackToken, previousTokenExpiresAt: result.affected ? expiresAt.toISOString() : null };
+    });
+  }
+
+  /** Advertiser ids whose live postback token equals `token` (constant-time compare is moot: the lookup is by value). */
+  async advertiserForPostbackToken(token: string): Promise<string | null> {
+    const row = await this.dataSource
+      .getRepository(PostbackToken)
+      .createQueryBuilder('t')
+      .where('t.token = :token AND (t.expires_at IS NULL OR t.expires_at > now())', { token })
+      .getOne();
+    return row?.advertiserId ?? null;
+  }
+
+  /** The live tokens of one advertiser, newest first: HMAC checks try each. */
+  async livePostbackTokens(advertiserId: string): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(PostbackToken)
+      .createQueryBuilder('t')
+      .where('t.advertiser_id = :advertiserId AND (t.expires_at IS NULL OR t.expires_at > now())', { advertiserId })
+      .orderBy('t.created_at', 'DESC')
+      .getMany();
+    return rows.map((r) => r.token);
+  }
+
+  private async insertKey(manager: EntityManager, owner: Principal, label: string | null) {
+    const key = generateApiKey(owner.role);
+    const row = await manager.save(manager.create(ApiKey, { principalId: owner.id, prefix: displayPrefix(key), keyHash: hashApiKey(key), label }));
+    return { key, row };
+  }
+
+  private touch(keyId: string): void {
+    const now = Date.now();
+    if ((this.lastUsedWritten.get(keyId) ?? 0) + LAST_USED_RESOLUTION_MS > now) return;
+    this.lastUsedWritten.set(keyId, now);
+    this.apiKeys.update({ id: keyId }, { lastUsedAt: new Date(now) }).catch((error) => this.logger.warn(`last_used_at not written for ${keyId}: ${error.message}`));
+  }
+}

@@ -1,0 +1,33 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AuthPrincipal, IS_PUBLIC, ROLES_KEY } from '../../common/auth';
+import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import type { Role } from './principal.entity';
+import { AccountsService } from './accounts.service';
+
+/** Global guard: every route needs a valid key unless marked @Public(); @Roles narrows who may call. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly accounts: AccountsService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: AuthPrincipal }>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    const principal = await this.accounts.authenticate(match[1]);
+    request.principal = principal;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles && !roles.includes(principal.role)) {
+      throw new ForbiddenError('forbidden', `This endpoint is not open to ${principal.role}s`);
+    }
+    return true;
+  }
+}

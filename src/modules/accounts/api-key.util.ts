@@ -1,0 +1,26 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Role } from './principal.entity';
+
+export const KEY_PREFIX: Record<Role, string> = {
+  admin: 'afx_adm_',
+  advertiser: 'afx_adv_',
+  affiliate: 'afx_aff_',
+  finance: 'afx_fin_',
+};
+
+export function generateApiKey(role: Role): string {
+  return KEY_PREFIX[role] + randomBytes(32).toString('base64url');
+}
+
+export function hashApiKey(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+/** What a person sees of a key after creation: enough to tell keys apart, too little to use. */
+export function displayPrefix(key: string): string {
+  return key.slice(0, 14);
+}
+
+export function generatePostbackToken(): string {
+  return 'pbt_' + randomBytes(24).toString('base64url');
+}

@@ -1,0 +1,40 @@
+import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
+
+export const ROLES = ['admin', 'advertiser', 'affiliate', 'finance'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended'] as const;
+export type PrincipalStatus = (typeof PRINCIPAL_STATUSES)[number];
+
+/** Anyone who holds API keys: the operator's admins and finance staff, advertisers and affiliates. */
+@Entity('principals')
+export class Principal {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'text' })
+  role: Role;
+
+  @Column({ type: 'text' })
+  name: string;
+
+  @Column({ type: 'text' })
+  email: string;
+
+  @Column({ type: 'text', default: 'active' })
+  status: PrincipalStatus;
+
+  /** Affiliates only: minimum payout in minor units; null means the configured default. */
+  @MoneyColumn({ nullable: true })
+  payoutThreshold: number | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  metadata: Record<string, unknown>;
+
+  @CreatedAtColumn()
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+}

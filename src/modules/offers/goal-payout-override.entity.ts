@@ -1,0 +1,19 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { RateRule } from '../../common/money';
+import { OfferGoal } from './offer-goal.entity';
+
+@Entity('goal_payout_overrides')
+export class GoalPayoutOverride {
+  @PrimaryColumn({ type: 'uuid' })
+  goalId: string;
+
+  @PrimaryColumn({ type: 'uuid' })
+  affiliateId: string;
+
+  @ManyToOne(() => OfferGoal, (goal) => goal.overrides)
+  @JoinColumn({ name: 'goal_id' })
+  goal: OfferGoal;
+
+  @Column({ type: 'jsonb' })
+  payout: RateRule;
+}

@@ -1,0 +1,43 @@
+import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import { CreatedAtColumn } from '../../database/columns';
+import type { RateRule } from '../../common/money';
+import { Offer } from './offer.entity';
+import { GoalPayoutOverride } from './goal-payout-override.entity';
+
+/** One result an advertiser pays for (lead, sale, signup…): what it pays and what the affiliate earns. */
+@Entity('offer_goals')
+export class OfferGoal {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  offerId: string;
+
+  @ManyToOne(() => Offer, (offer) => offer.goals)
+  @JoinColumn({ name: 'offer_id' })
+  offer: Offer;
+
+  @Column({ type: 'text' })
+  key: string;
+
+  @Column({ type: 'text', nullable: true })
+  name: string | null;
+
+  /** What the advertiser pays the network per result. */
+  @Column({ type: 'jsonb' })
+  revenue: RateRule;
+
+  /** What the affiliate earns per result, unless overridden for that affiliate. */
+  @Column({ type: 'jsonb' })
+  payout: RateRule;
+
+  @OneToMany(() => GoalPayoutOverride, (o) => o.goal)
+  overrides: GoalPayoutOverride[];
+
+  /** Goals leave an offer by archiving: conversions keep pointing at them. */
+  @Column({ type: 'timestamptz', nullable: true })
+  archivedAt: Date | null;
+
+  @CreatedAtColumn()
+  createdAt: Date;
+}

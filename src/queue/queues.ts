@@ -1,0 +1,19 @@
+import type { DefaultJobOptions } from 'bullmq';
+
+/** Every queue and job name in one place; processors and producers import from here. */
+export const QUEUES = {
+  outbox: 'outbox',
+  commissions: 'commissions',
+  postbacks: 'postbacks',
+  payouts: 'payouts',
+  billing: 'billing',
+  maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+};

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { createLogger } from './app.setup';
+import { preflight } from './bootstrap';
+
+/** The worker process: the same modules as the API, no HTTP server, all BullMQ processors. */
+async function main(): Promise<void> {
+  const env = await preflight({ migrate: true });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ workers: true }), { logger: createLogger(env.LOG_LEVEL), bufferLogs: true });
+  app.enableShutdownHooks();
+  new Logger('Worker').log('Afflux worker started');
+}
+
+void main().catch((error) => {
+  process.stderr.write(`afflux worker: failed to start: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

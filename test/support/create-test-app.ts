@@ -1,0 +1,107 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import IORedis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.setup';
+import { PinoLoggerService } from '../../src/common/logging/pino-logger';
+import { AccountsService } from '../../src/modules/accounts/accounts.service';
+import { databaseUrl, dropDatabase, randomSuffix, TEST_REDIS_URL, withAdminClient } from './test-env';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: TestAgent;
+  dataSource: DataSource;
+  adminKey: string;
+  databaseName: string;
+  queuePrefix: string;
+  env: Record<string, string>;
+  /** Log lines the app wrote, for tests that check what is (never) logged. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  workers?: boolean;
+  env?: Record<string, string | undefined>;
+}
+
+async function cloneTemplate(name: string): Promise<void> {
+  const template = process.env.AFX_TEST_TEMPLATE_DB;
+  if (!template) throw new Error('AFX_TEST_TEMPLATE_DB is not set: run the tests through jest (globalSetup)');
+  // Two files cloning the template at the same instant collide; the loser retries.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withAdminClient((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+      return;
+    } catch (error) {
+      if (attempt >= 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+    }
+  }
+}
+
+/** Boots the whole AppModule in this process against a database and Redis prefix of its own. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const suffix = randomSuffix();
+  const databaseName = `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
+  await cloneTemplate(databaseName);
+  const queuePrefix = `afxtest_${suffix}`;
+  const adminKey = `afx_adm_${randomBytes(24).toString('base64url')}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl(databaseName),
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    ADMIN_API_KEY: adminKey,
+    PUBLIC_BASE_URL: 'http://afflux.test',
+    CLICK_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    RUN_WORKERS: String(options.workers ?? false),
+  };
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  for (const key of ['STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET', 'DATABASE_REPLICA_URL']) delete process.env[key];
+  Object.assign(process.env, env);
+
+  const logs: string[] = [];
+  const logger = new PinoLoggerService(env.LOG_LEVEL, { write: (line: string) => logs.push(line) } as pino.DestinationStream);
+  const app = await createApp({ workers: env.RUN_WORKERS === 'true', logger, bodyLimitBytes: 1024 * 1024 });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  await app.get(AccountsService).bootstrapAdmin(adminKey);
+
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    dataSource: app.get(DataSource),
+    adminKey,
+    databaseName,
+    queuePrefix,
+    env,
+    logs,
+    async close() {
+      await app.close();
+      await dropDatabase(databaseName);
+      await deleteRedisKeys(`{${queuePrefix}}*`);
+    },
+  };
+}
+
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new IORedis(TEST_REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
