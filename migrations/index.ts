@@ -1,4 +1,5 @@
 import { Foundation1764000000000 } from './1764000000000-Foundation';
+import { Tracking1764000000100 } from './1764000000100-Tracking';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [Foundation1764000000000];
+export const MIGRATIONS = [Foundation1764000000000, Tracking1764000000100];

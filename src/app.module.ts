@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
+import { TrackingModule } from './modules/tracking/tracking.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
 
@@ -28,6 +29,7 @@ export class AppModule {
         HealthModule,
         AccountsModule,
         OffersModule,
+        TrackingModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [

@@ -5,5 +5,6 @@ import { GoalPayoutOverride } from '../modules/offers/goal-payout-override.entit
 import { OfferAccess } from '../modules/offers/offer-access.entity';
 import { OfferGoal } from '../modules/offers/offer-goal.entity';
 import { Offer } from '../modules/offers/offer.entity';
+import { TRACKING_ENTITIES } from '../modules/tracking/tracking.entities';
 
-export const ENTITIES = [Principal, ApiKey, PostbackToken, Offer, OfferGoal, GoalPayoutOverride, OfferAccess];
+export const ENTITIES = [Principal, ApiKey, PostbackToken, Offer, OfferGoal, GoalPayoutOverride, OfferAccess, ...TRACKING_ENTITIES];
