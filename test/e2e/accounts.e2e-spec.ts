@@ -58,7 +58,7 @@ describe('accounts and API keys', () => {
       [{ name: 42, email: 'a@b.test' }, 'name'],
       [{ name: 'x', email: 'a@b.test', role: 'admin' }, 'role'],
       [{ name: 'x'.repeat(201), email: 'a@b.test' }, 'name'],
-    ])('rejects bad input %j naming the field %s', async (body, field) => {
+    ])('rejects bad input #%# naming the field %s', async (body, field) => {
       const res = await t.http.post('/v1/advertisers').set(auth(t.adminKey)).send(body);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
@@ -78,12 +78,12 @@ describe('accounts and API keys', () => {
 
   describe('authentication', () => {
     it.each([
-      [undefined],
-      ['Bearer'],
-      ['Bearer afx_adm_doesnotexistdoesnotexistdoesnotexist'],
-      ['Basic dXNlcjpwYXNz'],
-      ['Bearer ' + 'x'.repeat(5000)],
-    ])('answers 401 in the error format for %s', async (header) => {
+      ['no header', undefined],
+      ['an empty bearer', 'Bearer'],
+      ['an unknown key', 'Bearer afx_adm_doesnotexistdoesnotexistdoesnotexist'],
+      ['basic auth', 'Basic dXNlcjpwYXNz'],
+      ['a 5 KB key', 'Bearer ' + 'x'.repeat(5000)],
+    ])('answers 401 in the error format for %s', async (_label, header) => {
       const req = t.http.get('/v1/me');
       if (header) req.set('Authorization', header);
       const res = await req;

@@ -14,22 +14,34 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { ActiveFault, EDGE_FAULTS, FaultKind, FaultSet, FaultSpec, edgeFaultError } from './faults';
-import { ApiError, Params, Router, canonicalJson, decodeForm, errors, invalidRequest, parseJsonBody, readBody, sendJson } from './http';
-import { ApiHandler, ControlHandler, buildApiRouter, buildControlRouter } from './routes';
+import { EDGE_FAULTS, FaultSet, edgeFaultError, type ActiveFault, type FaultKind, type FaultSpec } from './faults';
 import {
-  Account,
-  Customer,
-  EmulatorEvent,
-  Invoice,
-  InvoiceItem,
+  ApiError,
+  Params,
+  canonicalJson,
+  decodeForm,
+  errors,
+  invalidRequest,
+  parseJsonBody,
+  readBody,
+  sendJson,
+  type FormObject,
+  type Router,
+} from './http';
+import { buildApiRouter, buildControlRouter, type ApiHandler, type ControlHandler } from './routes';
+import {
   StripeStore,
-  Transfer,
-  TransferReversal,
   insufficientFundsError,
   newId,
+  type Account,
+  type Customer,
+  type EmulatorEvent,
+  type Invoice,
+  type InvoiceItem,
+  type Transfer,
+  type TransferReversal,
 } from './store';
-import { DeliverOptions, WebhookDelivery, WebhookDispatcher } from './webhooks';
+import { WebhookDispatcher, type DeliverOptions, type WebhookDelivery } from './webhooks';
 
 export type { ActiveFault, FaultKind, FaultSpec } from './faults';
 export type { Account, Customer, EmulatorEvent, Invoice, InvoiceItem, Transfer, TransferReversal } from './store';
@@ -335,10 +347,11 @@ export class StripeEmulator {
     if (edge) return fail(edgeFaultError(edge.kind));
 
     const params = decodeForm(method === 'POST' ? body : query);
+    // Keys are scoped per API key; Stripe compares parameters, not their order.
     const slot = idempotencyKey ? `${apiKey}\u0000${idempotencyKey}` : undefined;
     const fingerprint = canonicalJson({ method, path, params });
-    if (slot !== undefined && idempotencyKey) {
-      const claimed = this.claimIdempotencyKey(slot, idempotencyKey, fingerprint, requestId);
+    if (slot !== undefined) {
+      const claimed = this.claimIdempotencyKey(slot, idempotencyKey!, fingerprint, requestId);
       if (claimed instanceof ApiError) return fail(claimed);
       if (claimed) {
         entry.replayed = true;
@@ -401,7 +414,7 @@ export class StripeEmulator {
   private async execute(request: {
     method: string;
     path: string;
-    params: Record<string, unknown>;
+    params: FormObject;
     requestId: string;
     idempotencyKey: string | null;
     takeFault: (kinds: readonly FaultKind[]) => ActiveFault | undefined;
@@ -413,7 +426,7 @@ export class StripeEmulator {
       if (takeFault(['insufficient_funds'])) throw insufficientFundsError();
       const route = this.api.match(method, path);
       if (!route) throw errors.unknownRoute(method, path);
-      const params = new Params(request.params as ConstructorParameters<typeof Params>[0]);
+      const params = new Params(request.params);
       const body = this.store.withRequest({ id: requestId, idempotency_key: idempotencyKey }, () =>
         route.handler({ params, path: route.pathParams }),
       );

@@ -242,7 +242,7 @@ export function buildApiRouter(store: StripeStore): Router<ApiHandler> {
   route('GET', '/v1/events', KNOWN.eventList, ({ params: p }) =>
     store.listEvents({ type: p.string('type') }, listOptions(p)),
   );
-  route('GET', '/v1/events/:id', KNOWN.none, ({ path }) => store.events.get(path.id));
+  route('GET', '/v1/events/:id', KNOWN.none, ({ path }) => store.getEvent(path.id));
 
   return router;
 }

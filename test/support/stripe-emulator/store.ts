@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
-import { ApiError, MetadataPatch, errors, invalidRequest } from './http';
+import { errors, invalidRequest, type ApiError, type MetadataPatch } from './http';
 
 export type Account = Stripe.Account;
 export type Transfer = Stripe.Transfer;
@@ -169,10 +169,6 @@ class Collection<T extends { id: string }> {
   list(filter: (item: T) => boolean, options: ListOptions, url: string): Stripe.ApiList<T> {
     return paginate(this.newestFirst(filter), options, url, this.noun);
   }
-
-  clear(): void {
-    this.items.clear();
-  }
 }
 
 /** Stripe's error for a transfer above the available balance (stored under the idempotency key). */
@@ -308,6 +304,10 @@ export class StripeStore {
     return clone(event);
   }
 
+  getEvent(id: string): EmulatorEvent {
+    return clone(this.events.get(id));
+  }
+
   listEvents(filter: { type?: string }, options: ListOptions): Stripe.ApiList<EmulatorEvent> {
     return clone(this.events.list((e) => filter.type === undefined || e.type === filter.type, options, '/v1/events'));
   }
@@ -362,7 +362,8 @@ export class StripeStore {
   }
 
   updateAccount(id: string, patch: Patch): Account {
-    return this.update(this.accounts.get(id), patch, 'account.updated', (a) => ({ account: a.id }));
+    const account = this.accounts.get(id);
+    return this.update(account, patch, 'account.updated', { account: account.id });
   }
 
   /** What the hosted onboarding flow does when the user finishes: the account can receive transfers. */
@@ -514,8 +515,7 @@ export class StripeStore {
   }
 
   updateTransfer(id: string, patch: Patch): Transfer {
-    this.update(this.transfers.get(id), patch, 'transfer.updated');
-    return this.getTransfer(id);
+    return this.update(this.transfers.get(id), patch, 'transfer.updated', { present: (t) => this.presentTransfer(t) });
   }
 
   /** Reverses `amount` (default: what is left); the money returns to the platform balance. */
@@ -821,8 +821,7 @@ export class StripeStore {
   }
 
   updateInvoice(id: string, patch: Patch): Invoice {
-    this.update(this.invoices.get(id), patch, 'invoice.updated');
-    return this.getInvoice(id);
+    return this.update(this.invoices.get(id), patch, 'invoice.updated', { present: (i) => this.presentInvoice(i) });
   }
 
   /** draft → open (a zero total goes straight to paid, as on Stripe). */
@@ -926,17 +925,21 @@ export class StripeStore {
 
   // -- shared ---------------------------------------------------------------
 
-  /** Patches a stored object and emits `<type>.updated` when something changed. */
+  /**
+   * Patches a stored object, emits `<type>.updated` when something changed and
+   * returns the object as the API shows it (`present`, default: a copy).
+   */
   private update<T extends { id: string }>(
     target: T,
     patch: Patch,
     eventType: string,
-    extra: (target: T) => { account?: string } = () => ({}),
+    options: { account?: string; present?: (target: T) => T } = {},
   ): T {
+    const { account, present = clone } = options;
     const previous = applyPatch(target, patch);
     if (Object.keys(previous).length > 0) {
-      this.emit(eventType, target, { ...extra(target), previous_attributes: previous });
+      this.emit(eventType, present(target), { account, previous_attributes: previous });
     }
-    return clone(target);
+    return present(target);
   }
 }
