@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
+import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
@@ -30,6 +31,7 @@ export class AppModule {
         AccountsModule,
         OffersModule,
         TrackingModule,
+        LedgerModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [
