@@ -17,3 +17,15 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 14 * 24 * 3600 },
 };
+
+/** Job names, per queue. */
+export const JOBS = {
+  postCommission: 'post-commission',
+  applyStatusChange: 'apply-status-change',
+  approveDue: 'approve-due',
+  sendPostback: 'send-postback',
+  payoutRun: 'payout-run',
+  invoiceRun: 'invoice-run',
+  stripeEvent: 'stripe-event',
+} as const;
+export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -1,0 +1,104 @@
+import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
+import type { RateRule } from '../../common/money';
+
+export const CONVERSION_STATUSES = ['pending', 'approved', 'paid', 'rejected', 'reversed', 'unattributed'] as const;
+export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
+export const ACCEPTED_STATUSES: readonly ConversionStatus[] = ['pending', 'approved', 'paid'];
+export type ConversionSource = 'postback' | 'pixel' | 'api';
+
+@Entity('conversions')
+export class Conversion {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  advertiserId: string;
+
+  @Column({ type: 'uuid', nullable: true })
+  offerId: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  goalId: string | null;
+
+  @Column({ type: 'text' })
+  goalKey: string;
+
+  @Column({ type: 'uuid', nullable: true })
+  affiliateId: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  linkId: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  clickId: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  clickedAt: Date | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  couponId: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  couponCode: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  attributedBy: 'click' | 'coupon' | null;
+
+  @Column({ type: 'text' })
+  txnId: string;
+
+  @MoneyColumn({ nullable: true })
+  saleAmount: number | null;
+
+  @Column({ type: 'char', length: 3, nullable: true })
+  currency: string | null;
+
+  /** What the advertiser pays for this result, in minor units. */
+  @MoneyColumn({ default: 0 })
+  revenue: number;
+
+  /** What the affiliate earns for it, in minor units. */
+  @MoneyColumn({ default: 0 })
+  payout: number;
+
+  @Column({ type: 'jsonb', nullable: true })
+  revenueRule: RateRule | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  payoutRule: RateRule | null;
+
+  /** How each amount was rounded from its rule: 'none' or 'half_up', once, here. */
+  @Column({ type: 'jsonb', default: {} })
+  rounding: { revenue?: 'none' | 'half_up'; payout?: 'none' | 'half_up' };
+
+  @Column({ type: 'text' })
+  status: ConversionStatus;
+
+  @Column({ type: 'text', nullable: true })
+  reason: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  reasonDetail: string | null;
+
+  @Column({ type: 'text' })
+  source: ConversionSource;
+
+  @Column({ type: 'inet', nullable: true })
+  ip: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  userAgent: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  approveAfter: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  approvedAt: Date | null;
+
+  @CreatedAtColumn()
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+}

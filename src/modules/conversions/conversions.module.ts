@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from '../accounts/accounts.module';
+import { TrackingModule } from '../tracking/tracking.module';
+import { ConversionEvent } from './conversion-event.entity';
+import { Conversion } from './conversion.entity';
+import { ConversionsController } from './conversions.controller';
+import { ConversionsService } from './conversions.service';
+import { OfferSnapshots } from './offer-snapshots';
+import { PostbackController } from './postback.controller';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Conversion, ConversionEvent]), AccountsModule, TrackingModule],
+  controllers: [ConversionsController, PostbackController],
+  providers: [ConversionsService, OfferSnapshots],
+  exports: [ConversionsService],
+})
+export class ConversionsModule {}

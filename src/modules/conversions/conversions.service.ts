@@ -1,0 +1,320 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuthPrincipal, isStaff } from '../../common/auth';
+import { applyRule, MoneyError, parseDecimalAmount, RateRule } from '../../common/money';
+import { Page, paginate } from '../../common/pagination';
+import { OutboxService } from '../../queue/outbox/outbox.service';
+import { Offer } from '../offers/offer.entity';
+import { ClickIdService } from '../tracking/click-id.service';
+import { CouponsService } from '../tracking/coupons.service';
+import { LinksService } from '../tracking/links.service';
+import { attribute, Attribution, Candidate } from './attribution';
+import { capBroken, CapUsage, firstRejection, hasCaps } from './conversion-checks';
+import { ConversionEvent, EventActorType } from './conversion-event.entity';
+import { Conversion, ConversionSource, ConversionStatus } from './conversion.entity';
+import { ConversionsError, RejectionReason } from './conversions.errors';
+import { ListConversionsQueryDto } from './dto/conversion.dto';
+import { canTransition } from './lifecycle';
+import { OfferSnapshots } from './offer-snapshots';
+
+export interface RecordConversionInput {
+  advertiserId: string;
+  source: ConversionSource;
+  goal: string;
+  txnId: string;
+  clickId?: string | null;
+  coupon?: string | null;
+  /** A decimal string from a postback ("49.99"), or minor units from the JSON API. */
+  amount?: { decimal: string } | { minor: number } | null;
+  currency?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export interface Actor {
+  type: EventActorType;
+  id: string | null;
+}
+
+export interface RecordResult {
+  conversion: Conversion;
+  created: boolean;
+}
+
+type Draft = Omit<Conversion, 'id' | 'createdAt' | 'updatedAt'>;
+
+@Injectable()
+export class ConversionsService {
+  private readonly logger = new Logger(ConversionsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly snapshots: OfferSnapshots,
+    private readonly clickIds: ClickIdService,
+    private readonly links: LinksService,
+    private readonly coupons: CouponsService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  /**
+   * Records a conversion exactly once per advertiser, goal and transaction id. Attribution,
+   * checks and amounts are decided first; one transaction then writes the conversion, its
+   * first event and the outbox message for the commission. A repeat answers the stored one.
+   */
+  async record(input: RecordConversionInput, actor: Actor): Promise<RecordResult> {
+    const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+    if (existing) return { conversion: existing, created: false };
+
+    const at = new Date();
+    const { attribution, offers } = await this.attribute(input, at);
+    const draft = await this.draft(input, at, attribution, offers);
+
+    const result = await this.dataSource.transaction(async (manager) => {
+      const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
+      if (offer && draft.status !== 'rejected' && hasCaps(offer.caps)) {
+        // Serialise the conversions of a capped offer so counts cannot race past the cap.
+        await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
+        const cap = capBroken(offer.caps, await this.capUsage(manager, offer.id, draft.affiliateId as string), draft.revenue);
+        if (cap) Object.assign(draft, rejected(RejectionReason.CapReached, cap));
+      }
+      // ON CONFLICT DO NOTHING: a concurrent duplicate makes this insert a no-op, not an error.
+      const inserted: { id: string }[] = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(Conversion)
+        .values(draft)
+        .orIgnore()
+        .returning(['id'])
+        .execute()
+        .then((r) => r.raw);
+      if (inserted.length === 0) return null;
+      const saved = await manager.findOneByOrFail(Conversion, { id: inserted[0].id });
+      await this.addEvent(manager, saved.id, null, saved.status, actor, saved.reason);
+      if (saved.status === 'pending' || saved.status === 'approved') {
+        await this.outbox.enqueue(manager, 'conversion.recorded', saved.id);
+      }
+      return saved;
+    });
+    if (!result) {
+      // Lost the race to a concurrent duplicate: answer with the winner.
+      const winner = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+      if (!winner) throw new Error('conversion vanished after a unique conflict');
+      return { conversion: winner, created: false };
+    }
+    this.outbox.notify();
+    this.logger.log(`conversion ${result.id} ${result.status}${result.reason ? ` (${result.reason})` : ''} for advertiser ${result.advertiserId}`);
+    return { conversion: result, created: true };
+  }
+
+  async transition(id: string, to: ConversionStatus, actor: Actor, reason: string | null, scope?: AuthPrincipal): Promise<Conversion> {
+    const changed = await this.dataSource.transaction(async (manager) => {
+      const conversion = await manager.findOne(Conversion, { where: { id, ...(scope ? scopeWhere(scope) : {}) }, lock: { mode: 'pessimistic_write' } });
+      if (!conversion) throw ConversionsError.notFound();
+      return this.applyTransition(manager, conversion, to, actor, reason);
+    });
+    this.outbox.notify();
+    return changed;
+  }
+
+  /** A `status=reversed` postback: reverses the conversion it names. */
+  async reverseByTxn(advertiserId: string, goal: string, txnId: string, actor: Actor): Promise<Conversion> {
+    const found = await this.findByTxn(this.dataSource.manager, advertiserId, goal, txnId);
+    if (!found) throw ConversionsError.notFound();
+    if (found.status === 'reversed') return found;
+    return this.transition(found.id, 'reversed', actor, 'reversed by postback');
+  }
+
+  /** Changes the status of a locked conversion, with its event and outbox message. */
+  async applyTransition(manager: EntityManager, conversion: Conversion, to: ConversionStatus, actor: Actor, reason: string | null): Promise<Conversion> {
+    const from = conversion.status;
+    if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
+    conversion.status = to;
+    if (to === 'approved') conversion.approvedAt = new Date();
+    if (to === 'rejected' || to === 'reversed') {
+      conversion.reason = reason ?? conversion.reason;
+    }
+    await manager.update(Conversion, { id: conversion.id }, { status: to, approvedAt: conversion.approvedAt, reason: conversion.reason });
+    const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
+    await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
+    return manager.findOneByOrFail(Conversion, { id: conversion.id });
+  }
+
+  async get(id: string, scope: AuthPrincipal): Promise<{ conversion: Conversion; events: ConversionEvent[] }> {
+    const conversion = await this.dataSource.getRepository(Conversion).findOneBy({ id, ...scopeWhere(scope) });
+    if (!conversion) throw ConversionsError.notFound();
+    const events = await this.dataSource.getRepository(ConversionEvent).find({ where: { conversionId: id }, order: { id: 'ASC' } });
+    return { conversion, events };
+  }
+
+  async list(scope: AuthPrincipal, query: ListConversionsQueryDto): Promise<Page<Conversion>> {
+    const qb = this.dataSource.getRepository(Conversion).createQueryBuilder('c');
+    if (scope.role === 'advertiser') qb.andWhere('c.advertiser_id = :me', { me: scope.id });
+    if (scope.role === 'affiliate') qb.andWhere('c.affiliate_id = :me', { me: scope.id });
+    if (query.status) qb.andWhere('c.status = :status', { status: query.status });
+    if (query.offerId) qb.andWhere('c.offer_id = :offerId', { offerId: query.offerId });
+    if (query.affiliateId && scope.role !== 'affiliate') qb.andWhere('c.affiliate_id = :affiliateId', { affiliateId: query.affiliateId });
+    if (query.advertiserId && isStaff(scope)) qb.andWhere('c.advertiser_id = :advertiserId', { advertiserId: query.advertiserId });
+    if (query.txnId) qb.andWhere('c.txn_id = :txnId', { txnId: query.txnId });
+    if (query.from) qb.andWhere('c.created_at >= :from', { from: query.from });
+    if (query.to) qb.andWhere('c.created_at < :to', { to: query.to });
+    return paginate(qb, 'c', query);
+  }
+
+  private findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string): Promise<Conversion | null> {
+    return manager.findOneBy(Conversion, { advertiserId, goalKey, txnId });
+  }
+
+  private async attribute(input: RecordConversionInput, at: Date): Promise<{ attribution: Attribution; offers: Map<string, Offer> }> {
+    let click: Candidate | null = null;
+    let clickProblem: string | null = null;
+    if (input.clickId) {
+      const verified = this.clickIds.verify(input.clickId);
+      const link = verified ? await this.links.context(verified.linkId) : null;
+      if (!verified) clickProblem = 'invalid_click_id';
+      else if (!link) clickProblem = 'unknown_link';
+      else click = { by: 'click', offerId: link.offerId, affiliateId: link.affiliateId, advertiserId: link.advertiserId, linkId: link.linkId, clickedAt: verified.clickedAt };
+    }
+    let coupon: Candidate | null = null;
+    let couponProblem: string | null = null;
+    if (input.coupon) {
+      const found = await this.coupons.findActive(input.advertiserId, input.coupon);
+      if (found) coupon = { by: 'coupon', offerId: found.offerId, affiliateId: found.affiliateId, advertiserId: input.advertiserId };
+      else couponProblem = 'unknown_coupon';
+    }
+    const offers = await this.snapshots.offers([click?.offerId, coupon?.offerId].filter((x): x is string => !!x));
+    const attribution = attribute({ advertiserId: input.advertiserId, at, click, clickProblem, coupon, couponProblem, offerRules: (id) => offers.get(id) });
+    return { attribution, offers };
+  }
+
+  /** Everything about the conversion but the cap check, which needs the transaction. */
+  private async draft(input: RecordConversionInput, at: Date, attribution: Attribution, offers: Map<string, Offer>): Promise<Draft> {
+    const base: Draft = {
+      advertiserId: input.advertiserId,
+      offerId: null,
+      goalId: null,
+      goalKey: input.goal,
+      affiliateId: null,
+      linkId: null,
+      clickId: input.clickId ?? null,
+      clickedAt: null,
+      couponId: null,
+      couponCode: input.coupon ?? null,
+      attributedBy: null,
+      txnId: input.txnId,
+      saleAmount: null,
+      currency: input.currency ?? null,
+      revenue: 0,
+      payout: 0,
+      revenueRule: null,
+      payoutRule: null,
+      rounding: {},
+      status: 'unattributed',
+      reason: null,
+      reasonDetail: null,
+      source: input.source,
+      ip: input.ip ?? null,
+      userAgent: input.userAgent?.slice(0, 1000) ?? null,
+      approveAfter: null,
+      approvedAt: null,
+    };
+    if (!attribution.ok) {
+      base.reason = attribution.reason;
+      base.saleAmount = input.currency ? this.saleAmount(input, input.currency) : null;
+      return base;
+    }
+    const winner = attribution.winner;
+    const offer = offers.get(winner.offerId) as Offer;
+    const currency = input.currency ?? offer.currency;
+    const saleAmount = this.saleAmount(input, currency);
+    Object.assign(base, {
+      offerId: offer.id,
+      affiliateId: winner.affiliateId,
+      linkId: winner.linkId ?? null,
+      clickedAt: winner.by === 'click' ? (winner.clickedAt ?? null) : null,
+      attributedBy: winner.by,
+      currency,
+      saleAmount,
+    });
+    if (winner.by === 'coupon') {
+      const coupon = await this.coupons.findActive(input.advertiserId, input.coupon as string);
+      base.couponId = coupon?.id ?? null;
+      base.couponCode = coupon?.code ?? input.coupon ?? null;
+    }
+
+    const goal = offer.goals.find((g) => g.key === input.goal);
+    if (!goal) return Object.assign(base, rejected(RejectionReason.UnknownGoal, input.goal));
+    const payoutRule: RateRule = goal.overrides?.find((o) => o.affiliateId === winner.affiliateId)?.payout ?? goal.payout;
+    if ((goal.revenue.type === 'percent' || payoutRule.type === 'percent') && saleAmount === null) throw ConversionsError.amountRequired(goal.key);
+    const revenue = applyRule(goal.revenue, saleAmount);
+    const payout = applyRule(payoutRule, saleAmount);
+    Object.assign(base, {
+      goalId: goal.id,
+      revenue: revenue.amount,
+      payout: payout.amount,
+      revenueRule: goal.revenue,
+      payoutRule,
+      rounding: { revenue: revenue.rounding, payout: payout.rounding },
+    });
+
+    const rejection = firstRejection({
+      offerStatus: offer.status,
+      affiliateStatus: (await this.snapshots.principalStatus(winner.affiliateId)) ?? 'missing',
+      hasAccess: await this.snapshots.hasAccess(offer, winner.affiliateId),
+      offerCurrency: offer.currency,
+      currency,
+      clickedAt: base.clickedAt,
+      at,
+      minClickToConversionSeconds: offer.minClickToConversionSeconds,
+    });
+    if (rejection) return Object.assign(base, rejected(rejection, null));
+
+    if (offer.lockPeriodDays === 0) {
+      return Object.assign(base, { status: 'approved', approvedAt: at });
+    }
+    return Object.assign(base, { status: 'pending', approveAfter: new Date(at.getTime() + offer.lockPeriodDays * 86_400_000) });
+  }
+
+  private saleAmount(input: RecordConversionInput, currency: string): number | null {
+    if (!input.amount) return null;
+    if ('minor' in input.amount) return input.amount.minor;
+    try {
+      return parseDecimalAmount(input.amount.decimal, currency);
+    } catch (error) {
+      if (error instanceof MoneyError) throw ConversionsError.invalidAmount('amount', error.message);
+      throw error;
+    }
+  }
+
+  private async capUsage(manager: EntityManager, offerId: string, affiliateId: string): Promise<CapUsage> {
+    const [row] = await manager.query(
+      `SELECT
+         count(*) FILTER (WHERE created_at >= date_trunc('day', now()))::int AS day,
+         count(*) FILTER (WHERE created_at >= date_trunc('month', now()))::int AS month,
+         count(*)::int AS total,
+         count(*) FILTER (WHERE affiliate_id = $2 AND created_at >= date_trunc('day', now()))::int AS "affiliateDay",
+         count(*) FILTER (WHERE affiliate_id = $2 AND created_at >= date_trunc('month', now()))::int AS "affiliateMonth",
+         count(*) FILTER (WHERE affiliate_id = $2)::int AS "affiliateTotal",
+         coalesce(sum(revenue), 0)::bigint AS revenue
+       FROM conversions WHERE offer_id = $1 AND status IN ('pending', 'approved', 'paid')`,
+      [offerId, affiliateId],
+    );
+    return { ...row, revenue: Number(row.revenue) };
+  }
+
+  private async addEvent(manager: EntityManager, conversionId: string, from: ConversionStatus | null, to: ConversionStatus, actor: Actor, reason: string | null): Promise<ConversionEvent> {
+    return manager.save(manager.create(ConversionEvent, { conversionId, fromStatus: from, toStatus: to, actorType: actor.type, actorId: actor.id, reason }));
+  }
+}
+
+function rejected(reason: RejectionReason, detail: string | null): Partial<Draft> {
+  return { status: 'rejected', reason, reasonDetail: detail, approveAfter: null, approvedAt: null };
+}
+
+/** The rows a principal may see: advertisers their own, affiliates theirs, staff all. */
+export function scopeWhere(scope: AuthPrincipal): Partial<Record<'advertiserId' | 'affiliateId', string>> {
+  if (scope.role === 'advertiser') return { advertiserId: scope.id };
+  if (scope.role === 'affiliate') return { affiliateId: scope.id };
+  return {};
+}
+

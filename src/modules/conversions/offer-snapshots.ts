@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
+import { Principal, PrincipalStatus } from '../accounts/principal.entity';
+import { OfferAccess } from '../offers/offer-access.entity';
+import { OfferGoal } from '../offers/offer-goal.entity';
+import { Offer } from '../offers/offer.entity';
+
+const TTL_MS = 2_000;
+
+interface Cached<T> {
+  value: T;
+  expires: number;
+}
+
+/**
+ * Short-lived copies of offers (with goals and overrides) and principal statuses for the
+ * conversion path, so a burst of postbacks reads each offer once. Two seconds of staleness is
+ * harmless: the rule applied is written on every conversion.
+ */
+@Injectable()
+export class OfferSnapshots {
+  private readonly offerCache = new Map<string, Cached<Offer | null>>();
+  private readonly statusCache = new Map<string, Cached<PrincipalStatus | null>>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async offer(id: string): Promise<Offer | null> {
+    const hit = this.offerCache.get(id);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const offer = await this.dataSource.getRepository(Offer).findOneBy({ id });
+    if (offer) {
+      offer.goals = await this.dataSource
+        .getRepository(OfferGoal)
+        .find({ where: { offerId: id, archivedAt: IsNull() }, relations: { overrides: true } });
+    }
+    this.remember(this.offerCache, id, offer);
+    return offer;
+  }
+
+  async offers(ids: string[]): Promise<Map<string, Offer>> {
+    const unique = [...new Set(ids)];
+    const found = await Promise.all(unique.map((id) => this.offer(id)));
+    return new Map(found.filter((o): o is Offer => o !== null).map((o) => [o.id, o]));
+  }
+
+  async principalStatus(id: string): Promise<PrincipalStatus | null> {
+    const hit = this.statusCache.get(id);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const row = await this.dataSource.getRepository(Principal).findOne({ where: { id }, select: { id: true, status: true } });
+    this.remember(this.statusCache, id, row?.status ?? null);
+    return row?.status ?? null;
+  }
+
+  async hasAccess(offer: Offer, affiliateId: string): Promise<boolean> {
+    if (offer.visibility === 'public') return true;
+    return this.dataSource.getRepository(OfferAccess).exists({ where: { offerId: offer.id, affiliateId, status: In(['approved']) } });
+  }
+
+  private remember<T>(map: Map<string, Cached<T>>, key: string, value: T): void {
+    if (map.size > 5_000) map.clear();
+    map.set(key, { value, expires: Date.now() + TTL_MS });
+  }
+}

@@ -1,0 +1,147 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { MetricsService } from '../../modules/health/metrics.service';
+import { QUEUES, QueueName } from '../queues';
+import { OutboxService } from './outbox.service';
+import { OUTBOX_ROUTES, OutboxRoute } from './outbox.topics';
+
+const POLL_MS = 250;
+const BATCH = 500;
+const REDIS_TIMEOUT_MS = 5_000;
+const MAX_BACKOFF_MS = 10_000;
+
+interface Row {
+  id: string;
+  topic: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Moves outbox rows to BullMQ. Rows are claimed with SKIP LOCKED, so any number of processes
+ * may relay at once; a row is marked relayed only after Redis accepted its job, so a Redis
+ * outage delays work and loses none.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly queues: Record<QueueName, Queue>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private failures = 0;
+  private unsubscribe: (() => void) | undefined;
+  private readonly relayed;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxService,
+    metrics: MetricsService,
+    @InjectQueue(QUEUES.outbox) outboxQueue: Queue,
+    @InjectQueue(QUEUES.commissions) commissions: Queue,
+    @InjectQueue(QUEUES.postbacks) postbacks: Queue,
+    @InjectQueue(QUEUES.payouts) payouts: Queue,
+    @InjectQueue(QUEUES.billing) billing: Queue,
+    @InjectQueue(QUEUES.maintenance) maintenance: Queue,
+  ) {
+    this.queues = { outbox: outboxQueue, commissions, postbacks, payouts, billing, maintenance };
+    this.relayed = metrics.counter('afx_outbox_relayed_total', 'outbox messages handed to BullMQ', ['topic']);
+  }
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.outbox.onNotify(() => this.kick());
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Relays now (or right after the pass under way). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      const backoff = this.failures ? Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** this.failures) : POLL_MS;
+      if (this.again && !this.failures) {
+        this.again = false;
+        this.kick();
+      } else {
+        this.schedule(backoff);
+      }
+    });
+  }
+
+  /** Relays until nothing is left; tests and shutdown use it. */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.running;
+      const moved = await this.relayBatch();
+      if (moved === 0) return;
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.relayBatch()) === BATCH);
+      this.failures = 0;
+    } catch (error) {
+      this.failures = Math.min(this.failures + 1, 8);
+      this.logger.warn(`outbox relay paused (${(error as Error).message}); retrying, nothing is lost`);
+    }
+  }
+
+  private async relayBatch(): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: Row[] = await manager.query(
+        `SELECT id, topic, aggregate_id, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      );
+      if (rows.length === 0) return 0;
+      const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: { jobId: string } }[]>();
+      for (const row of rows) {
+        const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
+        if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
+        const jobs = byQueue.get(route.queue) ?? [];
+        jobs.push({ name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { jobId: route.jobId(row.aggregate_id, row.payload) } });
+        byQueue.set(route.queue, jobs);
+      }
+      await withTimeout(
+        Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))),
+        REDIS_TIMEOUT_MS,
+        'Redis did not accept the jobs',
+      );
+      await manager.query(`UPDATE outbox SET relayed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      for (const row of rows) this.relayed.inc({ topic: row.topic });
+      return rows.length;
+    });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}
