@@ -51,10 +51,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     },
   });
   app.enableCors({ origin: false });
-  // Postbacks may arrive as HTML-form bodies; Fastify parses JSON only by itself.
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {

@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
+import { CommissionsModule } from '../modules/commissions/commissions.module';
+import { CommissionsProcessor, MaintenanceProcessor } from '../modules/commissions/commissions.processor';
+import { PostbacksModule } from '../modules/postbacks/postbacks.module';
+import { PostbacksProcessor } from '../modules/postbacks/postbacks.processor';
+import { JobHandlers } from './job-handlers';
 
 /**
  * The BullMQ processors. Imported by the worker entry point, and by the API process when
- * RUN_WORKERS is on; each feature adds its processors here.
+ * RUN_WORKERS is on. JobHandlers refuses to start if a job that can be produced has no handler.
  */
 @Module({
-  imports: [],
-  providers: [],
+  imports: [CommissionsModule, PostbacksModule],
+  providers: [JobHandlers, CommissionsProcessor, MaintenanceProcessor, PostbacksProcessor],
 })
 export class WorkersModule {}

@@ -82,8 +82,8 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
         payoutRule: { type: 'percent', bps: 1000 },
       });
       expect(view.body.events).toEqual([expect.objectContaining({ fromStatus: null, toStatus: 'pending', actorType: 'postback' })]);
-      const outbox = await t.dataSource.query(`SELECT topic FROM outbox WHERE aggregate_id = $1`, [first.body.id]);
-      expect(outbox).toEqual([{ topic: 'conversion.recorded' }]);
+      const outbox = await t.dataSource.query(`SELECT topic FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [first.body.id]);
+      expect(outbox).toEqual([{ topic: 'conversion.recorded' }, { topic: 'postback.send' }]);
     });
 
     it('accepts POST with a JSON or a form body', async () => {
@@ -109,7 +109,7 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
       const rows = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE txn_id = $1`, [txnId]);
       expect(rows[0].n).toBe(1);
-      const outbox = await t.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1`, [responses[0].body.id]);
+      const outbox = await t.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND topic = 'conversion.recorded'`, [responses[0].body.id]);
       expect(outbox[0].n).toBe(1);
     });
 
@@ -342,7 +342,14 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       expect(view.body.events.map((e: { toStatus: string }) => e.toStatus)).toEqual(['pending', 'approved', 'reversed']);
       expect(view.body.events[1]).toMatchObject({ actorType: 'principal', actorId: advertiser.id, reason: 'looks good' });
       const topics = await t.dataSource.query(`SELECT topic FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [id]);
-      expect(topics.map((r: { topic: string }) => r.topic)).toEqual(['conversion.recorded', 'conversion.status_changed', 'conversion.status_changed']);
+      expect(topics.map((r: { topic: string }) => r.topic)).toEqual([
+        'conversion.recorded',
+        'postback.send',
+        'conversion.status_changed',
+        'postback.send',
+        'conversion.status_changed',
+        'postback.send',
+      ]);
 
       const rejectedId = await conversion();
       await t.http.post(`/v1/conversions/${rejectedId}/reject`).set(auth(advertiser.apiKey)).send({ reason: 'fraud' }).expect(200);

@@ -90,9 +90,10 @@ export class ConversionsService {
         .then((r) => r.raw);
       if (inserted.length === 0) return null;
       const saved = await manager.findOneByOrFail(Conversion, { id: inserted[0].id });
-      await this.addEvent(manager, saved.id, null, saved.status, actor, saved.reason);
+      const event = await this.addEvent(manager, saved.id, null, saved.status, actor, saved.reason);
       if (saved.status === 'pending' || saved.status === 'approved') {
         await this.outbox.enqueue(manager, 'conversion.recorded', saved.id);
+        await this.outbox.enqueue(manager, 'postback.send', saved.id, { eventId: event.id });
       }
       return saved;
     });
@@ -137,6 +138,7 @@ export class ConversionsService {
     await manager.update(Conversion, { id: conversion.id }, { status: to, approvedAt: conversion.approvedAt, reason: conversion.reason });
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
+    if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
     return manager.findOneByOrFail(Conversion, { id: conversion.id });
   }
 

@@ -1,7 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Queue } from 'bullmq';
+import { JobsOptions, Queue } from 'bullmq';
+import { ConfigService } from '@nestjs/config';
+import { Config } from '../../config/configuration';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../../modules/health/metrics.service';
 import { QUEUES, QueueName } from '../queues';
@@ -36,11 +38,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private failures = 0;
   private unsubscribe: (() => void) | undefined;
   private readonly relayed;
+  /** Per-queue options on top of the defaults: outgoing postbacks retry on their own schedule. */
+  private readonly jobOptions: Partial<Record<QueueName, JobsOptions>>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
     metrics: MetricsService,
+    config: ConfigService<Config, true>,
     @InjectQueue(QUEUES.outbox) outboxQueue: Queue,
     @InjectQueue(QUEUES.commissions) commissions: Queue,
     @InjectQueue(QUEUES.postbacks) postbacks: Queue,
@@ -49,6 +54,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
   ) {
     this.queues = { outbox: outboxQueue, commissions, postbacks, payouts, billing, maintenance };
+    const retry = config.get('postbacks', { infer: true });
+    this.jobOptions = { postbacks: { attempts: retry.maxAttempts, backoff: { type: 'exponential', delay: retry.retryBaseMs } } };
     this.relayed = metrics.counter('afx_outbox_relayed_total', 'outbox messages handed to BullMQ', ['topic']);
   }
 
@@ -116,12 +123,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         `SELECT id, topic, aggregate_id, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (rows.length === 0) return 0;
-      const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: { jobId: string } }[]>();
+      const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
       for (const row of rows) {
         const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
         if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
         const jobs = byQueue.get(route.queue) ?? [];
-        jobs.push({ name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { jobId: route.jobId(row.aggregate_id, row.payload) } });
+        jobs.push({ name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
         byQueue.set(route.queue, jobs);
       }
       await withTimeout(

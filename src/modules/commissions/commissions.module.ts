@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ConversionsModule } from '../conversions/conversions.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { CommissionsService } from './commissions.service';
+
+@Module({
+  imports: [ConversionsModule, LedgerModule],
+  providers: [CommissionsService],
+  exports: [CommissionsService],
+})
+export class CommissionsModule {}

@@ -1,0 +1,49 @@
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import { Job, Queue } from 'bullmq';
+import { JobHandlers } from '../../queue/job-handlers';
+import { JOBS, QUEUES } from '../../queue/queues';
+import { CommissionsService } from './commissions.service';
+
+const APPROVAL_EVERY_MS = 60_000;
+
+/** Posts commissions and status changes to the ledger; all jobs of a conversion converge on one reconcile. */
+@Processor(QUEUES.commissions, { concurrency: 8 })
+export class CommissionsProcessor extends WorkerHost {
+  constructor(
+    private readonly handlers: JobHandlers,
+    commissions: CommissionsService,
+  ) {
+    super();
+    const reconcile = (job: Job<{ id: string }>) => commissions.reconcile(job.data.id);
+    handlers.register(QUEUES.commissions, JOBS.postCommission, reconcile);
+    handlers.register(QUEUES.commissions, JOBS.applyStatusChange, reconcile);
+  }
+
+  process(job: Job): Promise<unknown> {
+    return this.handlers.dispatch(QUEUES.commissions, job);
+  }
+}
+
+/** Scheduled housekeeping: the approval of conversions past their lock period. */
+@Processor(QUEUES.maintenance, { concurrency: 1 })
+export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly handlers: JobHandlers,
+    commissions: CommissionsService,
+    @InjectQueue(QUEUES.maintenance) private readonly queue: Queue,
+  ) {
+    super();
+    handlers.register(QUEUES.maintenance, JOBS.approveDue, () => commissions.approveDue());
+    handlers.require(QUEUES.maintenance, JOBS.approveDue);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // One scheduler per name however many workers start: BullMQ upserts it.
+    await this.queue.upsertJobScheduler(JOBS.approveDue, { every: APPROVAL_EVERY_MS }, { name: JOBS.approveDue });
+  }
+
+  process(job: Job): Promise<unknown> {
+    return this.handlers.dispatch(QUEUES.maintenance, job);
+  }
+}

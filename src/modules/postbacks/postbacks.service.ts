@@ -1,0 +1,129 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import { AuthPrincipal } from '../../common/auth';
+import { Page, paginate } from '../../common/pagination';
+import { Config } from '../../config/configuration';
+import { Conversion } from '../conversions/conversion.entity';
+import { ConversionEvent } from '../conversions/conversion-event.entity';
+import { OffersService } from '../offers/offers.service';
+import { fillUrlTemplate } from '../offers/url-template';
+import { ClicksService } from '../tracking/clicks.service';
+import { LinksService } from '../tracking/links.service';
+import { ListAttemptsQueryDto, PutPostbackSettingDto } from './dto/postbacks.dto';
+import { sendGet } from './http-sender';
+import { PostbackAttempt } from './postback-attempt.entity';
+import { PostbackFacts, postbackValues } from './postback-macros';
+import { PostbackSetting } from './postback-setting.entity';
+import { PostbackDeliveryError, PostbacksError } from './postbacks.errors';
+
+@Injectable()
+export class PostbacksService {
+  private readonly logger = new Logger(PostbacksService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: ConfigService<Config, true>,
+    private readonly offers: OffersService,
+    private readonly links: LinksService,
+    private readonly clicks: ClicksService,
+  ) {}
+
+  async put(actor: AuthPrincipal, dto: PutPostbackSettingDto): Promise<PostbackSetting> {
+    // The offer must be one the affiliate can see; anything else is a 404.
+    if (dto.offerId) await this.offers.getVisible(actor, dto.offerId);
+    const offerId = dto.offerId ?? null;
+    await this.dataSource.query(
+      `INSERT INTO postback_settings (affiliate_id, offer_id, url_template) VALUES ($1, $2, $3)
+       ON CONFLICT (affiliate_id, COALESCE(offer_id, '00000000-0000-0000-0000-000000000000'::uuid))
+       DO UPDATE SET url_template = EXCLUDED.url_template, updated_at = now()`,
+      [actor.id, offerId, dto.urlTemplate],
+    );
+    return this.dataSource.getRepository(PostbackSetting).findOneByOrFail({ affiliateId: actor.id, offerId: offerId ?? IsNull() });
+  }
+
+  list(affiliateId: string): Promise<PostbackSetting[]> {
+    return this.dataSource.getRepository(PostbackSetting).find({ where: { affiliateId }, order: { createdAt: 'ASC' } });
+  }
+
+  async remove(affiliateId: string, offerId: string | undefined): Promise<void> {
+    const result = await this.dataSource.getRepository(PostbackSetting).delete({ affiliateId, offerId: offerId ?? IsNull() });
+    if (!result.affected) throw PostbacksError.settingNotFound();
+  }
+
+  attempts(actor: AuthPrincipal, query: ListAttemptsQueryDto): Promise<Page<PostbackAttempt>> {
+    const qb = this.dataSource.getRepository(PostbackAttempt).createQueryBuilder('a');
+    const affiliateId = actor.role === 'affiliate' ? actor.id : query.affiliateId;
+    if (affiliateId) qb.andWhere('a.affiliate_id = :affiliateId', { affiliateId });
+    if (query.conversionId) qb.andWhere('a.conversion_id = :conversionId', { conversionId: query.conversionId });
+    return paginate(qb, 'a', query);
+  }
+
+  /**
+   * The job: calls the affiliate's URL for one conversion event. A failure is logged as an
+   * attempt and thrown, so BullMQ retries with backoff up to its ceiling.
+   */
+  async deliver(conversionId: string, eventId: string, attempt: number): Promise<PostbackAttempt | null> {
+    const conversion = await this.dataSource.getRepository(Conversion).findOneBy({ id: conversionId });
+    if (!conversion?.affiliateId) return null;
+    const setting = await this.settingFor(conversion.affiliateId, conversion.offerId);
+    if (!setting) return null;
+    const event = await this.dataSource.getRepository(ConversionEvent).findOneBy({ id: eventId });
+    const facts: PostbackFacts = {
+      clickId: conversion.clickId,
+      subs: await this.subsOf(conversion),
+      payout: conversion.payout,
+      currency: conversion.currency,
+      status: event?.toStatus ?? conversion.status,
+      goal: conversion.goalKey,
+      txnId: conversion.txnId,
+      offerId: conversion.offerId,
+      conversionId: conversion.id,
+    };
+    const logged = await this.call(conversion.affiliateId, setting.urlTemplate, facts, { conversionId, eventId, attempt, isTest: false });
+    if (logged.error) throw new PostbackDeliveryError(`postback for conversion ${conversionId} failed: ${logged.error}`);
+    return logged;
+  }
+
+  /** Fires a sample postback now, with made-up values, and answers the logged attempt. */
+  async test(actor: AuthPrincipal, offerId: string | undefined): Promise<PostbackAttempt> {
+    const setting = await this.settingFor(actor.id, offerId ?? null);
+    if (!setting) throw PostbacksError.settingNotFound();
+    const facts: PostbackFacts = {
+      clickId: 'TEST_CLICK_ID',
+      subs: ['sub1', 'sub2', 'sub3', 'sub4', 'sub5'],
+      payout: 1234,
+      currency: 'USD',
+      status: 'pending',
+      goal: 'sale',
+      txnId: 'TEST_TXN',
+      offerId: offerId ?? null,
+      conversionId: '00000000-0000-0000-0000-000000000000',
+    };
+    return this.call(actor.id, setting.urlTemplate, facts, { conversionId: null, eventId: null, attempt: 1, isTest: true });
+  }
+
+  private async call(affiliateId: string, template: string, facts: PostbackFacts, meta: Pick<PostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>): Promise<PostbackAttempt> {
+    const { timeoutMs, allowPrivateNetworks } = this.config.get('postbacks', { infer: true });
+    const url = fillUrlTemplate(template, postbackValues(facts));
+    const result = await sendGet(url, timeoutMs, allowPrivateNetworks);
+    const repo = this.dataSource.getRepository(PostbackAttempt);
+    const saved = await repo.save(repo.create({ affiliateId, url, ...meta, ...result }));
+    if (result.error) this.logger.warn(`postback ${saved.id} to affiliate ${affiliateId} failed (attempt ${meta.attempt}): ${result.error}`);
+    return saved;
+  }
+
+  private async settingFor(affiliateId: string, offerId: string | null): Promise<PostbackSetting | null> {
+    const repo = this.dataSource.getRepository(PostbackSetting);
+    return (offerId ? await repo.findOneBy({ affiliateId, offerId }) : null) ?? repo.findOneBy({ affiliateId, offerId: IsNull() });
+  }
+
+  /** Sub ids as clicked, falling back to the link's defaults if the click row is not written yet. */
+  private async subsOf(conversion: Conversion): Promise<(string | null)[]> {
+    const source =
+      (conversion.clickId && conversion.clickedAt ? await this.clicks.find(conversion.clickId, conversion.clickedAt) : null) ??
+      (conversion.linkId ? await this.links.context(conversion.linkId) : null);
+    return [source?.sub1 ?? null, source?.sub2 ?? null, source?.sub3 ?? null, source?.sub4 ?? null, source?.sub5 ?? null];
+  }
+}
