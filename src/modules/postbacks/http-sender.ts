@@ -37,8 +37,18 @@ export async function sendGet(url: string, timeoutMs: number, allowPrivate: bool
     const text = await response.text().catch(() => '');
     return done({ statusCode: response.status, error: response.ok ? null : `HTTP ${response.status}`, responseExcerpt: text.slice(0, 500) });
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
-    const reason = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    const e = error as Error;
+    const reason = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : rootCause(e);
     return done({ statusCode: null, error: reason, responseExcerpt: null });
   }
+}
+
+/** fetch wraps the socket error ("fetch failed"); the code below it is what a person can act on. */
+function rootCause(error: unknown): string {
+  let current = error as { code?: string; message?: string; cause?: unknown; errors?: unknown[] } | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current.code) return `${current.code}${current.message && !current.message.startsWith(current.code) ? `: ${current.message}` : ''}`;
+    current = (current.cause ?? current.errors?.[0]) as typeof current;
+  }
+  return (error as Error).message;
 }
