@@ -8,8 +8,14 @@ import { DatabaseModule } from './database/database.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
+import { ConversionsModule } from './modules/conversions/conversions.module';
+import { StripeModule } from './integrations/stripe/stripe.module';
+import { BillingModule } from './modules/billing/billing.module';
+import { PayoutsModule } from './modules/payouts/payouts.module';
+import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
+import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
 
@@ -27,11 +33,17 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfig, cache: true }),
         DatabaseModule,
         QueueModule,
+        OutboxModule,
         HealthModule,
         AccountsModule,
         OffersModule,
         TrackingModule,
+        ConversionsModule,
         LedgerModule,
+        PostbacksModule,
+        StripeModule,
+        PayoutsModule,
+        BillingModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [

@@ -39,19 +39,50 @@ export const redisConfig = registerAs('redis', () => {
 
 export const stripeConfig = registerAs('stripe', () => {
   const env = readEnvironment();
-  return { secretKey: env.STRIPE_SECRET_KEY, apiUrl: env.STRIPE_API_URL, webhookSecret: env.STRIPE_WEBHOOK_SECRET };
+  return {
+    secretKey: env.STRIPE_SECRET_KEY,
+    apiUrl: env.STRIPE_API_URL,
+    webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+    timeoutMs: env.STRIPE_TIMEOUT_MS,
+    maxNetworkRetries: env.STRIPE_MAX_NETWORK_RETRIES,
+  };
+});
+
+export const trackingConfig = registerAs('tracking', () => {
+  const env = readEnvironment();
+  return {
+    flushIntervalMs: env.CLICK_FLUSH_INTERVAL_MS,
+    bufferMax: env.CLICK_BUFFER_MAX,
+    batchSize: Math.min(env.CLICK_BATCH_SIZE, env.CLICK_BUFFER_MAX),
+    backpressureTimeoutMs: env.CLICK_BACKPRESSURE_TIMEOUT_MS,
+    linkCacheTtlMs: env.CLICK_LINK_CACHE_TTL_MS,
+  };
+});
+
+export const postbacksConfig = registerAs('postbacks', () => {
+  const env = readEnvironment();
+  return {
+    timeoutMs: env.POSTBACK_TIMEOUT_MS,
+    maxAttempts: env.POSTBACK_MAX_ATTEMPTS,
+    retryBaseMs: env.POSTBACK_RETRY_BASE_MS,
+    allowPrivateNetworks: env.POSTBACK_ALLOW_PRIVATE_NETWORKS,
+  };
 });
 
 export type AppConfig = ReturnType<typeof appConfig>;
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
 export type StripeConfig = ReturnType<typeof stripeConfig>;
+export type TrackingConfig = ReturnType<typeof trackingConfig>;
+export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
 
 export interface Config {
   app: AppConfig;
   database: DatabaseConfig;
   redis: RedisConfig;
   stripe: StripeConfig;
+  tracking: TrackingConfig;
+  postbacks: PostbacksConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig];

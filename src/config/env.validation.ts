@@ -56,8 +56,44 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' })
   CLICK_SECRET?: string;
 
+  /** How often buffered clicks are written at the latest; a crash loses at most this much. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(200)
+  CLICK_FLUSH_INTERVAL_MS = 100;
+
+  /** Clicks held in memory at most; beyond it the redirect waits, then the oldest are dropped. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(5_000_000)
+  CLICK_BUFFER_MAX = 50_000;
+
+  /** Rows per multi-row INSERT of clicks. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(20_000)
+  CLICK_BATCH_SIZE = 2000;
+
+  /** How long a redirect waits for room in a full click buffer before the oldest click is dropped. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(5000)
+  CLICK_BACKPRESSURE_TIMEOUT_MS = 100;
+
+  /** How long a tracking link (with its offer and affiliate status) stays cached for redirects. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(300_000)
+  CLICK_LINK_CACHE_TTL_MS = 5000;
+
   @Transform(toBool) @IsBoolean()
   RUN_WORKERS = true;
+
+  /** How long an affiliate's postback URL may take to answer. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  POSTBACK_TIMEOUT_MS = 5000;
+
+  /** Attempts per outgoing postback (the first and the retries), with exponential backoff. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  POSTBACK_MAX_ATTEMPTS = 8;
+
+  /** The first retry's delay; each further one doubles it. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  POSTBACK_RETRY_BASE_MS = 10_000;
+
+  /** Let postbacks call loopback and private addresses (tests, closed networks); off by default against SSRF. */
+  @Transform(toBool) @IsBoolean()
+  POSTBACK_ALLOW_PRIVATE_NETWORKS = false;
 
   @Transform(toBool) @IsBoolean()
   RUN_MIGRATIONS = true;
@@ -70,6 +106,14 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsString() @MinLength(8)
   STRIPE_WEBHOOK_SECRET?: string;
+
+  /** How long one Stripe request may take before the SDK gives up (and retries with the same key). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(120_000)
+  STRIPE_TIMEOUT_MS = 20_000;
+
+  /** The SDK's own retries of a request (same idempotency key) on network errors and 5xx. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  STRIPE_MAX_NETWORK_RETRIES = 3;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

@@ -17,6 +17,8 @@ export interface TestApp {
   adminKey: string;
   databaseName: string;
   queuePrefix: string;
+  /** http://127.0.0.1:<port> when started with `listen`. */
+  baseUrl: string;
   env: Record<string, string>;
   /** Log lines the app wrote, for tests that check what is (never) logged. */
   logs: string[];
@@ -25,6 +27,8 @@ export interface TestApp {
 
 export interface TestAppOptions {
   workers?: boolean;
+  /** Listen on a loopback port (for callers outside the process: webhooks from the Stripe emulator). */
+  listen?: boolean;
   env?: Record<string, string | undefined>;
 }
 
@@ -65,13 +69,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  for (const key of ['STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET', 'DATABASE_REPLICA_URL']) delete process.env[key];
-  Object.assign(process.env, env);
+  resetProcessEnv(env);
 
   const logs: string[] = [];
   const logger = new PinoLoggerService(env.LOG_LEVEL, { write: (line: string) => logs.push(line) } as pino.DestinationStream);
   const app = await createApp({ workers: env.RUN_WORKERS === 'true', logger, bodyLimitBytes: 1024 * 1024 });
-  await app.init();
+  let baseUrl = '';
+  if (options.listen) {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    baseUrl = await app.getUrl();
+  } else {
+    await app.init();
+  }
   await app.getHttpAdapter().getInstance().ready();
   await app.get(AccountsService).bootstrapAdmin(adminKey);
 
@@ -82,6 +91,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     adminKey,
     databaseName,
     queuePrefix,
+    baseUrl: baseUrl.replace('[::1]', '127.0.0.1'),
     env,
     logs,
     async close() {
@@ -90,6 +100,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await deleteRedisKeys(`{${queuePrefix}}*`);
     },
   };
+}
+
+/**
+ * Test files share a worker process, and so process.env: each app starts from the environment
+ * the worker began with plus its own settings, never the previous file's.
+ */
+function resetProcessEnv(settings: Record<string, string>): void {
+  const holder = globalThis as { __afxOriginalEnv?: Record<string, string | undefined> };
+  holder.__afxOriginalEnv ??= { ...process.env };
+  for (const key of Object.keys(process.env)) if (!(key in holder.__afxOriginalEnv)) delete process.env[key];
+  for (const key of ['STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET', 'DATABASE_REPLICA_URL']) delete process.env[key];
+  Object.assign(process.env, settings);
 }
 
 export async function deleteRedisKeys(pattern: string): Promise<void> {

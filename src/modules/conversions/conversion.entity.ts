@@ -96,6 +96,14 @@ export class Conversion {
   @Column({ type: 'timestamptz', nullable: true })
   approvedAt: Date | null;
 
+  /** The payout that paid it (status paid). */
+  @Column({ type: 'uuid', nullable: true })
+  payoutId: string | null;
+
+  /** The advertiser invoice that billed it. */
+  @Column({ type: 'uuid', nullable: true })
+  invoiceId: string | null;
+
   @CreatedAtColumn()
   createdAt: Date;
 

@@ -219,6 +219,8 @@ export class ConversionsService {
       userAgent: input.userAgent?.slice(0, 1000) ?? null,
       approveAfter: null,
       approvedAt: null,
+      payoutId: null,
+      invoiceId: null,
     };
     if (!attribution.ok) {
       base.reason = attribution.reason;

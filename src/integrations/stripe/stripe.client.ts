@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import Stripe from 'stripe';
+import { AppError, ServiceUnavailableError } from '../../common/errors';
+import { Config } from '../../config/configuration';
+
+/** The one place the Stripe SDK is configured: key, base URL (the local emulator in tests), retries. */
+@Injectable()
+export class StripeClient {
+  private readonly logger = new Logger(StripeClient.name);
+  private readonly instance: Stripe | null;
+  private readonly webhookSecret: string | undefined;
+
+  constructor(config: ConfigService<Config, true>) {
+    const { secretKey, apiUrl, webhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
+    this.webhookSecret = webhookSecret;
+    this.instance = secretKey ? new Stripe(secretKey, { ...hostOptions(apiUrl), maxNetworkRetries, timeout: timeoutMs, appInfo: { name: 'Afflux' } }) : null;
+    if (!secretKey) this.logger.warn('STRIPE_SECRET_KEY is not set: payouts and invoices answer 503 until it is');
+  }
+
+  get configured(): boolean {
+    return this.instance !== null;
+  }
+
+  /** The SDK, or a clear 503 naming the missing setting. */
+  get api(): Stripe {
+    if (!this.instance) throw new ServiceUnavailableError('stripe_not_configured', 'Stripe is not configured: set STRIPE_SECRET_KEY');
+    return this.instance;
+  }
+
+  /** Verifies a webhook's signature over the raw body and parses it. */
+  constructEvent(rawBody: Buffer, signature: string | undefined): Stripe.Event {
+    if (!this.webhookSecret) throw new ServiceUnavailableError('stripe_webhooks_not_configured', 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
+    if (!signature) throw new AppError('invalid_signature', 400, 'The Stripe-Signature header is missing');
+    try {
+      return Stripe.webhooks.constructEvent(rawBody, signature, this.webhookSecret);
+    } catch {
+      throw new AppError('invalid_signature', 400, 'The Stripe signature does not match this payload');
+    }
+  }
+}
+
+function hostOptions(apiUrl: string | undefined): Pick<Stripe.StripeConfig, 'host' | 'port' | 'protocol'> {
+  if (!apiUrl) return {};
+  const url = new URL(apiUrl);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol };
+}
+
+/** Errors worth retrying later with the same idempotency key: the request may not have happened. */
+export function isRetryableStripeError(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError)) return false;
+  return (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    error instanceof Stripe.errors.StripeAPIError ||
+    (error.statusCode ?? 0) >= 500 ||
+    error.statusCode === 409
+  );
+}

@@ -1,0 +1,29 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Job } from 'bullmq';
+import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { JobHandlers } from '../../queue/job-handlers';
+import { JOBS, QUEUES } from '../../queue/queues';
+import { BillingService } from './billing.service';
+
+/** Stripe events (every feature's handlers) and invoice runs. */
+@Processor(QUEUES.billing, { concurrency: 4 })
+export class BillingProcessor extends WorkerHost {
+  constructor(
+    private readonly handlers: JobHandlers,
+    private readonly billing: BillingService,
+    events: StripeEventsService,
+  ) {
+    super();
+    handlers.register(QUEUES.billing, JOBS.stripeEvent, (job: Job<{ id: string }>) => events.apply(job.data.id));
+    handlers.register(QUEUES.billing, JOBS.invoiceRun, (job: Job<{ id: string }>) => billing.execute(job.data.id, (progress) => job.updateProgress({ ...progress })));
+  }
+
+  process(job: Job): Promise<unknown> {
+    return this.handlers.dispatch(QUEUES.billing, job);
+  }
+
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job<{ id: string }> | undefined, error: Error): Promise<void> {
+    if (job?.name === JOBS.invoiceRun && job.attemptsMade >= (job.opts.attempts ?? 1)) await this.billing.markFailed(job.data.id, error.message);
+  }
+}

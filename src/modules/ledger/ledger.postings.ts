@@ -1,0 +1,198 @@
+import { addMinor, isCurrency, MAX_MINOR_UNITS } from '../../common/money';
+import { UUID_PATTERN } from '../../common/validation/validators';
+import { CAUSE_TYPES, CauseType } from './journal-entry.entity';
+import { ACCOUNT_TYPES, AccountType, isOwnedAccountType } from './ledger-account.entity';
+import { LedgerError, LedgerErrorCode, PostingErrorCode } from './ledger.errors';
+
+/**
+ * Sign convention: a line's amount is positive for a debit and negative for a credit, and an
+ * entry's lines sum to zero per currency. Assets (advertiser_receivable, stripe_clearing,
+ * affiliate_clawback) are debit-normal; liabilities (affiliate_pending, affiliate_available) and
+ * the network's margin are credit-normal, so their balances are negative in the ordinary course.
+ */
+export interface AccountRef {
+  type: AccountType;
+  /** The affiliate or advertiser; null (or absent) for network_margin and stripe_clearing. */
+  ownerId?: string | null;
+  currency: string;
+}
+
+export interface PostingLine {
+  account: AccountRef;
+  /** Minor units; debit positive, credit negative, never zero. */
+  amount: number;
+}
+
+export interface PostingInput {
+  kind: string;
+  causeType: CauseType;
+  causeId: string;
+  memo?: string | null;
+  createdBy?: string | null;
+  effectiveAt?: Date;
+  lines: PostingLine[];
+}
+
+/** The kinds the posting patterns below are written for; adjustments may use kinds of their own. */
+export const LEDGER_KINDS = {
+  commission: 'commission',
+  approval: 'approval',
+  reversal: 'reversal',
+  payout: 'payout',
+  payoutReversal: 'payout_reversal',
+  invoicePaid: 'invoice_paid',
+} as const;
+
+export interface CommissionAmounts {
+  affiliateId: string;
+  advertiserId: string;
+  currency: string;
+  /** R: what the advertiser owes for the result, in minor units. */
+  revenue: number;
+  /** P: what the affiliate earns, in minor units. */
+  payout: number;
+}
+
+export type ReversibleStatus = 'pending' | 'approved' | 'paid';
+
+/** Where a conversion's payout sits while it is in each status. */
+const AFFILIATE_ACCOUNT_BY_STATUS: Record<ReversibleStatus, AccountType> = {
+  pending: 'affiliate_pending',
+  approved: 'affiliate_available',
+  // After a payout the money has left; reversing it leaves a claim on the affiliate instead.
+  paid: 'affiliate_clawback',
+};
+
+function amountOf(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_MINOR_UNITS) {
+    throw LedgerError.posting(LedgerErrorCode.InvalidAmount, `${name} must be a non-negative integer of minor units, got ${String(value)}`);
+  }
+  return value;
+}
+
+function line(type: AccountType, ownerId: string | null, currency: string, amount: number): PostingLine {
+  return { account: { type, ownerId, currency }, amount };
+}
+
+/** Zero lines carry nothing and the database refuses them. */
+function nonZero(lines: PostingLine[]): PostingLine[] {
+  return lines.filter((l) => l.amount !== 0);
+}
+
+export function negateLines(lines: PostingLine[]): PostingLine[] {
+  return lines.map((l) => ({ account: l.account, amount: 0 - l.amount }));
+}
+
+/** Dr advertiser_receivable R; Cr <affiliate account> P; Cr network_margin R − P (a debit when negative). */
+function earningLines(c: CommissionAmounts, affiliateAccount: AccountType): PostingLine[] {
+  const revenue = amountOf('revenue', c.revenue);
+  const payout = amountOf('payout', c.payout);
+  return nonZero([
+    line('advertiser_receivable', c.advertiserId, c.currency, revenue),
+    line(affiliateAccount, c.affiliateId, c.currency, -payout),
+    line('network_margin', null, c.currency, payout - revenue),
+  ]);
+}
+
+/** Kind `commission`: the result is owed by the advertiser and earned, not yet payable, by the affiliate. */
+export function commissionLines(c: CommissionAmounts): PostingLine[] {
+  return earningLines(c, 'affiliate_pending');
+}
+
+/** Kind `approval`: the lock period is over; the payout becomes payable. */
+export function approvalLines(c: Pick<CommissionAmounts, 'affiliateId' | 'currency' | 'payout'>): PostingLine[] {
+  const payout = amountOf('payout', c.payout);
+  return nonZero([
+    line('affiliate_pending', c.affiliateId, c.currency, payout),
+    line('affiliate_available', c.affiliateId, c.currency, -payout),
+  ]);
+}
+
+/**
+ * Kind `reversal`: undoes the commission from wherever the payout sits now. From `paid`, the
+ * affiliate's debt lands on affiliate_clawback, which the next payout nets off.
+ */
+export function reversalLines(c: CommissionAmounts, fromStatus: ReversibleStatus): PostingLine[] {
+  const account = AFFILIATE_ACCOUNT_BY_STATUS[fromStatus];
+  if (!account) throw LedgerError.posting(LedgerErrorCode.InvalidEntry, `cannot reverse a conversion that is ${String(fromStatus)}`);
+  return negateLines(earningLines(c, account));
+}
+
+export interface PayoutParty {
+  affiliateId: string;
+  currency: string;
+}
+
+/**
+ * Kind `payout`: Dr affiliate_available (A + C); Cr affiliate_clawback C; Cr stripe_clearing A.
+ * A is what Stripe transfers; C is clawback settled out of the available balance instead of cash.
+ */
+export function payoutLines(affiliate: PayoutParty, amount: number, clawbackNetted = 0): PostingLine[] {
+  const cash = amountOf('amount', amount);
+  const netted = amountOf('clawbackNetted', clawbackNetted);
+  return nonZero([
+    line('affiliate_available', affiliate.affiliateId, affiliate.currency, addMinor(cash, netted)),
+    line('affiliate_clawback', affiliate.affiliateId, affiliate.currency, -netted),
+    line('stripe_clearing', null, affiliate.currency, -cash),
+  ]);
+}
+
+/** Kind `payout_reversal`: a failed or reversed transfer gives everything back, clawback included. */
+export function payoutFailedLines(affiliate: PayoutParty, amount: number, clawbackNetted = 0): PostingLine[] {
+  return negateLines(payoutLines(affiliate, amount, clawbackNetted));
+}
+
+/** Kind `invoice_paid`: the advertiser's money arrives and settles its receivable. */
+export function invoicePaidLines(advertiser: { advertiserId: string; currency: string }, amount: number): PostingLine[] {
+  const paid = amountOf('amount', amount);
+  return nonZero([
+    line('stripe_clearing', null, advertiser.currency, paid),
+    line('advertiser_receivable', advertiser.advertiserId, advertiser.currency, -paid),
+  ]);
+}
+
+export interface CheckedLine {
+  type: AccountType;
+  ownerId: string | null;
+  currency: string;
+  amount: number;
+}
+
+const KIND_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+function refuse(code: PostingErrorCode, message: string): never {
+  throw LedgerError.posting(code, message);
+}
+
+function checkLine({ account, amount }: PostingLine, i: number): CheckedLine {
+  const type = account?.type;
+  if (!(ACCOUNT_TYPES as readonly string[]).includes(type)) refuse(LedgerErrorCode.InvalidAccount, `line ${i}: unknown account type ${JSON.stringify(type)}`);
+  const owner = account.ownerId ?? null;
+  if (isOwnedAccountType(type)) {
+    if (typeof owner !== 'string' || !UUID_PATTERN.test(owner)) refuse(LedgerErrorCode.InvalidAccount, `line ${i}: a ${type} account needs an owner id`);
+  } else if (owner !== null) {
+    refuse(LedgerErrorCode.InvalidAccount, `line ${i}: a ${type} account has no owner`);
+  }
+  if (!isCurrency(account.currency)) refuse(LedgerErrorCode.InvalidCurrency, `line ${i}: unknown currency ${JSON.stringify(account.currency)}`);
+  if (!Number.isSafeInteger(amount) || amount === 0) refuse(LedgerErrorCode.InvalidAmount, `line ${i}: amount must be a non-zero integer of minor units, got ${String(amount)}`);
+  return { type, ownerId: owner?.toLowerCase() ?? null, currency: account.currency, amount };
+}
+
+/** Everything the database would refuse, refused first with a message that says which line. */
+export function checkPosting(input: PostingInput): CheckedLine[] {
+  if (typeof input.kind !== 'string' || !KIND_PATTERN.test(input.kind)) refuse(LedgerErrorCode.InvalidEntry, `kind must be snake_case, got ${JSON.stringify(input.kind)}`);
+  if (!(CAUSE_TYPES as readonly string[]).includes(input.causeType)) refuse(LedgerErrorCode.InvalidEntry, `unknown cause type ${JSON.stringify(input.causeType)}`);
+  if (typeof input.causeId !== 'string' || input.causeId.length < 1 || input.causeId.length > 200) refuse(LedgerErrorCode.InvalidEntry, 'causeId must be 1 to 200 characters');
+  if (input.memo && input.memo.length > 2000) refuse(LedgerErrorCode.InvalidEntry, 'memo must be at most 2000 characters');
+  if (input.createdBy && !UUID_PATTERN.test(input.createdBy)) refuse(LedgerErrorCode.InvalidEntry, 'createdBy must be a principal id');
+  if (input.effectiveAt !== undefined && !(input.effectiveAt instanceof Date && !Number.isNaN(input.effectiveAt.getTime()))) {
+    refuse(LedgerErrorCode.InvalidEntry, 'effectiveAt must be a valid date');
+  }
+  if (!Array.isArray(input.lines) || input.lines.length < 2) refuse(LedgerErrorCode.TooFewLines, 'an entry needs at least two lines');
+  const lines = input.lines.map(checkLine);
+  const totals = new Map<string, bigint>();
+  for (const l of lines) totals.set(l.currency, (totals.get(l.currency) ?? 0n) + BigInt(l.amount));
+  const off = [...totals].filter(([, total]) => total !== 0n);
+  if (off.length) refuse(LedgerErrorCode.UnbalancedEntry, `lines must sum to zero per currency: ${off.map(([c, t]) => `${c} ${t}`).join(', ')}`);
+  return lines;
+}

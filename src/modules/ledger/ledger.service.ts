@@ -1,0 +1,274 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { AuthPrincipal, isStaff } from '../../common/auth';
+import { invalidField } from '../../common/errors';
+import { addMinor } from '../../common/money';
+import { Page, paginate } from '../../common/pagination';
+import { Principal } from '../accounts/principal.entity';
+import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
+import { CauseType, JournalEntry } from './journal-entry.entity';
+import { AccountType, AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-account.entity';
+import { LedgerError, LedgerErrorCode } from './ledger.errors';
+import { AccountRef, CheckedLine, checkPosting, LEDGER_KINDS, PostingInput } from './ledger.postings';
+
+export interface PostResult {
+  entryId: string;
+  /** False when an entry for the same (causeType, causeId, kind) already existed: nothing was posted. */
+  created: boolean;
+}
+
+/** The network's own accounts have no owner; the unique index keys them under the nil uuid. */
+const ownerKey = (column: string) => `COALESCE(${column}, '00000000-0000-0000-0000-000000000000'::uuid)`;
+const identityKey = (type: string, ownerId: string | null, currency: string) => `${type}|${ownerId ?? ''}|${currency}`;
+const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const FIND_ACCOUNTS = `
+  SELECT a.id, a.type, a.owner_id, a.currency
+  FROM unnest($1::text[], $2::uuid[], $3::char(3)[]) AS w(type, owner_id, currency)
+  JOIN ledger_accounts a ON a.type = w.type AND ${ownerKey('a.owner_id')} = ${ownerKey('w.owner_id')} AND a.currency = w.currency`;
+
+const CREATE_ACCOUNTS = `
+  INSERT INTO ledger_accounts (type, owner_id, currency)
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::char(3)[])
+  ON CONFLICT (type, (${ownerKey('owner_id')}), currency) DO NOTHING`;
+
+/**
+ * One statement writes the entry, its lines and the cached balances, or (when the entry exists)
+ * nothing at all. Accounts are locked in id order so two postings never wait on each other in a
+ * cycle; the MATERIALIZED CTE is what takes those locks before any balance moves.
+ */
+const POST_ENTRY = `
+  WITH entry AS (
+    INSERT INTO journal_entries (kind, cause_type, cause_id, memo, created_by, effective_at)
+    VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, now()))
+    ON CONFLICT (cause_type, cause_id, kind) DO NOTHING
+    RETURNING id, kind, effective_at
+  ), lines AS (
+    INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount)
+    SELECT entry.id, entry.kind, entry.effective_at, l.account_id, l.currency, l.amount
+    FROM entry CROSS JOIN unnest($7::uuid[], $8::char(3)[], $9::bigint[]) WITH ORDINALITY AS l(account_id, currency, amount, n)
+    ORDER BY l.n
+  ), locked AS MATERIALIZED (
+    SELECT a.id FROM ledger_accounts a
+    WHERE a.id = ANY($10::uuid[]) AND EXISTS (SELECT FROM entry)
+    ORDER BY a.id
+    FOR UPDATE
+  ), moved AS (
+    UPDATE ledger_accounts a SET balance = a.balance + d.delta
+    FROM locked JOIN unnest($10::uuid[], $11::bigint[]) AS d(id, delta) ON d.id = locked.id
+    WHERE a.id = locked.id
+  )
+  SELECT id FROM entry`;
+
+/**
+ * `paid` counts the payout entries' lines on the affiliate's available and clawback accounts:
+ * a payout debits available by A + C and credits clawback by C, so its lines there sum to A, the
+ * cash sent; a payout_reversal sums to −A. Clawback netted off a payout is not counted as paid,
+ * so pending + available + paid − clawback is always what the affiliate has earned, net of reversals.
+ */
+const AFFILIATE_BALANCES = `
+  SELECT a.currency, a.type, a.balance::text AS balance,
+    (SELECT COALESCE(sum(l.amount), 0) FROM journal_lines l
+      WHERE l.account_id = a.id AND l.kind IN ('${LEDGER_KINDS.payout}', '${LEDGER_KINDS.payoutReversal}'))::text AS paid
+  FROM ledger_accounts a
+  WHERE a.owner_id = $1 AND a.type = ANY($2::text[]) AND ($3::text IS NULL OR a.currency = $3)`;
+
+/** Cached balances and sums come back from PostgreSQL as bigint strings. */
+export function toMinor(value: string | number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`ledger amount ${String(value)} is outside the safe integer range`);
+  return n;
+}
+
+@Injectable()
+export class LedgerService {
+  private readonly logger = new Logger(LedgerService.name);
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Posts one entry inside the caller's transaction (pass its manager). Idempotent by
+   * (causeType, causeId, kind): a second post, sequential or concurrent, writes nothing and
+   * answers the first entry's id with `created: false`. Call it under READ COMMITTED.
+   */
+  async post(manager: EntityManager, input: PostingInput): Promise<PostResult> {
+    const lines = checkPosting(input);
+    const accounts = await this.accountIds(manager, lines);
+    const accountOf = (l: CheckedLine) => accounts.get(identityKey(l.type, l.ownerId, l.currency)) as string;
+    const deltas = new Map<string, number>();
+    for (const l of lines) deltas.set(accountOf(l), addMinor(deltas.get(accountOf(l)) ?? 0, l.amount));
+    const moved = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => ascending(a, b));
+    const rows: { id: string }[] = await manager.query(POST_ENTRY, [
+      input.kind,
+      input.causeType,
+      input.causeId,
+      input.memo ?? null,
+      input.createdBy ?? null,
+      input.effectiveAt ?? null,
+      lines.map(accountOf),
+      lines.map((l) => l.currency),
+      lines.map((l) => l.amount),
+      moved.map(([id]) => id),
+      moved.map(([, delta]) => delta),
+    ]);
+    if (rows.length) {
+      this.logger.debug(`posted ${input.kind} ${rows[0].id} for ${input.causeType} ${input.causeId}`);
+      return { entryId: rows[0].id, created: true };
+    }
+    const existing = await this.findEntryId(manager, input.causeType, input.causeId, input.kind);
+    this.logger.debug(`${input.kind} for ${input.causeType} ${input.causeId} already posted as ${existing}`);
+    return { entryId: existing as string, created: false };
+  }
+
+  async hasEntry(manager: EntityManager, causeType: CauseType, causeId: string, kind: string): Promise<boolean> {
+    return (await this.findEntryId(manager, causeType, causeId, kind)) !== null;
+  }
+
+  /**
+   * An affiliate's balances per currency in minor units, presented positive: pending and
+   * available are what the network owes (credit balances), clawback what the affiliate owes
+   * back (a debit balance), paid the cash sent by payouts net of failed ones. Currencies whose
+   * figures are all zero are left out.
+   */
+  async balances(manager: EntityManager | null, ownerId: string, currency?: string): Promise<AffiliateBalanceView[]> {
+    const rows: { currency: string; type: AccountType; balance: string; paid: string }[] = await (manager ?? this.dataSource.manager).query(AFFILIATE_BALANCES, [
+      ownerId,
+      AFFILIATE_ACCOUNT_TYPES,
+      currency ?? null,
+    ]);
+    const byCurrency = new Map<string, AffiliateBalanceView>();
+    for (const row of rows) {
+      const b = byCurrency.get(row.currency) ?? { currency: row.currency, pending: 0, available: 0, paid: 0, clawback: 0 };
+      const balance = toMinor(row.balance);
+      if (row.type === 'affiliate_pending') b.pending = 0 - balance;
+      if (row.type === 'affiliate_available') b.available = 0 - balance;
+      if (row.type === 'affiliate_clawback') b.clawback = balance;
+      b.paid = addMinor(b.paid, toMinor(row.paid));
+      byCurrency.set(row.currency, b);
+    }
+    return [...byCurrency.values()]
+      .filter((b) => b.pending || b.available || b.paid || b.clawback)
+      .sort((a, b) => ascending(a.currency, b.currency));
+  }
+
+  /** The cached balance of one account, signed (debit positive); 0 for an account never used. */
+  async accountBalance(manager: EntityManager | null, ref: AccountRef): Promise<number> {
+    const [row] = await (manager ?? this.dataSource.manager).query(
+      `SELECT balance::text AS balance FROM ledger_accounts WHERE type = $1 AND ${ownerKey('owner_id')} = ${ownerKey('$2::uuid')} AND currency = $3`,
+      [ref.type, ref.ownerId ?? null, ref.currency],
+    );
+    return row ? toMinor(row.balance) : 0;
+  }
+
+  /** Entries newest first, each with its lines; line filters match entries having such a line. */
+  async entries(query: ListEntriesQueryDto): Promise<Page<JournalEntryView>> {
+    const qb = this.dataSource.getRepository(JournalEntry).createQueryBuilder('e');
+    if (query.causeType) qb.andWhere('e.cause_type = :causeType', { causeType: query.causeType });
+    if (query.causeId) qb.andWhere('e.cause_id = :causeId', { causeId: query.causeId });
+    if (query.kind) qb.andWhere('e.kind = :kind', { kind: query.kind });
+    if (query.from) qb.andWhere('e.effective_at >= :from', { from: query.from });
+    if (query.to) qb.andWhere('e.effective_at < :to', { to: query.to });
+    const lineFilters = [
+      query.accountId && 'l.account_id = :accountId',
+      query.currency && 'l.currency = :currency',
+      query.ownerId && 'a.owner_id = :ownerId',
+      query.accountType && 'a.type = :accountType',
+    ].filter(Boolean);
+    if (lineFilters.length) {
+      qb.andWhere(`e.id IN (SELECT l.entry_id FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id WHERE ${lineFilters.join(' AND ')})`, {
+        accountId: query.accountId,
+        currency: query.currency,
+        ownerId: query.ownerId,
+        accountType: query.accountType,
+      });
+    }
+    const page = await paginate(qb, 'e', query);
+    const lines = await this.linesOf(page.data.map((e) => e.id));
+    return {
+      nextCursor: page.nextCursor,
+      data: page.data.map((e) => ({
+        id: e.id,
+        kind: e.kind,
+        causeType: e.causeType,
+        causeId: e.causeId,
+        memo: e.memo,
+        createdBy: e.createdBy,
+        effectiveAt: e.effectiveAt.toISOString(),
+        createdAt: e.createdAt.toISOString(),
+        lines: lines.get(e.id) ?? [],
+      })),
+    };
+  }
+
+  async accounts(query: ListAccountsQueryDto): Promise<Page<LedgerAccount>> {
+    const qb = this.dataSource.getRepository(LedgerAccount).createQueryBuilder('a');
+    if (query.ownerId) qb.andWhere('a.owner_id = :ownerId', { ownerId: query.ownerId });
+    if (query.type) qb.andWhere('a.type = :type', { type: query.type });
+    if (query.currency) qb.andWhere('a.currency = :currency', { currency: query.currency });
+    return paginate(qb, 'a', query);
+  }
+
+  /**
+   * Earnings as `actor` may see them: an affiliate its own only (another affiliate's id is a
+   * 404, the same answer as an id that names nobody), staff any affiliate they name.
+   */
+  async earnings(actor: AuthPrincipal, requestedId: string | undefined, currency?: string): Promise<EarningsView> {
+    const requested = requestedId?.toLowerCase();
+    let affiliateId: string;
+    if (isStaff(actor)) {
+      if (!requested) throw invalidField('affiliateId', 'is required for admin and finance');
+      const exists = await this.dataSource.getRepository(Principal).existsBy({ id: requested, role: 'affiliate' });
+      if (!exists) throw LedgerError.affiliateNotFound();
+      affiliateId = requested;
+    } else {
+      if (requested && requested !== actor.id) throw LedgerError.affiliateNotFound();
+      affiliateId = actor.id;
+    }
+    return { affiliateId, balances: await this.balances(null, affiliateId, currency) };
+  }
+
+  private async findEntryId(manager: EntityManager, causeType: string, causeId: string, kind: string): Promise<string | null> {
+    const [row] = await manager.query(`SELECT id FROM journal_entries WHERE cause_type = $1 AND cause_id = $2 AND kind = $3`, [causeType, causeId, kind]);
+    return row?.id ?? null;
+  }
+
+  /** Account ids by identity, creating the accounts used for the first time. */
+  private async accountIds(manager: EntityManager, lines: CheckedLine[]): Promise<Map<string, string>> {
+    // Created in one order everywhere, so two postings creating the same accounts cannot deadlock.
+    const wanted = [...new Map(lines.map((l) => [identityKey(l.type, l.ownerId, l.currency), l]))].sort(([a], [b]) => ascending(a, b)).map(([, l]) => l);
+    const params = [wanted.map((l) => l.type), wanted.map((l) => l.ownerId), wanted.map((l) => l.currency)];
+    const find = async () => {
+      const rows: { id: string; type: string; owner_id: string | null; currency: string }[] = await manager.query(FIND_ACCOUNTS, params);
+      return new Map(rows.map((r) => [identityKey(r.type, r.owner_id, r.currency), r.id]));
+    };
+    const found = await find();
+    if (found.size === wanted.length) return found;
+    try {
+      await manager.query(CREATE_ACCOUNTS, params);
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error as unknown as { code?: string }).code === '23503') {
+        throw LedgerError.posting(LedgerErrorCode.UnknownOwner, 'an account owner names no principal');
+      }
+      throw error;
+    }
+    return find();
+  }
+
+  private async linesOf(entryIds: string[]): Promise<Map<string, JournalLineView[]>> {
+    const byEntry = new Map<string, JournalLineView[]>();
+    if (!entryIds.length) return byEntry;
+    const rows: { entry_id: string; account_id: string; type: AccountType; owner_id: string | null; currency: string; amount: string }[] = await this.dataSource.query(
+      `SELECT l.entry_id, l.account_id, a.type, a.owner_id, l.currency, l.amount::text AS amount
+       FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
+       WHERE l.entry_id = ANY($1::uuid[]) ORDER BY l.id`,
+      [entryIds],
+    );
+    for (const r of rows) {
+      const list = byEntry.get(r.entry_id) ?? [];
+      list.push({ accountId: r.account_id, accountType: r.type, ownerId: r.owner_id, currency: r.currency, amount: toMinor(r.amount) });
+      byEntry.set(r.entry_id, list);
+    }
+    return byEntry;
+  }
+}

@@ -1,0 +1,290 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import Stripe from 'stripe';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { AuthPrincipal } from '../../common/auth';
+import { Page, paginate } from '../../common/pagination';
+import { Config } from '../../config/configuration';
+import { updateReturning } from '../../database/sql';
+import { isRetryableStripeError, StripeClient } from '../../integrations/stripe/stripe.client';
+import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { OutboxService } from '../../queue/outbox/outbox.service';
+import { LedgerService } from '../ledger/ledger.service';
+import { LEDGER_KINDS, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
+import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
+import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
+import { PayoutsError } from './payouts.errors';
+
+interface Eligible {
+  affiliateId: string;
+  stripeAccountId: string;
+  amount: number;
+  clawbackNetted: number;
+}
+
+const PLAN_CHUNK = 200;
+const TRANSFER_CONCURRENCY = 8;
+const PREVIEW_LIMIT = 1000;
+
+/** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
+const ELIGIBLE = `
+  SELECT p.id AS "affiliateId", pa.stripe_account_id AS "stripeAccountId",
+         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted"
+    FROM principals p
+    JOIN payout_accounts pa ON pa.affiliate_id = p.id AND pa.payouts_enabled
+    JOIN ledger_accounts av ON av.owner_id = p.id AND av.type = 'affiliate_available' AND av.currency = $1
+    LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
+   WHERE p.role = 'affiliate' AND p.status = 'active'
+     AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
+
+export interface RunProgress {
+  done: number;
+  total: number;
+}
+
+/**
+ * Payout runs. A run plans first — each payout row, its ledger entry (available → Stripe
+ * clearing) and the conversions it pays are written together — then transfers, each with an
+ * idempotency key derived from the payout and a look-up by transfer group before any retry, so
+ * a killed worker resumes and nobody is paid twice.
+ */
+@Injectable()
+export class PayoutRunsService implements OnModuleInit {
+  private readonly logger = new Logger(PayoutRunsService.name);
+  private readonly defaultThreshold: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly stripe: StripeClient,
+    private readonly ledger: LedgerService,
+    private readonly outbox: OutboxService,
+    private readonly events: StripeEventsService,
+    config: ConfigService<Config, true>,
+  ) {
+    this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
+  }
+
+  onModuleInit(): void {
+    this.events.on('transfer.reversed', (manager, event) => this.transferReversed(manager, event));
+  }
+
+  /** Starts (or joins) the currency's live run; a dry run only previews. */
+  async request(actor: AuthPrincipal, dto: RequestPayoutRunDto): Promise<PayoutRun> {
+    if (dto.dryRun) return this.preview(actor, dto.currency);
+    this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
+    const run = await this.dataSource.transaction(async (manager) => {
+      const inserted: { id: string }[] = await manager.query(
+        `INSERT INTO payout_runs (currency, status, requested_by) VALUES ($1, 'queued', $2)
+         ON CONFLICT (currency) WHERE status IN ('queued', 'running') AND NOT dry_run DO NOTHING RETURNING id`,
+        [dto.currency, actor.id],
+      );
+      if (inserted.length) {
+        await this.outbox.enqueue(manager, 'payout_run.requested', inserted[0].id);
+        return manager.findOneByOrFail(PayoutRun, { id: inserted[0].id });
+      }
+      return manager.findOneByOrFail(PayoutRun, { currency: dto.currency, status: In(['queued', 'running']), dryRun: false });
+    });
+    this.outbox.notify();
+    return run;
+  }
+
+  async get(id: string): Promise<PayoutRun> {
+    const run = await this.dataSource.getRepository(PayoutRun).findOneBy({ id });
+    if (!run) throw PayoutsError.runNotFound();
+    return run;
+  }
+
+  listPayouts(actor: AuthPrincipal, query: ListPayoutsQueryDto): Promise<Page<Payout>> {
+    const qb = this.dataSource.getRepository(Payout).createQueryBuilder('p');
+    const affiliateId = actor.role === 'affiliate' ? actor.id : query.affiliateId;
+    if (affiliateId) qb.andWhere('p.affiliate_id = :affiliateId', { affiliateId });
+    if (query.runId) qb.andWhere('p.run_id = :runId', { runId: query.runId });
+    if (query.status) qb.andWhere('p.status = :status', { status: query.status });
+    if (query.currency) qb.andWhere('p.currency = :currency', { currency: query.currency });
+    return paginate(qb, 'p', query);
+  }
+
+  /** The job. Safe to run again at any point: planning happens once, paid payouts are skipped. */
+  async execute(runId: string, onProgress: (p: RunProgress) => Promise<void> = async () => undefined): Promise<PayoutRun> {
+    await this.dataSource.query(`UPDATE payout_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
+    await this.plan(runId);
+    const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
+    let retryLater: unknown = null;
+    let cursor = 0;
+    const worker = async () => {
+      while (cursor < open.length) {
+        const payout = open[cursor++];
+        try {
+          await this.transfer(payout);
+        } catch (error) {
+          if (!isRetryableStripeError(error)) throw error;
+          retryLater = error;
+        }
+        const run = await this.get(runId);
+        await onProgress({ done: run.doneCount + run.failedCount, total: run.totalCount });
+      }
+    };
+    await Promise.all(Array.from({ length: TRANSFER_CONCURRENCY }, worker));
+    // Stripe was unreachable for some: the job fails and BullMQ retries it; done payouts stay done.
+    if (retryLater) throw retryLater;
+    await this.dataSource.query(`UPDATE payout_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
+    const run = await this.get(runId);
+    this.logger.log(`payout run ${runId} completed: ${run.doneCount} paid, ${run.failedCount} failed, ${run.doneAmount} ${run.currency} minor units`);
+    return run;
+  }
+
+  /** Marks a run failed for good (the job ran out of attempts); its planned payouts stay owed. */
+  async markFailed(runId: string, reason: string): Promise<void> {
+    await this.dataSource.query(`UPDATE payout_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+  }
+
+  private async preview(actor: AuthPrincipal, currency: string): Promise<PayoutRun> {
+    const eligible = await this.eligible(this.dataSource.manager, currency);
+    const preview: PayoutPreviewItem[] = eligible.slice(0, PREVIEW_LIMIT).map(({ affiliateId, amount, clawbackNetted }) => ({ affiliateId, amount, clawbackNetted }));
+    const repo = this.dataSource.getRepository(PayoutRun);
+    return repo.save(
+      repo.create({
+        currency,
+        dryRun: true,
+        status: 'completed',
+        requestedBy: actor.id,
+        totalCount: eligible.length,
+        totalAmount: eligible.reduce((sum, e) => sum + e.amount, 0),
+        preview,
+        plannedAt: new Date(),
+        finishedAt: new Date(),
+      }),
+    );
+  }
+
+  private async eligible(manager: EntityManager, currency: string, affiliateIds?: string[]): Promise<Eligible[]> {
+    const rows: Eligible[] = await manager.query(
+      affiliateIds ? `${ELIGIBLE} AND p.id = ANY($3::uuid[]) ORDER BY p.id FOR UPDATE OF av` : `${ELIGIBLE} ORDER BY p.id`,
+      affiliateIds ? [currency, this.defaultThreshold, affiliateIds] : [currency, this.defaultThreshold],
+    );
+    return rows.map((r) => ({ ...r, amount: Number(r.amount), clawbackNetted: Number(r.clawbackNetted) }));
+  }
+
+  /** Writes every payout of the run, in chunks, once; each chunk locks its affiliates' balances. */
+  private async plan(runId: string): Promise<void> {
+    const run = await this.get(runId);
+    if (run.plannedAt) return;
+    const candidates = (await this.eligible(this.dataSource.manager, run.currency)).map((e) => e.affiliateId);
+    for (let i = 0; i < candidates.length; i += PLAN_CHUNK) {
+      await this.dataSource.transaction(async (manager) => {
+        // Re-read under lock: balances may have moved since the candidate list was made.
+        for (const due of await this.eligible(manager, run.currency, candidates.slice(i, i + PLAN_CHUNK))) {
+          await this.planOne(manager, run, due);
+        }
+      });
+    }
+    await this.dataSource.query(
+      `UPDATE payout_runs r SET planned_at = now(),
+         total_count = (SELECT count(*) FROM payouts WHERE run_id = r.id),
+         total_amount = (SELECT coalesce(sum(amount), 0) FROM payouts WHERE run_id = r.id)
+       WHERE id = $1`,
+      [runId],
+    );
+  }
+
+  private async planOne(manager: EntityManager, run: PayoutRun, due: Eligible): Promise<void> {
+    const inserted: { id: string }[] = await manager.query(
+      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, stripe_account_id)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id`,
+      [run.id, due.affiliateId, run.currency, due.amount, due.clawbackNetted, due.stripeAccountId],
+    );
+    if (!inserted.length) return;
+    const payoutId = inserted[0].id;
+    await this.ledger.post(manager, {
+      kind: LEDGER_KINDS.payout,
+      causeType: 'payout',
+      causeId: payoutId,
+      lines: payoutLines({ affiliateId: due.affiliateId, currency: run.currency }, due.amount, due.clawbackNetted),
+      memo: `payout run ${run.id}`,
+    });
+    await this.moveConversions(manager, `status = 'approved' AND payout_id IS NULL AND affiliate_id = $2 AND currency = $3`, [payoutId, due.affiliateId, run.currency], 'paid', 'paid in a payout');
+  }
+
+  /** Sets the status (and payout link) of a set of conversions in bulk, with an event for each. */
+  private async moveConversions(manager: EntityManager, where: string, params: unknown[], to: 'paid' | 'approved', reason: string): Promise<void> {
+    await manager.query(
+      `WITH moved AS (
+         UPDATE conversions SET status = '${to}', payout_id = ${to === 'paid' ? '$1::uuid' : 'NULL'}, updated_at = now()
+          WHERE ${where} RETURNING id, ${to === 'paid' ? "'approved'" : "'paid'"} AS from_status)
+       INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, reason)
+       SELECT id, from_status, '${to}', 'system', '${reason}' FROM moved`,
+      params,
+    );
+  }
+
+  private async transfer(payout: Payout): Promise<void> {
+    const api = this.stripe.api;
+    const [claimed] = await updateReturning<{ attempts: number }>(
+      this.dataSource,
+      `UPDATE payouts SET status = 'transferring', attempts = attempts + 1 WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING attempts`,
+      [payout.id],
+    );
+    if (!claimed) return;
+    const group = `payout_${payout.id}`;
+    try {
+      // A retry may follow a transfer Stripe made but we never heard of (lost answer, expired key).
+      const existing = claimed.attempts > 1 ? (await api.transfers.list({ transfer_group: group, limit: 1 })).data[0] : undefined;
+      const transfer =
+        existing ??
+        (await api.transfers.create(
+          { amount: payout.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: group, metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
+          { idempotencyKey: `afx-payout-${payout.id}` },
+        ));
+      await this.markPaid(payout, transfer.id);
+    } catch (error) {
+      if (isRetryableStripeError(error)) throw error;
+      const e = error as Stripe.errors.StripeError;
+      await this.fail(payout.id, e.code ?? e.type ?? 'transfer_failed', e.message ?? String(error));
+    }
+  }
+
+  private async markPaid(payout: Payout, transferId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const [updated] = await updateReturning(
+        manager,
+        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status = 'transferring' RETURNING amount`,
+        [payout.id, transferId],
+      );
+      if (updated) await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+    });
+  }
+
+  /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
+  private fail(payoutId: string, code: string, message: string): Promise<boolean> {
+    return this.dataSource.transaction((manager) => this.failIn(manager, payoutId, code, message));
+  }
+
+  private async failIn(manager: EntityManager, payoutId: string, code: string, message: string): Promise<boolean> {
+    {
+      const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
+      if (!payout || payout.status === 'failed') return false;
+      await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date() });
+      await this.ledger.post(manager, {
+        kind: LEDGER_KINDS.payoutReversal,
+        causeType: 'payout',
+        causeId: payoutId,
+        lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount, payout.clawbackNetted),
+        memo: code,
+      });
+      await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
+      await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
+      this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
+      return true;
+    }
+  }
+
+  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<string> {
+    const transfer = event.data.object as Stripe.Transfer;
+    const payout = await manager.findOneBy(Payout, { stripeTransferId: transfer.id });
+    if (!payout) return 'unknown transfer';
+    const failed = await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`);
+    return failed ? 'payout failed, money returned' : 'already failed';
+  }
+}
+

@@ -1,0 +1,129 @@
+import { BatchBuffer, BatchBufferOptions, DropReason } from './batch-buffer';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A sink standing in for the database: records batches, fails while `down`, can be slowed. */
+function harness(options: Partial<BatchBufferOptions<number>> = {}) {
+  const sink = { batches: [] as number[][], down: false, delayMs: 0, attempts: 0 };
+  const dropped: Record<string, number> = {};
+  const buffer = new BatchBuffer<number>({
+    maxItems: 100,
+    batchSize: 10,
+    flushIntervalMs: 10,
+    backpressureTimeoutMs: 20,
+    retryDelayMs: () => 5,
+    write: async (batch) => {
+      sink.attempts++;
+      if (sink.delayMs) await sleep(sink.delayMs);
+      if (sink.down) throw new Error('database down');
+      sink.batches.push(batch);
+    },
+    onDrop: (count: number, reason: DropReason) => (dropped[reason] = (dropped[reason] ?? 0) + count),
+    onWriteError: () => undefined,
+    ...options,
+  });
+  const written = () => sink.batches.flat();
+  return { buffer, sink, dropped, written };
+}
+
+describe('BatchBuffer', () => {
+  it('writes accepted items on the interval, in order', async () => {
+    const { buffer, written } = harness();
+    buffer.start();
+    for (let i = 0; i < 5; i++) await buffer.push(i);
+    expect(written()).toEqual([]);
+    await sleep(40);
+    expect(written()).toEqual([0, 1, 2, 3, 4]);
+    await buffer.close(1000);
+  });
+
+  it('writes a full batch at once, without waiting for the interval', async () => {
+    const { buffer, sink } = harness({ flushIntervalMs: 10_000 });
+    buffer.start();
+    for (let i = 0; i < 25; i++) await buffer.push(i);
+    await sleep(5);
+    expect(sink.batches).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+    ]);
+    await buffer.flush();
+    expect(sink.batches[2]).toEqual([20, 21, 22, 23, 24]);
+    await buffer.close(1000);
+  });
+
+  it('flush() writes everything pushed before it, in batches', async () => {
+    const { buffer, sink, written } = harness();
+    for (let i = 0; i < 33; i++) void buffer.push(i);
+    await buffer.flush();
+    expect(written()).toEqual(Array.from({ length: 33 }, (_, i) => i));
+    expect(sink.batches.map((b) => b.length)).toEqual([10, 10, 10, 3]);
+    expect(buffer.size).toBe(0);
+  });
+
+  it('keeps items through failed writes and retries until they are stored', async () => {
+    const { buffer, sink, written, dropped } = harness();
+    buffer.start();
+    sink.down = true;
+    for (let i = 0; i < 15; i++) await buffer.push(i);
+    await sleep(50);
+    expect(sink.attempts).toBeGreaterThan(2);
+    expect(buffer.size).toBe(15);
+    sink.down = false;
+    await buffer.flush();
+    expect(written()).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(dropped).toEqual({});
+    await buffer.close(1000);
+  });
+
+  it('makes a push wait while full, and lets it in when a write makes room', async () => {
+    const { buffer, sink, written, dropped } = harness({ maxItems: 10, batchSize: 10, backpressureTimeoutMs: 1000 });
+    sink.delayMs = 30;
+    for (let i = 0; i < 10; i++) await buffer.push(i);
+    let accepted = false;
+    const waiting = buffer.push(10).then(() => (accepted = true));
+    await sleep(5);
+    expect(accepted).toBe(false);
+    await waiting;
+    await buffer.flush();
+    expect(written()).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    expect(dropped).toEqual({});
+  });
+
+  it('drops the oldest unwritten item for a push that waited too long, and counts it', async () => {
+    const { buffer, sink, written, dropped } = harness({ maxItems: 10, backpressureTimeoutMs: 10 });
+    sink.down = true;
+    for (let i = 0; i < 10; i++) await buffer.push(i);
+    await Promise.all([buffer.push(10), buffer.push(11)]);
+    expect(dropped).toEqual({ buffer_full: 2 });
+    expect(buffer.size).toBe(10);
+    sink.down = false;
+    await buffer.flush();
+    expect(written()).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('finds an item still waiting to be written', async () => {
+    const { buffer } = harness({ flushIntervalMs: 10_000 });
+    await buffer.push(7);
+    expect(buffer.find((n) => n === 7)).toBe(7);
+    expect(buffer.find((n) => n === 8)).toBeUndefined();
+    await buffer.flush();
+    expect(buffer.find((n) => n === 7)).toBeUndefined();
+  });
+
+  it('writes what is left on close, and reports what it could not write', async () => {
+    const ok = harness({ flushIntervalMs: 10_000 });
+    ok.buffer.start();
+    for (let i = 0; i < 3; i++) await ok.buffer.push(i);
+    expect(await ok.buffer.close(1000)).toBe(0);
+    expect(ok.written()).toEqual([0, 1, 2]);
+    await ok.buffer.push(3);
+    expect(ok.dropped).toEqual({ shutdown: 1 });
+
+    const down = harness();
+    down.sink.down = true;
+    for (let i = 0; i < 4; i++) await down.buffer.push(i);
+    expect(await down.buffer.close(30)).toBe(4);
+    expect(down.dropped).toEqual({ shutdown: 4 });
+    down.sink.down = false;
+  });
+});

@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CLICK_ID_LENGTH, ClickIdCodec } from './click-id';
+
+describe('ClickIdCodec', () => {
+  const codec = new ClickIdCodec(randomBytes(32));
+  const linkId = randomUUID();
+  const clickedAt = new Date('2026-03-01T12:34:56.789Z');
+
+  it('round-trips the link and the millisecond, in 60 URL-safe characters', () => {
+    const id = codec.issue(linkId, clickedAt);
+    expect(id).toMatch(new RegExp(`^[A-Za-z0-9_-]{${CLICK_ID_LENGTH}}$`));
+    expect(CLICK_ID_LENGTH).toBe(60);
+    expect(codec.verify(id)).toEqual({ linkId, clickedAt });
+  });
+
+  it('round-trips any link id and any time it can carry, future ones included', () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (uuid, ms) => {
+        const verified = codec.verify(codec.issue(uuid, new Date(ms)));
+        expect(verified?.linkId).toBe(uuid.toLowerCase());
+        expect(verified?.clickedAt.getTime()).toBe(ms);
+      }),
+    );
+  });
+
+  it('issues a different id for each click, even at the same millisecond', () => {
+    const ids = new Set(Array.from({ length: 2000 }, () => codec.issue(linkId, clickedAt)));
+    expect(ids.size).toBe(2000);
+  });
+
+  it('rejects a change to any bit of any byte', () => {
+    const bytes = Buffer.from(codec.issue(linkId, clickedAt), 'base64url');
+    for (let i = 0; i < bytes.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const tampered = Buffer.from(bytes);
+        tampered[i] ^= 1 << bit;
+        expect(codec.verify(tampered.toString('base64url'))).toBeNull();
+      }
+    }
+  });
+
+  it('rejects a change to any character', () => {
+    const id = codec.issue(linkId, clickedAt);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let i = 0; i < id.length; i++) {
+      for (const char of alphabet) {
+        if (char !== id[i]) expect(codec.verify(id.slice(0, i) + char + id.slice(i + 1))).toBeNull();
+      }
+    }
+  });
+
+  it('rejects truncated, extended, padded and foreign input', () => {
+    const id = codec.issue(linkId, clickedAt);
+    for (let n = 0; n < id.length; n++) expect(codec.verify(id.slice(0, n))).toBeNull();
+    for (const other of [id + 'A', id + '=', `${id.slice(0, -2)}==`, id.replace(/-/g, '+'), id.toUpperCase(), '', ' '.repeat(60)]) {
+      if (other !== id) expect(codec.verify(other)).toBeNull();
+    }
+    for (const value of [null, undefined, 42, {}, [id]]) expect(codec.verify(value)).toBeNull();
+  });
+
+  it('rejects an id signed with another secret', () => {
+    expect(new ClickIdCodec(randomBytes(32)).verify(codec.issue(linkId, clickedAt))).toBeNull();
+  });
+
+  it('rejects a forged payload with a guessed signature', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 45, maxLength: 45 }), (bytes) => codec.verify(Buffer.from(bytes).toString('base64url')) === null));
+  });
+
+  it('refuses to issue for a non-uuid link, a time out of range, or a short secret', () => {
+    expect(() => codec.issue('not-a-uuid', clickedAt)).toThrow();
+    expect(() => codec.issue(linkId, new Date(-1))).toThrow();
+    expect(() => codec.issue(linkId, new Date(Number.NaN))).toThrow();
+    expect(() => new ClickIdCodec('short')).toThrow();
+  });
+});

@@ -1,0 +1,261 @@
+import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
+import { createTestApp, TestApp } from '../support/create-test-app';
+import { drainQueues } from '../support/drain';
+import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
+import { expectLedgerVerified } from '../support/ledger';
+import { convert } from '../support/network';
+import { StripeEmulator } from '../support/stripe-emulator/emulator';
+
+const WEBHOOK_SECRET = 'whsec_test_payouts_0123456789';
+
+describe('payouts to affiliates through Stripe', () => {
+  let t: TestApp;
+  let stripe: StripeEmulator;
+  let advertiser: PrincipalHandle;
+  let finance: PrincipalHandle;
+  let usd: OfferHandle;
+  let eur: OfferHandle;
+
+  /** An affiliate with a Stripe account onboarded through the real endpoint and webhook. */
+  async function payableAffiliate(): Promise<PrincipalHandle & { accountId: string }> {
+    const affiliate = await createAffiliate(t);
+    const res = await t.http.post('/v1/payout-accounts').set(auth(affiliate.apiKey)).send({}).expect(201);
+    expect(res.body.url).toMatch(/^http/);
+    stripe.completeOnboarding(res.body.accountId);
+    return { ...affiliate, accountId: res.body.accountId };
+  }
+
+  async function settle(): Promise<void> {
+    await stripe.flushWebhooks();
+    await drainQueues(t);
+  }
+
+  async function earn(affiliate: PrincipalHandle, offer: OfferHandle, times: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < times; i++) ids.push((await convert(t, advertiser, affiliate, offer)).id);
+    return ids;
+  }
+
+  async function run(currency: string) {
+    const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency }).expect(202);
+    await drainQueues(t);
+    return (await t.http.get(`/v1/payout-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200)).body;
+  }
+
+  const transfersTo = (accountId: string) => stripe.transfers().filter((tr) => tr.destination === accountId);
+
+  beforeAll(async () => {
+    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
+    const { url } = await stripe.start();
+    t = await createTestApp({
+      workers: true,
+      listen: true,
+      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
+    });
+    stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+    [advertiser, finance] = await Promise.all([createAdvertiser(t), createFinanceUser(t)]);
+    // Approved at once (lock 0), 300 minor units per lead: four leads cross the default threshold of 1000.
+    usd = await createOffer(t, advertiser, { lockPeriodDays: 0 });
+    eur = await createOffer(t, advertiser, { lockPeriodDays: 0, currency: 'EUR' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await stripe.stop();
+  });
+  afterEach(async () => {
+    stripe.clearFaults();
+    await settle();
+    await expectLedgerVerified(t);
+  });
+
+  it('onboards an affiliate: account.updated turns payouts on', async () => {
+    const affiliate = await payableAffiliate();
+    await settle();
+    const [row] = await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [affiliate.id]);
+    expect(row.payouts_enabled).toBe(true);
+    const again = await t.http.post('/v1/payout-accounts').set(auth(affiliate.apiKey)).send({}).expect(201);
+    expect(again.body.accountId).toBe(affiliate.accountId);
+    expect(stripe.accounts().filter((a) => a.metadata?.affiliate_id === affiliate.id)).toHaveLength(1);
+    for (const key of [advertiser.apiKey, finance.apiKey, t.adminKey]) await t.http.post('/v1/payout-accounts').set(auth(key)).send({}).expect(403);
+  });
+
+  it('pays many affiliates in two currencies, once each, above their thresholds only; a dry run changes nothing', async () => {
+    const due = await Promise.all(Array.from({ length: 12 }, () => payableAffiliate()));
+    const below = await payableAffiliate();
+    const lowThreshold = await payableAffiliate();
+    const notOnboarded = await createAffiliate(t);
+    await settle();
+    await t.http.patch(`/v1/affiliates/${lowThreshold.id}`).set(auth(t.adminKey)).send({ payoutThreshold: 500 }).expect(200);
+    for (const a of due) await earn(a, usd, 4);
+    for (const a of due.slice(0, 5)) await earn(a, eur, 4);
+    await earn(below, usd, 3);
+    await earn(lowThreshold, usd, 2);
+    await earn(notOnboarded, usd, 5);
+    await settle();
+
+    const ledgerBefore = await t.dataSource.query('SELECT count(*)::int AS n FROM journal_entries');
+    const dry = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD', dryRun: true }).expect(202);
+    expect(dry.body).toMatchObject({ dryRun: true, status: 'completed', progress: { done: 0, total: 13 }, amounts: { done: 0, total: 12 * 1200 + 600 } });
+    expect(dry.body.preview.map((p: { affiliateId: string }) => p.affiliateId).sort()).toEqual([...due.map((a) => a.id), lowThreshold.id].sort());
+    expect(await t.dataSource.query('SELECT count(*)::int AS n FROM journal_entries')).toEqual(ledgerBefore);
+    expect(stripe.transfers()).toHaveLength(0);
+
+    const usdRun = await run('USD');
+    expect(usdRun).toMatchObject({ status: 'completed', progress: { done: 13, total: 13 }, amounts: { done: 15_000, total: 15_000 }, paid: 13, failed: 0 });
+    const eurRun = await run('EUR');
+    expect(eurRun).toMatchObject({ status: 'completed', paid: 5, amounts: { done: 6000 } });
+    for (const a of due) expect(transfersTo(a.accountId).map((tr) => tr.currency).sort()).toEqual(due.indexOf(a) < 5 ? ['eur', 'usd'] : ['usd']);
+    expect(transfersTo(below.accountId)).toHaveLength(0);
+    expect(transfersTo(lowThreshold.accountId).map((tr) => tr.amount)).toEqual([600]);
+
+    const earnings = await t.http.get('/v1/earnings').set(auth(due[0].apiKey)).expect(200);
+    expect(earnings.body.balances).toEqual(
+      expect.arrayContaining([expect.objectContaining({ currency: 'USD', available: 0, paid: 1200 }), expect.objectContaining({ currency: 'EUR', available: 0, paid: 1200 })]),
+    );
+    const mine = await t.http.get('/v1/payouts').set(auth(due[0].apiKey)).expect(200);
+    expect(mine.body.data).toHaveLength(2);
+    expect(mine.body.data.every((p: { affiliateId: string; stripeTransferId: string }) => p.affiliateId === due[0].id && /^tr_/.test(p.stripeTransferId))).toBe(true);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'paid'`, [due[0].id]);
+    expect(n).toBe(8);
+
+    // Nothing is due any more: a second run pays nobody.
+    const empty = await run('USD');
+    expect(empty).toMatchObject({ status: 'completed', progress: { total: 0 } });
+  });
+
+  it('answers concurrent run requests with one run', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' })));
+    expect(responses.every((r) => r.status === 202)).toBe(true);
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    await drainQueues(t);
+    expect(transfersTo(a.accountId)).toHaveLength(1);
+  });
+
+  it('nets a clawback from a reversed paid conversion off the next payout', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    const [first] = await earn(a, usd, 4);
+    await settle();
+    await run('USD');
+    await t.http.post(`/v1/conversions/${first}/reverse`).set(auth(advertiser.apiKey)).send({ reason: 'chargeback' }).expect(200);
+    await settle();
+    const owed = await t.http.get('/v1/earnings').set(auth(a.apiKey)).expect(200);
+    expect(owed.body.balances[0]).toMatchObject({ currency: 'USD', clawback: 300, available: 0, paid: 1200 });
+    await earn(a, usd, 5);
+    await settle();
+    await run('USD');
+    expect(transfersTo(a.accountId).map((tr) => tr.amount)).toEqual([1200, 1200]);
+    const payouts = await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200);
+    expect(payouts.body.data[0]).toMatchObject({ amount: 1200, clawbackNetted: 300 });
+    const after = await t.http.get('/v1/earnings').set(auth(a.apiKey)).expect(200);
+    expect(after.body.balances[0]).toMatchObject({ clawback: 0, available: 0 });
+  });
+
+  it('rides out Stripe 500s, a lost answer and a 429 without a second transfer', async () => {
+    const affiliates = await Promise.all(Array.from({ length: 3 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'error500', times: 2 });
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'reset_after_commit', times: 1 });
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'rate_limit', times: 1 });
+    const result = await run('USD');
+    expect(result).toMatchObject({ status: 'completed', paid: 3 });
+    for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+  });
+
+  it('resumes a run killed after Stripe made transfers it never recorded, even once Stripe forgot the keys', async () => {
+    const affiliates = await Promise.all(Array.from({ length: 6 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    const done = await run('USD');
+    expect(done.paid).toBe(6);
+    for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+    // Put the run back into the state a kill -9 between Stripe's answer and our commit leaves:
+    // three payouts "transferring" with no transfer id, the run still running.
+    await t.dataSource.query(
+      `UPDATE payouts SET status = 'transferring', stripe_transfer_id = NULL, paid_at = NULL
+        WHERE id IN (SELECT id FROM payouts WHERE run_id = $1 ORDER BY id LIMIT 3)`,
+      [done.id],
+    );
+    await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = done_count - 3, done_amount = done_amount - 3600, finished_at = NULL WHERE id = $1`, [done.id]);
+    stripe.forgetIdempotencyKeys();
+    const resumed = await t.app.get(PayoutRunsService).execute(done.id);
+    expect(resumed).toMatchObject({ status: 'completed', doneCount: 6, doneAmount: 7200 });
+    for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM payouts WHERE run_id = $1 AND status = 'paid' AND stripe_transfer_id IS NOT NULL`, [done.id]);
+    expect(n).toBe(6);
+  });
+
+  it('returns the money when a transfer fails or is reversed', async () => {
+    const [poor, reversed] = await Promise.all([payableAffiliate(), payableAffiliate()]);
+    await settle();
+    await earn(poor, eur, 4);
+    await settle();
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'insufficient_funds', times: 1 });
+    const failedRun = await run('EUR');
+    expect(failedRun).toMatchObject({ status: 'completed', failed: 1, paid: 0 });
+    const back = await t.http.get('/v1/earnings').set(auth(poor.apiKey)).expect(200);
+    expect(back.body.balances[0]).toMatchObject({ currency: 'EUR', available: 1200, paid: 0 });
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'approved'`, [poor.id]);
+    expect(n).toBe(4);
+
+    await earn(reversed, usd, 4);
+    await settle();
+    await run('USD');
+    const [transfer] = transfersTo(reversed.accountId);
+    stripe.reverseTransfer(transfer.id);
+    await settle();
+    const payouts = await t.http.get('/v1/payouts').query({ affiliateId: reversed.id }).set(auth(finance.apiKey)).expect(200);
+    expect(payouts.body.data[0]).toMatchObject({ status: 'failed', failureCode: 'transfer_reversed' });
+    expect((await t.http.get('/v1/earnings').set(auth(reversed.apiKey))).body.balances[0]).toMatchObject({ available: 1200, paid: 0 });
+    // The returned money is paid again by the next run.
+    await run('USD');
+    expect(transfersTo(reversed.accountId)).toHaveLength(2);
+  });
+
+  describe('webhooks', () => {
+    it('refuses a bad signature with 400 and changes nothing; a replay has no second effect', async () => {
+      const before = await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events');
+      const bad = await t.http.post('/webhooks/stripe').set('stripe-signature', 't=1,v1=deadbeef').set('content-type', 'application/json').send('{"id":"evt_x","type":"account.updated"}');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_signature');
+      await t.http.post('/webhooks/stripe').set('content-type', 'application/json').send('{}').expect(400);
+      expect(await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events')).toEqual(before);
+
+      const a = await payableAffiliate();
+      await settle();
+      const event = stripe.events().filter((e) => e.type === 'account.updated').at(-1);
+      const replay = await stripe.redeliver(event!.id);
+      expect(replay?.status).toBe(200);
+      await settle();
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id = $1`, [event!.id]);
+      expect(n).toBe(1);
+      expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
+    });
+  });
+
+  describe('access', () => {
+    it('lets only finance and admin run payouts; affiliates read their own payouts', async () => {
+      for (const key of [advertiser.apiKey]) {
+        await t.http.post('/v1/payout-runs').set(auth(key)).send({ currency: 'USD' }).expect(403);
+        await t.http.get('/v1/payouts').set(auth(key)).expect(403);
+      }
+      const a = await createAffiliate(t);
+      await t.http.post('/v1/payout-runs').set(auth(a.apiKey)).send({ currency: 'USD' }).expect(403);
+      const runRes = await t.http.post('/v1/payout-runs').set(auth(t.adminKey)).send({ currency: 'GBP', dryRun: true }).expect(202);
+      await t.http.get(`/v1/payout-runs/${runRes.body.id}`).set(auth(a.apiKey)).expect(403);
+      await t.http.get('/v1/payout-runs/00000000-0000-4000-8000-000000000000').set(auth(finance.apiKey)).expect(404);
+      const own = await t.http.get('/v1/payouts').query({ affiliateId: '00000000-0000-4000-8000-000000000000' }).set(auth(a.apiKey)).expect(200);
+      expect(own.body.data).toEqual([]);
+      for (const body of [{ currency: 'usd' }, { currency: 'USD', dryRun: 'yes' }, { currency: 'USD', extra: 1 }, {}]) {
+        await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send(body).expect(400);
+      }
+    });
+  });
+});
