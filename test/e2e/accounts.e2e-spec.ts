@@ -208,6 +208,25 @@ describe('accounts and API keys', () => {
     });
   });
 
+  describe('without Stripe configured', () => {
+    it('answers a clear 503 naming the missing setting on every Stripe-backed endpoint', async () => {
+      const checks = [
+        t.http.post('/v1/payout-accounts').set(auth(affiliate.apiKey)).send({}),
+        t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }),
+        t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send({ from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' }),
+      ];
+      for (const res of await Promise.all(checks)) {
+        expect(res.status).toBe(503);
+        expect(res.body.error).toMatchObject({ code: 'stripe_not_configured', message: expect.stringContaining('STRIPE_SECRET_KEY') });
+      }
+      const webhook = await t.http.post('/webhooks/stripe').set('stripe-signature', 't=1,v1=x').set('content-type', 'application/json').send('{}');
+      expect(webhook.status).toBe(503);
+      expect(webhook.body.error.message).toContain('STRIPE_WEBHOOK_SECRET');
+      // A dry run needs no Stripe: it only reads the ledger.
+      await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD', dryRun: true }).expect(202);
+    });
+  });
+
   describe('operations endpoints', () => {
     it('answers /health ready with both dependencies up, /metrics and /docs without a key', async () => {
       const health = await t.http.get('/health').expect(200);
