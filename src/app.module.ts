@@ -11,6 +11,7 @@ import { OffersModule } from './modules/offers/offers.module';
 import { ConversionsModule } from './modules/conversions/conversions.module';
 import { StripeModule } from './integrations/stripe/stripe.module';
 import { BillingModule } from './modules/billing/billing.module';
+import { StatementsModule } from './modules/statements/statements.module';
 import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
@@ -44,6 +45,7 @@ export class AppModule {
         StripeModule,
         PayoutsModule,
         BillingModule,
+        StatementsModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [

@@ -139,6 +139,23 @@ describe('ledger', () => {
       expect(await ledger.accountBalance(null, { type: 'network_margin', currency: 'CHF' })).toBe(-300);
     });
 
+    it('locks an affiliate’s accounts for a payout computed from its balances', async () => {
+      const unlocked = await ledger.balances(null, affiliate.id, 'USD');
+      let released = false;
+      let second: Promise<boolean> = Promise.resolve(false);
+      await t.dataSource.transaction(async (m) => {
+        expect(await ledger.balances(m, affiliate.id, 'USD', { lock: true })).toEqual(unlocked);
+        second = t.dataSource.transaction(async (m2) => {
+          expect(await ledger.balances(m2, affiliate.id, 'USD', { lock: true })).toEqual(unlocked);
+          return released;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        released = true;
+      });
+      // The second reader got the accounts only once the first transaction had ended.
+      expect(await second).toBe(true);
+    });
+
     it('keeps concurrent postings on shared accounts from losing updates', async () => {
       const before = await ledger.accountBalance(null, { type: 'network_margin', currency: 'USD' });
       await Promise.all(Array.from({ length: 20 }, (_, i) => postCommission(randomUUID(), i % 2 ? affiliate.id : otherAffiliate.id, 100, 60)));

@@ -72,7 +72,8 @@ const AFFILIATE_BALANCES = `
     (SELECT COALESCE(sum(l.amount), 0) FROM journal_lines l
       WHERE l.account_id = a.id AND l.kind IN ('${LEDGER_KINDS.payout}', '${LEDGER_KINDS.payoutReversal}'))::text AS paid
   FROM ledger_accounts a
-  WHERE a.owner_id = $1 AND a.type = ANY($2::text[]) AND ($3::text IS NULL OR a.currency = $3)`;
+  WHERE a.owner_id = $1 AND a.type = ANY($2::text[]) AND ($3::text IS NULL OR a.currency = $3)
+  ORDER BY a.id`;
 
 /** Cached balances and sums come back from PostgreSQL as bigint strings. */
 export function toMinor(value: string | number): number {
@@ -129,10 +130,12 @@ export class LedgerService {
    * An affiliate's balances per currency in minor units, presented positive: pending and
    * available are what the network owes (credit balances), clawback what the affiliate owes
    * back (a debit balance), paid the cash sent by payouts net of failed ones. Currencies whose
-   * figures are all zero are left out.
+   * figures are all zero are left out. With `lock` (inside the caller's transaction), the
+   * accounts stay locked until it ends: a payout computed from them cannot race a reversal.
    */
-  async balances(manager: EntityManager | null, ownerId: string, currency?: string): Promise<AffiliateBalanceView[]> {
-    const rows: { currency: string; type: AccountType; balance: string; paid: string }[] = await (manager ?? this.dataSource.manager).query(AFFILIATE_BALANCES, [
+  async balances(manager: EntityManager | null, ownerId: string, currency?: string, options: { lock?: boolean } = {}): Promise<AffiliateBalanceView[]> {
+    const sql = options.lock ? `${AFFILIATE_BALANCES} FOR UPDATE OF a` : AFFILIATE_BALANCES;
+    const rows: { currency: string; type: AccountType; balance: string; paid: string }[] = await (manager ?? this.dataSource.manager).query(sql, [
       ownerId,
       AFFILIATE_ACCOUNT_TYPES,
       currency ?? null,

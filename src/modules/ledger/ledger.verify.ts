@@ -20,8 +20,8 @@ export interface LedgerVerification {
 
 const SHOWN = 5;
 
-/** A check that passes when `sql` finds no row; each row found is one breach. */
-function noRowsCheck<R>(name: string, sql: string, describe: (row: R) => string): LedgerCheck {
+/** A check that passes when `sql` finds no row; each row found is one breach (the first few are named). */
+export function noRowsCheck<R>(name: string, sql: string, describe: (row: R) => string): LedgerCheck {
   return async (manager) => {
     const rows: R[] = await manager.query(`${sql} LIMIT ${SHOWN + 1}`);
     if (!rows.length) return { name, ok: true };

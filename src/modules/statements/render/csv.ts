@@ -61,7 +61,8 @@ function integerCell(value: number): string {
   return String(value);
 }
 
-export type StatementCsvRow = StatementLine & { currency: string };
+/** The CSV also carries each currency's opening and closing balance as rows of their own. */
+export type StatementCsvRow = Omit<StatementLine, 'type'> & { type: StatementLine['type'] | 'opening_balance' | 'closing_balance'; currency: string };
 
 /**
  * Dates are ISO 8601 instants in UTC (`2025-01-31T23:30:00.000Z`), as the ledger stores them:

@@ -1,0 +1,102 @@
+/**
+ * An affiliate's money movements as the ledger records them: one row per journal entry and
+ * currency, with the net change of what the network owes the affiliate (pending + available −
+ * clawback, presented positive). Approvals move money between the affiliate's own accounts and
+ * net to zero, so they are not movements. Parameters: $1 affiliate, $2 from, $3 to, $4 currency or null.
+ */
+export const MOVEMENTS = `
+  SELECT e.id AS entry_id, e.created_at AS at, l.currency,
+         (-sum(l.amount))::bigint AS amount,
+         CASE e.kind
+           WHEN 'commission' THEN 'conversion'
+           WHEN 'reversal' THEN CASE WHEN bool_or(a.type = 'affiliate_clawback') THEN 'clawback' ELSE 'reversal' END
+           WHEN 'payout' THEN 'payout'
+           WHEN 'payout_reversal' THEN 'payout_returned'
+           ELSE 'adjustment'
+         END AS type,
+         e.cause_type, e.cause_id
+    FROM journal_lines l
+    JOIN ledger_accounts a ON a.id = l.account_id
+    JOIN journal_entries e ON e.id = l.entry_id
+   WHERE a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+     AND e.created_at >= $2 AND e.created_at < $3 AND ($4::char(3) IS NULL OR l.currency = $4)
+   GROUP BY e.id, e.created_at, l.currency, e.kind, e.cause_type, e.cause_id
+  HAVING sum(l.amount) <> 0`;
+
+/** What the network owed the affiliate, per currency, just before $2 (and $3); currencies with activity or a balance only. */
+export const BALANCES = `
+  SELECT l.currency,
+         (-coalesce(sum(l.amount) FILTER (WHERE l.created_at < $2), 0))::bigint AS opening,
+         (-coalesce(sum(l.amount) FILTER (WHERE l.created_at < $3), 0))::bigint AS closing
+    FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
+   WHERE a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+     AND ($4::char(3) IS NULL OR l.currency = $4)
+   GROUP BY l.currency
+  -- A currency with nothing owed and no line in the period has nothing to say.
+  HAVING sum(l.amount) FILTER (WHERE l.created_at < $2) <> 0 OR sum(l.amount) FILTER (WHERE l.created_at < $3) <> 0
+      OR count(*) FILTER (WHERE l.created_at >= $2 AND l.created_at < $3) > 0
+   ORDER BY l.currency`;
+
+/** Movements with what a person needs to recognise them, in keyset pages: $5/$6 the last (at, entry id). */
+export const MOVEMENT_PAGE = `
+  SELECT m.*, m.at::text AS at_key, c.txn_id, c.goal_key AS goal, c.sale_amount, c.status, o.name AS offer_name, p.stripe_transfer_id
+    FROM (${MOVEMENTS}) m
+    LEFT JOIN conversions c ON m.cause_type = 'conversion' AND c.id::text = m.cause_id
+    LEFT JOIN offers o ON o.id = c.offer_id
+    LEFT JOIN payouts p ON m.cause_type = 'payout' AND p.id::text = m.cause_id
+   WHERE m.currency = $7 AND (m.at, m.entry_id) > ($5::timestamptz, $6::uuid)
+   ORDER BY m.at, m.entry_id
+   LIMIT $8`;
+
+/** Totals per currency and movement type over the period. */
+export const TOTALS = `SELECT currency, type, sum(amount)::bigint AS amount FROM (${MOVEMENTS}) m GROUP BY currency, type`;
+
+const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;
+
+/** Per affiliate and currency over [$1, $2): earned, reversed (clawbacks included), paid out, and the balance at $2. */
+export const AFFILIATE_SUMMARY = `
+  WITH moves AS (
+    SELECT a.owner_id, l.currency, e.kind, -sum(l.amount) AS amount
+      FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id JOIN journal_entries e ON e.id = l.entry_id
+     WHERE a.type IN ${AFFILIATE_ACCOUNTS} AND e.created_at >= $1 AND e.created_at < $2
+     GROUP BY a.owner_id, l.currency, e.id, e.kind HAVING sum(l.amount) <> 0),
+  balances AS (
+    SELECT a.owner_id, l.currency, -sum(l.amount) AS balance
+      FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
+     WHERE a.type IN ${AFFILIATE_ACCOUNTS} AND l.created_at < $2
+     GROUP BY a.owner_id, l.currency)
+  SELECT p.id AS "affiliateId", p.name, b.currency,
+         coalesce(sum(m.amount) FILTER (WHERE m.kind = 'commission'), 0)::bigint AS earned,
+         (-coalesce(sum(m.amount) FILTER (WHERE m.kind = 'reversal'), 0))::bigint AS reversed,
+         (-coalesce(sum(m.amount) FILTER (WHERE m.kind IN ('payout', 'payout_reversal')), 0))::bigint AS paid,
+         b.balance::bigint AS balance
+    FROM balances b JOIN principals p ON p.id = b.owner_id
+    LEFT JOIN moves m ON m.owner_id = b.owner_id AND m.currency = b.currency
+   GROUP BY p.id, p.name, b.currency, b.balance
+  HAVING b.balance <> 0 OR count(m.kind) > 0
+   ORDER BY p.name, p.id, b.currency`;
+
+/** Per advertiser and currency over [$1, $2): billed, paid, outstanding receivable at $2, network margin. */
+export const ADVERTISER_SUMMARY = `
+  WITH receivable AS (
+    SELECT a.owner_id AS advertiser_id, l.currency, sum(l.amount) AS outstanding
+      FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
+     WHERE a.type = 'advertiser_receivable' AND l.created_at < $2 GROUP BY 1, 2),
+  billed AS (SELECT advertiser_id, currency, sum(amount) AS billed FROM invoices WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2),
+  paid AS (SELECT advertiser_id, currency, sum(amount) AS paid FROM invoices WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1, 2),
+  margin AS (
+    SELECT c.advertiser_id, l.currency, -sum(l.amount) AS margin
+      FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id AND a.type = 'network_margin'
+      JOIN journal_entries e ON e.id = l.entry_id AND e.cause_type = 'conversion'
+      JOIN conversions c ON c.id::text = e.cause_id
+     WHERE e.created_at >= $1 AND e.created_at < $2 GROUP BY 1, 2),
+  keys AS (SELECT advertiser_id, currency FROM receivable UNION SELECT advertiser_id, currency FROM billed UNION SELECT advertiser_id, currency FROM margin)
+  SELECT p.id AS "advertiserId", p.name, k.currency,
+         coalesce(b.billed, 0)::bigint AS billed, coalesce(pd.paid, 0)::bigint AS paid,
+         coalesce(r.outstanding, 0)::bigint AS outstanding, coalesce(m.margin, 0)::bigint AS margin
+    FROM keys k JOIN principals p ON p.id = k.advertiser_id
+    LEFT JOIN receivable r ON r.advertiser_id = k.advertiser_id AND r.currency = k.currency
+    LEFT JOIN billed b ON b.advertiser_id = k.advertiser_id AND b.currency = k.currency
+    LEFT JOIN paid pd ON pd.advertiser_id = k.advertiser_id AND pd.currency = k.currency
+    LEFT JOIN margin m ON m.advertiser_id = k.advertiser_id AND m.currency = k.currency
+   ORDER BY p.name, p.id, k.currency`;
