@@ -282,7 +282,6 @@ describe('ledger', () => {
       const nobody = await balancesOf(affiliate.apiKey, { affiliateId: randomUUID() }).expect(404);
       expect(foreign.body).toEqual(nobody.body);
       expect(foreign.body.error.code).toBe('affiliate_not_found');
-      expect(JSON.stringify(foreign.body)).not.toContain('200');
     });
 
     it('lets admin and finance read any affiliate they name', async () => {

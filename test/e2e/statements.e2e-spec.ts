@@ -145,7 +145,7 @@ describe('commission statements and period summaries', () => {
     await statement(t.adminKey, { affiliateId: advertiser.id }).expect(404);
     await statement(advertiser.apiKey, { affiliateId: affiliate.id }).expect(403);
     for (const query of [{ from: '2026-13-01' }, { to: 'yesterday' }, { format: 'xml' }, { currency: 'usd' }, { from: '2026-02-01', to: '2026-01-01' }]) {
-      await statement(affiliate.apiKey, query as Record<string, string>).expect(400);
+      await statement(affiliate.apiKey, query as unknown as Record<string, string>).expect(400);
     }
   });
 

@@ -1,27 +1,17 @@
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
-import { applyToOffer, approveAccess, createLink, LinkHandle, setAffiliateStatus, setOffer } from '../support/tracking.factories';
+import { auth, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
+import { applyToOffer, approveAccess, Cast, createCast, createLink, LinkHandle, setAffiliateStatus, setOffer } from '../support/tracking.factories';
 
 describe('tracking links', () => {
   let t: TestApp;
-  let advertiser: PrincipalHandle;
-  let otherAdvertiser: PrincipalHandle;
-  let affiliate: PrincipalHandle;
-  let otherAffiliate: PrincipalHandle;
-  let finance: PrincipalHandle;
+  let c: Cast;
   let publicOffer: OfferHandle;
   let otherPublicOffer: OfferHandle;
 
   beforeAll(async () => {
     t = await createTestApp();
-    [advertiser, otherAdvertiser, affiliate, otherAffiliate, finance] = await Promise.all([
-      createAdvertiser(t),
-      createAdvertiser(t),
-      createAffiliate(t),
-      createAffiliate(t),
-      createFinanceUser(t),
-    ]);
-    [publicOffer, otherPublicOffer] = await Promise.all([createOffer(t, advertiser), createOffer(t, otherAdvertiser)]);
+    c = await createCast(t);
+    [publicOffer, otherPublicOffer] = await Promise.all([createOffer(t, c.advertiser), createOffer(t, c.otherAdvertiser)]);
   });
   afterAll(() => t.close());
 
@@ -30,14 +20,14 @@ describe('tracking links', () => {
 
   describe('creating', () => {
     it('answers the link with its shareable URL and defaults', async () => {
-      const res = await post(affiliate, { offerId: publicOffer.id });
+      const res = await post(c.affiliate, { offerId: publicOffer.id });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.any(String),
         code: expect.stringMatching(/^[A-Za-z0-9]{10}$/),
         url: `http://afflux.test/c/${res.body.code}`,
         offerId: publicOffer.id,
-        affiliateId: affiliate.id,
+        affiliateId: c.affiliate.id,
         label: null,
         channel: 'other',
         sub1: null,
@@ -49,12 +39,12 @@ describe('tracking links', () => {
         archivedAt: null,
       });
       const [row] = await t.dataSource.query('SELECT advertiser_id FROM tracking_links WHERE id = $1', [res.body.id]);
-      expect(row.advertiser_id).toBe(advertiser.id);
+      expect(row.advertiser_id).toBe(c.advertiser.id);
     });
 
     it('keeps the label, channel and default sub ids; codes differ', async () => {
       const body = { offerId: publicOffer.id, label: 'June newsletter', channel: 'email', sub1: 'news', sub3: 'ü & <b>', sub5: 'x'.repeat(255) };
-      const [a, b] = await Promise.all([post(affiliate, body), post(affiliate, body)]);
+      const [a, b] = await Promise.all([post(c.affiliate, body), post(c.affiliate, body)]);
       expect(a.status).toBe(201);
       expect(a.body).toMatchObject({ label: 'June newsletter', channel: 'email', sub1: 'news', sub2: null, sub3: 'ü & <b>', sub5: 'x'.repeat(255) });
       expect(a.body.code).not.toBe(b.body.code);
@@ -69,43 +59,43 @@ describe('tracking links', () => {
       ['a 201-character label', { label: 'x'.repeat(201) }, 'label'],
       ['an unknown field', { affiliateId: '00000000-0000-4000-8000-000000000000' }, 'affiliateId'],
     ])('rejects %s', async (_, fields, field) => {
-      const res = await post(affiliate, { offerId: publicOffer.id, ...fields });
+      const res = await post(c.affiliate, { offerId: publicOffer.id, ...fields });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
     });
 
     it('needs an approved application for an approval_required offer', async () => {
-      const offer = await createOffer(t, advertiser, { visibility: 'approval_required' });
-      const refused = await post(affiliate, { offerId: offer.id });
+      const offer = await createOffer(t, c.advertiser, { visibility: 'approval_required' });
+      const refused = await post(c.affiliate, { offerId: offer.id });
       expect(refused.status).toBe(403);
       expect(refused.body.error.code).toBe('offer_access_required');
-      await applyToOffer(t, affiliate, offer.id);
-      expect((await post(affiliate, { offerId: offer.id })).body.error.code).toBe('offer_access_required');
-      await approveAccess(t, advertiser.apiKey, offer.id, affiliate.id);
-      expect((await post(affiliate, { offerId: offer.id })).status).toBe(201);
+      await applyToOffer(t, c.affiliate, offer.id);
+      expect((await post(c.affiliate, { offerId: offer.id })).body.error.code).toBe('offer_access_required');
+      await approveAccess(t, c.advertiser.apiKey, offer.id, c.affiliate.id);
+      expect((await post(c.affiliate, { offerId: offer.id })).status).toBe(201);
       // Another affiliate's approval is not this one's.
-      expect((await post(otherAffiliate, { offerId: offer.id })).status).toBe(403);
+      expect((await post(c.otherAffiliate, { offerId: offer.id })).status).toBe(403);
     });
 
     it('hides a private offer (404) until an admin grants access', async () => {
-      const offer = await createOffer(t, advertiser, { visibility: 'private' });
-      const hidden = await post(affiliate, { offerId: offer.id });
+      const offer = await createOffer(t, c.advertiser, { visibility: 'private' });
+      const hidden = await post(c.affiliate, { offerId: offer.id });
       expect(hidden.status).toBe(404);
       expect(hidden.body.error.code).toBe('offer_not_found');
-      await approveAccess(t, t.adminKey, offer.id, affiliate.id);
-      expect((await post(affiliate, { offerId: offer.id })).status).toBe(201);
-      expect((await post(otherAffiliate, { offerId: offer.id })).status).toBe(404);
+      await approveAccess(t, t.adminKey, offer.id, c.affiliate.id);
+      expect((await post(c.affiliate, { offerId: offer.id })).status).toBe(201);
+      expect((await post(c.otherAffiliate, { offerId: offer.id })).status).toBe(404);
     });
 
     it('refuses an archived offer (409) but allows a paused one', async () => {
-      const archived = await createOffer(t, advertiser);
-      await setOffer(t, advertiser, archived, { status: 'archived' });
-      const res = await post(affiliate, { offerId: archived.id });
+      const archived = await createOffer(t, c.advertiser);
+      await setOffer(t, c.advertiser, archived, { status: 'archived' });
+      const res = await post(c.affiliate, { offerId: archived.id });
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('offer_archived');
-      const paused = await createOffer(t, advertiser, { status: 'paused' });
-      expect((await post(affiliate, { offerId: paused.id })).status).toBe(201);
+      const paused = await createOffer(t, c.advertiser, { status: 'paused' });
+      expect((await post(c.affiliate, { offerId: paused.id })).status).toBe(201);
     });
 
     it('refuses a suspended affiliate', async () => {
@@ -117,13 +107,13 @@ describe('tracking links', () => {
     });
 
     it('answers 404 for an offer that does not exist', async () => {
-      const res = await post(affiliate, { offerId: '00000000-0000-4000-8000-000000000000' });
+      const res = await post(c.affiliate, { offerId: '00000000-0000-4000-8000-000000000000' });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('offer_not_found');
     });
 
     it('is for affiliates only', async () => {
-      for (const key of [advertiser.apiKey, t.adminKey, finance.apiKey]) {
+      for (const key of [c.advertiser.apiKey, t.adminKey, c.finance.apiKey]) {
         const res = await post(key, { offerId: publicOffer.id });
         expect(res.status).toBe(403);
         expect(res.body.error.code).toBe('forbidden');
@@ -139,9 +129,9 @@ describe('tracking links', () => {
 
     beforeAll(async () => {
       mine = [];
-      for (let i = 0; i < 5; i++) mine.push(await createLink(t, affiliate, publicOffer.id, { label: `mine ${i}` }));
-      theirs = await createLink(t, otherAffiliate, publicOffer.id);
-      onOtherAdvertiser = await createLink(t, affiliate, otherPublicOffer.id);
+      for (let i = 0; i < 5; i++) mine.push(await createLink(t, c.affiliate, publicOffer.id, { label: `mine ${i}` }));
+      theirs = await createLink(t, c.otherAffiliate, publicOffer.id);
+      onOtherAdvertiser = await createLink(t, c.affiliate, otherPublicOffer.id);
     });
 
     const list = async (key: string, query: Record<string, string | number> = {}) => {
@@ -152,63 +142,63 @@ describe('tracking links', () => {
     const ids = (page: { data: LinkHandle[] }) => page.data.map((l) => l.id);
 
     it('shows an affiliate its own links only', async () => {
-      const page = await list(affiliate.apiKey, { limit: 500 });
+      const page = await list(c.affiliate.apiKey, { limit: 500 });
       expect(ids(page)).toEqual(expect.arrayContaining([...mine.map((l) => l.id), onOtherAdvertiser.id]));
       expect(ids(page)).not.toContain(theirs.id);
-      expect(page.data.every((l) => l.affiliateId === affiliate.id)).toBe(true);
+      expect(page.data.every((l) => l.affiliateId === c.affiliate.id)).toBe(true);
       // Asking for someone else's rows by filter changes nothing.
-      expect(ids(await list(affiliate.apiKey, { affiliateId: otherAffiliate.id }))).toEqual([]);
+      expect(ids(await list(c.affiliate.apiKey, { affiliateId: c.otherAffiliate.id }))).toEqual([]);
     });
 
     it('shows an advertiser the links to its offers, an admin all; finance is refused', async () => {
-      const own = ids(await list(advertiser.apiKey, { limit: 500 }));
+      const own = ids(await list(c.advertiser.apiKey, { limit: 500 }));
       expect(own).toEqual(expect.arrayContaining([...mine.map((l) => l.id), theirs.id]));
       expect(own).not.toContain(onOtherAdvertiser.id);
-      expect(ids(await list(otherAdvertiser.apiKey))).toEqual([onOtherAdvertiser.id]);
-      expect(ids(await list(advertiser.apiKey, { affiliateId: otherAffiliate.id }))).toEqual([theirs.id]);
+      expect(ids(await list(c.otherAdvertiser.apiKey))).toEqual([onOtherAdvertiser.id]);
+      expect(ids(await list(c.advertiser.apiKey, { affiliateId: c.otherAffiliate.id }))).toEqual([theirs.id]);
       const all = ids(await list(t.adminKey, { limit: 500 }));
       expect(all).toEqual(expect.arrayContaining([...mine.map((l) => l.id), theirs.id, onOtherAdvertiser.id]));
-      const res = await t.http.get('/v1/links').set(auth(finance.apiKey));
+      const res = await t.http.get('/v1/links').set(auth(c.finance.apiKey));
       expect(res.status).toBe(403);
     });
 
     it('filters by offer and pages with a cursor, newest first, without repeats', async () => {
-      expect(ids(await list(affiliate.apiKey, { offerId: otherPublicOffer.id }))).toEqual([onOtherAdvertiser.id]);
+      expect(ids(await list(c.affiliate.apiKey, { offerId: otherPublicOffer.id }))).toEqual([onOtherAdvertiser.id]);
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { data: LinkHandle[]; nextCursor: string | null } = await list(affiliate.apiKey, { limit: 2, offerId: publicOffer.id, ...(cursor ? { cursor } : {}) });
+        const page: { data: LinkHandle[]; nextCursor: string | null } = await list(c.affiliate.apiKey, { limit: 2, offerId: publicOffer.id, ...(cursor ? { cursor } : {}) });
         expect(page.data.length).toBeLessThanOrEqual(2);
         seen.push(...ids(page));
         cursor = page.nextCursor;
       } while (cursor);
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.slice(0, 5)).toEqual(mine.map((l) => l.id).reverse());
-      const bad = await t.http.get('/v1/links').query({ cursor: 'garbage' }).set(auth(affiliate.apiKey));
+      const bad = await t.http.get('/v1/links').query({ cursor: 'garbage' }).set(auth(c.affiliate.apiKey));
       expect(bad.status).toBe(400);
       expect(bad.body.error.code).toBe('invalid_cursor');
     });
 
     it("reads one link; another principal's link is a 404", async () => {
       const path = `/v1/links/${mine[0].id}`;
-      expect((await t.http.get(path).set(auth(affiliate.apiKey))).body.id).toBe(mine[0].id);
-      expect((await t.http.get(path).set(auth(advertiser.apiKey))).status).toBe(200);
+      expect((await t.http.get(path).set(auth(c.affiliate.apiKey))).body.id).toBe(mine[0].id);
+      expect((await t.http.get(path).set(auth(c.advertiser.apiKey))).status).toBe(200);
       expect((await t.http.get(path).set(auth(t.adminKey))).status).toBe(200);
-      for (const key of [otherAffiliate.apiKey, otherAdvertiser.apiKey]) {
+      for (const key of [c.otherAffiliate.apiKey, c.otherAdvertiser.apiKey]) {
         const res = await t.http.get(path).set(auth(key));
         expect(res.status).toBe(404);
         expect(res.body.error.code).toBe('link_not_found');
       }
-      expect((await t.http.get(path).set(auth(finance.apiKey))).status).toBe(403);
-      expect((await t.http.get('/v1/links/not-an-id').set(auth(affiliate.apiKey))).status).toBe(404);
+      expect((await t.http.get(path).set(auth(c.finance.apiKey))).status).toBe(403);
+      expect((await t.http.get('/v1/links/not-an-id').set(auth(c.affiliate.apiKey))).status).toBe(404);
     });
 
     it('archives a link for its affiliate or an admin, once', async () => {
       const path = `/v1/links/${mine[4].id}/archive`;
-      expect((await t.http.post(path).set(auth(otherAffiliate.apiKey))).status).toBe(404);
-      expect((await t.http.post(path).set(auth(advertiser.apiKey))).status).toBe(403);
-      expect((await t.http.post(path).set(auth(finance.apiKey))).status).toBe(403);
-      const first = await t.http.post(path).set(auth(affiliate.apiKey));
+      expect((await t.http.post(path).set(auth(c.otherAffiliate.apiKey))).status).toBe(404);
+      expect((await t.http.post(path).set(auth(c.advertiser.apiKey))).status).toBe(403);
+      expect((await t.http.post(path).set(auth(c.finance.apiKey))).status).toBe(403);
+      const first = await t.http.post(path).set(auth(c.affiliate.apiKey));
       expect(first.status).toBe(200);
       expect(first.body.archivedAt).toEqual(expect.any(String));
       const again = await t.http.post(path).set(auth(t.adminKey));

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { ClickBuffer } from '../../src/modules/tracking/click-buffer';
 import { LinksService } from '../../src/modules/tracking/links.service';
 import type { TestApp } from './create-test-app';
-import { auth, createAdvertiser, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from './factories';
+import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from './factories';
 
 export interface LinkHandle {
   id: string;
@@ -23,6 +23,19 @@ export async function createLink(t: TestApp, affiliate: PrincipalHandle, offerId
   const res = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId, ...body });
   return (await expectStatus(res, 201, 'create link')).body as LinkHandle;
 }
+
+/** The principals scoping tests need: two of each kind that owns rows, and a finance user. */
+export async function createCast(t: TestApp) {
+  const [advertiser, otherAdvertiser, affiliate, otherAffiliate, finance] = await Promise.all([
+    createAdvertiser(t),
+    createAdvertiser(t),
+    createAffiliate(t),
+    createAffiliate(t),
+    createFinanceUser(t),
+  ]);
+  return { advertiser, otherAdvertiser, affiliate, otherAffiliate, finance };
+}
+export type Cast = Awaited<ReturnType<typeof createCast>>;
 
 /** An advertiser, an affiliate and a public offer of that advertiser. */
 export async function createTrackingSetup(t: TestApp, offer: Record<string, unknown> = {}) {

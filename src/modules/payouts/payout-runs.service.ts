@@ -30,7 +30,8 @@ const PREVIEW_LIMIT = 1000;
 /** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
 const ELIGIBLE = `
   SELECT p.id AS "affiliateId", pa.stripe_account_id AS "stripeAccountId",
-         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted"
+         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted",
+         coalesce(p.payout_threshold, $2)::bigint AS threshold
     FROM principals p
     JOIN payout_accounts pa ON pa.affiliate_id = p.id AND pa.payouts_enabled
     JOIN ledger_accounts av ON av.owner_id = p.id AND av.type = 'affiliate_available' AND av.currency = $1
@@ -158,25 +159,19 @@ export class PayoutRunsService implements OnModuleInit {
     );
   }
 
-  private async eligible(manager: EntityManager, currency: string, affiliateIds?: string[]): Promise<Eligible[]> {
-    const rows: Eligible[] = await manager.query(
-      affiliateIds ? `${ELIGIBLE} AND p.id = ANY($3::uuid[]) ORDER BY p.id FOR UPDATE OF av` : `${ELIGIBLE} ORDER BY p.id`,
-      affiliateIds ? [currency, this.defaultThreshold, affiliateIds] : [currency, this.defaultThreshold],
-    );
-    return rows.map((r) => ({ ...r, amount: Number(r.amount), clawbackNetted: Number(r.clawbackNetted) }));
+  private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
+    const rows: (Eligible & { threshold: string })[] = await manager.query(`${ELIGIBLE} ORDER BY p.id`, [currency, this.defaultThreshold]);
+    return rows.map((r) => ({ ...r, amount: Number(r.amount), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }));
   }
 
-  /** Writes every payout of the run, in chunks, once; each chunk locks its affiliates' balances. */
+  /** Writes every payout of the run, in chunks, once. */
   private async plan(runId: string): Promise<void> {
     const run = await this.get(runId);
     if (run.plannedAt) return;
-    const candidates = (await this.eligible(this.dataSource.manager, run.currency)).map((e) => e.affiliateId);
+    const candidates = await this.eligible(this.dataSource.manager, run.currency);
     for (let i = 0; i < candidates.length; i += PLAN_CHUNK) {
       await this.dataSource.transaction(async (manager) => {
-        // Re-read under lock: balances may have moved since the candidate list was made.
-        for (const due of await this.eligible(manager, run.currency, candidates.slice(i, i + PLAN_CHUNK))) {
-          await this.planOne(manager, run, due);
-        }
+        for (const candidate of candidates.slice(i, i + PLAN_CHUNK)) await this.planOne(manager, run, candidate);
       });
     }
     await this.dataSource.query(
@@ -188,11 +183,24 @@ export class PayoutRunsService implements OnModuleInit {
     );
   }
 
-  private async planOne(manager: EntityManager, run: PayoutRun, due: Eligible): Promise<void> {
+  /**
+   * One affiliate's payout. Locks its approved conversions, then its ledger accounts (the order
+   * reconcile uses, so they cannot deadlock), and re-reads the balance under those locks: a
+   * reversal racing the run either lands before (smaller payout) or after (a clawback).
+   */
+  private async planOne(manager: EntityManager, run: PayoutRun, candidate: Eligible & { threshold: number }): Promise<void> {
+    await manager.query(
+      `SELECT id FROM conversions WHERE affiliate_id = $1 AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`,
+      [candidate.affiliateId, run.currency],
+    );
+    const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
+    const clawbackNetted = balance?.clawback ?? 0;
+    const amount = (balance?.available ?? 0) - clawbackNetted;
+    if (amount < Math.max(candidate.threshold, 1)) return;
     const inserted: { id: string }[] = await manager.query(
       `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, stripe_account_id)
        VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id`,
-      [run.id, due.affiliateId, run.currency, due.amount, due.clawbackNetted, due.stripeAccountId],
+      [run.id, candidate.affiliateId, run.currency, amount, clawbackNetted, candidate.stripeAccountId],
     );
     if (!inserted.length) return;
     const payoutId = inserted[0].id;
@@ -200,10 +208,10 @@ export class PayoutRunsService implements OnModuleInit {
       kind: LEDGER_KINDS.payout,
       causeType: 'payout',
       causeId: payoutId,
-      lines: payoutLines({ affiliateId: due.affiliateId, currency: run.currency }, due.amount, due.clawbackNetted),
+      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency }, amount, clawbackNetted),
       memo: `payout run ${run.id}`,
     });
-    await this.moveConversions(manager, `status = 'approved' AND payout_id IS NULL AND affiliate_id = $2 AND currency = $3`, [payoutId, due.affiliateId, run.currency], 'paid', 'paid in a payout');
+    await this.moveConversions(manager, `status = 'approved' AND payout_id IS NULL AND affiliate_id = $2 AND currency = $3`, [payoutId, candidate.affiliateId, run.currency], 'paid', 'paid in a payout');
   }
 
   /** Sets the status (and payout link) of a set of conversions in bulk, with an event for each. */

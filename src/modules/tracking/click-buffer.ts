@@ -9,10 +9,10 @@ import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../health/metrics.service';
 import { BatchBuffer, DropReason } from './batch-buffer';
 import type { ClickStatus } from './click.entity';
-import type { Channel } from './tracking-link.entity';
+import type { Channel, SubValues } from './tracking-link.entity';
 
 /** A click as the redirect records it; `isUnique` is decided when its batch is written. */
-export interface ClickRecord {
+export interface ClickRecord extends SubValues {
   id: string;
   clickedAt: Date;
   linkId: string;
@@ -20,11 +20,6 @@ export interface ClickRecord {
   affiliateId: string;
   advertiserId: string;
   channel: Channel;
-  sub1: string | null;
-  sub2: string | null;
-  sub3: string | null;
-  sub4: string | null;
-  sub5: string | null;
   ip: string | null;
   userAgent: string | null;
   referrer: string | null;

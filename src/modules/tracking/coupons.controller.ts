@@ -1,12 +1,19 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseEnumPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AuthPrincipal, CurrentPrincipal, Roles } from '../../common/auth';
+import { AppError } from '../../common/errors';
 import { ParseIdPipe } from '../../common/http/parse-id.pipe';
 import { mapPage, Page } from '../../common/pagination';
-import { Coupon } from './coupon.entity';
 import { CouponsService } from './coupons.service';
 import { CouponView, CreateCouponDto, ListCouponsQueryDto } from './dto/coupons.dto';
 import { toCouponView } from './tracking.views';
+
+enum CouponAction {
+  Approve = 'approve',
+  Reject = 'reject',
+  Revoke = 'revoke',
+}
+const COUPON_ACTIONS = Object.values(CouponAction);
 
 @ApiTags('coupons')
 @ApiBearerAuth()
@@ -35,34 +42,19 @@ export class CouponsController {
     return toCouponView(await this.coupons.get(actor, id));
   }
 
-  @Post(':id/approve')
+  @Post(':id/:action')
   @Roles('advertiser', 'admin')
   @HttpCode(200)
-  @ApiOperation({ summary: "Approve an affiliate's pending vanity code: it becomes active" })
+  @ApiOperation({
+    summary: "approve: a pending vanity code becomes active; reject: it is refused and the code is free again; revoke: an active or pending code stops attributing (the code stays taken)",
+  })
+  @ApiParam({ name: 'action', enum: COUPON_ACTIONS })
   @ApiOkResponse({ type: CouponView })
-  approve(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<CouponView> {
-    return this.view(this.coupons.approve(actor, id));
-  }
-
-  @Post(':id/reject')
-  @Roles('advertiser', 'admin')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Reject a pending vanity code; the code is free again' })
-  @ApiOkResponse({ type: CouponView })
-  reject(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<CouponView> {
-    return this.view(this.coupons.reject(actor, id));
-  }
-
-  @Post(':id/revoke')
-  @Roles('advertiser', 'admin')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an active or pending code: it stops attributing; the code stays taken' })
-  @ApiOkResponse({ type: CouponView })
-  revoke(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<CouponView> {
-    return this.view(this.coupons.revoke(actor, id));
-  }
-
-  private async view(coupon: Promise<Coupon>): Promise<CouponView> {
-    return toCouponView(await coupon);
+  async decide(
+    @CurrentPrincipal() actor: AuthPrincipal,
+    @Param('id', ParseIdPipe) id: string,
+    @Param('action', new ParseEnumPipe(CouponAction, { exceptionFactory: () => new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found') })) action: CouponAction,
+  ): Promise<CouponView> {
+    return toCouponView(await this.coupons[action](actor, id));
   }
 }

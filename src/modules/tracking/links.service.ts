@@ -14,7 +14,7 @@ import type { ClickStatus } from './click.entity';
 import { CreateLinkDto, ListLinksQueryDto } from './dto/links.dto';
 import { scopedQuery } from './scope';
 import { TrackingError } from './tracking.errors';
-import { Channel, SubValues, TrackingLink } from './tracking-link.entity';
+import { Channel, SubValues, subValuesOf, TrackingLink } from './tracking-link.entity';
 import { TtlCache } from './ttl-cache';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -53,18 +53,13 @@ export interface ResolvedLink extends LinkContext {
   status: ClickStatus;
 }
 
-interface ResolvedRow {
+interface ResolvedRow extends SubValues {
   id: string;
   code: string;
   affiliate_id: string;
   offer_id: string;
   advertiser_id: string;
   channel: Channel;
-  sub1: string | null;
-  sub2: string | null;
-  sub3: string | null;
-  sub4: string | null;
-  sub5: string | null;
   archived: boolean;
   offer_status: OfferStatus;
   landing_url: string;
@@ -179,8 +174,8 @@ export class LinksService {
     if (!UUID_PATTERN.test(linkId)) return null;
     const link = await this.byId.get(linkId.toLowerCase(), (key) => this.load('id', key));
     if (!link) return null;
-    const { linkId: id, offerId, affiliateId, advertiserId, channel, sub1, sub2, sub3, sub4, sub5 } = link;
-    return { linkId: id, offerId, affiliateId, advertiserId, channel, sub1, sub2, sub3, sub4, sub5 };
+    const { linkId: id, offerId, affiliateId, advertiserId, channel } = link;
+    return { linkId: id, offerId, affiliateId, advertiserId, channel, ...subValuesOf(link) };
   }
 
   /** Forgets every cached link, so the next redirect reads offers and affiliates afresh. */
@@ -199,11 +194,7 @@ export class LinksService {
       affiliateId: row.affiliate_id,
       advertiserId: row.advertiser_id,
       channel: row.channel,
-      sub1: row.sub1,
-      sub2: row.sub2,
-      sub3: row.sub3,
-      sub4: row.sub4,
-      sub5: row.sub5,
+      ...subValuesOf(row),
       landingUrl: row.landing_url,
       fallbackUrl: row.fallback_url,
       attributionWindowDays: row.attribution_window_days,

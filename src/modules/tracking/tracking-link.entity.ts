@@ -8,6 +8,11 @@ export const SUB_IDS = ['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
 export type SubId = (typeof SUB_IDS)[number];
 export type SubValues = Record<SubId, string | null>;
 
+/** Just the sub ids of a row that has them (and more). */
+export function subValuesOf(source: SubValues): SubValues {
+  return { sub1: source.sub1, sub2: source.sub2, sub3: source.sub3, sub4: source.sub4, sub5: source.sub5 };
+}
+
 /** An affiliate's link to one offer: `GET /c/:code` turns it into a click and a redirect. */
 @Entity('tracking_links')
 export class TrackingLink {

@@ -3,7 +3,7 @@ import type { CouponView } from './dto/coupons.dto';
 import type { LinkView } from './dto/links.dto';
 import type { Coupon } from './coupon.entity';
 import type { ClickStatus } from './click.entity';
-import type { Channel, TrackingLink } from './tracking-link.entity';
+import { Channel, SubValues, subValuesOf, TrackingLink } from './tracking-link.entity';
 
 export function toLinkView(link: TrackingLink, url: string): LinkView {
   return {
@@ -14,11 +14,7 @@ export function toLinkView(link: TrackingLink, url: string): LinkView {
     affiliateId: link.affiliateId,
     label: link.label,
     channel: link.channel,
-    sub1: link.sub1,
-    sub2: link.sub2,
-    sub3: link.sub3,
-    sub4: link.sub4,
-    sub5: link.sub5,
+    ...subValuesOf(link),
     createdAt: link.createdAt.toISOString(),
     archivedAt: link.archivedAt?.toISOString() ?? null,
   };
@@ -39,18 +35,13 @@ export function toCouponView(coupon: Coupon): CouponView {
 }
 
 /** A row of the clicks listing query (snake_case, `ip` already shaped for the reader). */
-export interface ClickListRow {
+export interface ClickListRow extends SubValues {
   id: string;
   clicked_at: Date;
   link_id: string;
   offer_id: string;
   affiliate_id: string;
   channel: Channel;
-  sub1: string | null;
-  sub2: string | null;
-  sub3: string | null;
-  sub4: string | null;
-  sub5: string | null;
   ip: string | null;
   user_agent: string | null;
   referrer: string | null;
@@ -66,11 +57,7 @@ export function toClickView(row: ClickListRow): ClickView {
     offerId: row.offer_id,
     affiliateId: row.affiliate_id,
     channel: row.channel,
-    sub1: row.sub1,
-    sub2: row.sub2,
-    sub3: row.sub3,
-    sub4: row.sub4,
-    sub5: row.sub5,
+    ...subValuesOf(row),
     ip: row.ip,
     userAgent: row.user_agent,
     referrer: row.referrer,
