@@ -12,6 +12,8 @@ import { ConversionsModule } from './modules/conversions/conversions.module';
 import { StripeModule } from './integrations/stripe/stripe.module';
 import { BillingModule } from './modules/billing/billing.module';
 import { StatementsModule } from './modules/statements/statements.module';
+import { PortalModule } from './modules/portal/portal.module';
+import { ReportsModule } from './modules/reports/reports.module';
 import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
@@ -46,6 +48,8 @@ export class AppModule {
         PayoutsModule,
         BillingModule,
         StatementsModule,
+        ReportsModule,
+        PortalModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [
