@@ -14,6 +14,7 @@ import { BillingModule } from './modules/billing/billing.module';
 import { StatementsModule } from './modules/statements/statements.module';
 import { PortalModule } from './modules/portal/portal.module';
 import { ReportsModule } from './modules/reports/reports.module';
+import { OperationsModule } from './modules/operations/operations.module';
 import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
@@ -50,6 +51,7 @@ export class AppModule {
         StatementsModule,
         ReportsModule,
         PortalModule,
+        OperationsModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [

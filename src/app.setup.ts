@@ -9,6 +9,7 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { PinoLoggerService } from './common/logging/pino-logger';
 import { Config } from './config/configuration';
 import { MetricsService } from './modules/health/metrics.service';
+import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 
 export interface CreateAppOptions extends AppModuleOptions {
   logger?: LoggerService;
@@ -76,6 +77,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  await mountQueueDashboard(app);
   app.enableShutdownHooks();
 }
 

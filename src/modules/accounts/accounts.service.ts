@@ -124,6 +124,15 @@ export class AccountsService {
     return cached.principal;
   }
 
+  /** Whether an API key id still works and belongs to an active principal of `role` (dashboard sessions). */
+  async isActiveKeyOfRole(keyId: string, role: Role): Promise<boolean> {
+    return this.apiKeys
+      .createQueryBuilder('k')
+      .innerJoin(Principal, 'p', 'p.id = k.principal_id')
+      .where("k.id = :keyId AND k.revoked_at IS NULL AND p.role = :role AND p.status = 'active'", { keyId, role })
+      .getExists();
+  }
+
   /** Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). */
   async bootstrapAdmin(key: string): Promise<void> {
     const hash = hashApiKey(key);

@@ -1,0 +1,51 @@
+import { Body, Controller, Get, Header, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../../common/auth';
+import { AccountsService } from '../accounts/accounts.service';
+import { BoardSessions } from './board-sessions';
+import { BOARD_COOKIE, BOARD_PATH } from './queue-dashboard';
+
+const page = (message = '') => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Afflux · queues sign-in</title>
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;width:100%;padding:.5rem;margin:.25rem 0}p.error{color:#b00020}</style></head>
+<body><main><h1>Queue dashboard</h1><p>Sign in with an admin API key (<code>afx_adm_…</code>).</p>
+${message ? `<p class="error" role="alert">${message}</p>` : ''}
+<form method="post" action="/admin/login"><label for="key">Admin API key</label><input id="key" name="key" type="password" autocomplete="off" required>
+<button type="submit">Sign in</button></form></main></body></html>`;
+
+@ApiExcludeController()
+@Public()
+@Controller('admin')
+export class OperationsController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly sessions: BoardSessions,
+  ) {}
+
+  @Get('login')
+  @Header('content-type', 'text/html; charset=utf-8')
+  login(): string {
+    return page();
+  }
+
+  /** Exchanges an admin API key for a dashboard session cookie scoped to /admin. */
+  @Post('login')
+  @HttpCode(303)
+  async signIn(@Body() body: { key?: unknown }, @Res() reply: FastifyReply): Promise<void> {
+    const key = typeof body?.key === 'string' ? body.key.trim() : '';
+    const principal = key ? await this.accounts.authenticate(key).catch(() => null) : null;
+    if (principal?.role !== 'admin') {
+      return reply.status(401).type('text/html; charset=utf-8').send(page('That is not an active admin API key.'));
+    }
+    const token = this.sessions.issue(principal.keyId);
+    return reply
+      .header('set-cookie', `${BOARD_COOKIE}=${token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${this.sessions.maxAgeSeconds}`)
+      .redirect(BOARD_PATH, 303);
+  }
+
+  @Post('logout')
+  async signOut(@Res() reply: FastifyReply): Promise<void> {
+    return reply.header('set-cookie', `${BOARD_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0`).redirect('/admin/login', 303);
+  }
+}
