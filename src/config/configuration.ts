@@ -69,12 +69,18 @@ export const postbacksConfig = registerAs('postbacks', () => {
   };
 });
 
+export const portalConfig = registerAs('portal', () => {
+  const env = readEnvironment();
+  return { smtpUrl: env.SMTP_URL, adminEmail: env.ADMIN_EMAIL, adminPassword: env.ADMIN_PASSWORD };
+});
+
 export type AppConfig = ReturnType<typeof appConfig>;
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
 export type StripeConfig = ReturnType<typeof stripeConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
+export type PortalConfig = ReturnType<typeof portalConfig>;
 
 export interface Config {
   app: AppConfig;
@@ -83,6 +89,13 @@ export interface Config {
   stripe: StripeConfig;
   tracking: TrackingConfig;
   postbacks: PostbacksConfig;
+  portal: PortalConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig];
+
+/** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
+export function childEnvironment(overrides: Record<string, string>): Record<string, string> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return { ...inherited, ...overrides };
+}
