@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
+import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
@@ -30,6 +31,7 @@ export class AccountsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Principal) private readonly principals: Repository<Principal>,
     @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
+    private readonly changes: ChangeEvents,
   ) {}
 
   /** Creates a principal with its first API key (and, for advertisers, a postback token) at once. */
@@ -74,6 +76,7 @@ export class AccountsService {
     if (dto.name !== undefined) affiliate.name = dto.name;
     const saved = await this.principals.save(affiliate);
     this.keyCache.clear();
+    this.changes.emit('principal', id);
     return saved;
   }
 

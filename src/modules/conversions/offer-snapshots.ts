@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, IsNull } from 'typeorm';
+import { ChangeEvents } from '../../common/events/change-events';
 import { Principal, PrincipalStatus } from '../accounts/principal.entity';
 import { OfferAccess } from '../offers/offer-access.entity';
 import { OfferGoal } from '../offers/offer-goal.entity';
@@ -15,15 +16,21 @@ interface Cached<T> {
 
 /**
  * Short-lived copies of offers (with goals and overrides) and principal statuses for the
- * conversion path, so a burst of postbacks reads each offer once. Two seconds of staleness is
- * harmless: the rule applied is written on every conversion.
+ * conversion path, so a burst of postbacks reads each offer once. Changes made in this process
+ * evict at once; another process's change shows within two seconds, and the rule applied is
+ * written on every conversion either way.
  */
 @Injectable()
 export class OfferSnapshots {
   private readonly offerCache = new Map<string, Cached<Offer | null>>();
   private readonly statusCache = new Map<string, Cached<PrincipalStatus | null>>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    changes: ChangeEvents,
+  ) {
+    changes.subscribe((kind, id) => (kind === 'offer' ? this.offerCache : this.statusCache).delete(id));
+  }
 
   async offer(id: string): Promise<Offer | null> {
     const hit = this.offerCache.get(id);

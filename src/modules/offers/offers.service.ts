@@ -2,6 +2,7 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
+import { ChangeEvents } from '../../common/events/change-events';
 import { AppError, ForbiddenError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
 import { Principal } from '../accounts/principal.entity';
@@ -22,7 +23,10 @@ export interface OfferWithAccess {
 export class OffersService {
   private readonly logger = new Logger(OffersService.name);
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly changes: ChangeEvents,
+  ) {}
 
   async create(actor: AuthPrincipal, dto: CreateOfferDto): Promise<Offer> {
     const advertiserId = await this.resolveOwner(actor, dto.advertiserId);
@@ -52,7 +56,7 @@ export class OffersService {
   }
 
   async update(actor: AuthPrincipal, id: string, dto: UpdateOfferDto): Promise<Offer> {
-    return this.dataSource.transaction(async (manager) => {
+    const updated = await this.dataSource.transaction(async (manager) => {
       const offer = await this.findOwned(manager, actor, id, true);
       if (dto.goals) await this.checkGoalSet(manager, dto.goals);
       const { goals, caps, ...fields } = dto;
@@ -62,6 +66,8 @@ export class OffersService {
       if (goals) await this.replaceGoals(manager, offer.id, goals);
       return this.load(manager, offer.id);
     });
+    this.changes.emit('offer', id);
+    return updated;
   }
 
   /** An offer as `actor` may see it; anything else is a 404, never a hint that it exists. */
