@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AllExceptionsFilter } from './common/errors';
+import { ChangeEventsModule } from './common/events/change-events';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { allConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
@@ -36,6 +37,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfig, cache: true }),
         DatabaseModule,
+        ChangeEventsModule,
         QueueModule,
         OutboxModule,
         HealthModule,
