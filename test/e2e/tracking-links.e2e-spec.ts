@@ -205,4 +205,12 @@ describe('tracking links', () => {
       expect(again.body.archivedAt).toBe(first.body.archivedAt);
     });
   });
+
+  it('describes every tracking endpoint in the OpenAPI document', async () => {
+    const { body } = await t.http.get('/docs/openapi.json').expect(200);
+    for (const path of ['/c/{code}', '/v1/links', '/v1/links/{id}', '/v1/links/{id}/archive', '/v1/clicks', '/v1/coupons', '/v1/coupons/{id}', '/v1/coupons/{id}/{action}']) {
+      expect(Object.keys(body.paths)).toContain(path);
+    }
+    expect(body.paths['/c/{code}'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['code', 'sub1', 'sub5']));
+  });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ApiKeyGuard } from '../../src/modules/accounts/api-key.guard';
 import { RedisService } from '../../src/queue/redis.service';
 import { ClickIdCodec } from '../../src/modules/tracking/click-id';
 import { ClickIdService, loadOrCreateClickSecret } from '../../src/modules/tracking/click-id.service';
@@ -88,6 +89,18 @@ describe('click redirect', () => {
       await flushClicks(t);
       const [row] = await storedClicks(t, 'id = $1', [landing(res.headers.location).params.cid]);
       expect(row.sub1).toBe('ab');
+    });
+
+    it("runs outside Nest's guard and pipe pipeline (Fastify calls the handler directly)", async () => {
+      const guard = jest.spyOn(ApiKeyGuard.prototype, 'canActivate');
+      try {
+        expect((await click(t, link.code)).status).toBe(302);
+        expect(guard).not.toHaveBeenCalled();
+        await t.http.get('/v1/me').set(auth(affiliate.apiKey)).expect(200);
+        expect(guard).toHaveBeenCalled();
+      } finally {
+        guard.mockRestore();
+      }
     });
 
     it('takes the first of repeated sub ids', async () => {

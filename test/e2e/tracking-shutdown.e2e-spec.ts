@@ -1,7 +1,11 @@
+import { NestFactory } from '@nestjs/core';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { createTestApp, deleteRedisKeys, TestApp } from '../support/create-test-app';
+import { AppModule } from '../../src/app.module';
+import { ClickBuffer } from '../../src/modules/tracking/click-buffer';
+import { ClickIdService } from '../../src/modules/tracking/click-id.service';
 import { dropDatabase } from '../support/test-env';
 import { click, createLinkedSetup, LinkHandle } from '../support/tracking.factories';
 
@@ -25,11 +29,14 @@ async function dispose(t: TestApp): Promise<void> {
 describe('click durability on a graceful stop', () => {
   let t: TestApp;
   let link: LinkHandle;
+  let advertiserId: string;
 
   beforeEach(async () => {
     // The slowest flush interval allowed, so clicks are still buffered when the stop begins.
     t = await createTestApp({ env: { CLICK_FLUSH_INTERVAL_MS: '200' } });
-    ({ link } = await createLinkedSetup(t));
+    const setup = await createLinkedSetup(t);
+    ({ link } = setup);
+    advertiserId = setup.advertiser.id;
   });
   afterEach(() => dispose(t));
 
@@ -72,5 +79,32 @@ describe('click durability on a graceful stop', () => {
     expect(outcome.served).toBeGreaterThanOrEqual(total / 3);
     expect(outcome.served + outcome.refused + outcome.failed).toBe(total);
     expect(await countClicks(t, link.id)).toBe(outcome.served);
+  });
+
+  it('runs in a process without an HTTP server (the worker) and writes its buffer on close', async () => {
+    // createTestApp left this app's environment in process.env: the context uses the same database.
+    const context = await NestFactory.createApplicationContext(AppModule.forRoot({ workers: false }), { logger: false });
+    try {
+      const clickedAt = new Date();
+      const id = context.get(ClickIdService).issue(link.id, clickedAt);
+      await context.get(ClickBuffer).push({
+        id,
+        clickedAt,
+        linkId: link.id,
+        offerId: link.offerId,
+        affiliateId: link.affiliateId,
+        advertiserId,
+        channel: 'other',
+        sub1: 'worker', sub2: null, sub3: null, sub4: null, sub5: null,
+        ip: null,
+        userAgent: null,
+        referrer: null,
+        status: 'ok',
+      });
+    } finally {
+      await context.close();
+    }
+    await t.app.close();
+    expect(await countClicks(t, link.id)).toBe(1);
   });
 });

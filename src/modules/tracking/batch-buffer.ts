@@ -75,7 +75,7 @@ export class BatchBuffer<T> {
   /** Writes everything accepted (or waiting for room) before the call; retries until it is stored. */
   async flush(): Promise<void> {
     const upTo = this.accepted + this.waiters.length;
-    while (this.running || this.waiters.length > 0 || (this.queue.length > 0 && this.queue[0].seq <= upTo)) {
+    while (!this.closed && (this.running || this.waiters.length > 0 || (this.queue.length > 0 && this.queue[0].seq <= upTo))) {
       if (this.running) {
         await this.running;
         continue;
@@ -146,6 +146,7 @@ export class BatchBuffer<T> {
       this.retryAt = 0;
       return true;
     } catch (error) {
+      if (this.closed) return false; // given up on at close, and counted there
       this.queue = batch.concat(this.queue);
       this.failures += 1;
       this.retryAt = Date.now() + (this.options.retryDelayMs ?? defaultRetryDelay)(this.failures);

@@ -3,22 +3,17 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { AuthPrincipal, CurrentPrincipal, Roles } from '../../common/auth';
 import { ParseIdPipe } from '../../common/http/parse-id.pipe';
 import { mapPage, Page } from '../../common/pagination';
-import { ClickView, ListClicksQueryDto } from './dto/clicks.dto';
 import { CreateLinkDto, LinkView, ListLinksQueryDto } from './dto/links.dto';
-import { ClicksService } from './clicks.service';
 import { LinksService } from './links.service';
-import { toClickView, toLinkView } from './tracking.views';
+import { toLinkView } from './tracking.views';
 
 @ApiTags('tracking')
 @ApiBearerAuth()
-@Controller('v1')
+@Controller('v1/links')
 export class LinksController {
-  constructor(
-    private readonly links: LinksService,
-    private readonly clicks: ClicksService,
-  ) {}
+  constructor(private readonly links: LinksService) {}
 
-  @Post('links')
+  @Post()
   @Roles('affiliate')
   @ApiOperation({ summary: 'Create a tracking link to an offer the affiliate may promote (public, or approved)' })
   @ApiCreatedResponse({ type: LinkView })
@@ -26,7 +21,7 @@ export class LinksController {
     return this.view(await this.links.create(actor, dto));
   }
 
-  @Get('links')
+  @Get()
   @Roles('affiliate', 'advertiser', 'admin')
   @ApiOperation({ summary: 'Tracking links: affiliates their own, advertisers those to their offers, admins all' })
   @ApiOkResponse({ type: LinkView, isArray: true })
@@ -34,28 +29,20 @@ export class LinksController {
     return mapPage(await this.links.list(actor, query), (link) => this.view(link));
   }
 
-  @Get('links/:id')
+  @Get(':id')
   @Roles('affiliate', 'advertiser', 'admin')
   @ApiOkResponse({ type: LinkView })
   async get(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<LinkView> {
     return this.view(await this.links.get(actor, id));
   }
 
-  @Post('links/:id/archive')
+  @Post(':id/archive')
   @Roles('affiliate', 'admin')
   @HttpCode(200)
   @ApiOperation({ summary: "Archive a link: its clicks are still recorded and go to the offer's fallback URL (or get a 410)" })
   @ApiOkResponse({ type: LinkView })
   async archive(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<LinkView> {
     return this.view(await this.links.archive(actor, id));
-  }
-
-  @Get('clicks')
-  @Roles('affiliate', 'advertiser', 'admin')
-  @ApiOperation({ summary: 'Clicks, newest first: affiliates their own, advertisers those on their offers, admins all' })
-  @ApiOkResponse({ type: ClickView, isArray: true })
-  async listClicks(@CurrentPrincipal() actor: AuthPrincipal, @Query() query: ListClicksQueryDto): Promise<Page<ClickView>> {
-    return mapPage(await this.clicks.list(actor, query), toClickView);
   }
 
   private view(link: Parameters<typeof toLinkView>[0]): LinkView {

@@ -6,6 +6,7 @@ import { ClickBuffer } from './click-buffer';
 import { ClickIdService } from './click-id.service';
 import { ClickPartitionsService } from './click-partitions.service';
 import { ClickRedirectService } from './click-redirect.service';
+import { ClicksController } from './clicks.controller';
 import { ClicksService } from './clicks.service';
 import { CouponsController } from './coupons.controller';
 import { CouponsService } from './coupons.service';
@@ -21,7 +22,7 @@ import { TRACKING_ENTITIES } from './tracking.entities';
  */
 @Module({
   imports: [TypeOrmModule.forFeature(TRACKING_ENTITIES), OffersModule],
-  controllers: [RedirectController, LinksController, CouponsController],
+  controllers: [RedirectController, LinksController, ClicksController, CouponsController],
   providers: [ClickIdService, ClickBuffer, ClickRedirectService, ClickPartitionsService, LinksService, ClicksService, CouponsService, AffiliateOffersService],
   exports: [ClickIdService, ClickBuffer, LinksService, ClicksService, CouponsService],
 })
