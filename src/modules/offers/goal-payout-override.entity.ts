@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Relation } from 'typeorm';
 import type { RateRule } from '../../common/money';
 import { OfferGoal } from './offer-goal.entity';
 
@@ -12,7 +12,7 @@ export class GoalPayoutOverride {
 
   @ManyToOne(() => OfferGoal, (goal) => goal.overrides)
   @JoinColumn({ name: 'goal_id' })
-  goal: OfferGoal;
+  goal: Relation<OfferGoal>;
 
   @Column({ type: 'jsonb' })
   payout: RateRule;

@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn, Relation } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
 import type { RateRule } from '../../common/money';
 import { Offer } from './offer.entity';
@@ -15,7 +15,7 @@ export class OfferGoal {
 
   @ManyToOne(() => Offer, (offer) => offer.goals)
   @JoinColumn({ name: 'offer_id' })
-  offer: Offer;
+  offer: Relation<Offer>;
 
   @Column({ type: 'text' })
   key: string;
@@ -32,7 +32,7 @@ export class OfferGoal {
   payout: RateRule;
 
   @OneToMany(() => GoalPayoutOverride, (o) => o.goal)
-  overrides: GoalPayoutOverride[];
+  overrides: Relation<GoalPayoutOverride>[];
 
   /** Goals leave an offer by archiving: conversions keep pointing at them. */
   @Column({ type: 'timestamptz', nullable: true })

@@ -1,4 +1,4 @@
-import { Column, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, OneToMany, PrimaryGeneratedColumn, Relation, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
 import type { RateRule } from '../../common/money';
 import { OfferGoal } from './offer-goal.entity';
@@ -66,7 +66,7 @@ export class Offer {
   caps: OfferCaps;
 
   @OneToMany(() => OfferGoal, (goal) => goal.offer, { cascade: false })
-  goals: OfferGoal[];
+  goals: Relation<OfferGoal>[];
 
   @CreatedAtColumn()
   createdAt: Date;
