@@ -1,6 +1,7 @@
 import { ClickIdService } from '../../src/modules/tracking/click-id.service';
 import { sign } from '../../src/modules/conversions/postback-auth';
 import { createTestApp, TestApp } from '../support/create-test-app';
+import { hammer } from '../support/hammer';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 
 const DAY = 86_400_000;
@@ -38,7 +39,7 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
   }
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ listen: true });
     clickIds = t.app.get(ClickIdService);
     [advertiser, otherAdvertiser, affiliate, otherAffiliate, finance] = await Promise.all([
       createAdvertiser(t),
@@ -101,9 +102,8 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
     it('turns 1 000 concurrent duplicates into exactly one conversion', async () => {
       const clickId = await click(affiliate, offer.id);
       const txnId = nextTxn();
-      const responses = await Promise.all(
-        Array.from({ length: 1000 }, () => postback({ click_id: clickId, goal: 'lead', txn_id: txnId })),
-      );
+      const query = new URLSearchParams({ token: advertiser.postbackToken as string, click_id: clickId, goal: 'lead', txn_id: txnId });
+      const responses = await hammer(`${t.baseUrl}/postback?${query}`, 1000);
       expect(responses.every((r) => r.status === 200 || r.status === 201)).toBe(true);
       expect(responses.filter((r) => r.status === 201)).toHaveLength(1);
       expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
