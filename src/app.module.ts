@@ -20,6 +20,7 @@ import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
+import { ThrottlingModule } from './modules/throttling/throttling.module';
 import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
@@ -54,6 +55,7 @@ export class AppModule {
         ReportsModule,
         PortalModule,
         OperationsModule,
+        ThrottlingModule,
         ...(options.workers ? [WorkersModule] : []),
       ],
       providers: [

@@ -7,7 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PinoLoggerService } from './common/logging/pino-logger';
-import { Config } from './config/configuration';
+import { Config, readEnvironment, trustProxySetting } from './config/configuration';
 import { MetricsService } from './modules/health/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 
@@ -20,7 +20,8 @@ export interface CreateAppOptions extends AppModuleOptions {
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: true,
+    // Only the configured proxies may name the client: anyone else could forge X-Forwarded-For.
+    trustProxy: trustProxySetting(readEnvironment().TRUST_PROXY),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
@@ -60,6 +61,11 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     done();
   });
+  // Validation and transformation recurse through bodies: a deeply nested one would overflow the stack (a 500).
+  fastify.addHook('preValidation', (request, reply, done) => {
+    if (!nestedDeeperThan(request.body, MAX_BODY_DEPTH)) return done();
+    void reply.code(400).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'malformed_request', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep`, details: [] } });
+  });
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
@@ -79,6 +85,20 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   await mountQueueDashboard(app);
   app.enableShutdownHooks();
+}
+
+const MAX_BODY_DEPTH = 32;
+
+/** Whether objects or arrays nest deeper than `max` in `value`, walked without recursion. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 export function createLogger(level: string): PinoLoggerService {

@@ -8,7 +8,10 @@ import { preflight } from './bootstrap';
 /** The worker process: the same modules as the API, no HTTP server, all BullMQ processors. */
 async function main(): Promise<void> {
   const env = await preflight({ migrate: true });
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ workers: true }), { logger: createLogger(env.LOG_LEVEL), bufferLogs: true });
+  const logger = createLogger(env.LOG_LEVEL);
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ workers: true }), { logger, bufferLogs: true });
+  // An application context keeps buffered logs until a logger is set: without this the worker never logs.
+  app.useLogger(logger);
   app.enableShutdownHooks();
   new Logger('Worker').log('Afflux worker started');
 }

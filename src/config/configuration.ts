@@ -19,6 +19,7 @@ export const appConfig = registerAs('app', () => {
     adminApiKey: env.ADMIN_API_KEY,
     clickSecret: env.CLICK_SECRET,
     defaultPayoutThreshold: env.DEFAULT_PAYOUT_THRESHOLD,
+    trustProxy: trustProxySetting(env.TRUST_PROXY),
   };
 });
 
@@ -74,6 +75,16 @@ export const portalConfig = registerAs('portal', () => {
   return { smtpUrl: env.SMTP_URL, adminEmail: env.ADMIN_EMAIL, adminPassword: env.ADMIN_PASSWORD };
 });
 
+export const rateLimitConfig = registerAs('rateLimit', () => {
+  const env = readEnvironment();
+  return { windowMs: env.RATE_LIMIT_WINDOW_MS, api: env.RATE_LIMIT_API, postbacks: env.RATE_LIMIT_POSTBACKS, anonymous: env.RATE_LIMIT_ANONYMOUS };
+});
+
+/** Fastify's trustProxy: a boolean, or the comma-separated list of trusted proxies as given. */
+export function trustProxySetting(value: string): boolean | string {
+  return value === 'true' ? true : value === 'false' ? false : value;
+}
+
 export type AppConfig = ReturnType<typeof appConfig>;
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
@@ -81,6 +92,7 @@ export type StripeConfig = ReturnType<typeof stripeConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
+export type RateLimitConfig = ReturnType<typeof rateLimitConfig>;
 
 export interface Config {
   app: AppConfig;
@@ -90,9 +102,10 @@ export interface Config {
   tracking: TrackingConfig;
   postbacks: PostbacksConfig;
   portal: PortalConfig;
+  rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig, rateLimitConfig];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
+  IsEmail,
   IsIn,
   IsInt,
   IsOptional,
@@ -123,6 +124,37 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Sends portal invitations by mail when set (smtp://user:pass@host:587, smtps://…); otherwise the admin copies the link. */
+  @IsOptional() @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** With ADMIN_PASSWORD: a portal admin user with this email is created at start if none exists. */
+  @IsOptional() @IsEmail({}, { message: 'must be an email address' })
+  ADMIN_EMAIL?: string;
+
+  @IsOptional() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
+  ADMIN_PASSWORD?: string;
+
+  /** Proxies whose X-Forwarded-For is believed: true, false, or addresses, CIDRs and proxy-addr names (loopback, linklocal, uniquelocal). */
+  @Matches(/^(true|false|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, { message: 'must be true, false or a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal' })
+  TRUST_PROXY = 'loopback,linklocal,uniquelocal';
+
+  /** The window every rate limit counts in. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
+  /** Requests per window per API key on the authenticated API; 0 turns the limit off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_API = 6000;
+
+  /** Postbacks per window per advertiser, counted once the postback is authenticated; 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_POSTBACKS = 120_000;
+
+  /** Requests per window per client IP on the /v1 routes open without a key (sign-up); 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_ANONYMOUS = 120;
 }
 
 export class ConfigError extends Error {

@@ -18,6 +18,12 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 14 * 24 * 3600 },
 };
 
+/**
+ * Worker options of the queues whose jobs resume where a killed worker left off (payout and
+ * invoice runs). BullMQ fails a job for good after its second stall; a run must survive more crashes.
+ */
+export const RESUMABLE_WORKER_OPTIONS = { maxStalledCount: 100 } as const;
+
 /** Job names, per queue. */
 export const JOBS = {
   postCommission: 'post-commission',

@@ -32,7 +32,7 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
 }
 
-async function cloneTemplate(name: string): Promise<void> {
+export async function cloneTemplate(name: string): Promise<void> {
   const template = process.env.AFX_TEST_TEMPLATE_DB;
   if (!template) throw new Error('AFX_TEST_TEMPLATE_DB is not set: run the tests through jest (globalSetup)');
   // Two files cloning the template at the same instant collide; the loser retries.

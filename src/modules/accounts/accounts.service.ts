@@ -4,6 +4,7 @@ import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import { Page, PageQueryDto, paginate } from '../../common/pagination';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { AccountsError } from './accounts.errors';
@@ -61,6 +62,13 @@ export class AccountsService {
 
   async listPrincipals(role: Role, status?: PrincipalStatus): Promise<Principal[]> {
     return this.principals.find({ where: { role, ...(status ? { status } : {}) }, order: { createdAt: 'DESC' } });
+  }
+
+  /** One page of principals of a role, newest first (the portal's admin tables). */
+  pagePrincipals(role: Role, status: PrincipalStatus | undefined, query: PageQueryDto): Promise<Page<Principal>> {
+    const qb = this.principals.createQueryBuilder('p').where('p.role = :role', { role });
+    if (status) qb.andWhere('p.status = :status', { status });
+    return paginate(qb, 'p', query);
   }
 
   async getPrincipal(id: string, role?: Role): Promise<Principal> {

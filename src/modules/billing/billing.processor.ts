@@ -2,11 +2,11 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { JobHandlers } from '../../queue/job-handlers';
-import { JOBS, QUEUES } from '../../queue/queues';
+import { JOBS, QUEUES, RESUMABLE_WORKER_OPTIONS } from '../../queue/queues';
 import { BillingService } from './billing.service';
 
 /** Stripe events (every feature's handlers) and invoice runs. */
-@Processor(QUEUES.billing, { concurrency: 4 })
+@Processor(QUEUES.billing, { concurrency: 4, ...RESUMABLE_WORKER_OPTIONS })
 export class BillingProcessor extends WorkerHost {
   constructor(
     private readonly handlers: JobHandlers,
@@ -24,6 +24,6 @@ export class BillingProcessor extends WorkerHost {
 
   @OnWorkerEvent('failed')
   async onFailed(job: Job<{ id: string }> | undefined, error: Error): Promise<void> {
-    if (job?.name === JOBS.invoiceRun && job.attemptsMade >= (job.opts.attempts ?? 1)) await this.billing.markFailed(job.data.id, error.message);
+    if (job?.name === JOBS.invoiceRun && (await job.isFailed())) await this.billing.markFailed(job.data.id, error.message);
   }
 }

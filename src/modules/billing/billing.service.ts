@@ -82,6 +82,8 @@ export class BillingService implements OnModuleInit {
     if (advertiserId) qb.andWhere('i.advertiser_id = :advertiserId', { advertiserId });
     if (query.runId) qb.andWhere('i.run_id = :runId', { runId: query.runId });
     if (query.status) qb.andWhere('i.status = :status', { status: query.status });
+    if (query.createdFrom) qb.andWhere('i.created_at >= :createdFrom', { createdFrom: query.createdFrom });
+    if (query.createdTo) qb.andWhere('i.created_at < :createdTo', { createdTo: query.createdTo });
     return paginate(qb, 'i', query);
   }
 

@@ -9,10 +9,11 @@ import { Offer } from '../offers/offer.entity';
 import { ClickIdService } from '../tracking/click-id.service';
 import { CouponsService } from '../tracking/coupons.service';
 import { LinksService } from '../tracking/links.service';
+import { conversionRecorded, conversionStatusChanged } from '../reports/rollups';
 import { attribute, Attribution, Candidate } from './attribution';
 import { capBroken, CapUsage, firstRejection, hasCaps } from './conversion-checks';
 import { ConversionEvent, EventActorType } from './conversion-event.entity';
-import { Conversion, ConversionSource, ConversionStatus } from './conversion.entity';
+import { ACCEPTED_STATUSES, Conversion, ConversionSource, ConversionStatus } from './conversion.entity';
 import { ConversionsError, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { canTransition } from './lifecycle';
@@ -32,6 +33,17 @@ export interface RecordConversionInput {
   userAgent?: string | null;
 }
 
+/** One local day and currency of a principal's conversions (charts): counts, and sums in minor units of the accepted ones. */
+export interface DayTotals {
+  day: string;
+  currency: string;
+  accepted: number;
+  rejected: number;
+  saleAmount: number;
+  revenue?: number;
+  payout: number;
+}
+
 export interface Actor {
   type: EventActorType;
   id: string | null;
@@ -42,7 +54,8 @@ export interface RecordResult {
   created: boolean;
 }
 
-type Draft = Omit<Conversion, 'id' | 'createdAt' | 'updatedAt'>;
+export type ConversionDraft = Omit<Conversion, 'id' | 'createdAt' | 'updatedAt'>;
+type Draft = ConversionDraft;
 
 @Injectable()
 export class ConversionsService {
@@ -72,12 +85,9 @@ export class ConversionsService {
 
     const result = await this.dataSource.transaction(async (manager) => {
       const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
-      if (offer && draft.status !== 'rejected' && hasCaps(offer.caps)) {
-        // Serialise the conversions of a capped offer so counts cannot race past the cap.
-        await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
-        const cap = capBroken(offer.caps, await this.capUsage(manager, offer.id, draft.affiliateId as string), draft.revenue);
-        if (cap) Object.assign(draft, rejected(RejectionReason.CapReached, cap));
-      }
+      // Serialise the conversions of a capped offer so counts cannot race past the cap.
+      if (offer && draft.status !== 'rejected' && hasCaps(offer.caps)) await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
+      await this.applyCaps(manager, draft, offer);
       // ON CONFLICT DO NOTHING: a concurrent duplicate makes this insert a no-op, not an error.
       const inserted: { id: string }[] = await manager
         .createQueryBuilder()
@@ -95,6 +105,7 @@ export class ConversionsService {
         await this.outbox.enqueue(manager, 'conversion.recorded', saved.id);
         await this.outbox.enqueue(manager, 'postback.send', saved.id, { eventId: event.id });
       }
+      await conversionRecorded(manager, saved);
       return saved;
     });
     if (!result) {
@@ -118,6 +129,20 @@ export class ConversionsService {
     return changed;
   }
 
+  /**
+   * What `record` would decide for this input (attribution, checks, caps, amounts), writing
+   * nothing: the advertiser's integration test tool. A repeat answers the stored conversion.
+   */
+  async preview(input: RecordConversionInput): Promise<{ existing: Conversion | null; draft: ConversionDraft | null }> {
+    const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+    if (existing) return { existing, draft: null };
+    const at = new Date();
+    const { attribution, offers } = await this.attribute(input, at);
+    const draft = await this.draft(input, at, attribution, offers);
+    await this.applyCaps(this.dataSource.manager, draft, draft.offerId ? offers.get(draft.offerId) : undefined);
+    return { existing: null, draft };
+  }
+
   /** A `status=reversed` postback: reverses the conversion it names. */
   async reverseByTxn(advertiserId: string, goal: string, txnId: string, actor: Actor): Promise<Conversion> {
     const found = await this.findByTxn(this.dataSource.manager, advertiserId, goal, txnId);
@@ -136,6 +161,7 @@ export class ConversionsService {
       conversion.reason = reason ?? conversion.reason;
     }
     await manager.update(Conversion, { id: conversion.id }, { status: to, approvedAt: conversion.approvedAt, reason: conversion.reason });
+    await conversionStatusChanged(manager, conversion, from, to);
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
@@ -161,6 +187,33 @@ export class ConversionsService {
     if (query.from) qb.andWhere('c.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('c.created_at < :to', { to: query.to });
     return paginate(qb, 'c', query);
+  }
+
+  /** Conversions per local day of `timezone` and currency, scoped like `list`; revenue left out for affiliates. */
+  async perDay(scope: AuthPrincipal, range: { from: Date; to: Date; timezone: string }): Promise<DayTotals[]> {
+    const where = scopeWhere(scope);
+    const rows: Record<string, string>[] = await this.dataSource.query(
+      `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, currency,
+              count(*) FILTER (WHERE status = ANY($4))::text AS accepted,
+              count(*) FILTER (WHERE status IN ('rejected', 'reversed'))::text AS rejected,
+              coalesce(sum(sale_amount) FILTER (WHERE status = ANY($4)), 0)::text AS "saleAmount",
+              coalesce(sum(revenue) FILTER (WHERE status = ANY($4)), 0)::text AS revenue,
+              coalesce(sum(payout) FILTER (WHERE status = ANY($4)), 0)::text AS payout
+         FROM conversions
+        WHERE created_at >= $1 AND created_at < $2 AND currency IS NOT NULL
+          AND ($5::uuid IS NULL OR advertiser_id = $5) AND ($6::uuid IS NULL OR affiliate_id = $6)
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [range.from, range.to, range.timezone, ACCEPTED_STATUSES, where.advertiserId ?? null, where.affiliateId ?? null],
+    );
+    return rows.map((r) => ({
+      day: r.day,
+      currency: r.currency,
+      accepted: Number(r.accepted),
+      rejected: Number(r.rejected),
+      saleAmount: Number(r.saleAmount),
+      ...(scope.role === 'affiliate' ? {} : { revenue: Number(r.revenue) }),
+      payout: Number(r.payout),
+    }));
   }
 
   private findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string): Promise<Conversion | null> {
@@ -288,6 +341,12 @@ export class ConversionsService {
       if (error instanceof MoneyError) throw ConversionsError.invalidAmount('amount', error.message);
       throw error;
     }
+  }
+
+  private async applyCaps(manager: EntityManager, draft: Draft, offer: Offer | undefined): Promise<void> {
+    if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return;
+    const cap = capBroken(offer.caps, await this.capUsage(manager, offer.id, draft.affiliateId as string), draft.revenue);
+    if (cap) Object.assign(draft, rejected(RejectionReason.CapReached, cap));
   }
 
   private async capUsage(manager: EntityManager, offerId: string, affiliateId: string): Promise<CapUsage> {

@@ -9,6 +9,7 @@ import { flattenValidationErrors } from '../../common/validation/validation.pipe
 import { AccountsService } from '../accounts/accounts.service';
 import { ClickIdService } from '../tracking/click-id.service';
 import { LinksService } from '../tracking/links.service';
+import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ConversionsError } from './conversions.errors';
 import { ConversionsService } from './conversions.service';
 import { PostbackResultView } from './dto/conversion.dto';
@@ -31,6 +32,7 @@ export class PostbackController {
     private readonly accounts: AccountsService,
     private readonly clickIds: ClickIdService,
     private readonly links: LinksService,
+    private readonly rateLimits: RateLimiter,
   ) {}
 
   @All('postback')
@@ -49,6 +51,7 @@ export class PostbackController {
     const raw = { ...(request.query as object), ...(request.method === 'POST' && isObject(request.body) ? request.body : {}) };
     const params = await parsePostback(raw);
     const advertiserId = await this.authenticate(request, params);
+    await this.rateLimits.consume('postbacks', advertiserId, reply);
     const actor = { type: 'postback' as const, id: advertiserId };
     if (params.status === 'reversed') {
       const conversion = await this.conversions.reverseByTxn(advertiserId, params.goal, params.txn_id, actor);

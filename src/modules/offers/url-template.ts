@@ -14,6 +14,8 @@ export function validateUrlTemplate(template: string, allowed: readonly string[]
     return 'must be an absolute http(s) URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an absolute http(s) URL';
+  // A macro in the host would let whoever fills it (a click's sub ids) pick where the URL leads.
+  if (/\{/.test(/^[a-z]+:\/\/([^/?#]*)/i.exec(template)?.[1] ?? '')) return 'must not use a macro in the host: macros fill the path, query or fragment';
   if (/[\s<>"]/.test(template)) return 'must not contain spaces, quotes or angle brackets';
   return null;
 }

@@ -59,14 +59,21 @@ export class PayoutAccountsService implements OnModuleInit {
     return this.dataSource.getRepository(PayoutAccount).findOneBy({ affiliateId });
   }
 
-  /** Applies an account.updated event unless a newer one was applied already. */
+  /**
+   * Applies the account's state as Stripe holds it now. Events arrive late, twice and out of
+   * order, several within the same second (their `created` cannot order them), so the event only
+   * names the account; the row lock makes concurrent applications read Stripe one after another.
+   */
   private async accountUpdated(manager: EntityManager, event: Stripe.Event): Promise<string> {
-    const account = event.data.object as Stripe.Account;
-    const result = await manager.query(
-      `UPDATE payout_accounts SET payouts_enabled = $2, details_submitted = $3, last_event_at = $4, updated_at = now()
-        WHERE stripe_account_id = $1 AND (last_event_at IS NULL OR last_event_at <= $4)`,
-      [account.id, account.payouts_enabled === true, account.details_submitted === true, new Date(event.created * 1000)],
+    const { id } = event.data.object as Stripe.Account;
+    const [known] = await manager.query(`SELECT 1 FROM payout_accounts WHERE stripe_account_id = $1 FOR UPDATE`, [id]);
+    if (!known) return 'unknown account';
+    const account = await this.stripe.api.accounts.retrieve(id);
+    await manager.query(
+      `UPDATE payout_accounts SET payouts_enabled = $2, details_submitted = $3, last_event_at = greatest(last_event_at, $4), updated_at = now()
+        WHERE stripe_account_id = $1`,
+      [id, account.payouts_enabled === true, account.details_submitted === true, new Date(event.created * 1000)],
     );
-    return result[1] ? `payouts ${account.payouts_enabled ? 'enabled' : 'disabled'}` : 'stale or unknown account';
+    return `payouts ${account.payouts_enabled ? 'enabled' : 'disabled'}`;
   }
 }

@@ -103,6 +103,8 @@ export class PayoutRunsService implements OnModuleInit {
     if (query.runId) qb.andWhere('p.run_id = :runId', { runId: query.runId });
     if (query.status) qb.andWhere('p.status = :status', { status: query.status });
     if (query.currency) qb.andWhere('p.currency = :currency', { currency: query.currency });
+    if (query.from) qb.andWhere('p.created_at >= :from', { from: query.from });
+    if (query.to) qb.andWhere('p.created_at < :to', { to: query.to });
     return paginate(qb, 'p', query);
   }
 

@@ -1,11 +1,11 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { JobHandlers } from '../../queue/job-handlers';
-import { JOBS, QUEUES } from '../../queue/queues';
+import { JOBS, QUEUES, RESUMABLE_WORKER_OPTIONS } from '../../queue/queues';
 import { PayoutRunsService } from './payout-runs.service';
 
 /** Payout runs: one job per run (fixed id), resumable; progress reported on the job and the run. */
-@Processor(QUEUES.payouts, { concurrency: 2 })
+@Processor(QUEUES.payouts, { concurrency: 2, ...RESUMABLE_WORKER_OPTIONS })
 export class PayoutsProcessor extends WorkerHost {
   constructor(
     private readonly handlers: JobHandlers,
@@ -21,6 +21,7 @@ export class PayoutsProcessor extends WorkerHost {
 
   @OnWorkerEvent('failed')
   async onFailed(job: Job<{ id: string }> | undefined, error: Error): Promise<void> {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) await this.runs.markFailed(job.data.id, error.message);
+    // Failed for good (attempts or stalls spent), not merely waiting for a retry.
+    if (job && (await job.isFailed())) await this.runs.markFailed(job.data.id, error.message);
   }
 }

@@ -1,4 +1,52 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from '../accounts/accounts.module';
+import { BillingModule } from '../billing/billing.module';
+import { ConversionsModule } from '../conversions/conversions.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { OffersModule } from '../offers/offers.module';
+import { PayoutsModule } from '../payouts/payouts.module';
+import { PostbacksModule } from '../postbacks/postbacks.module';
+import { StatementsModule } from '../statements/statements.module';
+import { TrackingModule } from '../tracking/tracking.module';
+import { InviteMailer } from './auth/invite-mailer';
+import { LoginThrottleService } from './auth/login-throttle.service';
+import { SessionsService } from './auth/sessions.service';
+import { SignInController } from './auth/sign-in.controller';
+import { UsersService } from './auth/users.service';
+import { AccountController } from './account/account.controller';
+import { AdminController } from './admin/admin.controller';
+import { AdvertiserController } from './advertiser/advertiser.controller';
+import { AffiliateController } from './affiliate/affiliate.controller';
+import { FinanceController } from './finance/finance.controller';
+import { PORTAL_ENTITIES } from './portal.entities';
+import { DisplayNames } from './web/display-names';
+import { ListFilters } from './web/list-filters';
+import { StatementDownloads } from './web/statement-downloads';
+import { AssetsController } from './web/assets.controller';
+import { PortalAssets } from './web/portal-assets';
+import { PortalCookies } from './web/portal-cookies';
+import { PortalViews } from './web/portal-views';
 
-@Module({})
+/**
+ * The web portal at /portal: server-rendered pages for people, calling the same services as the
+ * /v1 API. It owns people, sessions and invitations; every business rule stays in its feature.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature(PORTAL_ENTITIES),
+    AccountsModule,
+    OffersModule,
+    TrackingModule,
+    ConversionsModule,
+    LedgerModule,
+    PostbacksModule,
+    PayoutsModule,
+    BillingModule,
+    StatementsModule,
+  ],
+  // SignInController last: its catch-all answers the 404 page for any other /portal path.
+  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
+  providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
+})
 export class PortalModule {}

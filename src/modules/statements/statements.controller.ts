@@ -1,37 +1,14 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AuthPrincipal, CurrentPrincipal, Roles } from '../../common/auth';
-import { csvAmount, CsvColumn, renderStatementPdf, renderSummaryCsv, StatementCsvStream, StatementModel } from './render';
-import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY } from './statement-sql';
+import { csvAmount, CsvColumn, renderSummaryCsv, StatementModel } from './render';
 import { PeriodQueryDto, StatementQueryDto, SummaryQueryDto } from './dto/statements.dto';
-import { Period, StatementsService } from './statements.service';
-
-interface AffiliateSummaryRow {
-  affiliateId: string;
-  name: string;
-  currency: string;
-  earned: number;
-  reversed: number;
-  paid: number;
-  balance: number;
-}
-
-interface AdvertiserSummaryRow {
-  advertiserId: string;
-  name: string;
-  currency: string;
-  billed: number;
-  paid: number;
-  outstanding: number;
-  margin: number;
-}
+import { AdvertiserSummaryRow, AffiliateSummaryRow, Period, StatementsService } from './statements.service';
 
 const money = <T extends { currency: string }>(header: string, pick: (row: T) => number): CsvColumn<T> => ({ header, value: (row) => csvAmount(pick(row), row.currency) });
 
-const AFFILIATE_COLUMNS: CsvColumn<AffiliateSummaryRow>[] = [
+export const AFFILIATE_COLUMNS: CsvColumn<AffiliateSummaryRow>[] = [
   { header: 'affiliate_id', value: (r) => r.affiliateId },
   { header: 'name', value: (r) => r.name },
   { header: 'currency', value: (r) => r.currency },
@@ -41,7 +18,7 @@ const AFFILIATE_COLUMNS: CsvColumn<AffiliateSummaryRow>[] = [
   money('balance', (r) => r.balance),
 ];
 
-const ADVERTISER_COLUMNS: CsvColumn<AdvertiserSummaryRow>[] = [
+export const ADVERTISER_COLUMNS: CsvColumn<AdvertiserSummaryRow>[] = [
   { header: 'advertiser_id', value: (r) => r.advertiserId },
   { header: 'name', value: (r) => r.name },
   { header: 'currency', value: (r) => r.currency },
@@ -55,10 +32,7 @@ const ADVERTISER_COLUMNS: CsvColumn<AdvertiserSummaryRow>[] = [
 @ApiBearerAuth()
 @Controller('v1/statements')
 export class StatementsController {
-  constructor(
-    private readonly statements: StatementsService,
-    @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  constructor(private readonly statements: StatementsService) {}
 
   @Get()
   @Roles('affiliate', 'finance', 'admin')
@@ -70,16 +44,11 @@ export class StatementsController {
   async statement(@CurrentPrincipal() actor: AuthPrincipal, @Query() query: StatementQueryDto, @Res() reply: FastifyReply): Promise<void> {
     const affiliate = await this.statements.affiliateFor(actor, query.affiliateId);
     const period = await this.statements.period(query.from, query.to, query.timezone ?? 'UTC');
-    const name = `statement-${affiliate.id.slice(0, 8)}-${query.from}-${query.to}`;
-    if (query.format === 'csv') {
-      const csv = this.statements.csvRows(affiliate, period, query.currency).pipe(new StatementCsvStream());
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(csv);
+    if (query.format === 'csv' || query.format === 'pdf') {
+      const file = await this.statements.file(affiliate, period, query.format, query, query.currency);
+      return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.body);
     }
-    const model = await this.statements.model(affiliate, period, query.currency);
-    if (query.format === 'pdf') {
-      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${name}.pdf"`).send(renderStatementPdf(model));
-    }
-    return reply.send(statementJson(model));
+    return reply.send(statementJson(await this.statements.model(affiliate, period, query.currency)));
   }
 
   @Get('summary/affiliates')
@@ -87,7 +56,7 @@ export class StatementsController {
   @ApiOperation({ summary: 'Every affiliate over a period: earned, reversed, paid, balance (JSON or CSV)' })
   @ApiProduces('application/json', 'text/csv')
   affiliates(@Query() query: SummaryQueryDto, @Res() reply: FastifyReply): Promise<void> {
-    return this.summary(query, reply, AFFILIATE_SUMMARY, AFFILIATE_COLUMNS, 'affiliates');
+    return this.summary(query, reply, 'affiliates', AFFILIATE_COLUMNS);
   }
 
   @Get('summary/advertisers')
@@ -95,13 +64,12 @@ export class StatementsController {
   @ApiOperation({ summary: 'Every advertiser over a period: billed, paid, outstanding, network margin (JSON or CSV)' })
   @ApiProduces('application/json', 'text/csv')
   advertisers(@Query() query: SummaryQueryDto, @Res() reply: FastifyReply): Promise<void> {
-    return this.summary(query, reply, ADVERTISER_SUMMARY, ADVERTISER_COLUMNS, 'advertisers');
+    return this.summary(query, reply, 'advertisers', ADVERTISER_COLUMNS);
   }
 
-  private async summary<T extends { currency: string }>(query: SummaryQueryDto & PeriodQueryDto, reply: FastifyReply, sql: string, columns: CsvColumn<T>[], kind: string): Promise<void> {
+  private async summary<T extends { currency: string }>(query: SummaryQueryDto & PeriodQueryDto, reply: FastifyReply, kind: 'affiliates' | 'advertisers', columns: CsvColumn<T>[]): Promise<void> {
     const period: Period = await this.statements.period(query.from, query.to, query.timezone ?? 'UTC');
-    const raw: Record<string, unknown>[] = await this.dataSource.query(sql, [period.from, period.to]);
-    const rows = raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as T[];
+    const rows = (await this.statements.summary(kind as 'affiliates', period)) as unknown as T[];
     if (query.format === 'csv') {
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="summary-${kind}-${query.from}-${query.to}.csv"`).send(renderSummaryCsv(rows, columns));
     }

@@ -5,11 +5,37 @@ import { DataSource } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Principal } from '../accounts/principal.entity';
-import { CurrencySection, StatementCsvRow, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
-import { BALANCES, MOVEMENT_PAGE } from './statement-sql';
+import { CurrencySection, renderStatementPdf, StatementCsvRow, StatementCsvStream, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
+import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_PAGE } from './statement-sql';
 
 const PAGE = 5_000;
 const NETWORK_NAME = 'Afflux';
+
+export interface AffiliateSummaryRow {
+  affiliateId: string;
+  name: string;
+  currency: string;
+  earned: number;
+  reversed: number;
+  paid: number;
+  balance: number;
+}
+
+export interface AdvertiserSummaryRow {
+  advertiserId: string;
+  name: string;
+  currency: string;
+  billed: number;
+  paid: number;
+  outstanding: number;
+  margin: number;
+}
+
+export interface StatementFile {
+  contentType: string;
+  filename: string;
+  body: Readable | PDFKit.PDFDocument;
+}
 
 export interface Period {
   from: Date;
@@ -98,6 +124,21 @@ export class StatementsService {
       }
     }
     return Readable.from(rows(), { objectMode: true, highWaterMark: 256 });
+  }
+
+  /** A statement to download: CSV streamed from the database, or the PDF. */
+  async file(affiliate: Principal, period: Period, format: 'csv' | 'pdf', days: { from: string; to: string }, currency?: string): Promise<StatementFile> {
+    const filename = `statement-${affiliate.id.slice(0, 8)}-${days.from}-${days.to}.${format}`;
+    if (format === 'csv') return { contentType: 'text/csv; charset=utf-8', filename, body: this.csvRows(affiliate, period, currency).pipe(new StatementCsvStream()) };
+    return { contentType: 'application/pdf', filename, body: renderStatementPdf(await this.model(affiliate, period, currency)) };
+  }
+
+  /** Every affiliate (earned, reversed, paid, balance) or advertiser (billed, paid, outstanding, margin) over a period. */
+  async summary(kind: 'affiliates', period: Period): Promise<AffiliateSummaryRow[]>;
+  async summary(kind: 'advertisers', period: Period): Promise<AdvertiserSummaryRow[]>;
+  async summary(kind: 'affiliates' | 'advertisers', period: Period): Promise<(AffiliateSummaryRow | AdvertiserSummaryRow)[]> {
+    const raw: Record<string, unknown>[] = await this.dataSource.query(kind === 'affiliates' ? AFFILIATE_SUMMARY : ADVERTISER_SUMMARY, [period.from, period.to]);
+    return raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as (AffiliateSummaryRow | AdvertiserSummaryRow)[];
   }
 
   private async balances(affiliateId: string, period: Period, currency?: string): Promise<{ currency: string; opening: number; closing: number }[]> {

@@ -7,11 +7,12 @@ import { DataSource } from 'typeorm';
 import { Config } from '../../config/configuration';
 import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../health/metrics.service';
+import { fillCountries, withClickRollups } from '../reports/rollups';
 import { BatchBuffer, DropReason } from './batch-buffer';
 import type { ClickStatus } from './click.entity';
 import type { Channel, SubValues } from './tracking-link.entity';
 
-/** A click as the redirect records it; `isUnique` is decided when its batch is written. */
+/** A click as the redirect records it; `isUnique` and `country` are decided when its batch is written. */
 export interface ClickRecord extends SubValues {
   id: string;
   clickedAt: Date;
@@ -25,6 +26,7 @@ export interface ClickRecord extends SubValues {
   referrer: string | null;
   status: ClickStatus;
   isUnique?: boolean;
+  country?: string | null;
 }
 
 const UNIQUE_WINDOW_MS = 24 * 3600 * 1000;
@@ -56,11 +58,13 @@ const COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown
   ['referrer', 'text', (c) => c.referrer],
   ['is_unique', 'bool', (c) => c.isUnique ?? true],
   ['status', 'text', (c) => c.status],
+  ['country', 'text', (c) => c.country ?? null],
 ];
 // ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
-const INSERT_SQL = `INSERT INTO clicks (${COLUMNS.map(([name]) => name).join(', ')})
+// The same statement adds the rows it inserted to the report rollups.
+const INSERT_SQL = withClickRollups(`INSERT INTO clicks (${COLUMNS.map(([name]) => name).join(', ')})
   SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING`);
 
 /** PostgreSQL refused the data itself (class 22 data exception, 23 integrity): retrying will not help. */
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown })?.code ?? ''));
@@ -142,6 +146,7 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async write(batch: ClickRecord[]): Promise<void> {
     await this.decideUniqueness(batch.filter((c) => c.isUnique === undefined));
+    await fillCountries(batch);
     try {
       await this.insert(batch);
     } catch (error) {

@@ -21,6 +21,8 @@ export class ListInvoicesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'staff only' }) @IsOptional() @IsUuidString() advertiserId?: string;
   @ApiPropertyOptional() @IsOptional() @IsUuidString() runId?: string;
   @ApiPropertyOptional({ enum: ['draft', 'open', 'paid', 'void'] }) @IsOptional() @IsIn(['draft', 'open', 'paid', 'void']) status?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, created at or after' }) @IsOptional() @IsISO8601({ strict: true }) createdFrom?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, created before' }) @IsOptional() @IsISO8601({ strict: true }) createdTo?: string;
 }
 
 export class InvoiceRunView {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { IsBoolean, IsIn, IsISO8601, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination';
 import { IsCurrencyCode, IsUuidString } from '../../../common/validation/validators';
 
@@ -18,6 +18,8 @@ export class ListPayoutsQueryDto extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsUuidString() runId?: string;
   @ApiPropertyOptional({ enum: ['pending', 'transferring', 'paid', 'failed'] }) @IsOptional() @IsIn(['pending', 'transferring', 'paid', 'failed']) status?: string;
   @ApiPropertyOptional() @IsOptional() @IsCurrencyCode() currency?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, created at or after' }) @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, created before' }) @IsOptional() @IsISO8601({ strict: true }) to?: string;
 }
 
 export class ProgressView {

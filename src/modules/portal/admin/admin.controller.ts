@@ -1,0 +1,106 @@
+import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppError, invalidField } from '../../../common/errors';
+import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
+import { AccountsService } from '../../accounts/accounts.service';
+import { CreatePrincipalDto } from '../../accounts/dto/accounts.dto';
+import { PRINCIPAL_STATUSES, PrincipalStatus, Role, ROLES } from '../../accounts/principal.entity';
+import { UsersService } from '../auth/users.service';
+import { str, toDto, tryForm } from '../web/forms';
+import { Me, PortalContext, PortalRequest } from '../web/portal-request';
+import { oneOf } from '../web/one-of.pipe';
+import { PortalController } from '../web/portal-controller';
+import { PortalViews } from '../web/portal-views';
+
+type Form = Record<string, unknown>;
+type Q = Record<string, unknown>;
+
+const AFFILIATE_STATUS = { approve: 'active', suspend: 'suspended', reactivate: 'active' } as const;
+
+/** The operator's side: principals and their people, approvals of pending affiliates, suspensions. */
+@PortalController('portal/admin', 'admin')
+export class AdminController {
+  constructor(
+    private readonly views: PortalViews,
+    private readonly accounts: AccountsService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Get()
+  async principals(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
+    const role: Role = typeof query.role === 'string' && (ROLES as readonly string[]).includes(query.role) ? (query.role as Role) : 'affiliate';
+    const status = typeof query.status === 'string' && (PRINCIPAL_STATUSES as readonly string[]).includes(query.status) ? (query.status as PrincipalStatus) : undefined;
+    const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
+    const page = await this.accounts.pagePrincipals(role, status, { cursor, limit: 50 });
+    return this.views.page(request, reply, me, 'admin/principals', { title: 'Partners', page, role, status, cursor, roles: ROLES });
+  }
+
+  @Get('principals/new')
+  newPrincipal(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
+    return this.views.page(request, reply, me, 'admin/new-principal', { title: 'New partner', roles: ROLES, values: { role: typeof query.role === 'string' ? query.role : 'advertiser' } });
+  }
+
+  /** Creates the principal through AccountsService (first API key shown once) and invites its first person. */
+  @Post('principals')
+  async createPrincipal(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const values = { role: str(body, 'role'), name: str(body, 'name'), email: str(body, 'email') };
+    let created: { id: string; apiKey: string; postbackToken?: string; link: string; mailed: boolean } | undefined;
+    const problem = await tryForm(async () => {
+      if (!(ROLES as readonly string[]).includes(values.role)) throw invalidField('role', 'choose a role');
+      const dto = await toDto(CreatePrincipalDto, { name: values.name, email: values.email });
+      const { principal, apiKey, postbackToken } = await this.accounts.createPrincipal(values.role as Role, dto);
+      const invite = await this.users.invite(me, principal.id, dto.email);
+      created = { id: principal.id, apiKey, postbackToken, ...invite };
+    });
+    if (created) return this.views.page(request, reply, me, 'admin/created', { title: 'Partner created', created, values }, 201);
+    return this.views.page(request, reply, me, 'admin/new-principal', { title: 'New partner', roles: ROLES, values, problem }, 422);
+  }
+
+  @Get('principals/:id')
+  async principal(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string, @Query() query: Q) {
+    return this.principalPage(me, request, reply, id, query, {});
+  }
+
+  @Post('principals/:id/invite')
+  async invite(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string, @Body() body: Form) {
+    const email = str(body, 'email');
+    let invite: { link: string; mailed: boolean } | undefined;
+    const problem = await tryForm(async () => {
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw invalidField('email', 'must be an email address');
+      invite = await this.users.invite(me, id, email);
+    });
+    return this.principalPage(me, request, reply, id, {}, { invite, problem, values: { email: invite ? '' : email } }, invite ? 201 : 422);
+  }
+
+  @Post('principals/:id/:action')
+  async setAffiliateStatus(
+    @Me() me: PortalContext,
+    @Req() request: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseIdPipe) id: string,
+    @Param('action', oneOf('approve', 'suspend', 'reactivate')) action: keyof typeof AFFILIATE_STATUS,
+  ) {
+    await this.accounts.updateAffiliate(id, { status: AFFILIATE_STATUS[action] });
+    return this.views.redirect(request, reply, `/portal/admin/principals/${id}?notice=${action === 'suspend' ? 'suspended' : action === 'approve' ? 'approved' : 'activated'}`);
+  }
+
+  @Post('users/:id/:action')
+  async setUserStatus(
+    @Me() me: PortalContext,
+    @Req() request: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseIdPipe) id: string,
+    @Param('action', oneOf('disable', 'enable')) action: 'disable' | 'enable',
+  ) {
+    if (id === me.userId) throw new AppError('cannot_disable_self', HttpStatus.CONFLICT, 'You cannot disable your own account.');
+    const user = await this.users.setStatus(id, action === 'disable' ? 'disabled' : 'active');
+    return this.views.redirect(request, reply, `/portal/admin/principals/${user.principalId}?notice=${action === 'disable' ? 'disabled' : 'activated'}`);
+  }
+
+  private async principalPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, id: string, query: Q, extra: Record<string, unknown>, status = 200) {
+    const principal = await this.accounts.getPrincipal(id);
+    const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
+    const [people, invites] = await Promise.all([this.users.pageUsers(id, { cursor, limit: 50 }), this.users.pendingInvites(id)]);
+    return this.views.page(request, reply, me, 'admin/principal', { title: principal.name, principal, people, invites, cursor, values: {}, ...extra }, status);
+  }
+}

@@ -1,0 +1,197 @@
+import { MoneyError, parseDecimalAmount, RateRule } from '../../../common/money';
+import type { OfferView } from '../../offers/dto/offer.dto';
+import { FieldErrors } from '../web/forms';
+import { bpsToPercent, moneyInput, parsePercent } from '../web/format';
+
+/** A rule as typed: a type and a value in the currency's units ("3.00") or in percent ("10"). */
+export interface RuleInput {
+  type: string;
+  value: string;
+}
+
+export interface OverrideInput extends RuleInput {
+  affiliateId: string;
+}
+
+export interface GoalInput {
+  key: string;
+  name: string;
+  revenue: RuleInput;
+  payout: RuleInput;
+  overrides: OverrideInput[];
+}
+
+/** The offer editor's fields, all as the strings the form shows. */
+export interface OfferForm {
+  name: string;
+  description: string;
+  landingUrl: string;
+  fallbackUrl: string;
+  currency: string;
+  status: string;
+  visibility: string;
+  attributionWindowDays: string;
+  lockPeriodDays: string;
+  attributionPriority: string;
+  minClickToConversionSeconds: string;
+  caps: Record<string, string>;
+  goals: GoalInput[];
+}
+
+export const COUNT_CAPS = ['dailyConversions', 'monthlyConversions', 'totalConversions', 'affiliateDailyConversions', 'affiliateMonthlyConversions', 'affiliateTotalConversions'] as const;
+
+const blankRule = (): RuleInput => ({ type: 'flat', value: '' });
+export const blankGoal = (): GoalInput => ({ key: '', name: '', revenue: blankRule(), payout: blankRule(), overrides: [] });
+const blankOverride = (): OverrideInput => ({ affiliateId: '', ...blankRule() });
+
+function ruleInput(rule: { type: 'flat' | 'percent'; amount?: number; bps?: number } | undefined, currency: string): RuleInput {
+  if (!rule) return blankRule();
+  return rule.type === 'flat' ? { type: 'flat', value: moneyInput(rule.amount, currency) } : { type: 'percent', value: bpsToPercent(rule.bps ?? 0) };
+}
+
+export function blankOfferForm(): OfferForm {
+  return {
+    name: '',
+    description: '',
+    landingUrl: '',
+    fallbackUrl: '',
+    currency: 'USD',
+    status: 'active',
+    visibility: 'public',
+    attributionWindowDays: '30',
+    lockPeriodDays: '30',
+    attributionPriority: 'coupon_first',
+    minClickToConversionSeconds: '0',
+    caps: {},
+    goals: [blankGoal()],
+  };
+}
+
+export function formFromOffer(offer: OfferView): OfferForm {
+  const caps: Record<string, string> = {};
+  for (const cap of COUNT_CAPS) if (offer.caps[cap] !== undefined) caps[cap] = String(offer.caps[cap]);
+  if (offer.caps.revenueBudget !== undefined) caps.revenueBudget = moneyInput(offer.caps.revenueBudget, offer.currency);
+  return {
+    name: offer.name,
+    description: offer.description ?? '',
+    landingUrl: offer.landingUrl,
+    fallbackUrl: offer.fallbackUrl ?? '',
+    currency: offer.currency,
+    status: offer.status,
+    visibility: offer.visibility,
+    attributionWindowDays: String(offer.attributionWindowDays),
+    lockPeriodDays: String(offer.lockPeriodDays),
+    attributionPriority: offer.attributionPriority,
+    minClickToConversionSeconds: String(offer.minClickToConversionSeconds),
+    caps,
+    goals: offer.goals.map((g) => ({
+      key: g.key,
+      name: g.name ?? '',
+      revenue: ruleInput(g.revenue, offer.currency),
+      payout: ruleInput(g.payout, offer.currency),
+      overrides: (g.overrides ?? []).map((o) => ({ affiliateId: o.affiliateId, ...ruleInput(o.payout, offer.currency) })),
+    })),
+  };
+}
+
+/**
+ * Reads the posted editor back (`goals.0.payout.value`, `goals.0.overrides.1.affiliateId`, …).
+ * Rows ticked "remove" are dropped; `_action` adds a blank goal or override row for the next render.
+ */
+export function formFromBody(body: Record<string, unknown>, currency: string): OfferForm {
+  const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string).trim() : '');
+  const rule = (prefix: string): RuleInput => ({ type: text(`${prefix}.type`) || 'flat', value: text(`${prefix}.value`) });
+  const indexes = (pattern: RegExp) => [...new Set(Object.keys(body).map((k) => pattern.exec(k)?.[1]).filter((i): i is string => i !== undefined))].map(Number).sort((a, b) => a - b);
+  const action = text('_action');
+  const goals: GoalInput[] = [];
+  for (const i of indexes(/^goals\.(\d{1,3})\.key$/)) {
+    if (text(`goals.${i}.remove`)) continue;
+    const overrides = indexes(new RegExp(`^goals\\.${i}\\.overrides\\.(\\d{1,4})\\.affiliateId$`))
+      .filter((j) => !text(`goals.${i}.overrides.${j}.remove`))
+      .map((j) => ({ affiliateId: text(`goals.${i}.overrides.${j}.affiliateId`), ...rule(`goals.${i}.overrides.${j}`) }))
+      .filter((o) => o.affiliateId || o.value);
+    if (action === `add_override:${i}`) overrides.push(blankOverride());
+    const goal = { key: text(`goals.${i}.key`), name: text(`goals.${i}.name`), revenue: rule(`goals.${i}.revenue`), payout: rule(`goals.${i}.payout`), overrides };
+    if (goal.key || goal.revenue.value || goal.payout.value || overrides.length) goals.push(goal);
+  }
+  if (action === 'add_goal' || !goals.length) goals.push(blankGoal());
+  const caps: Record<string, string> = {};
+  for (const cap of [...COUNT_CAPS, 'revenueBudget']) if (text(`caps.${cap}`)) caps[cap] = text(`caps.${cap}`);
+  return {
+    name: text('name'),
+    description: text('description'),
+    landingUrl: text('landingUrl'),
+    fallbackUrl: text('fallbackUrl'),
+    currency: text('currency') || currency,
+    status: text('status'),
+    visibility: text('visibility'),
+    attributionWindowDays: text('attributionWindowDays'),
+    lockPeriodDays: text('lockPeriodDays'),
+    attributionPriority: text('attributionPriority'),
+    minClickToConversionSeconds: text('minClickToConversionSeconds'),
+    caps,
+    goals,
+  };
+}
+
+const whole = (value: string): number | string | undefined => (value === '' ? undefined : /^\d{1,12}$/.test(value) ? Number(value) : value);
+
+/**
+ * The offer DTO the API takes, from the editor's strings: money in the offer's currency to minor
+ * units and percents to basis points, exactly. What cannot be converted is reported by field; the
+ * DTO's own validation and the offers service judge the rest.
+ */
+export function dtoFromForm(form: OfferForm, currency: string): { dto: Record<string, unknown>; fields: FieldErrors } {
+  const fields: FieldErrors = {};
+  const money = (value: string, field: string): number | undefined => {
+    try {
+      return parseDecimalAmount(value, currency);
+    } catch (error) {
+      if (!(error instanceof MoneyError)) throw error;
+      fields[field] = error.code === 'too_many_decimals' ? error.message : `must be an amount in ${currency}, such as 12.50`;
+      return undefined;
+    }
+  };
+  const rule = (input: RuleInput, field: string): RateRule | undefined => {
+    if (!input.value) {
+      fields[field] = 'is required';
+      return undefined;
+    }
+    if (input.type === 'percent') {
+      const bps = parsePercent(input.value);
+      if (bps === null) fields[field] = 'must be a percent from 0 to 100 with at most two decimals';
+      return bps === null ? undefined : { type: 'percent', bps };
+    }
+    const amount = money(input.value, field);
+    return amount === undefined ? undefined : { type: 'flat', amount };
+  };
+  const goals = form.goals
+    .filter((g) => g.key || g.revenue.value || g.payout.value)
+    .map((g, i) => ({
+      key: g.key,
+      ...(g.name ? { name: g.name } : {}),
+      revenue: rule(g.revenue, `goals.${i}.revenue`),
+      payout: rule(g.payout, `goals.${i}.payout`),
+      overrides: g.overrides.map((o, j) => ({ affiliateId: o.affiliateId, payout: rule(o, `goals.${i}.overrides.${j}.payout`) })),
+    }));
+  const caps: Record<string, unknown> = {};
+  for (const cap of COUNT_CAPS) if (form.caps[cap]) caps[cap] = whole(form.caps[cap]);
+  if (form.caps.revenueBudget) caps.revenueBudget = money(form.caps.revenueBudget, 'caps.revenueBudget');
+  return {
+    fields,
+    dto: {
+      name: form.name,
+      description: form.description || undefined,
+      landingUrl: form.landingUrl,
+      fallbackUrl: form.fallbackUrl || undefined,
+      status: form.status || undefined,
+      visibility: form.visibility || undefined,
+      attributionWindowDays: whole(form.attributionWindowDays),
+      lockPeriodDays: whole(form.lockPeriodDays),
+      attributionPriority: form.attributionPriority || undefined,
+      minClickToConversionSeconds: whole(form.minClickToConversionSeconds),
+      caps,
+      goals,
+    },
+  };
+}

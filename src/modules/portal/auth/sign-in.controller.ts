@@ -1,0 +1,143 @@
+import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppError, invalidField } from '../../../common/errors';
+import { str, tryForm } from '../web/forms';
+import { PortalCookies } from '../web/portal-cookies';
+import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
+import { PortalController } from '../web/portal-controller';
+import { HOME, PortalViews } from '../web/portal-views';
+import { TIME_ZONES } from '../web/format';
+import { SessionsService } from './sessions.service';
+import { SignInRefused, UsersService } from './users.service';
+
+type Form = Record<string, unknown>;
+
+
+/** Signing in and out, affiliate sign-up, invitations, and the pages around them. */
+@PortalController('portal')
+export class SignInController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly views: PortalViews,
+    private readonly cookies: PortalCookies,
+  ) {}
+
+  @Get()
+  @Anonymous()
+  home(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
+    return reply.redirect(request.portal ? HOME[request.portal.role] : '/portal/login', 303);
+  }
+
+  @Get('login')
+  @Anonymous()
+  loginPage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Query('next') next?: string) {
+    if (request.portal) return reply.redirect(safeReturn(next, HOME[request.portal.role]), 303);
+    return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: safeReturn(next, '') });
+  }
+
+  @Post('login')
+  @Anonymous()
+  async login(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const email = str(body, 'email');
+    try {
+      const user = await this.users.signIn(email, typeof body.password === 'string' ? body.password : '', request.ip);
+      const { token, maxAgeSeconds } = await this.sessions.create(user.id, request.ip, request.headers['user-agent'] ?? null);
+      this.cookies.startSession(reply, token, maxAgeSeconds);
+      return reply.redirect(safeReturn(body.next, '/portal'), 303);
+    } catch (error) {
+      if (!(error instanceof SignInRefused)) throw error;
+      return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: safeReturn(body.next, ''), values: { email }, problem: { fields: {}, message: error.message } }, error.status);
+    }
+  }
+
+  @Post('logout')
+  @AllowPending()
+  async logout(@Me() me: PortalContext, @Res() reply: FastifyReply) {
+    await this.sessions.end(me.sessionId);
+    this.cookies.endSession(reply);
+    return reply.redirect('/portal/login', 303);
+  }
+
+  @Post('logout-everywhere')
+  @AllowPending()
+  async logoutEverywhere(@Me() me: PortalContext, @Res() reply: FastifyReply) {
+    await this.sessions.endAll(me.userId);
+    this.cookies.endSession(reply);
+    return reply.redirect('/portal/login', 303);
+  }
+
+  @Get('signup')
+  @Anonymous()
+  signupPage(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
+    return this.anonymousPage(request, reply, 'signup', { title: 'Become a partner', timeZones: TIME_ZONES, values: { timeZone: 'UTC' } });
+  }
+
+  @Post('signup')
+  @Anonymous()
+  async signup(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const input = { company: str(body, 'company'), name: str(body, 'name'), email: str(body, 'email'), about: str(body, 'about') || undefined, timeZone: str(body, 'timeZone') || 'UTC' };
+    const problem = await tryForm(async () => {
+      if (!input.company) throw invalidField('company', 'is required');
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) throw invalidField('email', 'must be an email address');
+      const user = await this.users.signUpAffiliate({ ...input, password: typeof body.password === 'string' ? body.password : '' });
+      await this.signInAs(request, reply, user.id);
+    });
+    if (!problem) return reply.redirect('/portal/pending', 303);
+    return this.anonymousPage(request, reply, 'signup', { title: 'Become a partner', timeZones: TIME_ZONES, values: input, problem }, 422);
+  }
+
+  @Get('invite/:token')
+  @Anonymous()
+  async invitePage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string) {
+    const invite = await this.users.openInvite(token);
+    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: { timeZone: 'UTC' } });
+  }
+
+  @Post('invite/:token')
+  @Anonymous()
+  async acceptInvite(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string, @Body() body: Form) {
+    const input = { name: str(body, 'name'), timeZone: str(body, 'timeZone') || 'UTC' };
+    let accepted = false;
+    const problem = await tryForm(async () => {
+      const user = await this.users.acceptInvite(token, { ...input, password: typeof body.password === 'string' ? body.password : '' });
+      if (!user) return;
+      accepted = true;
+      await this.signInAs(request, reply, user.id);
+    });
+    if (!problem && accepted) return reply.redirect('/portal?notice=welcome', 303);
+    const invite = await this.users.openInvite(token);
+    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: input, problem }, 422);
+  }
+
+  @Get('pending')
+  @AllowPending()
+  pending(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Me() me: PortalContext) {
+    if (me.principalStatus !== 'pending') return reply.redirect(HOME[me.role], 303);
+    return this.views.page(request, reply, me, 'pending', { title: 'Application received' });
+  }
+
+  /** Where Stripe sends affiliates back after onboarding (PayoutAccountsService's return and refresh URLs). */
+  @Get('payouts')
+  payoutsReturn(@Res() reply: FastifyReply, @Query('onboarding') onboarding?: string) {
+    return reply.redirect(`/portal/affiliate/payouts${onboarding === 'done' ? '?notice=onboarding_done' : onboarding === 'refresh' ? '?notice=onboarding_refresh' : ''}`, 303);
+  }
+
+  @All('*')
+  @Anonymous()
+  notFound(): never {
+    throw new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found');
+  }
+
+  private async signInAs(request: PortalRequest, reply: FastifyReply, userId: string): Promise<void> {
+    const { token, maxAgeSeconds } = await this.sessions.create(userId, request.ip, request.headers['user-agent'] ?? null);
+    this.cookies.startSession(reply, token, maxAgeSeconds);
+  }
+
+  private anonymousPage(request: PortalRequest, reply: FastifyReply, view: string, data: Record<string, unknown>, status = 200) {
+    const csrf = this.cookies.preSessionToken(request, reply);
+    return this.views.page(request, reply, undefined, view, { ...data, csrf }, status);
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { databaseConfig, stripeConfig } from '../../config/configuration';
+import { DatabaseModule } from '../../database/database.module';
+import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { ReconciliationService } from './reconciliation.service';
+
+/** What `npm run reconcile` needs and nothing more: the database and the Stripe client (no queues, no HTTP). */
+@Module({
+  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [databaseConfig, stripeConfig], cache: true }), DatabaseModule],
+  providers: [StripeClient, ReconciliationService],
+})
+export class ReconciliationModule {}

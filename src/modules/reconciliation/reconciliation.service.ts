@@ -1,0 +1,181 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import Stripe from 'stripe';
+import { DataSource } from 'typeorm';
+import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { LEDGER_KINDS } from '../ledger/ledger.postings';
+
+export type DifferenceCode =
+  | 'unknown_transfer'
+  | 'duplicate_transfer'
+  | 'transfer_not_recorded'
+  | 'missing_transfer'
+  | 'transfer_mismatch'
+  | 'reversed_transfer_still_paid'
+  | 'payout_not_in_ledger'
+  | 'failed_payout_not_returned'
+  | 'paid_payout_returned_in_ledger'
+  | 'unknown_invoice'
+  | 'invoice_not_recorded'
+  | 'missing_invoice'
+  | 'invoice_mismatch'
+  | 'paid_invoice_not_settled'
+  | 'settled_invoice_not_paid';
+
+export interface Difference {
+  code: DifferenceCode;
+  /** The Stripe object or our row it is about. */
+  subject: string;
+  message: string;
+}
+
+export interface Reconciliation {
+  transfers: number;
+  payouts: number;
+  invoices: number;
+  differences: Difference[];
+}
+
+interface PayoutRow {
+  id: string;
+  status: string;
+  amount: string;
+  currency: string;
+  stripe_account_id: string;
+  stripe_transfer_id: string | null;
+  posted: boolean;
+  returned: boolean;
+}
+
+interface InvoiceRow {
+  id: string;
+  status: string;
+  amount: string;
+  currency: string;
+  stripe_invoice_id: string | null;
+  settled: boolean;
+}
+
+const PAYOUT_ID = /^payout_([0-9a-f-]{36})$/;
+
+/**
+ * Compares the ledger's side of Stripe (payouts and their entries, advertiser invoices and their
+ * settlements) with what Stripe holds (every transfer, every invoice), and lists each
+ * difference. Read-only on both sides: it reports, a person decides.
+ */
+@Injectable()
+export class ReconciliationService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly stripe: StripeClient,
+  ) {}
+
+  async reconcile(): Promise<Reconciliation> {
+    const api = this.stripe.api;
+    const [transfers, invoices] = await Promise.all([all(api.transfers.list({ limit: 100 })), all(api.invoices.list({ limit: 100 }))]);
+    const payouts: PayoutRow[] = await this.dataSource.query(
+      `SELECT p.id, p.status, p.amount::text, p.currency, p.stripe_account_id, p.stripe_transfer_id,
+              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'payout' AND e.cause_id = p.id::text AND e.kind = $1) AS posted,
+              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'payout' AND e.cause_id = p.id::text AND e.kind = $2) AS returned
+         FROM payouts p`,
+      [LEDGER_KINDS.payout, LEDGER_KINDS.payoutReversal],
+    );
+    const ours: InvoiceRow[] = await this.dataSource.query(
+      `SELECT i.id, i.status, i.amount::text, i.currency, i.stripe_invoice_id,
+              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'invoice' AND e.cause_id = i.id::text AND e.kind = $1) AS settled
+         FROM invoices i`,
+      [LEDGER_KINDS.invoicePaid],
+    );
+    return {
+      transfers: transfers.length,
+      payouts: payouts.length,
+      invoices: invoices.length,
+      differences: [...compareTransfers(transfers, payouts), ...compareInvoices(invoices, ours)],
+    };
+  }
+}
+
+async function all<T extends { id?: string }>(list: Stripe.ApiListPromise<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of list) items.push(item);
+  return items;
+}
+
+function payoutIdOf(transfer: Stripe.Transfer): string | undefined {
+  return transfer.metadata?.payout_id ?? PAYOUT_ID.exec(transfer.transfer_group ?? '')?.[1];
+}
+
+const money = (amount: number | string, currency: string) => `${amount} ${currency.toUpperCase()}`;
+
+export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRow[]): Difference[] {
+  const differences: Difference[] = [];
+  const add = (code: DifferenceCode, subject: string, message: string) => differences.push({ code, subject, message });
+  const payoutsById = new Map(payouts.map((p) => [p.id, p]));
+  const byPayout = new Map<string, Stripe.Transfer[]>();
+  for (const transfer of transfers) {
+    const payoutId = payoutIdOf(transfer);
+    const payout = payoutId ? payoutsById.get(payoutId) : undefined;
+    if (!payout) {
+      add('unknown_transfer', transfer.id, `${money(transfer.amount, transfer.currency)} to ${transfer.destination} that no payout of the ledger accounts for`);
+      continue;
+    }
+    byPayout.set(payout.id, [...(byPayout.get(payout.id) ?? []), transfer]);
+  }
+  for (const payout of payouts) {
+    const found = byPayout.get(payout.id) ?? [];
+    const live = found.filter((t) => !t.reversed);
+    if (live.length > 1) add('duplicate_transfer', `payout ${payout.id}`, `paid by ${live.length} transfers: ${live.map((t) => t.id).join(', ')}`);
+    if (payout.status === 'paid') {
+      const recorded = found.find((t) => t.id === payout.stripe_transfer_id);
+      if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.stripe_transfer_id ?? '(none)'}, which Stripe does not have`);
+      else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on Stripe but the payout is still paid`);
+      else if (recorded.amount !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
+        add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.stripe_account_id}, Stripe ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
+      }
+      if (payout.returned) add('paid_payout_returned_in_ledger', `payout ${payout.id}`, 'paid, yet the ledger gave its money back');
+    } else if (live.length) {
+      add('transfer_not_recorded', `payout ${payout.id}`, `${payout.status}, yet Stripe transferred ${live.map((t) => `${t.id} (${money(t.amount, t.currency)})`).join(', ')}`);
+    }
+    if (!payout.posted) add('payout_not_in_ledger', `payout ${payout.id}`, `${payout.status} payout of ${money(payout.amount, payout.currency)} has no payout entry`);
+    if (payout.status === 'failed' && !payout.returned) add('failed_payout_not_returned', `payout ${payout.id}`, 'failed, but its money was not returned to the affiliate in the ledger');
+  }
+  return differences;
+}
+
+export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]): Difference[] {
+  const differences: Difference[] = [];
+  const add = (code: DifferenceCode, subject: string, message: string) => differences.push({ code, subject, message });
+  const byStripeId = new Map(ours.filter((i) => i.stripe_invoice_id).map((i) => [i.stripe_invoice_id as string, i]));
+  const byId = new Map(ours.map((i) => [i.id, i]));
+  const seen = new Set<string>();
+  for (const invoice of invoices) {
+    const id = invoice.id as string;
+    const mine = byStripeId.get(id);
+    if (!mine) {
+      const named = byId.get(invoice.metadata?.invoice_id ?? '');
+      if (named && !named.stripe_invoice_id) add('invoice_not_recorded', id, `created for invoice ${named.id}, which does not record it (an invoice run stopped half-way)`);
+      else add('unknown_invoice', id, `${invoice.status} invoice of ${money(invoice.amount_due, invoice.currency)} that no invoice of the ledger accounts for`);
+      continue;
+    }
+    seen.add(mine.id);
+    if (invoice.amount_due !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
+      add('invoice_mismatch', `invoice ${mine.id}`, `ledger ${money(mine.amount, mine.currency)}, Stripe ${id} ${money(invoice.amount_due, invoice.currency)}`);
+    }
+    const paidOnStripe = invoice.status === 'paid';
+    if (paidOnStripe && !(mine.status === 'paid' && mine.settled)) {
+      add('paid_invoice_not_settled', `invoice ${mine.id}`, `${id} is paid on Stripe, but the receivable is not settled (status ${mine.status}${mine.settled ? '' : ', no invoice_paid entry'})`);
+    }
+    if (!paidOnStripe && (mine.status === 'paid' || mine.settled)) add('settled_invoice_not_paid', `invoice ${mine.id}`, `settled in the ledger, but ${id} is ${invoice.status} on Stripe`);
+  }
+  for (const mine of ours) {
+    if (mine.stripe_invoice_id && !seen.has(mine.id)) add('missing_invoice', `invoice ${mine.id}`, `issued as ${mine.stripe_invoice_id}, which Stripe does not have`);
+  }
+  return differences;
+}
+
+export function formatReconciliation(result: Reconciliation): string[] {
+  const lines = result.differences.map((d) => `✗ ${d.code} ${d.subject}: ${d.message}`);
+  const seen = `${result.transfers} Stripe transfers, ${result.payouts} payouts, ${result.invoices} Stripe invoices`;
+  lines.push(result.differences.length ? `reconciliation FAILED: ${result.differences.length} difference(s) in ${seen}` : `reconciled: ${seen}, no difference`);
+  return lines;
+}

@@ -1,0 +1,184 @@
+import { SUB_IDS } from '../tracking/tracking-link.entity';
+
+/**
+ * The SQL that keeps the report rollups (tables in migrations/1764000000600-Reports.ts). Every
+ * writer goes through `upsert`: the click flush, the delta compactor and the rebuild, so an
+ * incremental rollup and a rebuilt one cannot disagree on what a group or a counter is.
+ */
+
+export interface Rollup {
+  table: string;
+  /** Group columns; a `*_details` table also has `subs_key`, derived from sub1…sub5. */
+  keys: readonly string[];
+  counters: readonly string[];
+}
+
+const BASE_KEYS = ['hour', 'offer_id', 'affiliate_id', 'channel'] as const;
+export const DETAIL_KEYS = ['country', ...SUB_IDS] as const;
+const CONVERSION_KEYS = [...BASE_KEYS, 'goal', 'currency'] as const;
+
+export const CLICK_COUNTERS = ['clicks', 'unique_clicks', 'blocked_clicks'] as const;
+export const CONVERSION_COUNTERS = ['pending', 'approved', 'rejected', 'reversed', 'sale_amount', 'revenue', 'payout'] as const;
+
+export const ROLLUPS = {
+  clickHours: { table: 'report_click_hours', keys: BASE_KEYS, counters: CLICK_COUNTERS },
+  clickDetails: { table: 'report_click_details', keys: [...BASE_KEYS, ...DETAIL_KEYS], counters: CLICK_COUNTERS },
+  conversionHours: { table: 'report_conversion_hours', keys: CONVERSION_KEYS, counters: CONVERSION_COUNTERS },
+  conversionDetails: { table: 'report_conversion_details', keys: [...CONVERSION_KEYS, ...DETAIL_KEYS], counters: CONVERSION_COUNTERS },
+} satisfies Record<string, Rollup>;
+
+export const DELTAS_TABLE = 'report_conversion_deltas';
+export const KEYS_TABLE = 'report_conversion_keys';
+/**
+ * Every table a rebuild rewrites, in the order each writer's statement takes them (click flush:
+ * click tables; new conversion: keys, deltas; compactor: deltas, conversion tables), so that the
+ * rebuild's lock on all of them cannot deadlock with any writer.
+ */
+export const ROLLUP_TABLES = [ROLLUPS.clickHours.table, ROLLUPS.clickDetails.table, KEYS_TABLE, DELTAS_TABLE, ROLLUPS.conversionHours.table, ROLLUPS.conversionDetails.table];
+
+const isDetail = (rollup: Rollup) => rollup.keys.includes('sub1');
+
+/** A digest of the five sub ids, length-prefixed so that no two different tuples share an input. */
+export function subsKey(alias = ''): string {
+  const parts = SUB_IDS.map((s) => `length(${alias}${s}), ':', ${alias}${s}`).join(', ');
+  return `encode(substring(sha256(convert_to(concat(${parts}), 'UTF8')) FROM 1 FOR 16), 'hex')::uuid`;
+}
+
+/**
+ * Adds the rows of `source` (a relation with the rollup's keys and counters) into the rollup.
+ * Groups are sorted so that concurrent writers lock rollup rows in the same order (no deadlock).
+ * `fresh`: the caller emptied these groups and holds the tables locked, so a plain INSERT does.
+ */
+export function upsert(rollup: Rollup, source: string, { fresh = false } = {}): string {
+  const keys = rollup.keys.join(', ');
+  const detail = isDetail(rollup);
+  const conflict = detail ? [...rollup.keys.filter((k) => !(SUB_IDS as readonly string[]).includes(k)), 'subs_key'] : rollup.keys;
+  const insert = `INSERT INTO ${rollup.table} AS r (${keys}${detail ? ', subs_key' : ''}, ${rollup.counters.join(', ')})
+    SELECT ${keys}${detail ? `, ${subsKey()}` : ''}, ${rollup.counters.map((c) => `sum(${c})`).join(', ')}
+      FROM ${source} AS s GROUP BY ${keys}`;
+  if (fresh) return insert;
+  return `${insert} ORDER BY ${keys}
+    ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${rollup.counters.map((c) => `${c} = r.${c} + EXCLUDED.${c}`).join(', ')}`;
+}
+
+const hourOf = (column: string) => `date_trunc('hour', ${column}, 'UTC')`;
+const orEmpty = (alias: string, columns: readonly string[]) => columns.map((c) => `coalesce(${alias}.${c}, '') AS ${c}`).join(', ');
+
+/** Clicks as rollup facts: one row per click of `alias` (which has the columns of `clicks`). */
+export function clickFacts(alias: string): string {
+  return `${hourOf(`${alias}.clicked_at`)} AS hour, ${alias}.offer_id, ${alias}.affiliate_id, ${alias}.channel, ${orEmpty(alias, DETAIL_KEYS)},
+    1 AS clicks, ${alias}.is_unique::int AS unique_clicks, (${alias}.status <> 'ok')::int AS blocked_clicks`;
+}
+
+/**
+ * The statement that writes a batch of clicks: `insertClicks` (an INSERT … ON CONFLICT DO NOTHING
+ * into clicks) and, in the same statement, the rows it really inserted into both click rollups.
+ * A retried batch whose first commit succeeded inserts nothing and so counts nothing twice.
+ */
+export function withClickRollups(insertClicks: string): string {
+  const returned = ['clicked_at', 'offer_id', 'affiliate_id', 'channel', ...DETAIL_KEYS, 'is_unique', 'status'].join(', ');
+  const facts = `(SELECT ${clickFacts('i')} FROM inserted i)`;
+  return `WITH inserted AS (${insertClicks} RETURNING ${returned}),
+    hours AS (${upsert(ROLLUPS.clickHours, facts)})
+    ${upsert(ROLLUPS.clickDetails, facts)}`;
+}
+
+const ACCEPTED = `('pending', 'approved', 'paid')`;
+
+/** What a conversion in `status` adds to the counters; `paid` counts as approved, so payouts move nothing. */
+function contribution(status: string, c: string): Record<(typeof CONVERSION_COUNTERS)[number], string> {
+  const money = (column: string) => `CASE WHEN ${status} IN ${ACCEPTED} THEN coalesce(${c}.${column}, 0) ELSE 0 END`;
+  return {
+    pending: `(${status} = 'pending')::int`,
+    approved: `(${status} IN ('approved', 'paid'))::int`,
+    rejected: `(${status} = 'rejected')::int`,
+    reversed: `(${status} = 'reversed')::int`,
+    sale_amount: money('sale_amount'),
+    revenue: money('revenue'),
+    payout: money('payout'),
+  };
+}
+
+/**
+ * Conversions `c` joined to their keys `k` as rollup facts. With `before`, the facts are the
+ * change from that status to the current one (a delta); without, the whole conversion.
+ */
+export function conversionFacts(before?: string): string {
+  const now = contribution('c.status', 'c');
+  const then = before ? contribution(before, 'c') : null;
+  const counters = CONVERSION_COUNTERS.map((name) => `${then ? `${now[name]} - (${then[name]})` : now[name]} AS ${name}`);
+  return `${hourOf('c.created_at')} AS hour, c.offer_id, c.affiliate_id, k.channel, c.goal_key AS goal, c.currency,
+    ${DETAIL_KEYS.map((d) => `k.${d}`).join(', ')}, ${counters.join(', ')}`;
+}
+
+const DELTA_COLUMNS = [...ROLLUPS.conversionDetails.keys, ...CONVERSION_COUNTERS].join(', ');
+
+/** Appends the facts of the conversions selected by `fromWhere` (`FROM conversions c JOIN keys k …`). */
+export function insertDeltas(facts: string, fromWhere: string): string {
+  return `INSERT INTO ${DELTAS_TABLE} (${DELTA_COLUMNS}) SELECT ${facts} ${fromWhere}`;
+}
+
+/** Conversions that reports count: attributed to an offer and an affiliate. */
+export const REPORTED_CONVERSION = `c.offer_id IS NOT NULL AND c.affiliate_id IS NOT NULL AND c.currency IS NOT NULL AND c.status <> 'unattributed'`;
+
+/**
+ * The click-derived key of conversions `c`: channel, country and sub ids of their click where it
+ * is stored, else the link's channel; '' where there is neither (coupon conversions).
+ */
+export function conversionKeys(clickJoin: string): string {
+  return `SELECT c.id, coalesce(k.channel, l.channel, '') AS channel, ${orEmpty('k', DETAIL_KEYS)}
+      FROM conversions c
+      LEFT JOIN clicks k ON ${clickJoin}
+      LEFT JOIN tracking_links l ON l.id = c.link_id`;
+}
+
+const KEY_COLUMNS = ['conversion_id', 'channel', ...DETAIL_KEYS].join(', ');
+
+/**
+ * A new conversion ($1 id, $2 clicked_at, $3 click id): remember its key, append its facts. The
+ * click is looked up by its full primary key, so only its day's partition is read.
+ */
+export const RECORD_CONVERSION = `WITH keys AS (
+    INSERT INTO ${KEYS_TABLE} (${KEY_COLUMNS})
+    ${conversionKeys('k.clicked_at = $2 AND k.id = $3')}
+     WHERE c.id = $1 AND ${REPORTED_CONVERSION}
+    RETURNING *)
+  ${insertDeltas(conversionFacts(), 'FROM conversions c JOIN keys k ON k.conversion_id = c.id')}`;
+
+/** A status change of conversion $1 from status $2 to its current one. */
+export const CONVERSION_CHANGED = insertDeltas(conversionFacts('$2::text'), `FROM conversions c JOIN ${KEYS_TABLE} k ON k.conversion_id = c.id WHERE c.id = $1`);
+
+/** Folds up to $1 of the oldest deltas into both conversion rollups, atomically; answers how many. */
+export const COMPACT_DELTAS = `WITH moved AS (
+    DELETE FROM ${DELTAS_TABLE} WHERE id IN (SELECT id FROM ${DELTAS_TABLE} ORDER BY id LIMIT $1) RETURNING *),
+  hours AS (${upsert(ROLLUPS.conversionHours, 'moved')}),
+  details AS (${upsert(ROLLUPS.conversionDetails, 'moved')})
+  SELECT count(*)::int AS moved FROM moved`;
+
+const inRange = (column: string) => `${column} >= $1 AND ${column} < $2`;
+/** A rollup's rows in [$1, $2), which hold every key and counter of the smaller rollup made from them. */
+const rowsOf = (rollup: Rollup) => `(SELECT * FROM ${rollup.table} WHERE ${inRange('hour')})`;
+
+/**
+ * Recomputes every rollup for hours in [$1, $2) from clicks and conversions; run under
+ * REBUILD_LOCK, so the emptied groups are filled by plain INSERTs. Each kind's wide rollup is built
+ * from the raw rows, its small one from the wide one (far fewer rows than the raw ones).
+ */
+export const REBUILD: string[] = [
+  ...[...Object.values(ROLLUPS), { table: DELTAS_TABLE }].map(({ table }) => `DELETE FROM ${table} WHERE ${inRange('hour')}`),
+  upsert(ROLLUPS.clickDetails, `(SELECT ${clickFacts('k')} FROM clicks k WHERE ${inRange('k.clicked_at')})`, { fresh: true }),
+  upsert(ROLLUPS.clickHours, rowsOf(ROLLUPS.clickDetails), { fresh: true }),
+  `INSERT INTO ${KEYS_TABLE} (${KEY_COLUMNS})
+   ${conversionKeys('k.clicked_at = c.clicked_at AND k.id = c.click_id')}
+    WHERE ${inRange('c.created_at')} AND ${REPORTED_CONVERSION}
+   ON CONFLICT (conversion_id) DO UPDATE SET ${['channel', ...DETAIL_KEYS].map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+  upsert(
+    ROLLUPS.conversionDetails,
+    `(SELECT ${conversionFacts()} FROM conversions c JOIN ${KEYS_TABLE} k ON k.conversion_id = c.id WHERE ${inRange('c.created_at')} AND ${REPORTED_CONVERSION})`,
+    { fresh: true },
+  ),
+  upsert(ROLLUPS.conversionHours, rowsOf(ROLLUPS.conversionDetails), { fresh: true }),
+];
+
+/** Holds off every rollup writer (click flushes, conversions, the compactor) while a range is rebuilt. */
+export const REBUILD_LOCK = `LOCK TABLE ${ROLLUP_TABLES.join(', ')} IN SHARE ROW EXCLUSIVE MODE`;

@@ -1,0 +1,18 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * @nestjs/throttler's guard on the `/v1` API only: the click redirect bypasses Nest, postbacks
+ * are limited per advertiser once authenticated (RateLimiter), and operator routes have their own
+ * protection. The throttlers themselves (per API key, per IP on open routes) are configured in
+ * ThrottlingModule.
+ */
+@Injectable()
+export class ApiThrottlerGuard extends ThrottlerGuard {
+  protected async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const url = context.switchToHttp().getRequest<FastifyRequest>().routeOptions?.url ?? '';
+    return !url.startsWith('/v1/');
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import IORedis, { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
+import { Config } from '../../config/configuration';
+import { MetricsService } from '../health/metrics.service';
+
+/** INCR a window counter, starting its expiry on the first hit; answers the count and the ms left. */
+const HIT = 'afxRateLimitHit';
+const HIT_LUA = `local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`;
+type Hit = Record<typeof HIT, (key: string, ttlMs: number) => Promise<[number, number]>>;
+const REDIS_TIMEOUT_MS = 250;
+const OPEN: ThrottlerStorageRecord = { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+
+/**
+ * Fixed-window counters in Redis, so every API process counts against the same limit. It fails
+ * open: when Redis does not answer within 250 ms the request goes through (and is counted in
+ * afx_rate_limit_unavailable_total), because a Redis outage must not turn into an API outage.
+ */
+@Injectable()
+export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisThrottlerStorage.name);
+  private readonly client: Redis;
+  private readonly prefix: string;
+  private readonly unavailable: Counter<string>;
+  private lastWarning = 0;
+
+  constructor(config: ConfigService<Config, true>, metrics: MetricsService) {
+    const { url, queuePrefix } = config.get('redis', { infer: true });
+    this.prefix = `{${queuePrefix}}:ratelimit`;
+    // No offline queue: while Redis is away a hit fails at once instead of waiting in line.
+    this.client = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS });
+    this.client.on('error', () => undefined);
+    this.client.defineCommand(HIT, { numberOfKeys: 1, lua: HIT_LUA });
+    this.unavailable = metrics.counter('afx_rate_limit_unavailable_total', 'Requests let through unlimited because Redis did not answer');
+  }
+
+  async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    try {
+      const [hits, msLeft] = await (this.client as unknown as Hit)[HIT](`${this.prefix}:${key}`, ttl);
+      const secondsLeft = Math.max(1, Math.ceil(msLeft / 1000));
+      return { totalHits: hits, timeToExpire: secondsLeft, isBlocked: hits > limit, timeToBlockExpire: hits > limit ? secondsLeft : 0 };
+    } catch (error) {
+      this.unavailable.inc();
+      if (Date.now() - this.lastWarning > 5000) {
+        this.lastWarning = Date.now();
+        this.logger.warn(`rate limits not enforced, Redis unavailable: ${(error as Error).message}`);
+      }
+      return OPEN;
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,50 @@
+import { ExecutionContext, Global, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { getOptionsToken, getStorageToken, ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { IS_PUBLIC } from '../../common/auth';
+import { Config } from '../../config/configuration';
+import { ApiThrottlerGuard } from './api-throttler.guard';
+import { RateLimiter } from './rate-limiter.service';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+const reflector = new Reflector();
+const isPublic = (context: ExecutionContext) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) === true;
+
+/** The bearer key's digest: the limit follows the key whatever process answers, and the key is never stored. */
+function apiKeyTracker(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  return createHash('sha256').update(typeof header === 'string' ? header.trim() : `ip:${request.ip}`).digest('base64url').slice(0, 32);
+}
+
+function throttlerOptions(config: ConfigService<Config, true>): ThrottlerModuleOptions {
+  const { windowMs, api, anonymous } = config.get('rateLimit', { infer: true });
+  const throttlers: ThrottlerOptions[] = [
+    { name: 'api', ttl: windowMs, limit: api, skipIf: isPublic, getTracker: (req) => apiKeyTracker(req as FastifyRequest) },
+    { name: 'anonymous', ttl: windowMs, limit: anonymous, skipIf: (context) => !isPublic(context), getTracker: (req) => (req as FastifyRequest).ip },
+  ];
+  return {
+    throttlers: throttlers.filter((t) => t.limit !== 0),
+    // One counter per key (or IP) across every route, not one per route.
+    generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+  };
+}
+
+/**
+ * Rate limits: per API key on the authenticated `/v1` API, per client IP on the `/v1` routes
+ * open without a key, and per advertiser on postbacks (RateLimiter, once the postback is
+ * authenticated). Counters live in Redis (RATE_LIMIT_* settings), shared by every process.
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: getOptionsToken(), inject: [ConfigService], useFactory: throttlerOptions },
+    { provide: getStorageToken(), useClass: RedisThrottlerStorage },
+    { provide: APP_GUARD, useClass: ApiThrottlerGuard },
+    RateLimiter,
+  ],
+  exports: [RateLimiter],
+})
+export class ThrottlingModule {}

@@ -1,0 +1,222 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { createTestApp, TestApp } from '../support/create-test-app';
+import { drainQueues } from '../support/drain';
+import { createAdvertiser, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
+import { StripeEmulator } from '../support/stripe-emulator/emulator';
+import { expectAccessible, launch, screenshot, signInAs, visit } from './browser';
+import { addUser, PASSWORD, uniqueEmail } from './portal-fixtures';
+
+const WEBHOOK_SECRET = 'whsec_test_portal_browser_0123456789';
+const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+
+/**
+ * The three journeys of the portal in a real browser (Debian's Chromium through playwright-core),
+ * against the app as production runs it: the same AppModule and configureApp, workers in the
+ * process, listening on a port, Stripe played by the local emulator. Every page visited is checked
+ * with axe-core; each journey ends with a screenshot in test/artifacts.
+ */
+describe('the portal in a browser', () => {
+  let t: TestApp;
+  let stripe: StripeEmulator;
+  let browser: Browser;
+  let advertiser: PrincipalHandle;
+  let offer: OfferHandle;
+  let people: { admin: string; advertiser: string; finance: string };
+  const affiliate = { company: 'Trailhead Reviews', name: 'Tess Walker', email: uniqueEmail('tess') };
+  const stamp = Date.now().toString(36).toUpperCase();
+  const txnId = `ORDER-${stamp}`;
+
+  async function settle(): Promise<void> {
+    await stripe.flushWebhooks();
+    await drainQueues(t);
+  }
+
+  async function openPage(options: { timezoneId?: string } = {}): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: options.timezoneId ?? 'UTC', acceptDownloads: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('dialog', (dialog) => void dialog.accept());
+    return { context, page };
+  }
+
+  beforeAll(async () => {
+    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
+    const { url } = await stripe.start();
+    t = await createTestApp({
+      workers: true,
+      listen: true,
+      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '2000', STRIPE_MAX_NETWORK_RETRIES: '1' },
+    });
+    stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+    browser = await launch();
+    let finance: PrincipalHandle;
+    [advertiser, finance] = await Promise.all([createAdvertiser(t, 'Acme Outdoor'), createFinanceUser(t, 'Network Finance')]);
+    offer = await createOffer(t, advertiser, {
+      name: 'Acme Tents – Summer Sale',
+      description: 'Lightweight tents and camping gear. Leads are approved after 30 days.',
+      lockPeriodDays: 30,
+      goals: [
+        { key: 'lead', name: 'Qualified lead', revenue: { type: 'flat', amount: 2500 }, payout: { type: 'flat', amount: 1200 } },
+        { key: 'sale', name: 'Sale', revenue: { type: 'percent', bps: 1500 }, payout: { type: 'percent', bps: 1000 } },
+      ],
+    });
+    const [{ id: adminId }] = await t.dataSource.query(`SELECT id FROM principals WHERE role = 'admin' LIMIT 1`);
+    people = {
+      admin: (await addUser(t, adminId, uniqueEmail('ada'), 'Ada Admin')).email,
+      advertiser: (await addUser(t, advertiser.id, uniqueEmail('alex'), 'Alex Partner-Manager')).email,
+      finance: (await addUser(t, finance.id, uniqueEmail('fiona'), 'Fiona Finance')).email,
+    };
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await stripe?.stop();
+  });
+
+  it('an affiliate signs up, is approved, creates a link, and sees the pending commission of a click and a postback', async () => {
+    const { context, page } = await openPage({ timezoneId: 'Europe/Berlin' });
+    await visit(page, t.baseUrl, '/portal/signup');
+    await page.getByLabel('Company or site name').fill(affiliate.company);
+    await page.getByLabel('Your name').fill(affiliate.name);
+    await page.getByLabel('Email').fill(affiliate.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Where does your traffic come from?').fill('Gear reviews for hikers, 40k monthly readers, newsletter.');
+    expect(await page.getByLabel('Time zone').inputValue()).toBe('Europe/Berlin');
+    await Promise.all([page.waitForURL('**/portal/pending'), page.getByRole('button', { name: 'Apply' }).click()]);
+    await expectAccessible(page);
+    expect(await page.textContent('main')).toContain('waiting for the network');
+
+    // The admin approves the application.
+    const admin = await openPage();
+    await signInAs(admin.page, t.baseUrl, people.admin);
+    await visit(admin.page, t.baseUrl, '/portal/admin?role=affiliate&status=pending');
+    await Promise.all([admin.page.waitForURL('**/principals/**'), admin.page.getByRole('button', { name: `Approve ${affiliate.company}` }).click()]);
+    expect(await admin.page.textContent('#flash')).toContain('Approved');
+    await expectAccessible(admin.page);
+    await admin.context.close();
+
+    // The affiliate picks the offer and creates a link.
+    await visit(page, t.baseUrl, '/portal/affiliate/offers');
+    await Promise.all([page.waitForURL(`**/offers/${offer.id}`), page.getByRole('link', { name: 'Acme Tents – Summer Sale' }).click()]);
+    await expectAccessible(page);
+    await page.getByLabel('Label').fill('Newsletter, June');
+    await page.getByLabel('Channel').selectOption('email');
+    await Promise.all([page.waitForURL('**/affiliate/links/**'), page.getByRole('button', { name: 'Create link' }).click()]);
+    await expectAccessible(page);
+    expect(await page.locator('.qr svg').count()).toBe(1);
+    const shared = await page.getByLabel('Tracking URL').inputValue();
+    const code = new URL(shared).pathname.split('/').pop() as string;
+
+    // A visitor clicks the link; the advertiser's server sends the postback.
+    const click = await fetch(`${t.baseUrl}/c/${code}?sub1=june`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (browser test)' } });
+    expect(click.status).toBe(302);
+    const clickId = new URL(click.headers.get('location') as string).searchParams.get('cid') as string;
+    const postback = await fetch(`${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(clickId)}&goal=lead&txn_id=${txnId}`);
+    expect(postback.status).toBe(201);
+    // A few earlier results, spread over the past days, so the chart has a shape (demo data: dates moved back in SQL).
+    for (let day = 1; day <= 9; day++) {
+      const res = await fetch(`${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(clickId)}&goal=sale&txn_id=HIST-${day}-${stamp}&amount=${(80 + day * 17).toFixed(2)}`);
+      expect(res.status).toBe(201);
+      await t.dataSource.query(`UPDATE conversions SET created_at = now() - make_interval(days => $2) WHERE txn_id = $1`, [`HIST-${day}-${stamp}`, (day * 3) % 11 + 1]);
+    }
+    await drainQueues(t);
+
+    await visit(page, t.baseUrl, '/portal/affiliate');
+    const pending = page.locator('.tile', { hasText: 'Pending (USD)' });
+    expect(await pending.locator('.tile-value').textContent()).toMatch(/^\$\d+\.\d{2}$/);
+    await page.locator('#commissions-chart canvas').first().waitFor();
+    await visit(page, t.baseUrl, '/portal/affiliate/conversions');
+    expect(await page.locator('tr', { hasText: txnId }).textContent()).toContain('$12.00');
+    for (const path of ['/portal/affiliate/links', '/portal/affiliate/coupons', '/portal/affiliate/postbacks', '/portal/affiliate/statements', '/portal/api-keys', '/portal/settings']) await visit(page, t.baseUrl, path);
+
+    // Stripe onboarding, so that finance can pay the affiliate later.
+    await visit(page, t.baseUrl, '/portal/affiliate/payouts');
+    await Promise.all([page.waitForURL('**/payouts/onboard'), page.getByRole('button', { name: 'Set up payouts with Stripe' }).click()]);
+    await expectAccessible(page);
+    const [{ stripe_account_id: accountId }] = await t.dataSource.query(`SELECT pa.stripe_account_id FROM payout_accounts pa JOIN principals p ON p.id = pa.affiliate_id WHERE p.email = $1`, [affiliate.email]);
+    stripe.completeOnboarding(accountId);
+    await settle();
+
+    await visit(page, t.baseUrl, '/portal/affiliate');
+    await page.locator('#commissions-chart canvas').first().waitFor();
+    await screenshot(page, 'affiliate');
+    await context.close();
+  });
+
+  it('an advertiser edits a payout rule and approves a conversion', async () => {
+    const { context, page } = await openPage({ timezoneId: 'America/New_York' });
+    await signInAs(page, t.baseUrl, people.advertiser);
+    await visit(page, t.baseUrl, '/portal/advertiser/offers');
+    await Promise.all([page.waitForURL(`**/offers/${offer.id}`), page.getByRole('link', { name: 'Acme Tents – Summer Sale' }).click()]);
+    await expectAccessible(page);
+    await page.locator('input[name="goals.0.payout.value"]').fill('15.00');
+    await Promise.all([page.waitForURL('**?notice=saved'), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(await page.textContent('#flash')).toContain('Saved');
+    expect(await page.locator('input[name="goals.0.payout.value"]').inputValue()).toBe('15.00');
+    await expectAccessible(page);
+    const [goal] = await t.dataSource.query(`SELECT payout FROM offer_goals WHERE offer_id = $1 AND key = 'lead'`, [offer.id]);
+    expect(goal.payout).toEqual({ type: 'flat', amount: 1500 });
+    await screenshot(page, 'advertiser-offer');
+
+    await visit(page, t.baseUrl, '/portal/advertiser/conversions');
+    const row = page.locator('tr', { hasText: txnId });
+    await row.getByRole('button', { name: `Approve conversion ${txnId}`, exact: true }).click();
+    await page.locator('tr.updated', { hasText: 'Approved' }).waitFor();
+    await expectAccessible(page);
+    await drainQueues(t);
+    const [conversion] = await t.dataSource.query(`SELECT status FROM conversions WHERE txn_id = $1`, [txnId]);
+    expect(conversion.status).toBe('approved');
+    for (const path of ['/portal/advertiser', '/portal/advertiser/applications', '/portal/advertiser/coupons', '/portal/advertiser/integration', '/portal/advertiser/invoices', `/portal/advertiser/offers/new`]) await visit(page, t.baseUrl, path);
+    await visit(page, t.baseUrl, '/portal/advertiser/conversions');
+    await screenshot(page, 'advertiser');
+    await visit(page, t.baseUrl, '/portal/advertiser');
+    await page.locator('#stats-chart canvas').first().waitFor();
+    await screenshot(page, 'advertiser-stats');
+    await context.close();
+  });
+
+  it('finance previews and runs a payout through Stripe and downloads a statement', async () => {
+    const { context, page } = await openPage();
+    await signInAs(page, t.baseUrl, people.finance);
+    await visit(page, t.baseUrl, '/portal/finance');
+    await page.getByLabel('Currency').selectOption('USD');
+    await Promise.all([page.waitForURL('**/payout-runs/**'), page.getByRole('button', { name: 'Preview (dry run)' }).click()]);
+    await expectAccessible(page);
+    expect(await page.locator('tr', { hasText: affiliate.company }).textContent()).toContain('$12.00');
+    expect(stripe.transfers()).toHaveLength(0);
+
+    const preview = page.url();
+    await Promise.all([page.waitForURL((url) => url.href !== preview), page.getByRole('button', { name: 'Start payout run' }).click()]);
+    await page.getByText(/^Completed /).waitFor({ timeout: 30_000 });
+    await expectAccessible(page);
+    const transferRow = page.locator('#run-progress tr', { hasText: affiliate.company });
+    expect(await transferRow.textContent()).toMatch(/\$12\.00[\s\S]*Paid[\s\S]*tr_/);
+    expect(stripe.transfers().map((tr) => tr.amount)).toEqual([1200]);
+    await screenshot(page, 'finance-payout');
+
+    await visit(page, t.baseUrl, '/portal/finance/invoices');
+    await visit(page, t.baseUrl, '/portal/finance/statements');
+    await page.getByLabel('Affiliate').selectOption({ label: `${affiliate.company} (${affiliate.email})` });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv).toContain(txnId);
+    expect(csv).toMatch(/payout.*tr_/);
+    await screenshot(page, 'finance');
+    await context.close();
+  });
+
+  afterAll(() => {
+    // The README shows one screenshot per role (committed under docs/screenshots).
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const [from, to] of [['affiliate', 'affiliate'], ['advertiser', 'advertiser'], ['finance-payout', 'finance']]) {
+      try {
+        copyFileSync(join(__dirname, '..', 'artifacts', `${from}.png`), join(SCREENSHOTS, `${to}.png`));
+      } catch {
+        /* a failed journey leaves no screenshot to copy */
+      }
+    }
+  });
+});
