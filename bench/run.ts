@@ -142,7 +142,8 @@ async function main(): Promise<number> {
     progress.phase('cleaning up');
     await Promise.all(liveServices().map((s) => s.stop(20_000)));
     await stack.closeQueues();
-    await db.end().catch(() => undefined);
+    // A query still running (an interrupted workload) would hold end() up: dropping the database ends it.
+    void db.end().catch(() => undefined);
     if (options.keep) {
       progress.log(`kept: database ${p.dbName}, Redis keys {${p.prefix}}*, logs in ${p.runDir}`);
       return;

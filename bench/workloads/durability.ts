@@ -9,7 +9,7 @@ import { createLink, Network } from './seed';
 const LOSS_WINDOW_TARGET_MS = 200;
 
 async function clicksOf(stack: Stack, linkId: string): Promise<number> {
-  return (await stack.db.query(`SELECT count(*)::int AS n FROM clicks WHERE link_id = $1`, [linkId])).rows[0].n;
+  return (await stack.db.query(`SELECT count(*)::int AS n FROM clicks WHERE link_id = $1 AND clicked_at > now() - interval '1 day'`, [linkId])).rows[0].n;
 }
 
 /**

@@ -90,17 +90,17 @@ async function connectedAccounts(stack: Stack, ids: string[]): Promise<string[]>
 
 /**
  * Payees, each due one payout of 1 500 minor units (10 000 in a full run, 20 in a quick one).
- * The first few hundred go the whole way through the HTTP API as people would: created by the
+ * The first hundred go the whole way through the HTTP API as people would: created by the
  * admin, a link, a click, Stripe onboarding through POST /v1/payout-accounts completed in the
  * emulator (its account.updated webhook enables payouts), one lead through the postback
- * (lock period 0: approved at once) posted by the worker. At about 25 payees a second on this
- * machine, 10 000 that way would take seven minutes of the fifteen the bench may use, so the
+ * (lock period 0: approved at once) posted by the worker. At 2 to 25 payees a second on this
+ * machine, 10 000 that way would take from seven minutes to over an hour, so the
  * rest are written in bulk with the same rows (BULK_SQL), and a check below proves every payee
  * looks alike before the run. The measured payout run treats them all the same way.
  */
 export async function preparePayouts(stack: Stack, network: Network): Promise<PayoutData> {
   const affiliates = Number(process.env.BENCH_PAYOUT_AFFILIATES) || (stack.options.quick ? 20 : 10_000);
-  const throughApi = Math.min(affiliates, Number(process.env.BENCH_PAYOUT_AFFILIATES_API) || (stack.options.quick ? 10 : 300));
+  const throughApi = Math.min(affiliates, Number(process.env.BENCH_PAYOUT_AFFILIATES_API) || (stack.options.quick ? 10 : 100));
   const offer = await network.advertiserApi.post<{ id: string }>(
     '/v1/offers',
     offerBody({ lockPeriodDays: 0, goals: [{ key: 'lead', revenue: { type: 'flat', amount: 2000 }, payout: { type: 'flat', amount: PAYOUT } }] }),
@@ -200,7 +200,7 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
   );
   const [shape] = (
     await stack.db.query(
-      `SELECT count(*)::int AS payees, count(DISTINCT (a.balance, c.status, c.revenue, c.payout, (SELECT count(*) FROM journal_entries e WHERE e.cause_id = c.id::text)))::int AS shapes
+      `SELECT count(*)::int AS payees, count(DISTINCT (a.balance, c.status, c.revenue, c.payout, (SELECT count(*) FROM journal_entries e WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text)))::int AS shapes
          FROM conversions c JOIN ledger_accounts a ON a.owner_id = c.affiliate_id AND a.type = 'affiliate_available' AND a.currency = 'USD'
         WHERE c.offer_id = $1`,
       [offer.id],

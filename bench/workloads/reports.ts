@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Api, ApiError, mapLimit } from '../lib/http';
 import { round } from '../lib/results';
 import type { Stack } from '../lib/stack';
@@ -19,6 +20,25 @@ interface LinkRow {
 export type ReportsData = { available: false; reason: string } | { available: true; links: LinkRow[]; from: string; to: string; query: string };
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+interface RollupSql {
+  ROLLUPS: { clickHours: unknown; clickDetails: unknown };
+  upsert: (rollup: unknown, source: string) => string;
+  clickFacts: (alias: string) => string;
+}
+
+/**
+ * The reports module's own rollup SQL (the statements its click flush runs), from the run's copy
+ * of the build; null when this build has none (then the rebuild endpoint is used).
+ */
+function rollupSql(stack: Stack): RollupSql | null {
+  try {
+    const sql = require(join(stack.paths.dist, 'src/modules/reports/rollup-sql.js')) as RollupSql;
+    return typeof sql.upsert === 'function' && typeof sql.clickFacts === 'function' && sql.ROLLUPS?.clickHours ? sql : null;
+  } catch {
+    return null;
+  }
+}
 const midnight = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 
 /** Is GET /v1/reports/stats there yet (it is built in another issue)? */
@@ -36,9 +56,11 @@ async function probe(stack: Stack, query: string): Promise<string | null> {
 /**
  * The clicks of one UTC day, `perDay` of them spread over the links, generated into a fresh
  * table (an existing partition for the day is copied in first), then swapped in as that day's
- * partition: indexes are built once, at attach, not row by row.
+ * partition: indexes are built once, at attach, not row by row. In the same transaction the
+ * rollups get what the click flush would have added for these clicks, with the reports
+ * module's own SQL (`upsert`, `clickFacts`).
  */
-async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay: number, salt: number, swap: Mutex): Promise<void> {
+async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay: number, salt: number, swap: Mutex, rollups: RollupSql | null): Promise<void> {
   const name = `clicks_p${day(dayStart).replace(/-/g, '')}`;
   const fresh = `${name}_n`;
   const from = new Date(dayStart).toISOString();
@@ -56,12 +78,18 @@ async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay:
       CROSS JOIN (SELECT row_number() OVER () - 1 AS n, * FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]) AS t(id, offer_id, affiliate_id, advertiser_id, channel)) AS l`,
     [from, Math.ceil(perDay / links.length), links.map((l) => l.id), links.map((l) => l.offer_id), links.map((l) => l.affiliate_id), links.map((l) => l.advertiser_id), links.map((l) => l.channel)],
   );
-  // The swap takes the parent table's locks: one day at a time (two at once deadlock), and short.
-  await swap.run(async () => {
-    const client = await stack.db.connect();
-    try {
-      await client.query(`SET maintenance_work_mem = '256MB'`);
-      await client.query('BEGIN');
+  const client = await stack.db.connect();
+  try {
+    await client.query(`SET maintenance_work_mem = '256MB'`);
+    await client.query('BEGIN');
+    // What the click flush adds to the rollups for a batch, for this batch of generated clicks.
+    if (rollups) {
+      const facts = `(SELECT ${rollups.clickFacts('k')} FROM ${fresh} k WHERE k.id LIKE 'g${salt}.%')`;
+      await client.query(rollups.upsert(rollups.ROLLUPS.clickDetails, facts));
+      await client.query(rollups.upsert(rollups.ROLLUPS.clickHours, facts));
+    }
+    // The swap takes the parent table's locks: one day at a time (two at once deadlock), and short.
+    await swap.run(async () => {
       if (existing) {
         await client.query(`ALTER TABLE clicks DETACH PARTITION ${name}`);
         await client.query(`DROP TABLE ${name}`);
@@ -69,13 +97,13 @@ async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay:
       await client.query(`ALTER TABLE ${fresh} RENAME TO ${name}`);
       await client.query(`ALTER TABLE clicks ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`);
       await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  });
+    });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** One at a time. */
@@ -96,13 +124,15 @@ async function generate(stack: Stack, data: Extract<ReportsData, { available: tr
   let done = 0;
   const started = Date.now();
   const swap = new Mutex();
+  const rollups = rollupSql(stack);
   await mapLimit(days, 2, async (d) => {
-    await fillDay(stack, data.links, d, perDay, salt, swap);
+    await fillDay(stack, data.links, d, perDay, salt, swap, rollups);
     stack.progress.update(`reports: ${++done}/${DAYS} days of clicks generated`);
   });
   await stack.db.query('ANALYZE clicks');
-  stack.progress.log(`  reports: ${Math.round(perDay * DAYS).toLocaleString('en-US')} clicks generated in ${Math.round((Date.now() - started) / 1000)} s`);
-  // Clicks written around the application reach the rollups through the rebuild endpoint, as a bulk import would.
+  stack.progress.log(`  reports: ${Math.round(perDay * DAYS).toLocaleString('en-US')} clicks generated${rollups ? ' and rolled up' : ''} in ${Math.round((Date.now() - started) / 1000)} s`);
+  if (rollups) return;
+  // No rollup SQL to reuse in this build: the rebuild endpoint, as for a bulk import (slower).
   const rebuilt = Date.now();
   stack.progress.update('reports: POST /v1/reports/rebuild');
   await stack.admin.request('POST', '/v1/reports/rebuild', { from: data.from, to: data.to, timezone: 'UTC' }, [200], 900_000);

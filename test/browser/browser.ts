@@ -18,12 +18,12 @@ export async function expectAccessible(page: Page): Promise<void> {
   expect(bad.map((v) => ({ page: page.url(), rule: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))).toEqual([]);
 }
 
-/** Goes to a path and checks it: a page, not an error, accessible; a picture of it lands in test/artifacts/pages. */
+/** Goes to a path and checks it: a page, not an error, accessible (with PORTAL_PAGE_SHOTS=1, a picture of it lands in test/artifacts/pages). */
 export async function visit(page: Page, baseUrl: string, path: string): Promise<void> {
   const response = await page.goto(baseUrl + path);
   expect([path, response?.status()]).toEqual([path, 200]);
   await expectAccessible(page);
-  await screenshot(page, `pages/${path.replace(/^\/portal\/?/, '').replace(/[^\w]+/g, '-') || 'home'}`);
+  if (process.env.PORTAL_PAGE_SHOTS) await screenshot(page, `pages/${path.replace(/^\/portal\/?/, '').replace(/[^\w]+/g, '-') || 'home'}`);
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
