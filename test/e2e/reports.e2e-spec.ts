@@ -549,7 +549,7 @@ describe('reports', () => {
             expect(comparable(await report(t, t.adminKey, query), groupBy)).toEqual(expected);
           },
         ),
-        { numRuns: 6 },
+        { numRuns: 10 },
       );
     });
   });

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CountryTable, fillCountries } from './countries';
+import { isIPv4 } from 'node:net';
+import { CountryTable, fillCountries, parseIPv4 } from './countries';
 
 type GeoIp = { lookup(ip: string): { country: string } | null };
 
@@ -75,5 +76,18 @@ describe('CountryTable', () => {
     const clicks: { ip: string | null; country?: string | null }[] = [{ ip: '8.8.8.8' }, { ip: null }, { ip: '8.8.8.8', country: 'FR' }, { ip: '10.0.0.1' }];
     await fillCountries(clicks);
     expect(clicks.map((c) => c.country)).toEqual(['US', null, 'FR', null]);
+  });
+});
+
+describe('parseIPv4', () => {
+  it('reads exactly what net.isIPv4 accepts', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '9', '.', 'a', ':') })), (text) => {
+        const parsed = parseIPv4(text);
+        expect(parsed >= 0).toBe(isIPv4(text));
+        if (parsed >= 0) expect(parsed).toBe(text.split('.').reduce((n, part) => n * 256 + Number(part), 0));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

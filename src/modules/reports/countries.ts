@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /** geoip-lite's country files: IPv4 rows of start, end (uint32) and a 2-letter code. */
@@ -40,15 +40,17 @@ export class CountryTable {
 
   /** ISO 3166 alpha-2 code, or null for private, reserved, unknown or malformed addresses. */
   country(ip: string): string | null {
-    if (isIPv4(ip)) return this.lookup4(toUint32(ip));
+    const v4 = parseIPv4(ip);
+    if (v4 >= 0) return this.lookup4(v4);
     if (!isIPv6(ip)) return null;
     const mapped = MAPPED_V4.exec(ip);
-    if (mapped) return isIPv4(mapped[1]) ? this.lookup4(toUint32(mapped[1])) : null;
-    return this.lookup6(prefix64(ip));
+    if (!mapped) return this.lookup6(prefix64(ip));
+    const inner = parseIPv4(mapped[1]);
+    return inner >= 0 ? this.lookup4(inner) : null;
   }
 
   private lookup4(ip: number): string | null {
-    if (PRIVATE_V4.some(([from, to]) => ip >= from && ip <= to)) return null;
+    for (const [from, to] of PRIVATE_V4) if (ip >= from && ip <= to) return null;
     const row = lastAtOrBelow(this.v4Rows, (i) => this.v4.readUInt32BE(i * V4_RECORD) <= ip);
     if (row < 0 || this.v4.readUInt32BE(row * V4_RECORD + 4) < ip) return null;
     return code(this.v4, row * V4_RECORD + 8);
@@ -78,13 +80,45 @@ function lastAtOrBelow(rows: number, atOrBelow: (i: number) => boolean): number 
   return found;
 }
 
+const CODES = new Map<number, string | null>();
+
+/** The 2-letter code at `at`, decoded once per distinct code rather than once per lookup. */
 function code(data: Buffer, at: number): string | null {
-  const text = data.toString('latin1', at, at + 2);
-  return /^[A-Z]{2}$/.test(text) ? text : null;
+  const key = (data[at] << 8) | data[at + 1];
+  let found = CODES.get(key);
+  if (found === undefined) {
+    const text = data.toString('latin1', at, at + 2);
+    found = /^[A-Z]{2}$/.test(text) ? text : null;
+    CODES.set(key, found);
+  }
+  return found;
 }
 
-function toUint32(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+/**
+ * A dotted quad as an unsigned 32-bit number, or -1 for anything else (as strict as net.isIPv4:
+ * no leading zeros). One pass over the characters: the batch writer calls it for every click.
+ */
+export function parseIPv4(ip: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + c - 48;
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + part : -1;
 }
 
 /** The first 64 bits of a valid IPv6 address (the part the country data is keyed on). */

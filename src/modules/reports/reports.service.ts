@@ -40,21 +40,13 @@ const SUM_NAMES = [
 ] as const;
 type Sums = Record<(typeof SUM_NAMES)[number], bigint>;
 
-const DIMENSION_FIELDS: Record<Exclude<Dimension, 'hour'>, string> = {
-  day: 'day',
-  offer: 'offer_id',
-  goal: 'goal',
-  affiliate: 'affiliate_id',
-  advertiser: 'advertiser_id',
-  channel: 'channel',
-  sub1: 'sub1',
-  sub2: 'sub2',
-  sub3: 'sub3',
-  sub4: 'sub4',
-  sub5: 'sub5',
-  country: 'country',
+/** A dimension's name in the answer and its column in the query's rows, where they differ from the dimension's own (an hour also has hour_offset). */
+const RENAMED: Partial<Record<Dimension, [name: string, column: string]>> = {
+  hour: ['hour', 'hour_wall'],
+  offer: ['offerId', 'offer_id'],
+  affiliate: ['affiliateId', 'affiliate_id'],
+  advertiser: ['advertiserId', 'advertiser_id'],
 };
-const DIMENSION_NAMES: Record<Dimension, string> = { hour: 'hour', day: 'day', offer: 'offerId', goal: 'goal', affiliate: 'affiliateId', advertiser: 'advertiserId', channel: 'channel', sub1: 'sub1', sub2: 'sub2', sub3: 'sub3', sub4: 'sub4', sub5: 'sub5', country: 'country' };
 
 /**
  * GET /v1/reports/stats from the rollups (see rollup-sql.ts): one row per group and currency,
@@ -90,11 +82,11 @@ export class ReportsService {
     const data = rows.map((raw) => {
       const sums = sumsOf(raw);
       const currency = String(raw.currency);
-      totals.set(currency, add(totals.get(currency), sums));
+      totals.set(currency, add(totals.get(currency) ?? ZERO, sums));
       return { ...dimensionsOf(raw, groupBy), currency, ...figures(sums, viewer) } as StatsRowView;
     });
     const byCurrency = [...totals].sort(([a], [b]) => a.localeCompare(b)).map(([currency, sums]) => ({ currency, ...figures(sums, viewer) }) as StatsRowView);
-    const all = [...totals.values()].reduce<Sums | undefined>((acc, sums) => add(acc, sums), undefined) ?? add(undefined, undefined);
+    const all = [...totals.values()].reduce(add, ZERO);
     const { clicks, uniqueClicks, blockedClicks, conversions, pending, approved, rejected, reversed, conversionRate, approvalRate } = figures(all, viewer);
     const summary: StatsTotalsView = { clicks, uniqueClicks, blockedClicks, conversions, pending, approved, rejected, reversed, conversionRate, approvalRate, byCurrency };
     return { data, totals: summary };
@@ -129,13 +121,18 @@ function sumsOf(raw: Record<string, string | number | null>): Sums {
   return Object.fromEntries(SUM_NAMES.map((name) => [name, toBigInt(raw[name])])) as Sums;
 }
 
-function add(a: Sums | undefined, b: Sums | undefined): Sums {
-  return Object.fromEntries(SUM_NAMES.map((name) => [name, (a?.[name] ?? 0n) + (b?.[name] ?? 0n)])) as Sums;
+const ZERO = Object.fromEntries(SUM_NAMES.map((name) => [name, 0n])) as Sums;
+
+function add(a: Sums, b: Sums): Sums {
+  return Object.fromEntries(SUM_NAMES.map((name) => [name, a[name] + b[name]])) as Sums;
 }
 
 function dimensionsOf(raw: Record<string, string | number | null>, groupBy: readonly Dimension[]): Record<string, string | null> {
   return Object.fromEntries(
-    groupBy.map((d) => [DIMENSION_NAMES[d], d === 'hour' ? localIso(String(raw.hour_wall), Number(raw.hour_offset)) : (raw[DIMENSION_FIELDS[d]] as string | null)]),
+    groupBy.map((d) => {
+      const [name, column] = RENAMED[d] ?? [d, d];
+      return [name, d === 'hour' ? localIso(String(raw[column]), Number(raw.hour_offset)) : (raw[column] as string | null)];
+    }),
   );
 }
 

@@ -39,10 +39,7 @@ export const ROLLUP_TABLES = [ROLLUPS.clickHours.table, ROLLUPS.clickDetails.tab
 const isDetail = (rollup: Rollup) => rollup.keys.includes('sub1');
 
 /** A digest of the five sub ids, length-prefixed so that no two different tuples share an input. */
-export function subsKey(alias = ''): string {
-  const parts = SUB_IDS.map((s) => `length(${alias}${s}), ':', ${alias}${s}`).join(', ');
-  return `encode(substring(sha256(convert_to(concat(${parts}), 'UTF8')) FROM 1 FOR 16), 'hex')::uuid`;
-}
+const SUBS_KEY = `encode(substring(sha256(convert_to(concat(${SUB_IDS.map((s) => `length(${s}), ':', ${s}`).join(', ')}), 'UTF8')) FROM 1 FOR 16), 'hex')::uuid`;
 
 /**
  * Adds the rows of `source` (a relation with the rollup's keys and counters) into the rollup.
@@ -54,7 +51,7 @@ export function upsert(rollup: Rollup, source: string, { fresh = false } = {}): 
   const detail = isDetail(rollup);
   const conflict = detail ? [...rollup.keys.filter((k) => !(SUB_IDS as readonly string[]).includes(k)), 'subs_key'] : rollup.keys;
   const insert = `INSERT INTO ${rollup.table} AS r (${keys}${detail ? ', subs_key' : ''}, ${rollup.counters.join(', ')})
-    SELECT ${keys}${detail ? `, ${subsKey()}` : ''}, ${rollup.counters.map((c) => `sum(${c})`).join(', ')}
+    SELECT ${keys}${detail ? `, ${SUBS_KEY}` : ''}, ${rollup.counters.map((c) => `sum(${c})`).join(', ')}
       FROM ${source} AS s GROUP BY ${keys}`;
   if (fresh) return insert;
   return `${insert} ORDER BY ${keys}
