@@ -216,6 +216,8 @@ async function main(): Promise<number> {
   const minutes = (Date.now() - startedAt.getTime()) / 60_000;
   const heading = `Run of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; load average ${loadBefore} at the start, ${load()} at the end; ${minutes.toFixed(1)} min${options.quick ? ' (--quick)' : ''}${options.only ? ` (--only ${[...options.only].join(',')})` : ''}.`;
   process.stdout.write(`\n${heading}\n\n${textTable(figures)}\n`);
+  const slow = progress.timings.filter((t) => t.seconds >= 20).map((t) => `  ${Math.round(t.seconds).toString().padStart(4)} s  ${t.phase}`);
+  if (slow.length) process.stdout.write(`\ntime spent (phases of 20 s or more):\n${slow.join('\n')}\n`);
   for (const prof of stack.profiles) process.stdout.write(`\n${prof.text}\n`);
   const resultsFile = join(repo, 'bench', 'results.json');
   writeJson(resultsFile, figures);

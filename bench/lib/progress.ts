@@ -11,6 +11,8 @@ export class Progress {
   private lastPlain = 0;
   private timer: NodeJS.Timeout | null = null;
   private lineShown = false;
+  /** Each phase and how long it took, for the summary at the end. */
+  readonly timings: { phase: string; seconds: number }[] = [];
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
     this.tty = Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
@@ -22,6 +24,7 @@ export class Progress {
 
   /** A new step: printed as a line of its own, then its status updates follow. */
   phase(name: string): void {
+    this.endPhase();
     this.phaseName = name;
     this.phaseStarted = Date.now();
     this.status = '';
@@ -45,7 +48,14 @@ export class Progress {
     this.render();
   }
 
+  /** Closes the current phase's timing. */
+  endPhase(): void {
+    if (this.phaseName) this.timings.push({ phase: this.phaseName, seconds: (Date.now() - this.phaseStarted) / 1000 });
+    this.phaseName = '';
+  }
+
   stop(): void {
+    this.endPhase();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.clear();

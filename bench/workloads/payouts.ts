@@ -176,6 +176,7 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
       }
       stack.progress.update(`payouts: ${Math.min(at + CHUNK, bulk)}/${bulk} payees written in bulk`);
     }
+    await stack.db.query('ANALYZE principals, payout_accounts, conversions, conversion_events, journal_entries, journal_lines, ledger_accounts');
     stack.progress.log(`  payouts: ${bulk} payees written in bulk in ${Math.round((Date.now() - bulkStarted) / 1000)} s (accounts included)`);
   }
 

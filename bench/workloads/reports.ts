@@ -17,9 +17,13 @@ interface LinkRow {
   channel: string;
 }
 
-export type ReportsData = { available: false; reason: string } | { available: true; links: LinkRow[]; from: string; to: string; query: string };
+export type ReportsData =
+  | { available: false; reason: string }
+  | { available: true; links: LinkRow[]; from: string; to: string; query: string; small?: Measured };
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** sub ids as a constant array: indexing it costs a row less than building a string. */
+const SUBS = `ARRAY[${Array.from({ length: 17 }, (_, i) => `'s${i}'`).join(', ')}]`;
 
 interface RollupSql {
   ROLLUPS: { clickHours: unknown; clickDetails: unknown };
@@ -70,12 +74,12 @@ async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay:
   if (existing) await stack.db.query(`INSERT INTO ${fresh} SELECT * FROM ${name}`);
   await stack.db.query(
     `INSERT INTO ${fresh} (id, clicked_at, link_id, offer_id, affiliate_id, advertiser_id, channel, sub1, sub2, ip, user_agent, is_unique, status, country)
-     SELECT 'g${salt}.' || s || '.' || l.n, $1::timestamptz + ((s * 7919 + l.n * 104729) % 86400000) * interval '1 millisecond',
-            l.id, l.offer_id, l.affiliate_id, l.advertiser_id, l.channel, 's' || (s % 17), 'p' || (s % 5),
-            ('10.' || (s % 250) || '.' || (l.n % 250) || '.1')::inet, 'Mozilla/5.0 (bench)', s % 3 <> 0, 'ok',
-            (ARRAY['US', 'DE', 'FR', 'GB', 'BR', 'IN'])[1 + (s + l.n) % 6]
+     SELECT l.prefix || s, $1::timestamptz + ((s * 7919 + l.n * 104729) % 86400000) * interval '1 millisecond',
+            l.id, l.offer_id, l.affiliate_id, l.advertiser_id, l.channel, (${SUBS})[1 + s % 17], (${SUBS})[1 + s % 5],
+            l.ip + (s % 65000), 'Mozilla/5.0 (bench)', s % 3 <> 0, 'ok', (ARRAY['US', 'DE', 'FR', 'GB', 'BR', 'IN'])[1 + (s + l.n) % 6]
        FROM generate_series(1, $2::int) AS s
-      CROSS JOIN (SELECT row_number() OVER () - 1 AS n, * FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]) AS t(id, offer_id, affiliate_id, advertiser_id, channel)) AS l`,
+      CROSS JOIN (SELECT n, 'g${salt}.' || n || '.' AS prefix, ('10.' || n % 250 || '.0.1')::inet AS ip, id, offer_id, affiliate_id, advertiser_id, channel
+                    FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]) WITH ORDINALITY AS t(id, offer_id, affiliate_id, advertiser_id, channel, n)) AS l`,
     [from, Math.ceil(perDay / links.length), links.map((l) => l.id), links.map((l) => l.offer_id), links.map((l) => l.affiliate_id), links.map((l) => l.advertiser_id), links.map((l) => l.channel)],
   );
   const client = await stack.db.connect();
@@ -181,7 +185,7 @@ const RAW_SQL = `
     FROM clicks WHERE clicked_at >= $1::date AND clicked_at < $2::date + 1
    GROUP BY 1, 2`;
 
-async function measureAt(stack: Stack, data: Extract<ReportsData, { available: true }>, label: string): Promise<void> {
+async function measureAt(stack: Stack, data: Extract<ReportsData, { available: true }>, label: string, before: Measured | null): Promise<Measured> {
   const api = new Api(stack.baseUrl, stack.adminKey);
   const runs = stack.options.quick ? 5 : 30;
   const times: number[] = [];
@@ -210,28 +214,37 @@ async function measureAt(stack: Stack, data: Extract<ReportsData, { available: t
   const reported = body.totals?.clicks;
   const agrees = Number(reported) === rawClicks && Number(body.totals?.uniqueClicks) === rawUnique;
   const ratio = round(rawMs / p50, 1);
+  // SPEC 9's target is for 10 M clicks; the first measurement is there to show the growth.
+  const growth = before ? `; from ${before.label}: ours ${round(p50 / before.p50, 2)}×, raw GROUP BY ${round(rawMs / before.rawMs, 2)}×` : '';
   stack.record({
     name: `reports, 30 days × all offers, ${label}`,
     ours: round(p50, 1),
     baseline: round(rawMs, 1),
     ratio,
-    target: `p50 ≤ ${P50_TARGET_MS} ms, ≥ ${SPEEDUP_TARGET}× raw`,
-    pass: agrees && p50 <= P50_TARGET_MS && ratio >= SPEEDUP_TARGET,
+    target: before ? `p50 ≤ ${P50_TARGET_MS} ms, ≥ ${SPEEDUP_TARGET}× raw` : 'recorded (growth to 10 M)',
+    pass: before ? agrees && p50 <= P50_TARGET_MS && ratio >= SPEEDUP_TARGET : agrees ? null : false,
     p50: round(p50, 1),
     p99: round(p99, 1),
     unit: 'ms (p50)',
     baselineUnit: 'ms',
-    note: `${body.data.length} rows; ${rawClicks} clicks (${rawUnique} unique) in range${agrees ? ', as the report says' : `, but the report says ${reported} (${body.totals?.uniqueClicks} unique)`}`,
+    note: `${body.data.length} rows; ${rawClicks} clicks (${rawUnique} unique) in range${agrees ? ', as the report says' : `, but the report says ${reported} (${body.totals?.uniqueClicks} unique)`}${growth}`,
   });
+  return { label, p50, rawMs };
 }
 
-function skipped(stack: Stack, data: Extract<ReportsData, { available: false }>, label: string): void {
+interface Measured {
+  label: string;
+  p50: number;
+  rawMs: number;
+}
+
+function skipped(stack: Stack, data: Extract<ReportsData, { available: false }>, label: string, size: 'small' | 'large'): void {
   stack.record({
     name: `reports, 30 days × all offers, ${label}`,
     ours: null,
     baseline: null,
     ratio: null,
-    target: `p50 ≤ ${P50_TARGET_MS} ms, ≥ ${SPEEDUP_TARGET}× raw`,
+    target: size === 'large' ? `p50 ≤ ${P50_TARGET_MS} ms, ≥ ${SPEEDUP_TARGET}× raw` : 'recorded (growth to 10 M)',
     pass: null,
     note: `not available: ${data.reason}; re-run with --only reports once it exists`,
   });
@@ -245,9 +258,10 @@ const labelOf = (n: number) => (n % 1_000_000 === 0 ? `${n / 1_000_000} M clicks
  */
 export async function reportsWorkload(stack: Stack, data: ReportsData, size: 'small' | 'large'): Promise<void> {
   const n = sizes(stack)[size];
-  if (!data.available) return skipped(stack, data, labelOf(n));
+  if (!data.available) return skipped(stack, data, labelOf(n), size);
   stack.progress.phase(`reports at ${labelOf(n)}`);
-  await measureAt(stack, data, labelOf(n));
+  const measured = await measureAt(stack, data, labelOf(n), size === 'large' ? (data.small ?? null) : null);
+  if (size === 'small') data.small = measured;
 }
 
 /** From 1 M to 10 M clicks over the same 30 days (unmeasured; runs while the payees are seeded). */

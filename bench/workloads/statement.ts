@@ -104,6 +104,8 @@ export async function prepareStatement(stack: Stack, network: Network): Promise<
       client.release();
     }
   });
+  // As after any bulk load: fresh statistics, or the planner takes a million rows for a few.
+  await stack.db.query('ANALYZE conversions, journal_entries, journal_lines, ledger_accounts');
   stack.progress.log(`  statement: ${lines} commissions of one affiliate written in ${Math.round((Date.now() - started) / 1000)} s`);
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   return { affiliateId: affiliate.id, lines, from: day(now - 31 * DAY_MS), to: day(now + DAY_MS) };
