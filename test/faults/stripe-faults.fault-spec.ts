@@ -1,7 +1,9 @@
 import { StripeClient } from '../../src/integrations/stripe/stripe.client';
 import { formatReconciliation, ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import type { FaultKind } from '../support/stripe-emulator/emulator';
+import { queue } from '../support/drain';
 import { expectLedgerVerified } from '../support/ledger';
+import { QUEUES } from '../../src/queue/queues';
 import { waitFor } from './support/env';
 import { addFigure } from './support/figures';
 import { StripeNetwork, stripeNetwork } from './support/in-process';
@@ -34,8 +36,11 @@ describe('lost answers and expired idempotency keys', () => {
     await n.settle();
     for (const kind of kinds) n.stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind, times: 1 });
     const runId = await n.requestRun();
-    // The moment every fault has struck, Stripe "forgets" the keys: the retries come after 24 h.
+    // Once every fault has struck and the job's attempt that met them is over (paid, or waiting
+    // for BullMQ's retry), Stripe "forgets" the keys: the job's retries come after 24 h. Not
+    // sooner: stripe-node re-sends a reset request at once with the same key, as Stripe expects.
     await waitFor('every fault to strike', () => n.stripe.faults().length === 0, 30_000);
+    await waitFor('the attempt that met them to end', async () => (await queue(n.t, QUEUES.payouts).getJobCounts('active')).active === 0, 30_000);
     if (forgetKeys) n.stripe.forgetIdempotencyKeys();
     await n.settle();
     const run = await n.t.dataSource.query(`SELECT status, done_count, failed_count FROM payout_runs WHERE id = $1`, [runId]);
@@ -50,7 +55,8 @@ describe('lost answers and expired idempotency keys', () => {
   }
 
   it('finds by transfer_group a transfer whose answer was lost, after Stripe forgot the key', async () => {
-    const { maxAttempts } = await faultedRun(['reset_after_commit'], 1, true);
+    // Two resets: stripe-node's own immediate re-send (same key, replayed) is lost too, so the job fails and comes back later.
+    const { maxAttempts } = await faultedRun(['reset_after_commit', 'reset_after_commit'], 1, true);
     expect(maxAttempts).toBeGreaterThan(1); // the job really came back for it
     const retries = n.stripe.requestLog().filter((r) => r.method === 'GET' && r.path === '/v1/transfers');
     expect(retries.length).toBeGreaterThan(0);

@@ -75,16 +75,16 @@ export class PayoutRunsService implements OnModuleInit {
     if (dto.dryRun) return this.preview(actor, dto.currency);
     this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
-      const inserted: { id: string }[] = await manager.query(
+      // Inserts the currency's run or, in the same statement, joins the live one (a no-op update
+      // that returns it): a separate look-up could miss a run that completed in between.
+      const [{ id, created }]: { id: string; created: boolean }[] = await manager.query(
         `INSERT INTO payout_runs (currency, status, requested_by) VALUES ($1, 'queued', $2)
-         ON CONFLICT (currency) WHERE status IN ('queued', 'running') AND NOT dry_run DO NOTHING RETURNING id`,
+         ON CONFLICT (currency) WHERE status IN ('queued', 'running') AND NOT dry_run DO UPDATE SET currency = EXCLUDED.currency
+         RETURNING id, (xmax = 0) AS created`,
         [dto.currency, actor.id],
       );
-      if (inserted.length) {
-        await this.outbox.enqueue(manager, 'payout_run.requested', inserted[0].id);
-        return manager.findOneByOrFail(PayoutRun, { id: inserted[0].id });
-      }
-      return manager.findOneByOrFail(PayoutRun, { currency: dto.currency, status: In(['queued', 'running']), dryRun: false });
+      if (created) await this.outbox.enqueue(manager, 'payout_run.requested', id);
+      return manager.findOneByOrFail(PayoutRun, { id });
     });
     this.outbox.notify();
     return run;

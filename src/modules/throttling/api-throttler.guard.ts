@@ -1,6 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import type { FastifyRequest } from 'fastify';
+import type { ThrottlerLimitDetail } from '@nestjs/throttler/dist/throttler.guard.interface';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * @nestjs/throttler's guard on the `/v1` API only: the click redirect bypasses Nest, postbacks
@@ -14,5 +15,11 @@ export class ApiThrottlerGuard extends ThrottlerGuard {
     if (context.getType() !== 'http') return true;
     const url = context.switchToHttp().getRequest<FastifyRequest>().routeOptions?.url ?? '';
     return !url.startsWith('/v1/');
+  }
+
+  /** The library names the header after the throttler (Retry-After-api); clients read the standard one. */
+  protected async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    void context.switchToHttp().getResponse<FastifyReply>().header('retry-after', String(detail.timeToBlockExpire));
+    return super.throwThrottlingException(context, detail);
   }
 }
