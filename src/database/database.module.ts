@@ -1,9 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Config } from '../config/configuration';
 import { dataSourceOptions } from './data-source-options';
+import { ReadDatabase } from './read-database';
 
+/** The primary (TypeORM) and, for long reads, ReadDatabase. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -15,5 +18,7 @@ import { dataSourceOptions } from './data-source-options';
       },
     }),
   ],
+  providers: [ReadDatabase],
+  exports: [ReadDatabase],
 })
 export class DatabaseModule {}

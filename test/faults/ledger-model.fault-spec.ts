@@ -154,7 +154,7 @@ describe('the ledger against a model, through the real services', () => {
         await fc.asyncModelRun(() => ({ model, real: { affiliates } }), cmds);
       }),
       // The database outlives each run: report the first failing history as it was, unshrunk.
-      { numRuns: 4, seed: SEED, endOnFailure: true },
+      { numRuns: 10, seed: SEED, endOnFailure: true },
     );
     addFigure('ledger model steps checked', steps);
   }, 600_000);

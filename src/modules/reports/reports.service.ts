@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
+import { ReadDatabase } from '../../database/read-database';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { invalidField } from '../../common/errors';
 import { Period, StatementsService } from '../statements/statements.service';
@@ -56,7 +56,7 @@ const RENAMED: Partial<Record<Dimension, [name: string, column: string]>> = {
 @Injectable()
 export class ReportsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly reads: ReadDatabase,
     private readonly statements: StatementsService,
   ) {}
 
@@ -75,7 +75,7 @@ export class ReportsService {
       },
       MAX_ROWS + 1,
     );
-    const rows: Record<string, string | number | null>[] = await this.dataSource.query(sql, params);
+    const rows: Record<string, string | number | null>[] = await this.reads.query(sql, params);
     if (rows.length > MAX_ROWS) throw ReportsError.tooLarge(MAX_ROWS);
 
     const totals = new Map<string, Sums>();
