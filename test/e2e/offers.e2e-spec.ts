@@ -1,5 +1,6 @@
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, offerBody, PrincipalHandle } from '../support/factories';
+import { createCast } from '../support/tracking.factories';
+import { auth, createAdvertiser, createOffer, offerBody, PrincipalHandle } from '../support/factories';
 
 describe('offers, goals and payout rules', () => {
   let t: TestApp;
@@ -11,13 +12,7 @@ describe('offers, goals and payout rules', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    [advertiser, otherAdvertiser, affiliate, otherAffiliate, finance] = await Promise.all([
-      createAdvertiser(t),
-      createAdvertiser(t),
-      createAffiliate(t),
-      createAffiliate(t),
-      createFinanceUser(t),
-    ]);
+    ({ advertiser, otherAdvertiser, affiliate, otherAffiliate, finance } = await createCast(t));
   });
   afterAll(() => t.close());
 
