@@ -4,6 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { toErrorBody } from '../../common/errors';
 import { Config } from '../../config/configuration';
+import { MetricsService } from '../health/metrics.service';
 import { compileUrlTemplate, MacroValues } from '../offers/url-template';
 import { ClickBuffer } from './click-buffer';
 import { linkIdBytes } from './click-id';
@@ -35,6 +36,8 @@ export class ClickRedirectService {
   private readonly secureCookie: string;
   /** Keyed by the cached link object: a link read afresh from the database gets a new plan. */
   private readonly plans = new WeakMap<ResolvedLink, LinkPlan>();
+  /** The per-request metrics hook costs more than a cheap tally on this path. */
+  private readonly recordRequest: (statusCode: number, elapsedMs: number) => void;
 
   constructor(
     private readonly links: LinksService,
@@ -42,7 +45,9 @@ export class ClickRedirectService {
     private readonly buffer: ClickBuffer,
     config: ConfigService<Config, true>,
     adapterHost: HttpAdapterHost,
+    metrics: MetricsService,
   ) {
+    this.recordRequest = metrics.requestRecorder('GET', CLICK_ROUTE);
     this.secureCookie = config.get('app', { infer: true }).publicBaseUrl.startsWith('https:') ? '; Secure' : '';
     // RedirectController declares the route (docs, route config); Fastify then runs this handler
     // directly, without Nest's guard/pipe/filter pipeline, which measured ~25% of the redirect's
@@ -62,6 +67,7 @@ export class ClickRedirectService {
       if (status >= 500) this.logger.error({ err: error, requestId: request.id, msg: 'click redirect failed' });
       if (!reply.sent) void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
     }
+    this.recordRequest(reply.statusCode, reply.elapsedTime);
   }
 
   private async redirect(request: FastifyRequest, reply: FastifyReply): Promise<void> {
