@@ -57,6 +57,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
+    if (metrics.selfRecorded.has(`${request.method} ${route}`)) return done();
     metrics.httpRequests.inc({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     done();

@@ -108,6 +108,29 @@ describe('click redirect', () => {
       expect(landing(res.headers.location).params.s1).toBe('first');
     });
 
+    it('carries the request id and the headers a redirect needs, not the document ones', async () => {
+      const res = await click(t, link.code, {}, { 'x-request-id': 'req-click-1' });
+      expect(res.status).toBe(302);
+      expect(res.headers['x-request-id']).toBe('req-click-1');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['referrer-policy']).toBe('no-referrer-when-downgrade');
+      expect(res.headers['content-security-policy']).toBeUndefined();
+      expect((await click(t, link.code)).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('counts its requests in afx_http_requests_total once each, by status class', async () => {
+      const count = async (status: string) => {
+        const text = (await t.http.get('/metrics').expect(200)).text;
+        const line = text.split('\n').find((l) => l.startsWith(`afx_http_requests_total{method="GET",route="/c/:code",status="${status}"}`));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      const [redirects, notFound] = [await count('3xx'), await count('4xx')];
+      for (let i = 0; i < 3; i++) expect((await click(t, link.code)).status).toBe(302);
+      expect((await t.http.get('/c/doesNotExist').redirects(0)).status).toBe(404);
+      expect(await count('3xx')).toBe(redirects + 3);
+      expect(await count('4xx')).toBe(notFound + 1);
+    });
+
     it.each([['doesNotExist'], ['abc'], ['x'.repeat(40)], ['bad-code!'], ['%F0%9F%98%80']])('answers 404 in the error format for code %s', async (code) => {
       const res = await t.http.get(`/c/${code}`).redirects(0);
       expect(res.status).toBe(404);

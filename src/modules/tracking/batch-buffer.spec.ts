@@ -4,7 +4,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A sink standing in for the database: records batches, fails while `down`, can be slowed. */
 function harness(options: Partial<BatchBufferOptions<number>> = {}) {
-  const sink = { batches: [] as number[][], down: false, delayMs: 0, attempts: 0 };
+  const sink = { batches: [] as number[][], down: false, delayMs: 0, attempts: 0, startedAt: [] as number[] };
   const dropped: Record<string, number> = {};
   const buffer = new BatchBuffer<number>({
     maxItems: 100,
@@ -14,6 +14,7 @@ function harness(options: Partial<BatchBufferOptions<number>> = {}) {
     retryDelayMs: () => 5,
     write: async (batch) => {
       sink.attempts++;
+      sink.startedAt.push(Date.now());
       if (sink.delayMs) await sleep(sink.delayMs);
       if (sink.down) throw new Error('database down');
       sink.batches.push(batch);
@@ -49,6 +50,26 @@ describe('BatchBuffer', () => {
     await buffer.flush();
     expect(sink.batches[2]).toEqual([20, 21, 22, 23, 24]);
     await buffer.close(1000);
+  });
+
+  it('keeps the interval while a write is in flight: what arrived meanwhile is written as soon as it ends', async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const { buffer, sink, written } = harness({ flushIntervalMs: 50 });
+      sink.delayMs = 80;
+      buffer.start();
+      await buffer.push(0);
+      await jest.advanceTimersByTimeAsync(60); // the tick at 50 starts writing [0] until 130
+      await buffer.push(1);
+      await jest.advanceTimersByTimeAsync(80); // the tick at 100 finds that write in flight
+      // Waiting for the tick at 150 would have left item 1 unwritten for a second interval.
+      expect(sink.startedAt).toEqual([50, 130]);
+      await jest.advanceTimersByTimeAsync(80);
+      expect(written()).toEqual([0, 1]);
+      await buffer.close(1000);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('flush() writes everything pushed before it, in batches', async () => {

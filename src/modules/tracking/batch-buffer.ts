@@ -32,7 +32,10 @@ const defaultRetryDelay = (failures: number) => Math.min(100 * 2 ** (failures - 
 
 /**
  * An in-memory write-behind queue: items are accepted at once and written in batches by one
- * writer loop, every flush interval or as soon as a batch is full. Bounded: when full, push()
+ * writer loop, every flush interval or as soon as a batch is full. The interval keeps its
+ * cadence while a write is in flight: a tick then marks what is accepted so far, and the loop
+ * writes it as soon as that write ends, so a crash loses at most one interval plus the writes
+ * in flight. Bounded: when full, push()
  * waits for room (back-pressure), and after a short timeout the oldest unwritten item is
  * dropped to make room, so memory stays bounded while the database is away. Failed writes
  * keep their items and are retried with exponential backoff; nothing is lost but what the
@@ -43,6 +46,8 @@ export class BatchBuffer<T> {
   private writing: Entry<T>[] = [];
   private waiters: Waiter<T>[] = [];
   private accepted = 0;
+  /** Items up to this sequence number are written without waiting for a full batch. */
+  private dueUpTo = 0;
   private running: Promise<void> | null = null;
   private failures = 0;
   private retryAt = 0;
@@ -96,7 +101,7 @@ export class BatchBuffer<T> {
     if (this.timer || this.closed) return;
     const tick = () => {
       this.timer = setTimeout(tick, this.options.flushIntervalMs).unref();
-      if (!this.running && this.queue.length > 0 && Date.now() >= this.retryAt) void this.run(this.accepted);
+      if (this.queue.length > 0 && Date.now() >= this.retryAt) void this.run(this.accepted);
     };
     this.timer = setTimeout(tick, this.options.flushIntervalMs).unref();
   }
@@ -125,11 +130,15 @@ export class BatchBuffer<T> {
     if (this.queue.length >= this.options.batchSize && !this.running && Date.now() >= this.retryAt) void this.run(0);
   }
 
-  /** One writer loop: full batches, and everything accepted up to `upTo`. Never rejects. */
+  /**
+   * One writer loop: full batches, and everything accepted up to `upTo`; a call while the loop
+   * runs extends what it writes before it ends. Never rejects.
+   */
   private run(upTo: number): Promise<void> {
+    this.dueUpTo = Math.max(this.dueUpTo, upTo);
     if (this.running) return this.running;
     const loop = async () => {
-      while (this.queue.length > 0 && (this.queue[0].seq <= upTo || this.queue.length >= this.options.batchSize)) {
+      while (this.queue.length > 0 && (this.queue[0].seq <= this.dueUpTo || this.queue.length >= this.options.batchSize)) {
         if (!(await this.writeOne())) return;
       }
     };

@@ -43,8 +43,9 @@ export class ClickIdService implements OnModuleInit {
     this.logger.log('CLICK_SECRET is not set: signing click ids with the secret stored in app_settings');
   }
 
-  issue(linkId: string, clickedAt: Date): string {
-    return this.ready().issue(linkId, clickedAt);
+  /** `link`: the link id, or its linkIdBytes(). */
+  issue(link: string | Buffer, clickedAt: Date): string {
+    return this.ready().issue(link, clickedAt);
   }
 
   verify(clickId: string): VerifiedClickId | null {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CLICK_ID_LENGTH, ClickIdCodec } from './click-id';
+import { CLICK_ID_LENGTH, ClickIdCodec, linkIdBytes } from './click-id';
 
 describe('ClickIdCodec', () => {
   const codec = new ClickIdCodec(randomBytes(32));
@@ -22,6 +22,13 @@ describe('ClickIdCodec', () => {
         expect(verified?.clickedAt.getTime()).toBe(ms);
       }),
     );
+  });
+
+  it('issues the same kind of id from the link id converted once, and refuses what is not one', () => {
+    const bytes = linkIdBytes(linkId);
+    expect(codec.verify(codec.issue(bytes, clickedAt))).toEqual({ linkId, clickedAt });
+    expect(() => linkIdBytes('not-a-uuid')).toThrow('not a link id');
+    expect(() => codec.issue(bytes.subarray(0, 15), clickedAt)).toThrow('16 bytes');
   });
 
   it('issues a different id for each click, even at the same millisecond', () => {

@@ -38,6 +38,12 @@ class RandomPool {
   }
 }
 
+/** The 16 bytes of a link id as click ids carry them; convert once to issue many ids for one link. */
+export function linkIdBytes(linkId: string): Buffer {
+  if (!UUID_HEX.test(linkId)) throw new Error(`not a link id: ${linkId}`);
+  return Buffer.from(linkId.replace(/-/g, ''), 'hex');
+}
+
 export class ClickIdCodec {
   private readonly key: Buffer;
   private readonly random = new RandomPool();
@@ -47,13 +53,15 @@ export class ClickIdCodec {
     if (this.key.length < 16) throw new Error('the click secret must be at least 16 bytes');
   }
 
-  issue(linkId: string, clickedAt: Date): string {
-    if (!UUID_HEX.test(linkId)) throw new Error(`not a link id: ${linkId}`);
+  /** `link`: the link id, or its linkIdBytes(). */
+  issue(link: string | Buffer, clickedAt: Date): string {
+    const linkBytes = typeof link === 'string' ? linkIdBytes(link) : link;
+    if (linkBytes.length !== 16) throw new Error('a link id is 16 bytes');
     const ms = clickedAt.getTime();
     if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP) throw new Error('click time out of range');
     const bytes = Buffer.allocUnsafe(TOTAL_BYTES);
     bytes[0] = VERSION;
-    bytes.write(linkId.replace(/-/g, ''), 1, 16, 'hex');
+    linkBytes.copy(bytes, 1);
     bytes.writeUIntBE(ms, 17, 6);
     this.random.copy(bytes, 23, 8);
     this.mac(bytes).copy(bytes, PAYLOAD_BYTES, 0, MAC_BYTES);

@@ -4,14 +4,25 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { toErrorBody } from '../../common/errors';
 import { Config } from '../../config/configuration';
-import { fillUrlTemplate } from '../offers/url-template';
+import { MetricsService } from '../health/metrics.service';
+import { compileUrlTemplate, MacroValues } from '../offers/url-template';
 import { ClickBuffer } from './click-buffer';
+import { linkIdBytes } from './click-id';
 import { ClickIdService } from './click-id.service';
 import { clickClient, clickSubIds } from './click-request';
-import { LINK_CODE_PATTERN, LinksService } from './links.service';
+import { LINK_CODE_PATTERN, LinksService, ResolvedLink } from './links.service';
 import { TrackingError } from './tracking.errors';
 
 export const CLICK_ROUTE = '/c/:code';
+
+/** What every click on one link shares, worked out once per cached link instead of per click. */
+interface LinkPlan {
+  linkIdBytes: Buffer;
+  /** The landing URL (or the fallback URL when the link may not run) to fill; null: 410. */
+  location: ((values: MacroValues) => string) | null;
+  /** The cookie's attributes after its value. */
+  cookieAttributes: string;
+}
 
 /**
  * `GET /c/:code`, the hot path: a cached link lookup, a signed click id, a buffered click and a
@@ -23,6 +34,10 @@ export const CLICK_ROUTE = '/c/:code';
 export class ClickRedirectService {
   private readonly logger = new Logger(ClickRedirectService.name);
   private readonly secureCookie: string;
+  /** Keyed by the cached link object: a link read afresh from the database gets a new plan. */
+  private readonly plans = new WeakMap<ResolvedLink, LinkPlan>();
+  /** The per-request metrics hook costs more than a cheap tally on this path. */
+  private readonly recordRequest: (statusCode: number, elapsedMs: number) => void;
 
   constructor(
     private readonly links: LinksService,
@@ -30,7 +45,9 @@ export class ClickRedirectService {
     private readonly buffer: ClickBuffer,
     config: ConfigService<Config, true>,
     adapterHost: HttpAdapterHost,
+    metrics: MetricsService,
   ) {
+    this.recordRequest = metrics.requestRecorder('GET', CLICK_ROUTE);
     this.secureCookie = config.get('app', { infer: true }).publicBaseUrl.startsWith('https:') ? '; Secure' : '';
     // RedirectController declares the route (docs, route config); Fastify then runs this handler
     // directly, without Nest's guard/pipe/filter pipeline, which measured ~25% of the redirect's
@@ -50,6 +67,7 @@ export class ClickRedirectService {
       if (status >= 500) this.logger.error({ err: error, requestId: request.id, msg: 'click redirect failed' });
       if (!reply.sent) void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
     }
+    this.recordRequest(reply.statusCode, reply.elapsedTime);
   }
 
   private async redirect(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -59,8 +77,9 @@ export class ClickRedirectService {
     const link = pending instanceof Promise ? await pending : pending;
     if (!link) throw TrackingError.linkNotFound();
 
+    const plan = this.plans.get(link) ?? this.plan(link);
     const clickedAt = new Date();
-    const id = this.clickIds.issue(link.linkId, clickedAt);
+    const id = this.clickIds.issue(plan.linkIdBytes, clickedAt);
     const subs = clickSubIds(request.query, link);
     await this.buffer.push({
       id,
@@ -75,15 +94,24 @@ export class ClickRedirectService {
       status: link.status,
     });
 
-    const template = link.status === 'ok' ? link.landingUrl : link.fallbackUrl;
-    if (!template) throw TrackingError.offerUnavailable();
-    const location = fillUrlTemplate(template, { click_id: id, affiliate_id: link.affiliateId, offer_id: link.offerId, ...subs });
+    if (!plan.location) throw TrackingError.offerUnavailable();
     void reply
       .code(302)
-      .header('location', location)
+      .header('location', plan.location({ click_id: id, affiliate_id: link.affiliateId, offer_id: link.offerId, ...subs }))
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer-when-downgrade')
-      .header('set-cookie', `afx_click=${id}; Path=/; Max-Age=${link.attributionWindowDays * 86400}; HttpOnly; SameSite=Lax${this.secureCookie}`)
+      .header('set-cookie', `afx_click=${id}${plan.cookieAttributes}`)
       .send();
+  }
+
+  private plan(link: ResolvedLink): LinkPlan {
+    const template = link.status === 'ok' ? link.landingUrl : link.fallbackUrl;
+    const plan: LinkPlan = {
+      linkIdBytes: linkIdBytes(link.linkId),
+      location: template ? compileUrlTemplate(template) : null,
+      cookieAttributes: `; Path=/; Max-Age=${link.attributionWindowDays * 86400}; HttpOnly; SameSite=Lax${this.secureCookie}`,
+    };
+    this.plans.set(link, plan);
+    return plan;
   }
 }

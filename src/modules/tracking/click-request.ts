@@ -4,6 +4,8 @@ import { SUB_IDS, SubValues } from './tracking-link.entity';
 
 const USER_AGENT_MAX = 512;
 const REFERRER_MAX = 2048;
+/** NUL or a surrogate half: the rare text that needs the (costlier) clean-up below. */
+const NEEDS_CLEANING = /[\0\uD800-\uDFFF]/;
 
 /**
  * Text from a request made safe to store and to put in a URL: well-formed UTF-16 (a lone
@@ -13,7 +15,7 @@ const REFERRER_MAX = 2048;
 export function cleanText(value: unknown, max: number): string | null {
   const raw = Array.isArray(value) ? value[0] : value;
   if (typeof raw !== 'string' || raw.length === 0) return null;
-  const text = raw.replace(/\p{Cs}/gu, '\uFFFD').replace(/\0/g, '');
+  const text = NEEDS_CLEANING.test(raw) ? raw.replace(/\p{Cs}/gu, '\uFFFD').replace(/\0/g, '') : raw;
   if (text.length <= max) return text;
   let out = '';
   let count = 0;
