@@ -100,7 +100,8 @@ export class StatementsService {
         lines.push({ ...row, type: row.type });
       }
     };
-    for await (const _batch of this.statementRows(affiliate.id, period, currency, collect));
+    // The rows arrive through `collect`; the batches only pace the cursor.
+    for await (const _batch of this.statementRows(affiliate.id, period, currency, collect)) continue;
     return {
       affiliate: { id: affiliate.id, name: affiliate.name, email: affiliate.email },
       network: { name: NETWORK_NAME },
