@@ -1,14 +1,18 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Principal } from '../accounts/principal.entity';
-import { CurrencySection, renderStatementPdf, StatementCsvRow, StatementCsvStream, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
-import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_PAGE } from './statement-sql';
+import { CurrencySection, StatementCsvRow, StatementCsvWriter, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
+import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_LINES } from './statement-sql';
+import { StreamedQuery, TextRow } from './streamed-query';
 
-const PAGE = 5_000;
+/** Rows per FETCH: big enough to keep the round trips cheap, small enough to keep memory flat. */
+const BATCH = 5_000;
 const NETWORK_NAME = 'Afflux';
 
 export interface AffiliateSummaryRow {
@@ -41,21 +45,6 @@ export interface Period {
   from: Date;
   to: Date;
   timezone: string;
-}
-
-interface MovementRow {
-  entry_id: string;
-  at: Date;
-  at_key: string;
-  currency: string;
-  amount: string;
-  type: StatementLineType;
-  txn_id: string | null;
-  goal: string | null;
-  sale_amount: string | null;
-  status: string | null;
-  offer_name: string | null;
-  stripe_transfer_id: string | null;
 }
 
 /** Checks an IANA zone with both Node and PostgreSQL, so the period means the same to both. */
@@ -99,11 +88,20 @@ export class StatementsService {
   /** The whole statement in memory: JSON and PDF. */
   async model(affiliate: Principal, period: Period, currency?: string): Promise<StatementModel> {
     const sections: CurrencySection[] = [];
-    for (const balance of await this.balances(affiliate.id, period, currency)) {
-      const lines: StatementLine[] = [];
-      for await (const line of this.lines(affiliate.id, period, balance.currency)) lines.push(line);
-      sections.push({ ...balance, totals: totalsOfLines(lines), lines });
-    }
+    let opening = 0;
+    let lines: StatementLine[] = [];
+    const collect = ({ currency: sectionCurrency, ...row }: StatementCsvRow) => {
+      if (row.type === 'opening_balance') {
+        opening = row.amount;
+        lines = [];
+      } else if (row.type === 'closing_balance') {
+        sections.push({ currency: sectionCurrency, opening, closing: row.amount, totals: totalsOfLines(lines), lines });
+      } else {
+        lines.push({ ...row, type: row.type });
+      }
+    };
+    // The rows arrive through `collect`; the batches only pace the cursor.
+    for await (const _batch of this.statementRows(affiliate.id, period, currency, collect)) continue;
     return {
       affiliate: { id: affiliate.id, name: affiliate.name, email: affiliate.email },
       network: { name: NETWORK_NAME },
@@ -113,24 +111,29 @@ export class StatementsService {
     };
   }
 
-  /** CSV rows, streamed page by page from the database: constant memory whatever the range. */
-  csvRows(affiliate: Principal, period: Period, currency?: string): Readable {
-    const self = this;
-    async function* rows(): AsyncGenerator<StatementCsvRow> {
-      for (const b of await self.balances(affiliate.id, period, currency)) {
-        yield balanceRow('opening_balance', period.from, b.currency, b.opening);
-        for await (const line of self.lines(affiliate.id, period, b.currency)) yield { ...line, currency: b.currency };
-        yield balanceRow('closing_balance', period.to, b.currency, b.closing);
-      }
+  /**
+   * The CSV, streamed from one database cursor: a batch is fetched only when the reader has
+   * taken the previous one (the next is read meanwhile), so a slow client slows the cursor
+   * rather than filling memory, and a client that goes away ends the transaction and returns
+   * the connection to the pool.
+   */
+  csv(affiliate: Principal, period: Period, currency?: string): Readable {
+    const csv = new StatementCsvWriter();
+    const batches = this.statementRows(affiliate.id, period, currency, (row) => csv.write(row));
+    async function* pieces(): AsyncGenerator<Buffer> {
+      for await (const _batch of batches) yield* csv.take();
+      yield* csv.take();
     }
-    return Readable.from(rows(), { objectMode: true, highWaterMark: 256 });
+    return Readable.from(pieces(), { objectMode: false, highWaterMark: 1 });
   }
 
   /** A statement to download: CSV streamed from the database, or the PDF. */
   async file(affiliate: Principal, period: Period, format: 'csv' | 'pdf', days: { from: string; to: string }, currency?: string): Promise<StatementFile> {
     const filename = `statement-${affiliate.id.slice(0, 8)}-${days.from}-${days.to}.${format}`;
-    if (format === 'csv') return { contentType: 'text/csv; charset=utf-8', filename, body: this.csvRows(affiliate, period, currency).pipe(new StatementCsvStream()) };
-    return { contentType: 'application/pdf', filename, body: renderStatementPdf(await this.model(affiliate, period, currency)) };
+    if (format === 'csv') return { contentType: 'text/csv; charset=utf-8', filename, body: this.csv(affiliate, period, currency) };
+    const model = await this.model(affiliate, period, currency);
+    const { renderStatementPdf } = await import('./render/pdf');
+    return { contentType: 'application/pdf', filename, body: renderStatementPdf(model) };
   }
 
   /** Every affiliate (earned, reversed, paid, balance) or advertiser (billed, paid, outstanding, margin) over a period. */
@@ -141,34 +144,61 @@ export class StatementsService {
     return raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as (AffiliateSummaryRow | AdvertiserSummaryRow)[];
   }
 
-  private async balances(affiliateId: string, period: Period, currency?: string): Promise<{ currency: string; opening: number; closing: number }[]> {
-    const rows: { currency: string; opening: string; closing: string }[] = await this.dataSource.query(BALANCES, [affiliateId, period.from, period.to, currency ?? null]);
-    return rows.map((r) => ({ currency: r.currency, opening: Number(r.opening), closing: Number(r.closing) }));
-  }
-
-  private async *lines(affiliateId: string, period: Period, currency: string): AsyncGenerator<StatementLine> {
-    let after: [string, string] = ['-infinity', '00000000-0000-0000-0000-000000000000'];
-    for (;;) {
-      const rows: MovementRow[] = await this.dataSource.query(MOVEMENT_PAGE, [affiliateId, period.from, period.to, currency, after[0], after[1], currency, PAGE]);
-      for (const r of rows) yield toLine(r);
-      if (rows.length < PAGE) return;
-      const last = rows[rows.length - 1];
-      after = [last.at_key, last.entry_id];
+  /**
+   * Hands `onRow` each currency's opening balance, its movements in time order and its closing
+   * balance, as they arrive from a cursor; yields after every BATCH movements, when the caller
+   * may pass on what it made. Balances and movements come from one snapshot, so opening +
+   * movements = closing even while commissions are being posted.
+   */
+  private async *statementRows(affiliateId: string, period: Period, currency: string | undefined, onRow: (row: StatementCsvRow) => void): AsyncGenerator<void> {
+    const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [PoolClient, (error?: Error) => void];
+    let prefetch: Promise<number> | null = null;
+    let open = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      // A cursor is planned for its first 10 % by default; this one is always read to the end.
+      await client.query('SET LOCAL cursor_tuple_fraction = 1');
+      const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
+      for (const b of balances) {
+        await client.query(`DECLARE movements NO SCROLL CURSOR FOR ${MOVEMENT_LINES}`, [affiliateId, period.from, period.to, b.currency]);
+        const fetch = () => client.query(new StreamedQuery(`FETCH ${BATCH} FROM movements`, (fields) => onRow(toRow(fields, b.currency)))).done;
+        onRow(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
+        prefetch = fetch();
+        while (prefetch) {
+          const rows: number = await prefetch;
+          // The next batch is read while the caller passes this one on.
+          prefetch = rows === BATCH ? fetch() : null;
+          if (!prefetch) onRow(balanceRow('closing_balance', period.to, b.currency, Number(b.closing)));
+          yield;
+        }
+        await client.query('CLOSE movements');
+      }
+      await client.query('COMMIT');
+      open = false;
+    } finally {
+      // Stopped early (client gone, error): let a FETCH in flight finish, then end the transaction.
+      await prefetch?.catch(() => undefined);
+      const failed = open ? await client.query('ROLLBACK').then(() => undefined, (error: Error) => error) : undefined;
+      // A connection that cannot even roll back is closed rather than pooled.
+      release(failed);
     }
   }
 }
 
-function toLine(r: MovementRow): StatementLine {
+/** A MOVEMENT_LINES row: at (epoch ms), type, amount, offer, goal, txn id, sale amount, status, transfer id. */
+function toRow([atMs, type, amount, offerName, goal, txnId, saleAmount, status, reference]: TextRow, currency: string): StatementCsvRow {
   return {
-    at: r.at,
-    type: r.type,
-    offerName: r.offer_name,
-    goal: r.goal,
-    txnId: r.txn_id,
-    saleAmount: r.sale_amount === null ? null : Number(r.sale_amount),
-    amount: Number(r.amount),
-    status: r.status,
-    reference: r.stripe_transfer_id,
+    at: new Date(Number(atMs)),
+    type: type as StatementLineType,
+    currency,
+    offerName,
+    goal,
+    txnId,
+    saleAmount: saleAmount === null ? null : Number(saleAmount),
+    amount: Number(amount),
+    status,
+    reference,
   };
 }
 

@@ -1,4 +1,3 @@
-import { Transform, TransformCallback, TransformOptions } from 'node:stream';
 import { formatMinorUnits } from '../../../common/money';
 import { StatementLine } from './statement.model';
 
@@ -82,25 +81,35 @@ export const STATEMENT_CSV_COLUMNS: readonly CsvColumn<StatementCsvRow>[] = [
   { header: 'reference', value: (row) => row.reference },
 ];
 
+/** Text is handed over as bytes in pieces of about this size: small enough to die young. */
+const PIECE_CHARS = 64 * 1024;
+
 /**
- * Statement lines in (object mode), CSV text out, header first even when no line follows.
- * One line is held at a time and Transform honours backpressure on both sides, so a database
- * cursor piped through this into an HTTP reply runs in constant memory whatever its length.
+ * The statement CSV, written a line at a time and taken away in pieces as bytes: header first,
+ * even when no line follows. The caller takes what was written whenever its reader is ready,
+ * so only the lines since then are held, and they are held as bytes (outside the JS heap) once
+ * they make a piece.
  */
-export class StatementCsvStream extends Transform {
-  constructor(options: Pick<TransformOptions, 'highWaterMark' | 'writableHighWaterMark' | 'readableHighWaterMark'> = {}) {
-    super({ ...options, writableObjectMode: true, readableObjectMode: false });
-    this.push(csvHeader(STATEMENT_CSV_COLUMNS));
+export class StatementCsvWriter {
+  private text = csvHeader(STATEMENT_CSV_COLUMNS);
+  private pieces: Buffer[] = [];
+
+  /** Throws (and writes nothing) for a line it cannot write, e.g. an unknown currency. */
+  write(row: StatementCsvRow): void {
+    this.text += csvRecord(STATEMENT_CSV_COLUMNS, row);
+    if (this.text.length >= PIECE_CHARS) this.cut();
   }
 
-  override _transform(row: StatementCsvRow, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let record: string;
-    try {
-      record = csvRecord(STATEMENT_CSV_COLUMNS, row);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    callback(null, record);
+  /** Everything written since the last take, in order; empty when nothing was. */
+  take(): Buffer[] {
+    if (this.text) this.cut();
+    const pieces = this.pieces;
+    this.pieces = [];
+    return pieces;
+  }
+
+  private cut(): void {
+    this.pieces.push(Buffer.from(this.text, 'utf8'));
+    this.text = '';
   }
 }
