@@ -60,8 +60,9 @@ export async function durabilityWorkload(stack: Stack, network: Network): Promis
     ours: graceful.stored,
     baseline: graceful.served,
     ratio: graceful.served ? round(graceful.stored / graceful.served, 4) : null,
-    target: 'stored = 302s served',
-    pass: graceful.served > 0 && missing === 0 && graceful.exit.signal !== 'SIGKILL',
+    target: 'stored ≥ 302s served',
+    // Stored clicks whose 302 a cut connection kept from the client are not lost: only a 302 without its click fails.
+    pass: graceful.served > 0 && missing <= 0 && graceful.exit.signal !== 'SIGKILL',
     unit: 'clicks stored',
     baselineUnit: '302s served',
     note: `exit ${graceful.exit.code ?? graceful.exit.signal} ${graceful.exitedAfterMs} ms after SIGTERM; ${missing > 0 ? `${missing} missing` : missing < 0 ? `${-missing} stored clicks whose 302 the client never read (cut connections)` : 'none missing'}; client saw ${statusSummary(graceful.result)}`,

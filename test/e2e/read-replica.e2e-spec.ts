@@ -1,10 +1,12 @@
 import { DataSource } from 'typeorm';
 import { cloneTemplate, createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createAdvertiser, createAffiliate, createOffer } from '../support/factories';
+import { drainQueues } from '../support/drain';
+import { convert } from '../support/network';
 import { databaseUrl, dropDatabase, randomSuffix } from '../support/test-env';
 
 /**
- * DATABASE_REPLICA_URL: reports read from the replica, everything else from the primary. The
+ * DATABASE_REPLICA_URL: reports and statements read from the replica, everything else from the primary. The
  * "replica" here is a second database of the same schema that only the test writes to, so a
  * figure can only come from where the report really read it.
  */
@@ -16,7 +18,7 @@ describe('reads from DATABASE_REPLICA_URL', () => {
   beforeAll(async () => {
     await cloneTemplate(replicaName);
     replica = await new DataSource({ type: 'postgres', url: databaseUrl(replicaName) }).initialize();
-    t = await createTestApp({ env: { DATABASE_REPLICA_URL: databaseUrl(replicaName) } });
+    t = await createTestApp({ workers: true, env: { DATABASE_REPLICA_URL: databaseUrl(replicaName) } });
   });
   afterAll(async () => {
     await t?.close();
@@ -45,5 +47,22 @@ describe('reads from DATABASE_REPLICA_URL', () => {
     expect(res.body.totals).toMatchObject({ clicks: 7, uniqueClicks: 5, blockedClicks: 1 });
     expect(res.body.data).toEqual([expect.objectContaining({ offerId: offer.id, clicks: 7 })]);
     await t.http.get(`/v1/offers/${offer.id}`).set(auth(advertiser.apiKey)).expect(200);
+  });
+
+  it('exports statements and period summaries from the replica', async () => {
+    const advertiser = await createAdvertiser(t);
+    const affiliate = await createAffiliate(t);
+    const offer = await createOffer(t, advertiser, { lockPeriodDays: 0 });
+    await convert(t, advertiser, affiliate, offer);
+    await drainQueues(t);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM journal_entries e WHERE e.kind = 'commission'`);
+    expect(n).toBeGreaterThan(0);
+    const today = new Date().toISOString().slice(0, 10);
+
+    // The replica has not caught up with the commission yet: its statement has no movement and its summary no earnings.
+    const csv = await t.http.get('/v1/statements').query({ from: today, to: today, format: 'csv', affiliateId: affiliate.id }).set(auth(t.adminKey)).expect(200);
+    expect(csv.text).not.toMatch(/,conversion,/);
+    const summary = await t.http.get('/v1/statements/summary/affiliates').query({ from: today, to: today }).set(auth(t.adminKey)).expect(200);
+    expect(JSON.stringify(summary.body)).not.toContain(affiliate.id);
   });
 });

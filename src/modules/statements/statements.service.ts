@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
+import { ReadDatabase } from '../../database/read-database';
 import { Principal } from '../accounts/principal.entity';
 import { CurrencySection, StatementCsvRow, StatementCsvWriter, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
 import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_LINES } from './statement-sql';
@@ -62,7 +63,10 @@ export function assertTimezone(timezone: string): void {
  */
 @Injectable()
 export class StatementsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly reads: ReadDatabase,
+  ) {}
 
   /** Local calendar days [fromDay, toDay] in `timezone` as the half-open instant range PostgreSQL uses. */
   async period(fromDay: string, toDay: string, timezone: string): Promise<Period> {
@@ -140,7 +144,7 @@ export class StatementsService {
   async summary(kind: 'affiliates', period: Period): Promise<AffiliateSummaryRow[]>;
   async summary(kind: 'advertisers', period: Period): Promise<AdvertiserSummaryRow[]>;
   async summary(kind: 'affiliates' | 'advertisers', period: Period): Promise<(AffiliateSummaryRow | AdvertiserSummaryRow)[]> {
-    const raw: Record<string, unknown>[] = await this.dataSource.query(kind === 'affiliates' ? AFFILIATE_SUMMARY : ADVERTISER_SUMMARY, [period.from, period.to]);
+    const raw: Record<string, unknown>[] = await this.reads.query(kind === 'affiliates' ? AFFILIATE_SUMMARY : ADVERTISER_SUMMARY, [period.from, period.to]);
     return raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as (AffiliateSummaryRow | AdvertiserSummaryRow)[];
   }
 
@@ -151,7 +155,7 @@ export class StatementsService {
    * movements = closing even while commissions are being posted.
    */
   private async *statementRows(affiliateId: string, period: Period, currency: string | undefined, onRow: (row: StatementCsvRow) => void): AsyncGenerator<void> {
-    const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [PoolClient, (error?: Error) => void];
+    const [client, release] = (await (this.reads.source.driver as PostgresDriver).obtainMasterConnection()) as [PoolClient, (error?: Error) => void];
     let prefetch: Promise<number> | null = null;
     let open = false;
     try {
