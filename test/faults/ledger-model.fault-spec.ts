@@ -147,14 +147,14 @@ describe('the ledger against a model, through the real services', () => {
       fc.nat().map(reverseTransfer),
     ];
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 18 }), async (cmds) => {
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: 'large' }), async (cmds) => {
         const affiliates = await Promise.all([0, 1, 2].map(() => n.payableAffiliate()));
         await n.settle();
         const model: Model = { convs: [], balances: affiliates.map(() => ({ pending: 0, available: 0, paid: 0, clawback: 0 })), payouts: [] };
         await fc.asyncModelRun(() => ({ model, real: { affiliates } }), cmds);
       }),
       // The database outlives each run: report the first failing history as it was, unshrunk.
-      { numRuns: 10, seed: SEED, endOnFailure: true },
+      { numRuns: 20, seed: SEED, endOnFailure: true },
     );
     addFigure('ledger model steps checked', steps);
   }, 600_000);
