@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { Client, Pool } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 
 /** postgres://…/<name> on the same server as `base`. */
 export function databaseUrl(base: string, name: string): string {
@@ -55,4 +55,29 @@ export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise
     redis.disconnect();
   }
   return deleted;
+}
+
+/** PostgreSQL's "deadlock detected" and "could not serialize": the transaction was rolled back whole and may simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Runs `fn` in a transaction on a client of its own; a deadlock victim (bulk writes racing the
+ * service's own jobs on shared ledger accounts) is run again, up to `attempts` times.
+ */
+export async function transaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await db.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (attempt >= attempts || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
+    } finally {
+      client.release();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
 }

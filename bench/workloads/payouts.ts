@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { transaction } from '../lib/db';
 import { Api, mapLimit, retry } from '../lib/http';
 import { freePort, startNode, waitFor, waitForHttp } from '../lib/proc';
 import { round } from '../lib/results';
@@ -154,9 +155,7 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
     const CHUNK = 2000;
     for (let at = 0; at < bulk; at += CHUNK) {
       const chunk = ids.slice(at, at + CHUNK);
-      const client = await stack.db.connect();
-      try {
-        await client.query('BEGIN');
+      await transaction(stack.db, async (client) => {
         await client.query(BULK_SQL.principals, [chunk, numbers.slice(at, at + CHUNK), stack.paths.id]);
         await client.query(BULK_SQL.payoutAccounts, [chunk, accounts.slice(at, at + CHUNK)]);
         await client.query(BULK_SQL.accounts, [chunk, network.advertiser.id]);
@@ -167,13 +166,7 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
         await client.query(BULK_SQL.history, [chunk, numbers.slice(at, at + CHUNK), network.advertiser.id, offer.id, goalId, receivable, margin]);
         await client.query('SET CONSTRAINTS ALL IMMEDIATE');
         await client.query(BULK_SQL.balances, [chunk, receivable, margin, chunk.length]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       stack.progress.update(`payouts: ${Math.min(at + CHUNK, bulk)}/${bulk} payees written in bulk`);
     }
     await stack.db.query('ANALYZE principals, payout_accounts, conversions, conversion_events, journal_entries, journal_lines, ledger_accounts');

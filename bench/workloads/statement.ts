@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { copyCsv } from '../baselines/copy-csv';
+import { transaction } from '../lib/db';
 import { mapLimit } from '../lib/http';
 import { memoryOf, resetPeakMemory, sampleMemory } from '../lib/proc';
 import { profiled } from '../lib/profiling';
@@ -83,26 +84,17 @@ export async function prepareStatement(stack: Stack, network: Network): Promise<
   let written = 0;
   const started = Date.now();
   await mapLimit(chunks, 2, async ([lo, hi]) => {
-    const client = await stack.db.connect();
-    try {
-      await client.query('BEGIN');
+    await transaction(stack.db, async (client) => {
       await client.query(CHUNK_SQL, [start, stepMs, lo, hi, advertiser.id, offer.id, goalId, affiliate.id, receivable, pending, prefixes[0], prefixes[1]]);
       await client.query('SET CONSTRAINTS ALL IMMEDIATE');
-      const n = hi - lo + 1;
       await client.query(`UPDATE ledger_accounts SET balance = balance + CASE WHEN id = $1 THEN $3::bigint ELSE -$3::bigint END WHERE id IN ($1, $2)`, [
         receivable,
         pending,
-        n * AMOUNT,
+        (hi - lo + 1) * AMOUNT,
       ]);
-      await client.query('COMMIT');
-      written += n;
-      stack.progress.update(`statement history: ${written}/${lines} commission entries written`);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
+    written += hi - lo + 1;
+    stack.progress.update(`statement history: ${written}/${lines} commission entries written`);
   });
   // As after any bulk load: fresh statistics, or the planner takes a million rows for a few.
   await stack.db.query('ANALYZE conversions, journal_entries, journal_lines, ledger_accounts');
