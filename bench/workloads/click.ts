@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { cpuMeter, CpuGroups, perUnit, postgresFor } from '../lib/cpu';
 import { count, load, LoadResult, statusSummary } from '../lib/load';
 import { freePort, Service, startNode, waitFor, waitForHttp } from '../lib/proc';
 import { profiled } from '../lib/profiling';
@@ -42,6 +43,20 @@ async function measure(
   return { ...(await (around ? around(run) : run())), warm302: count(warmed, 302) };
 }
 
+const CPU_LABELS = { api: 'API', worker: 'worker', postgres: 'PostgreSQL', redis: 'Redis', server: 'bare server', load: 'autocannon' };
+
+/** Wraps a measured run to count the CPU time of `groups` over it. */
+function metered(groups: CpuGroups, into: (seconds: Record<string, number>) => void) {
+  return async (run: () => Promise<LoadResult>): Promise<LoadResult> => {
+    const meter = cpuMeter(groups);
+    try {
+      return await run();
+    } finally {
+      into(meter.stop());
+    }
+  };
+}
+
 /** Waits until the clicks of `linkId` in the database reach `expected` (the buffer flushes every ≤ 200 ms). */
 async function storedClicks(stack: Stack, linkId: string, expected: number): Promise<number> {
   let stored = 0;
@@ -68,12 +83,21 @@ export async function clickWorkload(stack: Stack, network: Network): Promise<voi
 
   stack.progress.phase('click redirect: baseline (bare node:http 302)');
   const base = await startRedirectBaseline(stack, 'baseline-redirect');
-  const baseline = await measure(stack, 'baseline', [base.url], path);
+  let baseCpu: Record<string, number> = {};
+  const baseline = await measure(stack, 'baseline', [base.url], path, metered({ server: (pid) => pid === base.service.pid, load: (pid) => pid === process.pid }, (s) => (baseCpu = s)));
   await base.service.stop();
 
   stack.progress.phase('click redirect: ours (GET /c/:code, 64 connections)');
   const before = (await stack.db.query(`SELECT count(*)::int AS n FROM clicks WHERE link_id = $1 AND clicked_at > now() - interval '1 day'`, [link.id])).rows[0].n as number;
-  const ours = await measure(stack, 'ours', [stack.baseUrl], path, (run) => profiled(stack, stack.api, 'click-redirect', run));
+  let oursCpu: Record<string, number> = {};
+  const oursGroups: CpuGroups = {
+    api: (pid) => pid === stack.api.pid,
+    worker: (pid) => pid === stack.worker.pid,
+    postgres: postgresFor(stack.paths.dbName),
+    redis: (_pid, comm) => comm.startsWith('redis-server'),
+    load: (pid) => pid === process.pid,
+  };
+  const ours = await measure(stack, 'ours', [stack.baseUrl], path, (run) => profiled(stack, stack.api, 'click-redirect', () => metered(oursGroups, (s) => (oursCpu = s))(run)));
   const served302 = count(ours, 302);
   const wrong = ours.requests - served302;
   const rps = served302 / ours.seconds;
@@ -92,7 +116,7 @@ export async function clickWorkload(stack: Stack, network: Network): Promise<voi
     p50: ours.p50,
     p99: ours.p99,
     unit: 'req/s',
-    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${wrong ? `${wrong} non-302 answers (${statusSummary(ours)}); ` : ''}${stored} clicks stored for ${served} 302s received${stored > served ? ` (+${stored - served} requests in flight when autocannon stopped)` : ''}`,
+    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${wrong ? `${wrong} non-302 answers (${statusSummary(ours)}); ` : ''}${stored} clicks stored for ${served} 302s received${stored > served ? ` (+${stored - served} requests in flight when autocannon stopped)` : ''}; CPU µs per 302: ours ${perUnit(oursCpu, served302, CPU_LABELS)}; baseline ${perUnit(baseCpu, count(baseline, 302), CPU_LABELS)}`,
   });
 
   stack.progress.phase('click redirect: two API processes');
