@@ -168,4 +168,33 @@ describe('commission statements and period summaries', () => {
       await t.http.get('/v1/statements/summary/affiliates').query({ from: today(), to: today() }).set(auth(key)).expect(403);
     }
   });
+
+  it('counts an entry posted in the last half millisecond before a boundary in one period only', async () => {
+    // Entries keep milliseconds (rounded) and their lines microseconds: find a commission whose
+    // entry time was rounded up past its lines' and cut two periods exactly there.
+    const edge = await createAffiliate(t);
+    let boundary: Date | null = null;
+    for (let i = 0; i < 40 && !boundary; i++) {
+      const conversion = await convert(t, advertiser, edge, usd, { txn_id: `EDGE-${i}` });
+      await drainQueues(t);
+      const [row] = await t.dataSource.query(
+        `SELECT e.created_at AS at, bool_and(e.created_at > l.created_at) AS rounded_up
+           FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+          WHERE e.cause_type = 'conversion' AND e.cause_id = $1 AND e.kind = 'commission' GROUP BY e.id`,
+        [conversion.id],
+      );
+      if (row.rounded_up) boundary = row.at;
+    }
+    if (!boundary) throw new Error('no entry of 40 was rounded up (each is, half the time)');
+    const service = t.app.get(StatementsService);
+    const affiliateRow = await service.affiliateFor({ id: edge.id, role: 'affiliate' } as never, undefined);
+    const hour = 3_600_000;
+    const before = await service.model(affiliateRow, { from: new Date(boundary.getTime() - hour), to: boundary, timezone: 'UTC' });
+    const after = await service.model(affiliateRow, { from: boundary, to: new Date(boundary.getTime() + hour), timezone: 'UTC' });
+    const usdOf = (model: typeof before) => model.sections.find((s) => s.currency === 'USD');
+    for (const section of [usdOf(before), usdOf(after)]) {
+      if (section) expect(section.opening + section.lines.reduce((acc, l) => acc + l.amount, 0)).toBe(section.closing);
+    }
+    expect(usdOf(after)?.opening ?? 0).toBe(usdOf(before)?.closing ?? 0);
+  });
 });

@@ -2,7 +2,8 @@
  * An affiliate's money movements as the ledger records them: one row per journal entry and
  * currency, with the net change of what the network owes the affiliate (pending + available −
  * clawback, presented positive). Approvals move money between the affiliate's own accounts and
- * net to zero, so they are not movements. Parameters: $1 affiliate, $2 from, $3 to, $4 currency or null.
+ * net to zero, so they are not movements. Periods cut by the lines' time, as the balances do:
+ * an entry's own time is rounded to the millisecond and may fall after its lines' near a boundary. Parameters: $1 affiliate, $2 from, $3 to, $4 currency or null.
  */
 export const MOVEMENTS = `
   SELECT e.id AS entry_id, e.created_at AS at, l.currency,
@@ -19,7 +20,7 @@ export const MOVEMENTS = `
     JOIN ledger_accounts a ON a.id = l.account_id
     JOIN journal_entries e ON e.id = l.entry_id
    WHERE a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
-     AND e.created_at >= $2 AND e.created_at < $3 AND ($4::char(3) IS NULL OR l.currency = $4)
+     AND l.created_at >= $2 AND l.created_at < $3 AND ($4::char(3) IS NULL OR l.currency = $4)
    GROUP BY e.id, e.created_at, l.currency, e.kind, e.cause_type, e.cause_id
   HAVING sum(l.amount) <> 0`;
 
@@ -52,9 +53,6 @@ export const MOVEMENT_LINES = `
     LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN m.cause_id::uuid END
    ORDER BY m.at, m.entry_id`;
 
-/** Totals per currency and movement type over the period. */
-export const TOTALS = `SELECT currency, type, sum(amount)::bigint AS amount FROM (${MOVEMENTS}) m GROUP BY currency, type`;
-
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;
 
 /** Per affiliate and currency over [$1, $2): earned, reversed (clawbacks included), paid out, and the balance at $2. */
@@ -62,7 +60,7 @@ export const AFFILIATE_SUMMARY = `
   WITH moves AS (
     SELECT a.owner_id, l.currency, e.kind, -sum(l.amount) AS amount
       FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id JOIN journal_entries e ON e.id = l.entry_id
-     WHERE a.type IN ${AFFILIATE_ACCOUNTS} AND e.created_at >= $1 AND e.created_at < $2
+     WHERE a.type IN ${AFFILIATE_ACCOUNTS} AND l.created_at >= $1 AND l.created_at < $2
      GROUP BY a.owner_id, l.currency, e.id, e.kind HAVING sum(l.amount) <> 0),
   balances AS (
     SELECT a.owner_id, l.currency, -sum(l.amount) AS balance
@@ -93,7 +91,7 @@ export const ADVERTISER_SUMMARY = `
       FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id AND a.type = 'network_margin'
       JOIN journal_entries e ON e.id = l.entry_id AND e.cause_type = 'conversion'
       JOIN conversions c ON c.id::text = e.cause_id
-     WHERE e.created_at >= $1 AND e.created_at < $2 GROUP BY 1, 2),
+     WHERE l.created_at >= $1 AND l.created_at < $2 GROUP BY 1, 2),
   keys AS (SELECT advertiser_id, currency FROM receivable UNION SELECT advertiser_id, currency FROM billed UNION SELECT advertiser_id, currency FROM margin)
   SELECT p.id AS "advertiserId", p.name, k.currency,
          coalesce(b.billed, 0)::bigint AS billed, coalesce(pd.paid, 0)::bigint AS paid,
