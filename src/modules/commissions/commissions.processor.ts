@@ -15,6 +15,8 @@ export class CommissionsProcessor extends WorkerHost {
     commissions: CommissionsService,
   ) {
     super();
+    handlers.register(QUEUES.commissions, JOBS.postCommissions, (job: Job<{ ids: string[] }>) => commissions.reconcileMany(job.data.ids));
+    // The one-conversion jobs of before the batches: some may still be queued at an upgrade.
     const reconcile = (job: Job<{ id: string }>) => commissions.reconcile(job.data.id);
     handlers.register(QUEUES.commissions, JOBS.postCommission, reconcile);
     handlers.register(QUEUES.commissions, JOBS.applyStatusChange, reconcile);

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { MetricsService } from '../../modules/health/metrics.service';
 import { QUEUES, QueueName } from '../queues';
 import { OutboxService } from './outbox.service';
-import { OUTBOX_ROUTES, OutboxRoute } from './outbox.topics';
+import { isBatchRoute, OUTBOX_ROUTES, OutboxBatchRoute, OutboxRoute } from './outbox.topics';
 
 const POLL_MS = 250;
 const BATCH = 500;
@@ -124,12 +124,24 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (rows.length === 0) return 0;
       const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
+      const add = (queue: QueueName, job: { name: string; data: Record<string, unknown>; opts: JobsOptions }) => byQueue.set(queue, [...(byQueue.get(queue) ?? []), job]);
+      const batches = new Map<OutboxBatchRoute, Row[]>();
       for (const row of rows) {
         const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
         if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
-        const jobs = byQueue.get(route.queue) ?? [];
-        jobs.push({ name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
-        byQueue.set(route.queue, jobs);
+        if (isBatchRoute(route)) {
+          batches.set(route, [...(batches.get(route) ?? []), row]);
+          continue;
+        }
+        add(route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+      }
+      for (const [route, batched] of batches) {
+        for (let i = 0; i < batched.length; i += route.batch.max) {
+          const chunk = batched.slice(i, i + route.batch.max);
+          const outboxIds = chunk.map((r) => r.id);
+          const ids = [...new Set(chunk.map((r) => r.aggregate_id))];
+          add(route.queue, { name: route.job, data: { ids, outboxIds }, opts: { ...this.jobOptions[route.queue], jobId: route.batch.jobId(outboxIds) } });
+        }
       }
       await withTimeout(
         Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))),
