@@ -14,6 +14,8 @@ const POLL_MS = 250;
 const BATCH = 500;
 const REDIS_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
+/** How long a commit's notification waits, so the messages of commits close together share a pass (and a batch job). */
+const GATHER_MS = 50;
 
 interface Row {
   id: string;
@@ -32,6 +34,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly queues: Record<QueueName, Queue>;
   private timer: NodeJS.Timeout | undefined;
+  private dueAt = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -60,7 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.outbox.onNotify(() => this.kick());
+    this.unsubscribe = this.outbox.onNotify(() => this.soon());
     this.schedule(0);
   }
 
@@ -71,7 +74,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.running;
   }
 
-  /** Relays now (or right after the pass under way). */
+  /** Relays now (or a moment after the pass under way). */
   kick(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -79,16 +82,27 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       return;
     }
     clearTimeout(this.timer);
+    this.dueAt = Infinity;
     this.running = this.pass().finally(() => {
       this.running = undefined;
       const backoff = this.failures ? Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** this.failures) : POLL_MS;
       if (this.again && !this.failures) {
         this.again = false;
-        this.kick();
+        this.schedule(GATHER_MS);
       } else {
         this.schedule(backoff);
       }
     });
+  }
+
+  /** Relays in a moment (GATHER_MS), unless a pass is already due sooner or under way. */
+  private soon(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.dueAt > Date.now() + GATHER_MS) this.schedule(GATHER_MS);
   }
 
   /** Relays until nothing is left; tests and shutdown use it. */
@@ -103,6 +117,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.dueAt = Date.now() + ms;
     this.timer = setTimeout(() => this.kick(), ms);
     this.timer.unref();
   }
