@@ -4,10 +4,42 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
 import { ConversionsService } from '../conversions/conversions.service';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService, toMinor } from '../ledger/ledger.service';
 import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
 
 const CAUSE = 'conversion' as const;
+
+/** What the ledger postings of a conversion depend on. */
+export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliateId' | 'currency' | 'revenue' | 'payout' | 'status' | 'goalKey' | 'txnId'>;
+
+/** Locks in id order, so two batches sharing conversions wait for each other instead of deadlocking. */
+const LOCK_CONVERSIONS = `
+  SELECT id, advertiser_id, affiliate_id, currency, revenue::text AS revenue, payout::text AS payout, status, goal_key, txn_id
+  FROM conversions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
+
+interface LockedRow {
+  id: string;
+  advertiser_id: string;
+  affiliate_id: string | null;
+  currency: string | null;
+  revenue: string;
+  payout: string;
+  status: Conversion['status'];
+  goal_key: string;
+  txn_id: string;
+}
+
+const toFacts = (r: LockedRow): CommissionFacts => ({
+  id: r.id,
+  advertiserId: r.advertiser_id,
+  affiliateId: r.affiliate_id,
+  currency: r.currency,
+  revenue: toMinor(r.revenue),
+  payout: toMinor(r.payout),
+  status: r.status,
+  goalKey: r.goal_key,
+  txnId: r.txn_id,
+});
 
 /**
  * Brings the ledger in line with a conversion's status. It looks at what is already posted
@@ -51,12 +83,9 @@ export class CommissionsService {
 
   private async reconcileBatch(ids: string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const conversions: Conversion[] = await manager
-        .createQueryBuilder(Conversion, 'c')
-        .setLock('pessimistic_write')
-        .where('c.id IN (:...ids)', { ids })
-        .orderBy('c.id')
-        .getMany();
+      // Only what the postings need, without entity hydration: this runs for every conversion.
+      const rows: LockedRow[] = await manager.query(LOCK_CONVERSIONS, [ids]);
+      const conversions = rows.map(toFacts);
       if (conversions.length < ids.length) {
         const found = new Set(conversions.map((c) => c.id));
         this.logger.warn(`conversion(s) ${ids.filter((id) => !found.has(id)).join(', ')} not found; nothing to post`);
@@ -66,7 +95,7 @@ export class CommissionsService {
   }
 
   /** The same, for conversions the caller has locked in its own transaction. */
-  async reconcileAllLocked(manager: EntityManager, conversions: Conversion[]): Promise<void> {
+  async reconcileAllLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
     const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
     if (!attributed.length) return;
     const ids = attributed.map((c) => c.id);
@@ -135,7 +164,7 @@ export class CommissionsService {
  * The entries an attributed conversion misses for its status, given the kinds already posted
  * for it and the status it had before it was rejected or reversed (if it was).
  */
-export function missingPostings(conversion: Conversion, posted: ReadonlySet<string>, statusBeforeEnd: string | null): PostingInput[] {
+export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet<string>, statusBeforeEnd: string | null): PostingInput[] {
   const amounts: CommissionAmounts = {
     affiliateId: conversion.affiliateId as string,
     advertiserId: conversion.advertiserId,
