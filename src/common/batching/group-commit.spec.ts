@@ -54,3 +54,30 @@ describe('GroupCommit', () => {
     expect(writes).toEqual([[['a', 'b'], ['c']], [['d', 'e', 'f', 'g']], [['h']]]);
   });
 });
+
+describe('GroupCommit with concurrency', () => {
+  it('writes up to that many batches at once, gathering the rest for the next', async () => {
+    const writes: number[][] = [];
+    const releases: (() => void)[] = [];
+    let active = 0;
+    let most = 0;
+    const group = new GroupCommit<number, number>(
+      async (xs) => {
+        writes.push(xs);
+        most = Math.max(most, ++active);
+        await new Promise<void>((r) => releases.push(r));
+        active--;
+        return xs;
+      },
+      { concurrency: 2, maxBatch: 2 },
+    );
+    const all = [1, 2, 3, 4, 5, 6].map((x) => group.submit(x));
+    while (writes.flat().length < 6) {
+      await new Promise((r) => setImmediate(r));
+      releases.splice(0).forEach((r) => r());
+    }
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(most).toBe(2);
+    expect(writes).toEqual([[1, 2], [3, 4], [5, 6]]);
+  });
+});

@@ -8,6 +8,8 @@ export interface GroupCommitOptions<I> {
   /** How much one batch takes at most, counted with `sizeOf` (1 per input by default); a bigger input goes alone. */
   maxBatch?: number;
   sizeOf?: (input: I) => number;
+  /** How many batches may be written at once (1 by default): more hides the round trips of one behind another. */
+  concurrency?: number;
 }
 
 interface Pending<I, R> {
@@ -18,9 +20,11 @@ interface Pending<I, R> {
 
 export class GroupCommit<I, R> {
   private queue: Pending<I, R>[] = [];
-  private busy = false;
+  private inFlight = 0;
+  private scheduled = false;
   private readonly maxBatch: number;
   private readonly sizeOf: (input: I) => number;
+  private readonly concurrency: number;
 
   /** `write` takes the inputs of one batch and answers one result per input, in order. */
   constructor(
@@ -29,31 +33,41 @@ export class GroupCommit<I, R> {
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.sizeOf = options.sizeOf ?? (() => 1);
+    this.concurrency = options.concurrency ?? 1;
   }
 
   submit(input: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.busy) {
-        this.busy = true;
-        // The rest of this tick joins the batch.
-        setImmediate(() => void this.flush());
+      this.schedule();
+    });
+  }
+
+  /** Starts a batch on the next turn of the event loop, so the rest of this tick joins it. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.concurrency) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queue.length && this.inFlight < this.concurrency) {
+        const batch = this.take();
+        this.inFlight++;
+        void this.run(batch).finally(() => {
+          this.inFlight--;
+          if (this.queue.length) this.schedule();
+        });
       }
     });
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.take();
-      try {
-        const results = await this.write(batch.map((p) => p.input));
-        batch.forEach((p, i) => p.resolve(results[i]));
-      } catch (error) {
-        if (batch.length === 1) batch[0].reject(error);
-        else for (const p of batch) await this.write([p.input]).then(([r]) => p.resolve(r), p.reject);
-      }
+  private async run(batch: Pending<I, R>[]): Promise<void> {
+    try {
+      const results = await this.write(batch.map((p) => p.input));
+      batch.forEach((p, i) => p.resolve(results[i]));
+    } catch (error) {
+      if (batch.length === 1) batch[0].reject(error);
+      else for (const p of batch) await this.write([p.input]).then(([r]) => p.resolve(r), p.reject);
     }
-    this.busy = false;
   }
 
   private take(): Pending<I, R>[] {

@@ -22,7 +22,8 @@ export class CommissionsProcessor extends WorkerHost {
         await commissions.reconcileMany(lists.flat());
         return lists.map(() => undefined);
       },
-      { maxBatch: 2000, sizeOf: (ids) => ids.length },
+      // Two at once: the next batch reads and plans while the last one commits.
+      { maxBatch: 2000, sizeOf: (ids) => ids.length, concurrency: 2 },
     );
     handlers.register(QUEUES.commissions, JOBS.postCommissions, (job: Job<{ ids: string[] }>) => group.submit(job.data.ids));
     // The one-conversion jobs of before the batches: some may still be queued at an upgrade.
