@@ -26,8 +26,11 @@ export const RESUMABLE_WORKER_OPTIONS = { maxStalledCount: 100 } as const;
 
 /** Job names, per queue. */
 export const JOBS = {
+  /** Superseded by postCommissions; still handled, for jobs queued before the upgrade. */
   postCommission: 'post-commission',
+  /** Superseded by postCommissions; still handled, for jobs queued before the upgrade. */
   applyStatusChange: 'apply-status-change',
+  postCommissions: 'post-commissions',
   approveDue: 'approve-due',
   sendPostback: 'send-postback',
   payoutRun: 'payout-run',

@@ -99,10 +99,10 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
     await drainQueues(t);
     await t.http.post(`/v1/conversions/${other}/approve`).set(auth(advertiser.apiKey)).send({}).expect(200);
     const ledger = t.app.get(LedgerService);
-    const realPost = ledger.post.bind(ledger);
+    const realPost = ledger.postMany.bind(ledger);
     let crashed = false;
-    const spy = jest.spyOn(ledger, 'post').mockImplementation(async (manager, input) => {
-      const result = await realPost(manager, input);
+    const spy = jest.spyOn(ledger, 'postMany').mockImplementation(async (manager, inputs) => {
+      const result = await realPost(manager, inputs);
       if (!crashed) {
         crashed = true;
         throw new Error('worker killed half-way');

@@ -380,4 +380,88 @@ describe('ledger', () => {
       expect(result.checks.slice(0, -2).every((c) => c.ok)).toBe(true);
     });
   });
+
+  describe('postMany', () => {
+    const postMany = (inputs: PostingInput[]) => t.dataSource.transaction((m) => ledger.postMany(m, inputs));
+    const commission = (causeId: string, affiliateId: string, revenue: number, payout: number, currency = 'USD'): PostingInput => ({
+      kind: 'commission',
+      causeType: 'conversion',
+      causeId,
+      lines: commissionLines(conversion(affiliateId, revenue, payout, currency)),
+    });
+    const entryCount = () => count(`SELECT count(*) FROM journal_entries`);
+    let payee: PrincipalHandle;
+    beforeAll(async () => {
+      payee = await createAffiliate(t);
+    });
+
+    it('posts many balanced entries in mixed currencies, in order, moving each balance by its lines', async () => {
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const before = await entryCount();
+      const inputs: PostingInput[] = [
+        commission(a, payee.id, 1000, 700),
+        commission(b, payee.id, 90, 60, 'EUR'),
+        { kind: 'approval', causeType: 'conversion', causeId: a, lines: approvalLines(conversion(payee.id, 1000, 700)) },
+        // One entry in two currencies, each balanced.
+        {
+          kind: 'fx_fix',
+          causeType: 'adjustment',
+          causeId: c,
+          memo: 'two currencies',
+          lines: [
+            { account: { type: 'network_margin', currency: 'USD' }, amount: 5 },
+            { account: { type: 'affiliate_pending', ownerId: payee.id, currency: 'USD' }, amount: -5 },
+            { account: { type: 'network_margin', currency: 'EUR' }, amount: 3 },
+            { account: { type: 'affiliate_pending', ownerId: payee.id, currency: 'EUR' }, amount: -3 },
+          ],
+        },
+      ];
+      const results = await postMany(inputs);
+      expect(results.map((r) => r.created)).toEqual([true, true, true, true]);
+      expect(await entryCount()).toBe(before + 4);
+      for (const [i, input] of inputs.entries()) {
+        const [row] = await t.dataSource.query(`SELECT cause_id, kind, memo FROM journal_entries WHERE id = $1`, [results[i].entryId]);
+        expect(row).toEqual({ cause_id: input.causeId, kind: input.kind, memo: input.memo ?? null });
+      }
+      const unbalanced = await count(
+        `SELECT count(*) FROM (SELECT 1 FROM journal_lines WHERE entry_id = ANY($1::uuid[]) GROUP BY entry_id, currency HAVING sum(amount) <> 0) x`,
+        [results.map((r) => r.entryId)],
+      );
+      expect(unbalanced).toBe(0);
+      expect(await ledger.balances(null, payee.id)).toEqual([
+        { currency: 'EUR', pending: 63, available: 0, paid: 0, clawback: 0 },
+        { currency: 'USD', pending: 5, available: 700, paid: 0, clawback: 0 },
+      ]);
+      expect((await verifyLedger(t.dataSource)).ok).toBe(true);
+
+      // The same batch again posts nothing and answers the same entries.
+      const again = await postMany(inputs);
+      expect(again).toEqual(results.map((r) => ({ entryId: r.entryId, created: false })));
+      expect(await entryCount()).toBe(before + 4);
+      expect((await ledger.balances(null, payee.id)).find((x) => x.currency === 'USD')).toMatchObject({ pending: 5, available: 700 });
+    });
+
+    it('posts only the new entries of a batch that includes already-posted ones', async () => {
+      const old = randomUUID();
+      const first = await post(commission(old, payee.id, 400, 300));
+      const before = await ledger.accountBalance(null, { type: 'affiliate_pending', ownerId: payee.id, currency: 'USD' });
+      const [fresh1, fresh2] = [randomUUID(), randomUUID()];
+      const results = await postMany([commission(fresh1, payee.id, 200, 100), commission(old, payee.id, 400, 300), commission(fresh2, payee.id, 50, 20)]);
+      expect(results.map((r) => r.created)).toEqual([true, false, true]);
+      expect(results[1].entryId).toBe(first.entryId);
+      expect(await ledger.accountBalance(null, { type: 'affiliate_pending', ownerId: payee.id, currency: 'USD' })).toBe(before - 120);
+      expect(await count(`SELECT count(*) FROM journal_entries WHERE cause_id = $1`, [old])).toBe(1);
+      expect((await verifyLedger(t.dataSource)).ok).toBe(true);
+    });
+
+    it('refuses the whole batch, writing nothing, when one entry is wrong or repeated', async () => {
+      const before = await entryCount();
+      const good = commission(randomUUID(), payee.id, 10, 5);
+      const unbalanced: PostingInput = { ...commission(randomUUID(), payee.id, 10, 5), lines: [{ account: { type: 'network_margin', currency: 'USD' }, amount: 1 }, { account: { type: 'network_margin', currency: 'USD' }, amount: 2 }] };
+      await expect(postMany([good, unbalanced])).rejects.toBeInstanceOf(LedgerError);
+      await expect(postMany([good, { ...good }])).rejects.toThrow(/twice/);
+      expect(await entryCount()).toBe(before);
+      expect(await postMany([])).toEqual([]);
+    });
+  });
 });

@@ -15,6 +15,8 @@ import { Principal, PrincipalStatus, Role } from './principal.entity';
 const KEY_CACHE_MS = 5_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
+const TOKEN_CACHE_MS = 2_000;
+const TOKEN_CACHE_MAX = 10_000;
 
 interface CachedKey {
   principal: AuthPrincipal | null;
@@ -25,6 +27,7 @@ interface CachedKey {
 @Injectable()
 export class AccountsService {
   private readonly logger = new Logger(AccountsService.name);
+  private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly lastUsedWritten = new Map<string, number>();
 
@@ -175,14 +178,23 @@ export class AccountsService {
     });
   }
 
-  /** Advertiser ids whose live postback token equals `token` (constant-time compare is moot: the lookup is by value). */
+  /**
+   * The advertiser whose live postback token equals `token` (constant-time compare is moot: the
+   * lookup is by value). Found tokens are remembered for two seconds: every postback asks, and a
+   * rotated token stays live for a day anyway. Unknown tokens are not remembered.
+   */
   async advertiserForPostbackToken(token: string): Promise<string | null> {
+    const hit = this.tokenCache.get(token);
+    if (hit && hit.expires > Date.now()) return hit.advertiserId;
     const row = await this.dataSource
       .getRepository(PostbackToken)
       .createQueryBuilder('t')
       .where('t.token = :token AND (t.expires_at IS NULL OR t.expires_at > now())', { token })
       .getOne();
-    return row?.advertiserId ?? null;
+    if (!row) return null;
+    if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
+    this.tokenCache.set(token, { advertiserId: row.advertiserId, expires: Math.min(Date.now() + TOKEN_CACHE_MS, row.expiresAt?.getTime() ?? Infinity) });
+    return row.advertiserId;
   }
 
   /** The live tokens of one advertiser, newest first: HMAC checks try each. */

@@ -1,6 +1,7 @@
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { OnApplicationBootstrap } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
+import { GroupCommit } from '../../common/batching/group-commit';
 import { JobHandlers } from '../../queue/job-handlers';
 import { JOBS, QUEUES } from '../../queue/queues';
 import { CommissionsService } from './commissions.service';
@@ -8,14 +9,25 @@ import { CommissionsService } from './commissions.service';
 const APPROVAL_EVERY_MS = 60_000;
 
 /** Posts commissions and status changes to the ledger; all jobs of a conversion converge on one reconcile. */
-@Processor(QUEUES.commissions, { concurrency: 8 })
+@Processor(QUEUES.commissions, { concurrency: 32 })
 export class CommissionsProcessor extends WorkerHost {
   constructor(
     private readonly handlers: JobHandlers,
     commissions: CommissionsService,
   ) {
     super();
-    const reconcile = (job: Job<{ id: string }>) => commissions.reconcile(job.data.id);
+    // The jobs running at once are posted together: one transaction for many small jobs.
+    const group = new GroupCommit<string[], void>(
+      async (lists) => {
+        await commissions.reconcileMany(lists.flat());
+        return lists.map(() => undefined);
+      },
+      // Two at once: the next batch reads and plans while the last one commits.
+      { maxBatch: 2000, sizeOf: (ids) => ids.length, concurrency: 2 },
+    );
+    handlers.register(QUEUES.commissions, JOBS.postCommissions, (job: Job<{ ids: string[] }>) => group.submit(job.data.ids));
+    // The one-conversion jobs of before the batches: some may still be queued at an upgrade.
+    const reconcile = (job: Job<{ id: string }>) => group.submit([job.data.id]);
     handlers.register(QUEUES.commissions, JOBS.postCommission, reconcile);
     handlers.register(QUEUES.commissions, JOBS.applyStatusChange, reconcile);
   }

@@ -3,12 +3,43 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
-import { ConversionEvent } from '../conversions/conversion-event.entity';
 import { ConversionsService } from '../conversions/conversions.service';
-import { LedgerService } from '../ledger/ledger.service';
-import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
+import { LedgerService, toMinor } from '../ledger/ledger.service';
+import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
 
 const CAUSE = 'conversion' as const;
+
+/** What the ledger postings of a conversion depend on. */
+export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliateId' | 'currency' | 'revenue' | 'payout' | 'status' | 'goalKey' | 'txnId'>;
+
+/** Locks in id order, so two batches sharing conversions wait for each other instead of deadlocking. */
+const LOCK_CONVERSIONS = `
+  SELECT id, advertiser_id, affiliate_id, currency, revenue::text AS revenue, payout::text AS payout, status, goal_key, txn_id
+  FROM conversions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
+
+interface LockedRow {
+  id: string;
+  advertiser_id: string;
+  affiliate_id: string | null;
+  currency: string | null;
+  revenue: string;
+  payout: string;
+  status: Conversion['status'];
+  goal_key: string;
+  txn_id: string;
+}
+
+const toFacts = (r: LockedRow): CommissionFacts => ({
+  id: r.id,
+  advertiserId: r.advertiser_id,
+  affiliateId: r.affiliate_id,
+  currency: r.currency,
+  revenue: toMinor(r.revenue),
+  payout: toMinor(r.payout),
+  status: r.status,
+  goalKey: r.goal_key,
+  txnId: r.txn_id,
+});
 
 /**
  * Brings the ledger in line with a conversion's status. It looks at what is already posted
@@ -27,41 +58,52 @@ export class CommissionsService {
   ) {}
 
   async reconcile(conversionId: string): Promise<void> {
+    await this.reconcileMany([conversionId]);
+  }
+
+  /**
+   * The same for many conversions in one transaction: they are locked in id order (two batches
+   * sharing a conversion wait, never deadlock), what they already have is read in one query and
+   * what they miss is posted with a few statements. When the batch fails, each conversion is
+   * tried alone, so one the ledger refuses does not hold the others back; the error names it.
+   */
+  async reconcileMany(conversionIds: string[]): Promise<void> {
+    const ids = [...new Set(conversionIds.map((id) => id.toLowerCase()))].sort();
+    if (!ids.length) return;
+    try {
+      await this.reconcileBatch(ids);
+    } catch (error) {
+      if (ids.length === 1) throw error;
+      this.logger.warn(`posting ${ids.length} conversions together failed (${(error as Error).message}); posting them one by one`);
+      const failed: { id: string; error: Error }[] = [];
+      for (const id of ids) await this.reconcileBatch([id]).catch((e: Error) => failed.push({ id, error: e }));
+      if (failed.length) throw new Error(`could not post ${failed.map((f) => `conversion ${f.id} (${f.error.message})`).join('; ')}`);
+    }
+  }
+
+  private async reconcileBatch(ids: string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const conversion = await manager.findOne(Conversion, { where: { id: conversionId }, lock: { mode: 'pessimistic_write' } });
-      if (!conversion) {
-        this.logger.warn(`conversion ${conversionId} not found; nothing to post`);
-        return;
+      // Only what the postings need, without entity hydration: this runs for every conversion.
+      const rows: LockedRow[] = await manager.query(LOCK_CONVERSIONS, [ids]);
+      const conversions = rows.map(toFacts);
+      if (conversions.length < ids.length) {
+        const found = new Set(conversions.map((c) => c.id));
+        this.logger.warn(`conversion(s) ${ids.filter((id) => !found.has(id)).join(', ')} not found; nothing to post`);
       }
-      await this.reconcileLocked(manager, conversion);
+      await this.reconcileAllLocked(manager, conversions);
     });
   }
 
-  /** The same, for a conversion the caller has locked in its own transaction. */
-  async reconcileLocked(manager: EntityManager, conversion: Conversion): Promise<void> {
-    if (!conversion.affiliateId || !conversion.currency) return; // unattributed: nothing earned
-    const amounts: CommissionAmounts = {
-      affiliateId: conversion.affiliateId,
-      advertiserId: conversion.advertiserId,
-      currency: conversion.currency,
-      revenue: conversion.revenue,
-      payout: conversion.payout,
-    };
-    const has = (kind: string) => this.ledger.hasEntry(manager, CAUSE, conversion.id, kind);
-    const post = (kind: string, lines: ReturnType<typeof commissionLines>) =>
-      lines.length ? this.ledger.post(manager, { kind, causeType: CAUSE, causeId: conversion.id, lines, memo: `${conversion.goalKey} ${conversion.txnId}` }) : undefined;
-
-    const status = conversion.status;
-    if (status === 'pending' || status === 'approved' || status === 'paid') {
-      if (!(await has(LEDGER_KINDS.commission))) await post(LEDGER_KINDS.commission, commissionLines(amounts));
-      if (status !== 'pending' && !(await has(LEDGER_KINDS.approval))) await post(LEDGER_KINDS.approval, approvalLines(amounts));
-      return;
-    }
-    if ((status === 'rejected' || status === 'reversed') && (await has(LEDGER_KINDS.commission)) && !(await has(LEDGER_KINDS.reversal))) {
-      // Undo from wherever the payout sits: paid out → clawback; approved (posted) → available; else pending.
-      const from: ReversibleStatus = (await this.statusBeforeEnd(manager, conversion.id)) === 'paid' ? 'paid' : (await has(LEDGER_KINDS.approval)) ? 'approved' : 'pending';
-      await post(LEDGER_KINDS.reversal, reversalLines(amounts, from));
-    }
+  /** The same, for conversions the caller has locked in its own transaction. */
+  async reconcileAllLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
+    const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
+    if (!attributed.length) return;
+    const ids = attributed.map((c) => c.id);
+    const posted = await this.postedKinds(manager, ids);
+    const ended = attributed.filter((c) => c.status === 'rejected' || c.status === 'reversed').map((c) => c.id);
+    const before = ended.length ? await this.statusesBeforeEnd(manager, ended) : new Map<string, string>();
+    const postings = attributed.flatMap((c) => missingPostings(c, posted.get(c.id) ?? new Set(), before.get(c.id) ?? null));
+    if (postings.length) await this.ledger.postMany(manager, postings);
   }
 
   /**
@@ -80,10 +122,11 @@ export class CommissionsService {
           .orderBy('c.approve_after')
           .limit(batchSize)
           .getMany();
+        const updated: Conversion[] = [];
         for (const conversion of due) {
-          const updated = await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over');
-          await this.reconcileLocked(manager, updated);
+          updated.push(await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over'));
         }
+        await this.reconcileAllLocked(manager, updated);
         return due.length;
       });
       total += approved;
@@ -94,9 +137,53 @@ export class CommissionsService {
     return total;
   }
 
-  /** The status a conversion had when it was rejected or reversed. */
-  private async statusBeforeEnd(manager: EntityManager, conversionId: string): Promise<string | null> {
-    const event = await manager.findOne(ConversionEvent, { where: [{ conversionId, toStatus: 'reversed' }, { conversionId, toStatus: 'rejected' }], order: { id: 'DESC' } });
-    return event?.fromStatus ?? null;
+  /** The kinds already posted for each conversion. */
+  private async postedKinds(manager: EntityManager, conversionIds: string[]): Promise<Map<string, Set<string>>> {
+    const rows: { cause_id: string; kind: string }[] = await manager.query(
+      `SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`,
+      [CAUSE, conversionIds],
+    );
+    const byConversion = new Map<string, Set<string>>();
+    for (const r of rows) byConversion.set(r.cause_id, (byConversion.get(r.cause_id) ?? new Set<string>()).add(r.kind));
+    return byConversion;
   }
+
+  /** The status each conversion had when it was (last) rejected or reversed. */
+  private async statusesBeforeEnd(manager: EntityManager, conversionIds: string[]): Promise<Map<string, string>> {
+    const rows: { conversion_id: string; from_status: string | null }[] = await manager.query(
+      `SELECT DISTINCT ON (conversion_id) conversion_id, from_status FROM conversion_events
+       WHERE conversion_id = ANY($1::uuid[]) AND to_status IN ('reversed', 'rejected')
+       ORDER BY conversion_id, id DESC`,
+      [conversionIds],
+    );
+    return new Map(rows.filter((r) => r.from_status !== null).map((r) => [r.conversion_id, r.from_status as string]));
+  }
+}
+
+/**
+ * The entries an attributed conversion misses for its status, given the kinds already posted
+ * for it and the status it had before it was rejected or reversed (if it was).
+ */
+export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet<string>, statusBeforeEnd: string | null): PostingInput[] {
+  const amounts: CommissionAmounts = {
+    affiliateId: conversion.affiliateId as string,
+    advertiserId: conversion.advertiserId,
+    currency: conversion.currency as string,
+    revenue: conversion.revenue,
+    payout: conversion.payout,
+  };
+  const postings: PostingInput[] = [];
+  const post = (kind: string, lines: PostingLine[]) => {
+    if (lines.length) postings.push({ kind, causeType: CAUSE, causeId: conversion.id, lines, memo: `${conversion.goalKey} ${conversion.txnId}` });
+  };
+  const status = conversion.status;
+  if (status === 'pending' || status === 'approved' || status === 'paid') {
+    if (!posted.has(LEDGER_KINDS.commission)) post(LEDGER_KINDS.commission, commissionLines(amounts));
+    if (status !== 'pending' && !posted.has(LEDGER_KINDS.approval)) post(LEDGER_KINDS.approval, approvalLines(amounts));
+  } else if ((status === 'rejected' || status === 'reversed') && posted.has(LEDGER_KINDS.commission) && !posted.has(LEDGER_KINDS.reversal)) {
+    // Undo from wherever the payout sits: paid out → clawback; approved (posted) → available; else pending.
+    const from: ReversibleStatus = statusBeforeEnd === 'paid' ? 'paid' : posted.has(LEDGER_KINDS.approval) ? 'approved' : 'pending';
+    post(LEDGER_KINDS.reversal, reversalLines(amounts, from));
+  }
+  return postings;
 }

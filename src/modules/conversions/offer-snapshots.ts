@@ -24,6 +24,7 @@ interface Cached<T> {
 export class OfferSnapshots {
   private readonly offerCache = new Map<string, Cached<Offer | null>>();
   private readonly statusCache = new Map<string, Cached<PrincipalStatus | null>>();
+  private readonly offerLoads = new Map<string, Promise<Offer | null>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -35,6 +36,15 @@ export class OfferSnapshots {
   async offer(id: string): Promise<Offer | null> {
     const hit = this.offerCache.get(id);
     if (hit && hit.expires > Date.now()) return hit.value;
+    // Single flight: a burst of postbacks for one offer waits on one load, not one each.
+    const loading = this.offerLoads.get(id);
+    if (loading) return loading;
+    const load = this.loadOffer(id).finally(() => this.offerLoads.delete(id));
+    this.offerLoads.set(id, load);
+    return load;
+  }
+
+  private async loadOffer(id: string): Promise<Offer | null> {
     const offer = await this.dataSource.getRepository(Offer).findOneBy({ id });
     if (offer) {
       offer.goals = await this.dataSource

@@ -34,32 +34,49 @@ const CREATE_ACCOUNTS = `
   ON CONFLICT (type, (${ownerKey('owner_id')}), currency) DO NOTHING`;
 
 /**
- * One statement writes the entry, its lines and the cached balances, or (when the entry exists)
- * nothing at all. Accounts are locked in id order so two postings never wait on each other in a
- * cycle; the MATERIALIZED CTE is what takes those locks before any balance moves.
+ * One statement writes the entries, their lines and the cached balances; an entry that already
+ * exists (same cause and kind) writes nothing, not even its lines. Each line names its entry by
+ * ordinality in the entries' arrays. Balances move by the sum of the lines actually inserted.
+ * Accounts are locked in id order so two postings never wait on each other in a cycle; the
+ * MATERIALIZED CTE is what takes those locks before any balance moves.
  */
-const POST_ENTRY = `
-  WITH entry AS (
+const POST_ENTRIES = `
+  WITH wanted AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[])
+      WITH ORDINALITY AS w(kind, cause_type, cause_id, memo, created_by, effective_at, n)
+  ), entry AS (
     INSERT INTO journal_entries (kind, cause_type, cause_id, memo, created_by, effective_at)
-    VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, now()))
+    SELECT kind, cause_type, cause_id, memo, created_by, COALESCE(effective_at, now()) FROM wanted ORDER BY n
     ON CONFLICT (cause_type, cause_id, kind) DO NOTHING
-    RETURNING id, kind, effective_at
+    RETURNING id, kind, cause_type, cause_id, effective_at
   ), lines AS (
     INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount)
     SELECT entry.id, entry.kind, entry.effective_at, l.account_id, l.currency, l.amount
-    FROM entry CROSS JOIN unnest($7::uuid[], $8::char(3)[], $9::bigint[]) WITH ORDINALITY AS l(account_id, currency, amount, n)
+    FROM unnest($7::bigint[], $8::uuid[], $9::char(3)[], $10::bigint[]) WITH ORDINALITY AS l(entry_n, account_id, currency, amount, n)
+    JOIN wanted ON wanted.n = l.entry_n
+    JOIN entry ON entry.cause_type = wanted.cause_type AND entry.cause_id = wanted.cause_id AND entry.kind = wanted.kind
     ORDER BY l.n
+    RETURNING account_id, amount
+  ), delta AS (
+    SELECT account_id AS id, sum(amount) AS delta FROM lines GROUP BY account_id HAVING sum(amount) <> 0
   ), locked AS MATERIALIZED (
     SELECT a.id FROM ledger_accounts a
-    WHERE a.id = ANY($10::uuid[]) AND EXISTS (SELECT FROM entry)
+    WHERE a.id IN (SELECT id FROM delta)
     ORDER BY a.id
     FOR UPDATE
   ), moved AS (
-    UPDATE ledger_accounts a SET balance = a.balance + d.delta
-    FROM locked JOIN unnest($10::uuid[], $11::bigint[]) AS d(id, delta) ON d.id = locked.id
+    UPDATE ledger_accounts a SET balance = a.balance + delta.delta
+    FROM locked JOIN delta ON delta.id = locked.id
     WHERE a.id = locked.id
   )
-  SELECT id FROM entry`;
+  SELECT id, cause_type, cause_id, kind FROM entry`;
+
+const FIND_ENTRIES = `
+  SELECT e.id, e.cause_type, e.cause_id, e.kind
+  FROM unnest($1::text[], $2::text[], $3::text[]) AS w(cause_type, cause_id, kind)
+  JOIN journal_entries e ON e.cause_type = w.cause_type AND e.cause_id = w.cause_id AND e.kind = w.kind`;
+
+const entryKey = (causeType: string, causeId: string, kind: string) => `${causeType}|${causeId}|${kind}`;
 
 /**
  * `paid` counts the payout entries' lines on the affiliate's available and clawback accounts:
@@ -94,32 +111,51 @@ export class LedgerService {
    * answers the first entry's id with `created: false`. Call it under READ COMMITTED.
    */
   async post(manager: EntityManager, input: PostingInput): Promise<PostResult> {
-    const lines = checkPosting(input);
-    const accounts = await this.accountIds(manager, lines);
+    const [result] = await this.postMany(manager, [input]);
+    return result;
+  }
+
+  /**
+   * Posts many entries at once, each checked and idempotent exactly as `post` is, in a few
+   * statements whatever their number; the results come back in the order of `inputs`. Two
+   * inputs with the same (causeType, causeId, kind) are refused: one of them could not post.
+   */
+  async postMany(manager: EntityManager, inputs: PostingInput[]): Promise<PostResult[]> {
+    if (!inputs.length) return [];
+    const checked = inputs.map((input) => ({ input, lines: checkPosting(input) }));
+    const keys = inputs.map((i) => entryKey(i.causeType, i.causeId, i.kind));
+    if (new Set(keys).size !== keys.length) throw LedgerError.posting(LedgerErrorCode.InvalidEntry, 'an entry is posted twice in one batch');
+    const accounts = await this.accountIds(
+      manager,
+      checked.flatMap((c) => c.lines),
+    );
     const accountOf = (l: CheckedLine) => accounts.get(identityKey(l.type, l.ownerId, l.currency)) as string;
-    const deltas = new Map<string, number>();
-    for (const l of lines) deltas.set(accountOf(l), addMinor(deltas.get(accountOf(l)) ?? 0, l.amount));
-    const moved = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => ascending(a, b));
-    const rows: { id: string }[] = await manager.query(POST_ENTRY, [
-      input.kind,
-      input.causeType,
-      input.causeId,
-      input.memo ?? null,
-      input.createdBy ?? null,
-      input.effectiveAt ?? null,
-      lines.map(accountOf),
+    const lines = checked.flatMap((c, i) => c.lines.map((l) => ({ n: i + 1, account: accountOf(l), currency: l.currency, amount: l.amount })));
+    const rows: { id: string; cause_type: string; cause_id: string; kind: string }[] = await manager.query(POST_ENTRIES, [
+      inputs.map((i) => i.kind),
+      inputs.map((i) => i.causeType),
+      inputs.map((i) => i.causeId),
+      inputs.map((i) => i.memo ?? null),
+      inputs.map((i) => i.createdBy ?? null),
+      inputs.map((i) => i.effectiveAt?.toISOString() ?? null),
+      lines.map((l) => l.n),
+      lines.map((l) => l.account),
       lines.map((l) => l.currency),
       lines.map((l) => l.amount),
-      moved.map(([id]) => id),
-      moved.map(([, delta]) => delta),
     ]);
-    if (rows.length) {
-      this.logger.debug(`posted ${input.kind} ${rows[0].id} for ${input.causeType} ${input.causeId}`);
-      return { entryId: rows[0].id, created: true };
-    }
-    const existing = await this.findEntryId(manager, input.causeType, input.causeId, input.kind);
-    this.logger.debug(`${input.kind} for ${input.causeType} ${input.causeId} already posted as ${existing}`);
-    return { entryId: existing as string, created: false };
+    const created = new Map(rows.map((r) => [entryKey(r.cause_type, r.cause_id, r.kind), r.id]));
+    const skipped = inputs.filter((_, i) => !created.has(keys[i]));
+    const existing = skipped.length ? await this.findEntryIds(manager, skipped) : new Map<string, string>();
+    return inputs.map((input, i) => {
+      const createdId = created.get(keys[i]);
+      if (createdId) {
+        this.logger.debug(`posted ${input.kind} ${createdId} for ${input.causeType} ${input.causeId}`);
+        return { entryId: createdId, created: true };
+      }
+      const existingId = existing.get(keys[i]) as string;
+      this.logger.debug(`${input.kind} for ${input.causeType} ${input.causeId} already posted as ${existingId}`);
+      return { entryId: existingId, created: false };
+    });
   }
 
   async hasEntry(manager: EntityManager, causeType: CauseType, causeId: string, kind: string): Promise<boolean> {
@@ -234,6 +270,15 @@ export class LedgerService {
   private async findEntryId(manager: EntityManager, causeType: string, causeId: string, kind: string): Promise<string | null> {
     const [row] = await manager.query(`SELECT id FROM journal_entries WHERE cause_type = $1 AND cause_id = $2 AND kind = $3`, [causeType, causeId, kind]);
     return row?.id ?? null;
+  }
+
+  private async findEntryIds(manager: EntityManager, inputs: Pick<PostingInput, 'causeType' | 'causeId' | 'kind'>[]): Promise<Map<string, string>> {
+    const rows: { id: string; cause_type: string; cause_id: string; kind: string }[] = await manager.query(FIND_ENTRIES, [
+      inputs.map((i) => i.causeType),
+      inputs.map((i) => i.causeId),
+      inputs.map((i) => i.kind),
+    ]);
+    return new Map(rows.map((r) => [entryKey(r.cause_type, r.cause_id, r.kind), r.id]));
   }
 
   /** Account ids by identity, creating the accounts used for the first time. */

@@ -8,12 +8,14 @@ import { DataSource } from 'typeorm';
 import { MetricsService } from '../../modules/health/metrics.service';
 import { QUEUES, QueueName } from '../queues';
 import { OutboxService } from './outbox.service';
-import { OUTBOX_ROUTES, OutboxRoute } from './outbox.topics';
+import { isBatchRoute, OUTBOX_ROUTES, OutboxBatchRoute, OutboxRoute } from './outbox.topics';
 
 const POLL_MS = 250;
 const BATCH = 500;
 const REDIS_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
+/** How long a commit's notification waits, so the messages of commits close together share a pass (and a batch job). */
+const GATHER_MS = 50;
 
 interface Row {
   id: string;
@@ -32,6 +34,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly queues: Record<QueueName, Queue>;
   private timer: NodeJS.Timeout | undefined;
+  private dueAt = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -60,7 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.outbox.onNotify(() => this.kick());
+    this.unsubscribe = this.outbox.onNotify(() => this.soon());
     this.schedule(0);
   }
 
@@ -71,7 +74,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.running;
   }
 
-  /** Relays now (or right after the pass under way). */
+  /** Relays now (or a moment after the pass under way). */
   kick(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -79,16 +82,27 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       return;
     }
     clearTimeout(this.timer);
+    this.dueAt = Infinity;
     this.running = this.pass().finally(() => {
       this.running = undefined;
       const backoff = this.failures ? Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** this.failures) : POLL_MS;
       if (this.again && !this.failures) {
         this.again = false;
-        this.kick();
+        this.schedule(GATHER_MS);
       } else {
         this.schedule(backoff);
       }
     });
+  }
+
+  /** Relays in a moment (GATHER_MS), unless a pass is already due sooner or under way. */
+  private soon(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.dueAt > Date.now() + GATHER_MS) this.schedule(GATHER_MS);
   }
 
   /** Relays until nothing is left; tests and shutdown use it. */
@@ -103,6 +117,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.dueAt = Date.now() + ms;
     this.timer = setTimeout(() => this.kick(), ms);
     this.timer.unref();
   }
@@ -124,12 +139,24 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (rows.length === 0) return 0;
       const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
+      const add = (queue: QueueName, job: { name: string; data: Record<string, unknown>; opts: JobsOptions }) => byQueue.set(queue, [...(byQueue.get(queue) ?? []), job]);
+      const batches = new Map<OutboxBatchRoute, Row[]>();
       for (const row of rows) {
         const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
         if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
-        const jobs = byQueue.get(route.queue) ?? [];
-        jobs.push({ name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
-        byQueue.set(route.queue, jobs);
+        if (isBatchRoute(route)) {
+          batches.set(route, [...(batches.get(route) ?? []), row]);
+          continue;
+        }
+        add(route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+      }
+      for (const [route, batched] of batches) {
+        for (let i = 0; i < batched.length; i += route.batch.max) {
+          const chunk = batched.slice(i, i + route.batch.max);
+          const outboxIds = chunk.map((r) => r.id);
+          const ids = [...new Set(chunk.map((r) => r.aggregate_id))];
+          add(route.queue, { name: route.job, data: { ids, outboxIds }, opts: { ...this.jobOptions[route.queue], jobId: route.batch.jobId(outboxIds) } });
+        }
       }
       await withTimeout(
         Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))),
