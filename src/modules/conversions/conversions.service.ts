@@ -5,6 +5,7 @@ import { AuthPrincipal, isStaff } from '../../common/auth';
 import { applyRule, MoneyError, parseDecimalAmount, RateRule } from '../../common/money';
 import { Page, paginate } from '../../common/pagination';
 import { entityRows, EntityRows } from '../../database/entity-rows';
+import { preparedQuery } from '../../database/sql';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Offer } from '../offers/offer.entity';
 import { ClickIdService } from '../tracking/click-id.service';
@@ -124,7 +125,7 @@ export class ConversionsService {
   /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
   private async write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Conversion | null> {
     const { params } = this.conversionRows.insertValues(draft);
-    const rows: Record<string, unknown>[] = await manager.query(this.writeSql, [...params, draft.clickedAt, draft.clickId, actor.type, actor.id]);
+    const rows = await preparedQuery<Record<string, unknown>>(manager, 'conversions.write', this.writeSql, [...params, draft.clickedAt, draft.clickId, actor.type, actor.id]);
     return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
   }
 
