@@ -8,6 +8,8 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
  * worked out once.
  */
 export interface EntityRows<T> {
+  /** Every column the entity maps, quoted, for a SELECT or RETURNING list that later columns do not change. */
+  columns: string;
   /** A result row (`SELECT *`, `RETURNING *`) as the entity TypeORM would have loaded; columns the entity does not map are ignored. */
   toEntity(row: Record<string, unknown>): T;
   /**
@@ -24,6 +26,7 @@ export function entityRows<T extends ObjectLiteral>(dataSource: DataSource, targ
   const written = columns.filter((c) => !c.isGenerated && !c.isCreateDate && !c.isUpdateDate && !c.isVersion);
   const insertColumns = written.map((c) => driver.escape(c.databaseName)).join(', ');
   return {
+    columns: columns.map((c) => driver.escape(c.databaseName)).join(', '),
     toEntity(row) {
       const entity = metadata.create(undefined, { fromDeserializer: true }) as T;
       for (const column of columns) {

@@ -147,4 +147,19 @@ describe('conversions: the one-statement write', () => {
     ]);
     expect(await reported(offer.id)).toEqual({ pending: 2, rejected: 1, revenue: 1000 });
   });
+
+  it('keeps writing after a migration adds a column to conversions (the prepared statement names its columns)', async () => {
+    const offer = await createOffer(t, advertiser);
+    const clickId = await click(offer.id);
+    // Prepare the statement on every pooled connection first.
+    const warm = await Promise.all(Array.from({ length: 12 }, () => postback({ click_id: clickId, goal: 'lead', txn_id: nextTxn() })));
+    expect(warm.every((r) => r.status === 201)).toBe(true);
+    await t.dataSource.query(`ALTER TABLE conversions ADD COLUMN added_later int`);
+    try {
+      const after = await Promise.all(Array.from({ length: 12 }, () => postback({ click_id: clickId, goal: 'lead', txn_id: nextTxn() })));
+      expect(after.map((r) => r.status)).toEqual(Array(12).fill(201));
+    } finally {
+      await t.dataSource.query(`ALTER TABLE conversions DROP COLUMN added_later`);
+    }
+  });
 });

@@ -153,6 +153,8 @@ export class ConversionsService {
            WHERE i.status IN ('pending', 'approved')
            ORDER BY m.n)`,
       ],
+      // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
+      this.conversionRows.columns,
     );
     return this.writeSqlText;
   }

@@ -135,11 +135,12 @@ const KEY_COLUMNS = ['conversion_id', 'channel', ...DETAIL_KEYS].join(', ');
  * The statement that writes a conversion: `insertConversion` (an INSERT … ON CONFLICT DO NOTHING
  * into conversions, without RETURNING), the `alongside` CTEs (`name AS (…)`, which read the row it
  * inserted as `inserted`), and in the same statement the conversion's report key and delta.
- * Answers the inserted row, or no row when it conflicted, and then nothing else is written either.
+ * Answers the `answer` columns of the inserted row, or no row when it conflicted, and then nothing
+ * else is written either.
  * `click` holds the SQL of the conversion's clicked_at and click id (parameters): the click is
  * looked up by its full primary key, so the plan reads only its day's partition.
  */
-export function withConversionRollups(insertConversion: string, click: { at: string; id: string }, alongside: string[] = []): string {
+export function withConversionRollups(insertConversion: string, click: { at: string; id: string }, alongside: string[] = [], answer = '*'): string {
   return `WITH inserted AS (${insertConversion} RETURNING *),
     ${alongside.map((cte) => `${cte},`).join('\n    ')}
     conversion_keys AS (
@@ -148,7 +149,7 @@ export function withConversionRollups(insertConversion: string, click: { at: str
        WHERE ${REPORTED_CONVERSION}
       RETURNING *),
     conversion_deltas AS (${insertDeltas(conversionFacts(), 'FROM inserted c JOIN conversion_keys k ON k.conversion_id = c.id')})
-  SELECT * FROM inserted`;
+  SELECT ${answer} FROM inserted`;
 }
 
 /** A status change of conversion $1 from status $2 to its current one. */
