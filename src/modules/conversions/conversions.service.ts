@@ -4,12 +4,14 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { applyRule, MoneyError, parseDecimalAmount, RateRule } from '../../common/money';
 import { Page, paginate } from '../../common/pagination';
+import { entityRows, EntityRows } from '../../database/entity-rows';
+import { preparedQuery } from '../../database/sql';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Offer } from '../offers/offer.entity';
 import { ClickIdService } from '../tracking/click-id.service';
 import { CouponsService } from '../tracking/coupons.service';
 import { LinksService } from '../tracking/links.service';
-import { conversionRecorded, conversionStatusChanged } from '../reports/rollups';
+import { conversionStatusChanged, withConversionRollups } from '../reports/rollups';
 import { attribute, Attribution, Candidate } from './attribution';
 import { capBroken, CapUsage, firstRejection, hasCaps } from './conversion-checks';
 import { ConversionEvent, EventActorType } from './conversion-event.entity';
@@ -60,6 +62,8 @@ type Draft = ConversionDraft;
 @Injectable()
 export class ConversionsService {
   private readonly logger = new Logger(ConversionsService.name);
+  private rowsOfConversions: EntityRows<Conversion> | null = null;
+  private writeSqlText: string | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -72,44 +76,22 @@ export class ConversionsService {
 
   /**
    * Records a conversion exactly once per advertiser, goal and transaction id. Attribution,
-   * checks and amounts are decided first; one transaction then writes the conversion, its
-   * first event and the outbox message for the commission. A repeat answers the stored one.
+   * checks and amounts are decided first; one statement then writes the conversion, its first
+   * event, the outbox messages for its commission and postback, and its report delta (see
+   * `writeSql`). A repeat writes nothing and answers the stored one.
    */
   async record(input: RecordConversionInput, actor: Actor): Promise<RecordResult> {
-    const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
-    if (existing) return { conversion: existing, created: false };
-
-    const at = new Date();
-    const { attribution, offers } = await this.attribute(input, at);
-    const draft = await this.draft(input, at, attribution, offers);
-
-    const result = await this.dataSource.transaction(async (manager) => {
-      const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
-      // Serialise the conversions of a capped offer so counts cannot race past the cap.
-      if (offer && draft.status !== 'rejected' && hasCaps(offer.caps)) await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
-      await this.applyCaps(manager, draft, offer);
-      // ON CONFLICT DO NOTHING: a concurrent duplicate makes this insert a no-op, not an error.
-      const inserted: { id: string }[] = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(Conversion)
-        .values(draft)
-        .orIgnore()
-        .returning(['id'])
-        .execute()
-        .then((r) => r.raw);
-      if (inserted.length === 0) return null;
-      const saved = await manager.findOneByOrFail(Conversion, { id: inserted[0].id });
-      const event = await this.addEvent(manager, saved.id, null, saved.status, actor, saved.reason);
-      if (saved.status === 'pending' || saved.status === 'approved') {
-        await this.outbox.enqueue(manager, 'conversion.recorded', saved.id);
-        await this.outbox.enqueue(manager, 'postback.send', saved.id, { eventId: event.id });
-      }
-      await conversionRecorded(manager, saved);
-      return saved;
-    });
+    let result: Conversion | null;
+    try {
+      result = await this.decideAndWrite(input, actor);
+    } catch (error) {
+      // A repeat answers the stored conversion even when its input would now be refused.
+      const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId).catch(() => null);
+      if (existing) return { conversion: existing, created: false };
+      throw error;
+    }
     if (!result) {
-      // Lost the race to a concurrent duplicate: answer with the winner.
+      // An earlier or concurrent duplicate holds the key: answer with it.
       const winner = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
       if (!winner) throw new Error('conversion vanished after a unique conflict');
       return { conversion: winner, created: false };
@@ -117,6 +99,68 @@ export class ConversionsService {
     this.outbox.notify();
     this.logger.log(`conversion ${result.id} ${result.status}${result.reason ? ` (${result.reason})` : ''} for advertiser ${result.advertiserId}`);
     return { conversion: result, created: true };
+  }
+
+  /**
+   * Decides the conversion and writes it; null when the key was already taken. No lookup comes
+   * first: the insert's ON CONFLICT answers "already there" without a round trip of its own,
+   * except for a capped offer, where a repeat must not be counted or judged against the cap.
+   */
+  private async decideAndWrite(input: RecordConversionInput, actor: Actor): Promise<Conversion | null> {
+    const at = new Date();
+    const { attribution, offers } = await this.attribute(input, at);
+    const draft = await this.draft(input, at, attribution, offers);
+    const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
+    if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return this.write(this.dataSource.manager, draft, actor);
+
+    if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId)) return null;
+    return this.dataSource.transaction(async (manager) => {
+      // Serialise the conversions of a capped offer so counts cannot race past the cap.
+      await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
+      await this.applyCaps(manager, draft, offer);
+      return this.write(manager, draft, actor);
+    });
+  }
+
+  /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
+  private async write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Conversion | null> {
+    const { params } = this.conversionRows.insertValues(draft);
+    const rows = await preparedQuery<Record<string, unknown>>(manager, 'conversions.write', this.writeSql, [...params, draft.clickedAt, draft.clickId, actor.type, actor.id]);
+    return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
+  }
+
+  /**
+   * One statement for a new conversion: the row (ON CONFLICT DO NOTHING: a duplicate, however
+   * concurrent, makes the whole statement a no-op), its first event, the outbox rows that
+   * OutboxService.enqueue would write for an accepted one, and its report delta.
+   */
+  private get writeSql(): string {
+    if (this.writeSqlText) return this.writeSqlText;
+    const { columns, placeholders, params } = this.conversionRows.insertValues({});
+    const n = params.length;
+    this.writeSqlText = withConversionRollups(
+      `INSERT INTO conversions (${columns}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`,
+      { at: `$${n + 1}`, id: `$${n + 2}` },
+      [
+        `event AS (
+          INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, actor_id, reason)
+          SELECT id, NULL, status, $${n + 3}, $${n + 4}::uuid, reason FROM inserted RETURNING id)`,
+        `messages AS (
+          INSERT INTO outbox (topic, aggregate_id, payload)
+          SELECT m.topic, i.id::text, CASE WHEN m.with_event THEN jsonb_build_object('eventId', e.id::text) ELSE '{}'::jsonb END
+            FROM inserted i CROSS JOIN event e
+            CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true)) AS m (n, topic, with_event)
+           WHERE i.status IN ('pending', 'approved')
+           ORDER BY m.n)`,
+      ],
+      // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
+      this.conversionRows.columns,
+    );
+    return this.writeSqlText;
+  }
+
+  private get conversionRows(): EntityRows<Conversion> {
+    return (this.rowsOfConversions ??= entityRows(this.dataSource, Conversion));
   }
 
   async transition(id: string, to: ConversionStatus, actor: Actor, reason: string | null, scope?: AuthPrincipal): Promise<Conversion> {
@@ -216,8 +260,9 @@ export class ConversionsService {
     }));
   }
 
-  private findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string): Promise<Conversion | null> {
-    return manager.findOneBy(Conversion, { advertiserId, goalKey, txnId });
+  private async findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string): Promise<Conversion | null> {
+    const rows: Record<string, unknown>[] = await manager.query('SELECT * FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3', [advertiserId, goalKey, txnId]);
+    return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
   }
 
   private async attribute(input: RecordConversionInput, at: Date): Promise<{ attribution: Attribution; offers: Map<string, Offer> }> {

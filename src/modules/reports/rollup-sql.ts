@@ -122,9 +122,9 @@ export const REPORTED_CONVERSION = `c.offer_id IS NOT NULL AND c.affiliate_id IS
  * The click-derived key of conversions `c`: channel, country and sub ids of their click where it
  * is stored, else the link's channel; '' where there is neither (coupon conversions).
  */
-export function conversionKeys(clickJoin: string): string {
+export function conversionKeys(clickJoin: string, conversions = 'conversions'): string {
   return `SELECT c.id, coalesce(k.channel, l.channel, '') AS channel, ${orEmpty('k', DETAIL_KEYS)}
-      FROM conversions c
+      FROM ${conversions} c
       LEFT JOIN clicks k ON ${clickJoin}
       LEFT JOIN tracking_links l ON l.id = c.link_id`;
 }
@@ -132,15 +132,25 @@ export function conversionKeys(clickJoin: string): string {
 const KEY_COLUMNS = ['conversion_id', 'channel', ...DETAIL_KEYS].join(', ');
 
 /**
- * A new conversion ($1 id, $2 clicked_at, $3 click id): remember its key, append its facts. The
- * click is looked up by its full primary key, so only its day's partition is read.
+ * The statement that writes a conversion: `insertConversion` (an INSERT … ON CONFLICT DO NOTHING
+ * into conversions, without RETURNING), the `alongside` CTEs (`name AS (…)`, which read the row it
+ * inserted as `inserted`), and in the same statement the conversion's report key and delta.
+ * Answers the `answer` columns of the inserted row, or no row when it conflicted, and then nothing
+ * else is written either.
+ * `click` holds the SQL of the conversion's clicked_at and click id (parameters): the click is
+ * looked up by its full primary key, so the plan reads only its day's partition.
  */
-export const RECORD_CONVERSION = `WITH keys AS (
-    INSERT INTO ${KEYS_TABLE} (${KEY_COLUMNS})
-    ${conversionKeys('k.clicked_at = $2 AND k.id = $3')}
-     WHERE c.id = $1 AND ${REPORTED_CONVERSION}
-    RETURNING *)
-  ${insertDeltas(conversionFacts(), 'FROM conversions c JOIN keys k ON k.conversion_id = c.id')}`;
+export function withConversionRollups(insertConversion: string, click: { at: string; id: string }, alongside: string[] = [], answer = '*'): string {
+  return `WITH inserted AS (${insertConversion} RETURNING *),
+    ${alongside.map((cte) => `${cte},`).join('\n    ')}
+    conversion_keys AS (
+      INSERT INTO ${KEYS_TABLE} (${KEY_COLUMNS})
+      ${conversionKeys(`k.clicked_at = ${click.at} AND k.id = ${click.id}`, 'inserted')}
+       WHERE ${REPORTED_CONVERSION}
+      RETURNING *),
+    conversion_deltas AS (${insertDeltas(conversionFacts(), 'FROM inserted c JOIN conversion_keys k ON k.conversion_id = c.id')})
+  SELECT ${answer} FROM inserted`;
+}
 
 /** A status change of conversion $1 from status $2 to its current one. */
 export const CONVERSION_CHANGED = insertDeltas(conversionFacts('$2::text'), `FROM conversions c JOIN ${KEYS_TABLE} k ON k.conversion_id = c.id WHERE c.id = $1`);

@@ -2,9 +2,9 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Conversion, ConversionStatus } from '../conversions/conversion.entity';
-import { COMPACT_DELTAS, CONVERSION_CHANGED, REBUILD, REBUILD_LOCK, RECORD_CONVERSION } from './rollup-sql';
+import { COMPACT_DELTAS, CONVERSION_CHANGED, REBUILD, REBUILD_LOCK } from './rollup-sql';
 
-export { withClickRollups } from './rollup-sql';
+export { withClickRollups, withConversionRollups } from './rollup-sql';
 export { fillCountries } from './countries';
 
 const HOUR_MS = 3600_000;
@@ -15,16 +15,6 @@ const COMPACT_BATCH = 20_000;
 /** The counter a status lands in: paid stays with approved, so a payout run changes no report. */
 const bucket = (status: ConversionStatus) => (status === 'paid' ? 'approved' : status);
 const reported = (c: Pick<Conversion, 'offerId' | 'affiliateId' | 'currency' | 'status'>) => !!(c.offerId && c.affiliateId && c.currency) && c.status !== 'unattributed';
-
-/**
- * Report hook for a conversion just inserted in `manager`'s transaction: remembers its click-
- * derived key and appends its counts as a delta (an INSERT, so concurrent postbacks for the same
- * group never wait on each other's rollup row).
- */
-export async function conversionRecorded(manager: EntityManager, conversion: Conversion): Promise<void> {
-  if (!reported(conversion)) return;
-  await manager.query(RECORD_CONVERSION, [conversion.id, conversion.clickedAt, conversion.clickId]);
-}
 
 /** Report hook for a status change made in `manager`'s transaction (the row already holds `to`). */
 export async function conversionStatusChanged(manager: EntityManager, conversion: Conversion, from: ConversionStatus, to: ConversionStatus): Promise<void> {
