@@ -72,6 +72,44 @@ describe('BatchBuffer', () => {
     }
   });
 
+  it('with two writes in flight, starts the batch of the next interval while a slow write runs', async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const { buffer, sink, written } = harness({ flushIntervalMs: 50, maxWritesInFlight: 2 });
+      sink.delayMs = 120;
+      buffer.start();
+      await buffer.push(0);
+      await jest.advanceTimersByTimeAsync(60); // the tick at 50 starts writing [0] until 170
+      await buffer.push(1);
+      await jest.advanceTimersByTimeAsync(45); // the tick at 100 starts [1] beside it, until 220
+      expect(sink.startedAt).toEqual([50, 100]);
+      await buffer.push(2);
+      await jest.advanceTimersByTimeAsync(70); // the tick at 150 finds both busy; the first to end (170) takes [2]
+      expect(sink.startedAt).toEqual([50, 100, 170]);
+      await jest.advanceTimersByTimeAsync(200);
+      expect(written().sort()).toEqual([0, 1, 2]);
+      expect(buffer.size).toBe(0);
+      await buffer.close(1000);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('with two writes in flight, keeps every item through failures and writes each once', async () => {
+    const { buffer, sink, written, dropped } = harness({ maxWritesInFlight: 2 });
+    sink.delayMs = 3;
+    buffer.start();
+    sink.down = true;
+    for (let i = 0; i < 45; i++) await buffer.push(i);
+    await sleep(50);
+    expect(buffer.size).toBe(45);
+    sink.down = false;
+    await buffer.flush();
+    expect(written().sort((a, b) => a - b)).toEqual(Array.from({ length: 45 }, (_, i) => i));
+    expect(dropped).toEqual({});
+    await buffer.close(1000);
+  });
+
   it('flush() writes everything pushed before it, in batches', async () => {
     const { buffer, sink, written } = harness();
     for (let i = 0; i < 33; i++) void buffer.push(i);

@@ -8,6 +8,12 @@ export interface BatchBufferOptions<T> {
   flushIntervalMs: number;
   /** How long a push waits for room before the oldest waiting item is dropped for it. */
   backpressureTimeoutMs: number;
+  /**
+   * Writes in flight at once (default 1). With two, the batch of the next interval starts while
+   * a slow write is still in flight instead of waiting for it, so a crash loses at most the
+   * writes in flight and one interval, not twice a slow write.
+   */
+  maxWritesInFlight?: number;
   /** Writes one batch; a rejection puts the batch back and retries it after a backoff. */
   write: (batch: T[]) => Promise<void>;
   onDrop: (count: number, reason: DropReason) => void;
@@ -31,11 +37,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const defaultRetryDelay = (failures: number) => Math.min(100 * 2 ** (failures - 1), 5000) * (0.75 + Math.random() / 2);
 
 /**
- * An in-memory write-behind queue: items are accepted at once and written in batches by one
- * writer loop, every flush interval or as soon as a batch is full. The interval keeps its
- * cadence while a write is in flight: a tick then marks what is accepted so far, and the loop
- * writes it as soon as that write ends, so a crash loses at most one interval plus the writes
- * in flight. Bounded: when full, push()
+ * An in-memory write-behind queue: items are accepted at once and written in batches by up to
+ * `maxWritesInFlight` writer loops, every flush interval or as soon as a batch is full. The
+ * interval keeps its cadence while writes are in flight: a tick marks what is accepted so far,
+ * and it is written by a free writer, or as soon as one frees up, so a crash loses at most one
+ * interval plus the writes in flight. Bounded: when full, push()
  * waits for room (back-pressure), and after a short timeout the oldest unwritten item is
  * dropped to make room, so memory stays bounded while the database is away. Failed writes
  * keep their items and are retried with exponential backoff; nothing is lost but what the
@@ -43,22 +49,30 @@ const defaultRetryDelay = (failures: number) => Math.min(100 * 2 ** (failures - 
  */
 export class BatchBuffer<T> {
   private queue: Entry<T>[] = [];
-  private writing: Entry<T>[] = [];
+  /** The batches being written. */
+  private readonly writing = new Set<Entry<T>[]>();
+  private writingItems = 0;
+  private readonly maxWriters: number;
+  private writers = 0;
   private waiters: Waiter<T>[] = [];
   private accepted = 0;
   /** Items up to this sequence number are written without waiting for a full batch. */
   private dueUpTo = 0;
+  /** Settles when the last writer loop ends; null while none runs. */
   private running: Promise<void> | null = null;
+  private settleRunning: (() => void) | null = null;
   private failures = 0;
   private retryAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly options: BatchBufferOptions<T>) {}
+  constructor(private readonly options: BatchBufferOptions<T>) {
+    this.maxWriters = Math.max(1, options.maxWritesInFlight ?? 1);
+  }
 
   /** Items accepted and not yet written (waiting pushes not included). */
   get size(): number {
-    return this.queue.length + this.writing.length;
+    return this.queue.length + this.writingItems;
   }
 
   /** Resolves once the item is accepted; at once unless the buffer is full. */
@@ -94,7 +108,11 @@ export class BatchBuffer<T> {
 
   /** The first accepted, unwritten item that matches. */
   find(predicate: (item: T) => boolean): T | undefined {
-    return (this.writing.find((e) => predicate(e.item)) ?? this.queue.find((e) => predicate(e.item)))?.item;
+    for (const batch of this.writing) {
+      const found = batch.find((e) => predicate(e.item));
+      if (found) return found.item;
+    }
+    return this.queue.find((e) => predicate(e.item))?.item;
   }
 
   start(): void {
@@ -127,28 +145,46 @@ export class BatchBuffer<T> {
 
   private accept(item: T): void {
     this.queue.push({ item, seq: ++this.accepted });
-    if (this.queue.length >= this.options.batchSize && !this.running && Date.now() >= this.retryAt) void this.run(0);
+    if (this.queue.length >= this.options.batchSize && this.writers < this.maxWriters && Date.now() >= this.retryAt) void this.run(0);
   }
 
   /**
-   * One writer loop: full batches, and everything accepted up to `upTo`; a call while the loop
-   * runs extends what it writes before it ends. Never rejects.
+   * Writes full batches and everything accepted up to `upTo`: starts writer loops up to the
+   * limit while there is something due (a call while they run extends what they write), and
+   * answers a promise that settles when the last loop ends. Never rejects.
    */
   private run(upTo: number): Promise<void> {
     this.dueUpTo = Math.max(this.dueUpTo, upTo);
-    if (this.running) return this.running;
+    while (this.writers < this.maxWriters && this.due() && (this.writers === 0 || Date.now() >= this.retryAt)) this.startWriter();
+    return this.running ?? READY;
+  }
+
+  /** Something is due and the last failure's backoff is over. */
+  private due(): boolean {
+    return this.queue.length > 0 && (this.queue[0].seq <= this.dueUpTo || this.queue.length >= this.options.batchSize);
+  }
+
+  private startWriter(): void {
+    if (this.writers++ === 0) this.running = new Promise<void>((resolve) => (this.settleRunning = resolve));
     const loop = async () => {
-      while (this.queue.length > 0 && (this.queue[0].seq <= this.dueUpTo || this.queue.length >= this.options.batchSize)) {
+      // After a failure the batch is back in the queue and every loop stops until the backoff ends.
+      while (this.due() && Date.now() >= this.retryAt) {
         if (!(await this.writeOne())) return;
       }
     };
-    this.running = loop().finally(() => (this.running = null));
-    return this.running;
+    void loop().finally(() => {
+      if (--this.writers > 0) return;
+      const settle = this.settleRunning;
+      this.running = null;
+      this.settleRunning = null;
+      settle?.();
+    });
   }
 
   private async writeOne(): Promise<boolean> {
-    this.writing = this.queue.splice(0, this.options.batchSize);
-    const batch = this.writing;
+    const batch = this.queue.splice(0, this.options.batchSize);
+    this.writing.add(batch);
+    this.writingItems += batch.length;
     try {
       await this.options.write(batch.map((e) => e.item));
       this.failures = 0;
@@ -162,7 +198,8 @@ export class BatchBuffer<T> {
       this.options.onWriteError(error, batch.length, this.failures);
       return false;
     } finally {
-      this.writing = [];
+      this.writing.delete(batch);
+      this.writingItems -= batch.length;
       this.admitWaiters();
     }
   }

@@ -108,6 +108,8 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
       batchSize: tracking.batchSize,
       flushIntervalMs: tracking.flushIntervalMs,
       backpressureTimeoutMs: tracking.backpressureTimeoutMs,
+      // A slow write (a busy database or event loop) does not hold the next interval's clicks back.
+      maxWritesInFlight: 2,
       write: (batch) => this.write(batch),
       onDrop: (count, reason) => this.onDrop(count, reason),
       onWriteError: (error, size, failures) =>
