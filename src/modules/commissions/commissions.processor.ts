@@ -4,7 +4,7 @@ import { Job, Queue } from 'bullmq';
 import { GroupCommit } from '../../common/batching/group-commit';
 import { JobHandlers } from '../../queue/job-handlers';
 import { JOBS, QUEUES } from '../../queue/queues';
-import { CommissionsService } from './commissions.service';
+import { CommissionsService, postingFailure } from './commissions.service';
 
 const APPROVAL_EVERY_MS = 60_000;
 
@@ -16,18 +16,23 @@ export class CommissionsProcessor extends WorkerHost {
     commissions: CommissionsService,
   ) {
     super();
-    // The jobs running at once are posted together: one transaction for many small jobs.
-    const group = new GroupCommit<string[], void>(
+    // The jobs running at once are posted together: one transaction for many small jobs. A
+    // conversion the ledger refuses fails only its own job (reconcileEach isolates it).
+    const group = new GroupCommit<string[], Error | null>(
       async (lists) => {
-        await commissions.reconcileMany(lists.flat());
-        return lists.map(() => undefined);
+        const failed = await commissions.reconcileEach(lists.flat());
+        return lists.map((ids) => postingFailure(ids, failed));
       },
       // Two at once: the next batch reads and plans while the last one commits.
       { maxBatch: 2000, sizeOf: (ids) => ids.length, concurrency: 2 },
     );
-    handlers.register(QUEUES.commissions, JOBS.postCommissions, (job: Job<{ ids: string[] }>) => group.submit(job.data.ids));
+    const post = async (ids: string[]) => {
+      const error = await group.submit(ids);
+      if (error) throw error;
+    };
+    handlers.register(QUEUES.commissions, JOBS.postCommissions, (job: Job<{ ids: string[] }>) => post(job.data.ids));
     // The one-conversion jobs of before the batches: some may still be queued at an upgrade.
-    const reconcile = (job: Job<{ id: string }>) => group.submit([job.data.id]);
+    const reconcile = (job: Job<{ id: string }>) => post([job.data.id]);
     handlers.register(QUEUES.commissions, JOBS.postCommission, reconcile);
     handlers.register(QUEUES.commissions, JOBS.applyStatusChange, reconcile);
   }

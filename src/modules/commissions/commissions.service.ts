@@ -64,21 +64,31 @@ export class CommissionsService {
   /**
    * The same for many conversions in one transaction: they are locked in id order (two batches
    * sharing a conversion wait, never deadlock), what they already have is read in one query and
-   * what they miss is posted with a few statements. When the batch fails, each conversion is
-   * tried alone, so one the ledger refuses does not hold the others back; the error names it.
+   * what they miss is posted with a few statements. Throws what `postingFailure` makes of the
+   * conversions that could not be posted.
    */
   async reconcileMany(conversionIds: string[]): Promise<void> {
+    const error = postingFailure(conversionIds, await this.reconcileEach(conversionIds));
+    if (error) throw error;
+  }
+
+  /**
+   * reconcileMany without the throw: answers the conversions that could not be posted, with why.
+   * When the batch fails, each conversion is tried alone, so one the ledger refuses does not hold
+   * the others back.
+   */
+  async reconcileEach(conversionIds: string[]): Promise<Map<string, Error>> {
     const ids = [...new Set(conversionIds.map((id) => id.toLowerCase()))].sort();
-    if (!ids.length) return;
+    const failed = new Map<string, Error>();
+    if (!ids.length) return failed;
     try {
       await this.reconcileBatch(ids);
     } catch (error) {
-      if (ids.length === 1) throw error;
+      if (ids.length === 1) return failed.set(ids[0], error as Error);
       this.logger.warn(`posting ${ids.length} conversions together failed (${(error as Error).message}); posting them one by one`);
-      const failed: { id: string; error: Error }[] = [];
-      for (const id of ids) await this.reconcileBatch([id]).catch((e: Error) => failed.push({ id, error: e }));
-      if (failed.length) throw new Error(`could not post ${failed.map((f) => `conversion ${f.id} (${f.error.message})`).join('; ')}`);
+      for (const id of ids) await this.reconcileBatch([id]).catch((e: Error) => failed.set(id, e));
     }
+    return failed;
   }
 
   private async reconcileBatch(ids: string[]): Promise<void> {
@@ -158,6 +168,18 @@ export class CommissionsService {
     );
     return new Map(rows.filter((r) => r.from_status !== null).map((r) => [r.conversion_id, r.from_status as string]));
   }
+}
+
+/**
+ * The error for the conversions of `ids` that `failed` (from reconcileEach): one conversion's own
+ * error, or one naming each of them; null when all of them were posted.
+ */
+export function postingFailure(ids: string[], failed: ReadonlyMap<string, Error>): Error | null {
+  const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+  const errors = unique.flatMap((id) => (failed.has(id) ? [{ id, error: failed.get(id) as Error }] : []));
+  if (errors.length === 0) return null;
+  if (unique.length === 1) return errors[0].error;
+  return new Error(`could not post ${errors.map((f) => `conversion ${f.id} (${f.error.message})`).join('; ')}`);
 }
 
 /**
