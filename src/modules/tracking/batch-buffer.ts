@@ -155,11 +155,11 @@ export class BatchBuffer<T> {
    */
   private run(upTo: number): Promise<void> {
     this.dueUpTo = Math.max(this.dueUpTo, upTo);
-    while (this.writers < this.maxWriters && this.due() && (this.writers === 0 || Date.now() >= this.retryAt)) this.startWriter();
+    while (this.writers < this.maxWriters && this.due() && Date.now() >= this.retryAt) this.startWriter();
     return this.running ?? READY;
   }
 
-  /** Something is due and the last failure's backoff is over. */
+  /** Something is due: accepted up to `dueUpTo`, or a full batch. */
   private due(): boolean {
     return this.queue.length > 0 && (this.queue[0].seq <= this.dueUpTo || this.queue.length >= this.options.batchSize);
   }

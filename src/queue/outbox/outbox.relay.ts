@@ -17,6 +17,13 @@ const MAX_BACKOFF_MS = 10_000;
 /** How long a commit's notification waits, so the messages of commits close together share a pass (and a batch job). */
 const GATHER_MS = 50;
 
+/** Appends `value` to the list `map` holds for `key`. */
+function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 interface Row {
   id: string;
   topic: string;
@@ -139,23 +146,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (rows.length === 0) return 0;
       const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
-      const add = (queue: QueueName, job: { name: string; data: Record<string, unknown>; opts: JobsOptions }) => byQueue.set(queue, [...(byQueue.get(queue) ?? []), job]);
       const batches = new Map<OutboxBatchRoute, Row[]>();
       for (const row of rows) {
         const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
         if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
         if (isBatchRoute(route)) {
-          batches.set(route, [...(batches.get(route) ?? []), row]);
+          appendTo(batches, route, row);
           continue;
         }
-        add(route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+        appendTo(byQueue, route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
       }
       for (const [route, batched] of batches) {
         for (let i = 0; i < batched.length; i += route.batch.max) {
           const chunk = batched.slice(i, i + route.batch.max);
           const outboxIds = chunk.map((r) => r.id);
           const ids = [...new Set(chunk.map((r) => r.aggregate_id))];
-          add(route.queue, { name: route.job, data: { ids, outboxIds }, opts: { ...this.jobOptions[route.queue], jobId: route.batch.jobId(outboxIds) } });
+          appendTo(byQueue, route.queue, { name: route.job, data: { ids, outboxIds }, opts: { ...this.jobOptions[route.queue], jobId: route.batch.jobId(outboxIds) } });
         }
       }
       await withTimeout(
