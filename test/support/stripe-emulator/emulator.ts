@@ -28,6 +28,7 @@ import {
   type FormObject,
   type Router,
 } from './http';
+import { InvoiceAdjustments, type CreditNote } from './billing';
 import { buildApiRouter, buildControlRouter, type ApiHandler, type ControlHandler } from './routes';
 import {
   StripeStore,
@@ -44,6 +45,7 @@ import {
 import { WebhookDispatcher, type DeliverOptions, type WebhookDelivery } from './webhooks';
 
 export type { ActiveFault, FaultKind, FaultSpec } from './faults';
+export type { CreditNote } from './billing';
 export type { Account, Customer, EmulatorEvent, Invoice, InvoiceItem, Transfer, TransferReversal } from './store';
 export type { WebhookDelivery } from './webhooks';
 
@@ -116,6 +118,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class StripeEmulator {
   readonly webhookSecret: string;
   private readonly store = new StripeStore(Stripe.API_VERSION);
+  private readonly adjustments = new InvoiceAdjustments(this.store);
   private readonly webhooks: WebhookDispatcher;
   private readonly faultSet = new FaultSet();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
@@ -133,7 +136,7 @@ export class StripeEmulator {
       event.pending_webhooks = this.webhooks.wants(event.type) ? 1 : 0;
       void this.webhooks.enqueue(event);
     };
-    this.api = buildApiRouter(this.store);
+    this.api = buildApiRouter(this.store, this.adjustments);
     this.control = buildControlRouter(this);
   }
 
@@ -268,9 +271,23 @@ export class StripeEmulator {
     return this.store.createReversal(transferId);
   }
 
-  /** Marks an open invoice paid (emits `invoice.paid`). */
-  payInvoice(invoiceId: string): Invoice {
-    return this.store.payInvoice(invoiceId);
+  /** Marks an open invoice paid (emits `invoice.paid`); `amount` below what is due forgives the rest. */
+  payInvoice(invoiceId: string, amount?: number): Invoice {
+    return this.store.payInvoice(invoiceId, amount);
+  }
+
+  /** What finance does in the Stripe dashboard: void an invoice (emits `invoice.voided`). */
+  voidInvoice(invoiceId: string): Invoice {
+    return this.adjustments.voidInvoice(invoiceId);
+  }
+
+  /** Marks an open invoice uncollectible (emits `invoice.marked_uncollectible`). */
+  markInvoiceUncollectible(invoiceId: string): Invoice {
+    return this.adjustments.markUncollectible(invoiceId);
+  }
+
+  creditNotes(): CreditNote[] {
+    return structuredClone(this.adjustments.creditNotes.all());
   }
 
   /** Records an event and queues its delivery; `await flushWebhooks()` to wait for it. */

@@ -4,6 +4,7 @@
  * control API used by out-of-process tests and the demo.
  */
 import type { StripeEmulator } from './emulator';
+import { addBillingRoutes, InvoiceAdjustments } from './billing';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { Params, Router, invalidRequest } from './http';
 import type { ListOptions, Patch, StripeStore } from './store';
@@ -99,7 +100,7 @@ function patchOf(p: Params, fields: readonly string[]): Patch {
   };
 }
 
-export function buildApiRouter(store: StripeStore): Router<ApiHandler> {
+export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdjustments(store)): Router<ApiHandler> {
   const router = new Router<ApiHandler>();
   /** Registers a handler that first rejects parameters outside `known`. */
   const route = (method: string, pattern: string, known: readonly string[], handler: ApiHandler) =>
@@ -237,6 +238,8 @@ export function buildApiRouter(store: StripeStore): Router<ApiHandler> {
     store.finalizeInvoice(path.id, { auto_advance: p.boolean('auto_advance') }),
   );
   route('POST', '/v1/invoices/:id/pay', KNOWN.invoicePay, ({ path }) => store.payInvoice(path.id));
+  // -- credit notes, void, uncollectible, delete: billing.ts
+  addBillingRoutes(route, adjustments, listOptions);
 
   // -- events
   route('GET', '/v1/events', KNOWN.eventList, ({ params: p }) =>
@@ -319,7 +322,10 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
     })
     .add('POST', '/__emulator/accounts/:id/complete-onboarding', ({ path }) => json(emulator.completeOnboarding(path.id)))
     .add('POST', '/__emulator/transfers/:id/reverse', ({ path }) => json(emulator.reverseTransfer(path.id)))
-    .add('POST', '/__emulator/invoices/:id/pay', ({ path }) => json(emulator.payInvoice(path.id)))
+    .add('POST', '/__emulator/invoices/:id/pay', ({ body, path }) => json(emulator.payInvoice(path.id, field(body, 'amount', 'number'))))
+    .add('POST', '/__emulator/invoices/:id/void', ({ path }) => json(emulator.voidInvoice(path.id)))
+    .add('POST', '/__emulator/invoices/:id/mark-uncollectible', ({ path }) => json(emulator.markInvoiceUncollectible(path.id)))
+    .add('GET', '/__emulator/credit-notes', () => json(emulator.creditNotes()))
     .add('POST', '/__emulator/webhook-url', ({ body }) => {
       emulator.setWebhookUrl(field(body, 'url', 'string'));
       return ok;

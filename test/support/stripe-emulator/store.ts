@@ -26,7 +26,7 @@ export type Invoice = Pick<
   | 'due_date' | 'effective_at' | 'ending_balance' | 'hosted_invoice_url' | 'invoice_pdf' | 'lines' | 'livemode'
   | 'metadata' | 'number' | 'parent' | 'period_end' | 'period_start' | 'starting_balance' | 'status'
   | 'status_transitions' | 'subtotal' | 'subtotal_excluding_tax' | 'total' | 'total_excluding_tax'
-  | 'webhooks_delivered_at'
+  | 'webhooks_delivered_at' | 'pre_payment_credit_notes_amount' | 'post_payment_credit_notes_amount'
 >;
 
 export interface EmulatorEvent {
@@ -70,8 +70,8 @@ export function newId(prefix: string, length = 24): string {
   return `${prefix}_${out}`;
 }
 
-const now = () => Math.floor(Date.now() / 1000);
-const clone = <T>(value: T): T => structuredClone(value);
+export const now = () => Math.floor(Date.now() / 1000);
+export const clone = <T>(value: T): T => structuredClone(value);
 
 function mergeMetadata(current: Record<string, string>, patch: MetadataPatch): Record<string, string> {
   if (patch === null) return {};
@@ -141,7 +141,7 @@ function paginate<T extends { id: string }>(
 }
 
 /** Objects of one kind, in creation order, with Stripe's "No such …" error for unknown ids. */
-class Collection<T extends { id: string }> {
+export class Collection<T extends { id: string }> {
   private readonly items = new Map<string, T>();
 
   constructor(private readonly noun: string) {}
@@ -160,6 +160,10 @@ class Collection<T extends { id: string }> {
 
   all(): T[] {
     return [...this.items.values()];
+  }
+
+  remove(id: string): void {
+    this.items.delete(id);
   }
 
   newestFirst(filter: (item: T) => boolean = () => true): T[] {
@@ -783,6 +787,8 @@ export class StripeStore {
       total: 0,
       total_excluding_tax: 0,
       webhooks_delivered_at: null,
+      pre_payment_credit_notes_amount: 0,
+      post_payment_credit_notes_amount: 0,
     };
     invoice.lines.url = `/v1/invoices/${invoice.id}/lines`;
     this.invoices.add(invoice);
@@ -849,20 +855,23 @@ export class StripeStore {
     return this.presentInvoice(invoice);
   }
 
-  /** open → paid (the emulator has no payment methods: paying always succeeds). */
-  payInvoice(id: string): Invoice {
+  /**
+   * open (or uncollectible) → paid (the emulator has no payment methods: paying always succeeds).
+   * `amount` below what is due is Stripe's `forgive`: the source had only that much, the rest is forgiven.
+   */
+  payInvoice(id: string, amount?: number): Invoice {
     const invoice = this.invoices.get(id);
     if (invoice.status === 'paid') throw invalidRequest(400, 'Invoice is already paid');
-    if (invoice.status !== 'open') {
+    if (invoice.status !== 'open' && invoice.status !== 'uncollectible') {
       throw invalidRequest(400, `You can only pay an open invoice; this invoice is ${invoice.status}.`);
     }
-    this.markPaid(invoice);
+    this.markPaid(invoice, amount);
     return this.presentInvoice(invoice);
   }
 
-  private markPaid(invoice: Invoice): void {
+  markPaid(invoice: Invoice, amount = invoice.amount_remaining): void {
     invoice.status = 'paid';
-    invoice.amount_paid = invoice.amount_due;
+    invoice.amount_paid += Math.min(amount, invoice.amount_remaining);
     invoice.amount_remaining = 0;
     invoice.attempted = true;
     invoice.attempt_count = invoice.amount_due > 0 ? 1 : 0;
@@ -916,7 +925,7 @@ export class StripeStore {
   }
 
   /** Stripe embeds the first 10 lines; the rest are under `/v1/invoices/:id/lines`. */
-  private presentInvoice(invoice: Invoice): Invoice {
+  presentInvoice(invoice: Invoice): Invoice {
     const copy = clone(invoice);
     copy.lines.has_more = copy.lines.data.length > EMBEDDED_LIST_LIMIT;
     copy.lines.data = copy.lines.data.slice(0, EMBEDDED_LIST_LIMIT);
