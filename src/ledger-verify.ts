@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
+import { BILLING_CHECKS } from './modules/billing/billing.checks';
 import { COMMISSION_CHECKS } from './modules/commissions/commission.checks';
 import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify';
 
@@ -14,7 +15,7 @@ async function main(): Promise<number> {
   const dataSource = new DataSource(dataSourceOptions(env.DATABASE_URL, 1));
   await dataSource.initialize();
   try {
-    const result = await verifyLedger(dataSource, COMMISSION_CHECKS);
+    const result = await verifyLedger(dataSource, [...COMMISSION_CHECKS, ...BILLING_CHECKS]);
     process.stdout.write(`${formatVerification(result).join('\n')}\n`);
     return result.ok ? 0 : 1;
   } finally {

@@ -12,10 +12,10 @@ import { PostbackAttempt } from '../modules/postbacks/postback-attempt.entity';
 import { PostbackSetting } from '../modules/postbacks/postback-setting.entity';
 import { StripeEventRecord } from '../integrations/stripe/stripe-event.entity';
 import { Payout, PayoutAccount, PayoutRun } from '../modules/payouts/payout.entities';
-import { Invoice, InvoiceRun } from '../modules/billing/billing.entities';
+import { BILLING_ENTITIES } from '../modules/billing/billing.entities';
 import { PORTAL_ENTITIES } from '../modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from '../modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from '../modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from '../modules/tracking/tracking.entities';
 
-export const ENTITIES = [Principal, ApiKey, PostbackToken, Offer, OfferGoal, GoalPayoutOverride, OfferAccess, Conversion, ConversionEvent, OutboxMessage, PostbackSetting, PostbackAttempt, StripeEventRecord, PayoutAccount, PayoutRun, Payout, InvoiceRun, Invoice, ...TRACKING_ENTITIES, ...LEDGER_ENTITIES, ...REPORTS_ENTITIES, ...PORTAL_ENTITIES];
+export const ENTITIES = [Principal, ApiKey, PostbackToken, Offer, OfferGoal, GoalPayoutOverride, OfferAccess, Conversion, ConversionEvent, OutboxMessage, PostbackSetting, PostbackAttempt, StripeEventRecord, PayoutAccount, PayoutRun, Payout, ...BILLING_ENTITIES, ...TRACKING_ENTITIES, ...LEDGER_ENTITIES, ...REPORTS_ENTITIES, ...PORTAL_ENTITIES];

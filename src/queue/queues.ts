@@ -35,6 +35,7 @@ export const JOBS = {
   sendPostback: 'send-postback',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',
+  creditReversal: 'credit-reversal',
   stripeEvent: 'stripe-event',
 } as const;
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

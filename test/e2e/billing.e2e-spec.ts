@@ -1,3 +1,5 @@
+import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -24,6 +26,36 @@ describe('advertiser billing through Stripe invoices', () => {
     await stripe.flushWebhooks();
     await drainQueues(t);
   }
+
+  /** An advertiser of its own with one USD offer, so a test's invoices are only its own. */
+  async function freshAdvertiser(name: string, offer: Record<string, unknown> = {}): Promise<{ adv: PrincipalHandle; offer: OfferHandle }> {
+    const adv = await createAdvertiser(t, name);
+    return { adv, offer: await createOffer(t, adv, { lockPeriodDays: 0, ...offer }) };
+  }
+
+  async function converted(adv: PrincipalHandle, offer: OfferHandle, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await convert(t, adv, affiliate, offer)).id);
+    await settle();
+    return ids;
+  }
+
+  async function runInvoices(body: Record<string, string> = period()): Promise<{ id: string; status: string; failures: { invoiceId: string; advertiserId: string; error: string }[] }> {
+    const started = await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send(body).expect(202);
+    await settle();
+    return (await t.http.get(`/v1/invoice-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200)).body;
+  }
+
+  async function invoicesOf(adv: PrincipalHandle): Promise<{ id: string; amount: number; conversions: number; status: string; stripeInvoiceId: string; runId: string }[]> {
+    return (await t.http.get('/v1/invoices').set(auth(adv.apiKey)).expect(200)).body.data;
+  }
+
+  async function receivableOf(adv: PrincipalHandle): Promise<number> {
+    const res = await t.http.get('/v1/ledger/accounts').query({ ownerId: adv.id, type: 'advertiser_receivable', currency: 'USD' }).set(auth(finance.apiKey)).expect(200);
+    return res.body.data[0]?.balance ?? 0;
+  }
+
+  const reverse = (adv: PrincipalHandle, id: string) => t.http.post(`/v1/conversions/${id}/reverse`).set(auth(adv.apiKey)).send({ reason: 'refunded order' }).expect(200);
 
   beforeAll(async () => {
     stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
@@ -87,6 +119,143 @@ describe('advertiser billing through Stripe invoices', () => {
     await stripe.redeliver(event!.id);
     await settle();
     expect(await receivable()).toBe(0);
+  });
+
+  it('bills a result in the period it is approved in, however long before it was recorded, and only once', async () => {
+    const { adv, offer } = await freshAdvertiser('Late Approvals', { lockPeriodDays: 30 });
+    const [id] = await converted(adv, offer, 1);
+    // Recorded in "March", 40 days ago; the 30-day lock approves it in "April", now.
+    await t.dataSource.query(`UPDATE conversions SET created_at = created_at - interval '40 days' WHERE id = $1`, [id]);
+    const march = { from: new Date(Date.now() - 45 * 86_400_000).toISOString(), to: new Date(Date.now() - 20 * 86_400_000).toISOString() };
+    await runInvoices(march);
+    expect(await invoicesOf(adv)).toEqual([]);
+    await t.http.post(`/v1/conversions/${id}/approve`).set(auth(adv.apiKey)).send({}).expect(200);
+    await settle();
+    await runInvoices();
+    expect(await invoicesOf(adv)).toEqual([expect.objectContaining({ amount: 500, conversions: 1, status: 'open' })]);
+    await runInvoices(march);
+    await runInvoices();
+    expect(await invoicesOf(adv)).toHaveLength(1);
+  });
+
+  it('bills each result once when two overlapping runs (one for USD, one for all currencies) plan at the same moment', async () => {
+    const { adv, offer } = await freshAdvertiser('Overlap');
+    const ids = await converted(adv, offer, 3);
+    // Hold the conversions so both runs are planning at once, as two workers would.
+    const blocker = t.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    try {
+      await blocker.query(`SELECT id FROM conversions WHERE id = ANY($1::uuid[]) FOR UPDATE`, [ids]);
+      const { from, to } = period();
+      await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send({ from, to, currency: 'USD' }).expect(202);
+      await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send({ from: new Date(Date.parse(from) - 60_000).toISOString(), to }).expect(202);
+      const waiting = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
+      for (let i = 0; i < 100 && (await waiting()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await blocker.commitTransaction();
+      await blocker.release();
+    }
+    await settle();
+    const invoices = await invoicesOf(adv);
+    expect(invoices.reduce((sum, i) => sum + i.amount, 0)).toBe(1500);
+    expect(invoices).toEqual([expect.objectContaining({ amount: 1500, conversions: 3 })]);
+  });
+
+  it('reconcile and the ledger verification report an invoice that does not match its conversions', async () => {
+    const { adv, offer } = await freshAdvertiser('Planted');
+    await converted(adv, offer, 2);
+    await runInvoices();
+    const [invoice] = await invoicesOf(adv);
+    const reconciliation = new ReconciliationService(t.dataSource, t.app.get(StripeClient));
+    const about = async () => (await reconciliation.reconcile()).differences.filter((d) => d.subject === `invoice ${invoice.id}`);
+    expect(await about()).toEqual([]);
+    await t.dataSource.query(`UPDATE invoices SET amount = amount + 100 WHERE id = $1`, [invoice.id]);
+    try {
+      expect(await about()).toContainEqual(expect.objectContaining({ code: 'invoice_conversions_mismatch', message: expect.stringContaining('1100') }));
+      await expect(expectLedgerVerified(t)).rejects.toThrow(/every invoice bills exactly its conversions/);
+    } finally {
+      await t.dataSource.query(`UPDATE invoices SET amount = amount - 100 WHERE id = $1`, [invoice.id]);
+    }
+  });
+
+  it('credits a reversed result: refunded from a paid invoice, taken off an open one; the receivable ends at zero', async () => {
+    const { adv, offer } = await freshAdvertiser('Refunds');
+    const [first] = await converted(adv, offer, 4);
+    await runInvoices();
+    const [paid] = await invoicesOf(adv);
+    expect(paid.amount).toBe(2000);
+    stripe.payInvoice(paid.stripeInvoiceId);
+    await settle();
+    await reverse(adv, first);
+    await settle();
+    expect(stripe.creditNotes().filter((n) => n.invoice === paid.stripeInvoiceId)).toEqual([expect.objectContaining({ amount: 500, refund_amount: 500, type: 'post_payment' })]);
+    expect(await receivableOf(adv)).toBe(0);
+
+    const [second] = await converted(adv, offer, 2);
+    await runInvoices();
+    const open = (await invoicesOf(adv)).find((i) => i.status === 'open')!;
+    expect(open.amount).toBe(1000);
+    await reverse(adv, second);
+    await settle();
+    expect(stripe.creditNotes().filter((n) => n.invoice === open.stripeInvoiceId)).toEqual([expect.objectContaining({ amount: 500, type: 'pre_payment' })]);
+    expect(stripe.invoices().find((i) => i.id === open.stripeInvoiceId)).toMatchObject({ amount_due: 500 });
+    stripe.payInvoice(open.stripeInvoiceId);
+    await settle();
+    expect(await receivableOf(adv)).toBe(0);
+    // Reversing again, or a replayed job, credits nothing twice.
+    await t.http.post(`/v1/conversions/${first}/reverse`).set(auth(adv.apiKey)).send({});
+    await settle();
+    expect(stripe.creditNotes().filter((n) => [paid.stripeInvoiceId, open.stripeInvoiceId].includes(n.invoice as string))).toHaveLength(2);
+  });
+
+  it('a voided invoice releases its results to the next run, an uncollectible one is written off, a payment settles what Stripe collected', async () => {
+    const { adv, offer } = await freshAdvertiser('Troubled');
+    await converted(adv, offer, 2);
+    await runInvoices();
+    const [voided] = await invoicesOf(adv);
+    stripe.voidInvoice(voided.stripeInvoiceId);
+    await settle();
+    expect(await receivableOf(adv)).toBe(1000);
+    await runInvoices();
+    const again = (await invoicesOf(adv)).find((i) => i.id !== voided.id)!;
+    expect(again).toMatchObject({ amount: 1000, conversions: 2, status: 'open' });
+    expect((await invoicesOf(adv)).find((i) => i.id === voided.id)).toMatchObject({ status: 'void' });
+
+    stripe.markInvoiceUncollectible(again.stripeInvoiceId);
+    await settle();
+    expect((await invoicesOf(adv)).find((i) => i.id === again.id)).toMatchObject({ status: 'uncollectible' });
+    expect(await receivableOf(adv)).toBe(0);
+
+    await converted(adv, offer, 2);
+    await runInvoices();
+    const partial = (await invoicesOf(adv)).find((i) => i.status === 'open')!;
+    // Our row lost its Stripe id (a run stopped between finalizing and recording): the metadata still names it.
+    await t.dataSource.query(`UPDATE invoices SET stripe_invoice_id = NULL WHERE id = $1`, [partial.id]);
+    stripe.payInvoice(partial.stripeInvoiceId, 600);
+    await settle();
+    expect((await invoicesOf(adv)).find((i) => i.id === partial.id)).toMatchObject({ status: 'paid', stripeInvoiceId: partial.stripeInvoiceId, amountPaid: 600 });
+    expect(await receivableOf(adv)).toBe(400);
+  });
+
+  it('finishes an invoice run when one invoice fails, releases what it could not bill and records why', async () => {
+    const [x, y] = await Promise.all([freshAdvertiser('Fails X'), freshAdvertiser('Fails Y')]);
+    await converted(x.adv, x.offer, 1);
+    await converted(y.adv, y.offer, 1);
+    stripe.injectFault({ kind: 'insufficient_funds', method: 'POST', path: '/v1/invoiceitems', times: 1 });
+    const run = await runInvoices();
+    expect(run).toMatchObject({ status: 'completed', failures: [expect.objectContaining({ error: expect.stringMatching(/insufficient/) })] });
+    const [failure] = run.failures;
+    const runInvoicesList = (await t.http.get('/v1/invoices').query({ runId: run.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(runInvoicesList.find((i: { id: string }) => i.id === failure.invoiceId)).toMatchObject({ status: 'failed' });
+    expect(runInvoicesList.filter((i: { status: string }) => i.status === 'open').length).toBeGreaterThanOrEqual(1);
+    expect(await t.dataSource.query(`SELECT id FROM conversions WHERE invoice_id = $1`, [failure.invoiceId])).toEqual([]);
+    expect(stripe.invoices().filter((i) => i.metadata?.invoice_id === failure.invoiceId)).toEqual([]);
+    // The next run bills what the failed one released.
+    const next = await runInvoices();
+    expect(next.failures).toEqual([]);
+    const failedAdvertiser = failure.advertiserId === x.adv.id ? x.adv : y.adv;
+    expect((await invoicesOf(failedAdvertiser)).filter((i) => i.status === 'open')).toEqual([expect.objectContaining({ amount: 500, runId: next.id })]);
   });
 
   it('scopes invoices and refuses bad runs', async () => {

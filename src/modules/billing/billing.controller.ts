@@ -15,10 +15,11 @@ const runView = (r: InvoiceRun): InvoiceRunView => ({
   currency: r.currency,
   progress: { done: r.doneCount, total: r.totalCount },
   error: r.error,
+  failures: r.failures,
   createdAt: r.createdAt.toISOString(),
 });
 
-const invoiceView = (i: Invoice): InvoiceView => ({
+const invoiceView = (i: Invoice, credited = 0): InvoiceView => ({
   id: i.id,
   runId: i.runId,
   advertiserId: i.advertiserId,
@@ -28,6 +29,10 @@ const invoiceView = (i: Invoice): InvoiceView => ({
   amount: i.amount,
   conversions: i.conversions,
   status: i.status,
+  amountPaid: i.amountPaid,
+  writtenOff: i.writtenOff,
+  credited,
+  error: i.error,
   stripeInvoiceId: i.stripeInvoiceId,
   hostedInvoiceUrl: i.hostedInvoiceUrl,
   lines: i.lines,
@@ -62,6 +67,8 @@ export class BillingController {
   @ApiOperation({ summary: 'Invoices; advertisers see their own' })
   @ApiOkResponse({ type: InvoiceView, isArray: true })
   async list(@CurrentPrincipal() actor: AuthPrincipal, @Query() query: ListInvoicesQueryDto): Promise<Page<InvoiceView>> {
-    return mapPage(await this.billing.list(actor, query), invoiceView);
+    const page = await this.billing.list(actor, query);
+    const credited = await this.billing.credited(page.data.map((i) => i.id));
+    return mapPage(page, (i) => invoiceView(i, credited.get(i.id)));
   }
 }

@@ -39,11 +39,22 @@ export class InvoiceRun {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** The invoices this run could not issue, and why; their results were released to the next run. */
+  @Column({ type: 'jsonb', default: [] })
+  failures: InvoiceFailure[];
+
   @CreatedAtColumn()
   createdAt: Date;
 
   @Column({ type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
+}
+
+export interface InvoiceFailure {
+  invoiceId: string;
+  advertiserId: string;
+  currency: string;
+  error: string;
 }
 
 export interface InvoiceLine {
@@ -54,7 +65,13 @@ export interface InvoiceLine {
   amount: number;
 }
 
-export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
+/**
+ * draft (planned, its results tagged) → open (finalized on Stripe) → paid; open → void (its
+ * results are billable again) or uncollectible (written off, still payable); draft → failed
+ * (could not be issued; its results released).
+ */
+export const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void', 'uncollectible', 'failed'] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 @Entity('invoices')
 export class Invoice {
@@ -106,4 +123,52 @@ export class Invoice {
 
   @Column({ type: 'timestamptz', nullable: true })
   paidAt: Date | null;
+
+  /** What Stripe collected (the paid event's `amount_paid`); any rest stays receivable. */
+  @MoneyColumn({ default: 0 })
+  amountPaid: number;
+
+  /** What an uncollectible invoice wrote off the receivable. */
+  @MoneyColumn({ default: 0 })
+  writtenOff: number;
+
+  /** Why it failed to be issued. */
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  voidedAt: Date | null;
 }
+
+export type CreditedInvoiceStatus = 'open' | 'paid' | 'uncollectible';
+
+/** A reversed result credited on the invoice that billed it: one Stripe credit note each. */
+@Entity('invoice_credits')
+export class InvoiceCredit {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  invoiceId: string;
+
+  @Column({ type: 'uuid' })
+  conversionId: string;
+
+  @MoneyColumn()
+  amount: number;
+
+  @Column({ type: 'char', length: 3 })
+  currency: string;
+
+  /** The Stripe invoice's status when credited: open (less to pay), paid (refunded), uncollectible. */
+  @Column({ type: 'text' })
+  invoiceStatus: CreditedInvoiceStatus;
+
+  @Column({ type: 'text', nullable: true })
+  stripeCreditNoteId: string | null;
+
+  @CreatedAtColumn()
+  createdAt: Date;
+}
+
+export const BILLING_ENTITIES = [InvoiceRun, Invoice, InvoiceCredit];

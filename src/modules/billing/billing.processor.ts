@@ -4,17 +4,20 @@ import { StripeEventsService } from '../../integrations/stripe/stripe-events.ser
 import { JobHandlers } from '../../queue/job-handlers';
 import { JOBS, QUEUES, RESUMABLE_WORKER_OPTIONS } from '../../queue/queues';
 import { BillingService } from './billing.service';
+import { InvoiceSettlementService } from './invoice-settlement.service';
 
-/** Stripe events (every feature's handlers) and invoice runs. */
+/** Stripe events (every feature's handlers), invoice runs and the credit notes of reversed results. */
 @Processor(QUEUES.billing, { concurrency: 4, ...RESUMABLE_WORKER_OPTIONS })
 export class BillingProcessor extends WorkerHost {
   constructor(
     private readonly handlers: JobHandlers,
     private readonly billing: BillingService,
     events: StripeEventsService,
+    settlement: InvoiceSettlementService,
   ) {
     super();
     handlers.register(QUEUES.billing, JOBS.stripeEvent, (job: Job<{ id: string }>) => events.apply(job.data.id));
+    handlers.register(QUEUES.billing, JOBS.creditReversal, (job: Job<{ id: string }>) => settlement.creditReversal(job.data.id));
     handlers.register(QUEUES.billing, JOBS.invoiceRun, (job: Job<{ id: string }>) => billing.execute(job.data.id, (progress) => job.updateProgress({ ...progress })));
   }
 

@@ -1,50 +1,53 @@
-import { HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
 import { updateReturning } from '../../database/sql';
-import { StripeClient } from '../../integrations/stripe/stripe.client';
-import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { addMinor } from '../../common/money';
+import { isRetryableStripeError, StripeClient } from '../../integrations/stripe/stripe.client';
 import { OutboxService } from '../../queue/outbox/outbox.service';
-import { LedgerService } from '../ledger/ledger.service';
-import { invoicePaidLines, LEDGER_KINDS } from '../ledger/ledger.postings';
-import { Invoice, InvoiceLine, InvoiceRun } from './billing.entities';
+import { toMinor } from '../ledger/ledger.service';
+import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
+import { InvoiceSettlementService } from './invoice-settlement.service';
 import { ListInvoicesQueryDto, RequestInvoiceRunDto } from './dto/billing.dto';
 
-interface Billable {
-  advertiserId: string;
-  currency: string;
-  offerId: string;
-  offerName: string;
-  goal: string;
-  conversions: number;
-  amount: string;
+interface Tagged {
+  offer_id: string;
+  offer_name: string;
+  goal_key: string;
+  revenue: string;
 }
 
-/**
- * CPA/CPL billing: an invoice run groups a period's approved results per advertiser and
- * currency, marks them billed with the invoice in one transaction, then creates the Stripe
- * customer, invoice items and invoice (idempotency keys derived from our ids) and finalizes it.
- * `invoice.paid` settles the advertiser's receivable in the ledger.
- */
+/** Approved (or already paid out) results with revenue that no invoice has billed. */
+const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2`;
+
+/** An invoice's lines, from exactly the conversions its tagging statement returned. */
+export function linesOf(tagged: Tagged[]): InvoiceLine[] {
+  const lines = new Map<string, InvoiceLine>();
+  for (const row of tagged) {
+    const key = `${row.offer_id}|${row.goal_key}`;
+    const line = lines.get(key) ?? { offerId: row.offer_id, offerName: row.offer_name, goal: row.goal_key, conversions: 0, amount: 0 };
+    line.conversions += 1;
+    line.amount = addMinor(line.amount, toMinor(row.revenue));
+    lines.set(key, line);
+  }
+  return [...lines.values()].sort((a, b) => a.offerName.localeCompare(b.offerName) || a.goal.localeCompare(b.goal));
+}
+
 @Injectable()
-export class BillingService implements OnModuleInit {
+export class BillingService {
   private readonly logger = new Logger(BillingService.name);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stripe: StripeClient,
-    private readonly ledger: LedgerService,
     private readonly outbox: OutboxService,
-    private readonly events: StripeEventsService,
+    private readonly settlement: InvoiceSettlementService,
   ) {}
-
-  onModuleInit(): void {
-    this.events.on('invoice.paid', (manager, event) => this.invoicePaid(manager, event));
-  }
 
   async request(actor: AuthPrincipal, dto: RequestInvoiceRunDto): Promise<InvoiceRun> {
     const from = new Date(dto.from);
@@ -87,58 +90,121 @@ export class BillingService implements OnModuleInit {
     return paginate(qb, 'i', query);
   }
 
-  /** The job; safe to repeat: planning happens once, finalized invoices are skipped. */
+  /** Invoices with what reversed results took off them, for the API. */
+  async credited(invoiceIds: string[]): Promise<Map<string, number>> {
+    if (!invoiceIds.length) return new Map();
+    const rows: { invoice_id: string; total: string }[] = await this.dataSource.query(
+      `SELECT invoice_id, sum(amount)::text AS total FROM invoice_credits WHERE invoice_id = ANY($1::uuid[]) GROUP BY 1`,
+      [invoiceIds],
+    );
+    return new Map(rows.map((r) => [r.invoice_id, Number(r.total)]));
+  }
+
+  /**
+   * The job; safe to repeat: planning happens once, finalized invoices are skipped. An invoice
+   * Stripe refuses is released and recorded; one Stripe could not answer for is left for the
+   * job's next attempt (same idempotency keys), after the others are done.
+   */
   async execute(runId: string, onProgress: (p: { done: number; total: number }) => Promise<void> = async () => undefined): Promise<InvoiceRun> {
     await this.dataSource.query(`UPDATE invoice_runs SET status = 'running' WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
     await this.plan(runId);
     const drafts = await this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' }, order: { id: 'ASC' } });
+    let retry: unknown;
     for (const invoice of drafts) {
-      await this.issue(invoice);
+      try {
+        await this.issue(invoice);
+      } catch (error) {
+        if (isRetryableStripeError(error)) retry ??= error;
+        else await this.abandon(invoice, error);
+      }
       const run = await this.getRun(runId);
       await onProgress({ done: run.doneCount, total: run.totalCount });
     }
+    if (retry) throw retry;
     await this.dataSource.query(`UPDATE invoice_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
     return this.getRun(runId);
   }
 
+  /** The job failed for good: what it could not issue is released, so nothing stays tagged by a dead run. */
   async markFailed(runId: string, reason: string): Promise<void> {
+    const drafts = await this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' } });
+    for (const invoice of drafts) await this.abandon(invoice, new Error(reason)).catch((e: Error) => this.logger.error(`invoice ${invoice.id} stays a draft: ${e.message}`));
     await this.dataSource.query(`UPDATE invoice_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
   }
 
+  /**
+   * Tags each advertiser's billable results with a new draft invoice, and builds the invoice from
+   * the rows the tagging UPDATE returned: what is billed is exactly what is tagged. A draft of
+   * the same advertiser and currency in another run (the `invoices_one_draft` index) makes this
+   * run wait for it, then skip that advertiser: whatever the periods, a result is tagged once.
+   */
   private async plan(runId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const run = await manager.findOne(InvoiceRun, { where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!run || run.plannedAt) return;
-      const rows: Billable[] = await manager.query(
-        `SELECT c.advertiser_id AS "advertiserId", c.currency, c.offer_id AS "offerId", o.name AS "offerName", c.goal_key AS goal,
-                count(*)::int AS conversions, sum(c.revenue)::bigint AS amount
-           FROM conversions c JOIN offers o ON o.id = c.offer_id
-          WHERE c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0
-            AND c.created_at >= $1 AND c.created_at < $2 AND ($3::char(3) IS NULL OR c.currency = $3)
-          GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 4, 5`,
-        [run.periodFrom, run.periodTo, run.currency],
+      const groups: { advertiser_id: string; currency: string }[] = await manager.query(
+        `SELECT DISTINCT c.advertiser_id, c.currency FROM conversions c WHERE ${BILLABLE} AND ($1::char(3) IS NULL OR c.currency = $1) ORDER BY 1, 2`,
+        [run.currency, run.periodTo],
       );
-      const groups = new Map<string, InvoiceLine[]>();
-      for (const row of rows) {
-        const key = `${row.advertiserId}|${row.currency}`;
-        groups.set(key, [...(groups.get(key) ?? []), { offerId: row.offerId, offerName: row.offerName, goal: row.goal, conversions: row.conversions, amount: Number(row.amount) }]);
-      }
       let total = 0;
-      for (const [key, lines] of groups) {
-        const [advertiserId, currency] = key.split('|');
-        const amount = lines.reduce((sum, l) => sum + l.amount, 0);
-        total += amount;
-        const invoice = await manager.save(
-          manager.create(Invoice, { runId, advertiserId, currency, periodFrom: run.periodFrom, periodTo: run.periodTo, amount, conversions: lines.reduce((n, l) => n + l.conversions, 0), status: 'draft', lines }),
+      let count = 0;
+      for (const { advertiser_id: advertiserId, currency } of groups) {
+        const id = randomUUID();
+        const inserted = await manager.query(
+          `INSERT INTO invoices (id, run_id, advertiser_id, currency, period_from, period_to, amount, conversions, status)
+           VALUES ($1, $2, $3, $4, $5, $6, 1, 0, 'draft') ON CONFLICT (advertiser_id, currency) WHERE status = 'draft' DO NOTHING RETURNING id`,
+          [id, runId, advertiserId, currency, run.periodFrom, run.periodTo],
         );
-        await manager.query(
-          `UPDATE conversions SET invoice_id = $1 WHERE advertiser_id = $2 AND currency = $3 AND status IN ('approved', 'paid') AND invoice_id IS NULL AND revenue > 0
-             AND created_at >= $4 AND created_at < $5`,
-          [invoice.id, advertiserId, currency, run.periodFrom, run.periodTo],
+        if (!inserted.length) {
+          this.logger.log(`run ${runId}: ${advertiserId} ${currency} is being billed by another run`);
+          continue;
+        }
+        const tagged = await updateReturning<Tagged>(
+          manager,
+          `UPDATE conversions c SET invoice_id = $3 FROM offers o
+            WHERE o.id = c.offer_id AND c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE}
+            RETURNING c.offer_id, o.name AS offer_name, c.goal_key, c.revenue::text AS revenue`,
+          [advertiserId, run.periodTo, id, currency],
         );
+        if (!tagged.length) {
+          await manager.query(`DELETE FROM invoices WHERE id = $1`, [id]);
+          continue;
+        }
+        const lines = linesOf(tagged);
+        const amount = lines.reduce((sum, l) => addMinor(sum, l.amount), 0);
+        await manager.update(Invoice, { id }, { amount, conversions: tagged.length, lines });
+        total = addMinor(total, amount);
+        count += 1;
       }
-      await manager.update(InvoiceRun, { id: runId }, { plannedAt: new Date(), totalCount: groups.size, totalAmount: total });
+      await manager.update(InvoiceRun, { id: runId }, { plannedAt: new Date(), totalCount: count, totalAmount: total });
     });
+  }
+
+  /**
+   * An invoice that could not be issued: if Stripe finalized it after all, it is recorded as
+   * issued; otherwise its Stripe draft is deleted, its results are released for the next run and
+   * the run records why. If Stripe cannot tell us, this throws and the draft waits for a retry.
+   */
+  private async abandon(invoice: Invoice, cause: unknown): Promise<void> {
+    const reason = (cause as Error)?.message ?? String(cause);
+    const { stripeInvoiceId } = await this.dataSource.getRepository(Invoice).findOneByOrFail({ id: invoice.id });
+    if (stripeInvoiceId) {
+      const api = this.stripe.api;
+      const onStripe = await api.invoices.retrieve(stripeInvoiceId).catch((e: { statusCode?: number }) => {
+        if (e.statusCode === 404) return null;
+        throw e;
+      });
+      if (onStripe && onStripe.status !== 'draft') return this.recordIssued(invoice, onStripe);
+      if (onStripe) await api.invoices.del(stripeInvoiceId);
+    }
+    await this.dataSource.transaction(async (manager) => {
+      const [failed] = await updateReturning(manager, `UPDATE invoices SET status = 'failed', error = $2, stripe_invoice_id = NULL WHERE id = $1 AND status = 'draft' RETURNING id`, [invoice.id, reason.slice(0, 500)]);
+      if (!failed) return;
+      await manager.query(`UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1`, [invoice.id]);
+      const failure: InvoiceFailure = { invoiceId: invoice.id, advertiserId: invoice.advertiserId, currency: invoice.currency, error: reason.slice(0, 500) };
+      await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1, failures = failures || $2::jsonb WHERE id = $1`, [invoice.runId, JSON.stringify([failure])]);
+    });
+    this.logger.warn(`invoice ${invoice.id} (${invoice.advertiserId}, ${invoice.currency}) could not be issued and was released: ${reason}`);
   }
 
   private async issue(invoice: Invoice): Promise<void> {
@@ -158,6 +224,8 @@ export class BillingService implements OnModuleInit {
       },
       { idempotencyKey: `afx-invoice-${invoice.id}` },
     );
+    // Recorded while still a draft, so a failure later knows which Stripe draft to delete.
+    await this.dataSource.getRepository(Invoice).update({ id: invoice.id, status: 'draft' }, { stripeInvoiceId: stripeInvoice.id as string });
     for (const [i, line] of invoice.lines.entries()) {
       await api.invoiceItems.create(
         {
@@ -172,6 +240,10 @@ export class BillingService implements OnModuleInit {
       );
     }
     const finalized = await api.invoices.finalizeInvoice(stripeInvoice.id as string, {}, { idempotencyKey: `afx-invoice-finalize-${invoice.id}` });
+    await this.recordIssued(invoice, finalized);
+  }
+
+  private async recordIssued(invoice: Invoice, finalized: Stripe.Invoice): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const [updated] = await updateReturning(
         manager,
@@ -181,6 +253,8 @@ export class BillingService implements OnModuleInit {
       if (updated) await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1 WHERE id = $1`, [invoice.runId]);
     });
     this.logger.log(`invoice ${invoice.id} issued as ${finalized.id}: ${invoice.amount} ${invoice.currency} minor units`);
+    // Results reversed while it was a draft are credited now that there is a Stripe invoice to credit.
+    await this.settlement.creditReversals(invoice.id);
   }
 
   /** The advertiser's Stripe customer: known from an earlier invoice, found by metadata, or created once. */
@@ -193,21 +267,5 @@ export class BillingService implements OnModuleInit {
     const [advertiser] = await this.dataSource.query(`SELECT name, email FROM principals WHERE id = $1`, [advertiserId]);
     const created = await api.customers.create({ name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } }, { idempotencyKey: `afx-customer-${advertiserId}` });
     return created.id;
-  }
-
-  private async invoicePaid(manager: EntityManager, event: Stripe.Event): Promise<string> {
-    const paid = event.data.object as Stripe.Invoice;
-    const invoice = await manager.findOne(Invoice, { where: { stripeInvoiceId: paid.id as string }, lock: { mode: 'pessimistic_write' } });
-    if (!invoice) return 'unknown invoice';
-    if (invoice.status === 'paid') return 'already paid';
-    await manager.update(Invoice, { id: invoice.id }, { status: 'paid', paidAt: new Date(event.created * 1000) });
-    await this.ledger.post(manager, {
-      kind: LEDGER_KINDS.invoicePaid,
-      causeType: 'invoice',
-      causeId: invoice.id,
-      lines: invoicePaidLines({ advertiserId: invoice.advertiserId, currency: invoice.currency }, invoice.amount),
-      memo: paid.id as string,
-    });
-    return 'receivable settled';
   }
 }

@@ -208,6 +208,8 @@ export class ConversionsService {
     await conversionStatusChanged(manager, conversion, from, to);
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
+    // A billed result that is reversed is credited on its invoice (billing).
+    if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
     return manager.findOneByOrFail(Conversion, { id: conversion.id });
   }

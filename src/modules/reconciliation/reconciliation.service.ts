@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { describeInvoiceMismatch, INVOICES_NOT_MATCHING_CONVERSIONS, InvoiceMismatchRow } from '../billing/billing.checks';
 import { LEDGER_KINDS } from '../ledger/ledger.postings';
 
 export type DifferenceCode =
@@ -20,7 +21,11 @@ export type DifferenceCode =
   | 'missing_invoice'
   | 'invoice_mismatch'
   | 'paid_invoice_not_settled'
-  | 'settled_invoice_not_paid';
+  | 'settled_invoice_not_paid'
+  | 'invoice_conversions_mismatch'
+  | 'credit_notes_mismatch'
+  | 'voided_invoice_not_released'
+  | 'uncollectible_invoice_not_written_off';
 
 export interface Difference {
   code: DifferenceCode;
@@ -54,6 +59,8 @@ interface InvoiceRow {
   currency: string;
   stripe_invoice_id: string | null;
   settled: boolean;
+  /** What our credit notes for reversed results took off it. */
+  credited: string;
 }
 
 const PAYOUT_ID = /^payout_([0-9a-f-]{36})$/;
@@ -82,15 +89,17 @@ export class ReconciliationService {
     );
     const ours: InvoiceRow[] = await this.dataSource.query(
       `SELECT i.id, i.status, i.amount::text, i.currency, i.stripe_invoice_id,
-              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'invoice' AND e.cause_id = i.id::text AND e.kind = $1) AS settled
+              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'invoice' AND e.cause_id = i.id::text AND e.kind = $1) AS settled,
+              (SELECT COALESCE(sum(k.amount), 0) FROM invoice_credits k WHERE k.invoice_id = i.id)::text AS credited
          FROM invoices i`,
       [LEDGER_KINDS.invoicePaid],
     );
+    const unmatched: InvoiceMismatchRow[] = await this.dataSource.query(INVOICES_NOT_MATCHING_CONVERSIONS);
     return {
       transfers: transfers.length,
       payouts: payouts.length,
       invoices: invoices.length,
-      differences: [...compareTransfers(transfers, payouts), ...compareInvoices(invoices, ours)],
+      differences: [...compareTransfers(transfers, payouts), ...compareInvoices(invoices, ours), ...unmatched.map(invoiceConversionsMismatch)],
     };
   }
 }
@@ -142,6 +151,11 @@ export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRo
   return differences;
 }
 
+/** Our invoice against the conversions it billed (what Stripe was asked for is compared below). */
+export function invoiceConversionsMismatch(row: InvoiceMismatchRow): Difference {
+  return { code: 'invoice_conversions_mismatch', subject: `invoice ${row.id}`, message: describeInvoiceMismatch(row) };
+}
+
 export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]): Difference[] {
   const differences: Difference[] = [];
   const add = (code: DifferenceCode, subject: string, message: string) => differences.push({ code, subject, message });
@@ -158,8 +172,17 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
       continue;
     }
     seen.add(mine.id);
-    if (invoice.amount_due !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
-      add('invoice_mismatch', `invoice ${mine.id}`, `ledger ${money(mine.amount, mine.currency)}, Stripe ${id} ${money(invoice.amount_due, invoice.currency)}`);
+    // Credit notes lower what is due, never the total billed.
+    if (invoice.total !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
+      add('invoice_mismatch', `invoice ${mine.id}`, `ledger ${money(mine.amount, mine.currency)}, Stripe ${id} ${money(invoice.total, invoice.currency)}`);
+    }
+    const creditNotes = (invoice.pre_payment_credit_notes_amount ?? 0) + (invoice.post_payment_credit_notes_amount ?? 0);
+    if (creditNotes !== Number(mine.credited)) {
+      add('credit_notes_mismatch', `invoice ${mine.id}`, `reversed results credited ${money(mine.credited, mine.currency)}, Stripe ${id} has credit notes of ${money(creditNotes, invoice.currency)}`);
+    }
+    if (invoice.status === 'void' && mine.status !== 'void') add('voided_invoice_not_released', `invoice ${mine.id}`, `${id} is void on Stripe, but the invoice is ${mine.status} and still bills its results`);
+    if (invoice.status === 'uncollectible' && mine.status !== 'uncollectible') {
+      add('uncollectible_invoice_not_written_off', `invoice ${mine.id}`, `${id} is uncollectible on Stripe, but the invoice is ${mine.status}`);
     }
     const paidOnStripe = invoice.status === 'paid';
     if (paidOnStripe && !(mine.status === 'paid' && mine.settled)) {

@@ -37,6 +37,7 @@ export const OUTBOX_ROUTES = {
   'stripe.event': { queue: QUEUES.billing, job: JOBS.stripeEvent, jobId: (id: string) => `stripe-event-${id}` },
   'payout_run.requested': { queue: QUEUES.payouts, job: JOBS.payoutRun, jobId: (id: string) => `payout-run-${id}` },
   'invoice_run.requested': { queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => `invoice-run-${id}` },
+  'invoice.result_reversed': { queue: QUEUES.billing, job: JOBS.creditReversal, jobId: (id: string) => `credit-reversal-${id}` },
   'postback.send': { queue: QUEUES.postbacks, job: JOBS.sendPostback, jobId: (id: string, p: Record<string, unknown>) => `postback-${id}-${p.eventId}` },
 } satisfies Record<string, OutboxRoute>;
 

@@ -1,0 +1,167 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import Stripe from 'stripe';
+import { DataSource, EntityManager } from 'typeorm';
+import { UUID_PATTERN } from '../../common/validation/validators';
+import { updateReturning } from '../../database/sql';
+import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { LedgerService } from '../ledger/ledger.service';
+import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
+import { CreditedInvoiceStatus, Invoice, InvoiceCredit } from './billing.entities';
+import { BILLING_KINDS, creditLines, writeOffLines, writeOffReversalLines } from './billing.postings';
+
+interface ReversedRow {
+  id: string;
+  revenue: string;
+  invoice_id: string | null;
+  status: string;
+}
+
+/**
+ * What happens to an invoice after it is issued, as Stripe reports it (`invoice.paid`,
+ * `invoice.voided`, `invoice.marked_uncollectible`) and as results billed on it are reversed
+ * (one Stripe credit note per reversed result). See README, "Advertiser billing".
+ */
+@Injectable()
+export class InvoiceSettlementService implements OnModuleInit {
+  private readonly logger = new Logger(InvoiceSettlementService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly stripe: StripeClient,
+    private readonly ledger: LedgerService,
+    private readonly events: StripeEventsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.on('invoice.paid', (manager, event) => this.paid(manager, event));
+    this.events.on('invoice.voided', (manager, event) => this.voided(manager, event));
+    this.events.on('invoice.marked_uncollectible', (manager, event) => this.uncollectible(manager, event));
+  }
+
+  /** Ours, by Stripe's id or, when we never recorded it (a run stopped half-way), by the id we put in its metadata. */
+  private async findLocked(manager: EntityManager, stripeInvoice: Stripe.Invoice): Promise<Invoice | null> {
+    const ours = stripeInvoice.metadata?.invoice_id;
+    const byMetadata = ours && UUID_PATTERN.test(ours) ? ours : null;
+    const [row]: { id: string }[] = await manager.query(
+      `SELECT id FROM invoices WHERE stripe_invoice_id = $1 OR id = $2::uuid ORDER BY (stripe_invoice_id = $1) DESC NULLS LAST LIMIT 1 FOR UPDATE`,
+      [stripeInvoice.id, byMetadata],
+    );
+    if (!row) return null;
+    const invoice = await manager.findOneByOrFail(Invoice, { id: row.id });
+    if (invoice.stripeInvoiceId && invoice.stripeInvoiceId !== stripeInvoice.id) return null; // another Stripe invoice claims it
+    if (!invoice.stripeInvoiceId) await manager.update(Invoice, { id: invoice.id }, { stripeInvoiceId: stripeInvoice.id as string });
+    return invoice;
+  }
+
+  private post(manager: EntityManager, invoice: Invoice, kind: string, lines: PostingLine[], memo: string | null) {
+    return this.ledger.post(manager, { kind, causeType: 'invoice', causeId: invoice.id, lines, memo });
+  }
+
+  /** A write-off comes back before anything else moves: the money is owed again. */
+  private async undoWriteOff(manager: EntityManager, invoice: Invoice, memo: string): Promise<void> {
+    if (invoice.writtenOff > 0) await this.post(manager, invoice, BILLING_KINDS.writeOffReversal, writeOffReversalLines(invoice, invoice.writtenOff), memo);
+  }
+
+  /** Settles what Stripe collected (`amount_paid`), not what we billed: a shortfall stays receivable. */
+  private async paid(manager: EntityManager, event: Stripe.Event): Promise<string> {
+    const paid = event.data.object as Stripe.Invoice;
+    const invoice = await this.findLocked(manager, paid);
+    if (!invoice) return 'unknown invoice';
+    if (invoice.status === 'paid') return 'already paid';
+    if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, paid.id as string);
+    const amount = paid.amount_paid ?? 0;
+    await manager.update(Invoice, { id: invoice.id }, { status: 'paid', paidAt: new Date(event.created * 1000), amountPaid: amount });
+    if (amount > 0) await this.post(manager, invoice, LEDGER_KINDS.invoicePaid, invoicePaidLines(invoice, amount), paid.id as string);
+    const owed = invoice.amount - amount - (await this.credited(manager, invoice.id, 'open'));
+    return owed > 0 ? `receivable settled by ${amount}, ${owed} still owed` : 'receivable settled';
+  }
+
+  /** Nothing is owed on a voided invoice: its results go back to be billed by the next run. */
+  private async voided(manager: EntityManager, event: Stripe.Event): Promise<string> {
+    const voided = event.data.object as Stripe.Invoice;
+    const invoice = await this.findLocked(manager, voided);
+    if (!invoice) return 'unknown invoice';
+    if (invoice.status !== 'open' && invoice.status !== 'uncollectible') return `not voided: the invoice is ${invoice.status}`;
+    if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, voided.id as string);
+    await manager.update(Invoice, { id: invoice.id }, { status: 'void', voidedAt: new Date(event.created * 1000) });
+    const released = await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoice.id]);
+    return `voided; ${released.length} result(s) released to the next invoice run`;
+  }
+
+  /** What Stripe says is left to pay (`amount_remaining`) is written off the receivable; it stays payable. */
+  private async uncollectible(manager: EntityManager, event: Stripe.Event): Promise<string> {
+    const marked = event.data.object as Stripe.Invoice;
+    const invoice = await this.findLocked(manager, marked);
+    if (!invoice) return 'unknown invoice';
+    if (invoice.status !== 'open') return `not written off: the invoice is ${invoice.status}`;
+    const amount = marked.amount_remaining ?? 0;
+    await manager.update(Invoice, { id: invoice.id }, { status: 'uncollectible', writtenOff: amount });
+    if (amount > 0) await this.post(manager, invoice, BILLING_KINDS.writeOff, writeOffLines(invoice, amount), marked.id as string);
+    return `written off: ${amount}`;
+  }
+
+  private async credited(manager: EntityManager, invoiceId: string, status?: CreditedInvoiceStatus): Promise<number> {
+    const [row] = await manager.query(`SELECT COALESCE(sum(amount), 0)::text AS total FROM invoice_credits WHERE invoice_id = $1 AND ($2::text IS NULL OR invoice_status = $2)`, [invoiceId, status ?? null]);
+    return Number(row.total);
+  }
+
+  /** Credits every reversed result of an invoice not credited yet (after it is issued: reversals that came while it was a draft). */
+  async creditReversals(invoiceId: string): Promise<void> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0
+          AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
+      [invoiceId],
+    );
+    for (const row of rows) await this.creditReversal(row.id);
+  }
+
+  /**
+   * The job for a reversed result: a Stripe credit note for its revenue on the invoice that
+   * billed it, whatever that invoice's state, and the ledger entry that state needs. Safe to
+   * repeat: one credit per conversion, the idempotency key names the conversion and the kind.
+   */
+  async creditReversal(conversionId: string): Promise<string> {
+    const [conversion]: ReversedRow[] = await this.dataSource.query(`SELECT id, revenue::text, invoice_id, status FROM conversions WHERE id = $1`, [conversionId]);
+    if (!conversion || conversion.status !== 'reversed' || !conversion.invoice_id || Number(conversion.revenue) <= 0) return 'nothing to credit';
+    // A credit is recorded once its credit note exists.
+    if (await this.dataSource.getRepository(InvoiceCredit).existsBy({ conversionId })) return 'already credited';
+    const invoice = await this.dataSource.getRepository(Invoice).findOneByOrFail({ id: conversion.invoice_id });
+    // A draft is credited once it is issued (the run calls creditReversals); void and failed ones bill nothing.
+    if (!invoice.stripeInvoiceId || !['open', 'paid', 'uncollectible'].includes(invoice.status)) return `not credited: the invoice is ${invoice.status}`;
+    const amount = Number(conversion.revenue);
+    const api = this.stripe.api;
+    // Stripe's own state decides the kind of credit note: ours may lag behind a webhook.
+    const status = (await api.invoices.retrieve(invoice.stripeInvoiceId)).status as string;
+    if (status !== 'open' && status !== 'paid' && status !== 'uncollectible') return `not credited: the Stripe invoice is ${status}`;
+    const note = await api.creditNotes.create(
+      {
+        invoice: invoice.stripeInvoiceId,
+        lines: [{ type: 'custom_line_item', unit_amount: amount, quantity: 1, description: `Reversed result ${conversionId}` }],
+        ...(status === 'paid' ? { refund_amount: amount } : {}),
+        reason: 'order_change',
+        metadata: { invoice_id: invoice.id, conversion_id: conversionId },
+      },
+      { idempotencyKey: `afx-credit-note-${conversionId}-${status}` },
+    );
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO invoice_credits (invoice_id, conversion_id, amount, currency, invoice_status, stripe_credit_note_id) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (conversion_id) DO NOTHING`,
+        [invoice.id, conversionId, amount, invoice.currency, status, note.id],
+      );
+      if (status !== 'open') {
+        await this.ledger.post(manager, {
+          kind: BILLING_KINDS.credit,
+          causeType: 'conversion',
+          causeId: conversionId,
+          lines: creditLines(invoice, amount, status),
+          memo: note.id,
+        });
+      }
+    });
+    this.logger.log(`conversion ${conversionId} credited on invoice ${invoice.id} (${status}) by ${note.id}: ${amount} ${invoice.currency} minor units`);
+    return `credited by ${note.id}`;
+  }
+}
