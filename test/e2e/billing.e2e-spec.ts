@@ -238,6 +238,24 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(await receivableOf(adv)).toBe(400);
   });
 
+  it('an uncollectible invoice paid after all brings back its write-off, less what a credit note took off it', async () => {
+    const { adv, offer } = await freshAdvertiser('Late Payer');
+    const [first] = await converted(adv, offer, 2);
+    await runInvoices();
+    const [invoice] = await invoicesOf(adv);
+    stripe.markInvoiceUncollectible(invoice.stripeInvoiceId);
+    await settle();
+    expect(await receivableOf(adv)).toBe(0);
+    await reverse(adv, first);
+    await settle();
+    expect(stripe.creditNotes().filter((n) => n.invoice === invoice.stripeInvoiceId)).toEqual([expect.objectContaining({ amount: 500 })]);
+    expect(await receivableOf(adv)).toBe(0);
+    stripe.payInvoice(invoice.stripeInvoiceId);
+    await settle();
+    expect((await invoicesOf(adv))[0]).toMatchObject({ status: 'paid', amountPaid: 500, writtenOff: 1000, credited: 500 });
+    expect(await receivableOf(adv)).toBe(0);
+  });
+
   it('finishes an invoice run when one invoice fails, releases what it could not bill and records why', async () => {
     const [x, y] = await Promise.all([freshAdvertiser('Fails X'), freshAdvertiser('Fails Y')]);
     await converted(x.adv, x.offer, 1);

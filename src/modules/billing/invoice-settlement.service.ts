@@ -59,9 +59,13 @@ export class InvoiceSettlementService implements OnModuleInit {
     return this.ledger.post(manager, { kind, causeType: 'invoice', causeId: invoice.id, lines, memo });
   }
 
-  /** A write-off comes back before anything else moves: the money is owed again. */
+  /**
+   * A write-off comes back before anything else moves: the money is owed again. Credit notes
+   * issued while it was uncollectible already took their part of the write-off back.
+   */
   private async undoWriteOff(manager: EntityManager, invoice: Invoice, memo: string): Promise<void> {
-    if (invoice.writtenOff > 0) await this.post(manager, invoice, BILLING_KINDS.writeOffReversal, writeOffReversalLines(invoice, invoice.writtenOff), memo);
+    const left = invoice.writtenOff - (await this.credited(manager, invoice.id, 'uncollectible'));
+    if (left > 0) await this.post(manager, invoice, BILLING_KINDS.writeOffReversal, writeOffReversalLines(invoice, left), memo);
   }
 
   /** Settles what Stripe collected (`amount_paid`), not what we billed: a shortfall stays receivable. */
