@@ -54,19 +54,23 @@ describe('npm run reconcile', () => {
     // And ours: a payout that claims a transfer Stripe never made.
     const [, , , paidD] = await n.t.dataSource.query(`SELECT id FROM payouts WHERE status = 'paid' ORDER BY id`);
     await n.t.dataSource.query(`UPDATE payouts SET stripe_transfer_id = 'tr_never_made' WHERE id = $1`, [paidD.id]);
+    // And an invoice that bills more than its conversions (so more than Stripe was asked for, too).
+    await n.t.dataSource.query(`UPDATE invoices SET amount = amount + 1 WHERE id = $1`, [invoice.id]);
     const planted = [
       ['unknown_transfer', stray.id],
       ['duplicate_transfer', `payout ${paidB.id}`],
       ['reversed_transfer_still_paid', `payout ${paidC.id}`],
       ['paid_invoice_not_settled', `invoice ${invoice.id}`],
       ['missing_transfer', `payout ${paidD.id}`],
+      ['invoice_conversions_mismatch', `invoice ${invoice.id}`],
+      ['invoice_mismatch', `invoice ${invoice.id}`],
     ];
 
     const found = await reconcile(n);
     expect(found.code).toBe(1);
     const reported = found.lines.filter((l) => l.startsWith('✗')).map((l) => /^✗ (\w+) (payout \S+|invoice \S+|\S+):/.exec(l)?.slice(1, 3));
     expect(reported.sort()).toEqual(planted.sort());
-    expect(found.lines.at(-1)).toMatch(/^reconciliation FAILED: 5 difference\(s\)/);
+    expect(found.lines.at(-1)).toMatch(/^reconciliation FAILED: 7 difference\(s\)/);
     expect(twice.id).toMatch(/^tr_/);
     addFigure('reconciliation differences planted', planted.length);
     addFigure('reconciliation differences found', reported.length);

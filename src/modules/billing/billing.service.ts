@@ -161,9 +161,12 @@ export class BillingService {
         }
         const tagged = await updateReturning<Tagged>(
           manager,
-          `UPDATE conversions c SET invoice_id = $3 FROM offers o
-            WHERE o.id = c.offer_id AND c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE}
-            RETURNING c.offer_id, o.name AS offer_name, c.goal_key, c.revenue::text AS revenue`,
+          // Locked in id order first, as payout runs lock theirs, so the two never deadlock; a row
+          // that changed while we waited for it is re-checked by FOR UPDATE and left out.
+          `WITH picked AS (SELECT c.id FROM conversions c WHERE c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE} ORDER BY c.id FOR UPDATE)
+           UPDATE conversions t SET invoice_id = $3 FROM picked p, offers o
+            WHERE t.id = p.id AND o.id = t.offer_id
+            RETURNING t.offer_id, o.name AS offer_name, t.goal_key, t.revenue::text AS revenue`,
           [advertiserId, run.periodTo, id, currency],
         );
         if (!tagged.length) {
