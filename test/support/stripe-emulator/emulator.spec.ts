@@ -517,6 +517,49 @@ describe('customers and invoices', () => {
   });
 });
 
+describe('credit notes, void, uncollectible (billing.ts)', () => {
+  async function openInvoice(stripe: Stripe, amount: number): Promise<Stripe.Invoice> {
+    const customer = await stripe.customers.create({ email: 'cn@acme.test' });
+    const invoice = await stripe.invoices.create({ customer: customer.id, currency: 'usd', collection_method: 'send_invoice', days_until_due: 30, pending_invoice_items_behavior: 'exclude' });
+    await stripe.invoiceItems.create({ customer: customer.id, amount, currency: 'usd', invoice: invoice.id });
+    return stripe.invoices.finalizeInvoice(invoice.id);
+  }
+  const line = (unit_amount: number) => [{ type: 'custom_line_item' as const, unit_amount, quantity: 1, description: 'reversed' }];
+
+  it('a credit note lowers what is due on an open invoice and must be refunded on a paid one, never beyond what is left', async () => {
+    const stripe = client();
+    const open = await openInvoice(stripe, 3000);
+    const pre = await stripe.creditNotes.create({ invoice: open.id, lines: line(500) });
+    expect(pre).toMatchObject({ object: 'credit_note', amount: 500, type: 'pre_payment', pre_payment_amount: 500 });
+    expect(await stripe.invoices.retrieve(open.id)).toMatchObject({ total: 3000, amount_due: 2500, pre_payment_credit_notes_amount: 500 });
+    expect((await failure(stripe.creditNotes.create({ invoice: open.id, amount: 2600 }))).param).toBe('amount');
+    emulator.payInvoice(open.id);
+    expect((await failure(stripe.creditNotes.create({ invoice: open.id, lines: line(500) }))).param).toBe('refund_amount');
+    const post = await stripe.creditNotes.create({ invoice: open.id, lines: line(500), refund_amount: 500 });
+    expect(post).toMatchObject({ type: 'post_payment', post_payment_amount: 500 });
+    expect((await stripe.creditNotes.list({ invoice: open.id })).data.map((n) => n.id)).toEqual([post.id, pre.id]);
+    expect((await failure(stripe.creditNotes.create({ invoice: open.id, amount: 2100, refund_amount: 2100 }))).param).toBe('amount');
+  });
+
+  it('voids, marks uncollectible (still payable, partly with forgive) and deletes only drafts, with their events', async () => {
+    const stripe = client();
+    const a = await openInvoice(stripe, 1000);
+    expect(emulator.markInvoiceUncollectible(a.id)).toMatchObject({ status: 'uncollectible', amount_remaining: 1000 });
+    expect(emulator.payInvoice(a.id, 400)).toMatchObject({ status: 'paid', amount_paid: 400, amount_remaining: 0 });
+    const b = await openInvoice(stripe, 1000);
+    expect(await stripe.invoices.voidInvoice(b.id)).toMatchObject({ status: 'void', amount_remaining: 0 });
+    expect((await failure(stripe.invoices.voidInvoice(b.id))).code).toBe('invoice_not_editable');
+    expect((await failure(stripe.invoices.del(a.id))).code).toBe('invoice_not_editable');
+    const customer = await stripe.customers.create({ email: 'draft@acme.test' });
+    const draft = await stripe.invoices.create({ customer: customer.id, currency: 'usd', collection_method: 'send_invoice', days_until_due: 30 });
+    expect(await stripe.invoices.del(draft.id)).toMatchObject({ id: draft.id, deleted: true });
+    expect((await failure(stripe.invoices.retrieve(draft.id))).statusCode).toBe(404);
+    await emulator.flushWebhooks();
+    expect(receiver.ofType('invoice.marked_uncollectible').map((e) => (e.data.object as Stripe.Invoice).id)).toContain(a.id);
+    expect(receiver.ofType('invoice.voided').map((e) => (e.data.object as Stripe.Invoice).id)).toContain(b.id);
+  });
+});
+
 describe('webhooks', () => {
   it('redelivers an event with the same id and records failed deliveries', async () => {
     const event = emulator.sendEvent('transfer.created', { id: 'tr_manual', object: 'transfer' });
