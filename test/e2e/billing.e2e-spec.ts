@@ -238,6 +238,23 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(await receivableOf(adv)).toBe(400);
   });
 
+  it("finance's advertiser summary counts a voided invoice's results once and what Stripe collected as paid", async () => {
+    const { adv, offer } = await freshAdvertiser('Summarised');
+    await converted(adv, offer, 2);
+    await runInvoices();
+    const [voided] = await invoicesOf(adv);
+    stripe.voidInvoice(voided.stripeInvoiceId);
+    await settle();
+    await runInvoices();
+    const again = (await invoicesOf(adv)).find((i) => i.id !== voided.id)!;
+    stripe.payInvoice(again.stripeInvoiceId, 600);
+    await settle();
+    const day = new Date().toISOString().slice(0, 10);
+    const summary = await t.http.get('/v1/statements/summary/advertisers').query({ from: day, to: day }).set(auth(finance.apiKey)).expect(200);
+    const row = summary.body.data.find((r: { advertiserId: string }) => r.advertiserId === adv.id);
+    expect(row).toMatchObject({ currency: 'USD', billed: 1000, paid: 600, outstanding: 400 });
+  });
+
   it('an uncollectible invoice paid after all brings back its write-off, less what a credit note took off it', async () => {
     const { adv, offer } = await freshAdvertiser('Late Payer');
     const [first] = await converted(adv, offer, 2);

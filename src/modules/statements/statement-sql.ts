@@ -84,8 +84,11 @@ export const ADVERTISER_SUMMARY = `
     SELECT a.owner_id AS advertiser_id, l.currency, sum(l.amount) AS outstanding
       FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
      WHERE a.type = 'advertiser_receivable' AND l.created_at < $2 GROUP BY 1, 2),
-  billed AS (SELECT advertiser_id, currency, sum(amount) AS billed FROM invoices WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2),
-  paid AS (SELECT advertiser_id, currency, sum(amount) AS paid FROM invoices WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1, 2),
+  -- Issued invoices only: a voided or failed one released its results to a later invoice, which bills them.
+  billed AS (SELECT advertiser_id, currency, sum(amount) AS billed FROM invoices
+              WHERE created_at >= $1 AND created_at < $2 AND status IN ('open', 'paid', 'uncollectible') GROUP BY 1, 2),
+  -- What Stripe collected, not what was asked: a short payment leaves the rest receivable.
+  paid AS (SELECT advertiser_id, currency, sum(amount_paid) AS paid FROM invoices WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1, 2),
   margin AS (
     SELECT c.advertiser_id, l.currency, -sum(l.amount) AS margin
       FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id AND a.type = 'network_margin'
