@@ -1,3 +1,4 @@
+import { INVOICE_STATUSES } from '../../billing/billing.entities';
 import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
@@ -32,7 +33,7 @@ type Form = Record<string, unknown>;
 type Q = Record<string, unknown>;
 
 const CONVERSION_ACTIONS = { approve: 'approved', reject: 'rejected', reverse: 'reversed' } as const;
-const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void'] as const;
+
 
 /** The advertiser's portal: stats, offers and goals, applications, coupons, conversions, integration, invoices. */
 @PortalController('portal/advertiser', 'advertiser')

@@ -1,3 +1,4 @@
+import { INVOICE_STATUSES } from '../../billing/billing.entities';
 import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { invalidField } from '../../../common/errors';
@@ -21,7 +22,7 @@ type Form = Record<string, unknown>;
 type Q = Record<string, unknown>;
 
 const PAYOUT_STATUSES = ['pending', 'transferring', 'paid', 'failed'] as const;
-const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void'] as const;
+
 const LIVE = new Set(['queued', 'running']);
 
 /** Finance (and admins): payout runs with preview and live progress, invoice runs, statements and period summaries. */
