@@ -219,6 +219,37 @@ describe('payouts to affiliates through Stripe', () => {
     expect(transfersTo(reversed.accountId)).toHaveLength(2);
   });
 
+  it('pays exactly once when recording a made transfer fails (markPaid throws once), across runs', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    // The first UPDATE of this affiliate's payout to 'paid' raises, as a dropped connection or a
+    // failing commit would, after Stripe has made the transfer (a sequence is not rolled back).
+    await t.dataSource.query(`CREATE SEQUENCE test_fail_paid_once`);
+    await t.dataSource.query(`
+      CREATE FUNCTION test_fail_paid_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'paid' AND OLD.status <> 'paid' AND NEW.affiliate_id = '${a.id}' AND nextval('test_fail_paid_once') = 1 THEN
+          RAISE EXCEPTION 'injected: connection lost while recording the transfer';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await t.dataSource.query(`CREATE TRIGGER test_fail_paid_once BEFORE UPDATE ON payouts FOR EACH ROW EXECUTE FUNCTION test_fail_paid_once()`);
+    let first;
+    try {
+      first = await run('USD');
+      await run('USD');
+    } finally {
+      await t.dataSource.query(`DROP TRIGGER test_fail_paid_once ON payouts; DROP FUNCTION test_fail_paid_once(); DROP SEQUENCE test_fail_paid_once`);
+    }
+    expect(transfersTo(a.accountId).map((tr) => tr.amount)).toEqual([1200]);
+    expect(first).toMatchObject({ status: 'completed', paid: 1, failed: 0 });
+    const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(payout).toMatchObject({ status: 'paid', stripeTransferId: transfersTo(a.accountId)[0].id });
+    expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
+  });
+
   describe('webhooks', () => {
     it('refuses a bad signature with 400 and changes nothing; a replay has no second effect', async () => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events');

@@ -47,14 +47,14 @@ function hostOptions(apiUrl: string | undefined): Pick<Stripe.StripeConfig, 'hos
   return { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol };
 }
 
-/** Errors worth retrying later with the same idempotency key: the request may not have happened. */
-export function isRetryableStripeError(error: unknown): boolean {
-  if (!(error instanceof Stripe.errors.StripeError)) return false;
-  return (
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    error instanceof Stripe.errors.StripeAPIError ||
-    (error.statusCode ?? 0) >= 500 ||
-    error.statusCode === 409
-  );
+/**
+ * Stripe refused a create request outright, so nothing was created: an invalid request or a
+ * card-style decline answered with a 4xx other than 409 (a concurrent request with the same key)
+ * or 429 (come back later). Anything else — network, 5xx, auth, idempotency, our own database —
+ * leaves open whether Stripe acted, so the caller must retry and look before creating again.
+ */
+export function isDefinitiveRefusal(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeCardError)) return false;
+  const status = error.statusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 409 && status !== 429;
 }

@@ -7,7 +7,7 @@ import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
-import { isRetryableStripeError, StripeClient } from '../../integrations/stripe/stripe.client';
+import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { LedgerService } from '../ledger/ledger.service';
@@ -38,6 +38,8 @@ const ELIGIBLE = `
     LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
    WHERE p.role = 'affiliate' AND p.status = 'active'
      AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
+
+const transferGroup = (payoutId: string) => `payout_${payoutId}`;
 
 export interface RunProgress {
   done: number;
@@ -121,7 +123,8 @@ export class PayoutRunsService implements OnModuleInit {
         try {
           await this.transfer(payout);
         } catch (error) {
-          if (!isRetryableStripeError(error)) throw error;
+          // Stripe unreachable, or its answer not recorded: the others go on, the job is retried.
+          this.logger.warn(`payout ${payout.id}: ${(error as Error).message}; retried with the run`);
           retryLater = error;
         }
         const run = await this.get(runId);
@@ -129,7 +132,7 @@ export class PayoutRunsService implements OnModuleInit {
       }
     };
     await Promise.all(Array.from({ length: TRANSFER_CONCURRENCY }, worker));
-    // Stripe was unreachable for some: the job fails and BullMQ retries it; done payouts stay done.
+    // Some payouts are unsettled: the job fails and BullMQ retries it; done payouts stay done.
     if (retryLater) throw retryLater;
     await this.dataSource.query(`UPDATE payout_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
     const run = await this.get(runId);
@@ -236,22 +239,31 @@ export class PayoutRunsService implements OnModuleInit {
       [payout.id],
     );
     if (!claimed) return;
-    const group = `payout_${payout.id}`;
+    // A retry may follow a transfer Stripe made but we never recorded (lost answer, expired key,
+    // a database error after Stripe's answer): look before creating. A failing look-up is retried.
+    const existing = claimed.attempts > 1 ? await this.findTransfer(payout.id) : undefined;
+    let transfer: Stripe.Transfer;
     try {
-      // A retry may follow a transfer Stripe made but we never heard of (lost answer, expired key).
-      const existing = claimed.attempts > 1 ? (await api.transfers.list({ transfer_group: group, limit: 1 })).data[0] : undefined;
-      const transfer =
+      transfer =
         existing ??
         (await api.transfers.create(
-          { amount: payout.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: group, metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
+          { amount: payout.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
           { idempotencyKey: `afx-payout-${payout.id}` },
         ));
-      await this.markPaid(payout, transfer.id);
     } catch (error) {
-      if (isRetryableStripeError(error)) throw error;
+      // Only Stripe saying no to the create itself proves no money moved; anything else is retried.
+      if (!isDefinitiveRefusal(error)) throw error;
       const e = error as Stripe.errors.StripeError;
       await this.fail(payout.id, e.code ?? e.type ?? 'transfer_failed', e.message ?? String(error));
+      return;
     }
+    // Outside the try: a failure to record a transfer Stripe made must never return the money.
+    await this.markPaid(payout, transfer.id);
+  }
+
+  /** The transfer Stripe made for this payout, if any (our transfer group names the payout). */
+  private async findTransfer(payoutId: string): Promise<Stripe.Transfer | undefined> {
+    return (await this.stripe.api.transfers.list({ transfer_group: transferGroup(payoutId), limit: 1 })).data[0];
   }
 
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
