@@ -1,6 +1,8 @@
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { drainQueues } from '../support/drain';
+import { drainQueues, queue } from '../support/drain';
+import { OutboxRelay } from '../../src/queue/outbox/outbox.relay';
+import { QUEUES } from '../../src/queue/queues';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { expectLedgerVerified } from '../support/ledger';
 import { convert } from '../support/network';
@@ -248,6 +250,56 @@ describe('payouts to affiliates through Stripe', () => {
     const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
     expect(payout).toMatchObject({ status: 'paid', stripeTransferId: transfersTo(a.accountId)[0].id });
     expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
+  });
+
+  it('settles every payout of a run that gives up: no transfer on Stripe ⇒ failed with the money back; a new run of the currency pays', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'error500' });
+    const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
+    // Every attempt meets a 500; the backoff between attempts is skipped so the attempts run out quickly.
+    const payouts = queue(t, QUEUES.payouts);
+    const deadline = Date.now() + 90_000;
+    let given: { status: string } = { status: 'queued' };
+    while (given.status !== 'failed' && Date.now() < deadline) {
+      await t.app.get(OutboxRelay).drain();
+      for (const job of await payouts.getDelayed()) await job.promote().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      given = (await t.http.get(`/v1/payout-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200)).body;
+    }
+    expect(given).toMatchObject({ status: 'failed', paid: 0, failed: 1 });
+    stripe.clearFaults();
+    expect(transfersTo(a.accountId)).toHaveLength(0);
+    const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(payout).toMatchObject({ status: 'failed' });
+    expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 1200, paid: 0 });
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'approved' AND payout_id IS NULL`, [a.id]);
+    expect(n).toBe(4);
+    const next = await run('USD');
+    expect(next).toMatchObject({ status: 'completed', paid: 1 });
+    expect(transfersTo(a.accountId).map((tr) => tr.amount)).toEqual([1200]);
+  }, 120_000);
+
+  it('settles a given-up run against Stripe: a transfer found by its group ⇒ the payout is paid, never returned', async () => {
+    const affiliates = await Promise.all(Array.from({ length: 2 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    const done = await run('USD');
+    // The state a run that ran out of attempts after Stripe made the transfers leaves behind.
+    await t.dataSource.query(`UPDATE payouts SET status = 'transferring', stripe_transfer_id = NULL, paid_at = NULL WHERE run_id = $1`, [done.id]);
+    await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = 0, done_amount = 0, finished_at = NULL WHERE id = $1`, [done.id]);
+    await t.app.get(PayoutRunsService).markFailed(done.id, 'attempts spent');
+    const given = await t.app.get(PayoutRunsService).get(done.id);
+    expect(given).toMatchObject({ status: 'failed', doneCount: 2, failedCount: 0 });
+    const rows = await t.dataSource.query(`SELECT status, stripe_transfer_id FROM payouts WHERE run_id = $1`, [done.id]);
+    expect(rows.every((r: { status: string; stripe_transfer_id: string }) => r.status === 'paid' && /^tr_/.test(r.stripe_transfer_id))).toBe(true);
+    for (const a of affiliates) {
+      expect(transfersTo(a.accountId)).toHaveLength(1);
+      expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
+    }
   });
 
   describe('webhooks', () => {

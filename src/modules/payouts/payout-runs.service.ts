@@ -113,6 +113,7 @@ export class PayoutRunsService implements OnModuleInit {
   /** The job. Safe to run again at any point: planning happens once, paid payouts are skipped. */
   async execute(runId: string, onProgress: (p: RunProgress) => Promise<void> = async () => undefined): Promise<PayoutRun> {
     await this.dataSource.query(`UPDATE payout_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
+    await this.settleLeftovers((await this.get(runId)).currency);
     await this.plan(runId);
     const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
     let retryLater: unknown = null;
@@ -140,9 +141,41 @@ export class PayoutRunsService implements OnModuleInit {
     return run;
   }
 
-  /** Marks a run failed for good (the job ran out of attempts); its planned payouts stay owed. */
+  /**
+   * Ends a run for good (its job ran out of attempts). Each payout it leaves open is settled
+   * against Stripe first, so no money stays stranded between the balance and Stripe: a transfer
+   * found by the payout's group marks it paid, none fails it with the money back. A payout
+   * Stripe cannot be asked about now stays open for the currency's next run to settle.
+   */
   async markFailed(runId: string, reason: string): Promise<void> {
+    const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
+    for (const payout of open) {
+      try {
+        await this.settleAbandoned(payout, reason);
+      } catch (error) {
+        this.logger.error(`payout ${payout.id} of given-up run ${runId} could not be settled now (${(error as Error).message}); the next ${payout.currency} run settles it`);
+      }
+    }
     await this.dataSource.query(`UPDATE payout_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+  }
+
+  /** A payout whose run gave up: paid if Stripe has its transfer, otherwise failed with the money back. */
+  private async settleAbandoned(payout: Payout, reason: string): Promise<void> {
+    const transfer = await this.findTransfer(payout.id);
+    if (transfer) await this.markPaid(payout, transfer.id);
+    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and Stripe has no transfer for this payout`);
+  }
+
+  /** Payouts of earlier given-up runs of the currency that could not be settled then; an error retries the job. */
+  private async settleLeftovers(currency: string): Promise<void> {
+    const leftovers = await this.dataSource
+      .getRepository(Payout)
+      .createQueryBuilder('p')
+      .where(`p.currency = :currency AND p.status IN ('pending', 'transferring')`, { currency })
+      .andWhere(`EXISTS (SELECT 1 FROM payout_runs r WHERE r.id = p.run_id AND r.status = 'failed')`)
+      .orderBy('p.id')
+      .getMany();
+    for (const payout of leftovers) await this.settleAbandoned(payout, 'an earlier run');
   }
 
   private async preview(actor: AuthPrincipal, currency: string): Promise<PayoutRun> {
@@ -270,7 +303,7 @@ export class PayoutRunsService implements OnModuleInit {
     await this.dataSource.transaction(async (manager) => {
       const [updated] = await updateReturning(
         manager,
-        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status = 'transferring' RETURNING amount`,
+        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
         [payout.id, transferId],
       );
       if (updated) await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
