@@ -1,3 +1,4 @@
+import { StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues, queue } from '../support/drain';
@@ -300,6 +301,47 @@ describe('payouts to affiliates through Stripe', () => {
       expect(transfersTo(a.accountId)).toHaveLength(1);
       expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
     }
+  });
+
+  it('applies a partial transfer.reversed for what was newly reversed only, once per reversal; the whole reversal returns the payout', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    await run('USD');
+    const [transfer] = transfersTo(a.accountId);
+    const payoutOf = async () => (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data[0];
+    const balance = async () => (await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0];
+    const paidConversions = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'paid'`, [a.id]))[0].n;
+
+    stripe.reverseTransfer(transfer.id, 500);
+    await settle();
+    expect(await payoutOf()).toMatchObject({ status: 'paid', reversedAmount: 500, stripeTransferId: transfer.id });
+    expect(await balance()).toMatchObject({ available: 500, paid: 700 });
+    expect(await paidConversions()).toBe(4);
+    // A replay of the same event, and an older event arriving late, change nothing.
+    const first = stripe.events().filter((e) => e.type === 'transfer.reversed').at(-1)!;
+    await stripe.redeliver(first.id);
+    stripe.reverseTransfer(transfer.id, 300);
+    await settle();
+    await t.dataSource.query(`UPDATE stripe_events SET processed_at = NULL WHERE id = $1`, [first.id]);
+    await t.app.get(StripeEventsService).apply(first.id);
+    expect(await payoutOf()).toMatchObject({ status: 'paid', reversedAmount: 800 });
+    expect(await balance()).toMatchObject({ available: 800, paid: 400 });
+
+    const day = new Date().toISOString().slice(0, 10);
+    const statement = (await t.http.get('/v1/statements').query({ from: day, to: day }).set(auth(a.apiKey)).expect(200)).body.sections[0];
+    const reversals = statement.lines.filter((l: { type: string }) => l.type === 'payout_reversed');
+    expect(reversals.map((l: { amount: number; reference: string }) => [l.amount, l.reference])).toEqual([[500, transfer.id], [300, transfer.id]]);
+    expect(statement.totals.paid).toBe(-400);
+    expect(statement.opening + statement.lines.reduce((sum: number, l: { amount: number }) => sum + l.amount, 0)).toBe(statement.closing);
+
+    // The rest reversed: the whole transfer is back, so the payout fails and its conversions are payable again.
+    stripe.reverseTransfer(transfer.id);
+    await settle();
+    expect(await payoutOf()).toMatchObject({ status: 'failed', failureCode: 'transfer_reversed', reversedAmount: 1200 });
+    expect(await balance()).toMatchObject({ available: 1200, paid: 0 });
+    expect(await paidConversions()).toBe(0);
   });
 
   describe('webhooks', () => {

@@ -2,13 +2,14 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
-import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { StripeEventOutcome, StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
@@ -299,15 +300,19 @@ export class PayoutRunsService implements OnModuleInit {
     return (await this.stripe.api.transfers.list({ transfer_group: transferGroup(payoutId), limit: 1 })).data[0];
   }
 
+  /** Records the transfer; Stripe events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const reapplied = await this.dataSource.transaction(async (manager) => {
       const [updated] = await updateReturning(
         manager,
         `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
         [payout.id, transferId],
       );
-      if (updated) await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      if (!updated) return 0;
+      await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      return this.events.reapply(manager, { objectId: transferId, metadata: ['payout_id', payout.id] }, `paid-${payout.id}`);
     });
+    if (reapplied) this.outbox.notify();
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -315,31 +320,63 @@ export class PayoutRunsService implements OnModuleInit {
     return this.dataSource.transaction((manager) => this.failIn(manager, payoutId, code, message));
   }
 
-  private async failIn(manager: EntityManager, payoutId: string, code: string, message: string): Promise<boolean> {
-    {
-      const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
-      if (!payout || payout.status === 'failed') return false;
-      await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date() });
-      await this.ledger.post(manager, {
-        kind: LEDGER_KINDS.payoutReversal,
-        causeType: 'payout',
-        causeId: payoutId,
-        lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount, payout.clawbackNetted),
-        memo: code,
-      });
-      await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
-      await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
-      this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
-      return true;
-    }
+  /**
+   * Returns what is still out of the payout (partial reversals came back already) and the
+   * clawback it netted. `reversedAmount`, when Stripe reversed the whole transfer, is recorded.
+   */
+  private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
+    const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
+    if (!payout || payout.status === 'failed') return false;
+    await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date(), ...(reversedAmount === undefined ? {} : { reversedAmount }) });
+    await this.ledger.post(manager, {
+      kind: LEDGER_KINDS.payoutReversal,
+      causeType: 'payout',
+      causeId: payoutId,
+      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount - payout.reversedAmount, payout.clawbackNetted),
+      memo: code,
+    });
+    await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
+    await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
+    this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
+    return true;
   }
 
-  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<string> {
+  /**
+   * Stripe sends `transfer.reversed` for partial reversals too, with the transfer's running
+   * `amount_reversed`. Only what is newly reversed goes back to the balance, as one ledger entry
+   * per reversal (keyed by the payout and the reversal id); the payout stays paid, with its
+   * conversions, until the whole transfer is reversed: then it fails like a refused transfer.
+   */
+  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<StripeEventOutcome> {
     const transfer = event.data.object as Stripe.Transfer;
-    const payout = await manager.findOneBy(Payout, { stripeTransferId: transfer.id });
-    if (!payout) return 'unknown transfer';
-    const failed = await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`);
-    return failed ? 'payout failed, money returned' : 'already failed';
+    const payout = await this.payoutOfTransfer(manager, transfer);
+    if (!payout) return { deferred: `no payout for transfer ${transfer.id} yet` };
+    if (payout.status === 'failed') return 'already failed';
+    const reversed = Math.min(transfer.amount_reversed, payout.amount);
+    if (transfer.reversed || reversed >= payout.amount) {
+      await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`, payout.amount);
+      return 'payout failed, money returned';
+    }
+    const newly = reversed - payout.reversedAmount;
+    // An older event arriving after a newer one, or a replay: nothing new.
+    if (newly <= 0) return 'nothing newly reversed';
+    const reversalId = transfer.reversals?.data?.[0]?.id ?? event.id;
+    await this.ledger.post(manager, {
+      kind: LEDGER_KINDS.payoutReversal,
+      causeType: 'payout',
+      causeId: `${payout.id}:${reversalId}`,
+      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, newly),
+      memo: `partial reversal ${reversalId} of Stripe transfer ${transfer.id}`,
+    });
+    await manager.update(Payout, { id: payout.id }, { reversedAmount: reversed });
+    return `partly reversed: ${newly} returned`;
+  }
+
+  /** The payout a transfer pays, locked: by the transfer id we stored or, before we did, by the payout id we set in its metadata. */
+  private async payoutOfTransfer(manager: EntityManager, transfer: Stripe.Transfer): Promise<Payout | null> {
+    const byMetadata = transfer.metadata?.payout_id;
+    const where: FindOptionsWhere<Payout>[] = [{ stripeTransferId: transfer.id }];
+    if (byMetadata && UUID_PATTERN.test(byMetadata)) where.push({ id: byMetadata, stripeTransferId: IsNull() }, { id: byMetadata, stripeTransferId: transfer.id });
+    return manager.findOne(Payout, { where, lock: { mode: 'pessimistic_write' } });
   }
 }
-

@@ -263,9 +263,12 @@ export class StripeEmulator {
     return this.store.followAccountLink(token);
   }
 
-  /** Fully reverses what is left of a transfer (emits `transfer.reversed`). */
-  reverseTransfer(transferId: string): TransferReversal {
-    return this.store.createReversal(transferId);
+  /**
+   * Reverses `amount` of a transfer (default: what is left), as `POST /v1/transfers/:id/reversals`
+   * does; emits `transfer.reversed` with the updated transfer, partial reversals included.
+   */
+  reverseTransfer(transferId: string, amount?: number): TransferReversal {
+    return this.store.createReversal(transferId, { amount });
   }
 
   /** Marks an open invoice paid (emits `invoice.paid`). */
