@@ -1,3 +1,4 @@
+import Stripe from 'stripe';
 import { StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -10,6 +11,7 @@ import { convert } from '../support/network';
 import { StripeEmulator } from '../support/stripe-emulator/emulator';
 
 const WEBHOOK_SECRET = 'whsec_test_payouts_0123456789';
+const CONNECT_WEBHOOK_SECRET = 'whsec_test_payouts_connect_0123456789';
 
 describe('payouts to affiliates through Stripe', () => {
   let t: TestApp;
@@ -48,14 +50,16 @@ describe('payouts to affiliates through Stripe', () => {
   const transfersTo = (accountId: string) => stripe.transfers().filter((tr) => tr.destination === accountId);
 
   beforeAll(async () => {
-    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
+    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET, connectWebhookSecret: CONNECT_WEBHOOK_SECRET });
     const { url } = await stripe.start();
     t = await createTestApp({
       workers: true,
       listen: true,
-      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
+      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
     });
     stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+    // Two endpoints, as registered in Stripe's dashboard: the platform's events, and Connect's (connected accounts).
+    stripe.setConnectWebhookUrl(`${t.baseUrl}/webhooks/stripe/connect`);
     [advertiser, finance] = await Promise.all([createAdvertiser(t), createFinanceUser(t)]);
     // Approved at once (lock 0), 300 minor units per lead: four leads cross the default threshold of 1000.
     usd = await createOffer(t, advertiser, { lockPeriodDays: 0 });
@@ -362,6 +366,56 @@ describe('payouts to affiliates through Stripe', () => {
       const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id = $1`, [event!.id]);
       expect(n).toBe(1);
       expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
+    });
+  });
+
+  describe('webhooks of connected accounts and of objects not recorded yet', () => {
+    it('takes account.updated at the Connect endpoint, verified with its own secret only', async () => {
+      const a = await payableAffiliate();
+      await settle();
+      const delivery = stripe.webhookDeliveries().filter((d) => d.type === 'account.updated').at(-1)!;
+      expect(delivery).toMatchObject({ url: `${t.baseUrl}/webhooks/stripe/connect`, status: 200 });
+      expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
+      const payload = JSON.stringify({ id: 'evt_connect_wrong_secret', object: 'event', type: 'account.updated', account: a.accountId, created: 1, data: { object: stripe.accounts().find((x) => x.id === a.accountId) } });
+      const signed = (secret: string) => Stripe.webhooks.generateTestHeaderString({ payload, secret });
+      for (const [path, secret] of [['/webhooks/stripe/connect', WEBHOOK_SECRET], ['/webhooks/stripe', CONNECT_WEBHOOK_SECRET]]) {
+        const res = await t.http.post(path).set('stripe-signature', signed(secret)).set('content-type', 'application/json').send(payload);
+        expect([path, res.status, res.body.error?.code]).toEqual([path, 400, 'invalid_signature']);
+      }
+      await t.http.post('/webhooks/stripe/connect').set('stripe-signature', signed(CONNECT_WEBHOOK_SECRET)).set('content-type', 'application/json').send(payload).expect(200);
+    });
+
+    it('finds the payout of a transfer.reversed by its metadata before the transfer id is stored, and keeps an event it cannot place until the payout is paid', async () => {
+      const [byMetadata, unknown] = await Promise.all([payableAffiliate(), payableAffiliate()]);
+      await settle();
+      for (const a of [byMetadata, unknown]) await earn(a, usd, 4);
+      await settle();
+      const done = await run('USD');
+      // As if the worker died between Stripe's answer and recording it: no transfer id stored yet.
+      await t.dataSource.query(`UPDATE payouts SET status = 'transferring', stripe_transfer_id = NULL, paid_at = NULL WHERE run_id = $1`, [done.id]);
+      await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = 0, done_amount = 0, finished_at = NULL WHERE id = $1`, [done.id]);
+      const [first] = transfersTo(byMetadata.accountId);
+      stripe.reverseTransfer(first.id, 200);
+      // A transfer.reversed we cannot place (no metadata, transfer id unknown): kept, not dropped.
+      const [second] = transfersTo(unknown.accountId);
+      stripe.setWebhookUrl(undefined);
+      stripe.reverseTransfer(second.id, 100);
+      stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+      const kept = stripe.sendEvent('transfer.reversed', { ...stripe.transfers().find((tr) => tr.id === second.id)!, metadata: {} });
+      await settle();
+      const payoutOf = async (a: PrincipalHandle) => (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data[0];
+      expect(await payoutOf(byMetadata)).toMatchObject({ status: 'transferring', reversedAmount: 200 });
+      expect((await t.http.get('/v1/earnings').set(auth(byMetadata.apiKey))).body.balances[0]).toMatchObject({ available: 200 });
+      const [record] = await t.dataSource.query(`SELECT processed_at, outcome FROM stripe_events WHERE id = $1`, [kept.id]);
+      expect(record).toMatchObject({ processed_at: null, outcome: expect.stringMatching(/^deferred/) });
+
+      // The run resumes and records the transfers: the kept event is applied then.
+      await t.app.get(PayoutRunsService).execute(done.id);
+      await settle();
+      expect(await payoutOf(byMetadata)).toMatchObject({ status: 'paid', reversedAmount: 200 });
+      expect(await payoutOf(unknown)).toMatchObject({ status: 'paid', reversedAmount: 100, stripeTransferId: second.id });
+      expect((await t.http.get('/v1/earnings').set(auth(unknown.apiKey))).body.balances[0]).toMatchObject({ available: 100, paid: 1100 });
+      expect((await t.dataSource.query(`SELECT processed_at FROM stripe_events WHERE id = $1`, [kept.id]))[0].processed_at).not.toBeNull();
     });
   });
 

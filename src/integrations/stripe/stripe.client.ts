@@ -4,16 +4,19 @@ import Stripe from 'stripe';
 import { AppError, ServiceUnavailableError } from '../../common/errors';
 import { Config } from '../../config/configuration';
 
+/** The platform's own events, or connected accounts' events (a Connect endpoint in Stripe's dashboard). */
+export type WebhookEndpoint = 'platform' | 'connect';
+
 /** The one place the Stripe SDK is configured: key, base URL (the local emulator in tests), retries. */
 @Injectable()
 export class StripeClient {
   private readonly logger = new Logger(StripeClient.name);
   private readonly instance: Stripe | null;
-  private readonly webhookSecret: string | undefined;
+  private readonly webhookSecrets: Record<WebhookEndpoint, string | undefined>;
 
   constructor(config: ConfigService<Config, true>) {
-    const { secretKey, apiUrl, webhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
-    this.webhookSecret = webhookSecret;
+    const { secretKey, apiUrl, webhookSecret, connectWebhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
+    this.webhookSecrets = { platform: webhookSecret, connect: connectWebhookSecret };
     this.instance = secretKey ? new Stripe(secretKey, { ...hostOptions(apiUrl), maxNetworkRetries, timeout: timeoutMs, appInfo: { name: 'Afflux' } }) : null;
     if (!secretKey) this.logger.warn('STRIPE_SECRET_KEY is not set: payouts and invoices answer 503 until it is');
   }
@@ -28,12 +31,16 @@ export class StripeClient {
     return this.instance;
   }
 
-  /** Verifies a webhook's signature over the raw body and parses it. */
-  constructEvent(rawBody: Buffer, signature: string | undefined): Stripe.Event {
-    if (!this.webhookSecret) throw new ServiceUnavailableError('stripe_webhooks_not_configured', 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
+  /**
+   * Verifies a webhook's signature over the raw body with the secret of the endpoint it came to
+   * (Stripe signs each registered endpoint with its own) and parses it.
+   */
+  constructEvent(rawBody: Buffer, signature: string | undefined, endpoint: WebhookEndpoint = 'platform'): Stripe.Event {
+    const secret = this.webhookSecrets[endpoint];
+    if (!secret) throw new ServiceUnavailableError('stripe_webhooks_not_configured', 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
     if (!signature) throw new AppError('invalid_signature', 400, 'The Stripe-Signature header is missing');
     try {
-      return Stripe.webhooks.constructEvent(rawBody, signature, this.webhookSecret);
+      return Stripe.webhooks.constructEvent(rawBody, signature, secret);
     } catch {
       throw new AppError('invalid_signature', 400, 'The Stripe signature does not match this payload');
     }
