@@ -348,6 +348,38 @@ describe('payouts to affiliates through Stripe', () => {
     expect(await paidConversions()).toBe(0);
   });
 
+  it("sends Stripe its own representation of each currency; what Stripe cannot carry stays in the balance; a currency Stripe cannot move is refused", async () => {
+    const goals = (payout: number) => [{ key: 'lead', revenue: { type: 'flat', amount: 2 * payout }, payout: { type: 'flat', amount: payout } }];
+    const cases = [
+      // ISO zero-decimal, two-decimal at Stripe: ISK 1200 is 120000.
+      { currency: 'ISK', payout: 300, planned: 1200, sent: 120_000, left: 0 },
+      // Two-decimal, transfers in whole forints: 13.32 → 13.00, 0.32 stays.
+      { currency: 'HUF', payout: 333, planned: 1300, sent: 1300, left: 32 },
+      // Three-decimal, the last digit 0: 1.332 → 1.330, 0.002 stays.
+      { currency: 'KWD', payout: 333, planned: 1330, sent: 1330, left: 2 },
+      // ISO two-decimal, zero-decimal at Stripe: 13.32 → 13, 0.32 stays.
+      { currency: 'MGA', payout: 333, planned: 1300, sent: 13, left: 32 },
+    ];
+    for (const c of cases) {
+      stripe.setBalance(c.currency, 10 ** 12);
+      const a = await payableAffiliate();
+      await settle();
+      await earn(a, await createOffer(t, advertiser, { lockPeriodDays: 0, currency: c.currency, goals: goals(c.payout) }), 4);
+      await settle();
+      const result = await run(c.currency);
+      expect([c.currency, result.status, result.paid, result.amounts.done]).toEqual([c.currency, 'completed', 1, c.planned]);
+      expect([c.currency, transfersTo(a.accountId).map((tr) => [tr.amount, tr.currency])]).toEqual([c.currency, [[c.sent, c.currency.toLowerCase()]]]);
+      const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+      expect(payout).toMatchObject({ status: 'paid', amount: c.planned });
+      expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ currency: c.currency, available: c.left, paid: c.planned });
+    }
+    for (const dryRun of [false, true]) {
+      const refused = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'IQD', dryRun }).expect(400);
+      expect(refused.body.error).toMatchObject({ code: 'currency_not_supported_by_stripe', message: expect.stringContaining('IQD') });
+    }
+    expect(await t.dataSource.query(`SELECT id FROM payout_runs WHERE currency = 'IQD'`)).toEqual([]);
+  });
+
   describe('webhooks', () => {
     it('refuses a bad signature with 400 and changes nothing; a replay has no second effect', async () => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events');

@@ -7,6 +7,7 @@ import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
 import { updateReturning } from '../../database/sql';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { LedgerService } from '../ledger/ledger.service';
@@ -163,7 +164,7 @@ export class BillingService implements OnModuleInit {
         {
           customer,
           invoice: stripeInvoice.id,
-          amount: line.amount,
+          amount: toStripeAmount(line.amount, invoice.currency).amount,
           currency: invoice.currency.toLowerCase(),
           description: `${line.offerName} – ${line.goal} × ${line.conversions}`,
           metadata: { invoice_id: invoice.id, offer_id: line.offerId, goal: line.goal },

@@ -8,6 +8,7 @@ import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
+import { carriableMinor, fromStripeAmount, isStripeCurrency, toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { StripeEventOutcome, StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
@@ -75,6 +76,7 @@ export class PayoutRunsService implements OnModuleInit {
 
   /** Starts (or joins) the currency's live run; a dry run only previews. */
   async request(actor: AuthPrincipal, dto: RequestPayoutRunDto): Promise<PayoutRun> {
+    if (!isStripeCurrency(dto.currency)) throw PayoutsError.currencyNotSupported(dto.currency);
     if (dto.dryRun) return this.preview(actor, dto.currency);
     this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
@@ -198,9 +200,12 @@ export class PayoutRunsService implements OnModuleInit {
     );
   }
 
+  /** Affiliates due a payout, for what Stripe can carry of their balance (the rest stays in it). */
   private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
     const rows: (Eligible & { threshold: string })[] = await manager.query(`${ELIGIBLE} ORDER BY p.id`, [currency, this.defaultThreshold]);
-    return rows.map((r) => ({ ...r, amount: Number(r.amount), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }));
+    return rows
+      .map((r) => ({ ...r, amount: carriableMinor(Number(r.amount), currency, 'transfer'), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
+      .filter((r) => r.amount >= Math.max(r.threshold, 1));
   }
 
   /** Writes every payout of the run, in chunks, once. */
@@ -234,7 +239,9 @@ export class PayoutRunsService implements OnModuleInit {
     );
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
-    const amount = (balance?.available ?? 0) - clawbackNetted;
+    // Only what Stripe can carry is paid out (and posted): the rest stays in the available balance.
+    const owed = (balance?.available ?? 0) - clawbackNetted;
+    const amount = owed > 0 ? carriableMinor(owed, run.currency, 'transfer') : owed;
     if (amount < Math.max(candidate.threshold, 1)) return;
     const inserted: { id: string }[] = await manager.query(
       `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, stripe_account_id)
@@ -281,7 +288,7 @@ export class PayoutRunsService implements OnModuleInit {
       transfer =
         existing ??
         (await api.transfers.create(
-          { amount: payout.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
+          { amount: toStripeAmount(payout.amount, payout.currency, 'transfer').amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
           { idempotencyKey: `afx-payout-${payout.id}` },
         ));
     } catch (error) {
@@ -352,7 +359,7 @@ export class PayoutRunsService implements OnModuleInit {
     const payout = await this.payoutOfTransfer(manager, transfer);
     if (!payout) return { deferred: `no payout for transfer ${transfer.id} yet` };
     if (payout.status === 'failed') return 'already failed';
-    const reversed = Math.min(transfer.amount_reversed, payout.amount);
+    const reversed = Math.min(fromStripeAmount(transfer.amount_reversed, payout.currency), payout.amount);
     if (transfer.reversed || reversed >= payout.amount) {
       await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`, payout.amount);
       return 'payout failed, money returned';

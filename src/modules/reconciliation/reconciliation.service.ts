@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { fromStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { LEDGER_KINDS } from '../ledger/ledger.postings';
 
 export type DifferenceCode =
@@ -129,7 +130,7 @@ export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRo
       const recorded = found.find((t) => t.id === payout.stripe_transfer_id);
       if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.stripe_transfer_id ?? '(none)'}, which Stripe does not have`);
       else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on Stripe but the payout is still paid`);
-      else if (recorded.amount !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
+      else if (fromStripeAmount(recorded.amount, payout.currency) !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
         add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.stripe_account_id}, Stripe ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
       }
       if (payout.returned) add('paid_payout_returned_in_ledger', `payout ${payout.id}`, 'paid, yet the ledger gave its money back');
@@ -158,7 +159,7 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
       continue;
     }
     seen.add(mine.id);
-    if (invoice.amount_due !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
+    if (fromStripeAmount(invoice.amount_due, mine.currency) !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
       add('invoice_mismatch', `invoice ${mine.id}`, `ledger ${money(mine.amount, mine.currency)}, Stripe ${id} ${money(invoice.amount_due, invoice.currency)}`);
     }
     const paidOnStripe = invoice.status === 'paid';
