@@ -283,14 +283,19 @@ export class PayoutRunsService implements OnModuleInit {
     // A retry may follow a transfer Stripe made but we never recorded (lost answer, expired key,
     // a database error after Stripe's answer): look before creating. A failing look-up is retried.
     const existing = claimed.attempts > 1 ? await this.findTransfer(payout.id) : undefined;
+    if (existing) return this.markPaid(payout, existing.id);
+    const sent = toStripeAmount(payout.amount, payout.currency, 'transfer');
+    if (sent.remainder) {
+      // Planned before amounts were rounded to what Stripe carries: returned whole and planned again by the next run.
+      await this.fail(payout.id, 'amount_not_carriable', `Stripe cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
+      return;
+    }
     let transfer: Stripe.Transfer;
     try {
-      transfer =
-        existing ??
-        (await api.transfers.create(
-          { amount: toStripeAmount(payout.amount, payout.currency, 'transfer').amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
-          { idempotencyKey: `afx-payout-${payout.id}` },
-        ));
+      transfer = await api.transfers.create(
+        { amount: sent.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
+        { idempotencyKey: `afx-payout-${payout.id}` },
+      );
     } catch (error) {
       // Only Stripe saying no to the create itself proves no money moved; anything else is retried.
       if (!isDefinitiveRefusal(error)) throw error;
