@@ -44,6 +44,7 @@ export const stripeConfig = registerAs('stripe', () => {
     secretKey: env.STRIPE_SECRET_KEY,
     apiUrl: env.STRIPE_API_URL,
     webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+    connectWebhookSecret: env.STRIPE_CONNECT_WEBHOOK_SECRET ?? env.STRIPE_WEBHOOK_SECRET,
     timeoutMs: env.STRIPE_TIMEOUT_MS,
     maxNetworkRetries: env.STRIPE_MAX_NETWORK_RETRIES,
   };

@@ -108,6 +108,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(8)
   STRIPE_WEBHOOK_SECRET?: string;
 
+  /** Signing secret of the Connect webhook endpoint (connected accounts' events); STRIPE_WEBHOOK_SECRET when unset. */
+  @IsOptional() @IsString() @MinLength(8)
+  STRIPE_CONNECT_WEBHOOK_SECRET?: string;
+
   /** How long one Stripe request may take before the SDK gives up (and retries with the same key). */
   @Transform(toInt) @IsInt() @Min(100) @Max(120_000)
   STRIPE_TIMEOUT_MS = 20_000;

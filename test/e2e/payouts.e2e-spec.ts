@@ -1,12 +1,17 @@
+import Stripe from 'stripe';
+import { StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { drainQueues } from '../support/drain';
+import { drainQueues, queue } from '../support/drain';
+import { OutboxRelay } from '../../src/queue/outbox/outbox.relay';
+import { QUEUES } from '../../src/queue/queues';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { expectLedgerVerified } from '../support/ledger';
 import { convert } from '../support/network';
 import { StripeEmulator } from '../support/stripe-emulator/emulator';
 
 const WEBHOOK_SECRET = 'whsec_test_payouts_0123456789';
+const CONNECT_WEBHOOK_SECRET = 'whsec_test_payouts_connect_0123456789';
 
 describe('payouts to affiliates through Stripe', () => {
   let t: TestApp;
@@ -45,14 +50,16 @@ describe('payouts to affiliates through Stripe', () => {
   const transfersTo = (accountId: string) => stripe.transfers().filter((tr) => tr.destination === accountId);
 
   beforeAll(async () => {
-    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
+    stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET, connectWebhookSecret: CONNECT_WEBHOOK_SECRET });
     const { url } = await stripe.start();
     t = await createTestApp({
       workers: true,
       listen: true,
-      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
+      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
     });
     stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+    // Two endpoints, as registered in Stripe's dashboard: the platform's events, and Connect's (connected accounts).
+    stripe.setConnectWebhookUrl(`${t.baseUrl}/webhooks/stripe/connect`);
     [advertiser, finance] = await Promise.all([createAdvertiser(t), createFinanceUser(t)]);
     // Approved at once (lock 0), 300 minor units per lead: four leads cross the default threshold of 1000.
     usd = await createOffer(t, advertiser, { lockPeriodDays: 0 });
@@ -219,6 +226,160 @@ describe('payouts to affiliates through Stripe', () => {
     expect(transfersTo(reversed.accountId)).toHaveLength(2);
   });
 
+  it('pays exactly once when recording a made transfer fails (markPaid throws once), across runs', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    // The first UPDATE of this affiliate's payout to 'paid' raises, as a dropped connection or a
+    // failing commit would, after Stripe has made the transfer (a sequence is not rolled back).
+    await t.dataSource.query(`CREATE SEQUENCE test_fail_paid_once`);
+    await t.dataSource.query(`
+      CREATE FUNCTION test_fail_paid_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'paid' AND OLD.status <> 'paid' AND NEW.affiliate_id = '${a.id}' AND nextval('test_fail_paid_once') = 1 THEN
+          RAISE EXCEPTION 'injected: connection lost while recording the transfer';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await t.dataSource.query(`CREATE TRIGGER test_fail_paid_once BEFORE UPDATE ON payouts FOR EACH ROW EXECUTE FUNCTION test_fail_paid_once()`);
+    let first;
+    try {
+      first = await run('USD');
+      await run('USD');
+    } finally {
+      await t.dataSource.query(`DROP TRIGGER test_fail_paid_once ON payouts; DROP FUNCTION test_fail_paid_once(); DROP SEQUENCE test_fail_paid_once`);
+    }
+    expect(transfersTo(a.accountId).map((tr) => tr.amount)).toEqual([1200]);
+    expect(first).toMatchObject({ status: 'completed', paid: 1, failed: 0 });
+    const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(payout).toMatchObject({ status: 'paid', stripeTransferId: transfersTo(a.accountId)[0].id });
+    expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
+  });
+
+  it('settles every payout of a run that gives up: no transfer on Stripe ⇒ failed with the money back; a new run of the currency pays', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'error500' });
+    const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
+    // Every attempt meets a 500; the backoff between attempts is skipped so the attempts run out quickly.
+    const payouts = queue(t, QUEUES.payouts);
+    const deadline = Date.now() + 90_000;
+    let given: { status: string } = { status: 'queued' };
+    while (given.status !== 'failed' && Date.now() < deadline) {
+      await t.app.get(OutboxRelay).drain();
+      for (const job of await payouts.getDelayed()) await job.promote().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      given = (await t.http.get(`/v1/payout-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200)).body;
+    }
+    expect(given).toMatchObject({ status: 'failed', paid: 0, failed: 1 });
+    stripe.clearFaults();
+    expect(transfersTo(a.accountId)).toHaveLength(0);
+    const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(payout).toMatchObject({ status: 'failed' });
+    expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 1200, paid: 0 });
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'approved' AND payout_id IS NULL`, [a.id]);
+    expect(n).toBe(4);
+    const next = await run('USD');
+    expect(next).toMatchObject({ status: 'completed', paid: 1 });
+    expect(transfersTo(a.accountId).map((tr) => tr.amount)).toEqual([1200]);
+  }, 120_000);
+
+  it('settles a given-up run against Stripe: a transfer found by its group ⇒ the payout is paid, never returned', async () => {
+    const affiliates = await Promise.all(Array.from({ length: 2 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    const done = await run('USD');
+    // The state a run that ran out of attempts after Stripe made the transfers leaves behind.
+    await t.dataSource.query(`UPDATE payouts SET status = 'transferring', stripe_transfer_id = NULL, paid_at = NULL WHERE run_id = $1`, [done.id]);
+    await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = 0, done_amount = 0, finished_at = NULL WHERE id = $1`, [done.id]);
+    await t.app.get(PayoutRunsService).markFailed(done.id, 'attempts spent');
+    const given = await t.app.get(PayoutRunsService).get(done.id);
+    expect(given).toMatchObject({ status: 'failed', doneCount: 2, failedCount: 0 });
+    const rows = await t.dataSource.query(`SELECT status, stripe_transfer_id FROM payouts WHERE run_id = $1`, [done.id]);
+    expect(rows.every((r: { status: string; stripe_transfer_id: string }) => r.status === 'paid' && /^tr_/.test(r.stripe_transfer_id))).toBe(true);
+    for (const a of affiliates) {
+      expect(transfersTo(a.accountId)).toHaveLength(1);
+      expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1200 });
+    }
+  });
+
+  it('applies a partial transfer.reversed for what was newly reversed only, once per reversal; the whole reversal returns the payout', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    await run('USD');
+    const [transfer] = transfersTo(a.accountId);
+    const payoutOf = async () => (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data[0];
+    const balance = async () => (await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0];
+    const paidConversions = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions WHERE affiliate_id = $1 AND status = 'paid'`, [a.id]))[0].n;
+
+    stripe.reverseTransfer(transfer.id, 500);
+    await settle();
+    expect(await payoutOf()).toMatchObject({ status: 'paid', reversedAmount: 500, stripeTransferId: transfer.id });
+    expect(await balance()).toMatchObject({ available: 500, paid: 700 });
+    expect(await paidConversions()).toBe(4);
+    // A replay of the same event, and an older event arriving late, change nothing.
+    const first = stripe.events().filter((e) => e.type === 'transfer.reversed').at(-1)!;
+    await stripe.redeliver(first.id);
+    stripe.reverseTransfer(transfer.id, 300);
+    await settle();
+    await t.dataSource.query(`UPDATE stripe_events SET processed_at = NULL WHERE id = $1`, [first.id]);
+    await t.app.get(StripeEventsService).apply(first.id);
+    expect(await payoutOf()).toMatchObject({ status: 'paid', reversedAmount: 800 });
+    expect(await balance()).toMatchObject({ available: 800, paid: 400 });
+
+    const day = new Date().toISOString().slice(0, 10);
+    const statement = (await t.http.get('/v1/statements').query({ from: day, to: day }).set(auth(a.apiKey)).expect(200)).body.sections[0];
+    const reversals = statement.lines.filter((l: { type: string }) => l.type === 'payout_reversed');
+    expect(reversals.map((l: { amount: number; reference: string }) => [l.amount, l.reference])).toEqual([[500, transfer.id], [300, transfer.id]]);
+    expect(statement.totals.paid).toBe(-400);
+    expect(statement.opening + statement.lines.reduce((sum: number, l: { amount: number }) => sum + l.amount, 0)).toBe(statement.closing);
+
+    // The rest reversed: the whole transfer is back, so the payout fails and its conversions are payable again.
+    stripe.reverseTransfer(transfer.id);
+    await settle();
+    expect(await payoutOf()).toMatchObject({ status: 'failed', failureCode: 'transfer_reversed', reversedAmount: 1200 });
+    expect(await balance()).toMatchObject({ available: 1200, paid: 0 });
+    expect(await paidConversions()).toBe(0);
+  });
+
+  it("sends Stripe its own representation of each currency; what Stripe cannot carry stays in the balance; a currency Stripe cannot move is refused", async () => {
+    const goals = (payout: number) => [{ key: 'lead', revenue: { type: 'flat', amount: 2 * payout }, payout: { type: 'flat', amount: payout } }];
+    const cases = [
+      // ISO zero-decimal, two-decimal at Stripe: ISK 1200 is 120000.
+      { currency: 'ISK', payout: 300, planned: 1200, sent: 120_000, left: 0 },
+      // Two-decimal, transfers in whole forints: 13.32 → 13.00, 0.32 stays.
+      { currency: 'HUF', payout: 333, planned: 1300, sent: 1300, left: 32 },
+      // Three-decimal, the last digit 0: 1.332 → 1.330, 0.002 stays.
+      { currency: 'KWD', payout: 333, planned: 1330, sent: 1330, left: 2 },
+      // ISO two-decimal, zero-decimal at Stripe: 13.32 → 13, 0.32 stays.
+      { currency: 'MGA', payout: 333, planned: 1300, sent: 13, left: 32 },
+    ];
+    for (const c of cases) {
+      stripe.setBalance(c.currency, 10 ** 12);
+      const a = await payableAffiliate();
+      await settle();
+      await earn(a, await createOffer(t, advertiser, { lockPeriodDays: 0, currency: c.currency, goals: goals(c.payout) }), 4);
+      await settle();
+      const result = await run(c.currency);
+      expect([c.currency, result.status, result.paid, result.amounts.done]).toEqual([c.currency, 'completed', 1, c.planned]);
+      expect([c.currency, transfersTo(a.accountId).map((tr) => [tr.amount, tr.currency])]).toEqual([c.currency, [[c.sent, c.currency.toLowerCase()]]]);
+      const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+      expect(payout).toMatchObject({ status: 'paid', amount: c.planned });
+      expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ currency: c.currency, available: c.left, paid: c.planned });
+    }
+    for (const dryRun of [false, true]) {
+      const refused = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'IQD', dryRun }).expect(400);
+      expect(refused.body.error).toMatchObject({ code: 'currency_not_supported_by_stripe', message: expect.stringContaining('IQD') });
+    }
+    expect(await t.dataSource.query(`SELECT id FROM payout_runs WHERE currency = 'IQD'`)).toEqual([]);
+  });
+
   describe('webhooks', () => {
     it('refuses a bad signature with 400 and changes nothing; a replay has no second effect', async () => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events');
@@ -237,6 +398,56 @@ describe('payouts to affiliates through Stripe', () => {
       const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id = $1`, [event!.id]);
       expect(n).toBe(1);
       expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
+    });
+  });
+
+  describe('webhooks of connected accounts and of objects not recorded yet', () => {
+    it('takes account.updated at the Connect endpoint, verified with its own secret only', async () => {
+      const a = await payableAffiliate();
+      await settle();
+      const delivery = stripe.webhookDeliveries().filter((d) => d.type === 'account.updated').at(-1)!;
+      expect(delivery).toMatchObject({ url: `${t.baseUrl}/webhooks/stripe/connect`, status: 200 });
+      expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
+      const payload = JSON.stringify({ id: 'evt_connect_wrong_secret', object: 'event', type: 'account.updated', account: a.accountId, created: 1, data: { object: stripe.accounts().find((x) => x.id === a.accountId) } });
+      const signed = (secret: string) => Stripe.webhooks.generateTestHeaderString({ payload, secret });
+      for (const [path, secret] of [['/webhooks/stripe/connect', WEBHOOK_SECRET], ['/webhooks/stripe', CONNECT_WEBHOOK_SECRET]]) {
+        const res = await t.http.post(path).set('stripe-signature', signed(secret)).set('content-type', 'application/json').send(payload);
+        expect([path, res.status, res.body.error?.code]).toEqual([path, 400, 'invalid_signature']);
+      }
+      await t.http.post('/webhooks/stripe/connect').set('stripe-signature', signed(CONNECT_WEBHOOK_SECRET)).set('content-type', 'application/json').send(payload).expect(200);
+    });
+
+    it('finds the payout of a transfer.reversed by its metadata before the transfer id is stored, and keeps an event it cannot place until the payout is paid', async () => {
+      const [byMetadata, unknown] = await Promise.all([payableAffiliate(), payableAffiliate()]);
+      await settle();
+      for (const a of [byMetadata, unknown]) await earn(a, usd, 4);
+      await settle();
+      const done = await run('USD');
+      // As if the worker died between Stripe's answer and recording it: no transfer id stored yet.
+      await t.dataSource.query(`UPDATE payouts SET status = 'transferring', stripe_transfer_id = NULL, paid_at = NULL WHERE run_id = $1`, [done.id]);
+      await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = 0, done_amount = 0, finished_at = NULL WHERE id = $1`, [done.id]);
+      const [first] = transfersTo(byMetadata.accountId);
+      stripe.reverseTransfer(first.id, 200);
+      // A transfer.reversed we cannot place (no metadata, transfer id unknown): kept, not dropped.
+      const [second] = transfersTo(unknown.accountId);
+      stripe.setWebhookUrl(undefined);
+      stripe.reverseTransfer(second.id, 100);
+      stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
+      const kept = stripe.sendEvent('transfer.reversed', { ...stripe.transfers().find((tr) => tr.id === second.id)!, metadata: {} });
+      await settle();
+      const payoutOf = async (a: PrincipalHandle) => (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data[0];
+      expect(await payoutOf(byMetadata)).toMatchObject({ status: 'transferring', reversedAmount: 200 });
+      expect((await t.http.get('/v1/earnings').set(auth(byMetadata.apiKey))).body.balances[0]).toMatchObject({ available: 200 });
+      const [record] = await t.dataSource.query(`SELECT processed_at, outcome FROM stripe_events WHERE id = $1`, [kept.id]);
+      expect(record).toMatchObject({ processed_at: null, outcome: expect.stringMatching(/^deferred/) });
+
+      // The run resumes and records the transfers: the kept event is applied then.
+      await t.app.get(PayoutRunsService).execute(done.id);
+      await settle();
+      expect(await payoutOf(byMetadata)).toMatchObject({ status: 'paid', reversedAmount: 200 });
+      expect(await payoutOf(unknown)).toMatchObject({ status: 'paid', reversedAmount: 100, stripeTransferId: second.id });
+      expect((await t.http.get('/v1/earnings').set(auth(unknown.apiKey))).body.balances[0]).toMatchObject({ available: 100, paid: 1100 });
+      expect((await t.dataSource.query(`SELECT processed_at FROM stripe_events WHERE id = $1`, [kept.id]))[0].processed_at).not.toBeNull();
     });
   });
 

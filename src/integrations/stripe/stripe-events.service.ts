@@ -5,7 +5,13 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { StripeEventRecord } from './stripe-event.entity';
 
-export type StripeEventHandler = (manager: EntityManager, event: Stripe.Event) => Promise<string>;
+/**
+ * What a handler did (a short outcome), or that the event concerns an object we do not know yet
+ * (a transfer whose payout has not recorded it): such an event is kept unprocessed and applied
+ * again when the object appears (`reapply`).
+ */
+export type StripeEventOutcome = string | { deferred: string };
+export type StripeEventHandler = (manager: EntityManager, event: Stripe.Event) => Promise<StripeEventOutcome>;
 
 /**
  * Receives verified events (stored once by id, handed to a job through the outbox) and applies
@@ -45,6 +51,22 @@ export class StripeEventsService {
     return isNew;
   }
 
+  /**
+   * Queues again, in the caller's transaction, every event still unprocessed whose object is
+   * `objectId` or carries `metadata[key] = value`: called when such an object becomes known.
+   * `cause` makes the job id new (the first job of the event may still be kept by the queue).
+   */
+  async reapply(manager: EntityManager, match: { objectId?: string; metadata?: [string, string] }, cause: string): Promise<number> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM stripe_events
+        WHERE processed_at IS NULL
+          AND (payload->'data'->'object'->>'id' = $1 OR payload->'data'->'object'->'metadata'->>$2 = $3)`,
+      [match.objectId ?? null, match.metadata?.[0] ?? null, match.metadata?.[1] ?? null],
+    );
+    for (const { id } of rows) await this.outbox.enqueue(manager, 'stripe.event', id, { retry: cause });
+    return rows.length;
+  }
+
   /** The job: applies one stored event exactly once (the row lock and processed_at guard it). */
   async apply(eventId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
@@ -53,6 +75,11 @@ export class StripeEventsService {
       const event = record.payload as unknown as Stripe.Event;
       const handler = this.handlers.get(event.type);
       const outcome = handler ? await handler(manager, event) : 'ignored';
+      if (typeof outcome !== 'string') {
+        await manager.update(StripeEventRecord, { id: eventId }, { outcome: `deferred: ${outcome.deferred}`.slice(0, 500) });
+        this.logger.warn(`stripe event ${event.id} ${event.type} kept for later: ${outcome.deferred}`);
+        return;
+      }
       await manager.update(StripeEventRecord, { id: eventId }, { processedAt: new Date(), outcome });
       this.logger.log(`stripe event ${event.id} ${event.type}: ${outcome}`);
     });

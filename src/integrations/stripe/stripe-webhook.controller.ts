@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../../common/auth';
 import { AppError } from '../../common/errors';
-import { StripeClient } from './stripe.client';
+import { StripeClient, WebhookEndpoint } from './stripe.client';
 import { StripeEventsService } from './stripe-events.service';
 
 @ApiExcludeController(false)
@@ -15,12 +15,26 @@ export class StripeWebhookController {
     private readonly events: StripeEventsService,
   ) {}
 
-  /** Verifies the signature on the raw body, stores the event once, answers 200; a job applies it. */
+  /** The platform's endpoint: verifies the signature on the raw body, stores the event once, answers 200; a job applies it. */
   @Post('stripe')
   @HttpCode(200)
-  async receive(@Req() request: FastifyRequest & { rawBody?: Buffer }, @Headers('stripe-signature') signature?: string) {
+  receive(@Req() request: FastifyRequest & { rawBody?: Buffer }, @Headers('stripe-signature') signature?: string) {
+    return this.receiveAt('platform', request, signature);
+  }
+
+  /**
+   * The Connect endpoint: Stripe sends connected accounts' events (their `account.updated`) to an
+   * endpoint registered for Connect, signed with that endpoint's own secret.
+   */
+  @Post('stripe/connect')
+  @HttpCode(200)
+  receiveConnect(@Req() request: FastifyRequest & { rawBody?: Buffer }, @Headers('stripe-signature') signature?: string) {
+    return this.receiveAt('connect', request, signature);
+  }
+
+  private async receiveAt(endpoint: WebhookEndpoint, request: FastifyRequest & { rawBody?: Buffer }, signature: string | undefined) {
     if (!request.rawBody) throw new AppError('bad_request', 400, 'A JSON body is required');
-    const event = this.stripe.constructEvent(request.rawBody, signature);
+    const event = this.stripe.constructEvent(request.rawBody, signature, endpoint);
     const isNew = await this.events.receive(event);
     return { received: true, duplicate: !isNew };
   }

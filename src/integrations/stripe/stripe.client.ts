@@ -4,16 +4,19 @@ import Stripe from 'stripe';
 import { AppError, ServiceUnavailableError } from '../../common/errors';
 import { Config } from '../../config/configuration';
 
+/** The platform's own events, or connected accounts' events (a Connect endpoint in Stripe's dashboard). */
+export type WebhookEndpoint = 'platform' | 'connect';
+
 /** The one place the Stripe SDK is configured: key, base URL (the local emulator in tests), retries. */
 @Injectable()
 export class StripeClient {
   private readonly logger = new Logger(StripeClient.name);
   private readonly instance: Stripe | null;
-  private readonly webhookSecret: string | undefined;
+  private readonly webhookSecrets: Record<WebhookEndpoint, string | undefined>;
 
   constructor(config: ConfigService<Config, true>) {
-    const { secretKey, apiUrl, webhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
-    this.webhookSecret = webhookSecret;
+    const { secretKey, apiUrl, webhookSecret, connectWebhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
+    this.webhookSecrets = { platform: webhookSecret, connect: connectWebhookSecret };
     this.instance = secretKey ? new Stripe(secretKey, { ...hostOptions(apiUrl), maxNetworkRetries, timeout: timeoutMs, appInfo: { name: 'Afflux' } }) : null;
     if (!secretKey) this.logger.warn('STRIPE_SECRET_KEY is not set: payouts and invoices answer 503 until it is');
   }
@@ -28,12 +31,16 @@ export class StripeClient {
     return this.instance;
   }
 
-  /** Verifies a webhook's signature over the raw body and parses it. */
-  constructEvent(rawBody: Buffer, signature: string | undefined): Stripe.Event {
-    if (!this.webhookSecret) throw new ServiceUnavailableError('stripe_webhooks_not_configured', 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
+  /**
+   * Verifies a webhook's signature over the raw body with the secret of the endpoint it came to
+   * (Stripe signs each registered endpoint with its own) and parses it.
+   */
+  constructEvent(rawBody: Buffer, signature: string | undefined, endpoint: WebhookEndpoint = 'platform'): Stripe.Event {
+    const secret = this.webhookSecrets[endpoint];
+    if (!secret) throw new ServiceUnavailableError('stripe_webhooks_not_configured', 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
     if (!signature) throw new AppError('invalid_signature', 400, 'The Stripe-Signature header is missing');
     try {
-      return Stripe.webhooks.constructEvent(rawBody, signature, this.webhookSecret);
+      return Stripe.webhooks.constructEvent(rawBody, signature, secret);
     } catch {
       throw new AppError('invalid_signature', 400, 'The Stripe signature does not match this payload');
     }
@@ -47,14 +54,14 @@ function hostOptions(apiUrl: string | undefined): Pick<Stripe.StripeConfig, 'hos
   return { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol };
 }
 
-/** Errors worth retrying later with the same idempotency key: the request may not have happened. */
-export function isRetryableStripeError(error: unknown): boolean {
-  if (!(error instanceof Stripe.errors.StripeError)) return false;
-  return (
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    error instanceof Stripe.errors.StripeAPIError ||
-    (error.statusCode ?? 0) >= 500 ||
-    error.statusCode === 409
-  );
+/**
+ * Stripe refused a create request outright, so nothing was created: an invalid request or a
+ * card-style decline answered with a 4xx other than 409 (a concurrent request with the same key)
+ * or 429 (come back later). Anything else — network, 5xx, auth, idempotency, our own database —
+ * leaves open whether Stripe acted, so the caller must retry and look before creating again.
+ */
+export function isDefinitiveRefusal(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeCardError)) return false;
+  const status = error.statusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 409 && status !== 429;
 }

@@ -8,7 +8,8 @@ import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
 import { updateReturning } from '../../database/sql';
 import { addMinor } from '../../common/money';
-import { isRetryableStripeError, StripeClient } from '../../integrations/stripe/stripe.client';
+import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
+import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { toMinor } from '../ledger/ledger.service';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
@@ -114,8 +115,10 @@ export class BillingService {
       try {
         await this.issue(invoice);
       } catch (error) {
-        if (isRetryableStripeError(error)) retry ??= error;
-        else await this.abandon(invoice, error);
+        // Only Stripe refusing outright abandons an invoice; anything else (network, 5xx, our own
+        // database after Stripe acted) is retried with the same idempotency keys.
+        if (isDefinitiveRefusal(error)) await this.abandon(invoice, error);
+        else retry ??= error;
       }
       const run = await this.getRun(runId);
       await onProgress({ done: run.doneCount, total: run.totalCount });
@@ -234,7 +237,7 @@ export class BillingService {
         {
           customer,
           invoice: stripeInvoice.id,
-          amount: line.amount,
+          amount: toStripeAmount(line.amount, invoice.currency).amount,
           currency: invoice.currency.toLowerCase(),
           description: `${line.offerName} – ${line.goal} × ${line.conversions}`,
           metadata: { invoice_id: invoice.id, offer_id: line.offerId, goal: line.goal },

@@ -2,13 +2,15 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
-import { isRetryableStripeError, StripeClient } from '../../integrations/stripe/stripe.client';
-import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
+import { carriableMinor, fromStripeAmount, isStripeCurrency, toStripeAmount } from '../../integrations/stripe/stripe-amounts';
+import { StripeEventOutcome, StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
@@ -38,6 +40,8 @@ const ELIGIBLE = `
     LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
    WHERE p.role = 'affiliate' AND p.status = 'active'
      AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
+
+const transferGroup = (payoutId: string) => `payout_${payoutId}`;
 
 export interface RunProgress {
   done: number;
@@ -72,6 +76,7 @@ export class PayoutRunsService implements OnModuleInit {
 
   /** Starts (or joins) the currency's live run; a dry run only previews. */
   async request(actor: AuthPrincipal, dto: RequestPayoutRunDto): Promise<PayoutRun> {
+    if (!isStripeCurrency(dto.currency)) throw PayoutsError.currencyNotSupported(dto.currency);
     if (dto.dryRun) return this.preview(actor, dto.currency);
     this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
@@ -111,6 +116,7 @@ export class PayoutRunsService implements OnModuleInit {
   /** The job. Safe to run again at any point: planning happens once, paid payouts are skipped. */
   async execute(runId: string, onProgress: (p: RunProgress) => Promise<void> = async () => undefined): Promise<PayoutRun> {
     await this.dataSource.query(`UPDATE payout_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
+    await this.settleLeftovers((await this.get(runId)).currency);
     await this.plan(runId);
     const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
     let retryLater: unknown = null;
@@ -121,7 +127,8 @@ export class PayoutRunsService implements OnModuleInit {
         try {
           await this.transfer(payout);
         } catch (error) {
-          if (!isRetryableStripeError(error)) throw error;
+          // Stripe unreachable, or its answer not recorded: the others go on, the job is retried.
+          this.logger.warn(`payout ${payout.id}: ${(error as Error).message}; retried with the run`);
           retryLater = error;
         }
         const run = await this.get(runId);
@@ -129,7 +136,7 @@ export class PayoutRunsService implements OnModuleInit {
       }
     };
     await Promise.all(Array.from({ length: TRANSFER_CONCURRENCY }, worker));
-    // Stripe was unreachable for some: the job fails and BullMQ retries it; done payouts stay done.
+    // Some payouts are unsettled: the job fails and BullMQ retries it; done payouts stay done.
     if (retryLater) throw retryLater;
     await this.dataSource.query(`UPDATE payout_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
     const run = await this.get(runId);
@@ -137,9 +144,41 @@ export class PayoutRunsService implements OnModuleInit {
     return run;
   }
 
-  /** Marks a run failed for good (the job ran out of attempts); its planned payouts stay owed. */
+  /**
+   * Ends a run for good (its job ran out of attempts). Each payout it leaves open is settled
+   * against Stripe first, so no money stays stranded between the balance and Stripe: a transfer
+   * found by the payout's group marks it paid, none fails it with the money back. A payout
+   * Stripe cannot be asked about now stays open for the currency's next run to settle.
+   */
   async markFailed(runId: string, reason: string): Promise<void> {
+    const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
+    for (const payout of open) {
+      try {
+        await this.settleAbandoned(payout, reason);
+      } catch (error) {
+        this.logger.error(`payout ${payout.id} of given-up run ${runId} could not be settled now (${(error as Error).message}); the next ${payout.currency} run settles it`);
+      }
+    }
     await this.dataSource.query(`UPDATE payout_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+  }
+
+  /** A payout whose run gave up: paid if Stripe has its transfer, otherwise failed with the money back. */
+  private async settleAbandoned(payout: Payout, reason: string): Promise<void> {
+    const transfer = await this.findTransfer(payout.id);
+    if (transfer) await this.markPaid(payout, transfer.id);
+    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and Stripe has no transfer for this payout`);
+  }
+
+  /** Payouts of earlier given-up runs of the currency that could not be settled then; an error retries the job. */
+  private async settleLeftovers(currency: string): Promise<void> {
+    const leftovers = await this.dataSource
+      .getRepository(Payout)
+      .createQueryBuilder('p')
+      .where(`p.currency = :currency AND p.status IN ('pending', 'transferring')`, { currency })
+      .andWhere(`EXISTS (SELECT 1 FROM payout_runs r WHERE r.id = p.run_id AND r.status = 'failed')`)
+      .orderBy('p.id')
+      .getMany();
+    for (const payout of leftovers) await this.settleAbandoned(payout, 'an earlier run');
   }
 
   private async preview(actor: AuthPrincipal, currency: string): Promise<PayoutRun> {
@@ -161,9 +200,12 @@ export class PayoutRunsService implements OnModuleInit {
     );
   }
 
+  /** Affiliates due a payout, for what Stripe can carry of their balance (the rest stays in it). */
   private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
     const rows: (Eligible & { threshold: string })[] = await manager.query(`${ELIGIBLE} ORDER BY p.id`, [currency, this.defaultThreshold]);
-    return rows.map((r) => ({ ...r, amount: Number(r.amount), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }));
+    return rows
+      .map((r) => ({ ...r, amount: carriableMinor(Number(r.amount), currency, 'transfer'), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
+      .filter((r) => r.amount >= Math.max(r.threshold, 1));
   }
 
   /** Writes every payout of the run, in chunks, once. */
@@ -197,7 +239,9 @@ export class PayoutRunsService implements OnModuleInit {
     );
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
-    const amount = (balance?.available ?? 0) - clawbackNetted;
+    // Only what Stripe can carry is paid out (and posted): the rest stays in the available balance.
+    const owed = (balance?.available ?? 0) - clawbackNetted;
+    const amount = owed > 0 ? carriableMinor(owed, run.currency, 'transfer') : owed;
     if (amount < Math.max(candidate.threshold, 1)) return;
     const inserted: { id: string }[] = await manager.query(
       `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, stripe_account_id)
@@ -236,33 +280,51 @@ export class PayoutRunsService implements OnModuleInit {
       [payout.id],
     );
     if (!claimed) return;
-    const group = `payout_${payout.id}`;
+    // A retry may follow a transfer Stripe made but we never recorded (lost answer, expired key,
+    // a database error after Stripe's answer): look before creating. A failing look-up is retried.
+    const existing = claimed.attempts > 1 ? await this.findTransfer(payout.id) : undefined;
+    if (existing) return this.markPaid(payout, existing.id);
+    const sent = toStripeAmount(payout.amount, payout.currency, 'transfer');
+    if (sent.remainder) {
+      // Planned before amounts were rounded to what Stripe carries: returned whole and planned again by the next run.
+      await this.fail(payout.id, 'amount_not_carriable', `Stripe cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
+      return;
+    }
+    let transfer: Stripe.Transfer;
     try {
-      // A retry may follow a transfer Stripe made but we never heard of (lost answer, expired key).
-      const existing = claimed.attempts > 1 ? (await api.transfers.list({ transfer_group: group, limit: 1 })).data[0] : undefined;
-      const transfer =
-        existing ??
-        (await api.transfers.create(
-          { amount: payout.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: group, metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
-          { idempotencyKey: `afx-payout-${payout.id}` },
-        ));
-      await this.markPaid(payout, transfer.id);
+      transfer = await api.transfers.create(
+        { amount: sent.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
+        { idempotencyKey: `afx-payout-${payout.id}` },
+      );
     } catch (error) {
-      if (isRetryableStripeError(error)) throw error;
+      // Only Stripe saying no to the create itself proves no money moved; anything else is retried.
+      if (!isDefinitiveRefusal(error)) throw error;
       const e = error as Stripe.errors.StripeError;
       await this.fail(payout.id, e.code ?? e.type ?? 'transfer_failed', e.message ?? String(error));
+      return;
     }
+    // Outside the try: a failure to record a transfer Stripe made must never return the money.
+    await this.markPaid(payout, transfer.id);
   }
 
+  /** The transfer Stripe made for this payout, if any (our transfer group names the payout). */
+  private async findTransfer(payoutId: string): Promise<Stripe.Transfer | undefined> {
+    return (await this.stripe.api.transfers.list({ transfer_group: transferGroup(payoutId), limit: 1 })).data[0];
+  }
+
+  /** Records the transfer; Stripe events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const reapplied = await this.dataSource.transaction(async (manager) => {
       const [updated] = await updateReturning(
         manager,
-        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status = 'transferring' RETURNING amount`,
+        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
         [payout.id, transferId],
       );
-      if (updated) await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      if (!updated) return 0;
+      await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      return this.events.reapply(manager, { objectId: transferId, metadata: ['payout_id', payout.id] }, `paid-${payout.id}`);
     });
+    if (reapplied) this.outbox.notify();
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -270,31 +332,63 @@ export class PayoutRunsService implements OnModuleInit {
     return this.dataSource.transaction((manager) => this.failIn(manager, payoutId, code, message));
   }
 
-  private async failIn(manager: EntityManager, payoutId: string, code: string, message: string): Promise<boolean> {
-    {
-      const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
-      if (!payout || payout.status === 'failed') return false;
-      await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date() });
-      await this.ledger.post(manager, {
-        kind: LEDGER_KINDS.payoutReversal,
-        causeType: 'payout',
-        causeId: payoutId,
-        lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount, payout.clawbackNetted),
-        memo: code,
-      });
-      await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
-      await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
-      this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
-      return true;
-    }
+  /**
+   * Returns what is still out of the payout (partial reversals came back already) and the
+   * clawback it netted. `reversedAmount`, when Stripe reversed the whole transfer, is recorded.
+   */
+  private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
+    const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
+    if (!payout || payout.status === 'failed') return false;
+    await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date(), ...(reversedAmount === undefined ? {} : { reversedAmount }) });
+    await this.ledger.post(manager, {
+      kind: LEDGER_KINDS.payoutReversal,
+      causeType: 'payout',
+      causeId: payoutId,
+      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount - payout.reversedAmount, payout.clawbackNetted),
+      memo: code,
+    });
+    await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
+    await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
+    this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
+    return true;
   }
 
-  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<string> {
+  /**
+   * Stripe sends `transfer.reversed` for partial reversals too, with the transfer's running
+   * `amount_reversed`. Only what is newly reversed goes back to the balance, as one ledger entry
+   * per reversal (keyed by the payout and the reversal id); the payout stays paid, with its
+   * conversions, until the whole transfer is reversed: then it fails like a refused transfer.
+   */
+  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<StripeEventOutcome> {
     const transfer = event.data.object as Stripe.Transfer;
-    const payout = await manager.findOneBy(Payout, { stripeTransferId: transfer.id });
-    if (!payout) return 'unknown transfer';
-    const failed = await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`);
-    return failed ? 'payout failed, money returned' : 'already failed';
+    const payout = await this.payoutOfTransfer(manager, transfer);
+    if (!payout) return { deferred: `no payout for transfer ${transfer.id} yet` };
+    if (payout.status === 'failed') return 'already failed';
+    const reversed = Math.min(fromStripeAmount(transfer.amount_reversed, payout.currency), payout.amount);
+    if (transfer.reversed || reversed >= payout.amount) {
+      await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`, payout.amount);
+      return 'payout failed, money returned';
+    }
+    const newly = reversed - payout.reversedAmount;
+    // An older event arriving after a newer one, or a replay: nothing new.
+    if (newly <= 0) return 'nothing newly reversed';
+    const reversalId = transfer.reversals?.data?.[0]?.id ?? event.id;
+    await this.ledger.post(manager, {
+      kind: LEDGER_KINDS.payoutReversal,
+      causeType: 'payout',
+      causeId: `${payout.id}:${reversalId}`,
+      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, newly),
+      memo: `partial reversal ${reversalId} of Stripe transfer ${transfer.id}`,
+    });
+    await manager.update(Payout, { id: payout.id }, { reversedAmount: reversed });
+    return `partly reversed: ${newly} returned`;
+  }
+
+  /** The payout a transfer pays, locked: by the transfer id we stored or, before we did, by the payout id we set in its metadata. */
+  private async payoutOfTransfer(manager: EntityManager, transfer: Stripe.Transfer): Promise<Payout | null> {
+    const byMetadata = transfer.metadata?.payout_id;
+    const where: FindOptionsWhere<Payout>[] = [{ stripeTransferId: transfer.id }];
+    if (byMetadata && UUID_PATTERN.test(byMetadata)) where.push({ id: byMetadata, stripeTransferId: IsNull() }, { id: byMetadata, stripeTransferId: transfer.id });
+    return manager.findOne(Payout, { where, lock: { mode: 'pessimistic_write' } });
   }
 }
-

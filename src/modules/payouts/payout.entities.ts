@@ -110,6 +110,10 @@ export class Payout {
   @MoneyColumn({ default: 0 })
   clawbackNetted: number;
 
+  /** What Stripe has reversed of the transfer so far (partial reversals), back in the balance. */
+  @MoneyColumn({ default: 0 })
+  reversedAmount: number;
+
   @Column({ type: 'text' })
   status: PayoutStatus;
 

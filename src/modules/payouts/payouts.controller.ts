@@ -33,6 +33,7 @@ export function toPayoutView(p: Payout): PayoutView {
     currency: p.currency,
     amount: p.amount,
     clawbackNetted: p.clawbackNetted,
+    reversedAmount: p.reversedAmount,
     status: p.status,
     stripeTransferId: p.stripeTransferId,
     failureCode: p.failureCode,

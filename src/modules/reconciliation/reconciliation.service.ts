@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { describeInvoiceMismatch, INVOICES_NOT_MATCHING_CONVERSIONS, InvoiceMismatchRow } from '../billing/billing.checks';
+import { fromStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { LEDGER_KINDS } from '../ledger/ledger.postings';
 
 export type DifferenceCode =
@@ -138,7 +139,7 @@ export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRo
       const recorded = found.find((t) => t.id === payout.stripe_transfer_id);
       if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.stripe_transfer_id ?? '(none)'}, which Stripe does not have`);
       else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on Stripe but the payout is still paid`);
-      else if (recorded.amount !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
+      else if (fromStripeAmount(recorded.amount, payout.currency) !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
         add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.stripe_account_id}, Stripe ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
       }
       if (payout.returned) add('paid_payout_returned_in_ledger', `payout ${payout.id}`, 'paid, yet the ledger gave its money back');
@@ -173,10 +174,10 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
     }
     seen.add(mine.id);
     // Credit notes lower what is due, never the total billed.
-    if (invoice.total !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
+    if (fromStripeAmount(invoice.total, mine.currency) !== Number(mine.amount) || invoice.currency !== mine.currency.toLowerCase()) {
       add('invoice_mismatch', `invoice ${mine.id}`, `ledger ${money(mine.amount, mine.currency)}, Stripe ${id} ${money(invoice.total, invoice.currency)}`);
     }
-    const creditNotes = (invoice.pre_payment_credit_notes_amount ?? 0) + (invoice.post_payment_credit_notes_amount ?? 0);
+    const creditNotes = fromStripeAmount((invoice.pre_payment_credit_notes_amount ?? 0) + (invoice.post_payment_credit_notes_amount ?? 0), mine.currency);
     if (creditNotes !== Number(mine.credited)) {
       add('credit_notes_mismatch', `invoice ${mine.id}`, `reversed results credited ${money(mine.credited, mine.currency)}, Stripe ${id} has credit notes of ${money(creditNotes, invoice.currency)}`);
     }

@@ -12,7 +12,8 @@ export const MOVEMENTS = `
            WHEN 'commission' THEN 'conversion'
            WHEN 'reversal' THEN CASE WHEN bool_or(a.type = 'affiliate_clawback') THEN 'clawback' ELSE 'reversal' END
            WHEN 'payout' THEN 'payout'
-           WHEN 'payout_reversal' THEN 'payout_returned'
+           -- A partial reversal of a transfer is keyed <payout id>:<reversal id>; the whole payout returned, by its id.
+           WHEN 'payout_reversal' THEN CASE WHEN strpos(e.cause_id, ':') > 0 THEN 'payout_reversed' ELSE 'payout_returned' END
            ELSE 'adjustment'
          END AS type,
          e.cause_type, e.cause_id
@@ -50,7 +51,7 @@ export const MOVEMENT_LINES = `
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
     LEFT JOIN conversions c ON c.id = CASE WHEN m.cause_type = 'conversion' THEN m.cause_id::uuid END
     LEFT JOIN offers o ON o.id = c.offer_id
-    LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN m.cause_id::uuid END
+    LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN split_part(m.cause_id, ':', 1)::uuid END
    ORDER BY m.at, m.entry_id`;
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;

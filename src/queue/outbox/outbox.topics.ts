@@ -34,7 +34,8 @@ const COMMISSIONS_BATCH: OutboxBatchRoute = { queue: QUEUES.commissions, job: JO
 export const OUTBOX_ROUTES = {
   'conversion.recorded': COMMISSIONS_BATCH,
   'conversion.status_changed': COMMISSIONS_BATCH,
-  'stripe.event': { queue: QUEUES.billing, job: JOBS.stripeEvent, jobId: (id: string) => `stripe-event-${id}` },
+  // A re-application of a kept event (payload.retry) is a job of its own.
+  'stripe.event': { queue: QUEUES.billing, job: JOBS.stripeEvent, jobId: (id: string, p: Record<string, unknown>) => `stripe-event-${id}${p.retry ? `-${String(p.retry)}` : ''}` },
   'payout_run.requested': { queue: QUEUES.payouts, job: JOBS.payoutRun, jobId: (id: string) => `payout-run-${id}` },
   'invoice_run.requested': { queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => `invoice-run-${id}` },
   'invoice.result_reversed': { queue: QUEUES.billing, job: JOBS.creditReversal, jobId: (id: string) => `credit-reversal-${id}` },

@@ -351,6 +351,35 @@ describe('transfers and idempotency', () => {
     expect(emulator.transfers()).toHaveLength(0);
   });
 
+  it("takes amounts in Stripe's representation: whole units of ISK/UGX, whole-unit HUF/TWD transfers, three-decimal amounts ending in 0", async () => {
+    const stripe = client();
+    const account = await onboardedAccount(stripe);
+    for (const currency of ['isk', 'huf', 'kwd']) emulator.setBalance(currency, 10 ** 9);
+    for (const [currency, amount] of [['isk', 50_050], ['huf', 12_345], ['kwd', 1_235]] as const) {
+      const refused = await failure(stripe.transfers.create(transferParams(account.id, { currency, amount })));
+      expect([currency, refused.statusCode, refused.code, refused.param]).toEqual([currency, 400, 'invalid_amount', 'amount']);
+    }
+    const ok = await Promise.all([['isk', 50_000], ['huf', 12_300], ['kwd', 1_230], ['jpy', 7]].map(([currency, amount]) => stripe.transfers.create(transferParams(account.id, { currency: currency as string, amount: amount as number }))));
+    expect(ok.map((t) => t.amount)).toEqual([50_000, 12_300, 1_230, 7]);
+    // A partial reversal is held to the same rule; the webhook carries the updated transfer.
+    await failure(stripe.transfers.createReversal(ok[2].id, { amount: 5 }));
+    await stripe.transfers.createReversal(ok[2].id, { amount: 230 });
+    await emulator.flushWebhooks();
+    const reversed = emulator.events().filter((e) => e.type === 'transfer.reversed').at(-1)!;
+    expect(reversed.data.object).toMatchObject({ id: ok[2].id, amount_reversed: 230, reversed: false });
+  });
+
+  it('sends events of connected accounts to the Connect endpoint, signed with its own secret, when one is registered', async () => {
+    emulator.setConnectWebhookUrl(webhookUrl);
+    const stripe = client();
+    const account = await onboardedAccount(stripe);
+    await emulator.flushWebhooks();
+    const delivery = emulator.webhookDeliveries().find((d) => d.type === 'account.updated')!;
+    // The receiver verifies with the platform's secret only: the Connect endpoint signs with another.
+    expect(delivery).toMatchObject({ url: webhookUrl, ok: false });
+    expect(emulator.events().find((e) => e.type === 'account.updated')?.account).toBe(account.id);
+  });
+
   it('validates parameters like Stripe', async () => {
     const stripe = client();
     const account = await onboardedAccount(stripe);

@@ -54,6 +54,14 @@ export interface StripeEmulatorOptions {
   webhookUrl?: string;
   /** Signing secret (default `whsec_emulator`). */
   webhookSecret?: string;
+  /**
+   * A Connect endpoint, as registered in Stripe's dashboard for events on connected accounts
+   * (`event.account` set, e.g. their `account.updated`): with a URL, those events go there,
+   * signed with this endpoint's own secret (default `whsec_emulator_connect`); without one they
+   * go to `webhookUrl` like the platform's own.
+   */
+  connectWebhookUrl?: string;
+  connectWebhookSecret?: string;
   /** When set, the only accepted API key; otherwise any `sk_test_…` key. */
   apiKey?: string;
   /** Event types delivered to the webhook URL (default `['*']`); all events are recorded regardless. */
@@ -112,6 +120,7 @@ interface ApiRequest {
 }
 
 const DEFAULT_WEBHOOK_SECRET = 'whsec_emulator';
+const DEFAULT_CONNECT_WEBHOOK_SECRET = 'whsec_emulator_connect';
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -120,6 +129,7 @@ export class StripeEmulator {
   private readonly store = new StripeStore(Stripe.API_VERSION);
   private readonly adjustments = new InvoiceAdjustments(this.store);
   private readonly webhooks: WebhookDispatcher;
+  private readonly connectWebhooks: WebhookDispatcher;
   private readonly faultSet = new FaultSet();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private readonly log: RequestLogEntry[] = [];
@@ -132,9 +142,11 @@ export class StripeEmulator {
   constructor(private readonly options: StripeEmulatorOptions = {}) {
     this.webhookSecret = options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
     this.webhooks = new WebhookDispatcher(options.webhookUrl, this.webhookSecret, options.enabledEvents);
+    this.connectWebhooks = new WebhookDispatcher(options.connectWebhookUrl, options.connectWebhookSecret ?? DEFAULT_CONNECT_WEBHOOK_SECRET, options.enabledEvents);
     this.store.onEvent = (event) => {
-      event.pending_webhooks = this.webhooks.wants(event.type) ? 1 : 0;
-      void this.webhooks.enqueue(event);
+      const dispatcher = this.dispatcherFor(event);
+      event.pending_webhooks = dispatcher.wants(event.type) ? 1 : 0;
+      void dispatcher.enqueue(event);
     };
     this.api = buildApiRouter(this.store, this.adjustments);
     this.control = buildControlRouter(this);
@@ -163,6 +175,7 @@ export class StripeEmulator {
     this.baseUrl = `http://127.0.0.1:${actualPort}`;
     this.store.baseUrl = this.baseUrl;
     this.webhooks.resume();
+    this.connectWebhooks.resume();
     return { port: actualPort, url: this.baseUrl };
   }
 
@@ -172,6 +185,7 @@ export class StripeEmulator {
     if (!server) return;
     this.server = undefined;
     this.webhooks.abort();
+    this.connectWebhooks.abort();
     for (const res of this.held) res.socket?.destroy();
     this.held.clear();
     await new Promise<void>((resolve) => {
@@ -213,7 +227,7 @@ export class StripeEmulator {
     return this.log.map((entry) => ({ ...entry, faults: [...entry.faults] }));
   }
   webhookDeliveries(): WebhookDelivery[] {
-    return this.webhooks.deliveries();
+    return [...this.webhooks.deliveries(), ...this.connectWebhooks.deliveries()];
   }
   /** Available platform balance per currency. */
   balance(): Record<string, number> {
@@ -266,9 +280,12 @@ export class StripeEmulator {
     return this.store.followAccountLink(token);
   }
 
-  /** Fully reverses what is left of a transfer (emits `transfer.reversed`). */
-  reverseTransfer(transferId: string): TransferReversal {
-    return this.store.createReversal(transferId);
+  /**
+   * Reverses `amount` of a transfer (default: what is left), as `POST /v1/transfers/:id/reversals`
+   * does; emits `transfer.reversed` with the updated transfer, partial reversals included.
+   */
+  reverseTransfer(transferId: string, amount?: number): TransferReversal {
+    return this.store.createReversal(transferId, { amount });
   }
 
   /** Marks an open invoice paid (emits `invoice.paid`); `amount` below what is due forgives the rest. */
@@ -299,14 +316,25 @@ export class StripeEmulator {
     this.webhooks.setUrl(url);
   }
 
+  /** The Connect endpoint's URL (events on connected accounts); undefined sends them to the platform's. */
+  setConnectWebhookUrl(url: string | undefined): void {
+    this.connectWebhooks.setUrl(url);
+  }
+
   /** Delivers an already emitted event again (same id and payload, fresh signature). */
   redeliver(eventId: string, options: DeliverOptions = {}): Promise<WebhookDelivery | null> {
-    return this.webhooks.enqueue(this.store.events.get(eventId), options);
+    const event = this.store.events.get(eventId);
+    return this.dispatcherFor(event).enqueue(event, options);
   }
 
   /** Resolves once every pending webhook delivery has finished (failures are recorded). */
-  flushWebhooks(): Promise<void> {
-    return this.webhooks.flush();
+  async flushWebhooks(): Promise<void> {
+    await Promise.all([this.webhooks.flush(), this.connectWebhooks.flush()]);
+  }
+
+  /** Events on a connected account go to the Connect endpoint when one is registered, as on Stripe. */
+  private dispatcherFor(event: EmulatorEvent): WebhookDispatcher {
+    return event.account && this.connectWebhooks.webhookUrl !== undefined ? this.connectWebhooks : this.webhooks;
   }
 
   // -- request pipeline ---------------------------------------------------------

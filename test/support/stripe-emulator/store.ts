@@ -175,6 +175,26 @@ export class Collection<T extends { id: string }> {
   }
 }
 
+/**
+ * Amounts are in Stripe's representation, which for a few currencies is not ISO 4217's: ISK and
+ * UGX are two-decimal with whole units only (ISK 5 is 500), HUF and TWD are two-decimal but
+ * transfers must be whole units, and the three-decimal currencies must end in 0. Stripe refuses
+ * anything else with a 400 (the zero-decimal currencies need no check: any integer is valid).
+ */
+const WHOLE_UNITS = new Set(['isk', 'ugx']);
+const WHOLE_UNIT_TRANSFERS = new Set(['huf', 'twd']);
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+export function assertStripeAmount(amount: number, currency: string, use: 'charge' | 'transfer'): void {
+  const step = WHOLE_UNITS.has(currency) || (use === 'transfer' && WHOLE_UNIT_TRANSFERS.has(currency)) ? 100 : THREE_DECIMAL.has(currency) ? 10 : 1;
+  if (amount % step !== 0) {
+    throw invalidRequest(400, `Invalid amount: ${currency.toUpperCase()} amounts${use === 'transfer' ? ' of transfers' : ''} must be a multiple of ${step} (in the currency's smallest unit).`, {
+      code: 'invalid_amount',
+      param: 'amount',
+    });
+  }
+}
+
 /** Stripe's error for a transfer above the available balance (stored under the idempotency key). */
 export function insufficientFundsError(): ApiError {
   return invalidRequest(
@@ -469,6 +489,7 @@ export class StripeStore {
         { code: 'insufficient_capabilities_for_transfer', param: 'destination' },
       );
     }
+    assertStripeAmount(input.amount, input.currency, 'transfer');
     const available = this.available.get(input.currency) ?? 0;
     if (input.amount > available) throw insufficientFundsError();
     this.available.set(input.currency, available - input.amount);
@@ -533,6 +554,7 @@ export class StripeStore {
       throw invalidRequest(400, `Transfer ${transfer.id} has already been fully reversed.`, { param: 'amount' });
     }
     const amount = input.amount ?? remaining;
+    assertStripeAmount(amount, transfer.currency, 'transfer');
     if (amount > remaining) {
       throw invalidRequest(
         400,
@@ -656,6 +678,7 @@ export class StripeStore {
     metadata?: MetadataPatch;
     invoice?: string;
   }): InvoiceItem {
+    assertStripeAmount(input.amount, input.currency, 'charge');
     const customer = this.customers.get(input.customer, 'customer');
     const invoice = input.invoice === undefined ? undefined : this.invoices.get(input.invoice, 'invoice');
     if (invoice) {

@@ -49,6 +49,7 @@ export class PayoutView {
   @ApiProperty() currency: string;
   @ApiProperty({ description: 'transferred, in minor units' }) amount: number;
   @ApiProperty({ description: 'clawback settled out of the balance, in minor units' }) clawbackNetted: number;
+  @ApiProperty({ description: 'reversed on Stripe so far (partial reversals), back in the balance, in minor units' }) reversedAmount: number;
   @ApiProperty({ enum: ['pending', 'transferring', 'paid', 'failed'] }) status: string;
   @ApiPropertyOptional({ nullable: true }) stripeTransferId: string | null;
   @ApiPropertyOptional({ nullable: true }) failureCode: string | null;

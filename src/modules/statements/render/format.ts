@@ -7,6 +7,7 @@ export const LINE_TYPE_LABELS: Readonly<Record<StatementLineType, string>> = {
   clawback: 'Clawback',
   payout: 'Payout',
   payout_returned: 'Payout returned',
+  payout_reversed: 'Payout reversed',
   adjustment: 'Adjustment',
 };
 

@@ -182,7 +182,7 @@ function drawSummaryNote(flow: PageFlow, section: CurrencySection): void {
   const count = section.lines.length;
   const note =
     'Negative amounts reduce the balance: reversals and clawbacks of commissions, and payouts sent to you. ' +
-    'A returned payout adds its amount back.';
+    'A returned payout adds its amount back; a payout reversed in part adds the reversed part back.';
   putLeft(styled(flow, STYLE.strong), `${count} transaction${count === 1 ? '' : 's'} in this period`, x, flow.y + 3);
   styled(flow, STYLE.muted).text(note, x, flow.y + 20, { width: Math.min(300, flow.right - x), lineGap: 2 });
 }

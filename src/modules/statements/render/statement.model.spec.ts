@@ -60,7 +60,7 @@ describe('checkReconciles', () => {
     ['earned', 9_999, 'earned 99.99 ≠ sum of conversion lines 100.00'],
     ['reversed', 1_000, 'reversed 10.00 ≠ sum of reversal lines -10.00'],
     ['clawbacks', 0, 'clawbacks 0.00 ≠ sum of clawback lines -5.00'],
-    ['paid', -5_000, 'paid -50.00 ≠ sum of payout + payout_returned lines -30.00'],
+    ['paid', -5_000, 'paid -50.00 ≠ sum of payout + payout_returned + payout_reversed lines -30.00'],
     ['adjustments', 151, 'adjustments 1.51 ≠ sum of adjustment lines 1.50'],
   ] as const)('names a wrong %s total', (key, value, message) => {
     const section = usdSection();

@@ -1,6 +1,7 @@
 import { MoneyError, formatMinorUnits, isCurrency, sumMinor } from '../../../common/money';
 
-export type StatementLineType = 'conversion' | 'reversal' | 'clawback' | 'payout' | 'payout_returned' | 'adjustment';
+/** `payout_returned`: a whole payout came back (transfer failed or fully reversed); `payout_reversed`: Stripe reversed part of its transfer. */
+export type StatementLineType = 'conversion' | 'reversal' | 'clawback' | 'payout' | 'payout_returned' | 'payout_reversed' | 'adjustment';
 
 export interface StatementLine {
   at: Date;
@@ -47,7 +48,7 @@ export const TOTAL_LINE_TYPES: Readonly<Record<keyof StatementTotals, readonly S
   earned: ['conversion'],
   reversed: ['reversal'],
   clawbacks: ['clawback'],
-  paid: ['payout', 'payout_returned'],
+  paid: ['payout', 'payout_returned', 'payout_reversed'],
   adjustments: ['adjustment'],
 };
 
