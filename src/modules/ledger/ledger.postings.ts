@@ -188,6 +188,7 @@ export interface CheckedLine {
 }
 
 const KIND_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const BACKDATING_SLACK_MS = 60_000;
 
 function refuse(code: PostingErrorCode, message: string): never {
   throw LedgerError.posting(code, message);
@@ -216,6 +217,11 @@ export function checkPosting(input: PostingInput): CheckedLine[] {
   if (input.createdBy && !UUID_PATTERN.test(input.createdBy)) refuse(LedgerErrorCode.InvalidEntry, 'createdBy must be a principal id');
   if (input.effectiveAt !== undefined && !(input.effectiveAt instanceof Date && !Number.isNaN(input.effectiveAt.getTime()))) {
     refuse(LedgerErrorCode.InvalidEntry, 'effectiveAt must be a valid date');
+  }
+  // A statement of a period that has ended never changes: nothing is posted into the past; a
+  // correction is a new entry dated now. A minute of slack for the clocks of several processes.
+  if (input.effectiveAt !== undefined && input.effectiveAt.getTime() < Date.now() - BACKDATING_SLACK_MS) {
+    refuse(LedgerErrorCode.InvalidEntry, 'effectiveAt must not be in the past: post a correction dated now');
   }
   if (!Array.isArray(input.lines) || input.lines.length < 2) refuse(LedgerErrorCode.TooFewLines, 'an entry needs at least two lines');
   const lines = input.lines.map(checkLine);

@@ -44,7 +44,14 @@ export const BALANCES = `
  */
 export const MOVEMENT_LINES = `
   -- at as epoch milliseconds (the column is timestamptz(3)): a Date from a number is far cheaper than from text.
-  SELECT floor(extract(epoch FROM m.at) * 1000)::bigint AS at_ms, m.type, m.amount, o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount, c.status, p.stripe_transfer_id
+  -- A statement of a period that has ended never changes: a conversion's status is the one it
+  -- had at the period's end (its last event before $3), and a payout's transfer id shows only
+  -- if the transfer was made by then. An open period reads the current status, at no cost.
+  SELECT floor(extract(epoch FROM m.at) * 1000)::bigint AS at_ms, m.type, m.amount, o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount,
+         CASE WHEN $3 >= now() THEN c.status
+              -- (a conversion without any event, written by hand, keeps its own status)
+              ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
+         CASE WHEN p.paid_at < $3 THEN p.stripe_transfer_id END AS stripe_transfer_id
     FROM (${MOVEMENTS}) m
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
