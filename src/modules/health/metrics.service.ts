@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const DURATION_SAMPLE_EVERY = 16;
 
@@ -56,5 +56,19 @@ export class MetricsService {
   counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
     const existing = this.registry.getSingleMetric(name);
     return (existing as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge read when /metrics is scraped: `read` answers its value (a query, say). */
+  gauge(name: string, help: string, read: () => Promise<number>): Gauge<string> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Gauge<string>;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
   }
 }
