@@ -169,7 +169,7 @@ describe('commission statements and period summaries', () => {
     }
   });
 
-  it('gives a statement of an ended period the same bytes after a later reversal', async () => {
+  it('gives a statement of an ended period the same bytes after a later reversal and adjustment', async () => {
     const closed = await createAffiliate(t, 'Closed Month');
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await convert(t, advertiser, closed, usd, { txn_id: `CLOSED-${i}` })).id);
@@ -192,6 +192,7 @@ describe('commission statements and period summaries', () => {
     const before = await download();
     expect(before.text).toContain('CLOSED-0');
     await t.http.post(`/v1/conversions/${ids[0]}/reverse`).set(auth(advertiser.apiKey)).send({ reason: 'late refund' }).expect(200);
+    await t.http.post('/v1/adjustments').set(auth(finance.apiKey)).send({ affiliateId: closed.id, currency: 'USD', amount: -50, reason: 'fee' }).expect(201);
     await settle();
     const after = await download();
     expect(after.text).toBe(before.text);

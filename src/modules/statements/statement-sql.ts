@@ -51,13 +51,16 @@ export const MOVEMENT_LINES = `
          CASE WHEN $3 >= now() THEN c.status
               -- (a conversion without any event, written by hand, keeps its own status)
               ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
-         CASE WHEN p.paid_at < $3 THEN p.stripe_transfer_id END AS stripe_transfer_id
+         -- A payout's reference is its transfer; an adjustment's, finance's reason.
+         coalesce(CASE WHEN p.paid_at < $3 THEN p.stripe_transfer_id END, adj.reason) AS reference
     FROM (${MOVEMENTS}) m
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
     LEFT JOIN conversions c ON c.id = CASE WHEN m.cause_type = 'conversion' THEN m.cause_id::uuid END
     LEFT JOIN offers o ON o.id = c.offer_id
     LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN m.cause_id::uuid END
+    -- Compared as text: an adjustment entry written by hand need not carry a uuid.
+    LEFT JOIN adjustments adj ON m.cause_type = 'adjustment' AND adj.id::text = m.cause_id
    ORDER BY m.at, m.entry_id`;
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;
