@@ -27,6 +27,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** What the sweeper found lost and handed back to the queues (see SweeperService). */
+  readonly sweeperRedriven = new Counter({
+    name: 'afx_sweeper_redriven_total',
+    help: 'lost work the sweeper re-drove, by kind: missing_postings, failed_jobs, stuck_runs, pruned_outbox',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'afx_' });
   }

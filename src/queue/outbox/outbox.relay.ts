@@ -142,14 +142,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async prune(maxBatches = 100): Promise<number> {
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const deleted: unknown[] = await this.dataSource.query(
-        `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT ${PRUNE_BATCH} FOR UPDATE SKIP LOCKED)
-         RETURNING id`,
+      const [{ n }]: { n: number }[] = await this.dataSource.query(
+        `WITH gone AS (
+           DELETE FROM outbox WHERE id IN (
+             SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT ${PRUNE_BATCH} FOR UPDATE SKIP LOCKED)
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
         [this.retentionHours],
       );
-      total += deleted.length;
-      if (deleted.length < PRUNE_BATCH) break;
+      total += n;
+      if (n < PRUNE_BATCH) break;
     }
     return total;
   }
