@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { COMMISSION_CHECKS } from '../../src/modules/commissions/commission.checks';
 import { CommissionsService } from '../../src/modules/commissions/commissions.service';
+import { verifyLedger } from '../../src/modules/ledger/ledger.verify';
 import { LedgerService } from '../../src/modules/ledger/ledger.service';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { QUEUES } from '../../src/queue/queues';
@@ -138,6 +140,26 @@ describe('status and ledger in step', () => {
     );
     await t.http.post(`/v1/conversions/${first}/reverse`).set(auth(advertiser.apiKey)).send({ reason: 'fraud' }).expect(200);
     expect(await available(a.id)).toMatchObject({ available: 0, clawback: 200, pending: 0 });
+  });
+
+  it('has ledger:verify name a missing available guard and a conversion whose entries do not match its status', async () => {
+    const failing = async () => (await verifyLedger(t.dataSource, COMMISSION_CHECKS)).checks.filter((c) => !c.ok).map((c) => c.name);
+    await t.dataSource.query(`ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_available_not_negative`);
+    try {
+      expect(await failing()).toEqual(['the database guard on available balances is in place and validated']);
+    } finally {
+      await t.dataSource.query(`ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_available_not_negative CHECK (type <> 'affiliate_available' OR balance <= 0)`);
+    }
+    const a = await createAffiliate(t);
+    const { id } = await convert(t, advertiser, a, locked);
+    await drainQueues(t);
+    // A status changed behind the ledger's back: reversed, with no reversal entry.
+    await t.dataSource.query(`UPDATE conversions SET status = 'reversed' WHERE id = $1`, [id]);
+    try {
+      expect(await failing()).toContain("a conversion's entries leave its affiliate its payout while accepted, nothing once rejected or reversed");
+    } finally {
+      await t.dataSource.query(`UPDATE conversions SET status = 'pending' WHERE id = $1`, [id]);
+    }
   });
 
   it('runs a commission batch and a payout planning of the same affiliates at once without a deadlock', async () => {

@@ -285,6 +285,8 @@ export class PayoutRunsService implements OnModuleInit {
     {
       const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
       if (!payout || payout.status === 'failed') return false;
+      // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
+      await manager.query(`SELECT id FROM conversions WHERE payout_id = $1 ORDER BY id FOR UPDATE`, [payoutId]);
       await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date() });
       await this.ledger.post(manager, {
         kind: LEDGER_KINDS.payoutReversal,
