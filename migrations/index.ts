@@ -7,7 +7,22 @@ import { Payouts1764000000500 } from './1764000000500-Payouts';
 import { Reports1764000000600 } from './1764000000600-Reports';
 import { Portal1764000000700 } from './1764000000700-Portal';
 import { PayoutReversals1765100000000 } from './1765100000000-PayoutReversals';
+import { LedgerGuards1765300000000 } from './1765300000000-LedgerGuards';
+import { OutboxParking1765300000100 } from './1765300000100-OutboxParking';
 import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [Foundation1764000000000, Tracking1764000000100, Conversions1764000000200, Ledger1764000000300, Postbacks1764000000400, Payouts1764000000500, Reports1764000000600, Portal1764000000700, PayoutReversals1765100000000, ExactBilling1765400000000];
+export const MIGRATIONS = [
+  Foundation1764000000000,
+  Tracking1764000000100,
+  Conversions1764000000200,
+  Ledger1764000000300,
+  Postbacks1764000000400,
+  Payouts1764000000500,
+  Reports1764000000600,
+  Portal1764000000700,
+  PayoutReversals1765100000000,
+  LedgerGuards1765300000000,
+  OutboxParking1765300000100,
+  ExactBilling1765400000000,
+];

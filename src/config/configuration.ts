@@ -20,6 +20,7 @@ export const appConfig = registerAs('app', () => {
     clickSecret: env.CLICK_SECRET,
     defaultPayoutThreshold: env.DEFAULT_PAYOUT_THRESHOLD,
     trustProxy: trustProxySetting(env.TRUST_PROXY),
+    outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
   };
 });
 

@@ -99,6 +99,10 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean()
   RUN_MIGRATIONS = true;
 
+  /** How long relayed outbox rows are kept (for inspection) before the sweeper prunes them. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(8760)
+  OUTBOX_RETENTION_HOURS = 72;
+
   @IsOptional() @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, { message: 'must be a Stripe secret key (sk_test_… or sk_live_…)' })
   STRIPE_SECRET_KEY?: string;
 

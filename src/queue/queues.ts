@@ -32,6 +32,8 @@ export const JOBS = {
   applyStatusChange: 'apply-status-change',
   postCommissions: 'post-commissions',
   approveDue: 'approve-due',
+  /** Repeatable: re-drives what was lost (missing ledger entries, exhausted jobs, stuck runs) and prunes the outbox. */
+  sweep: 'sweep',
   sendPostback: 'send-postback',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',

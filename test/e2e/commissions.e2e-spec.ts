@@ -95,9 +95,8 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
     await Promise.all([commissions.reconcile(id), commissions.reconcile(id), commissions.reconcile(id)]);
 
     // A crash after the first write and before commit: the transaction rolls back, the retry posts it all once.
+    // (An approval posts in its own request now, so the job that can crash is the commission's.)
     const other = await convert(otherAffiliate, usd);
-    await drainQueues(t);
-    await t.http.post(`/v1/conversions/${other}/approve`).set(auth(advertiser.apiKey)).send({}).expect(200);
     const ledger = t.app.get(LedgerService);
     const realPost = ledger.postMany.bind(ledger);
     let crashed = false;
@@ -115,8 +114,23 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
       spy.mockRestore();
     }
     expect(crashed).toBe(true);
+    await t.http.post(`/v1/conversions/${other}/approve`).set(auth(advertiser.apiKey)).send({}).expect(200);
+    await drainQueues(t);
     const kinds = await t.dataSource.query(`SELECT kind FROM journal_entries WHERE cause_id = $1 ORDER BY kind`, [other]);
     expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['approval', 'commission']);
+  });
+
+  it('parks an outbox row with an unknown topic, with its error, and relays the rows behind it', async () => {
+    const [poison] = await t.dataSource.query(`INSERT INTO outbox (topic, aggregate_id) VALUES ('no.such.topic', 'x') RETURNING id`);
+    const id = await convert(affiliate, usd);
+    await drainQueues(t);
+    const kinds = await t.dataSource.query(`SELECT kind FROM journal_entries WHERE cause_id = $1`, [id]);
+    expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['commission']);
+    const [parked] = await t.dataSource.query(`SELECT relayed_at, parked_at, error FROM outbox WHERE id = $1`, [poison.id]);
+    expect(parked).toMatchObject({ relayed_at: null, parked_at: expect.any(Date), error: expect.stringContaining('unknown topic no.such.topic') });
+    const metrics = await t.http.get('/metrics').set(auth(t.adminKey)).expect(200);
+    expect(metrics.text).toMatch(/^afx_outbox_parked_rows 1$/m);
+    expect(metrics.text).toMatch(/^afx_outbox_oldest_unrelayed_age_seconds \d/m);
   });
 
   describe('outgoing postbacks', () => {

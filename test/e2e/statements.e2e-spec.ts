@@ -169,6 +169,35 @@ describe('commission statements and period summaries', () => {
     }
   });
 
+  it('gives a statement of an ended period the same bytes after a later reversal and adjustment', async () => {
+    const closed = await createAffiliate(t, 'Closed Month');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await convert(t, advertiser, closed, usd, { txn_id: `CLOSED-${i}` })).id);
+    await settle();
+    // Last month, as if it had happened then: the journal is append-only, so its guards are off
+    // for this one transaction of the test.
+    const now = new Date();
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 0));
+    const at = new Date(from.getTime() + 14 * 86_400_000 + 12 * 3_600_000);
+    await t.dataSource.transaction(async (m) => {
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await m.query(`UPDATE journal_lines SET created_at = $2 WHERE entry_id IN (SELECT id FROM journal_entries WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[]))`, [ids, at]);
+      await m.query(`UPDATE journal_entries SET created_at = $2 WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[])`, [ids, at]);
+      await m.query(`UPDATE conversion_events SET created_at = $2 WHERE conversion_id = ANY($1::uuid[])`, [ids, at]);
+      await m.query(`UPDATE conversions SET created_at = $2, approved_at = $2 WHERE id = ANY($1::uuid[])`, [ids, at]);
+    });
+    const download = () =>
+      statement(finance.apiKey, { affiliateId: closed.id, from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10), format: 'csv' }).expect(200);
+    const before = await download();
+    expect(before.text).toContain('CLOSED-0');
+    await t.http.post(`/v1/conversions/${ids[0]}/reverse`).set(auth(advertiser.apiKey)).send({ reason: 'late refund' }).expect(200);
+    await t.http.post('/v1/adjustments').set(auth(finance.apiKey)).send({ affiliateId: closed.id, currency: 'USD', amount: -50, reason: 'fee' }).expect(201);
+    await settle();
+    const after = await download();
+    expect(after.text).toBe(before.text);
+  });
+
   it('counts an entry posted in the last half millisecond before a boundary in one period only', async () => {
     // Entries keep milliseconds (rounded) and their lines microseconds: find a commission whose
     // entry time was rounded up past its lines' and cut two periods exactly there.

@@ -18,7 +18,7 @@ export async function drainQueues(t: TestApp, { timeoutMs = 30_000, except = [QU
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await relay.drain();
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL`);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`);
     const counts = await Promise.all(queues.map((q) => q.getJobCounts(...BUSY_STATES)));
     const busy = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
     if (n === 0 && busy === 0) return;

@@ -1,4 +1,4 @@
-import type { LedgerCheck } from '../ledger/ledger.verify';
+import { LedgerCheck, noRowsCheck } from '../ledger/ledger.verify';
 
 interface Breach {
   id: string;
@@ -21,7 +21,47 @@ const entry = (kind: string) => `EXISTS (SELECT 1 FROM journal_entries e WHERE e
  * Conversions against the ledger. Run them when the queues are idle: a conversion accepted a
  * moment ago has its entries once its commission job has run.
  */
+/**
+ * Money an affiliate owes sits on affiliate_clawback; its available balance never goes below
+ * zero (the database refuses it: ledger_accounts_available_not_negative, which must be in place
+ * and validated).
+ */
+function availableNeverNegative(): LedgerCheck[] {
+  return [
+    noRowsCheck<{ id: string; owner_id: string; currency: string; balance: string }>(
+      'no available balance is below zero: what an affiliate owes is a clawback',
+      `SELECT a.id, a.owner_id, a.currency, a.balance::text AS balance FROM ledger_accounts a WHERE a.type = 'affiliate_available' AND a.balance > 0`,
+      (r) => `available account ${r.id} of ${r.owner_id} is ${r.balance} ${r.currency} below zero`,
+    ),
+    noRowsCheck<{ name: string }>(
+      'the database guard on available balances is in place and validated',
+      `SELECT 'ledger_accounts_available_not_negative' AS name WHERE NOT EXISTS (
+         SELECT 1 FROM pg_constraint WHERE conname = 'ledger_accounts_available_not_negative' AND convalidated)`,
+      (r) => `constraint ${r.name} is missing or not validated`,
+    ),
+  ];
+}
+
+/** Each conversion's entries say what its status says: the affiliate's accounts hold its payout exactly while it is accepted. */
+function postingsMatchStatus(): LedgerCheck[] {
+  const affiliateNet = `(SELECT coalesce(-sum(l.amount), 0) FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts a ON a.id = l.account_id
+      WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback'))`;
+  return [
+    conversionCheck(
+      'no accepted conversion has a reversal entry',
+      `SELECT c.id, c.status FROM conversions c WHERE c.status IN ('pending', 'approved', 'paid') AND ${entry('reversal')}`,
+    ),
+    conversionCheck(
+      "a conversion's entries leave its affiliate its payout while accepted, nothing once rejected or reversed",
+      `SELECT c.id, c.status FROM conversions c WHERE c.affiliate_id IS NOT NULL AND ${entry('commission')}
+         AND ${affiliateNet} <> CASE WHEN c.status IN ('pending', 'approved', 'paid') THEN c.payout ELSE 0 END`,
+    ),
+  ];
+}
+
 export const COMMISSION_CHECKS: LedgerCheck[] = [
+  ...availableNeverNegative(),
+  ...postingsMatchStatus(),
   conversionCheck(
     'every accepted conversion has its commission entry',
     `SELECT c.id, c.status FROM conversions c WHERE c.status IN ('pending', 'approved', 'paid') AND c.affiliate_id IS NOT NULL AND NOT ${entry('commission')}`,

@@ -5,8 +5,10 @@ import { GroupCommit } from '../../common/batching/group-commit';
 import { JobHandlers } from '../../queue/job-handlers';
 import { JOBS, QUEUES } from '../../queue/queues';
 import { CommissionsService, postingFailure } from './commissions.service';
+import { SweeperService } from './sweeper.service';
 
 const APPROVAL_EVERY_MS = 60_000;
+const SWEEP_EVERY_MS = 5 * 60_000;
 
 /** Posts commissions and status changes to the ledger; all jobs of a conversion converge on one reconcile. */
 @Processor(QUEUES.commissions, { concurrency: 32 })
@@ -42,22 +44,27 @@ export class CommissionsProcessor extends WorkerHost {
   }
 }
 
-/** Scheduled housekeeping: the approval of conversions past their lock period. */
+/** Scheduled housekeeping: the approval of conversions past their lock period, and the sweeper. */
 @Processor(QUEUES.maintenance, { concurrency: 1 })
 export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly handlers: JobHandlers,
     commissions: CommissionsService,
+    sweeper: SweeperService,
     @InjectQueue(QUEUES.maintenance) private readonly queue: Queue,
   ) {
     super();
     handlers.register(QUEUES.maintenance, JOBS.approveDue, () => commissions.approveDue());
     handlers.require(QUEUES.maintenance, JOBS.approveDue);
+    handlers.register(QUEUES.maintenance, JOBS.sweep, () => sweeper.sweep());
+    handlers.require(QUEUES.maintenance, JOBS.sweep);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     // One scheduler per name however many workers start: BullMQ upserts it.
     await this.queue.upsertJobScheduler(JOBS.approveDue, { every: APPROVAL_EVERY_MS }, { name: JOBS.approveDue });
+    // The first sweep one interval after start: what a start finds in flight is not lost yet.
+    await this.queue.upsertJobScheduler(JOBS.sweep, { every: SWEEP_EVERY_MS, startDate: Date.now() + SWEEP_EVERY_MS }, { name: JOBS.sweep });
   }
 
   process(job: Job): Promise<unknown> {

@@ -4,13 +4,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
 import { ConversionsService } from '../conversions/conversions.service';
-import { LedgerService, toMinor } from '../ledger/ledger.service';
-import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
+import { toMinor } from '../ledger/ledger.service';
+import { CommissionFacts, CommissionPostings } from './commission-postings';
 
-const CAUSE = 'conversion' as const;
-
-/** What the ledger postings of a conversion depend on. */
-export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliateId' | 'currency' | 'revenue' | 'payout' | 'status' | 'goalKey' | 'txnId'>;
+export { missingPostings } from './commission-postings';
+export type { CommissionFacts } from './commission-postings';
 
 /** Locks in id order, so two batches sharing conversions wait for each other instead of deadlocking. */
 const LOCK_CONVERSIONS = `
@@ -52,7 +50,7 @@ export class CommissionsService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly ledger: LedgerService,
+    private readonly postings: CommissionPostings,
     private readonly conversions: ConversionsService,
     private readonly outbox: OutboxService,
   ) {}
@@ -105,15 +103,8 @@ export class CommissionsService {
   }
 
   /** The same, for conversions the caller has locked in its own transaction. */
-  async reconcileAllLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
-    const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
-    if (!attributed.length) return;
-    const ids = attributed.map((c) => c.id);
-    const posted = await this.postedKinds(manager, ids);
-    const ended = attributed.filter((c) => c.status === 'rejected' || c.status === 'reversed').map((c) => c.id);
-    const before = ended.length ? await this.statusesBeforeEnd(manager, ended) : new Map<string, string>();
-    const postings = attributed.flatMap((c) => missingPostings(c, posted.get(c.id) ?? new Set(), before.get(c.id) ?? null));
-    if (postings.length) await this.ledger.postMany(manager, postings);
+  reconcileAllLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
+    return this.postings.reconcileLocked(manager, conversions);
   }
 
   /**
@@ -134,8 +125,9 @@ export class CommissionsService {
           .getMany();
         const updated: Conversion[] = [];
         for (const conversion of due) {
-          updated.push(await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over'));
+          updated.push(await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over', { post: false }));
         }
+        // The whole batch's entries in one posting, still in the transaction of the status changes.
         await this.reconcileAllLocked(manager, updated);
         return due.length;
       });
@@ -145,28 +137,6 @@ export class CommissionsService {
     }
     if (total) this.logger.log(`approved ${total} conversion(s) past their lock period`);
     return total;
-  }
-
-  /** The kinds already posted for each conversion. */
-  private async postedKinds(manager: EntityManager, conversionIds: string[]): Promise<Map<string, Set<string>>> {
-    const rows: { cause_id: string; kind: string }[] = await manager.query(
-      `SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`,
-      [CAUSE, conversionIds],
-    );
-    const byConversion = new Map<string, Set<string>>();
-    for (const r of rows) byConversion.set(r.cause_id, (byConversion.get(r.cause_id) ?? new Set<string>()).add(r.kind));
-    return byConversion;
-  }
-
-  /** The status each conversion had when it was (last) rejected or reversed. */
-  private async statusesBeforeEnd(manager: EntityManager, conversionIds: string[]): Promise<Map<string, string>> {
-    const rows: { conversion_id: string; from_status: string | null }[] = await manager.query(
-      `SELECT DISTINCT ON (conversion_id) conversion_id, from_status FROM conversion_events
-       WHERE conversion_id = ANY($1::uuid[]) AND to_status IN ('reversed', 'rejected')
-       ORDER BY conversion_id, id DESC`,
-      [conversionIds],
-    );
-    return new Map(rows.filter((r) => r.from_status !== null).map((r) => [r.conversion_id, r.from_status as string]));
   }
 }
 
@@ -180,32 +150,4 @@ export function postingFailure(ids: string[], failed: ReadonlyMap<string, Error>
   if (errors.length === 0) return null;
   if (unique.length === 1) return errors[0].error;
   return new Error(`could not post ${errors.map((f) => `conversion ${f.id} (${f.error.message})`).join('; ')}`);
-}
-
-/**
- * The entries an attributed conversion misses for its status, given the kinds already posted
- * for it and the status it had before it was rejected or reversed (if it was).
- */
-export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet<string>, statusBeforeEnd: string | null): PostingInput[] {
-  const amounts: CommissionAmounts = {
-    affiliateId: conversion.affiliateId as string,
-    advertiserId: conversion.advertiserId,
-    currency: conversion.currency as string,
-    revenue: conversion.revenue,
-    payout: conversion.payout,
-  };
-  const postings: PostingInput[] = [];
-  const post = (kind: string, lines: PostingLine[]) => {
-    if (lines.length) postings.push({ kind, causeType: CAUSE, causeId: conversion.id, lines, memo: `${conversion.goalKey} ${conversion.txnId}` });
-  };
-  const status = conversion.status;
-  if (status === 'pending' || status === 'approved' || status === 'paid') {
-    if (!posted.has(LEDGER_KINDS.commission)) post(LEDGER_KINDS.commission, commissionLines(amounts));
-    if (status !== 'pending' && !posted.has(LEDGER_KINDS.approval)) post(LEDGER_KINDS.approval, approvalLines(amounts));
-  } else if ((status === 'rejected' || status === 'reversed') && posted.has(LEDGER_KINDS.commission) && !posted.has(LEDGER_KINDS.reversal)) {
-    // Undo from wherever the payout sits: paid out → clawback; approved (posted) → available; else pending.
-    const from: ReversibleStatus = statusBeforeEnd === 'paid' ? 'paid' : posted.has(LEDGER_KINDS.approval) ? 'approved' : 'pending';
-    post(LEDGER_KINDS.reversal, reversalLines(amounts, from));
-  }
-  return postings;
 }

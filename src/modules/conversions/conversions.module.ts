@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
+import { CommissionPostingsModule } from '../commissions/commission-postings';
 import { TrackingModule } from '../tracking/tracking.module';
 import { ConversionEvent } from './conversion-event.entity';
 import { Conversion } from './conversion.entity';
@@ -10,7 +11,7 @@ import { OfferSnapshots } from './offer-snapshots';
 import { PostbackController } from './postback.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Conversion, ConversionEvent]), AccountsModule, TrackingModule],
+  imports: [TypeOrmModule.forFeature([Conversion, ConversionEvent]), AccountsModule, TrackingModule, CommissionPostingsModule],
   controllers: [ConversionsController, PostbackController],
   providers: [ConversionsService, OfferSnapshots],
   exports: [ConversionsService],

@@ -18,6 +18,7 @@ import { ConversionEvent, EventActorType } from './conversion-event.entity';
 import { ACCEPTED_STATUSES, Conversion, ConversionSource, ConversionStatus } from './conversion.entity';
 import { ConversionsError, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
+import { CommissionPostings } from '../commissions/commission-postings';
 import { canTransition } from './lifecycle';
 import { OfferSnapshots } from './offer-snapshots';
 
@@ -72,6 +73,7 @@ export class ConversionsService {
     private readonly links: LinksService,
     private readonly coupons: CouponsService,
     private readonly outbox: OutboxService,
+    private readonly postings: CommissionPostings,
   ) {}
 
   /**
@@ -195,8 +197,13 @@ export class ConversionsService {
     return this.transition(found.id, 'reversed', actor, 'reversed by postback');
   }
 
-  /** Changes the status of a locked conversion, with its event and outbox message. */
-  async applyTransition(manager: EntityManager, conversion: Conversion, to: ConversionStatus, actor: Actor, reason: string | null): Promise<Conversion> {
+  /**
+   * Changes the status of a locked conversion, with its event, its outbox messages and, in the
+   * same transaction, the ledger entries the new status means (a payout run must never see one
+   * without the other). `post: false` is for a caller that posts a whole batch itself, still
+   * inside this transaction (approveDue).
+   */
+  async applyTransition(manager: EntityManager, conversion: Conversion, to: ConversionStatus, actor: Actor, reason: string | null, options: { post?: boolean } = {}): Promise<Conversion> {
     const from = conversion.status;
     if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
     conversion.status = to;
@@ -207,6 +214,9 @@ export class ConversionsService {
     await manager.update(Conversion, { id: conversion.id }, { status: to, approvedAt: conversion.approvedAt, reason: conversion.reason });
     await conversionStatusChanged(manager, conversion, from, to);
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
+    if (options.post !== false) await this.postings.reconcileLocked(manager, [conversion]);
+    // Still relayed: the commissions job finds the entries posted and does nothing, but it
+    // would post anything a conversion recorded before this change was still waiting for.
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
     // A billed result that is reversed is credited on its invoice (billing).
     if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const DURATION_SAMPLE_EVERY = 16;
 
@@ -24,6 +24,14 @@ export class MetricsService {
     help: `HTTP request duration by route (routes that record their own requests: one in ${DURATION_SAMPLE_EVERY})`,
     labelNames: ['method', 'route'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  /** What the sweeper found lost and handed back to the queues (see SweeperService). */
+  readonly sweeperRedriven = new Counter({
+    name: 'afx_sweeper_redriven_total',
+    help: 'lost work the sweeper re-drove, by kind: missing_postings, failed_jobs, stuck_runs, pruned_outbox',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
@@ -56,5 +64,19 @@ export class MetricsService {
   counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
     const existing = this.registry.getSingleMetric(name);
     return (existing as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge read when /metrics is scraped: `read` answers its value (a query, say). */
+  gauge(name: string, help: string, read: () => Promise<number>): Gauge<string> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Gauge<string>;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
   }
 }

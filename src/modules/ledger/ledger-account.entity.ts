@@ -3,7 +3,8 @@ import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
 export const AFFILIATE_ACCOUNT_TYPES = ['affiliate_pending', 'affiliate_available', 'affiliate_clawback'] as const;
 export const OWNED_ACCOUNT_TYPES = [...AFFILIATE_ACCOUNT_TYPES, 'advertiser_receivable'] as const;
-export const NETWORK_ACCOUNT_TYPES = ['network_margin', 'stripe_clearing'] as const;
+/** network_adjustments: the other side of finance's manual adjustments to an affiliate's balance. */
+export const NETWORK_ACCOUNT_TYPES = ['network_margin', 'stripe_clearing', 'network_adjustments'] as const;
 export const ACCOUNT_TYPES = [...OWNED_ACCOUNT_TYPES, ...NETWORK_ACCOUNT_TYPES] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
 

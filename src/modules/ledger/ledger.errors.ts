@@ -9,6 +9,7 @@ export enum LedgerErrorCode {
   InvalidEntry = 'invalid_entry',
   TooFewLines = 'too_few_lines',
   UnknownOwner = 'unknown_owner',
+  InsufficientAvailable = 'insufficient_available',
   AffiliateNotFound = 'affiliate_not_found',
 }
 
@@ -21,6 +22,14 @@ export type PostingErrorCode = Exclude<LedgerErrorCode, LedgerErrorCode.Affiliat
 export class LedgerError extends AppError {
   static posting(code: PostingErrorCode, message: string) {
     return new LedgerError(code, HttpStatus.UNPROCESSABLE_ENTITY, message);
+  }
+  /** The database refused a posting that would take an affiliate's available balance below zero. */
+  static insufficientAvailable() {
+    return new LedgerError(
+      LedgerErrorCode.InsufficientAvailable,
+      HttpStatus.CONFLICT,
+      "The posting would take an affiliate's available balance below zero; what an affiliate owes goes to its clawback account",
+    );
   }
   static affiliateNotFound() {
     return new LedgerError(LedgerErrorCode.AffiliateNotFound, HttpStatus.NOT_FOUND, 'No such affiliate');

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { MAX_MINOR_UNITS } from '../../common/money';
 import { LedgerError, LedgerErrorCode } from './ledger.errors';
 import {
+  adjustmentLines,
   approvalLines,
   checkPosting,
   commissionLines,
@@ -162,8 +163,39 @@ describe('checkPosting', () => {
     ['a bad cause type', (l) => l, { causeType: 'click' as never }, LedgerErrorCode.InvalidEntry],
     ['an empty cause id', (l) => l, { causeId: '' }, LedgerErrorCode.InvalidEntry],
     ['an invalid date', (l) => l, { effectiveAt: new Date('nope') }, LedgerErrorCode.InvalidEntry],
+    ['a backdated entry (a closed period never changes)', (l) => l, { effectiveAt: new Date(Date.now() - 86_400_000) }, LedgerErrorCode.InvalidEntry],
   ])('refuses %s', (_, lines, overrides, code) => {
     const built = typeof lines === 'function' ? lines(ok) : lines;
     expect(codeOf(() => checkPosting(entry(built, overrides)))).toBe(code);
+  });
+});
+
+describe('corrections of an affiliate balance', () => {
+  const party = { affiliateId: AFF, currency: 'USD' };
+  const sumOf = (lines: PostingLine[], type: string) => lines.filter((l) => l.account.type === type).reduce((a, l) => a + l.amount, 0);
+
+  it('accepts an effective time from now on', () => {
+    expect(() => checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', effectiveAt: new Date(Date.now() + 1000), lines: adjustmentLines(party, 100, 0) })).not.toThrow();
+  });
+
+  it('never takes available below zero: the rest of a debit, or of a reversal from approved, is a clawback', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }).filter((n) => n !== 0), fc.integer({ min: 0, max: 1_000_000 }), (amount, available) => {
+        const lines = adjustmentLines(party, amount, available);
+        checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', lines });
+        expect(available - sumOf(lines, 'affiliate_available')).toBeGreaterThanOrEqual(0);
+        expect(sumOf(lines, 'affiliate_available') + sumOf(lines, 'affiliate_clawback')).toBe(-amount);
+        expect(sumOf(lines, 'affiliate_clawback')).toBeGreaterThanOrEqual(0);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 200_000 }), (payout, available) => {
+        const lines = reversalLines({ affiliateId: AFF, advertiserId: ADV, currency: 'USD', revenue: payout * 2, payout }, 'approved', available);
+        if (!lines.length) return;
+        checkPosting({ kind: 'reversal', causeType: 'conversion', causeId: 'x', lines });
+        expect(sumOf(lines, 'affiliate_available')).toBe(Math.min(payout, available));
+        expect(sumOf(lines, 'affiliate_clawback')).toBe(payout - Math.min(payout, available));
+      }),
+    );
   });
 });

@@ -41,6 +41,7 @@ export const LEDGER_KINDS = {
   payout: 'payout',
   payoutReversal: 'payout_reversal',
   invoicePaid: 'invoice_paid',
+  adjustment: 'adjustment',
 } as const;
 
 export interface CommissionAmounts {
@@ -112,10 +113,38 @@ export function approvalLines(c: Pick<CommissionAmounts, 'affiliateId' | 'curren
  * Kind `reversal`: undoes the commission from wherever the payout sits now. From `paid`, the
  * affiliate's debt lands on affiliate_clawback, which the next payout nets off.
  */
-export function reversalLines(c: CommissionAmounts, fromStatus: ReversibleStatus): PostingLine[] {
+export function reversalLines(c: CommissionAmounts, fromStatus: ReversibleStatus, availableCover = Infinity): PostingLine[] {
   const account = AFFILIATE_ACCOUNT_BY_STATUS[fromStatus];
   if (!account) throw LedgerError.posting(LedgerErrorCode.InvalidEntry, `cannot reverse a conversion that is ${String(fromStatus)}`);
-  return negateLines(earningLines(c, account));
+  const lines = negateLines(earningLines(c, account));
+  if (fromStatus !== 'approved' || availableCover >= c.payout) return lines;
+  // Available no longer holds the whole payout (paid out, or taken by an adjustment): what it
+  // cannot cover becomes a claim on the affiliate, never a negative available balance.
+  const covered = Math.max(0, availableCover);
+  return [
+    ...lines.filter((l) => l.account.type !== 'affiliate_available'),
+    ...nonZero([line('affiliate_available', c.affiliateId, c.currency, covered), line('affiliate_clawback', c.affiliateId, c.currency, c.payout - covered)]),
+  ];
+}
+
+/**
+ * Kind `adjustment`: finance moves an affiliate's available balance by hand, against the
+ * network's adjustments account. A credit (amount > 0) raises available; a debit lowers it as
+ * far as `available` allows and puts the rest on affiliate_clawback, which the next payout nets off.
+ */
+export function adjustmentLines(affiliate: PayoutParty, amount: number, available: number): PostingLine[] {
+  if (!Number.isSafeInteger(amount) || amount === 0 || Math.abs(amount) > MAX_MINOR_UNITS) {
+    throw LedgerError.posting(LedgerErrorCode.InvalidAmount, `amount must be a non-zero integer of minor units, got ${String(amount)}`);
+  }
+  const { affiliateId, currency } = affiliate;
+  if (amount > 0) return [line('affiliate_available', affiliateId, currency, -amount), line('network_adjustments', null, currency, amount)];
+  const debit = -amount;
+  const fromAvailable = Math.min(debit, Math.max(0, available));
+  return nonZero([
+    line('affiliate_available', affiliateId, currency, fromAvailable),
+    line('affiliate_clawback', affiliateId, currency, debit - fromAvailable),
+    line('network_adjustments', null, currency, -debit),
+  ]);
 }
 
 export interface PayoutParty {
@@ -159,6 +188,7 @@ export interface CheckedLine {
 }
 
 const KIND_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const BACKDATING_SLACK_MS = 60_000;
 
 function refuse(code: PostingErrorCode, message: string): never {
   throw LedgerError.posting(code, message);
@@ -187,6 +217,11 @@ export function checkPosting(input: PostingInput): CheckedLine[] {
   if (input.createdBy && !UUID_PATTERN.test(input.createdBy)) refuse(LedgerErrorCode.InvalidEntry, 'createdBy must be a principal id');
   if (input.effectiveAt !== undefined && !(input.effectiveAt instanceof Date && !Number.isNaN(input.effectiveAt.getTime()))) {
     refuse(LedgerErrorCode.InvalidEntry, 'effectiveAt must be a valid date');
+  }
+  // A statement of a period that has ended never changes: nothing is posted into the past; a
+  // correction is a new entry dated now. A minute of slack for the clocks of several processes.
+  if (input.effectiveAt !== undefined && input.effectiveAt.getTime() < Date.now() - BACKDATING_SLACK_MS) {
+    refuse(LedgerErrorCode.InvalidEntry, 'effectiveAt must not be in the past: post a correction dated now');
   }
   if (!Array.isArray(input.lines) || input.lines.length < 2) refuse(LedgerErrorCode.TooFewLines, 'an entry needs at least two lines');
   const lines = input.lines.map(checkLine);

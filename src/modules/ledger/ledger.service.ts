@@ -12,6 +12,19 @@ import { AccountType, AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-ac
 import { LedgerError, LedgerErrorCode } from './ledger.errors';
 import { AccountRef, CheckedLine, checkPosting, LEDGER_KINDS, PostingInput } from './ledger.postings';
 
+/*
+ * LOCK ORDER, the one every transaction that moves money follows (so none waits on another in a cycle):
+ *   1. conversions, in id order (FOR UPDATE: their status changes);
+ *   2. affiliate accounts (affiliate_pending, affiliate_available, affiliate_clawback), in id order;
+ *   3. every other account (advertiser_receivable, network_margin, stripe_clearing,
+ *      network_adjustments), in id order.
+ * A transaction that locks in two statements (a payout planning, a reversal that reads the
+ * available balance first) takes a whole step in one statement and never goes back a step.
+ * Accounts are locked FOR NO KEY UPDATE, never FOR UPDATE: the journal lines' foreign key takes
+ * FOR KEY SHARE on each account a line names, including accounts whose net change is zero and
+ * so are not locked by the posting; KEY SHARE conflicts with FOR UPDATE but not with NO KEY UPDATE.
+ */
+
 export interface PostResult {
   entryId: string;
   /** False when an entry for the same (causeType, causeId, kind) already existed: nothing was posted. */
@@ -22,6 +35,17 @@ export interface PostResult {
 const ownerKey = (column: string) => `COALESCE(${column}, '00000000-0000-0000-0000-000000000000'::uuid)`;
 const identityKey = (type: string, ownerId: string | null, currency: string) => `${type}|${ownerId ?? ''}|${currency}`;
 const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Affiliate accounts sort before the others (see the lock order above). */
+const NETWORK_SIDE_LAST = `(a.type NOT IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback'))`;
+
+/** Step 2 of the lock order for a set of affiliates: all their accounts (in $2, or every currency), in id order. */
+const LOCK_AFFILIATE_ACCOUNTS = `
+  SELECT a.id, a.type, a.owner_id, a.currency, a.balance::text AS balance FROM ledger_accounts a
+   WHERE a.owner_id = ANY($1::uuid[]) AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+     AND ($2::char(3) IS NULL OR a.currency = $2)
+   ORDER BY a.id
+   FOR NO KEY UPDATE`;
 
 const FIND_ACCOUNTS = `
   SELECT a.id, a.type, a.owner_id, a.currency
@@ -37,8 +61,8 @@ const CREATE_ACCOUNTS = `
  * One statement writes the entries, their lines and the cached balances; an entry that already
  * exists (same cause and kind) writes nothing, not even its lines. Each line names its entry by
  * ordinality in the entries' arrays. Balances move by the sum of the lines actually inserted.
- * Accounts are locked in id order so two postings never wait on each other in a cycle; the
- * MATERIALIZED CTE is what takes those locks before any balance moves.
+ * Accounts are locked in the lock order (top of this file); the MATERIALIZED CTE is what takes
+ * those locks before any balance moves.
  */
 const POST_ENTRIES = `
   WITH wanted AS (
@@ -62,8 +86,8 @@ const POST_ENTRIES = `
   ), locked AS MATERIALIZED (
     SELECT a.id FROM ledger_accounts a
     WHERE a.id IN (SELECT id FROM delta)
-    ORDER BY a.id
-    FOR UPDATE
+    ORDER BY ${NETWORK_SIDE_LAST}, a.id
+    FOR NO KEY UPDATE
   ), moved AS (
     UPDATE ledger_accounts a SET balance = a.balance + delta.delta
     FROM locked JOIN delta ON delta.id = locked.id
@@ -75,6 +99,12 @@ const FIND_ENTRIES = `
   SELECT e.id, e.cause_type, e.cause_id, e.kind
   FROM unnest($1::text[], $2::text[], $3::text[]) AS w(cause_type, cause_id, kind)
   JOIN journal_entries e ON e.cause_type = w.cause_type AND e.cause_id = w.cause_id AND e.kind = w.kind`;
+
+/** The CHECK that keeps affiliate_available at or below zero (debit positive). */
+const AVAILABLE_GUARD = 'ledger_accounts_available_not_negative';
+
+/** The key of `lockAffiliateAccounts`' answer. */
+export const availableKey = (affiliateId: string, currency: string) => `${affiliateId.toLowerCase()}|${currency}`;
 
 const entryKey = (causeType: string, causeId: string, kind: string) => `${causeType}|${causeId}|${kind}`;
 
@@ -131,7 +161,7 @@ export class LedgerService {
     );
     const accountOf = (l: CheckedLine) => accounts.get(identityKey(l.type, l.ownerId, l.currency)) as string;
     const lines = checked.flatMap((c, i) => c.lines.map((l) => ({ n: i + 1, account: accountOf(l), currency: l.currency, amount: l.amount })));
-    const rows: { id: string; cause_type: string; cause_id: string; kind: string }[] = await manager.query(POST_ENTRIES, [
+    const rows: { id: string; cause_type: string; cause_id: string; kind: string }[] = await this.write(manager, POST_ENTRIES, [
       inputs.map((i) => i.kind),
       inputs.map((i) => i.causeType),
       inputs.map((i) => i.causeId),
@@ -158,6 +188,32 @@ export class LedgerService {
     });
   }
 
+  /**
+   * Locks every account of these affiliates (in `currency`, or all), in one statement and in id
+   * order: step 2 of the lock order, for a transaction that reads balances before it posts.
+   * Answers the available balance per affiliate and currency, presented positive.
+   */
+  async lockAffiliateAccounts(manager: EntityManager, affiliateIds: string[], currency?: string): Promise<Map<string, number>> {
+    const available = new Map<string, number>();
+    if (!affiliateIds.length) return available;
+    const rows: { type: AccountType; owner_id: string; currency: string; balance: string }[] = await manager.query(LOCK_AFFILIATE_ACCOUNTS, [
+      [...new Set(affiliateIds)],
+      currency ?? null,
+    ]);
+    for (const r of rows) if (r.type === 'affiliate_available') available.set(availableKey(r.owner_id, r.currency), 0 - toMinor(r.balance));
+    return available;
+  }
+
+  /** Runs a posting statement; the database's refusal of a negative available balance becomes a clear error. */
+  private async write<T>(manager: EntityManager, sql: string, params: unknown[]): Promise<T> {
+    try {
+      return await manager.query(sql, params);
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error as unknown as { constraint?: string }).constraint === AVAILABLE_GUARD) throw LedgerError.insufficientAvailable();
+      throw error;
+    }
+  }
+
   async hasEntry(manager: EntityManager, causeType: CauseType, causeId: string, kind: string): Promise<boolean> {
     return (await this.findEntryId(manager, causeType, causeId, kind)) !== null;
   }
@@ -170,7 +226,7 @@ export class LedgerService {
    * accounts stay locked until it ends: a payout computed from them cannot race a reversal.
    */
   async balances(manager: EntityManager | null, ownerId: string, currency?: string, options: { lock?: boolean } = {}): Promise<AffiliateBalanceView[]> {
-    const sql = options.lock ? `${AFFILIATE_BALANCES} FOR UPDATE OF a` : AFFILIATE_BALANCES;
+    const sql = options.lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES;
     const rows: { currency: string; type: AccountType; balance: string; paid: string }[] = await (manager ?? this.dataSource.manager).query(sql, [
       ownerId,
       AFFILIATE_ACCOUNT_TYPES,

@@ -215,7 +215,17 @@ export class PayoutRunsService implements OnModuleInit {
     const candidates = await this.eligible(this.dataSource.manager, run.currency);
     for (let i = 0; i < candidates.length; i += PLAN_CHUNK) {
       await this.dataSource.transaction(async (manager) => {
-        for (const candidate of candidates.slice(i, i + PLAN_CHUNK)) await this.planOne(manager, run, candidate);
+        const chunk = candidates.slice(i, i + PLAN_CHUNK);
+        // The chunk's locks up front, in the lock order of ledger.service.ts (conversions, then
+        // affiliate accounts, each in one statement and id order): planning one affiliate after
+        // another would otherwise hold one's accounts while waiting for the next one's conversions.
+        const affiliateIds = chunk.map((c) => c.affiliateId);
+        await manager.query(
+          `SELECT id FROM conversions WHERE affiliate_id = ANY($1::uuid[]) AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`,
+          [affiliateIds, run.currency],
+        );
+        await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
+        for (const candidate of chunk) await this.planOne(manager, run, candidate);
       });
     }
     await this.dataSource.query(
@@ -228,9 +238,10 @@ export class PayoutRunsService implements OnModuleInit {
   }
 
   /**
-   * One affiliate's payout. Locks its approved conversions, then its ledger accounts (the order
-   * reconcile uses, so they cannot deadlock), and re-reads the balance under those locks: a
-   * reversal racing the run either lands before (smaller payout) or after (a clawback).
+   * One affiliate's payout. Locks its approved conversions, then its ledger accounts (the lock
+   * order of ledger.service.ts; plan has taken them for the whole chunk already), and re-reads
+   * the balance under those locks: a reversal racing the run either lands before (smaller
+   * payout) or after (a clawback).
    */
   private async planOne(manager: EntityManager, run: PayoutRun, candidate: Eligible & { threshold: number }): Promise<void> {
     await manager.query(
@@ -339,6 +350,8 @@ export class PayoutRunsService implements OnModuleInit {
   private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
     const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
     if (!payout || payout.status === 'failed') return false;
+    // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
+    await manager.query(`SELECT id FROM conversions WHERE payout_id = $1 ORDER BY id FOR UPDATE`, [payoutId]);
     await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date(), ...(reversedAmount === undefined ? {} : { reversedAmount }) });
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payoutReversal,

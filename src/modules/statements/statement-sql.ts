@@ -45,13 +45,23 @@ export const BALANCES = `
  */
 export const MOVEMENT_LINES = `
   -- at as epoch milliseconds (the column is timestamptz(3)): a Date from a number is far cheaper than from text.
-  SELECT floor(extract(epoch FROM m.at) * 1000)::bigint AS at_ms, m.type, m.amount, o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount, c.status, p.stripe_transfer_id
+  -- A statement of a period that has ended never changes: a conversion's status is the one it
+  -- had at the period's end (its last event before $3), and a payout's transfer id shows only
+  -- if the transfer was made by then. An open period reads the current status, at no cost.
+  SELECT floor(extract(epoch FROM m.at) * 1000)::bigint AS at_ms, m.type, m.amount, o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount,
+         CASE WHEN $3 >= now() THEN c.status
+              -- (a conversion without any event, written by hand, keeps its own status)
+              ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
+         -- A payout's reference is its transfer; an adjustment's, finance's reason.
+         coalesce(CASE WHEN p.paid_at < $3 THEN p.stripe_transfer_id END, adj.reason) AS reference
     FROM (${MOVEMENTS}) m
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
     LEFT JOIN conversions c ON c.id = CASE WHEN m.cause_type = 'conversion' THEN m.cause_id::uuid END
     LEFT JOIN offers o ON o.id = c.offer_id
     LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN split_part(m.cause_id, ':', 1)::uuid END
+    -- Compared as text: an adjustment entry written by hand need not carry a uuid.
+    LEFT JOIN adjustments adj ON m.cause_type = 'adjustment' AND adj.id::text = m.cause_id
    ORDER BY m.at, m.entry_id`;
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;

@@ -14,6 +14,7 @@ const POLL_MS = 250;
 const BATCH = 500;
 const REDIS_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
+const PRUNE_BATCH = 1000;
 /** How long a commit's notification waits, so the messages of commits close together share a pass (and a batch job). */
 const GATHER_MS = 50;
 
@@ -48,6 +49,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private failures = 0;
   private unsubscribe: (() => void) | undefined;
   private readonly relayed;
+  private readonly retentionHours: number;
   /** Per-queue options on top of the defaults: outgoing postbacks retry on their own schedule. */
   private readonly jobOptions: Partial<Record<QueueName, JobsOptions>>;
 
@@ -67,6 +69,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const retry = config.get('postbacks', { infer: true });
     this.jobOptions = { postbacks: { attempts: retry.maxAttempts, backoff: { type: 'exponential', delay: retry.retryBaseMs } } };
     this.relayed = metrics.counter('afx_outbox_relayed_total', 'outbox messages handed to BullMQ', ['topic']);
+    this.retentionHours = config.get('app', { infer: true }).outboxRetentionHours;
+    metrics.gauge('afx_outbox_parked_rows', 'outbox messages parked because the relay cannot hand them over (see outbox.error)', async () => {
+      const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`);
+      return row.n;
+    });
+    metrics.gauge('afx_outbox_oldest_unrelayed_age_seconds', 'age of the oldest outbox message not yet relayed (parked ones left out); 0 when none', async () => {
+      const [row] = await this.dataSource.query(
+        `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`,
+      );
+      return row.age;
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -121,6 +134,28 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /**
+   * Deletes relayed rows older than OUTBOX_RETENTION_HOURS, PRUNE_BATCH at a time (short
+   * transactions, no long lock on the table); parked rows stay until someone looks. Answers how
+   * many went.
+   */
+  async prune(maxBatches = 100): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const [{ n }]: { n: number }[] = await this.dataSource.query(
+        `WITH gone AS (
+           DELETE FROM outbox WHERE id IN (
+             SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT ${PRUNE_BATCH} FOR UPDATE SKIP LOCKED)
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [this.retentionHours],
+      );
+      total += n;
+      if (n < PRUNE_BATCH) break;
+    }
+    return total;
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -141,20 +176,32 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async relayBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows: Row[] = await manager.query(
-        `SELECT id, topic, aggregate_id, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      const claimed: Row[] = await manager.query(
+        `SELECT id, topic, aggregate_id, payload FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
-      if (rows.length === 0) return 0;
+      if (claimed.length === 0) return 0;
       const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
       const batches = new Map<OutboxBatchRoute, Row[]>();
-      for (const row of rows) {
-        const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
-        if (!route) throw new Error(`outbox message ${row.id} has the unknown topic ${row.topic}`);
-        if (isBatchRoute(route)) {
-          appendTo(batches, route, row);
-          continue;
+      const parked: { id: string; error: string }[] = [];
+      const rows: Row[] = [];
+      for (const row of claimed) {
+        // A row the relay cannot hand over is parked with why, not retried in front of every other row.
+        try {
+          const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
+          if (!route) throw new Error(`unknown topic ${row.topic}`);
+          if (isBatchRoute(route)) appendTo(batches, route, row);
+          else appendTo(byQueue, route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+          rows.push(row);
+        } catch (error) {
+          parked.push({ id: row.id, error: (error as Error).message.slice(0, 2000) });
         }
-        appendTo(byQueue, route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+      }
+      if (parked.length) {
+        await manager.query(`UPDATE outbox o SET parked_at = now(), error = p.error FROM unnest($1::bigint[], $2::text[]) AS p(id, error) WHERE o.id = p.id`, [
+          parked.map((p) => p.id),
+          parked.map((p) => p.error),
+        ]);
+        this.logger.error(`parked ${parked.length} outbox message(s) the relay cannot hand over: ${parked.map((p) => `${p.id} (${p.error})`).join('; ')}`);
       }
       for (const [route, batched] of batches) {
         for (let i = 0; i < batched.length; i += route.batch.max) {
@@ -169,9 +216,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         REDIS_TIMEOUT_MS,
         'Redis did not accept the jobs',
       );
-      await manager.query(`UPDATE outbox SET relayed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      if (rows.length) await manager.query(`UPDATE outbox SET relayed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       for (const row of rows) this.relayed.inc({ topic: row.topic });
-      return rows.length;
+      return claimed.length;
     });
   }
 }

@@ -1,0 +1,134 @@
+import { Injectable, Module } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import type { Conversion } from '../conversions/conversion.entity';
+import { LedgerModule } from '../ledger/ledger.module';
+import { availableKey, LedgerService } from '../ledger/ledger.service';
+import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
+
+const CAUSE = 'conversion' as const;
+
+/** What the ledger postings of a conversion depend on. */
+export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliateId' | 'currency' | 'revenue' | 'payout' | 'status' | 'goalKey' | 'txnId'>;
+
+/**
+ * What a conversion's status means in the ledger, posted inside the transaction that holds the
+ * conversion's lock. The conversion lifecycle calls it in the very transaction that changes the
+ * status (ConversionsService.applyTransition), and the commission jobs for what was recorded
+ * without it; so a payout run never sees a status without its entry, nor an entry without its
+ * status. It lives in its own small module that needs only the ledger: the conversions module
+ * imports it without importing the commissions module, which itself depends on conversions.
+ */
+@Injectable()
+export class CommissionPostings {
+  constructor(private readonly ledger: LedgerService) {}
+
+  /** Posts what each conversion (locked by the caller, attributed or not) misses for its status. */
+  async reconcileLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
+    const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
+    if (!attributed.length) return;
+    const ids = attributed.map((c) => c.id);
+    const posted = await this.postedKinds(manager, ids);
+    const ended = attributed.filter((c) => c.status === 'rejected' || c.status === 'reversed').map((c) => c.id);
+    const before = ended.length ? await this.statusesBeforeEnd(manager, ended) : new Map<string, string>();
+    const facts = attributed.map((c) => ({ c, posted: posted.get(c.id) ?? new Set<string>(), before: before.get(c.id) ?? null }));
+    const cover = facts.some((f) => reversalSource(f.c, f.posted, f.before) === 'approved') ? await this.availableCover(manager, facts) : undefined;
+    const postings = facts.flatMap((f) => missingPostings(f.c, f.posted, f.before, cover));
+    if (postings.length) await this.ledger.postMany(manager, postings);
+  }
+
+  /**
+   * A reversal from approved takes the payout back out of available, which may no longer hold
+   * it: the affiliates' accounts are locked (all of them, in one statement: the lock order) and
+   * their available balances, plus what this batch approves, cover the reversals in turn.
+   */
+  private async availableCover(manager: EntityManager, facts: { c: CommissionFacts; posted: ReadonlySet<string> }[]): Promise<AvailableCover> {
+    const available = await this.ledger.lockAffiliateAccounts(
+      manager,
+      facts.map((f) => f.c.affiliateId as string),
+    );
+    for (const { c, posted } of facts) {
+      if ((c.status === 'approved' || c.status === 'paid') && !posted.has(LEDGER_KINDS.approval)) {
+        const key = availableKey(c.affiliateId as string, c.currency as string);
+        available.set(key, (available.get(key) ?? 0) + c.payout);
+      }
+    }
+    return (affiliateId, currency, wanted) => {
+      const key = availableKey(affiliateId, currency);
+      const has = available.get(key) ?? 0;
+      const taken = Math.min(has, wanted);
+      available.set(key, has - taken);
+      return taken;
+    };
+  }
+
+  /** The kinds already posted for each conversion. */
+  private async postedKinds(manager: EntityManager, conversionIds: string[]): Promise<Map<string, Set<string>>> {
+    const rows: { cause_id: string; kind: string }[] = await manager.query(
+      `SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`,
+      [CAUSE, conversionIds],
+    );
+    const byConversion = new Map<string, Set<string>>();
+    for (const r of rows) byConversion.set(r.cause_id, (byConversion.get(r.cause_id) ?? new Set<string>()).add(r.kind));
+    return byConversion;
+  }
+
+  /** The status each conversion had when it was (last) rejected or reversed. */
+  private async statusesBeforeEnd(manager: EntityManager, conversionIds: string[]): Promise<Map<string, string>> {
+    const rows: { conversion_id: string; from_status: string | null }[] = await manager.query(
+      `SELECT DISTINCT ON (conversion_id) conversion_id, from_status FROM conversion_events
+       WHERE conversion_id = ANY($1::uuid[]) AND to_status IN ('reversed', 'rejected')
+       ORDER BY conversion_id, id DESC`,
+      [conversionIds],
+    );
+    return new Map(rows.filter((r) => r.from_status !== null).map((r) => [r.conversion_id, r.from_status as string]));
+  }
+}
+
+/** How much of `wanted` an affiliate's available balance still covers (and takes it). */
+export type AvailableCover = (affiliateId: string, currency: string, wanted: number) => number;
+
+/** Where a reversal of this conversion takes the payout from, or null when it needs no reversal. */
+function reversalSource(conversion: CommissionFacts, posted: ReadonlySet<string>, statusBeforeEnd: string | null): ReversibleStatus | null {
+  const ended = conversion.status === 'rejected' || conversion.status === 'reversed';
+  if (!ended || !posted.has(LEDGER_KINDS.commission) || posted.has(LEDGER_KINDS.reversal)) return null;
+  // Undo from wherever the payout sits: paid out → clawback; approved (posted) → available; else pending.
+  return statusBeforeEnd === 'paid' ? 'paid' : posted.has(LEDGER_KINDS.approval) ? 'approved' : 'pending';
+}
+
+/**
+ * The entries an attributed conversion misses for its status, given the kinds already posted
+ * for it and the status it had before it was rejected or reversed (if it was). `cover` says how
+ * much of a reversal from approved the available balance still holds (all of it when absent).
+ */
+export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet<string>, statusBeforeEnd: string | null, cover?: AvailableCover): PostingInput[] {
+  const amounts: CommissionAmounts = {
+    affiliateId: conversion.affiliateId as string,
+    advertiserId: conversion.advertiserId,
+    currency: conversion.currency as string,
+    revenue: conversion.revenue,
+    payout: conversion.payout,
+  };
+  const postings: PostingInput[] = [];
+  const post = (kind: string, lines: PostingLine[]) => {
+    if (lines.length) postings.push({ kind, causeType: CAUSE, causeId: conversion.id, lines, memo: `${conversion.goalKey} ${conversion.txnId}` });
+  };
+  const status = conversion.status;
+  if (status === 'pending' || status === 'approved' || status === 'paid') {
+    if (!posted.has(LEDGER_KINDS.commission)) post(LEDGER_KINDS.commission, commissionLines(amounts));
+    if (status !== 'pending' && !posted.has(LEDGER_KINDS.approval)) post(LEDGER_KINDS.approval, approvalLines(amounts));
+    return postings;
+  }
+  const from = reversalSource(conversion, posted, statusBeforeEnd);
+  if (from) {
+    const covered = from === 'approved' && cover ? cover(amounts.affiliateId, amounts.currency, amounts.payout) : Infinity;
+    post(LEDGER_KINDS.reversal, reversalLines(amounts, from, covered));
+  }
+  return postings;
+}
+
+@Module({
+  imports: [LedgerModule],
+  providers: [CommissionPostings],
+  exports: [CommissionPostings],
+})
+export class CommissionPostingsModule {}

@@ -1,0 +1,136 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Job, Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { MetricsService } from '../health/metrics.service';
+import { OutboxRelay } from '../../queue/outbox/outbox.relay';
+import { OUTBOX_ROUTES } from '../../queue/outbox/outbox.topics';
+import { JOBS, QUEUES, QueueName } from '../../queue/queues';
+import { CommissionsService } from './commissions.service';
+
+/** Work younger than this is left to the path that is handling it. */
+const GRACE_SECONDS = 60;
+const BATCH = 1000;
+
+const entry = (kind: string) => `EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text AND e.kind = '${kind}')`;
+
+/** Conversions whose status says an entry that the ledger does not have (the conditions of ledger:verify's conversion checks). */
+const MISSING_POSTINGS = `
+  SELECT c.id FROM conversions c
+   WHERE c.affiliate_id IS NOT NULL AND c.currency IS NOT NULL AND c.updated_at < now() - make_interval(secs => ${GRACE_SECONDS})
+     AND ((c.status IN ('pending', 'approved', 'paid') AND NOT ${entry('commission')})
+       OR (c.status IN ('approved', 'paid') AND NOT ${entry('approval')})
+       OR (c.status IN ('rejected', 'reversed') AND ${entry('commission')} AND NOT ${entry('reversal')}))
+   ORDER BY c.id LIMIT ${BATCH}`;
+
+/**
+ * Which failed jobs the sweeper retries. Commission and Stripe-event jobs are idempotent and
+ * their work is owed; outgoing postbacks give up by design (their attempt log shows it); a
+ * payout or invoice run that failed for good is marked failed and re-running it is finance's
+ * call; approvals run again on their own schedule.
+ */
+const RETRY_FAILED: Partial<Record<QueueName, (job: Job) => boolean>> = {
+  commissions: () => true,
+  billing: (job) => job.name === JOBS.stripeEvent,
+};
+
+/** Runs whose job is gone: status and the queue, topic and table to re-drive them from. */
+const RUNS = [
+  { table: 'payout_runs', queue: QUEUES.payouts, job: JOBS.payoutRun, jobId: (id: string) => OUTBOX_ROUTES['payout_run.requested'].jobId(id) },
+  { table: 'invoice_runs', queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => OUTBOX_ROUTES['invoice_run.requested'].jobId(id) },
+] as const;
+
+export interface SweepReport {
+  missingPostings: number;
+  failedJobs: number;
+  stuckRuns: number;
+  prunedOutbox: number;
+}
+
+/**
+ * Re-drives what was lost between the database and the queues: conversions whose ledger
+ * entries are missing are posted, jobs that spent their attempts are retried (where that is
+ * safe, see RETRY_FAILED), payout and invoice runs left queued or running without a job get
+ * their job back (same fixed id, so never twice), and relayed outbox rows past their retention
+ * are pruned. Each pass is idempotent; it runs on a schedule in the worker.
+ */
+@Injectable()
+export class SweeperService {
+  private readonly logger = new Logger(SweeperService.name);
+  private readonly queues: Record<string, Queue>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly commissions: CommissionsService,
+    private readonly relay: OutboxRelay,
+    private readonly metrics: MetricsService,
+    @InjectQueue(QUEUES.commissions) commissions_: Queue,
+    @InjectQueue(QUEUES.billing) billing: Queue,
+    @InjectQueue(QUEUES.payouts) payouts: Queue,
+  ) {
+    this.queues = { commissions: commissions_, billing, payouts };
+  }
+
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = {
+      missingPostings: await this.postMissing(),
+      failedJobs: await this.retryFailed(),
+      stuckRuns: await this.redriveRuns(),
+      prunedOutbox: await this.relay.prune(),
+    };
+    const kinds: [keyof SweepReport, string][] = [
+      ['missingPostings', 'missing_postings'],
+      ['failedJobs', 'failed_jobs'],
+      ['stuckRuns', 'stuck_runs'],
+      ['prunedOutbox', 'pruned_outbox'],
+    ];
+    for (const [field, kind] of kinds) if (report[field]) this.metrics.sweeperRedriven.inc({ kind }, report[field]);
+    const found = report.missingPostings + report.failedJobs + report.stuckRuns;
+    const line = `sweep: ${report.missingPostings} conversion(s) posted, ${report.failedJobs} failed job(s) retried, ${report.stuckRuns} run(s) re-enqueued, ${report.prunedOutbox} outbox row(s) pruned`;
+    if (found) this.logger.warn(line);
+    else this.logger.log(line);
+    return report;
+  }
+
+  private async postMissing(): Promise<number> {
+    const rows: { id: string }[] = await this.dataSource.query(MISSING_POSTINGS);
+    if (!rows.length) return 0;
+    const failed = await this.commissions.reconcileEach(rows.map((r) => r.id));
+    for (const [id, error] of failed) this.logger.error(`sweep: conversion ${id} still cannot be posted: ${error.message}`);
+    return rows.length - failed.size;
+  }
+
+  private async retryFailed(): Promise<number> {
+    let retried = 0;
+    for (const [name, wanted] of Object.entries(RETRY_FAILED)) {
+      const jobs = await this.queues[name].getFailed(0, BATCH - 1);
+      for (const job of jobs) {
+        // Only jobs failed for good: a job between its attempts is BullMQ's to retry.
+        if (job.attemptsMade < (job.opts.attempts ?? 1) || !wanted(job)) continue;
+        await job.retry('failed');
+        retried++;
+      }
+    }
+    return retried;
+  }
+
+  private async redriveRuns(): Promise<number> {
+    let redriven = 0;
+    for (const run of RUNS) {
+      const stuck: { id: string }[] = await this.dataSource.query(
+        `SELECT id FROM ${run.table} WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(secs => ${GRACE_SECONDS}) ORDER BY created_at LIMIT ${BATCH}`,
+      );
+      const queue = this.queues[run.queue];
+      for (const { id } of stuck) {
+        const jobId = run.jobId(id);
+        const job = await queue.getJob(jobId);
+        if (job && (await job.isFailed())) await job.retry('failed');
+        else if (!job) await queue.add(run.job, { id }, { jobId });
+        else continue;
+        redriven++;
+      }
+    }
+    return redriven;
+  }
+}
