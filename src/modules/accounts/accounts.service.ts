@@ -1,10 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../common/pagination';
+import { RedisService } from '../../queue/redis.service';
+import { RateLimiter } from '../throttling/rate-limiter.service';
+import { Redis } from 'ioredis';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { AccountsError } from './accounts.errors';
@@ -17,6 +20,9 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
 const TOKEN_CACHE_MS = 2_000;
 const TOKEN_CACHE_MAX = 10_000;
+const KEY_PATTERN = /^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/;
+/** Which api_keys row ADMIN_API_KEY last registered: a new value revokes it. */
+const BOOTSTRAP_KEY_SETTING = 'bootstrap_admin_key_id';
 
 interface CachedKey {
   principal: AuthPrincipal | null;
@@ -25,18 +31,41 @@ interface CachedKey {
 }
 
 @Injectable()
-export class AccountsService {
+export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AccountsService.name);
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly lastUsedWritten = new Map<string, number>();
+  /** Every process listens here and drops its cached keys: a revocation or suspension holds at once everywhere. */
+  private readonly keysChannel: string;
+  private subscriber?: Redis;
+  /** Bumped on every drop, so a lookup that raced a revocation does not put its stale answer back. */
+  private keyGeneration = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Principal) private readonly principals: Repository<Principal>,
     @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
     private readonly changes: ChangeEvents,
-  ) {}
+    private readonly redis: RedisService,
+    private readonly limits: RateLimiter,
+  ) {
+    this.keysChannel = redis.key('api-keys', 'changed');
+  }
+
+  async onModuleInit(): Promise<void> {
+    const subscriber = this.redis.client.duplicate();
+    subscriber.on('error', (error) => this.logger.warn(`api key news: ${error.message}`));
+    subscriber.on('message', () => this.dropCachedKeys());
+    // News sent while the connection was down is lost: start over from an empty cache on each (re)connect.
+    subscriber.on('ready', () => this.dropCachedKeys());
+    await subscriber.subscribe(this.keysChannel);
+    this.subscriber = subscriber;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
 
   /** Creates a principal with its first API key (and, for advertisers, a postback token) at once. */
   async createPrincipal(
@@ -86,7 +115,7 @@ export class AccountsService {
     if (dto.payoutThreshold !== undefined) affiliate.payoutThreshold = dto.payoutThreshold;
     if (dto.name !== undefined) affiliate.name = dto.name;
     const saved = await this.principals.save(affiliate);
-    this.keyCache.clear();
+    await this.forgetKeys();
     this.changes.emit('principal', id);
     return saved;
   }
@@ -106,17 +135,24 @@ export class AccountsService {
     const key = await this.apiKeys.findOneBy({ id: keyId, ...(actor.role === 'admin' ? {} : { principalId: actor.id }) });
     if (!key) throw AccountsError.apiKeyNotFound();
     if (!key.revokedAt) await this.apiKeys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: new Date() });
-    this.keyCache.clear();
+    await this.forgetKeys();
     this.logger.log(`revoked api key ${keyId} of ${key.principalId}`);
   }
 
-  /** Resolves a bearer key to its principal; a short cache keeps the hot API paths off the database. */
-  async authenticate(key: string): Promise<AuthPrincipal> {
-    if (!/^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+  /**
+   * Resolves a bearer key to its principal; a short cache keeps the hot API paths off the
+   * database. A key not in the cache first spends one of the client's allowance of unknown keys
+   * (given back when the key is found), so a flood of invented keys from one address is refused
+   * before it reaches the database.
+   */
+  async authenticate(key: string, clientIp?: string): Promise<AuthPrincipal> {
+    if (!KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     let cached = this.keyCache.get(cacheKey);
     if (!cached || cached.expires < Date.now()) {
+      if (clientIp) await this.limits.consume('keyFailures', clientIp);
+      const generation = this.keyGeneration;
       const row = await this.apiKeys
         .createQueryBuilder('k')
         .innerJoin(Principal, 'p', 'p.id = k.principal_id')
@@ -128,8 +164,9 @@ export class AccountsService {
         status: row?.status ?? null,
         expires: Date.now() + KEY_CACHE_MS,
       };
+      if (row && clientIp) await this.limits.release('keyFailures', clientIp);
       if (this.keyCache.size > 10_000) this.keyCache.clear();
-      this.keyCache.set(cacheKey, cached);
+      if (generation === this.keyGeneration) this.keyCache.set(cacheKey, cached);
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     if (cached.status === 'pending') throw AccountsError.pending();
@@ -147,18 +184,32 @@ export class AccountsService {
       .getExists();
   }
 
-  /** Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). */
+  /**
+   * Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). The
+   * key a previous value registered is revoked: changing the variable is how an operator
+   * rotates a leaked bootstrap key, so the old one must stop working.
+   */
   async bootstrapAdmin(key: string): Promise<void> {
     const hash = hashApiKey(key);
-    await this.dataSource.transaction(async (manager) => {
+    const replaced = await this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:bootstrap-admin'))`);
-      const exists = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getExists();
-      if (exists) return;
-      let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
-      admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
-      await manager.insert(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' });
-      this.logger.log(`bootstrap admin key registered for ${admin.id}`);
+      let current = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getOne();
+      if (!current) {
+        let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
+        admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
+        current = await manager.save(manager.create(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' }));
+        this.logger.log(`bootstrap admin key registered for ${admin.id}`);
+      }
+      const [previous]: { value: string }[] = await manager.query(`SELECT value FROM app_settings WHERE key = $1`, [BOOTSTRAP_KEY_SETTING]);
+      if (previous?.value === current.id) return null;
+      await manager.query(`INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [BOOTSTRAP_KEY_SETTING, current.id]);
+      if (!previous) return null;
+      await manager.update(ApiKey, { id: previous.value, revokedAt: IsNull() }, { revokedAt: new Date() });
+      return previous.value;
     });
+    if (!replaced) return;
+    await this.forgetKeys();
+    this.logger.log(`ADMIN_API_KEY changed: revoked the key it replaced (${replaced})`);
   }
 
   async rotatePostbackToken(advertiserId: string): Promise<{ postbackToken: string; previousTokenExpiresAt: string | null }> {
@@ -212,6 +263,17 @@ export class AccountsService {
     const key = generateApiKey(owner.role);
     const row = await manager.save(manager.create(ApiKey, { principalId: owner.id, prefix: displayPrefix(key), keyHash: hashApiKey(key), label }));
     return { key, row };
+  }
+
+  /** Drops every cached key here and in every other process (see onModuleInit). */
+  private async forgetKeys(): Promise<void> {
+    this.dropCachedKeys();
+    await this.redis.client.publish(this.keysChannel, 'changed').catch((error) => this.logger.warn(`api key news not sent, other processes catch up within ${KEY_CACHE_MS} ms: ${error.message}`));
+  }
+
+  private dropCachedKeys(): void {
+    this.keyGeneration++;
+    this.keyCache.clear();
   }
 
   private touch(keyId: string): void {

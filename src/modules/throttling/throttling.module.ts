@@ -4,7 +4,7 @@ import { APP_GUARD, Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { IS_PUBLIC } from '../../common/auth';
+import { bearerKey, IS_PUBLIC } from '../../common/auth';
 import { Config } from '../../config/configuration';
 import { ApiThrottlerGuard } from './api-throttler.guard';
 import { RateLimiter } from './rate-limiter.service';
@@ -13,10 +13,13 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
 const reflector = new Reflector();
 const isPublic = (context: ExecutionContext) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) === true;
 
-/** The bearer key's digest: the limit follows the key whatever process answers, and the key is never stored. */
+/**
+ * The bearer key's digest: the limit follows the key (parsed as authentication parses it, so no
+ * spelling of the header gets a fresh bucket) whatever process answers, and the key is never stored.
+ */
 function apiKeyTracker(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  return createHash('sha256').update(typeof header === 'string' ? header.trim() : `ip:${request.ip}`).digest('base64url').slice(0, 32);
+  const key = bearerKey(request.headers.authorization);
+  return createHash('sha256').update(key ?? `ip:${request.ip}`).digest('base64url').slice(0, 32);
 }
 
 function throttlerOptions(config: ConfigService<Config, true>): ThrottlerModuleOptions {

@@ -1,6 +1,7 @@
 import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, invalidField } from '../../../common/errors';
+import { AppError, invalidField, RateLimitedError } from '../../../common/errors';
+import { RateLimiter } from '../../throttling/rate-limiter.service';
 import { str, tryForm } from '../web/forms';
 import { PortalCookies } from '../web/portal-cookies';
 import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
@@ -21,6 +22,7 @@ export class SignInController {
     private readonly sessions: SessionsService,
     private readonly views: PortalViews,
     private readonly cookies: PortalCookies,
+    private readonly limits: RateLimiter,
   ) {}
 
   @Get()
@@ -41,12 +43,13 @@ export class SignInController {
   async login(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const email = str(body, 'email');
     try {
+      await this.limits.consume('forms', `portal-login:${request.ip}`);
       const user = await this.users.signIn(email, typeof body.password === 'string' ? body.password : '', request.ip);
       const { token, maxAgeSeconds } = await this.sessions.create(user.id, request.ip, request.headers['user-agent'] ?? null);
       this.cookies.startSession(reply, token, maxAgeSeconds);
       return reply.redirect(safeReturn(body.next, '/portal'), 303);
     } catch (error) {
-      if (!(error instanceof SignInRefused)) throw error;
+      if (!(error instanceof SignInRefused || error instanceof RateLimitedError)) throw error;
       return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: safeReturn(body.next, ''), values: { email }, problem: { fields: {}, message: error.message } }, error.status);
     }
   }
@@ -76,6 +79,8 @@ export class SignInController {
   @Post('signup')
   @Anonymous()
   async signup(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    // Each sign-up creates a principal and hashes a password: counted per address before any of it.
+    await this.limits.consume('signups', request.ip);
     const input = { company: str(body, 'company'), name: str(body, 'name'), email: str(body, 'email'), about: str(body, 'about') || undefined, timeZone: str(body, 'timeZone') || 'UTC' };
     const problem = await tryForm(async () => {
       if (!input.company) throw invalidField('company', 'is required');
@@ -98,6 +103,7 @@ export class SignInController {
   @Post('invite/:token')
   @Anonymous()
   async acceptInvite(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-invite:${request.ip}`);
     const input = { name: str(body, 'name'), timeZone: str(body, 'timeZone') || 'UTC' };
     let accepted = false;
     const problem = await tryForm(async () => {

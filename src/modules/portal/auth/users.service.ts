@@ -89,7 +89,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Checks the password (in constant time whether or not the email exists), under the sign-in throttle. */
   async signIn(email: string, password: string, ip: string): Promise<PortalUser> {
-    const minutes = await this.throttle.blockedFor(email, ip);
+    const minutes = await this.throttle.attempt(email, ip);
     if (minutes > 0) throw SignInRefused.throttled(minutes);
     const user = await this.dataSource
       .getRepository(PortalUser)
@@ -98,11 +98,8 @@ export class UsersService implements OnApplicationBootstrap {
       .where('lower(u.email) = lower(:email)', { email: email.trim() })
       .getOne();
     const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !matches || user.status !== 'active') {
-      await this.throttle.failed(email, ip);
-      throw SignInRefused.invalid();
-    }
-    await this.throttle.succeeded(email);
+    if (!user || !matches || user.status !== 'active') throw SignInRefused.invalid();
+    await this.throttle.succeeded(email, ip);
     const principal = await this.accounts.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();
