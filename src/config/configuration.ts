@@ -85,6 +85,7 @@ export const rateLimitConfig = registerAs('rateLimit', () => {
     keyFailures: env.RATE_LIMIT_KEY_FAILURES,
     forms: env.RATE_LIMIT_FORMS,
     signups: env.RATE_LIMIT_SIGNUPS,
+    portal: env.RATE_LIMIT_PORTAL,
   };
 });
 

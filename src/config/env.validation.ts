@@ -167,6 +167,10 @@ export class EnvironmentVariables {
   /** Affiliate sign-ups per window per client IP (portal and API); 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_SIGNUPS = 5;
+
+  /** Portal requests (pages, forms, assets) per window per client IP; 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PORTAL = 600;
 }
 
 export class ConfigError extends Error {

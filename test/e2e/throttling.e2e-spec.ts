@@ -18,7 +18,7 @@ describe('rate limits that hold', () => {
   let affiliate: PrincipalHandle;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { RATE_LIMIT_API: '5', RATE_LIMIT_KEY_FAILURES: '5', RATE_LIMIT_FORMS: '8', RATE_LIMIT_SIGNUPS: '3' } });
+    t = await createTestApp({ env: { RATE_LIMIT_API: '5', RATE_LIMIT_KEY_FAILURES: '5', RATE_LIMIT_FORMS: '8', RATE_LIMIT_SIGNUPS: '3', RATE_LIMIT_PORTAL: '100' } });
     affiliate = await createAffiliate(t);
   });
   afterAll(() => t.close());
@@ -111,6 +111,18 @@ describe('rate limits that hold', () => {
       );
       expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 201, 429, 429]);
       expect(answers.find((r) => r.status === 429)!.body.error.code).toBe('rate_limited');
+    });
+  });
+
+  describe('the portal', () => {
+    it('limits every portal request per address, answering a page', async () => {
+      const from = freshIp();
+      const answers = await Promise.all(Array.from({ length: 104 }, (_, i) => t.http.get(i % 2 ? '/portal/login' : '/portal/nowhere').set(from)));
+      const refused = answers.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(4);
+      expect(refused[0].headers['content-type']).toMatch(/^text\/html/);
+      expect(Number(refused[0].headers['retry-after'])).toBeGreaterThan(0);
+      await t.http.get('/portal/login').set(freshIp()).expect(200);
     });
   });
 
