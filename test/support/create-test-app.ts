@@ -56,7 +56,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const databaseName = shared?.databaseName ?? `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
   if (!shared) await cloneTemplate(databaseName);
   const queuePrefix = shared?.queuePrefix ?? `afxtest_${suffix}`;
-  const adminKey = shared?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
+  const adminKey = options.env?.ADMIN_API_KEY ?? shared?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(databaseName),
