@@ -96,7 +96,7 @@ export class SignInController {
   @Anonymous()
   async invitePage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string) {
     const invite = await this.users.openInvite(token);
-    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    if (!invite) return this.invalidInvite(request, reply, token);
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: { timeZone: 'UTC' } });
   }
 
@@ -114,7 +114,7 @@ export class SignInController {
     });
     if (!problem && accepted) return reply.redirect('/portal?notice=welcome', 303);
     const invite = await this.users.openInvite(token);
-    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    if (!invite) return this.invalidInvite(request, reply, token);
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: input, problem }, 422);
   }
 
@@ -140,6 +140,14 @@ export class SignInController {
   private async signInAs(request: PortalRequest, reply: FastifyReply, userId: string): Promise<void> {
     const { token, maxAgeSeconds } = await this.sessions.create(userId, request.ip, request.headers['user-agent'] ?? null);
     this.cookies.startSession(reply, token, maxAgeSeconds);
+  }
+
+  /** 410 for a link an admin took back (it existed, and will not work again), 404 for anything else. */
+  private async invalidInvite(request: PortalRequest, reply: FastifyReply, token: string) {
+    if (await this.users.inviteRevoked(token)) {
+      return this.anonymousPage(request, reply, 'error', { title: 'Invitation revoked', message: 'This invitation was revoked by the network. Ask your admin for a new one if you still need access.' }, 410);
+    }
+    return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
   }
 
   private anonymousPage(request: PortalRequest, reply: FastifyReply, view: string, data: Record<string, unknown>, status = 200) {
