@@ -57,6 +57,19 @@ describe('rate limits that hold', () => {
       for (const { key } of keys) await t.http.get('/v1/me').set(from).set(auth(key)).expect(200);
       await t.http.get('/v1/me').set(from).set(auth(fakeKey())).expect(401);
     });
+    it('spends one of the allowance for a burst of one good key just out of the cache, and gives it back', async () => {
+      const unlimited = await createTestApp({ sharing: t, env: { RATE_LIMIT_API: '0', RATE_LIMIT_KEY_FAILURES: '5' } });
+      try {
+        const from = freshIp();
+        const { key } = await unlimited.app.get(AccountsService).createApiKey({ id: affiliate.id, role: 'affiliate', name: 'affiliate', keyId: '' }, undefined, 'burst');
+        const answers = await Promise.all(Array.from({ length: 40 }, () => unlimited.http.get('/v1/me').set(from).set(auth(key))));
+        expect(answers.map((r) => r.status)).toEqual(Array(40).fill(200));
+        const fakes = await Promise.all(Array.from({ length: 6 }, () => unlimited.http.get('/v1/me').set(from).set(auth(fakeKey()))));
+        expect(fakes.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429]);
+      } finally {
+        await unlimited.close();
+      }
+    });
   });
 
   describe('portal sign-in', () => {

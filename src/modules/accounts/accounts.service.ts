@@ -16,6 +16,12 @@ import { PostbackToken } from './postback-token.entity';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
 
 const KEY_CACHE_MS = 5_000;
+/**
+ * Unknown keys are remembered longer: a key is random and only ever becomes valid by being
+ * created (which no one can guess in advance), and every lookup of one spends the client's
+ * allowance of unknown keys. Any revocation empties the whole cache anyway.
+ */
+const UNKNOWN_KEY_CACHE_MS = 60_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
 const TOKEN_CACHE_MS = 2_000;
@@ -35,6 +41,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AccountsService.name);
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
+  private readonly keyLookups = new Map<string, Promise<CachedKey>>();
   private readonly lastUsedWritten = new Map<string, number>();
   /** Every process listens here and drops its cached keys: a revocation or suspension holds at once everywhere. */
   private readonly keysChannel: string;
@@ -151,28 +158,41 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     const cacheKey = hash.toString('base64');
     let cached = this.keyCache.get(cacheKey);
     if (!cached || cached.expires < Date.now()) {
-      if (clientIp) await this.limits.consume('keyFailures', clientIp);
-      const generation = this.keyGeneration;
-      const row = await this.apiKeys
-        .createQueryBuilder('k')
-        .innerJoin(Principal, 'p', 'p.id = k.principal_id')
-        .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
-        .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
-        .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
-      cached = {
-        principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
-        status: row?.status ?? null,
-        expires: Date.now() + KEY_CACHE_MS,
-      };
-      if (row && clientIp) await this.limits.release('keyFailures', clientIp);
-      if (this.keyCache.size > 10_000) this.keyCache.clear();
-      if (generation === this.keyGeneration) this.keyCache.set(cacheKey, cached);
+      // One lookup per key and client at a time: a burst with a key just out of the cache waits for it
+      // together, and spends the client's allowance once (so a busy client never trips its own limit).
+      const flight = `${cacheKey}|${clientIp ?? ''}`;
+      let lookup = this.keyLookups.get(flight);
+      if (!lookup) {
+        lookup = this.lookUpKey(hash, cacheKey, clientIp).finally(() => this.keyLookups.delete(flight));
+        this.keyLookups.set(flight, lookup);
+      }
+      cached = await lookup;
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     if (cached.status === 'pending') throw AccountsError.pending();
     if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw AccountsError.suspended();
     this.touch(cached.principal.keyId);
     return cached.principal;
+  }
+
+  private async lookUpKey(hash: Buffer, cacheKey: string, clientIp: string | undefined): Promise<CachedKey> {
+    if (clientIp) await this.limits.consume('keyFailures', clientIp);
+    const generation = this.keyGeneration;
+    const row = await this.apiKeys
+      .createQueryBuilder('k')
+      .innerJoin(Principal, 'p', 'p.id = k.principal_id')
+      .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
+      .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
+      .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
+    if (row && clientIp) await this.limits.release('keyFailures', clientIp);
+    const cached: CachedKey = {
+      principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
+      status: row?.status ?? null,
+      expires: Date.now() + (row ? KEY_CACHE_MS : UNKNOWN_KEY_CACHE_MS),
+    };
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    if (generation === this.keyGeneration) this.keyCache.set(cacheKey, cached);
+    return cached;
   }
 
   /** Whether an API key id still works and belongs to an active principal of `role` (dashboard sessions). */
