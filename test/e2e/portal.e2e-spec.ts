@@ -143,6 +143,20 @@ describe('the web portal', () => {
     });
   });
 
+  describe('API keys from the portal', () => {
+    it('are keys of the person’s own principal, with its reach and no more', async () => {
+      const roles = { advertiser: ['afx_adv_', cast.advertiser.id], affiliate: ['afx_aff_', cast.affiliate.id], finance: ['afx_fin_', cast.finance.id] } as const;
+      for (const [name, [prefix, principalId]] of Object.entries(roles)) {
+        const { agent, csrf } = people[name];
+        const res = await agent.post('/portal/api-keys').type('form').send({ _csrf: csrf, label: `${name} script` }).expect(201);
+        const key = /id="new-key" value="([^"]+)"/.exec(res.text)![1];
+        expect(key.startsWith(prefix)).toBe(true);
+        expect((await t.http.get('/v1/me').set(auth(key)).expect(200)).body.id).toBe(principalId);
+        await t.http.post('/v1/api-keys').set(auth(key)).send({ principalId: cast.otherAdvertiser.id }).expect(403);
+      }
+    });
+  });
+
   describe('revoking invitations', () => {
     it('lets an admin revoke an open invitation from the partner page; the link then answers 410', async () => {
       const email = uniqueEmail('revokee');

@@ -40,7 +40,8 @@ export class LoginThrottleService {
   /** A success clears the account's count and gives the address its attempt back. */
   async succeeded(email: string, ip: string): Promise<void> {
     const [emailKey, ipKey] = this.keys(email, ip);
-    await this.redis.client.multi().del(emailKey).decr(ipKey).exec();
+    // The expiry again, in case the window ended between the attempt and now: no counter lives forever.
+    await this.redis.client.multi().del(emailKey).decr(ipKey).pexpire(ipKey, WINDOW_MS, 'NX').exec();
   }
 
   private keys(email: string, ip: string): [string, string] {
