@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Redis } from 'ioredis';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
@@ -7,7 +8,6 @@ import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../common/pagination';
 import { RedisService } from '../../queue/redis.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
-import { Redis } from 'ioredis';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { AccountsError } from './accounts.errors';
@@ -66,8 +66,9 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     subscriber.on('message', () => this.dropCachedKeys());
     // News sent while the connection was down is lost: start over from an empty cache on each (re)connect.
     subscriber.on('ready', () => this.dropCachedKeys());
-    await subscriber.subscribe(this.keysChannel);
     this.subscriber = subscriber;
+    // ioredis subscribes again by itself after a reconnect; until then the cache's 5 s bound holds.
+    await subscriber.subscribe(this.keysChannel).catch((error) => this.logger.warn(`api key news not subscribed yet: ${error.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {
