@@ -10,6 +10,7 @@ import { PayoutReversals1765100000000 } from './1765100000000-PayoutReversals';
 import { LedgerGuards1765300000000 } from './1765300000000-LedgerGuards';
 import { OutboxParking1765300000100 } from './1765300000100-OutboxParking';
 import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
+import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInviteRevocation';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   LedgerGuards1765300000000,
   OutboxParking1765300000100,
   ExactBilling1765400000000,
+  PortalInviteRevocation1765600000000,
 ];

@@ -79,7 +79,16 @@ export const portalConfig = registerAs('portal', () => {
 
 export const rateLimitConfig = registerAs('rateLimit', () => {
   const env = readEnvironment();
-  return { windowMs: env.RATE_LIMIT_WINDOW_MS, api: env.RATE_LIMIT_API, postbacks: env.RATE_LIMIT_POSTBACKS, anonymous: env.RATE_LIMIT_ANONYMOUS };
+  return {
+    windowMs: env.RATE_LIMIT_WINDOW_MS,
+    api: env.RATE_LIMIT_API,
+    postbacks: env.RATE_LIMIT_POSTBACKS,
+    anonymous: env.RATE_LIMIT_ANONYMOUS,
+    keyFailures: env.RATE_LIMIT_KEY_FAILURES,
+    forms: env.RATE_LIMIT_FORMS,
+    signups: env.RATE_LIMIT_SIGNUPS,
+    portal: env.RATE_LIMIT_PORTAL,
+  };
 });
 
 /** Fastify's trustProxy: a boolean, or the comma-separated list of trusted proxies as given. */

@@ -163,6 +163,22 @@ export class EnvironmentVariables {
   /** Requests per window per client IP on the /v1 routes open without a key (sign-up); 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_ANONYMOUS = 120;
+
+  /** Unknown API keys per window per client IP before its further keys are refused unlooked-at; 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_KEY_FAILURES = 20;
+
+  /** Submissions per window per client IP of each public form (portal sign-in, invitation, queue dashboard sign-in); 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_FORMS = 60;
+
+  /** Affiliate sign-ups per window per client IP (portal and API); 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_SIGNUPS = 5;
+
+  /** Portal requests (pages, forms, assets) per window per client IP; 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PORTAL = 600;
 }
 
 export class ConfigError extends Error {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { createCast } from '../support/tracking.factories';
 import { auth, PrincipalHandle } from '../support/factories';
@@ -127,6 +128,77 @@ describe('accounts and API keys', () => {
     it('answers 404 for a malformed key id', async () => {
       const res = await t.http.delete('/v1/api-keys/not-a-uuid').set(auth(affiliate.apiKey));
       expect(res.status).toBe(404);
+    });
+  });
+
+  describe('key hygiene', () => {
+    it('refuses a revoked key at once on another process that had it cached', async () => {
+      const other = await createTestApp({ sharing: t });
+      try {
+        const created = await t.http.post('/v1/api-keys').set(auth(affiliate.apiKey)).send({ label: 'two processes' }).expect(201);
+        await other.http.get('/v1/me').set(auth(created.body.apiKey)).expect(200);
+        await other.http.get('/v1/me').set(auth(created.body.apiKey)).expect(200);
+        await t.http.delete(`/v1/api-keys/${created.body.id}`).set(auth(affiliate.apiKey)).expect(204);
+        await other.http.get('/v1/me').set(auth(created.body.apiKey)).expect(401);
+        // The other way round, through the admin.
+        const second = await t.http.post('/v1/api-keys').set(auth(t.adminKey)).send({ principalId: affiliate.id }).expect(201);
+        await t.http.get('/v1/me').set(auth(second.body.apiKey)).expect(200);
+        await other.http.delete(`/v1/api-keys/${second.body.id}`).set(auth(t.adminKey)).expect(204);
+        await t.http.get('/v1/me').set(auth(second.body.apiKey)).expect(401);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('never mints a key with more reach than the caller: every role gets keys of its own principal only', async () => {
+      const [{ id: adminId }] = await t.dataSource.query(`SELECT id FROM principals WHERE role = 'admin' LIMIT 1`);
+      for (const [p, prefix] of [[advertiser, 'afx_adv_'], [affiliate, 'afx_aff_'], [finance, 'afx_fin_']] as const) {
+        for (const target of [adminId, otherAdvertiser.id, otherAffiliate.id, finance.id === p.id ? advertiser.id : finance.id]) {
+          const res = await t.http.post('/v1/api-keys').set(auth(p.apiKey)).send({ principalId: target });
+          expect([p.id, target, res.status, res.body.error?.code]).toEqual([p.id, target, 403, 'forbidden']);
+        }
+        const own = await t.http.post('/v1/api-keys').set(auth(p.apiKey)).send({ principalId: p.id }).expect(201);
+        expect(own.body).toMatchObject({ principalId: p.id, apiKey: expect.stringMatching(new RegExp(`^${prefix}`)) });
+        const me = await t.http.get('/v1/me').set(auth(own.body.apiKey)).expect(200);
+        expect(me.body).toMatchObject({ id: p.id, role: expect.not.stringMatching(/^admin$/) });
+        await t.http.post('/v1/advertisers').set(auth(own.body.apiKey)).send({ name: 'x', email: 'escalate@example.test' }).expect(403);
+      }
+      // An admin minting for someone mints that someone's key, with that someone's reach.
+      const forFinance = await t.http.post('/v1/api-keys').set(auth(t.adminKey)).send({ principalId: finance.id }).expect(201);
+      expect(forFinance.body.apiKey).toMatch(/^afx_fin_/);
+      await t.http.post('/v1/api-keys').set(auth(forFinance.body.apiKey)).send({ principalId: adminId }).expect(403);
+      await t.http.post('/v1/api-keys').set(auth(t.adminKey)).send({ principalId: '00000000-0000-4000-8000-000000000000' }).expect(404);
+    });
+  });
+
+  describe('ADMIN_API_KEY', () => {
+    it('revokes the key of the previous value when the variable changes, on every process at once', async () => {
+      const first = await createTestApp();
+      const restarts: TestApp[] = [];
+      try {
+        const older = await createTestApp({ sharing: first });
+        restarts.push(older);
+        await older.http.get('/v1/me').set(auth(first.adminKey)).expect(200);
+        const labelled = await first.http.post('/v1/api-keys').set(auth(first.adminKey)).send({ label: 'ADMIN_API_KEY' }).expect(201);
+
+        const next = `afx_adm_${randomBytes(24).toString('base64url')}`;
+        restarts.push(await createTestApp({ sharing: first, env: { ADMIN_API_KEY: next } }));
+        const restarted = restarts[1];
+        await restarted.http.get('/v1/me').set(auth(next)).expect(200);
+        await restarted.http.get('/v1/me').set(auth(first.adminKey)).expect(401);
+        await older.http.get('/v1/me').set(auth(first.adminKey)).expect(401);
+        // A key someone labelled like the bootstrap key is not the bootstrap key.
+        await older.http.get('/v1/me').set(auth(labelled.body.apiKey)).expect(200);
+
+        // Starting again with the same value changes nothing.
+        restarts.push(await createTestApp({ sharing: first, env: { ADMIN_API_KEY: next } }));
+        await restarts[2].http.get('/v1/me').set(auth(next)).expect(200);
+        const [{ n }] = await first.dataSource.query(`SELECT count(*)::int AS n FROM api_keys WHERE label = 'ADMIN_API_KEY' AND revoked_at IS NULL`);
+        expect(n).toBe(2);
+      } finally {
+        for (const app of restarts) await app.close();
+        await first.close();
+      }
     });
   });
 

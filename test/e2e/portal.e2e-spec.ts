@@ -143,6 +143,60 @@ describe('the web portal', () => {
     });
   });
 
+  describe('API keys from the portal', () => {
+    it('are keys of the person’s own principal, with its reach and no more', async () => {
+      const roles = { advertiser: ['afx_adv_', cast.advertiser.id], affiliate: ['afx_aff_', cast.affiliate.id], finance: ['afx_fin_', cast.finance.id] } as const;
+      for (const [name, [prefix, principalId]] of Object.entries(roles)) {
+        const { agent, csrf } = people[name];
+        const res = await agent.post('/portal/api-keys').type('form').send({ _csrf: csrf, label: `${name} script` }).expect(201);
+        const key = /id="new-key" value="([^"]+)"/.exec(res.text)![1];
+        expect(key.startsWith(prefix)).toBe(true);
+        expect((await t.http.get('/v1/me').set(auth(key)).expect(200)).body.id).toBe(principalId);
+        await t.http.post('/v1/api-keys').set(auth(key)).send({ principalId: cast.otherAdvertiser.id }).expect(403);
+      }
+    });
+  });
+
+  describe('revoking invitations', () => {
+    it('lets an admin revoke an open invitation from the partner page; the link then answers 410', async () => {
+      const email = uniqueEmail('revokee');
+      const res = await admin.agent.post(`/portal/admin/principals/${cast.advertiser.id}/invite`).type('form').send({ _csrf: admin.csrf, email }).expect(201);
+      const path = new URL(/id="invite-link" value="([^"]+)"/.exec(res.text)![1]).pathname;
+      const [{ id }] = await t.dataSource.query(`SELECT id FROM portal_invites WHERE email = $1`, [email]);
+      const action = `/portal/admin/invites/${id}/revoke`;
+      const page = await admin.agent.get(`/portal/admin/principals/${cast.advertiser.id}`).expect(200);
+      expect(page.text).toContain(`action="${action}"`);
+      const browser = request.agent(t.app.getHttpServer());
+      const form = await browser.get(path).expect(200);
+
+      // Nobody but an admin may, and ids that name no open invitation are a 404 page.
+      for (const person of Object.values(people)) isNotFoundPage(await person.agent.post(action).type('form').send({ _csrf: person.csrf }));
+      isNotFoundPage(await admin.agent.post('/portal/admin/invites/00000000-0000-4000-8000-000000000000/revoke').type('form').send({ _csrf: admin.csrf }));
+      isNotFoundPage(await admin.agent.post('/portal/admin/invites/not-an-id/revoke').type('form').send({ _csrf: admin.csrf }));
+      await admin.agent.post(action).type('form').send({}).expect(403);
+
+      const revoked = await admin.agent.post(action).type('form').send({ _csrf: admin.csrf }).expect(303);
+      expect(revoked.headers.location).toBe(`/portal/admin/principals/${cast.advertiser.id}?notice=invite_revoked`);
+      expect((await admin.agent.get(revoked.headers.location).expect(200)).text).not.toContain(`action="${action}"`);
+      const gone = await request.agent(t.app.getHttpServer()).get(path).expect(410);
+      expect(gone.headers['content-type']).toMatch(/^text\/html/);
+      expect(gone.text).toContain('This invitation was revoked');
+      const accept = await browser.post(path).type('form').send({ _csrf: csrfOf(form.text), name: 'Rex Revoked', password: PASSWORD, timeZone: 'UTC' }).expect(410);
+      expect(accept.text).toContain('This invitation was revoked');
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM portal_users WHERE lower(email) = lower($1)`, [email]);
+      expect(n).toBe(0);
+      isNotFoundPage(await admin.agent.post(action).type('form').send({ _csrf: admin.csrf }));
+    });
+
+    it('cannot revoke an invitation that was already accepted', async () => {
+      const email = uniqueEmail('accepted');
+      await addUser(t, cast.affiliate.id, email);
+      const [{ id }] = await t.dataSource.query(`SELECT id FROM portal_invites WHERE email = $1`, [email]);
+      isNotFoundPage(await admin.agent.post(`/portal/admin/invites/${id}/revoke`).type('form').send({ _csrf: admin.csrf }));
+      await signIn(t, email);
+    });
+  });
+
   describe('affiliate sign-up', () => {
     it('creates a pending affiliate that waits on its own page until an admin approves it', async () => {
       const browser = request.agent(t.app.getHttpServer());

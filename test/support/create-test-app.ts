@@ -30,6 +30,8 @@ export interface TestAppOptions {
   /** Listen on a loopback port (for callers outside the process: webhooks from the Stripe emulator). */
   listen?: boolean;
   env?: Record<string, string | undefined>;
+  /** A second process of the same deployment: its database, Redis prefix and admin key (closing it keeps them). */
+  sharing?: TestApp;
 }
 
 export async function cloneTemplate(name: string): Promise<void> {
@@ -50,10 +52,11 @@ export async function cloneTemplate(name: string): Promise<void> {
 /** Boots the whole AppModule in this process against a database and Redis prefix of its own. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const suffix = randomSuffix();
-  const databaseName = `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
-  await cloneTemplate(databaseName);
-  const queuePrefix = `afxtest_${suffix}`;
-  const adminKey = `afx_adm_${randomBytes(24).toString('base64url')}`;
+  const shared = options.sharing;
+  const databaseName = shared?.databaseName ?? `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
+  if (!shared) await cloneTemplate(databaseName);
+  const queuePrefix = shared?.queuePrefix ?? `afxtest_${suffix}`;
+  const adminKey = options.env?.ADMIN_API_KEY ?? shared?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(databaseName),
@@ -61,7 +64,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     QUEUE_PREFIX: queuePrefix,
     ADMIN_API_KEY: adminKey,
     PUBLIC_BASE_URL: 'http://afflux.test',
-    CLICK_SECRET: randomBytes(32).toString('hex'),
+    CLICK_SECRET: shared?.env.CLICK_SECRET ?? randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     RUN_WORKERS: String(options.workers ?? false),
   };
@@ -96,6 +99,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logs,
     async close() {
       await app.close();
+      if (shared) return;
       await dropDatabase(databaseName);
       await deleteRedisKeys(`{${queuePrefix}}*`);
     },

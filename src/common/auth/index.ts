@@ -1,2 +1,3 @@
 export * from './auth.decorators';
 export * from './scope';
+export * from './bearer';

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
-import { AppError, ErrorDetail } from './app-error';
+import { AppError, ErrorDetail, RateLimitedError } from './app-error';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: ErrorDetail[]; requestId?: string };
@@ -37,6 +37,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: request.id, url: request.url }, 'unhandled error');
     }
     if (reply.sent) return;
+    if (exception instanceof RateLimitedError) void reply.header('retry-after', String(exception.retryAfterSeconds));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -52,6 +52,16 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** Over a rate limit: 429, and the filters send Retry-After with the seconds left. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', HttpStatus.TOO_MANY_REQUESTS, message);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(code: string, message: string) {
     super(code, HttpStatus.SERVICE_UNAVAILABLE, message);

@@ -1,14 +1,18 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
+import { censor, REDACT_PATHS, scrubSecrets } from './redact';
 
-const REDACT = ['req.headers.authorization', 'headers.authorization', 'apiKey', 'token', 'secret', '*.apiKey', '*.token', '*.secret', '*.postbackToken'];
-
-/** Nest's logger on pino: one JSON line per message, secrets redacted. */
+/**
+ * Nest's logger on pino: one JSON line per message, secrets redacted by field (see redact.ts),
+ * and every line passed once more over for key and token shapes, whatever field or message
+ * they hid in.
+ */
 export class PinoLoggerService implements LoggerService {
   readonly pino: Logger;
 
-  constructor(level: string, destination?: pino.DestinationStream) {
-    this.pino = pino({ level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  constructor(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true })) {
+    const scrubbed: pino.DestinationStream = { write: (line: string) => destination.write(scrubSecrets(line)) };
+    this.pino = pino({ level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor }, timestamp: pino.stdTimeFunctions.isoTime }, scrubbed);
   }
 
   log(message: unknown, ...rest: unknown[]) {

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthPrincipal, CurrentPrincipal, isStaff, Public, Roles } from '../../common/auth';
 import { ParseIdPipe } from '../../common/http/parse-id.pipe';
@@ -17,12 +18,16 @@ import {
   UpdateAffiliateDto,
 } from './dto/accounts.dto';
 import { Role } from './principal.entity';
+import { RateLimiter } from '../throttling/rate-limiter.service';
 
 @ApiTags('accounts')
 @ApiBearerAuth()
 @Controller('v1')
 export class AccountsController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly limits: RateLimiter,
+  ) {}
 
   @Get('me')
   @ApiOperation({ summary: 'The principal this API key belongs to' })
@@ -59,7 +64,8 @@ export class AccountsController {
   @Public()
   @ApiOperation({ summary: 'Affiliate self sign-up: pending until an admin approves; the key works from then on' })
   @ApiCreatedResponse({ type: CreatedPrincipalDto })
-  async signup(@Body() dto: SignupAffiliateDto): Promise<CreatedPrincipalDto> {
+  async signup(@Req() request: FastifyRequest, @Body() dto: SignupAffiliateDto): Promise<CreatedPrincipalDto> {
+    await this.limits.consume('signups', request.ip);
     const { principal, apiKey } = await this.accounts.createPrincipal('affiliate', dto, 'pending', dto.about ? { about: dto.about } : {});
     return { id: principal.id, status: principal.status, apiKey };
   }

@@ -1,10 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Redis } from 'ioredis';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../common/pagination';
+import { RedisService } from '../../queue/redis.service';
+import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { AccountsError } from './accounts.errors';
@@ -13,10 +16,19 @@ import { PostbackToken } from './postback-token.entity';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
 
 const KEY_CACHE_MS = 5_000;
+/**
+ * Unknown keys are remembered longer: a key is random and only ever becomes valid by being
+ * created (which no one can guess in advance), and every lookup of one spends the client's
+ * allowance of unknown keys. Any revocation empties the whole cache anyway.
+ */
+const UNKNOWN_KEY_CACHE_MS = 60_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
 const TOKEN_CACHE_MS = 2_000;
 const TOKEN_CACHE_MAX = 10_000;
+const KEY_PATTERN = /^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/;
+/** Which api_keys row ADMIN_API_KEY last registered: a new value revokes it. */
+const BOOTSTRAP_KEY_SETTING = 'bootstrap_admin_key_id';
 
 interface CachedKey {
   principal: AuthPrincipal | null;
@@ -25,18 +37,43 @@ interface CachedKey {
 }
 
 @Injectable()
-export class AccountsService {
+export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AccountsService.name);
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
+  private readonly keyLookups = new Map<string, Promise<CachedKey>>();
   private readonly lastUsedWritten = new Map<string, number>();
+  /** Every process listens here and drops its cached keys: a revocation or suspension holds at once everywhere. */
+  private readonly keysChannel: string;
+  private subscriber?: Redis;
+  /** Bumped on every drop, so a lookup that raced a revocation does not put its stale answer back. */
+  private keyGeneration = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Principal) private readonly principals: Repository<Principal>,
     @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
     private readonly changes: ChangeEvents,
-  ) {}
+    private readonly redis: RedisService,
+    private readonly limits: RateLimiter,
+  ) {
+    this.keysChannel = redis.key('api-keys', 'changed');
+  }
+
+  async onModuleInit(): Promise<void> {
+    const subscriber = this.redis.client.duplicate();
+    subscriber.on('error', (error) => this.logger.warn(`api key news: ${error.message}`));
+    subscriber.on('message', () => this.dropCachedKeys());
+    // News sent while the connection was down is lost: start over from an empty cache on each (re)connect.
+    subscriber.on('ready', () => this.dropCachedKeys());
+    this.subscriber = subscriber;
+    // ioredis subscribes again by itself after a reconnect; until then the cache's 5 s bound holds.
+    await subscriber.subscribe(this.keysChannel).catch((error) => this.logger.warn(`api key news not subscribed yet: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
 
   /** Creates a principal with its first API key (and, for advertisers, a postback token) at once. */
   async createPrincipal(
@@ -86,7 +123,7 @@ export class AccountsService {
     if (dto.payoutThreshold !== undefined) affiliate.payoutThreshold = dto.payoutThreshold;
     if (dto.name !== undefined) affiliate.name = dto.name;
     const saved = await this.principals.save(affiliate);
-    this.keyCache.clear();
+    await this.forgetKeys();
     this.changes.emit('principal', id);
     return saved;
   }
@@ -106,36 +143,57 @@ export class AccountsService {
     const key = await this.apiKeys.findOneBy({ id: keyId, ...(actor.role === 'admin' ? {} : { principalId: actor.id }) });
     if (!key) throw AccountsError.apiKeyNotFound();
     if (!key.revokedAt) await this.apiKeys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: new Date() });
-    this.keyCache.clear();
+    await this.forgetKeys();
     this.logger.log(`revoked api key ${keyId} of ${key.principalId}`);
   }
 
-  /** Resolves a bearer key to its principal; a short cache keeps the hot API paths off the database. */
-  async authenticate(key: string): Promise<AuthPrincipal> {
-    if (!/^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+  /**
+   * Resolves a bearer key to its principal; a short cache keeps the hot API paths off the
+   * database. A key not in the cache first spends one of the client's allowance of unknown keys
+   * (given back when the key is found), so a flood of invented keys from one address is refused
+   * before it reaches the database.
+   */
+  async authenticate(key: string, clientIp?: string): Promise<AuthPrincipal> {
+    if (!KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     let cached = this.keyCache.get(cacheKey);
     if (!cached || cached.expires < Date.now()) {
-      const row = await this.apiKeys
-        .createQueryBuilder('k')
-        .innerJoin(Principal, 'p', 'p.id = k.principal_id')
-        .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
-        .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
-        .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
-      cached = {
-        principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
-        status: row?.status ?? null,
-        expires: Date.now() + KEY_CACHE_MS,
-      };
-      if (this.keyCache.size > 10_000) this.keyCache.clear();
-      this.keyCache.set(cacheKey, cached);
+      // One lookup per key and client at a time: a burst with a key just out of the cache waits for it
+      // together, and spends the client's allowance once (so a busy client never trips its own limit).
+      const flight = `${cacheKey}|${clientIp ?? ''}`;
+      let lookup = this.keyLookups.get(flight);
+      if (!lookup) {
+        lookup = this.lookUpKey(hash, cacheKey, clientIp).finally(() => this.keyLookups.delete(flight));
+        this.keyLookups.set(flight, lookup);
+      }
+      cached = await lookup;
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     if (cached.status === 'pending') throw AccountsError.pending();
     if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw AccountsError.suspended();
     this.touch(cached.principal.keyId);
     return cached.principal;
+  }
+
+  private async lookUpKey(hash: Buffer, cacheKey: string, clientIp: string | undefined): Promise<CachedKey> {
+    if (clientIp) await this.limits.consume('keyFailures', clientIp);
+    const generation = this.keyGeneration;
+    const row = await this.apiKeys
+      .createQueryBuilder('k')
+      .innerJoin(Principal, 'p', 'p.id = k.principal_id')
+      .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
+      .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
+      .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
+    if (row && clientIp) await this.limits.release('keyFailures', clientIp);
+    const cached: CachedKey = {
+      principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
+      status: row?.status ?? null,
+      expires: Date.now() + (row ? KEY_CACHE_MS : UNKNOWN_KEY_CACHE_MS),
+    };
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    if (generation === this.keyGeneration) this.keyCache.set(cacheKey, cached);
+    return cached;
   }
 
   /** Whether an API key id still works and belongs to an active principal of `role` (dashboard sessions). */
@@ -147,18 +205,32 @@ export class AccountsService {
       .getExists();
   }
 
-  /** Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). */
+  /**
+   * Makes ADMIN_API_KEY a working admin key (idempotent; several processes may race here). The
+   * key a previous value registered is revoked: changing the variable is how an operator
+   * rotates a leaked bootstrap key, so the old one must stop working.
+   */
   async bootstrapAdmin(key: string): Promise<void> {
     const hash = hashApiKey(key);
-    await this.dataSource.transaction(async (manager) => {
+    const replaced = await this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:bootstrap-admin'))`);
-      const exists = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getExists();
-      if (exists) return;
-      let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
-      admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
-      await manager.insert(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' });
-      this.logger.log(`bootstrap admin key registered for ${admin.id}`);
+      let current = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getOne();
+      if (!current) {
+        let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
+        admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
+        current = await manager.save(manager.create(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' }));
+        this.logger.log(`bootstrap admin key registered for ${admin.id}`);
+      }
+      const [previous]: { value: string }[] = await manager.query(`SELECT value FROM app_settings WHERE key = $1`, [BOOTSTRAP_KEY_SETTING]);
+      if (previous?.value === current.id) return null;
+      await manager.query(`INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [BOOTSTRAP_KEY_SETTING, current.id]);
+      if (!previous) return null;
+      await manager.update(ApiKey, { id: previous.value, revokedAt: IsNull() }, { revokedAt: new Date() });
+      return previous.value;
     });
+    if (!replaced) return;
+    await this.forgetKeys();
+    this.logger.log(`ADMIN_API_KEY changed: revoked the key it replaced (${replaced})`);
   }
 
   async rotatePostbackToken(advertiserId: string): Promise<{ postbackToken: string; previousTokenExpiresAt: string | null }> {
@@ -212,6 +284,17 @@ export class AccountsService {
     const key = generateApiKey(owner.role);
     const row = await manager.save(manager.create(ApiKey, { principalId: owner.id, prefix: displayPrefix(key), keyHash: hashApiKey(key), label }));
     return { key, row };
+  }
+
+  /** Drops every cached key here and in every other process (see onModuleInit). */
+  private async forgetKeys(): Promise<void> {
+    this.dropCachedKeys();
+    await this.redis.client.publish(this.keysChannel, 'changed').catch((error) => this.logger.warn(`api key news not sent, other processes catch up within ${KEY_CACHE_MS} ms: ${error.message}`));
+  }
+
+  private dropCachedKeys(): void {
+    this.keyGeneration++;
+    this.keyCache.clear();
   }
 
   private touch(keyId: string): void {

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { AuthPrincipal, IS_PUBLIC, ROLES_KEY } from '../../common/auth';
+import { AuthPrincipal, bearerKey, IS_PUBLIC, ROLES_KEY } from '../../common/auth';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import type { Role } from './principal.entity';
 import { AccountsService } from './accounts.service';
@@ -19,10 +19,9 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: AuthPrincipal }>();
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
-    const principal = await this.accounts.authenticate(match[1]);
+    const key = bearerKey(request.headers.authorization);
+    if (!key) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    const principal = await this.accounts.authenticate(key, request.ip);
     request.principal = principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(principal.role)) {

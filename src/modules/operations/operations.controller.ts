@@ -1,8 +1,10 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
-import { Public } from '../../common/auth';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthPrincipal, Public } from '../../common/auth';
+import { RateLimitedError } from '../../common/errors';
 import { AccountsService } from '../accounts/accounts.service';
+import { RateLimiter } from '../throttling/rate-limiter.service';
 import { BoardSessions } from './board-sessions';
 import { BOARD_COOKIE, BOARD_PATH } from './queue-dashboard';
 
@@ -21,6 +23,7 @@ export class OperationsController {
   constructor(
     private readonly accounts: AccountsService,
     private readonly sessions: BoardSessions,
+    private readonly limits: RateLimiter,
   ) {}
 
   @Get('login')
@@ -32,9 +35,18 @@ export class OperationsController {
   /** Exchanges an admin API key for a dashboard session cookie scoped to /admin. */
   @Post('login')
   @HttpCode(303)
-  async signIn(@Body() body: { key?: unknown }, @Res() reply: FastifyReply): Promise<void> {
+  async signIn(@Req() request: FastifyRequest, @Body() body: { key?: unknown }, @Res() reply: FastifyReply): Promise<void> {
     const key = typeof body?.key === 'string' ? body.key.trim() : '';
-    const principal = key ? await this.accounts.authenticate(key).catch(() => null) : null;
+    let principal: AuthPrincipal | null = null;
+    try {
+      await this.limits.consume('forms', `admin-login:${request.ip}`);
+      if (key) principal = await this.accounts.authenticate(key, request.ip);
+    } catch (error) {
+      if (error instanceof RateLimitedError) {
+        return reply.status(429).header('retry-after', String(error.retryAfterSeconds)).type('text/html; charset=utf-8').send(page(`Too many attempts from your address. Try again in ${error.retryAfterSeconds} s.`));
+      }
+      // Any other refusal (unknown, revoked or suspended key) is the same 401 below.
+    }
     if (principal?.role !== 'admin') {
       return reply.status(401).type('text/html; charset=utf-8').send(page('That is not an active admin API key.'));
     }

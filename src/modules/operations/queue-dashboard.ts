@@ -5,6 +5,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerKey } from '../../common/auth';
 import { QUEUES } from '../../queue/queues';
 import { AccountsService } from '../accounts/accounts.service';
 import { BoardSessions } from './board-sessions';
@@ -31,8 +32,8 @@ export async function mountQueueDashboard(app: NestFastifyApplication): Promise<
   createBullBoard({ queues: Object.values(QUEUES).map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)))), serverAdapter });
 
   const isAdmin = async (request: FastifyRequest): Promise<boolean> => {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (bearer) return (await accounts.authenticate(bearer).catch(() => null))?.role === 'admin';
+    const bearer = bearerKey(request.headers.authorization);
+    if (bearer) return (await accounts.authenticate(bearer, request.ip).catch(() => null))?.role === 'admin';
     const keyId = sessions.verify(cookie(request, BOARD_COOKIE));
     return keyId !== null && (await accounts.isActiveKeyOfRole(keyId, 'admin'));
   };

@@ -98,6 +98,10 @@ export class PortalInvite {
 
   @Column({ type: 'uuid', nullable: true })
   acceptedUserId: string | null;
+
+  /** Taken back by an admin before it was used: the link answers 410. */
+  @Column({ type: 'timestamptz', nullable: true })
+  revokedAt: Date | null;
 }
 
 /** The portal feature's entities, registered with the data source. */

@@ -1,34 +1,52 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { getStorageToken, ThrottlerStorage } from '@nestjs/throttler';
+import { getStorageToken } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { AppError } from '../../common/errors';
+import { RateLimitedError } from '../../common/errors';
 import { Config } from '../../config/configuration';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
 
-export type RateLimitScope = 'postbacks';
+export type RateLimitScope = 'postbacks' | 'forms' | 'signups' | 'keyFailures';
 
-/** Limits a route cannot apply in a guard because the subject is known only inside the handler. */
+const WHAT: Record<RateLimitScope, string> = {
+  postbacks: 'postbacks',
+  forms: 'attempts from your address',
+  signups: 'sign-ups from your address',
+  keyFailures: 'unknown API keys from your address',
+};
+
+/**
+ * Limits a guard cannot apply because the subject is known only inside the handler (the
+ * advertiser of a postback, the client of a form). A hit is counted BEFORE the work it guards
+ * (an atomic INCR, then the check), so parallel requests cannot all slip under the limit;
+ * `release` gives a hit back when the attempt turned out legitimate (a known API key).
+ */
 @Injectable()
 export class RateLimiter {
   private readonly limits: Record<RateLimitScope, number>;
   private readonly windowMs: number;
 
   constructor(
-    @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
+    @Inject(getStorageToken()) private readonly storage: RedisThrottlerStorage,
     config: ConfigService<Config, true>,
   ) {
     const rateLimit = config.get('rateLimit', { infer: true });
     this.windowMs = rateLimit.windowMs;
-    this.limits = { postbacks: rateLimit.postbacks };
+    this.limits = { postbacks: rateLimit.postbacks, forms: rateLimit.forms, signups: rateLimit.signups, keyFailures: rateLimit.keyFailures };
   }
 
   /** Counts one hit for `subject`; past the limit, a 429 with Retry-After. */
-  async consume(scope: RateLimitScope, subject: string, reply: FastifyReply): Promise<void> {
+  async consume(scope: RateLimitScope, subject: string, reply?: FastifyReply): Promise<void> {
     const limit = this.limits[scope];
     if (limit === 0) return;
-    const { isBlocked, timeToBlockExpire } = await this.storage.increment(`${scope}:${subject}`, this.windowMs, limit, this.windowMs, scope);
+    const { isBlocked, timeToBlockExpire } = await this.storage.increment(`${scope}:${subject}`, this.windowMs, limit);
     if (!isBlocked) return;
-    void reply.header('retry-after', String(timeToBlockExpire));
-    throw new AppError('rate_limited', HttpStatus.TOO_MANY_REQUESTS, `More than ${limit} ${scope} in ${this.windowMs / 1000} s; retry after ${timeToBlockExpire} s`);
+    if (reply) void reply.header('retry-after', String(timeToBlockExpire));
+    throw new RateLimitedError(`More than ${limit} ${WHAT[scope]} in ${this.windowMs / 1000} s; retry after ${timeToBlockExpire} s`, timeToBlockExpire);
+  }
+
+  async release(scope: RateLimitScope, subject: string): Promise<void> {
+    if (this.limits[scope] === 0) return;
+    await this.storage.release(`${scope}:${subject}`);
   }
 }

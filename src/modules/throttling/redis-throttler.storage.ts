@@ -13,7 +13,12 @@ const HIT_LUA = `local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
-type Hit = Record<typeof HIT, (key: string, ttlMs: number) => Promise<[number, number]>>;
+/** Gives one hit back, if the window still exists (never creates a key, never goes below zero). */
+const RELEASE = 'afxRateLimitRelease';
+const RELEASE_LUA = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
+type Hit = Record<typeof HIT, (key: string, ttlMs: number) => Promise<[number, number]>> & Record<typeof RELEASE, (key: string) => Promise<number>>;
 const REDIS_TIMEOUT_MS = 250;
 const OPEN: ThrottlerStorageRecord = { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
 
@@ -37,6 +42,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     this.client = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS });
     this.client.on('error', () => undefined);
     this.client.defineCommand(HIT, { numberOfKeys: 1, lua: HIT_LUA });
+    this.client.defineCommand(RELEASE, { numberOfKeys: 1, lua: RELEASE_LUA });
     this.unavailable = metrics.counter('afx_rate_limit_unavailable_total', 'Requests let through unlimited because Redis did not answer');
   }
 
@@ -53,6 +59,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       }
       return OPEN;
     }
+  }
+
+  /** Takes back a hit counted in advance (an attempt that turned out legitimate). */
+  async release(key: string): Promise<void> {
+    await (this.client as unknown as Hit)[RELEASE](`${this.prefix}:${key}`).catch(() => undefined);
   }
 
   onApplicationShutdown(): void {

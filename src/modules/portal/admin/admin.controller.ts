@@ -72,6 +72,12 @@ export class AdminController {
     return this.principalPage(me, request, reply, id, {}, { invite, problem, values: { email: invite ? '' : email } }, invite ? 201 : 422);
   }
 
+  @Post('invites/:id/revoke')
+  async revokeInvite(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
+    const principalId = await this.users.revokeInvite(id, me.userId);
+    return this.views.redirect(request, reply, `/portal/admin/principals/${principalId}?notice=invite_revoked`);
+  }
+
   @Post('principals/:id/:action')
   async setAffiliateStatus(
     @Me() me: PortalContext,

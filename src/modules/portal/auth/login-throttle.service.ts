@@ -7,38 +7,41 @@ const WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILURES_PER_EMAIL = 5;
 export const MAX_FAILURES_PER_IP = 20;
 
-/** Failed sign-ins counted in Redis per email and per IP, in fixed 15-minute windows that expire by themselves. */
+/**
+ * Failed sign-ins counted in Redis per email and per IP, in fixed 15-minute windows that expire
+ * by themselves. Every attempt is counted as a failure BEFORE its password is hashed (an atomic
+ * INCR, then the check), and given back when it succeeds: checking first and counting after the
+ * hash would let any number of parallel guesses through.
+ */
 @Injectable()
 export class LoginThrottleService {
   constructor(private readonly redis: RedisService) {}
 
-  /** Minutes until the sign-in may be tried again, or 0 when it may be tried now. */
-  async blockedFor(email: string, ip: string): Promise<number> {
+  /** Counts the attempt; answers the minutes to wait when it is over a limit (the password is then not checked), else 0. */
+  async attempt(email: string, ip: string): Promise<number> {
     const [emailKey, ipKey] = this.keys(email, ip);
-    const [[, byEmail], [, byIp], [, emailTtl], [, ipTtl]] = (await this.redis.client
+    const replies = (await this.redis.client
       .multi()
-      .get(emailKey)
-      .get(ipKey)
+      .incr(emailKey)
+      .pexpire(emailKey, WINDOW_MS, 'NX')
+      .incr(ipKey)
+      .pexpire(ipKey, WINDOW_MS, 'NX')
       .pttl(emailKey)
       .pttl(ipKey)
-      .exec()) as [Error | null, string | number | null][];
-    const waits = [
-      Number(byEmail ?? 0) >= MAX_FAILURES_PER_EMAIL ? Number(emailTtl) : 0,
-      Number(byIp ?? 0) >= MAX_FAILURES_PER_IP ? Number(ipTtl) : 0,
-    ];
-    const wait = Math.max(...waits);
+      .exec()) as [Error | null, number][];
+    const [byEmail, , byIp, , emailTtl, ipTtl] = replies.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const wait = Math.max(byEmail > MAX_FAILURES_PER_EMAIL ? emailTtl : 0, byIp > MAX_FAILURES_PER_IP ? ipTtl : 0);
     return wait > 0 ? Math.ceil(wait / 60_000) : 0;
   }
 
-  async failed(email: string, ip: string): Promise<void> {
-    const multi = this.redis.client.multi();
-    for (const key of this.keys(email, ip)) multi.incr(key).pexpire(key, WINDOW_MS, 'NX');
-    await multi.exec();
-  }
-
-  /** A success clears the account's count; the address keeps its own. */
-  async succeeded(email: string): Promise<void> {
-    await this.redis.client.del(this.keys(email, '')[0]);
+  /** A success clears the account's count and gives the address its attempt back. */
+  async succeeded(email: string, ip: string): Promise<void> {
+    const [emailKey, ipKey] = this.keys(email, ip);
+    // The expiry again, in case the window ended between the attempt and now: no counter lives forever.
+    await this.redis.client.multi().del(emailKey).decr(ipKey).pexpire(ipKey, WINDOW_MS, 'NX').exec();
   }
 
   private keys(email: string, ip: string): [string, string] {

@@ -1,6 +1,7 @@
 import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, invalidField } from '../../../common/errors';
+import { AppError, invalidField, RateLimitedError } from '../../../common/errors';
+import { RateLimiter } from '../../throttling/rate-limiter.service';
 import { str, tryForm } from '../web/forms';
 import { PortalCookies } from '../web/portal-cookies';
 import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
@@ -21,6 +22,7 @@ export class SignInController {
     private readonly sessions: SessionsService,
     private readonly views: PortalViews,
     private readonly cookies: PortalCookies,
+    private readonly limits: RateLimiter,
   ) {}
 
   @Get()
@@ -41,12 +43,13 @@ export class SignInController {
   async login(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const email = str(body, 'email');
     try {
+      await this.limits.consume('forms', `portal-login:${request.ip}`);
       const user = await this.users.signIn(email, typeof body.password === 'string' ? body.password : '', request.ip);
       const { token, maxAgeSeconds } = await this.sessions.create(user.id, request.ip, request.headers['user-agent'] ?? null);
       this.cookies.startSession(reply, token, maxAgeSeconds);
       return reply.redirect(safeReturn(body.next, '/portal'), 303);
     } catch (error) {
-      if (!(error instanceof SignInRefused)) throw error;
+      if (!(error instanceof SignInRefused || error instanceof RateLimitedError)) throw error;
       return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: safeReturn(body.next, ''), values: { email }, problem: { fields: {}, message: error.message } }, error.status);
     }
   }
@@ -76,6 +79,8 @@ export class SignInController {
   @Post('signup')
   @Anonymous()
   async signup(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    // Each sign-up creates a principal and hashes a password: counted per address before any of it.
+    await this.limits.consume('signups', request.ip);
     const input = { company: str(body, 'company'), name: str(body, 'name'), email: str(body, 'email'), about: str(body, 'about') || undefined, timeZone: str(body, 'timeZone') || 'UTC' };
     const problem = await tryForm(async () => {
       if (!input.company) throw invalidField('company', 'is required');
@@ -91,13 +96,14 @@ export class SignInController {
   @Anonymous()
   async invitePage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string) {
     const invite = await this.users.openInvite(token);
-    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    if (!invite) return this.invalidInvite(request, reply, token);
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: { timeZone: 'UTC' } });
   }
 
   @Post('invite/:token')
   @Anonymous()
   async acceptInvite(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-invite:${request.ip}`);
     const input = { name: str(body, 'name'), timeZone: str(body, 'timeZone') || 'UTC' };
     let accepted = false;
     const problem = await tryForm(async () => {
@@ -108,7 +114,7 @@ export class SignInController {
     });
     if (!problem && accepted) return reply.redirect('/portal?notice=welcome', 303);
     const invite = await this.users.openInvite(token);
-    if (!invite) return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    if (!invite) return this.invalidInvite(request, reply, token);
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: input, problem }, 422);
   }
 
@@ -134,6 +140,14 @@ export class SignInController {
   private async signInAs(request: PortalRequest, reply: FastifyReply, userId: string): Promise<void> {
     const { token, maxAgeSeconds } = await this.sessions.create(userId, request.ip, request.headers['user-agent'] ?? null);
     this.cookies.startSession(reply, token, maxAgeSeconds);
+  }
+
+  /** 410 for a link an admin took back (it existed, and will not work again), 404 for anything else. */
+  private async invalidInvite(request: PortalRequest, reply: FastifyReply, token: string) {
+    if (await this.users.inviteRevoked(token)) {
+      return this.anonymousPage(request, reply, 'error', { title: 'Invitation revoked', message: 'This invitation was revoked by the network. Ask your admin for a new one if you still need access.' }, 410);
+    }
+    return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
   }
 
   private anonymousPage(request: PortalRequest, reply: FastifyReply, view: string, data: Record<string, unknown>, status = 200) {

@@ -16,6 +16,8 @@ import { SessionsService } from './sessions.service';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens';
 
 const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
+/** An invitation whose link still works (alias `i`). */
+const OPEN_INVITE = 'i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()';
 
 export interface NewUser {
   name: string;
@@ -89,7 +91,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Checks the password (in constant time whether or not the email exists), under the sign-in throttle. */
   async signIn(email: string, password: string, ip: string): Promise<PortalUser> {
-    const minutes = await this.throttle.blockedFor(email, ip);
+    const minutes = await this.throttle.attempt(email, ip);
     if (minutes > 0) throw SignInRefused.throttled(minutes);
     const user = await this.dataSource
       .getRepository(PortalUser)
@@ -98,11 +100,8 @@ export class UsersService implements OnApplicationBootstrap {
       .where('lower(u.email) = lower(:email)', { email: email.trim() })
       .getOne();
     const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !matches || user.status !== 'active') {
-      await this.throttle.failed(email, ip);
-      throw SignInRefused.invalid();
-    }
-    await this.throttle.succeeded(email);
+    if (!user || !matches || user.status !== 'active') throw SignInRefused.invalid();
+    await this.throttle.succeeded(email, ip);
     const principal = await this.accounts.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();
@@ -133,13 +132,13 @@ export class UsersService implements OnApplicationBootstrap {
     return { link, mailed };
   }
 
-  /** The open invitation behind a link, or null when it is unknown, used or expired. */
+  /** The open invitation behind a link, or null when it is unknown, used, expired or revoked. */
   async openInvite(token: string): Promise<(PortalInvite & { principalName: string }) | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const invite = await this.dataSource
       .getRepository(PortalInvite)
       .createQueryBuilder('i')
-      .where('i.token_hash = :hash AND i.accepted_at IS NULL AND i.expires_at > now()', { hash: hashToken(token) })
+      .where(`i.token_hash = :hash AND ${OPEN_INVITE}`, { hash: hashToken(token) })
       .getOne();
     if (!invite) return null;
     return Object.assign(invite, { principalName: (await this.accounts.getPrincipal(invite.principalId)).name });
@@ -151,7 +150,7 @@ export class UsersService implements OnApplicationBootstrap {
     if (!invite) return null;
     this.checkNewUser(input, invite.email);
     return this.dataSource.transaction(async (manager) => {
-      const claimed = await manager.query(`UPDATE portal_invites SET accepted_at = now() WHERE id = $1 AND accepted_at IS NULL AND expires_at > now() RETURNING id`, [invite.id]);
+      const claimed = await manager.query(`UPDATE portal_invites i SET accepted_at = now() WHERE id = $1 AND ${OPEN_INVITE} RETURNING id`, [invite.id]);
       if (!claimed[0]?.length) return null;
       if (await this.findByEmail(manager, invite.email)) throw invalidField('email', 'already has an account: sign in instead');
       const user = await this.insertUser(manager, invite.principalId, invite.email, input);
@@ -167,7 +166,21 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   pendingInvites(principalId: string): Promise<PortalInvite[]> {
-    return this.dataSource.getRepository(PortalInvite).createQueryBuilder('i').where('i.principal_id = :principalId AND i.accepted_at IS NULL AND i.expires_at > now()', { principalId }).orderBy('i.created_at', 'DESC').getMany();
+    return this.dataSource.getRepository(PortalInvite).createQueryBuilder('i').where(`i.principal_id = :principalId AND ${OPEN_INVITE}`, { principalId }).orderBy('i.created_at', 'DESC').getMany();
+  }
+
+  /** Whether a link's invitation was revoked (so the page can say so rather than "unknown or used"). */
+  async inviteRevoked(token: string): Promise<boolean> {
+    if (!TOKEN_PATTERN.test(token)) return false;
+    return this.dataSource.getRepository(PortalInvite).createQueryBuilder('i').where('i.token_hash = :hash AND i.revoked_at IS NOT NULL', { hash: hashToken(token) }).getExists();
+  }
+
+  /** Takes back an open invitation; answers its principal. Used, expired, revoked or unknown ones are a 404. */
+  async revokeInvite(inviteId: string, by: string): Promise<string> {
+    const [rows] = await this.dataSource.query(`UPDATE portal_invites i SET revoked_at = now() WHERE id = $1 AND ${OPEN_INVITE} RETURNING principal_id`, [inviteId]);
+    if (!rows.length) throw new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found');
+    this.logger.log(`invitation ${inviteId} revoked by portal user ${by}`);
+    return rows[0].principal_id as string;
   }
 
   async updateSettings(userId: string, input: { name: string; timeZone: string }): Promise<void> {

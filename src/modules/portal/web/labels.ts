@@ -33,6 +33,7 @@ export function label(value: string | null | undefined): string {
 /** Notices shown once after a redirect, by code: never text from the URL itself. */
 export const NOTICES: Readonly<Record<string, string>> = {
   saved: 'Saved.',
+  invite_revoked: 'Invitation revoked. Its link no longer works.',
   created: 'Created.',
   applied: 'Application sent. The advertiser will review it.',
   requested: 'Request sent. The advertiser will review it.',

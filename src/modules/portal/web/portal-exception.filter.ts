@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { toErrorBody } from '../../../common/errors';
+import { RateLimitedError, toErrorBody } from '../../../common/errors';
 import { PortalViews } from './portal-views';
 import { isHtmx, PortalRedirect, PortalRequest } from './portal-request';
 
@@ -34,6 +34,7 @@ export class PortalExceptionFilter implements ExceptionFilter {
       return;
     }
     const { status, body } = toErrorBody(exception, String(request.id));
+    if (exception instanceof RateLimitedError) void reply.header('retry-after', String(exception.retryAfterSeconds));
     if (status >= 500) this.logger.error({ err: exception, requestId: request.id, url: request.url }, 'portal error');
     const message = status === 404 ? 'There is nothing here, or it is not yours to see.' : status >= 500 ? `Something went wrong on our side. If it keeps happening, quote request id ${request.id}.` : body.error.message;
     const data = { title: TITLES[status] ?? 'Something went wrong', message, status };
