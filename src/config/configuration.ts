@@ -77,7 +77,14 @@ export const portalConfig = registerAs('portal', () => {
 
 export const rateLimitConfig = registerAs('rateLimit', () => {
   const env = readEnvironment();
-  return { windowMs: env.RATE_LIMIT_WINDOW_MS, api: env.RATE_LIMIT_API, postbacks: env.RATE_LIMIT_POSTBACKS, anonymous: env.RATE_LIMIT_ANONYMOUS };
+  return {
+    windowMs: env.RATE_LIMIT_WINDOW_MS,
+    api: env.RATE_LIMIT_API,
+    postbacks: env.RATE_LIMIT_POSTBACKS,
+    anonymous: env.RATE_LIMIT_ANONYMOUS,
+    pixelPerClick: env.RATE_LIMIT_PIXEL_CLICK,
+    pixelPerIp: env.RATE_LIMIT_PIXEL_IP,
+  };
 });
 
 /** Fastify's trustProxy: a boolean, or the comma-separated list of trusted proxies as given. */

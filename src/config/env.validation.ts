@@ -155,6 +155,14 @@ export class EnvironmentVariables {
   /** Requests per window per client IP on the /v1 routes open without a key (sign-up); 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_ANONYMOUS = 120;
+
+  /** Conversion pixels recorded per window per click id; more are ignored (and counted). 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PIXEL_CLICK = 10;
+
+  /** Conversion pixels recorded per window per client IP; more are ignored (and counted). 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PIXEL_IP = 60;
 }
 
 export class ConfigError extends Error {

@@ -47,6 +47,8 @@ export class OffersService {
           attributionPriority: dto.attributionPriority ?? 'coupon_first',
           minClickToConversionSeconds: dto.minClickToConversionSeconds ?? 0,
           caps: { ...(dto.caps ?? {}) },
+          timezone: dto.timezone ?? 'UTC',
+          pixelAmounts: dto.pixelAmounts ?? false,
         }),
       );
       await this.replaceGoals(manager, offer.id, dto.goals);
