@@ -1,6 +1,7 @@
 import { sign } from '../../src/modules/conversions/postback-auth';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createAdvertiser, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
+import { drainQueues } from '../support/drain';
 import { flushClicks, forgetCachedLinks } from '../support/tracking.factories';
 
 const MIN = 60_000;
@@ -360,5 +361,31 @@ describe('the afx_click cookie on an https deployment', () => {
     expect(cookie).toMatch(/; SameSite=None/);
     expect(cookie).toMatch(/; Secure/);
     expect(cookie).not.toMatch(/SameSite=Lax/);
+  });
+});
+
+/** With the workers: a txn id a pixel and then a postback both report earns the affiliate once. */
+describe('a pixel superseded by a postback, in the ledger', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ workers: true });
+  });
+  afterAll(() => t.close());
+
+  it('earns once for the txn id', async () => {
+    const [advertiser, affiliate] = await Promise.all([createAdvertiser(t), createAffiliate(t)]);
+    const o = await createOffer(t, advertiser);
+    const { code } = (await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId: o.id }).expect(201)).body;
+    const res = await t.http.get(`/c/${code}`).expect(302);
+    const clickId = new URL(res.headers.location).searchParams.get('cid') as string;
+    const cookie = (res.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+    const earnings = async () => (await t.http.get('/v1/earnings').set(auth(affiliate.apiKey)).expect(200)).body.balances;
+
+    await t.http.get('/pixel.gif').query({ goal: 'lead', txn_id: 'ORDER-1' }).set('cookie', cookie).expect(200);
+    await drainQueues(t);
+    expect(await earnings()).toEqual([expect.objectContaining({ currency: 'USD', pending: 300 })]);
+    await t.http.get('/postback').query({ token: advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: 'ORDER-1' }).expect(201);
+    await drainQueues(t);
+    expect(await earnings()).toEqual([expect.objectContaining({ currency: 'USD', pending: 300 })]);
   });
 });
