@@ -7,6 +7,7 @@ import { Payouts1764000000500 } from './1764000000500-Payouts';
 import { Reports1764000000600 } from './1764000000600-Reports';
 import { Portal1764000000700 } from './1764000000700-Portal';
 import { PayoutReversals1765100000000 } from './1765100000000-PayoutReversals';
+import { IntakeHardening1765200000000 } from './1765200000000-IntakeHardening';
 import { LedgerGuards1765300000000 } from './1765300000000-LedgerGuards';
 import { OutboxParking1765300000100 } from './1765300000100-OutboxParking';
 import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   Reports1764000000600,
   Portal1764000000700,
   PayoutReversals1765100000000,
+  IntakeHardening1765200000000,
   LedgerGuards1765300000000,
   OutboxParking1765300000100,
   ExactBilling1765400000000,

@@ -88,6 +88,8 @@ export const rateLimitConfig = registerAs('rateLimit', () => {
     forms: env.RATE_LIMIT_FORMS,
     signups: env.RATE_LIMIT_SIGNUPS,
     portal: env.RATE_LIMIT_PORTAL,
+    pixelPerClick: env.RATE_LIMIT_PIXEL_CLICK,
+    pixelPerIp: env.RATE_LIMIT_PIXEL_IP,
   };
 });
 

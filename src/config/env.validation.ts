@@ -179,6 +179,13 @@ export class EnvironmentVariables {
   /** Portal requests (pages, forms, assets) per window per client IP; 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_PORTAL = 600;
+  /** Conversion pixels recorded per window per click id; more are ignored (and counted). 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PIXEL_CLICK = 10;
+
+  /** Conversion pixels recorded per window per client IP; more are ignored (and counted). 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_PIXEL_IP = 60;
 }
 
 export class ConfigError extends Error {

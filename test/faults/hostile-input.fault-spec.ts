@@ -117,14 +117,16 @@ describe('hostile input', () => {
     expect(await ledgerSize()).toBe(before);
   });
 
-  it('answers a correctly signed postback, and a replay of it with the same conversion', async () => {
+  it('answers a correctly signed postback, refuses a replay of its signature, and answers the same conversion when signed afresh', async () => {
     const now = Math.floor(Date.now() / 1000);
     const query = `advertiser_id=${advertiser.id}&goal=lead&txn_id=SIGNED-1`;
-    const header = `t=${now},v1=${sign(advertiser.postbackToken as string, now, query)}`;
-    const first = await t.http.get(`/postback?${query}`).set('x-afflux-signature', header);
-    const replay = await t.http.get(`/postback?${query}`).set('x-afflux-signature', header);
-    expect([first.status, replay.status]).toEqual([201, 200]);
-    expect(replay.body.id).toBe(first.body.id);
+    const header = (t0: number) => `t=${t0},v1=${sign(advertiser.postbackToken as string, t0, query)}`;
+    const first = await t.http.get(`/postback?${query}`).set('x-afflux-signature', header(now));
+    const replay = await t.http.get(`/postback?${query}`).set('x-afflux-signature', header(now));
+    const again = await t.http.get(`/postback?${query}`).set('x-afflux-signature', header(now - 1));
+    expect([first.status, replay.status, again.status]).toEqual([201, 401, 200]);
+    expect(replay.body.error.code).toBe('signature_replayed');
+    expect(again.body.id).toBe(first.body.id);
   });
 
   it('never fails with a 5xx on fuzzed JSON bodies, query strings, oversized and deeply nested input', async () => {

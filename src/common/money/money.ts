@@ -23,8 +23,9 @@ const BPS_DENOMINATOR = 10_000n;
 const DECIMAL_AMOUNT = /^(\d{1,18})(?:\.(\d+))?$/;
 
 /**
- * Parses a plain decimal string ("49.99") into integer minor units of `currency`.
- * Extra fractional digits are accepted only when they are zeros ("10.500" EUR = 1050).
+ * Parses a plain decimal string ("49.99") into integer minor units of `currency`. More
+ * fractional digits than the currency has are refused, zeros too ("10.500" EUR): an amount
+ * written with more precision than the currency carries is a client bug to surface, not to round.
  */
 export function parseDecimalAmount(input: string, currency: string): number {
   const exponent = currencyExponent(currency);
@@ -33,7 +34,7 @@ export function parseDecimalAmount(input: string, currency: string): number {
     throw new MoneyError('invalid_amount', `not a plain non-negative decimal amount: ${JSON.stringify(input)}`);
   }
   const [, whole, fraction = ''] = match;
-  if (/[^0]/.test(fraction.slice(exponent))) {
+  if (fraction.length > exponent) {
     throw new MoneyError(
       'too_many_decimals',
       `${currency} allows at most ${exponent} decimal place${exponent === 1 ? '' : 's'}: ${input}`,

@@ -45,7 +45,42 @@ export function TrimmedString(maxLength: number): PropertyDecorator {
   );
 }
 
+/** An IANA zone name (Europe/Berlin, UTC), not an offset: PostgreSQL reads "+01:00" as POSIX, the other way round. */
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/;
+
+/** The canonical spelling of an IANA time zone as Intl knows it, or null. */
+export function canonicalTimeZone(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 64 || !ZONE_NAME.test(value)) return null;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/** An IANA time zone, stored in its canonical spelling ("utc" → "UTC"). */
+export function IsTimeZone(): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }) => canonicalTimeZone(value) ?? value),
+    (target: object, propertyName: string | symbol) =>
+      registerDecorator({
+        name: 'isTimeZone',
+        target: target.constructor,
+        propertyName: propertyName as string,
+        options: { message: `${String(propertyName)} must be an IANA time zone such as Europe/Berlin, or UTC` },
+        validator: { validate: (value: unknown) => canonicalTimeZone(value) === value },
+      }),
+  );
+}
+
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A UUID, lower-cased on the way in: ids are compared as strings in code (attribution, scoping),
+ * so `ABC…` and `abc…` must not become two principals at the edge.
+ */
 export function IsUuidString(): PropertyDecorator {
-  return Matches(UUID_PATTERN, { message: '$property must be an id' });
+  return applyDecorators(
+    Transform(({ value }) => (typeof value === 'string' && UUID_PATTERN.test(value) ? value.toLowerCase() : value)),
+    Matches(UUID_PATTERN, { message: '$property must be an id' }),
+  );
 }

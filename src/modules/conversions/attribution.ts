@@ -1,4 +1,5 @@
 import type { AttributionPriority } from '../offers/offer.entity';
+import type { ClickStatus } from '../tracking/click.entity';
 
 /** A way a conversion could be credited: a verified click, or an active coupon. */
 export interface Candidate {
@@ -8,6 +9,8 @@ export interface Candidate {
   advertiserId: string;
   linkId?: string;
   clickedAt?: Date;
+  /** ok, or why the click was not allowed (then it wins attribution but the conversion is rejected). */
+  clickStatus?: ClickStatus;
 }
 
 export interface AttributionInput {

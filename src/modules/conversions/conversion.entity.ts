@@ -90,6 +90,10 @@ export class Conversion {
   @Column({ type: 'text', nullable: true })
   userAgent: string | null;
 
+  /** When it happened as the advertiser reported it (conversion_time / occurredAt); null: when it was received (createdAt). */
+  @Column({ type: 'timestamptz', nullable: true })
+  occurredAt: Date | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   approveAfter: Date | null;
 

@@ -3,9 +3,14 @@ import { ConversionEvent } from './conversion-event.entity';
 import { Conversion } from './conversion.entity';
 import { ConversionEventView, ConversionView } from './dto/conversion.dto';
 
-/** SPEC 11's conversion shape; revenue hidden from affiliates, margin shown to staff only. */
+/**
+ * The conversion as `viewer` may see it: revenue (and its rule and rounding) hidden from
+ * affiliates, payout (and its rule and rounding) from advertisers, since either with the other
+ * side's figure gives away the network's margin; the margin itself for staff only.
+ */
 export function toConversionView(c: Conversion, viewer: AuthPrincipal, events?: ConversionEvent[]): ConversionView {
   const affiliate = viewer.role === 'affiliate';
+  const advertiser = viewer.role === 'advertiser';
   return {
     id: c.id,
     offerId: c.offerId,
@@ -16,7 +21,7 @@ export function toConversionView(c: Conversion, viewer: AuthPrincipal, events?: 
     txnId: c.txnId,
     saleAmount: c.saleAmount,
     ...(affiliate ? {} : { revenue: c.revenue, revenueRule: c.revenueRule, advertiserId: c.advertiserId }),
-    payout: c.payout,
+    ...(advertiser ? {} : { payout: c.payout, payoutRule: c.payoutRule }),
     ...(isStaff(viewer) ? { margin: c.revenue - c.payout } : {}),
     currency: c.currency,
     status: c.status,
@@ -24,12 +29,19 @@ export function toConversionView(c: Conversion, viewer: AuthPrincipal, events?: 
     reasonDetail: c.reasonDetail,
     attributedBy: c.attributedBy,
     source: c.source,
-    payoutRule: c.payoutRule,
-    rounding: c.rounding,
+    rounding: visibleRounding(c.rounding, viewer),
+    occurredAt: c.occurredAt?.toISOString() ?? null,
     approveAfter: c.approveAfter?.toISOString() ?? null,
     createdAt: c.createdAt.toISOString(),
     ...(events ? { events: events.map(toEventView) } : {}),
   };
+}
+
+function visibleRounding(rounding: Conversion['rounding'], viewer: AuthPrincipal): Conversion['rounding'] {
+  const { revenue, payout } = rounding ?? {};
+  if (viewer.role === 'affiliate') return payout ? { payout } : {};
+  if (viewer.role === 'advertiser') return revenue ? { revenue } : {};
+  return rounding;
 }
 
 function toEventView(e: ConversionEvent): ConversionEventView {

@@ -6,6 +6,7 @@ import { invalidField } from '../../common/errors';
 import { ParseIdPipe } from '../../common/http/parse-id.pipe';
 import { mapPage, Page } from '../../common/pagination';
 import { ConversionStatus } from './conversion.entity';
+import { parseConversionTime } from './conversion-time';
 import { toConversionView } from './conversion.view';
 import { ConversionsService } from './conversions.service';
 import { ConversionView, CreateConversionDto, ListConversionsQueryDto, TransitionDto } from './dto/conversion.dto';
@@ -38,6 +39,7 @@ export class ConversionsController {
         coupon: dto.coupon,
         amount: dto.saleAmount !== undefined ? { minor: dto.saleAmount } : null,
         currency: dto.currency,
+        occurredAt: dto.occurredAt !== undefined ? parseConversionTime(dto.occurredAt) : null,
       },
       { type: 'principal', id: actor.id },
     );

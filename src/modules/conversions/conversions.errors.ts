@@ -9,6 +9,9 @@ export enum ConversionsErrorCode {
   InvalidPostbackToken = 'invalid_postback_token',
   InvalidSignature = 'invalid_signature',
   StaleSignature = 'stale_signature',
+  SignatureReplayed = 'signature_replayed',
+  UnsignedParameters = 'unsigned_parameters',
+  InvalidConversionTime = 'invalid_conversion_time',
 }
 
 export class ConversionsError extends AppError {
@@ -32,6 +35,19 @@ export class ConversionsError extends AppError {
   static invalidSignature() {
     return new ConversionsError(ConversionsErrorCode.InvalidSignature, HttpStatus.UNAUTHORIZED, 'The postback signature does not match');
   }
+  static signatureReplayed() {
+    return new ConversionsError(ConversionsErrorCode.SignatureReplayed, HttpStatus.UNAUTHORIZED, 'This signature was accepted before: sign each postback afresh (a new t=)');
+  }
+  static unsignedParameters() {
+    return new ConversionsError(
+      ConversionsErrorCode.UnsignedParameters,
+      HttpStatus.UNAUTHORIZED,
+      'A signed POST signs its body only: put every parameter (advertiser_id included) in the body, none in the query string',
+    );
+  }
+  static invalidConversionTime(message: string) {
+    return new ConversionsError(ConversionsErrorCode.InvalidConversionTime, HttpStatus.BAD_REQUEST, `conversion time: ${message}`, [{ field: 'conversion_time', message }]);
+  }
   static staleSignature() {
     return new ConversionsError(ConversionsErrorCode.StaleSignature, HttpStatus.UNAUTHORIZED, 'The postback signature is older than 5 minutes');
   }
@@ -46,4 +62,8 @@ export enum RejectionReason {
   TooFast = 'click_to_conversion_too_fast',
   CapReached = 'cap_reached',
   NoAccess = 'affiliate_without_access',
+  /** The click was made on an archived link: it never could earn. */
+  LinkBlocked = 'link_blocked',
+  /** A pixel's amount on an offer that does not trust pixel amounts, for a goal that needs one. */
+  PixelAmountNotTrusted = 'pixel_amount_not_trusted',
 }

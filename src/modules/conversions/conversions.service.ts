@@ -12,11 +12,13 @@ import { ClickIdService } from '../tracking/click-id.service';
 import { CouponsService } from '../tracking/coupons.service';
 import { LinksService } from '../tracking/links.service';
 import { conversionStatusChanged, withConversionRollups } from '../reports/rollups';
+import type { ClickStatus } from '../tracking/click.entity';
 import { attribute, Attribution, Candidate } from './attribution';
 import { capBroken, CapUsage, firstRejection, hasCaps } from './conversion-checks';
 import { ConversionEvent, EventActorType } from './conversion-event.entity';
 import { ACCEPTED_STATUSES, Conversion, ConversionSource, ConversionStatus } from './conversion.entity';
-import { ConversionsError, RejectionReason } from './conversions.errors';
+import { CONVERSION_TIME_SKEW_MS } from './conversion-time';
+import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from '../commissions/commission-postings';
 import { canTransition } from './lifecycle';
@@ -32,6 +34,8 @@ export interface RecordConversionInput {
   /** A decimal string from a postback ("49.99"), or minor units from the JSON API. */
   amount?: { decimal: string } | { minor: number } | null;
   currency?: string | null;
+  /** When the conversion happened, as the advertiser says (checked against our clock and the offer's window); default now. */
+  occurredAt?: Date | null;
   ip?: string | null;
   userAgent?: string | null;
 }
@@ -44,7 +48,7 @@ export interface DayTotals {
   rejected: number;
   saleAmount: number;
   revenue?: number;
-  payout: number;
+  payout?: number;
 }
 
 export interface Actor {
@@ -59,6 +63,26 @@ export interface RecordResult {
 
 export type ConversionDraft = Omit<Conversion, 'id' | 'createdAt' | 'updatedAt'>;
 type Draft = ConversionDraft;
+
+/** A new conversion, and the accepted pixel conversion of its txn id it supersedes, if any. */
+interface Written {
+  conversion: Conversion;
+  pixelId: string | null;
+}
+
+const DAY_MS = 86_400_000;
+/** The longest attribution window an offer may have: no conversion time is older. */
+const MAX_WINDOW_DAYS = 365;
+
+/** Why a conversion on a click that was not allowed is rejected, by the click's status. */
+const BLOCKED_CLICK_REASON: Record<Exclude<ClickStatus, 'ok'>, RejectionReason> = {
+  link_archived: RejectionReason.LinkBlocked,
+  offer_paused: RejectionReason.OfferInactive,
+  offer_archived: RejectionReason.OfferInactive,
+  affiliate_suspended: RejectionReason.AffiliateSuspended,
+};
+
+const isPixel = (input: Pick<RecordConversionInput, 'source'>) => input.source === 'pixel';
 
 @Injectable()
 export class ConversionsService {
@@ -81,26 +105,64 @@ export class ConversionsService {
    * checks and amounts are decided first; one statement then writes the conversion, its first
    * event, the outbox messages for its commission and postback, and its report delta (see
    * `writeSql`). A repeat writes nothing and answers the stored one.
+   *
+   * The unauthenticated pixel has a txn id space of its own (a unique index per space): it can
+   * neither claim nor block the txn id of a postback or API call. A pixel for a txn id those
+   * already hold records nothing and answers theirs; an authenticated conversion for a txn id a
+   * pixel holds is recorded and the pixel's is superseded (rejected, or reversed once paid), so
+   * one transaction earns once. The authenticated write finds the pixel's in its own statement
+   * (no extra round trip on the hot path); the pixel looks for an authenticated one after its
+   * commit, so of two racing writes one sees the other unless the pixel commits and checks
+   * within the few milliseconds of the other's single statement.
    */
   async record(input: RecordConversionInput, actor: Actor): Promise<RecordResult> {
-    let result: Conversion | null;
+    const pixel = isPixel(input);
+    if (pixel) {
+      const authenticated = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+      if (authenticated) return { conversion: authenticated, created: false };
+    }
+    let result: Written | null;
     try {
       result = await this.decideAndWrite(input, actor);
     } catch (error) {
       // A repeat answers the stored conversion even when its input would now be refused.
-      const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId).catch(() => null);
+      const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, pixel).catch(() => null);
       if (existing) return { conversion: existing, created: false };
       throw error;
     }
     if (!result) {
       // An earlier or concurrent duplicate holds the key: answer with it.
-      const winner = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+      const winner = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, pixel);
       if (!winner) throw new Error('conversion vanished after a unique conflict');
       return { conversion: winner, created: false };
     }
+    const { conversion, pixelId } = result;
     this.outbox.notify();
-    this.logger.log(`conversion ${result.id} ${result.status}${result.reason ? ` (${result.reason})` : ''} for advertiser ${result.advertiserId}`);
-    return { conversion: result, created: true };
+    this.logger.log(`conversion ${conversion.id} ${conversion.status}${conversion.reason ? ` (${conversion.reason})` : ''} for advertiser ${conversion.advertiserId}`);
+    if (pixel) {
+      const authenticated = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
+      if (authenticated) {
+        await this.supersede(conversion, authenticated);
+        return { conversion: authenticated, created: false };
+      }
+    } else if (pixelId) {
+      await this.supersede({ id: pixelId, status: 'pending' }, conversion);
+    }
+    return { conversion, created: true };
+  }
+
+  /** Takes a pixel conversion out of the money once an authenticated one holds its txn id. */
+  private async supersede(pixel: Pick<Conversion, 'id' | 'status'>, by: Conversion): Promise<void> {
+    if (!ACCEPTED_STATUSES.includes(pixel.status)) return;
+    const paid = await this.dataSource.getRepository(Conversion).exists({ where: { id: pixel.id, status: 'paid' } });
+    try {
+      await this.transition(pixel.id, paid ? 'reversed' : 'rejected', { type: 'system', id: null }, `superseded_by_${by.source}`);
+      this.logger.log(`pixel conversion ${pixel.id} superseded by ${by.source} conversion ${by.id}`);
+    } catch (error) {
+      // The other side of a race superseded it first.
+      if (error instanceof ConversionsError && error.code === ConversionsErrorCode.InvalidTransition) return;
+      throw error;
+    }
   }
 
   /**
@@ -108,14 +170,14 @@ export class ConversionsService {
    * first: the insert's ON CONFLICT answers "already there" without a round trip of its own,
    * except for a capped offer, where a repeat must not be counted or judged against the cap.
    */
-  private async decideAndWrite(input: RecordConversionInput, actor: Actor): Promise<Conversion | null> {
-    const at = new Date();
+  private async decideAndWrite(input: RecordConversionInput, actor: Actor): Promise<Written | null> {
+    const at = conversionTime(input);
     const { attribution, offers } = await this.attribute(input, at);
     const draft = await this.draft(input, at, attribution, offers);
     const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
     if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return this.write(this.dataSource.manager, draft, actor);
 
-    if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId)) return null;
+    if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, isPixel(input))) return null;
     return this.dataSource.transaction(async (manager) => {
       // Serialise the conversions of a capped offer so counts cannot race past the cap.
       await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
@@ -125,10 +187,10 @@ export class ConversionsService {
   }
 
   /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
-  private async write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Conversion | null> {
+  private async write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Written | null> {
     const { params } = this.conversionRows.insertValues(draft);
     const rows = await preparedQuery<Record<string, unknown>>(manager, 'conversions.write', this.writeSql, [...params, draft.clickedAt, draft.clickId, actor.type, actor.id]);
-    return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
+    return rows.length > 0 ? { conversion: this.conversionRows.toEntity(rows[0]), pixelId: (rows[0].superseded_pixel_id as string | null) ?? null } : null;
   }
 
   /**
@@ -156,7 +218,11 @@ export class ConversionsService {
            ORDER BY m.n)`,
       ],
       // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
-      this.conversionRows.columns,
+      // And an accepted pixel conversion of the same txn id, which an authenticated one supersedes.
+      `${this.conversionRows.columns},
+       (SELECT p.id FROM conversions p
+         WHERE inserted.source <> 'pixel' AND p.source = 'pixel' AND p.advertiser_id = inserted.advertiser_id
+           AND p.goal_key = inserted.goal_key AND p.txn_id = inserted.txn_id AND p.status IN ('pending', 'approved', 'paid')) AS superseded_pixel_id`,
     );
     return this.writeSqlText;
   }
@@ -182,7 +248,7 @@ export class ConversionsService {
   async preview(input: RecordConversionInput): Promise<{ existing: Conversion | null; draft: ConversionDraft | null }> {
     const existing = await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId);
     if (existing) return { existing, draft: null };
-    const at = new Date();
+    const at = conversionTime(input);
     const { attribution, offers } = await this.attribute(input, at);
     const draft = await this.draft(input, at, attribution, offers);
     await this.applyCaps(this.dataSource.manager, draft, draft.offerId ? offers.get(draft.offerId) : undefined);
@@ -245,7 +311,7 @@ export class ConversionsService {
     return paginate(qb, 'c', query);
   }
 
-  /** Conversions per local day of `timezone` and currency, scoped like `list`; revenue left out for affiliates. */
+  /** Conversions per local day of `timezone` and currency, scoped like `list`; revenue left out for affiliates, payout for advertisers. */
   async perDay(scope: AuthPrincipal, range: { from: Date; to: Date; timezone: string }): Promise<DayTotals[]> {
     const where = scopeWhere(scope);
     const rows: Record<string, string>[] = await this.dataSource.query(
@@ -268,12 +334,16 @@ export class ConversionsService {
       rejected: Number(r.rejected),
       saleAmount: Number(r.saleAmount),
       ...(scope.role === 'affiliate' ? {} : { revenue: Number(r.revenue) }),
-      payout: Number(r.payout),
+      ...(scope.role === 'advertiser' ? {} : { payout: Number(r.payout) }),
     }));
   }
 
-  private async findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string): Promise<Conversion | null> {
-    const rows: Record<string, unknown>[] = await manager.query('SELECT * FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3', [advertiserId, goalKey, txnId]);
+  /** The conversion holding a txn id: in the authenticated space (postback, API), or with `pixel` in the pixel's. */
+  private async findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string, pixel = false): Promise<Conversion | null> {
+    const rows: Record<string, unknown>[] = await manager.query(
+      `SELECT * FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3 AND source ${pixel ? '=' : '<>'} 'pixel'`,
+      [advertiserId, goalKey, txnId],
+    );
     return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
   }
 
@@ -285,7 +355,17 @@ export class ConversionsService {
       const link = verified ? await this.links.context(verified.linkId) : null;
       if (!verified) clickProblem = 'invalid_click_id';
       else if (!link) clickProblem = 'unknown_link';
-      else click = { by: 'click', offerId: link.offerId, affiliateId: link.affiliateId, advertiserId: link.advertiserId, linkId: link.linkId, clickedAt: verified.clickedAt };
+      else {
+        click = {
+          by: 'click',
+          offerId: link.offerId,
+          affiliateId: link.affiliateId,
+          advertiserId: link.advertiserId,
+          linkId: link.linkId,
+          clickedAt: verified.clickedAt,
+          clickStatus: verified.status,
+        };
+      }
     }
     let coupon: Candidate | null = null;
     let couponProblem: string | null = null;
@@ -325,6 +405,7 @@ export class ConversionsService {
       reason: null,
       reasonDetail: null,
       source: input.source,
+      occurredAt: input.occurredAt ?? null,
       ip: input.ip ?? null,
       userAgent: input.userAgent?.slice(0, 1000) ?? null,
       approveAfter: null,
@@ -334,13 +415,19 @@ export class ConversionsService {
     };
     if (!attribution.ok) {
       base.reason = attribution.reason;
-      base.saleAmount = input.currency ? this.saleAmount(input, input.currency) : null;
+      if (isPixel(input)) base.currency = null;
+      else base.saleAmount = input.currency ? this.saleAmount(input, input.currency) : null;
       return base;
     }
     const winner = attribution.winner;
     const offer = offers.get(winner.offerId) as Offer;
-    const currency = input.currency ?? offer.currency;
-    const saleAmount = this.saleAmount(input, currency);
+    if (input.occurredAt && Date.now() - input.occurredAt.getTime() > offer.attributionWindowDays * DAY_MS) {
+      throw ConversionsError.invalidConversionTime(`is older than the offer's attribution window of ${offer.attributionWindowDays} days`);
+    }
+    // Anyone can fire a pixel: its amount (and currency) count only where the offer says so.
+    const trusted = !isPixel(input) || offer.pixelAmounts;
+    const currency = (trusted ? input.currency : null) ?? offer.currency;
+    const saleAmount = trusted ? this.saleAmount(input, currency) : null;
     Object.assign(base, {
       offerId: offer.id,
       affiliateId: winner.affiliateId,
@@ -359,7 +446,10 @@ export class ConversionsService {
     const goal = offer.goals.find((g) => g.key === input.goal);
     if (!goal) return Object.assign(base, rejected(RejectionReason.UnknownGoal, input.goal));
     const payoutRule: RateRule = goal.overrides?.find((o) => o.affiliateId === winner.affiliateId)?.payout ?? goal.payout;
-    if ((goal.revenue.type === 'percent' || payoutRule.type === 'percent') && saleAmount === null) throw ConversionsError.amountRequired(goal.key);
+    if ((goal.revenue.type === 'percent' || payoutRule.type === 'percent') && saleAmount === null) {
+      if (!trusted) return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
+      throw ConversionsError.amountRequired(goal.key);
+    }
     const revenue = applyRule(goal.revenue, saleAmount);
     const payout = applyRule(payoutRule, saleAmount);
     Object.assign(base, {
@@ -370,6 +460,8 @@ export class ConversionsService {
       payoutRule,
       rounding: { revenue: revenue.rounding, payout: payout.rounding },
     });
+
+    if (winner.clickStatus && winner.clickStatus !== 'ok') return Object.assign(base, rejected(BLOCKED_CLICK_REASON[winner.clickStatus], winner.clickStatus));
 
     const rejection = firstRejection({
       offerStatus: offer.status,
@@ -383,10 +475,12 @@ export class ConversionsService {
     });
     if (rejection) return Object.assign(base, rejected(rejection, null));
 
+    // The lock period runs from when we learn of the conversion, whenever it happened.
+    const now = new Date();
     if (offer.lockPeriodDays === 0) {
-      return Object.assign(base, { status: 'approved', approvedAt: at });
+      return Object.assign(base, { status: 'approved', approvedAt: now });
     }
-    return Object.assign(base, { status: 'pending', approveAfter: new Date(at.getTime() + offer.lockPeriodDays * 86_400_000) });
+    return Object.assign(base, { status: 'pending', approveAfter: new Date(now.getTime() + offer.lockPeriodDays * DAY_MS) });
   }
 
   private saleAmount(input: RecordConversionInput, currency: string): number | null {
@@ -402,22 +496,36 @@ export class ConversionsService {
 
   private async applyCaps(manager: EntityManager, draft: Draft, offer: Offer | undefined): Promise<void> {
     if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return;
-    const cap = capBroken(offer.caps, await this.capUsage(manager, offer.id, draft.affiliateId as string), draft.revenue);
+    const at = draft.occurredAt ?? new Date();
+    const cap = capBroken(offer.caps, await this.capUsage(manager, offer, draft.affiliateId as string, at), draft.revenue);
     if (cap) Object.assign(draft, rejected(RejectionReason.CapReached, cap));
   }
 
-  private async capUsage(manager: EntityManager, offerId: string, affiliateId: string): Promise<CapUsage> {
+  /**
+   * Accepted conversions of the offer (and of the affiliate on it) in the calendar day and month
+   * of the offer's time zone that hold `at`, each counted at the time it happened: a late batch
+   * counts against the day its conversions belong to, not the day it arrives.
+   */
+  private async capUsage(manager: EntityManager, offer: Offer, affiliateId: string, at: Date): Promise<CapUsage> {
     const [row] = await manager.query(
-      `SELECT
-         count(*) FILTER (WHERE created_at >= date_trunc('day', now()))::int AS day,
-         count(*) FILTER (WHERE created_at >= date_trunc('month', now()))::int AS month,
+      `WITH starts AS (
+         SELECT date_trunc('day', $3::timestamptz, $4) AS day, date_trunc('month', $3::timestamptz, $4) AS month),
+       periods AS (
+         SELECT day, ((day AT TIME ZONE $4) + interval '1 day') AT TIME ZONE $4 AS day_end,
+                month, ((month AT TIME ZONE $4) + interval '1 month') AT TIME ZONE $4 AS month_end FROM starts),
+       accepted AS (
+         SELECT affiliate_id, revenue, coalesce(occurred_at, created_at) AS t
+           FROM conversions WHERE offer_id = $1 AND status IN ('pending', 'approved', 'paid'))
+       SELECT
+         count(*) FILTER (WHERE t >= p.day AND t < p.day_end)::int AS day,
+         count(*) FILTER (WHERE t >= p.month AND t < p.month_end)::int AS month,
          count(*)::int AS total,
-         count(*) FILTER (WHERE affiliate_id = $2 AND created_at >= date_trunc('day', now()))::int AS "affiliateDay",
-         count(*) FILTER (WHERE affiliate_id = $2 AND created_at >= date_trunc('month', now()))::int AS "affiliateMonth",
+         count(*) FILTER (WHERE affiliate_id = $2 AND t >= p.day AND t < p.day_end)::int AS "affiliateDay",
+         count(*) FILTER (WHERE affiliate_id = $2 AND t >= p.month AND t < p.month_end)::int AS "affiliateMonth",
          count(*) FILTER (WHERE affiliate_id = $2)::int AS "affiliateTotal",
          coalesce(sum(revenue), 0)::bigint AS revenue
-       FROM conversions WHERE offer_id = $1 AND status IN ('pending', 'approved', 'paid')`,
-      [offerId, affiliateId],
+       FROM accepted CROSS JOIN periods p`,
+      [offer.id, affiliateId, at, offer.timezone],
     );
     return { ...row, revenue: Number(row.revenue) };
   }
@@ -425,6 +533,16 @@ export class ConversionsService {
   private async addEvent(manager: EntityManager, conversionId: string, from: ConversionStatus | null, to: ConversionStatus, actor: Actor, reason: string | null): Promise<ConversionEvent> {
     return manager.save(manager.create(ConversionEvent, { conversionId, fromStatus: from, toStatus: to, actorType: actor.type, actorId: actor.id, reason }));
   }
+}
+
+/** When the conversion happened: the advertiser's time where given and plausible, else now. */
+function conversionTime(input: RecordConversionInput): Date {
+  const now = Date.now();
+  const at = input.occurredAt;
+  if (!at) return new Date(now);
+  if (at.getTime() - now > CONVERSION_TIME_SKEW_MS) throw ConversionsError.invalidConversionTime('is in the future');
+  if (now - at.getTime() > MAX_WINDOW_DAYS * DAY_MS) throw ConversionsError.invalidConversionTime(`is older than ${MAX_WINDOW_DAYS} days`);
+  return at;
 }
 
 function rejected(reason: RejectionReason, detail: string | null): Partial<Draft> {

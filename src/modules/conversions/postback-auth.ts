@@ -22,12 +22,15 @@ export function sign(secret: string, timestamp: number, payload: string): string
   return createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex');
 }
 
-export function signatureMatches(secrets: string[], timestamp: number, payload: string, signatures: string[]): boolean {
-  return secrets.some((secret) => {
+/** The given signature that one of `secrets` made over `payload`, or null. */
+export function matchingSignature(secrets: string[], timestamp: number, payload: string, signatures: string[]): string | null {
+  for (const secret of secrets) {
     const expected = Buffer.from(sign(secret, timestamp, payload), 'hex');
-    return signatures.some((s) => {
+    const match = signatures.find((s) => {
       const given = Buffer.from(s, 'hex');
       return given.length === expected.length && timingSafeEqual(given, expected);
     });
-  });
+    if (match) return match;
+  }
+  return null;
 }

@@ -65,6 +65,14 @@ export class Offer {
   @Column({ type: 'jsonb', default: {} })
   caps: OfferCaps;
 
+  /** IANA zone whose calendar days and months the caps count. */
+  @Column({ type: 'text', default: 'UTC' })
+  timezone: string;
+
+  /** Whether a conversion pixel's amount counts; off, a pixel's amount is ignored (anyone can fire a pixel). */
+  @Column({ type: 'boolean', default: false })
+  pixelAmounts: boolean;
+
   @OneToMany(() => OfferGoal, (goal) => goal.offer, { cascade: false })
   goals: Relation<OfferGoal>[];
 

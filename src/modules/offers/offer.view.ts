@@ -37,6 +37,8 @@ export function toOfferView({ offer, access }: OfferWithAccess, actor: AuthPrinc
     attributionPriority: offer.attributionPriority,
     minClickToConversionSeconds: offer.minClickToConversionSeconds,
     caps: offer.caps,
+    timezone: offer.timezone,
+    pixelAmounts: offer.pixelAmounts,
     goals: (offer.goals ?? []).map((g) => goalView(g, actor)),
     ...(access !== undefined ? { access } : {}),
     createdAt: offer.createdAt.toISOString(),

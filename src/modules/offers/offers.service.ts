@@ -30,6 +30,7 @@ export class OffersService {
 
   async create(actor: AuthPrincipal, dto: CreateOfferDto): Promise<Offer> {
     const advertiserId = await this.resolveOwner(actor, dto.advertiserId);
+    await this.checkTimezone(dto.timezone);
     return this.dataSource.transaction(async (manager) => {
       await this.checkGoalSet(manager, dto.goals);
       const offer = await manager.save(
@@ -47,6 +48,8 @@ export class OffersService {
           attributionPriority: dto.attributionPriority ?? 'coupon_first',
           minClickToConversionSeconds: dto.minClickToConversionSeconds ?? 0,
           caps: { ...(dto.caps ?? {}) },
+          timezone: dto.timezone ?? 'UTC',
+          pixelAmounts: dto.pixelAmounts ?? false,
         }),
       );
       await this.replaceGoals(manager, offer.id, dto.goals);
@@ -56,6 +59,7 @@ export class OffersService {
   }
 
   async update(actor: AuthPrincipal, id: string, dto: UpdateOfferDto): Promise<Offer> {
+    await this.checkTimezone(dto.timezone);
     const updated = await this.dataSource.transaction(async (manager) => {
       const offer = await this.findOwned(manager, actor, id, true);
       if (dto.goals) await this.checkGoalSet(manager, dto.goals);
@@ -187,6 +191,17 @@ export class OffersService {
     const advertiser = await this.dataSource.getRepository(Principal).findOneBy({ id: advertiserId, role: 'advertiser' });
     if (!advertiser) throw invalidField('advertiserId', 'names no advertiser');
     return advertiserId;
+  }
+
+  /** Caps count days in PostgreSQL, whose zone data may lag Node's (which the DTO checked). */
+  private async checkTimezone(timezone: string | undefined): Promise<void> {
+    if (timezone === undefined) return;
+    try {
+      await this.dataSource.query('SELECT now() AT TIME ZONE $1', [timezone]);
+    } catch (error) {
+      if ((error as { code?: string }).code === '22023') throw invalidField('timezone', `"${timezone}" is not a time zone the database knows`);
+      throw error;
+    }
   }
 
   private async checkGoalSet(manager: EntityManager, goals: GoalDto[]): Promise<void> {

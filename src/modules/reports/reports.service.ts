@@ -139,10 +139,12 @@ function dimensionsOf(raw: Record<string, string | number | null>, groupBy: read
 /**
  * The figures of a set of sums as `viewer` may see them: affiliates never see what the
  * advertiser pays (revenue, margin, ROI), and their CPA and CPL are what they earn per result;
- * margin is for the operator's staff.
+ * advertisers never see what the affiliate earns (payout, EPC), their cost being revenue; margin
+ * is for the operator's staff.
  */
 function figures(s: Sums, viewer: AuthPrincipal): Omit<StatsRowView, 'currency'> {
   const affiliate = viewer.role === 'affiliate';
+  const advertiser = viewer.role === 'advertiser';
   const n = toSafeNumber;
   const conversions = s.pending + s.approved + s.rejected + s.reversed;
   return {
@@ -156,11 +158,11 @@ function figures(s: Sums, viewer: AuthPrincipal): Omit<StatsRowView, 'currency'>
     reversed: n(s.reversed),
     saleAmount: n(s.sale_amount),
     ...(affiliate ? {} : { revenue: n(s.revenue) }),
-    payout: n(s.payout),
+    ...(advertiser ? {} : { payout: n(s.payout) }),
     ...(isStaff(viewer) ? { margin: n(s.revenue - s.payout) } : {}),
     conversionRate: quotient(conversions, s.clicks, RATE_PLACES),
     approvalRate: quotient(s.approved, s.approved + s.rejected + s.reversed, RATE_PLACES),
-    epc: quotient(s.payout, s.clicks, MONEY_PLACES),
+    ...(advertiser ? {} : { epc: quotient(s.payout, s.clicks, MONEY_PLACES) }),
     cpa: quotient(affiliate ? s.sale_payout : s.sale_revenue, s.sale_count, MONEY_PLACES),
     cpl: quotient(affiliate ? s.lead_payout : s.lead_revenue, s.lead_count, MONEY_PLACES),
     ...(affiliate ? {} : { roi: quotient(s.sale_amount - s.revenue, s.revenue, RATE_PLACES) }),

@@ -61,10 +61,15 @@ export function upsert(rollup: Rollup, source: string, { fresh = false } = {}): 
 const hourOf = (column: string) => `date_trunc('hour', ${column}, 'UTC')`;
 const orEmpty = (alias: string, columns: readonly string[]) => columns.map((c) => `coalesce(${alias}.${c}, '') AS ${c}`).join(', ');
 
-/** Clicks as rollup facts: one row per click of `alias` (which has the columns of `clicks`). */
+/**
+ * Clicks as rollup facts: one row per click of `alias` (which has the columns of `clicks`). A click
+ * that was not allowed (paused offer, archived link, suspended affiliate) counts in blocked_clicks
+ * only, never in clicks or unique_clicks (nor, through them, in EPC or conversion rate).
+ */
 export function clickFacts(alias: string): string {
+  const allowed = `${alias}.status = 'ok'`;
   return `${hourOf(`${alias}.clicked_at`)} AS hour, ${alias}.offer_id, ${alias}.affiliate_id, ${alias}.channel, ${orEmpty(alias, DETAIL_KEYS)},
-    1 AS clicks, ${alias}.is_unique::int AS unique_clicks, (${alias}.status <> 'ok')::int AS blocked_clicks`;
+    (${allowed})::int AS clicks, (${alias}.is_unique AND ${allowed})::int AS unique_clicks, (NOT ${allowed})::int AS blocked_clicks`;
 }
 
 /**

@@ -6,13 +6,15 @@ import { RateLimitedError } from '../../common/errors';
 import { Config } from '../../config/configuration';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
-export type RateLimitScope = 'postbacks' | 'forms' | 'signups' | 'keyFailures';
+export type RateLimitScope = 'postbacks' | 'forms' | 'signups' | 'keyFailures' | 'pixelPerClick' | 'pixelPerIp';
 
 const WHAT: Record<RateLimitScope, string> = {
   postbacks: 'postbacks',
   forms: 'attempts from your address',
   signups: 'sign-ups from your address',
   keyFailures: 'unknown API keys from your address',
+  pixelPerClick: 'pixels for this click',
+  pixelPerIp: 'pixels from your address',
 };
 
 /**
@@ -32,14 +34,20 @@ export class RateLimiter {
   ) {
     const rateLimit = config.get('rateLimit', { infer: true });
     this.windowMs = rateLimit.windowMs;
-    this.limits = { postbacks: rateLimit.postbacks, forms: rateLimit.forms, signups: rateLimit.signups, keyFailures: rateLimit.keyFailures };
+    this.limits = {
+      postbacks: rateLimit.postbacks,
+      forms: rateLimit.forms,
+      signups: rateLimit.signups,
+      keyFailures: rateLimit.keyFailures,
+      pixelPerClick: rateLimit.pixelPerClick,
+      pixelPerIp: rateLimit.pixelPerIp,
+    };
   }
 
   /** Counts one hit for `subject`; past the limit, a 429 with Retry-After. */
   async consume(scope: RateLimitScope, subject: string, reply?: FastifyReply): Promise<void> {
     const limit = this.limits[scope];
-    if (limit === 0) return;
-    const { isBlocked, timeToBlockExpire } = await this.storage.increment(`${scope}:${subject}`, this.windowMs, limit);
+    const { isBlocked, timeToBlockExpire } = await this.hit(scope, subject);
     if (!isBlocked) return;
     if (reply) void reply.header('retry-after', String(timeToBlockExpire));
     throw new RateLimitedError(`More than ${limit} ${WHAT[scope]} in ${this.windowMs / 1000} s; retry after ${timeToBlockExpire} s`, timeToBlockExpire);
@@ -48,5 +56,16 @@ export class RateLimiter {
   async release(scope: RateLimitScope, subject: string): Promise<void> {
     if (this.limits[scope] === 0) return;
     await this.storage.release(`${scope}:${subject}`);
+  }
+
+  /** Counts one hit for `subject`; false past the limit (for callers that answer the same either way, like the pixel). */
+  async allow(scope: RateLimitScope, subject: string): Promise<boolean> {
+    return !(await this.hit(scope, subject)).isBlocked;
+  }
+
+  private async hit(scope: RateLimitScope, subject: string): Promise<{ isBlocked: boolean; timeToBlockExpire: number }> {
+    const limit = this.limits[scope];
+    if (limit === 0) return { isBlocked: false, timeToBlockExpire: 0 };
+    return this.storage.increment(`${scope}:${subject}`, this.windowMs, limit);
   }
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Config } from '../../config/configuration';
 import { ClickIdCodec, VerifiedClickId } from './click-id';
+import type { ClickStatus } from './click.entity';
 
 const SETTING_KEY = 'click_secret';
 
@@ -44,8 +45,8 @@ export class ClickIdService implements OnModuleInit {
   }
 
   /** `link`: the link id, or its linkIdBytes(). */
-  issue(link: string | Buffer, clickedAt: Date): string {
-    return this.ready().issue(link, clickedAt);
+  issue(link: string | Buffer, clickedAt: Date, status: ClickStatus = 'ok'): string {
+    return this.ready().issue(link, clickedAt, status);
   }
 
   verify(clickId: string): VerifiedClickId | null {

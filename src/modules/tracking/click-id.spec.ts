@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CLICK_ID_LENGTH, ClickIdCodec, linkIdBytes } from './click-id';
+import { CLICK_STATUSES } from './click.entity';
 
 describe('ClickIdCodec', () => {
   const codec = new ClickIdCodec(randomBytes(32));
@@ -11,7 +12,7 @@ describe('ClickIdCodec', () => {
     const id = codec.issue(linkId, clickedAt);
     expect(id).toMatch(new RegExp(`^[A-Za-z0-9_-]{${CLICK_ID_LENGTH}}$`));
     expect(CLICK_ID_LENGTH).toBe(60);
-    expect(codec.verify(id)).toEqual({ linkId, clickedAt });
+    expect(codec.verify(id)).toEqual({ linkId, clickedAt, status: 'ok' });
   });
 
   it('round-trips any link id and any time it can carry, future ones included', () => {
@@ -26,9 +27,16 @@ describe('ClickIdCodec', () => {
 
   it('issues the same kind of id from the link id converted once, and refuses what is not one', () => {
     const bytes = linkIdBytes(linkId);
-    expect(codec.verify(codec.issue(bytes, clickedAt))).toEqual({ linkId, clickedAt });
+    expect(codec.verify(codec.issue(bytes, clickedAt))).toEqual({ linkId, clickedAt, status: 'ok' });
     expect(() => linkIdBytes('not-a-uuid')).toThrow('not a link id');
     expect(() => codec.issue(bytes.subarray(0, 15), clickedAt)).toThrow('16 bytes');
+  });
+
+  it("carries a blocked click's status, signed: flipping it to an allowed click breaks the id", () => {
+    for (const status of CLICK_STATUSES) expect(codec.verify(codec.issue(linkId, clickedAt, status))?.status).toBe(status);
+    const bytes = Buffer.from(codec.issue(linkId, clickedAt, 'link_archived'), 'base64url');
+    bytes[0] = 1;
+    expect(codec.verify(bytes.toString('base64url'))).toBeNull();
   });
 
   it('issues a different id for each click, even at the same millisecond', () => {

@@ -1,15 +1,20 @@
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { CLICK_STATUSES, ClickStatus } from './click.entity';
 
 /**
  * Click ids carry what attribution needs and prove they are ours, so a conversion can be
  * attributed before (or without) reading the click row:
  *
- *   base64url( version(1) | link uuid(16) | clicked-at ms(6) | random(8) | HMAC-SHA256(first 31)[0..14) )
+ *   base64url( kind(1) | link uuid(16) | clicked-at ms(6) | random(8) | HMAC-SHA256(first 31)[0..14) )
+ *
+ * `kind` is 1 for a click that was allowed, and 2… for one that was not (the click's status, as
+ * CLICK_STATUSES orders them): signed like the rest, so a blocked click's id cannot be turned
+ * into one that earns.
  *
  * 45 bytes, a multiple of 3, so the 60 characters have no padding bits: changing any one of
  * them changes the bytes, and a string has exactly one decoding.
  */
-const VERSION = 1;
+const KIND_OF_STATUS = new Map<ClickStatus, number>(CLICK_STATUSES.map((status, i) => [status, i + 1]));
 const PAYLOAD_BYTES = 1 + 16 + 6 + 8;
 const MAC_BYTES = 14;
 const TOTAL_BYTES = PAYLOAD_BYTES + MAC_BYTES;
@@ -21,6 +26,8 @@ const MAX_TIMESTAMP = 2 ** 48 - 1;
 export interface VerifiedClickId {
   linkId: string;
   clickedAt: Date;
+  /** ok, or why the click was not allowed (it then earns nothing). */
+  status: ClickStatus;
 }
 
 /** Random bytes drawn from a refilled pool: one syscall per 512 click ids instead of one each. */
@@ -54,13 +61,13 @@ export class ClickIdCodec {
   }
 
   /** `link`: the link id, or its linkIdBytes(). */
-  issue(link: string | Buffer, clickedAt: Date): string {
+  issue(link: string | Buffer, clickedAt: Date, status: ClickStatus = 'ok'): string {
     const linkBytes = typeof link === 'string' ? linkIdBytes(link) : link;
     if (linkBytes.length !== 16) throw new Error('a link id is 16 bytes');
     const ms = clickedAt.getTime();
     if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP) throw new Error('click time out of range');
     const bytes = Buffer.allocUnsafe(TOTAL_BYTES);
-    bytes[0] = VERSION;
+    bytes[0] = KIND_OF_STATUS.get(status) as number;
     linkBytes.copy(bytes, 1);
     bytes.writeUIntBE(ms, 17, 6);
     this.random.copy(bytes, 23, 8);
@@ -72,13 +79,15 @@ export class ClickIdCodec {
   verify(clickId: unknown): VerifiedClickId | null {
     if (typeof clickId !== 'string' || !CLICK_ID_PATTERN.test(clickId)) return null;
     const bytes = Buffer.from(clickId, 'base64url');
-    if (bytes.length !== TOTAL_BYTES || bytes[0] !== VERSION) return null;
+    const status = CLICK_STATUSES[bytes[0] - 1];
+    if (bytes.length !== TOTAL_BYTES || !status) return null;
     const expected = this.mac(bytes).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(expected, bytes.subarray(PAYLOAD_BYTES))) return null;
     const hex = bytes.toString('hex', 1, 17);
     return {
       linkId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
       clickedAt: new Date(bytes.readUIntBE(17, 6)),
+      status,
     };
   }
 

@@ -33,7 +33,7 @@ interface LinkPlan {
 @Injectable()
 export class ClickRedirectService {
   private readonly logger = new Logger(ClickRedirectService.name);
-  private readonly secureCookie: string;
+  private readonly cookieSite: string;
   /** Keyed by the cached link object: a link read afresh from the database gets a new plan. */
   private readonly plans = new WeakMap<ResolvedLink, LinkPlan>();
   /** The per-request metrics hook costs more than a cheap tally on this path. */
@@ -48,7 +48,10 @@ export class ClickRedirectService {
     metrics: MetricsService,
   ) {
     this.recordRequest = metrics.requestRecorder('GET', CLICK_ROUTE);
-    this.secureCookie = config.get('app', { infer: true }).publicBaseUrl.startsWith('https:') ? '; Secure' : '';
+    // The pixel is an image on the advertiser's site: a cross-site request, which browsers send a
+    // SameSite=Lax cookie with no longer. None needs Secure, which needs https; on plain http
+    // (development) the cookie stays Lax and reaches first-party (CNAME) pixels only (README).
+    this.cookieSite = config.get('app', { infer: true }).publicBaseUrl.startsWith('https:') ? 'SameSite=None; Secure' : 'SameSite=Lax';
     // RedirectController declares the route (docs, route config); Fastify then runs this handler
     // directly, without Nest's guard/pipe/filter pipeline, which measured ~25% of the redirect's
     // cost. handle() renders its own errors, so both paths answer alike. Registered now, before
@@ -79,7 +82,10 @@ export class ClickRedirectService {
 
     const plan = this.plans.get(link) ?? this.plan(link);
     const clickedAt = new Date();
-    const id = this.clickIds.issue(plan.linkIdBytes, clickedAt);
+    // A click that was not allowed gets an id marked so (a conversion on it is rejected), no cookie,
+    // and no place among the counted clicks or in the uniqueness of later ones.
+    const allowed = link.status === 'ok';
+    const id = this.clickIds.issue(plan.linkIdBytes, clickedAt, link.status);
     const subs = clickSubIds(request.query, link);
     await this.buffer.push({
       id,
@@ -92,6 +98,7 @@ export class ClickRedirectService {
       ...subs,
       ...clickClient(request.ip, request.headers),
       status: link.status,
+      ...(allowed ? {} : { isUnique: false }),
     });
 
     if (!plan.location) throw TrackingError.offerUnavailable();
@@ -99,9 +106,9 @@ export class ClickRedirectService {
       .code(302)
       .header('location', plan.location({ click_id: id, affiliate_id: link.affiliateId, offer_id: link.offerId, ...subs }))
       .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer-when-downgrade')
-      .header('set-cookie', `afx_click=${id}${plan.cookieAttributes}`)
-      .send();
+      .header('referrer-policy', 'no-referrer-when-downgrade');
+    if (allowed) void reply.header('set-cookie', `afx_click=${id}${plan.cookieAttributes}`);
+    void reply.send();
   }
 
   private plan(link: ResolvedLink): LinkPlan {
@@ -109,7 +116,7 @@ export class ClickRedirectService {
     const plan: LinkPlan = {
       linkIdBytes: linkIdBytes(link.linkId),
       location: template ? compileUrlTemplate(template) : null,
-      cookieAttributes: `; Path=/; Max-Age=${link.attributionWindowDays * 86400}; HttpOnly; SameSite=Lax${this.secureCookie}`,
+      cookieAttributes: `; Path=/; Max-Age=${link.attributionWindowDays * 86400}; HttpOnly; ${this.cookieSite}`,
     };
     this.plans.set(link, plan);
     return plan;

@@ -3,6 +3,7 @@ import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class
 import { PageQueryDto } from '../../../common/pagination';
 import { IsCurrencyCode, IsUuidString, MinorUnits } from '../../../common/validation/validators';
 import { CONVERSION_STATUSES, ConversionStatus } from '../conversion.entity';
+import { IsConversionTime } from '../conversion-time';
 
 export const GOAL_KEY = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 export const TXN_ID = /^[\x21-\x7e]{1,128}$/;
@@ -36,6 +37,10 @@ export class CreateConversionDto {
   @ApiPropertyOptional({ example: 'USD' })
   @IsOptional() @IsCurrencyCode()
   currency?: string;
+
+  @ApiPropertyOptional({ description: 'when the conversion happened: ISO 8601 with a zone, or unix seconds; default now. Counts for the attribution window and the caps', example: '2026-03-01T23:59:00Z' })
+  @IsOptional() @IsConversionTime()
+  occurredAt?: string | number;
 }
 
 export class TransitionDto {
@@ -76,7 +81,7 @@ export class ConversionView {
   @ApiProperty() txnId: string;
   @ApiProperty({ nullable: true, type: 'integer' }) saleAmount: number | null;
   @ApiPropertyOptional({ type: 'integer', description: 'hidden from affiliates' }) revenue?: number;
-  @ApiProperty({ type: 'integer' }) payout: number;
+  @ApiPropertyOptional({ type: 'integer', description: 'hidden from advertisers' }) payout?: number;
   @ApiPropertyOptional({ type: 'integer', description: 'admin and finance only' }) margin?: number;
   @ApiProperty({ nullable: true }) currency: string | null;
   @ApiProperty({ enum: CONVERSION_STATUSES }) status: ConversionStatus;
@@ -89,6 +94,7 @@ export class ConversionView {
   @ApiPropertyOptional() revenueRule?: unknown;
   @ApiPropertyOptional() rounding?: unknown;
   @ApiPropertyOptional({ nullable: true }) approveAfter?: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'when the conversion happened, as the advertiser reported it (conversion_time / occurredAt); null: when it was received' }) occurredAt?: string | null;
   @ApiProperty() createdAt: string;
   @ApiPropertyOptional({ type: [ConversionEventView] }) events?: ConversionEventView[];
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsCurrencyCode, IsUuidString } from '../../../common/validation/validators';
+import { IsConversionTime } from '../conversion-time';
 import { COUPON_CODE, GOAL_KEY, TXN_ID } from './conversion.dto';
 
 /**
@@ -34,6 +35,10 @@ export class PostbackParamsDto {
 
   @ApiPropertyOptional({ example: 'USD' }) @IsOptional() @IsCurrencyCode()
   currency?: string;
+
+  @ApiPropertyOptional({ description: 'when the conversion happened (ISO 8601 with a zone, or unix seconds); default: when the postback arrives. Counts for the attribution window and the caps', example: '2026-03-01T23:59:00-05:00' })
+  @IsOptional() @IsConversionTime()
+  conversion_time?: string;
 
   @ApiPropertyOptional({ enum: ['reversed'], description: 'reversed: reverse the conversion this goal + txn_id recorded' })
   @IsOptional() @IsIn(['reversed'])

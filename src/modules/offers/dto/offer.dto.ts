@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -17,7 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsCurrencyCode, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
+import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
 import { PageQueryDto } from '../../../common/pagination';
 import {
   ATTRIBUTION_PRIORITIES,
@@ -182,6 +183,14 @@ export class CreateOfferDto {
   @IsOptional() @ValidateNested() @Type(() => CapsDto)
   caps?: CapsDto;
 
+  @ApiPropertyOptional({ default: 'UTC', example: 'America/New_York', description: 'IANA time zone whose days and months the caps count' })
+  @IsOptional() @IsTimeZone()
+  timezone?: string;
+
+  @ApiPropertyOptional({ default: false, description: "whether a conversion pixel's amount counts; the pixel is unauthenticated, so by default its amount is ignored" })
+  @IsOptional() @IsBoolean()
+  pixelAmounts?: boolean;
+
   @ApiProperty({ type: [GoalDto] })
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => GoalDto)
   goals: GoalDto[];
@@ -251,6 +260,8 @@ export class OfferView {
   @ApiProperty({ enum: ATTRIBUTION_PRIORITIES }) attributionPriority: AttributionPriority;
   @ApiProperty() minClickToConversionSeconds: number;
   @ApiProperty({ type: CapsDto }) caps: CapsDto;
+  @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty() pixelAmounts: boolean;
   @ApiProperty({ type: [GoalView] }) goals: GoalView[];
   @ApiPropertyOptional({ enum: [...ACCESS_STATUSES, 'none'], description: 'affiliates: whether they may run the offer' }) access?: AccessStatus | 'none';
   @ApiProperty() createdAt: string;

@@ -59,10 +59,10 @@ export class AffiliateController {
       this.conversions.list(me.actor, { limit: 5 }),
     ]);
     const offerNames = await this.names.offers(recent.data.map((c) => c.offerId));
-    const chart = moneyPerDay(list.filters.from, list.filters.to, perDay, (t) => t.payout);
+    const chart = moneyPerDay(list.filters.from, list.filters.to, perDay, (t) => t.payout ?? 0);
     const totals = [...new Set(perDay.map((d) => d.currency))].map((currency) => ({
       currency,
-      payout: perDay.filter((d) => d.currency === currency).reduce((sum, d) => sum + d.payout, 0),
+      payout: perDay.filter((d) => d.currency === currency).reduce((sum, d) => sum + (d.payout ?? 0), 0),
       conversions: perDay.filter((d) => d.currency === currency).reduce((sum, d) => sum + d.accepted, 0),
     }));
     return this.views.page(request, reply, me, 'affiliate/earnings', { title: 'Earnings', balances, chart, totals, list, recent: recent.data, offerNames });

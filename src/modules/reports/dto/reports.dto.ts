@@ -71,11 +71,11 @@ export class StatsRowView {
   @ApiProperty() reversed: number;
   @ApiProperty({ description: 'of pending, approved and paid conversions' }) saleAmount: number;
   @ApiPropertyOptional({ description: "the advertiser's cost; absent for affiliates" }) revenue?: number;
-  @ApiProperty() payout: number;
+  @ApiPropertyOptional({ description: 'hidden from advertisers' }) payout?: number;
   @ApiPropertyOptional({ description: 'revenue − payout; admin and finance only' }) margin?: number;
   @ApiProperty({ nullable: true, description: 'conversions / clicks' }) conversionRate: number | null;
   @ApiProperty({ nullable: true, description: 'approved / (approved + rejected + reversed): lead quality of the decided ones' }) approvalRate: number | null;
-  @ApiProperty({ nullable: true, description: 'payout per click' }) epc: number | null;
+  @ApiPropertyOptional({ nullable: true, description: 'payout per click; hidden from advertisers' }) epc?: number | null;
   @ApiProperty({ nullable: true, description: 'revenue per accepted sale-goal conversion (payout for affiliates)' }) cpa: number | null;
   @ApiProperty({ nullable: true, description: 'revenue per accepted lead-goal conversion (payout for affiliates)' }) cpl: number | null;
   @ApiPropertyOptional({ nullable: true, description: '(saleAmount − revenue) / revenue; absent for affiliates' }) roi?: number | null;
