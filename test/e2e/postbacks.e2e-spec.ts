@@ -43,8 +43,8 @@ describe('outgoing postbacks to private networks', () => {
     offer = await createOffer(t, advertiser);
   });
   afterAll(async () => {
-    await t.close();
     await receiver.stop();
+    await t?.close();
   });
   beforeEach(() => receiver.received.splice(0));
 
@@ -90,8 +90,8 @@ describe('outgoing postbacks per conversion: in order, once', () => {
     offer = await createOffer(t, advertiser);
   });
   afterAll(async () => {
-    await t.close();
     await receiver.stop();
+    await t?.close();
   });
   beforeEach(() => receiver.received.splice(0));
 
