@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { PostbacksService } from '../../src/modules/postbacks/postbacks.service';
 import { OutboxRelay } from '../../src/queue/outbox/outbox.relay';
 import { QUEUES } from '../../src/queue/queues';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -127,6 +129,22 @@ describe('outgoing postbacks per conversion: in order, once', () => {
     ]);
   });
 
+  it('sends once when two runs of one job overlap (a stalled job picked up again while the first still sends)', async () => {
+    const aff = await createAffiliate(t); // no URL yet: the queued job has nothing to call
+    const conversion = await convert(t, advertiser, aff, offer);
+    await drainQueues(t);
+    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` }).expect(200);
+    const [{ id: eventId }] = await t.dataSource.query(`SELECT id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]);
+    receiver.answer({ status: 200, delayMs: 300 });
+    const service = t.app.get(PostbacksService);
+    const runs = await Promise.allSettled([service.deliver(conversion.id, eventId, 1), service.deliver(conversion.id, eventId, 1)]);
+    await service.deliver(conversion.id, eventId, 2);
+
+    expect(receiver.received).toHaveLength(1);
+    expect(runs.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await attemptsOf(t, aff, conversion.id)).map((a) => a.outcome).sort()).toEqual(['already_delivered', 'deferred', 'delivered']);
+  });
+
   it('sends a delivered postback once however often its job runs again (stalled or relayed twice)', async () => {
     const aff = await affiliateWithUrl();
     const conversion = await convert(t, advertiser, aff, offer);
@@ -141,5 +159,64 @@ describe('outgoing postbacks per conversion: in order, once', () => {
 
     expect(receiver.received).toHaveLength(1);
     expect((await attemptsOf(t, aff, conversion.id)).map((a) => a.outcome)).toEqual(['delivered', 'already_delivered']);
+  });
+});
+
+describe('outgoing postbacks under any order of job runs, failures and new statuses', () => {
+  let t: TestApp;
+  let advertiser: PrincipalHandle;
+  let offer: OfferHandle;
+  let aff: PrincipalHandle;
+  const receiver = new PostbackReceiver();
+
+  beforeAll(async () => {
+    const receiverUrl = await receiver.start();
+    // No workers: the jobs run only when the property runs them, in the order it picked.
+    t = await createTestApp({ workers: false, env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_TIMEOUT_MS: '1000' } });
+    advertiser = await createAdvertiser(t);
+    offer = await createOffer(t, advertiser);
+    aff = await createAffiliate(t);
+    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` }).expect(200);
+  });
+  afterAll(async () => {
+    await receiver.stop();
+    await t?.close();
+  });
+
+  const STATUSES = ['pending', 'approved', 'reversed'];
+  /** A step: the next status happens (approve, then reverse), or the job of one existing event runs and the receiver answers 200 or 500. */
+  const step = fc.oneof(fc.constant({ kind: 'transition' as const }), fc.record({ kind: fc.constant('run' as const), event: fc.nat(2), ok: fc.boolean() }));
+
+  it('never sends an older status after a newer one, sends each at most once, and always delivers the last', async () => {
+    const service = t.app.get(PostbacksService);
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 10 }), async (steps) => {
+        receiver.received.splice(0);
+        const conversion = await convert(t, advertiser, aff, offer);
+        const events: string[] = [(await t.dataSource.query(`SELECT id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]))[0].id];
+        const run = async (eventId: string, ok: boolean) => {
+          receiver.answer(ok ? 'ok' : 'error');
+          await service.deliver(conversion.id, eventId, 1).catch(() => undefined);
+        };
+        for (const s of steps) {
+          if (s.kind === 'transition' && events.length < STATUSES.length) {
+            await t.http.post(`/v1/conversions/${conversion.id}/${events.length === 1 ? 'approve' : 'reverse'}`).set(auth(t.adminKey)).send({ reason: 'test' }).expect(200);
+            events.push((await t.dataSource.query(`SELECT max(id) AS id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]))[0].id);
+          } else if (s.kind === 'run' && s.event < events.length) {
+            await run(events[s.event], s.ok);
+          }
+        }
+        // BullMQ's retries finish the story: every job runs once more, and the receiver answers.
+        for (const eventId of events) await run(eventId, true);
+
+        const sent = receiver.received.map((r) => STATUSES.indexOf(new URL(r.url, 'http://x').searchParams.get('s') as string));
+        expect(sent).toEqual([...sent].sort((a, b) => a - b));
+        const delivered = await t.dataSource.query(`SELECT event_id FROM postback_deliveries WHERE conversion_id = $1 AND state = 'delivered' ORDER BY event_id`, [conversion.id]);
+        expect(delivered.at(-1)?.event_id).toBe(events.at(-1));
+        const attempts = await t.dataSource.query(`SELECT event_id, count(*)::int AS n FROM postback_attempts WHERE conversion_id = $1 AND outcome = 'delivered' GROUP BY event_id`, [conversion.id]);
+        expect(attempts.every((a: { n: number }) => a.n === 1)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -7,8 +7,8 @@ export interface Received {
   at: number;
 }
 
-/** A scripted answer: 200 "OK", 500, no answer at all, or exactly this status, body and headers. */
-export type Behaviour = 'ok' | 'error' | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
+/** A scripted answer: 200 "OK", 500, no answer at all, or exactly this status, body and headers (after `delayMs`). */
+export type Behaviour = 'ok' | 'error' | 'hang' | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
 
 /** A real local HTTP server standing in for an affiliate's tracker: scripted answers, every call recorded. */
 export class PostbackReceiver {
@@ -25,9 +25,11 @@ export class PostbackReceiver {
         this.hanging.add(req);
         return;
       }
-      const { status, body, headers } = typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {} };
-      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-      res.end(body ?? '');
+      const { status, body, headers, delayMs } = typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+        res.end(body ?? '');
+      }, delayMs ?? 0);
     });
   }
 
