@@ -44,7 +44,7 @@ const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
   dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, '', 0);
     if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) return callback(new PrivateTargetError(PRIVATE_TARGET), '', 0);
-    if (options.all) return callback(null, addresses);
+    if (options?.all) return callback(null, addresses);
     callback(null, addresses[0].address, addresses[0].family);
   });
 };
