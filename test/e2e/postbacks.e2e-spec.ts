@@ -187,6 +187,23 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
   /** A step: the next status happens (approve, then reverse), or the job of one existing event runs and the receiver answers 200 or 500. */
   const step = fc.oneof(fc.constant({ kind: 'transition' as const }), fc.record({ kind: fc.constant('run' as const), event: fc.nat(2), ok: fc.boolean() }));
 
+  it("still sends an approval when the payout run's own status move (no postback of its own) came after it", async () => {
+    receiver.received.splice(0);
+    const conversion = await convert(t, advertiser, aff, offer);
+    await t.http.post(`/v1/conversions/${conversion.id}/approve`).set(auth(t.adminKey)).send({}).expect(200);
+    const [{ id: approvedEvent }] = await t.dataSource.query(`SELECT max(id) AS id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]);
+    // What a payout run writes for each conversion it pays (PayoutRunsService.moveConversions): an event, no outbox message.
+    await t.dataSource.query(
+      `WITH moved AS (UPDATE conversions SET status = 'paid' WHERE id = $1 RETURNING id)
+       INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, reason) SELECT id, 'approved', 'paid', 'system', 'paid in a payout' FROM moved`,
+      [conversion.id],
+    );
+    receiver.answer('ok');
+    const sent = await t.app.get(PostbacksService).deliver(conversion.id, approvedEvent, 1);
+    expect(sent?.outcome).toBe('delivered');
+    expect(receiver.received.map((r) => new URL(r.url, 'http://x').searchParams.get('s'))).toEqual(['approved']);
+  });
+
   it('never sends an older status after a newer one, sends each at most once, and always delivers the last', async () => {
     const service = t.app.get(PostbacksService);
     await fc.assert(
