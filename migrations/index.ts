@@ -11,6 +11,7 @@ import { IntakeHardening1765200000000 } from './1765200000000-IntakeHardening';
 import { LedgerGuards1765300000000 } from './1765300000000-LedgerGuards';
 import { OutboxParking1765300000100 } from './1765300000100-OutboxParking';
 import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
+import { PostbackDeliveries1765500000000 } from './1765500000000-PostbackDeliveries';
 import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInviteRevocation';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
@@ -28,5 +29,6 @@ export const MIGRATIONS = [
   LedgerGuards1765300000000,
   OutboxParking1765300000100,
   ExactBilling1765400000000,
+  PostbackDeliveries1765500000000,
   PortalInviteRevocation1765600000000,
 ];

@@ -1,12 +1,14 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import dns from 'node:dns';
+import { AddressInfo, isIP } from 'node:net';
 
 export interface Received {
   url: string;
   at: number;
 }
 
-export type Behaviour = 'ok' | 'error' | 'hang';
+/** A scripted answer: 200 "OK", 500, no answer at all, or exactly this status, body and headers (after `delayMs`). */
+export type Behaviour = 'ok' | 'error' | 'hang' | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
 
 /** A real local HTTP server standing in for an affiliate's tracker: scripted answers, every call recorded. */
 export class PostbackReceiver {
@@ -23,8 +25,11 @@ export class PostbackReceiver {
         this.hanging.add(req);
         return;
       }
-      res.writeHead(behaviour === 'ok' ? 200 : 500, { 'content-type': 'text/plain' });
-      res.end(behaviour === 'ok' ? 'OK' : 'boom');
+      const { status, body, headers, delayMs } = typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+        res.end(body ?? '');
+      }, delayMs ?? 0);
     });
   }
 
@@ -35,7 +40,11 @@ export class PostbackReceiver {
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
@@ -52,4 +61,33 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * Answers DNS questions for made-up host names the way a rebinding attacker would: the
+ * promise API (what a "check first" filter asks) gets `checked`, the callback API (what a socket
+ * connect asks) gets `connected`. Other names resolve as usual. Answers should be loopback or
+ * documentation addresses (203.0.113.0/24) so nothing can leave the machine. Returns a restore.
+ */
+export function rebindingDns(names: Record<string, { checked: string; connected: string }>): () => void {
+  const realLookup = dns.lookup;
+  const realPromiseLookup = dns.promises.lookup;
+  const answer = (address: string) => ({ address, family: isIP(address) });
+  const callbackSpy = jest.spyOn(dns, 'lookup').mockImplementation(((hostname: string, options: unknown, callback: unknown) => {
+    const fake = names[hostname];
+    if (!fake) return (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
+    const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+    const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+    const found = answer(fake.connected);
+    process.nextTick(() => (all ? cb(null, [found]) : cb(null, found.address, found.family)));
+  }) as typeof dns.lookup);
+  const promiseSpy = jest.spyOn(dns.promises, 'lookup').mockImplementation((async (hostname: string, options?: { all?: boolean }) => {
+    const fake = names[hostname];
+    if (!fake) return realPromiseLookup(hostname, options as never);
+    return options?.all ? [answer(fake.checked)] : answer(fake.checked);
+  }) as typeof dns.promises.lookup);
+  return () => {
+    callbackSpy.mockRestore();
+    promiseSpy.mockRestore();
+  };
 }

@@ -17,7 +17,9 @@ const attemptView = (a: PostbackAttempt): PostbackAttemptView => ({
   statusCode: a.statusCode,
   latencyMs: a.latencyMs,
   error: a.error,
-  responseExcerpt: a.responseExcerpt,
+  // The answer's body is not handed back: it would make the log a way to read what a URL returns (older rows still hold one).
+  responseExcerpt: null,
+  outcome: a.outcome,
   createdAt: a.createdAt.toISOString(),
 });
 

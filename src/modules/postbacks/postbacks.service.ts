@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
@@ -12,11 +12,15 @@ import { fillUrlTemplate } from '../offers/url-template';
 import { ClicksService } from '../tracking/clicks.service';
 import { LinksService } from '../tracking/links.service';
 import { ListAttemptsQueryDto, PutPostbackSettingDto } from './dto/postbacks.dto';
-import { sendGet } from './http-sender';
+import { SendResult, sendGet } from './http-sender';
+import { PostbackDeliveries } from './postback-deliveries';
 import { PostbackAttempt } from './postback-attempt.entity';
 import { PostbackFacts, postbackValues } from './postback-macros';
 import { PostbackSetting } from './postback-setting.entity';
 import { PostbackDeliveryError, PostbacksError } from './postbacks.errors';
+
+/** An attempt that called nothing: no status, no time. */
+const NOT_SENT = { statusCode: null, latencyMs: 0, responseExcerpt: null } as const;
 
 @Injectable()
 export class PostbacksService {
@@ -28,6 +32,7 @@ export class PostbacksService {
     private readonly offers: OffersService,
     private readonly links: LinksService,
     private readonly clicks: ClicksService,
+    private readonly deliveries: PostbackDeliveries,
   ) {}
 
   async put(actor: AuthPrincipal, dto: PutPostbackSettingDto): Promise<PostbackSetting> {
@@ -61,8 +66,9 @@ export class PostbacksService {
   }
 
   /**
-   * The job: calls the affiliate's URL for one conversion event. A failure is logged as an
-   * attempt and thrown, so BullMQ retries with backoff up to its ceiling.
+   * The job: calls the affiliate's URL for one conversion event, in order and once (see
+   * "Outgoing postbacks" in the README). A failure is logged as an attempt and thrown, so BullMQ
+   * retries with backoff up to its ceiling; an event that need not be sent is logged with why.
    */
   async deliver(conversionId: string, eventId: string, attempt: number): Promise<PostbackAttempt | null> {
     const conversion = await this.dataSource.getRepository(Conversion).findOneBy({ id: conversionId });
@@ -81,8 +87,20 @@ export class PostbacksService {
       offerId: conversion.offerId,
       conversionId: conversion.id,
     };
-    const logged = await this.call(conversion.affiliateId, setting.urlTemplate, facts, { conversionId, eventId, attempt, isTest: false });
-    if (logged.error) throw new PostbackDeliveryError(`postback for conversion ${conversionId} failed: ${logged.error}`);
+    const url = fillUrlTemplate(setting.urlTemplate, postbackValues(facts));
+    const meta = { affiliateId: conversion.affiliateId, url, conversionId, eventId, attempt, isTest: false };
+    const turn = await this.deliveries.claim(conversionId, eventId);
+    if (turn !== 'send') {
+      const logged = await this.log({ ...meta, ...NOT_SENT, outcome: turn, error: turn === 'deferred' ? 'an earlier postback of this conversion is still being sent' : null });
+      if (turn === 'deferred') throw new PostbackDeliveryError(`postback for conversion ${conversionId} waits for an earlier one`);
+      return logged;
+    }
+    const result = await this.send(url);
+    const logged = await this.dataSource.transaction(async (manager) => {
+      await this.deliveries.settle(manager, eventId, result.error ? 'failed' : 'delivered');
+      return this.log({ ...meta, ...result, outcome: result.error ? 'failed' : 'delivered' }, manager);
+    });
+    if (result.error) throw new PostbackDeliveryError(`postback for conversion ${conversionId} failed: ${result.error}`);
     return logged;
   }
 
@@ -105,12 +123,20 @@ export class PostbacksService {
   }
 
   private async call(affiliateId: string, template: string, facts: PostbackFacts, meta: Pick<PostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>): Promise<PostbackAttempt> {
-    const { timeoutMs, allowPrivateNetworks } = this.config.get('postbacks', { infer: true });
     const url = fillUrlTemplate(template, postbackValues(facts));
-    const result = await sendGet(url, timeoutMs, allowPrivateNetworks);
-    const repo = this.dataSource.getRepository(PostbackAttempt);
-    const saved = await repo.save(repo.create({ affiliateId, url, ...meta, ...result }));
-    if (result.error) this.logger.warn(`postback ${saved.id} to affiliate ${affiliateId} failed (attempt ${meta.attempt}): ${result.error}`);
+    const result = await this.send(url);
+    return this.log({ affiliateId, url, ...meta, ...result, outcome: result.error ? 'failed' : 'delivered' });
+  }
+
+  private send(url: string): Promise<SendResult> {
+    const { timeoutMs, allowPrivateNetworks } = this.config.get('postbacks', { infer: true });
+    return sendGet(url, timeoutMs, allowPrivateNetworks);
+  }
+
+  private async log(attempt: Omit<PostbackAttempt, 'id' | 'createdAt'>, manager: EntityManager = this.dataSource.manager): Promise<PostbackAttempt> {
+    const repo = manager.getRepository(PostbackAttempt);
+    const saved = await repo.save(repo.create(attempt));
+    if (attempt.error) this.logger.warn(`postback ${saved.id} to affiliate ${attempt.affiliateId} ${attempt.outcome} (attempt ${attempt.attempt}): ${attempt.error}`);
     return saved;
   }
 

@@ -3,6 +3,7 @@ import { IsOptional, MaxLength, registerDecorator } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination';
 import { IsUuidString } from '../../../common/validation/validators';
 import { validateUrlTemplate } from '../../offers/url-template';
+import { POSTBACK_OUTCOMES, PostbackOutcome } from '../postback-attempt.entity';
 import { POSTBACK_MACROS } from '../postback-macros';
 
 function IsPostbackTemplate(): PropertyDecorator {
@@ -55,6 +56,8 @@ export class PostbackAttemptView {
   @ApiPropertyOptional({ nullable: true }) statusCode: number | null;
   @ApiProperty() latencyMs: number;
   @ApiPropertyOptional({ nullable: true }) error: string | null;
-  @ApiPropertyOptional({ nullable: true }) responseExcerpt: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'always null: the answer is not kept' }) responseExcerpt: null;
+  @ApiProperty({ enum: POSTBACK_OUTCOMES, description: 'delivered; failed (retried); not sent: superseded by a newer status, already_delivered, deferred behind an earlier postback (retried)' })
+  outcome: PostbackOutcome;
   @ApiProperty() createdAt: string;
 }
