@@ -73,21 +73,24 @@ export function rebindingDns(names: Record<string, { checked: string; connected:
   const realLookup = dns.lookup;
   const realPromiseLookup = dns.promises.lookup;
   const answer = (address: string) => ({ address, family: isIP(address) });
-  const callbackSpy = jest.spyOn(dns, 'lookup').mockImplementation(((hostname: string, options: unknown, callback: unknown) => {
+  // Plain property swaps (restored by the returned function): this file also builds outside jest.
+  const fakeLookup = ((hostname: string, options: unknown, callback: unknown) => {
     const fake = names[hostname];
     if (!fake) return (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
     const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
     const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
     const found = answer(fake.connected);
     process.nextTick(() => (all ? cb(null, [found]) : cb(null, found.address, found.family)));
-  }) as typeof dns.lookup);
-  const promiseSpy = jest.spyOn(dns.promises, 'lookup').mockImplementation((async (hostname: string, options?: { all?: boolean }) => {
+  }) as typeof dns.lookup;
+  const fakePromiseLookup = (async (hostname: string, options?: { all?: boolean }) => {
     const fake = names[hostname];
     if (!fake) return realPromiseLookup(hostname, options as never);
     return options?.all ? [answer(fake.checked)] : answer(fake.checked);
-  }) as typeof dns.promises.lookup);
+  }) as typeof dns.promises.lookup;
+  (dns as { lookup: typeof dns.lookup }).lookup = fakeLookup;
+  (dns.promises as { lookup: typeof dns.promises.lookup }).lookup = fakePromiseLookup;
   return () => {
-    callbackSpy.mockRestore();
-    promiseSpy.mockRestore();
+    (dns as { lookup: typeof dns.lookup }).lookup = realLookup;
+    (dns.promises as { lookup: typeof dns.promises.lookup }).lookup = realPromiseLookup;
   };
 }
