@@ -177,6 +177,16 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     ),
     'GET /v1/ledger/entries': { roles: ['admin', 'finance'], call: () => ({ path: '/v1/ledger/entries' }) },
     'GET /v1/ledger/accounts': { roles: ['admin', 'finance'], call: () => ({ path: '/v1/ledger/accounts' }) },
+    'POST /v1/adjustments': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/adjustments', body: { affiliateId: X.id, currency: 'USD', amount: 100, reason: 'matrix' } }) },
+    'GET /v1/adjustments': { roles: ['finance', 'admin', 'affiliate'], call: () => ({ path: '/v1/adjustments' }) },
+    'GET /v1/adjustments/:id': {
+      roles: ['finance', 'admin', 'affiliate'],
+      names: true,
+      call: async (_r, w) => {
+        const body = { affiliateId: side(w).aff.id, currency: 'USD', amount: 100, reason: 'matrix' };
+        return { path: `/v1/adjustments/${(await ok('adjustment', n.t.http.post('/v1/adjustments').set(auth(F.apiKey)).send(body))).id}` };
+      },
+    },
     'GET /v1/earnings': { roles: ['affiliate', 'admin', 'finance'], names: true, call: (role, w) => ({ path: '/v1/earnings', query: role === 'affiliate' && w === 'own' ? {} : { affiliateId: side(w).aff.id } }) },
     'PUT /v1/postback-settings': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings', body: { urlTemplate: 'https://tracker.example/pb?cid={click_id}&p={payout}' } }) },
     'GET /v1/postback-settings': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings' }) },
