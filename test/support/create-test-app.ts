@@ -30,6 +30,8 @@ export interface TestAppOptions {
   /** Listen on a loopback port (for callers outside the process: webhooks from the Stripe emulator). */
   listen?: boolean;
   env?: Record<string, string | undefined>;
+  /** Start on another app's database, Redis prefix, keys and settings (a restart: close that app's `app` first). */
+  reuse?: Pick<TestApp, 'databaseName' | 'queuePrefix' | 'adminKey' | 'env'>;
 }
 
 export async function cloneTemplate(name: string): Promise<void> {
@@ -50,11 +52,12 @@ export async function cloneTemplate(name: string): Promise<void> {
 /** Boots the whole AppModule in this process against a database and Redis prefix of its own. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const suffix = randomSuffix();
-  const databaseName = `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
-  await cloneTemplate(databaseName);
-  const queuePrefix = `afxtest_${suffix}`;
-  const adminKey = `afx_adm_${randomBytes(24).toString('base64url')}`;
-  const env: Record<string, string> = {
+  const { reuse } = options;
+  const databaseName = reuse?.databaseName ?? `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
+  if (!reuse) await cloneTemplate(databaseName);
+  const queuePrefix = reuse?.queuePrefix ?? `afxtest_${suffix}`;
+  const adminKey = reuse?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
+  const env: Record<string, string> = reuse ? { ...reuse.env } : {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(databaseName),
     REDIS_URL: TEST_REDIS_URL,
