@@ -24,7 +24,7 @@ const seeds: number[] = env.SIM_SEED
   : env.SIM_SEEDS
     ? Array.from({ length: Number(env.SIM_SEEDS) }, () => Math.floor(Math.random() * 2 ** 31))
     : CI_SEEDS;
-const MAX_STEPS = Number(env.SIM_STEPS ?? 24);
+const MAX_STEPS = Number(env.SIM_STEPS ?? 40);
 // Shrinking replays the history many times; a replay of one seed can afford more.
 const SHRINK_MS = 1000 * Number(env.SIM_SHRINK_SECONDS ?? (env.SIM_SEED ? 240 : 25));
 
@@ -82,7 +82,7 @@ describe('the money flow, simulated', () => {
           await world.close();
         }
       });
-      const details = await fc.check(property, { seed, numRuns: 1, ...(env.SIM_PATH ? { path: env.SIM_PATH } : {}) });
+      const details = await fc.check(property, { seed, numRuns: 1, plugins: [fc.unbiased()], ...(env.SIM_PATH ? { path: env.SIM_PATH } : {}) });
       if (!details.failed) return;
       const f = (last ?? first) as Failure | null;
       if (!f) throw new Error(`seed ${seed} failed: ${String(details.errorInstance)}`);

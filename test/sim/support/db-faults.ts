@@ -22,6 +22,9 @@ const MATCHERS: Record<DbFaultScope, RegExp> = {
   commit: /^\s*COMMIT\b/i,
 };
 
+/** The drain helper's own poll runs on the app's connections too; it is the harness, not the app. */
+const HARNESS = /^SELECT count\(\*\)::int AS n FROM outbox WHERE relayed_at IS NULL/;
+
 type QueryFn = (this: Client, ...args: unknown[]) => unknown;
 
 /**
@@ -33,6 +36,8 @@ type QueryFn = (this: Client, ...args: unknown[]) => unknown;
  */
 export class DbFaultInjector {
   private armed: (DbFault & { seen: number }) | null = null;
+  /** While the harness checks its invariants, nothing counts and nothing fails. */
+  paused = false;
   private readonly original: QueryFn;
   readonly fired: FiredDbFault[] = [];
 
@@ -53,6 +58,10 @@ export class DbFaultInjector {
     this.armed = null;
   }
 
+  get isArmed(): boolean {
+    return this.armed !== null;
+  }
+
   uninstall(): void {
     (Client.prototype as unknown as { query: QueryFn }).query = this.original;
   }
@@ -63,7 +72,7 @@ export class DbFaultInjector {
     const text = typeof config === 'string' ? config : (config as { text?: string } | null)?.text;
     // Callback-style and streaming (submittable) queries pass through: the app's money paths use promises.
     const promiseStyle = typeof args[args.length - 1] !== 'function' && typeof (config as { submit?: unknown } | null)?.submit !== 'function';
-    if (!fault || !promiseStyle || typeof text !== 'string' || client.database !== this.database() || !MATCHERS[fault.scope].test(text)) {
+    if (!fault || this.paused || !promiseStyle || HARNESS.test(text ?? '') || typeof text !== 'string' || client.database !== this.database() || !MATCHERS[fault.scope].test(text)) {
       return this.original.apply(client, args);
     }
     if (++fault.seen !== fault.nth) return this.original.apply(client, args);

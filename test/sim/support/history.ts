@@ -40,16 +40,16 @@ const idx = fc.nat(50);
 
 /** Weighted toward the money flow: results first, then what moves money and what breaks it. */
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('click' as const), link: idx }) },
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('postback' as const), click: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('coupon' as const), coupon: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('click' as const), link: idx }) },
+  { weight: 10, arbitrary: fc.record({ k: fc.constant('postback' as const), click: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('coupon' as const), coupon: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('pixel' as const), click: idx, goal, txn, amount }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('approve' as const), conv: idx }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('approve' as const), conv: idx }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reject' as const), conv: idx }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('reverse' as const), conv: idx }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reversePostback' as const), txn: idx }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('approveDue' as const), days: fc.constantFrom(0, 2, 31) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('payoutRun' as const), currency: fc.constantFrom(...CURRENCIES) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('approveDue' as const), days: fc.constantFrom(0, 2, 31) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('payoutRun' as const), currency: fc.constantFrom(...CURRENCIES) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('invoiceRun' as const), currency: fc.constantFrom<Currency | null>(null, ...CURRENCIES) }) },
   // part: 0 reverses the whole transfer, 1..3 that many quarters of it.
   { weight: 2, arbitrary: fc.record({ k: fc.constant('reverseTransfer' as const), transfer: idx, part: fc.nat(3) }) },
@@ -57,7 +57,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('deliver' as const), event: idx, keep: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('deliverAll' as const), order: fc.array(fc.nat(1000), { maxLength: 12 }) }) },
   {
-    weight: 2,
+    weight: 3,
     arbitrary: fc.record({
       k: fc.constant('stripeFault' as const),
       kind: fc.constantFrom<StripeFaultKind>('error500', 'rate_limit', 'reset_after_commit', 'insufficient_funds', 'timeout'),
@@ -67,12 +67,12 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ k: 'forgetIdempotencyKeys' as const }) },
   {
-    weight: 3,
+    weight: 4,
     arbitrary: fc.record({
       k: fc.constant('dbFault' as const),
       scope: fc.constantFrom('any' as const, 'write' as const, 'commit' as const),
       when: fc.constantFrom('before' as const, 'after' as const),
-      nth: fc.integer({ min: 1, max: 25 }),
+      nth: fc.integer({ min: 1, max: 15 }),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'restart' as const }) },

@@ -5,7 +5,7 @@ import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer
 import { click as clickLink, createLink, flushClicks } from '../../support/tracking.factories';
 import { CommissionsService } from '../../../src/modules/commissions/commissions.service';
 import { STRIPE_KEY, WEBHOOK_SECRET } from '../../faults/support/emulator';
-import { DbFault, DbFaultInjector } from './db-faults';
+import { DbFaultInjector } from './db-faults';
 import { Currency, describeStep, Goal, Step, StripeFaultKind, StripeFaultTarget, TxnRef } from './history';
 import { checkInvariants, InvariantViolation } from './invariants';
 
@@ -14,7 +14,7 @@ export { InvariantViolation };
 /** Held back and delivered when, how often and in which order the history says. */
 const HELD_EVENTS = new Set(['transfer.reversed', 'invoice.paid', 'account.updated']);
 const BILLING_PERIOD = { from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
-const THRESHOLD = 500;
+const THRESHOLD = 100;
 
 export interface SimCounters {
   steps: number;
@@ -70,8 +70,10 @@ export class World {
   held: { id: string; type: string }[] = [];
   readonly expect: Expectations = { conversionByTxn: new Map(), firstAuthenticatedAmount: new Map() };
   private seenEvents = new Set<string>();
-  private pendingDb: DbFault | null = null;
-  private pendingStripe: { kind: StripeFaultKind; target: StripeFaultTarget; times: number } | null = null;
+  /** An armed fault waits this many steps for a statement or request to hit, then is dropped. */
+  private static readonly FAULT_STEPS = 4;
+  private dbStepsLeft = 0;
+  private pendingStripe: { kind: StripeFaultKind; target: StripeFaultTarget; times: number; stepsLeft: number } | null = null;
   private stripeFaultsSeen = 0;
   private seq = 0;
   /** What ran, for the report: each step with what it found and any fault that fired. */
@@ -84,6 +86,7 @@ export class World {
 
   static async create(injector: DbFaultInjector, counters: SimCounters): Promise<World> {
     const w = new World(injector, counters);
+    injector.paused = true;
     const t0 = Date.now();
     const { url } = await w.stripe.start();
     w.t = await createTestApp({
@@ -168,6 +171,7 @@ export class World {
       }
       this.log.push(label);
     }
+    if (process.env.SIM_DEBUG) console.log(this.log.join('\n'));
     // The end of every history: everything held arrives, an invoice run bills what is left.
     try {
       for (const e of this.held.splice(0)) await this.deliverEvent(e.id);
@@ -215,28 +219,37 @@ export class World {
 
   private async step(step: Step): Promise<void> {
     const firedBefore = this.injector.fired.length;
-    if (this.pendingDb && step.k !== 'dbFault') {
-      this.injector.arm(this.pendingDb);
-      this.pendingDb = null;
-    }
-    if (this.pendingStripe && step.k !== 'stripeFault') {
-      const { kind, target, times } = this.pendingStripe;
+    const stripeBefore = this.stripeFaultCount();
+    const stripeFault = this.pendingStripe;
+    if (stripeFault) {
+      const { kind, target, times } = stripeFault;
       const path = target === 'transfers' ? /^\/v1\/transfers/ : target === 'invoices' ? /^\/v1\/(invoices|invoiceitems|customers)/ : /^\/v1\//;
       this.stripe.injectFault({ kind, path, times, ...(target === 'any' ? {} : { method: 'POST' }) });
-      this.pendingStripe = null;
     }
+    this.injector.paused = false;
     try {
-      await this.act(step, () => this.injector.fired.length > firedBefore);
+      await this.act(step, () => this.injector.fired.length > firedBefore || this.stripeFaultCount() > stripeBefore);
       await this.settle();
     } finally {
-      this.injector.disarm();
-      const stripeFired = this.stripe.requestLog().filter((r) => r.faults.length).length;
+      // Invariants are checked with every fault out of the way; a fault that has not hit yet waits for the next step.
+      this.injector.paused = true;
       this.stripe.clearFaults();
-      this.counters.faults += this.injector.fired.length - firedBefore + (stripeFired - this.stripeFaultsSeen);
-      this.stripeFaultsSeen = stripeFired;
+      const dbFired = this.injector.fired.length - firedBefore;
+      const stripeFired = this.stripeFaultCount() - stripeBefore;
+      this.counters.faults += dbFired + stripeFired;
+      if (dbFired || (this.injector.isArmed && step.k !== 'dbFault' && --this.dbStepsLeft <= 0)) this.injector.disarm();
+      if (stripeFault && step.k !== 'stripeFault') {
+        stripeFault.times -= stripeFired;
+        if (stripeFault.times <= 0 || --stripeFault.stepsLeft <= 0) this.pendingStripe = null;
+      }
       for (const f of this.injector.fired.slice(firedBefore)) this.log.push(`   db fault ${f.when} #${f.nth} ${f.scope}: ${f.sql}`);
+      if (stripeFired) this.log.push(`   ${stripeFired} Stripe fault(s) ${stripeFault?.kind}`);
       this.collectEvents();
     }
+  }
+
+  private stripeFaultCount(): number {
+    return this.stripe.requestLog().reduce((n, r) => n + r.faults.length, 0);
   }
 
   /** A request the way a client makes it: a 5xx after an injected fault is sent again once. */
@@ -362,13 +375,14 @@ export class World {
         return;
       }
       case 'stripeFault':
-        this.pendingStripe = { kind: step.kind, target: step.target, times: step.times };
+        this.pendingStripe = { kind: step.kind, target: step.target, times: step.times, stepsLeft: World.FAULT_STEPS };
         return;
       case 'forgetIdempotencyKeys':
         this.stripe.forgetIdempotencyKeys();
         return;
       case 'dbFault':
-        this.pendingDb = { scope: step.scope, when: step.when, nth: step.nth };
+        this.injector.arm({ scope: step.scope, when: step.when, nth: step.nth });
+        this.dbStepsLeft = World.FAULT_STEPS;
         return;
       case 'restart':
         return this.restart();
