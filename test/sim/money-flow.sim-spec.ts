@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DbFaultInjector } from './support/db-faults';
 import { describeStep, historyArb, Step } from './support/history';
-import { InvariantViolation, SimCounters, World } from './support/world';
+import { InvariantViolation } from './support/invariants';
+import { SimCounters, World } from './support/world';
 
 /**
  * The whole money flow as a seeded simulation (TigerBeetle's VOPR, FoundationDB's simulation
@@ -19,14 +20,17 @@ import { InvariantViolation, SimCounters, World } from './support/world';
 /** The CI set: fixed, so a red run is a regression (or a known hole) and never bad luck. */
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const env = process.env;
-const seeds: number[] = env.SIM_SEED
+const seeds: number[] = env.SIM_HISTORY
+  ? [0]
+  : env.SIM_SEED
   ? [Number(env.SIM_SEED)]
   : env.SIM_SEEDS
     ? Array.from({ length: Number(env.SIM_SEEDS) }, () => Math.floor(Math.random() * 2 ** 31))
     : CI_SEEDS;
 const MAX_STEPS = Number(env.SIM_STEPS ?? 40);
-// Shrinking replays the history many times; a replay of one seed can afford more.
-const SHRINK_MS = 1000 * Number(env.SIM_SHRINK_SECONDS ?? (env.SIM_SEED ? 240 : 25));
+// Shrinking replays the history many times; a replay of one seed can afford more time than CI.
+const SHRINK_MS = 1000 * Number(env.SIM_SHRINK_SECONDS ?? (env.SIM_SEED || env.SIM_HISTORY ? 240 : 10));
+const ARTIFACTS = join(__dirname, '../artifacts/sim');
 
 const counters: SimCounters = { steps: 0, faults: 0, checks: 0 };
 const summary = { seeds: 0, steps: 0, faults: 0, checks: 0, ms: 0, failures: [] as { seed: number; invariant: string; report: string }[] };
@@ -47,55 +51,84 @@ afterAll(() => {
   }
 });
 
-interface Failure {
-  steps: Step[];
+interface Outcome {
+  /** The invariant broken (its name), or 'harness error'. */
+  invariant: string;
   message: string;
+  /** After which step it broke (one past the last: at the end). */
+  step: number;
 }
 
-const invariantOf = (message: string) => (message.startsWith('harness error') ? 'harness error' : (/invariant broken: [^\n]*/.exec(message)?.[0] ?? message.split('\n')[0]));
+/** Runs one history in a world of its own; null when every invariant held. */
+async function play(steps: Step[]): Promise<Outcome | null> {
+  const world = await World.create(injector, counters);
+  database = world.databaseName;
+  try {
+    await world.run(steps);
+    return null;
+  } catch (error) {
+    if (error instanceof InvariantViolation) return { invariant: /invariant broken: [^\n]*/.exec(error.message)?.[0] ?? error.message, message: error.message, step: error.step };
+    return { invariant: 'harness error', message: `harness error: ${(error as Error).stack ?? error}`, step: steps.length + 1 };
+  } finally {
+    await world.close();
+  }
+}
+
+/**
+ * The shortest history found that breaks the same invariant: first everything after the
+ * breaking step goes, then chunks of halving size are taken out (the last ones first) while the
+ * time allows. Steps address what exists by index modulo its count, so every candidate is a
+ * valid history. fast-check's own shrinking knows nothing of that and wastes its replays.
+ */
+async function shrink(steps: Step[], found: Outcome): Promise<{ steps: Step[]; outcome: Outcome; tries: number }> {
+  const deadline = Date.now() + SHRINK_MS;
+  let best = { steps: steps.slice(0, Math.min(found.step, steps.length)), outcome: found };
+  let tries = 0;
+  const attempt = async (candidate: Step[]) => {
+    if (!candidate.length || Date.now() > deadline) return false;
+    tries++;
+    const outcome = await play(candidate);
+    if (!outcome || outcome.invariant !== found.invariant) return false;
+    best = { steps: candidate.slice(0, Math.min(outcome.step, candidate.length)), outcome };
+    return true;
+  };
+  for (let chunk = Math.max(1, Math.floor(best.steps.length / 2)); chunk >= 1 && Date.now() < deadline; chunk = Math.floor(chunk / 2)) {
+    for (let at = best.steps.length - chunk; at >= 0 && Date.now() < deadline; at -= chunk) {
+      // The breaking step itself stays: without it the history breaks differently or not at all.
+      if (at + chunk >= best.steps.length) continue;
+      await attempt([...best.steps.slice(0, at), ...best.steps.slice(at + chunk)]);
+    }
+  }
+  return { ...best, tries };
+}
+
+function drawHistory(seed: number): Step[] {
+  if (env.SIM_HISTORY) return JSON.parse(readFileSync(env.SIM_HISTORY, 'utf8')) as Step[];
+  // One draw per seed; unbiased, so a seed's history is as long and as varied as any other's.
+  return fc.sample(historyArb(MAX_STEPS), { seed, numRuns: 1, unbiased: true })[0];
+}
 
 describe('the money flow, simulated', () => {
   for (const seed of seeds) {
-    it(`seed ${seed}: every invariant holds after every step`, async () => {
+    const name = env.SIM_HISTORY ? `history ${env.SIM_HISTORY}` : `seed ${seed}`;
+    it(`${name}: every invariant holds after every step`, async () => {
       summary.seeds++;
-      let first: Failure | null = null;
-      let last: Failure | null = null;
-      let firstAt = 0;
-      const property = fc.asyncProperty(historyArb(MAX_STEPS), async (steps) => {
-        // Out of shrinking time: every further candidate "passes", so the shortest found stands.
-        if (first && Date.now() - firstAt > SHRINK_MS) return true;
-        const world = await World.create(injector, counters);
-        database = world.databaseName;
-        try {
-          await world.run(steps);
-        } catch (error) {
-          const message = error instanceof InvariantViolation ? error.message : `harness error: ${(error as Error).stack ?? error}`;
-          // A shorter history counts only if it breaks the same invariant.
-          if (first && invariantOf(message) !== invariantOf(first.message)) return true;
-          last = { steps, message };
-          if (!first) {
-            first = last;
-            firstAt = Date.now();
-          }
-          throw error;
-        } finally {
-          await world.close();
-        }
-      });
-      const details = await fc.check(property, { seed, numRuns: 1, plugins: [fc.unbiased()], ...(env.SIM_PATH ? { path: env.SIM_PATH } : {}) });
-      if (!details.failed) return;
-      const f = (last ?? first) as Failure | null;
-      if (!f) throw new Error(`seed ${seed} failed: ${String(details.errorInstance)}`);
-      const original = (first as Failure | null)?.steps.length ?? f.steps.length;
+      const steps = drawHistory(seed);
+      const found = await play(steps);
+      if (!found) return;
+      const short = await shrink(steps, found);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const file = join(ARTIFACTS, `${env.SIM_HISTORY ? 'replayed' : `seed-${seed}`}.json`);
+      writeFileSync(file, JSON.stringify(short.steps, null, 1));
       const report = [
-        `✗ seed ${seed} broke ${invariantOf(f.message)}`,
-        f.message,
-        `shortest history found: ${f.steps.length} step(s) (from ${original}, ${details.numShrinks} shrink(s)):`,
-        ...f.steps.map((s, i) => `  #${i + 1} ${describeStep(s)}`),
+        `✗ ${name} broke ${found.invariant}`,
+        short.outcome.message,
+        `shortest history found: ${short.steps.length} step(s) (drawn ${steps.length}, ${short.tries} replay(s) to shrink):`,
+        ...short.steps.map((s, i) => `  #${i + 1} ${describeStep(s)}`),
         `replay: npm run test:sim -- --seed ${seed}   (draws the history again and shrinks it)`,
-        `        npm run test:sim -- --seed ${seed} --path ${details.counterexamplePath}   (the shortest history directly)`,
+        `        npm run test:sim -- --history ${file.replace(`${process.cwd()}/`, '')}   (the shortest history as found)`,
       ].join('\n');
-      summary.failures.push({ seed, invariant: invariantOf(f.message), report });
+      summary.failures.push({ seed, invariant: found.invariant, report });
       throw new Error(report);
     });
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run test:sim [-- --seed S [--path P] | --seeds N] [--steps M] [--shrink-seconds T]`.
+ * `npm run test:sim [-- --seed S | --seeds N | --history FILE] [--steps M] [--shrink-seconds T]`.
  * Jest swallows flags it does not know, so they travel as environment variables; after jest,
  * the summary line (and every finding, if any) is printed from the file the spec wrote.
  */
@@ -8,14 +8,18 @@ const { spawnSync } = require('node:child_process');
 const { readFileSync, rmSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
-const FLAGS = { '--seed': 'SIM_SEED', '--seeds': 'SIM_SEEDS', '--path': 'SIM_PATH', '--steps': 'SIM_STEPS', '--shrink-seconds': 'SIM_SHRINK_SECONDS' };
+const FLAGS = { '--seed': 'SIM_SEED', '--seeds': 'SIM_SEEDS', '--history': 'SIM_HISTORY', '--steps': 'SIM_STEPS', '--shrink-seconds': 'SIM_SHRINK_SECONDS' };
 const env = { ...process.env };
 const rest = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const [flag, inline] = argv[i].split('=', 2);
-  if (FLAGS[flag]) env[FLAGS[flag]] = inline ?? argv[++i];
-  else rest.push(argv[i]);
+  if (!FLAGS[flag]) {
+    rest.push(argv[i]);
+    continue;
+  }
+  env[FLAGS[flag]] = inline ?? argv[++i];
+  if (flag === '--history') env.SIM_HISTORY = resolve(env.SIM_HISTORY);
 }
 const root = resolve(__dirname, '../..');
 const summaryFile = join(root, 'test/artifacts/sim/summary.json');

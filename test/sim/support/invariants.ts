@@ -6,7 +6,10 @@ import { formatReconciliation, ReconciliationService } from '../../../src/module
 import type { World } from './world';
 
 /** A step broke an invariant: a finding, with where it happened. */
-export class InvariantViolation extends Error {}
+export class InvariantViolation extends Error {
+  /** The 1-based step after which it broke; one past the last for the end of the history. */
+  step = 0;
+}
 
 /**
  * `busy`: webhooks are held back, so Stripe and the ledger may legitimately disagree for now;

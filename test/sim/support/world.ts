@@ -166,7 +166,7 @@ export class World {
         const quiet = !this.held.some((e) => e.type !== 'account.updated');
         await checkInvariants(this, quiet ? 'quiet' : 'busy');
       } catch (error) {
-        if (error instanceof InvariantViolation) throw new InvariantViolation(`after step ${label}: ${error.message}`);
+        if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`after step ${label}: ${error.message}`), { step: i + 1 });
         throw new Error(`harness error in step ${label}: ${(error as Error).stack ?? error}`);
       }
       this.log.push(label);
@@ -181,7 +181,7 @@ export class World {
       this.collectEvents();
       await checkInvariants(this, 'final');
     } catch (error) {
-      if (error instanceof InvariantViolation) throw new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}`);
+      if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}`), { step: steps.length + 1 });
       throw error;
     }
   }
