@@ -31,15 +31,19 @@ export type Step =
   | { k: 'stripeFault'; kind: StripeFaultKind; target: StripeFaultTarget; times: number }
   | { k: 'forgetIdempotencyKeys' }
   | ({ k: 'dbFault' } & DbFault)
-  | { k: 'restart' };
+  | { k: 'restart' }
+  /** Two steps at once, the second `delayMs` after the first, before anything drains. */
+  | { k: 'race'; first: Step; second: Step; delayMs: number };
 
 const goal = fc.constantFrom<Goal>('sale', 'lead');
 const txn: fc.Arbitrary<TxnRef> = fc.oneof({ weight: 3, arbitrary: fc.constant<TxnRef>('new') }, { weight: 1, arbitrary: fc.nat(20) });
 const amount = fc.integer({ min: 100, max: 40_000 });
 const idx = fc.nat(50);
 
+const RACERS = new Set(['postback', 'coupon', 'pixel', 'approve', 'reject', 'reverse', 'reversePostback', 'approveDue', 'payoutRun', 'invoiceRun', 'reverseTransfer', 'payInvoice', 'deliver']);
+
 /** Weighted toward the money flow: results first, then what moves money and what breaks it. */
-export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+const singleStepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('click' as const), link: idx }) },
   { weight: 10, arbitrary: fc.record({ k: fc.constant('postback' as const), click: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('coupon' as const), coupon: idx, goal, txn, amount, copies: fc.integer({ min: 1, max: 2 }) }) },
@@ -77,11 +81,18 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ k: 'restart' as const }) },
 );
+const racer = singleStepArb.filter((s) => RACERS.has(s.k));
+
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 12, arbitrary: singleStepArb },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('race' as const), first: racer, second: racer, delayMs: fc.nat(40) }) },
+);
 
 // size 'max': fast-check draws its first runs small, and each seed is exactly one run.
 export const historyArb = (maxSteps: number) => fc.array(stepArb, { minLength: Math.ceil(maxSteps / 2), maxLength: maxSteps, size: 'max' });
 
 export function describeStep(s: Step): string {
+  if (s.k === 'race') return `race(${describeStep(s.first)} | ${s.delayMs} ms later ${describeStep(s.second)})`;
   const { k, ...rest } = s;
   const args = Object.entries(rest).map(([key, v]) => `${key}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`);
   return `${k}(${args.join(' ')})`;

@@ -386,6 +386,9 @@ export class World {
         return;
       case 'restart':
         return this.restart();
+      case 'race':
+        await Promise.all([this.act(step.first, faulted), new Promise((resolve) => setTimeout(resolve, step.delayMs)).then(() => this.act(step.second, faulted))]);
+        return;
     }
   }
 
