@@ -9,4 +9,7 @@ module.exports = {
   testTimeout: 900_000,
   // One history at a time: a seed's timing should not depend on another file's load.
   maxWorkers: 1,
+  // A history that breaks mid-step may leave a request or a Stripe call of the app in flight
+  // when its world closes; the summary must still come out.
+  forceExit: true,
 };

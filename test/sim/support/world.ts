@@ -414,7 +414,13 @@ export class World {
   /** The app closes (its workers finish what they hold) and a new one starts on the same database and Redis prefix. */
   private async restart(): Promise<void> {
     await this.t.app.close();
-    this.t = await createTestApp({ workers: true, listen: true, reuse: this.t });
+    // The boot is no money path: an armed fault waits for the new app's work, not its start.
+    this.injector.paused = true;
+    try {
+      this.t = await createTestApp({ workers: true, listen: true, reuse: this.t });
+    } finally {
+      this.injector.paused = false;
+    }
     this.webhookUrl = `${this.t.baseUrl}/webhooks/stripe`;
   }
 
