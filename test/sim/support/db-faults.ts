@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 
-/** Which statements a database fault counts: every one, the writes, or only COMMITs. */
-export type DbFaultScope = 'any' | 'write' | 'commit';
+/** Which statements a database fault counts: every one, the writes, the writes of money tables (and COMMITs), or only COMMITs. */
+export type DbFaultScope = 'any' | 'write' | 'money' | 'commit';
 /** `before`: the statement never reaches PostgreSQL; `after`: it ran (a COMMIT committed) and its answer is lost. */
 export type DbFaultWhen = 'before' | 'after';
 
@@ -19,6 +19,7 @@ export interface FiredDbFault extends DbFault {
 const MATCHERS: Record<DbFaultScope, RegExp> = {
   any: /./,
   write: /^\s*(INSERT|UPDATE|DELETE|WITH|COMMIT)\b/i,
+  money: /^\s*COMMIT\b|^\s*(INSERT|UPDATE|DELETE|WITH)\b[\s\S]*\b(payouts|payout_runs|invoices|invoice_runs|journal_entries|conversions|stripe_events)\b/i,
   commit: /^\s*COMMIT\b/i,
 };
 

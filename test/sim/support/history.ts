@@ -74,7 +74,7 @@ const singleStepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({
       k: fc.constant('dbFault' as const),
-      scope: fc.constantFrom('any' as const, 'write' as const, 'commit' as const),
+      scope: fc.constantFrom('any' as const, 'write' as const, 'money' as const, 'money' as const, 'commit' as const),
       when: fc.constantFrom('before' as const, 'after' as const),
       nth: fc.integer({ min: 1, max: 15 }),
     }),

@@ -263,9 +263,9 @@ export class StripeEmulator {
     return this.store.followAccountLink(token);
   }
 
-  /** Fully reverses what is left of a transfer (emits `transfer.reversed`). */
-  reverseTransfer(transferId: string): TransferReversal {
-    return this.store.createReversal(transferId);
+  /** Reverses `amount` of a transfer, by default all that is left of it (emits `transfer.reversed`). */
+  reverseTransfer(transferId: string, amount?: number): TransferReversal {
+    return this.store.createReversal(transferId, amount === undefined ? {} : { amount });
   }
 
   /** Marks an open invoice paid (emits `invoice.paid`). */
