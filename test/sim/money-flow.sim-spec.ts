@@ -17,8 +17,12 @@ import { SimCounters, World } from './support/world';
  * A broken one is shrunk to the shortest history that still breaks it. See test/sim/README.md.
  */
 
-/** The CI set: fixed, so a red run is a regression (or a known hole) and never bad luck. */
-const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+/**
+ * The CI set: fixed, so a red run is a regression (or a known hole, FOUND.md) and not bad luck:
+ * six plain seeds, and two that found holes (a pixel squatting a txn_id, a partial transfer
+ * reversal failing the whole payout), kept to show their fixes hold.
+ */
+const CI_SEEDS = [1, 2, 3, 4, 5, 6, 1283793525, 1908413635];
 const env = process.env;
 const seeds: number[] = env.SIM_HISTORY
   ? [0]
