@@ -166,7 +166,7 @@ export class World {
         const quiet = !this.held.some((e) => e.type !== 'account.updated');
         await checkInvariants(this, quiet ? 'quiet' : 'busy');
       } catch (error) {
-        if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`after step ${label}: ${error.message}`), { step: i + 1 });
+        if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`after step ${label}: ${error.message}${this.faultsFired()}`), { step: i + 1 });
         throw new Error(`harness error in step ${label}: ${(error as Error).stack ?? error}`);
       }
       this.log.push(label);
@@ -181,9 +181,18 @@ export class World {
       this.collectEvents();
       await checkInvariants(this, 'final');
     } catch (error) {
-      if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}`), { step: steps.length + 1 });
+      if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}${this.faultsFired()}`), { step: steps.length + 1 });
       throw error;
     }
+  }
+
+  /** The faults that hit so far, each under the step it hit in, for the report. */
+  private faultsFired(): string {
+    const lines: string[] = [];
+    this.log.forEach((line, i) => {
+      if (line.startsWith('   ')) lines.push(`${this.log[i + 1] && !this.log[i + 1].startsWith('   ') ? this.log[i + 1].split(' ')[0] : 'this step'}:${line}`);
+    });
+    return lines.length ? `\nfaults that hit:\n${lines.join('\n')}` : '';
   }
 
   /** Relays the outbox and waits for every queue; a drain that an injected fault broke is tried again. */
