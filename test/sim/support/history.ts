@@ -76,7 +76,7 @@ const singleStepArb: fc.Arbitrary<Step> = fc.oneof(
       k: fc.constant('dbFault' as const),
       scope: fc.constantFrom('any' as const, 'write' as const, 'money' as const, 'money' as const, 'commit' as const),
       when: fc.constantFrom('before' as const, 'after' as const),
-      nth: fc.integer({ min: 1, max: 15 }),
+      nth: fc.integer({ min: 1, max: 20 }),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'restart' as const }) },
