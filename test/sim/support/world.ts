@@ -74,7 +74,8 @@ export class World {
   private static readonly FAULT_STEPS = 4;
   private dbStepsLeft = 0;
   private pendingStripe: { kind: StripeFaultKind; target: StripeFaultTarget; times: number; stepsLeft: number } | null = null;
-  private stripeFaultsSeen = 0;
+  /** Whether a fault hit during the step running now. */
+  private faulted: () => boolean = () => false;
   private seq = 0;
   /** What ran, for the report: each step with what it found and any fault that fired. */
   readonly log: string[] = [];
@@ -236,8 +237,9 @@ export class World {
       this.stripe.injectFault({ kind, path, times, ...(target === 'any' ? {} : { method: 'POST' }) });
     }
     this.injector.paused = false;
+    this.faulted = () => this.injector.fired.length > firedBefore || this.stripeFaultCount() > stripeBefore;
     try {
-      await this.act(step, () => this.injector.fired.length > firedBefore || this.stripeFaultCount() > stripeBefore);
+      await this.act(step, this.faulted);
       await this.settle();
     } finally {
       // Invariants are checked with every fault out of the way; a fault that has not hit yet waits for the next step.
@@ -262,7 +264,7 @@ export class World {
   }
 
   /** A request the way a client makes it: a 5xx after an injected fault is sent again once. */
-  private async call(make: () => PromiseLike<{ status: number; body: any }>, faulted: () => boolean, what: string, accept: (status: number) => boolean = (s) => s < 300) {
+  private async call<R extends { status: number; body: any }>(make: () => PromiseLike<R>, faulted: () => boolean, what: string, accept: (status: number) => boolean = (s) => s < 300) {
     let res = await make();
     if (res.status >= 500 && faulted()) res = await make();
     if (!accept(res.status)) throw new InvariantViolation(`${what} answered ${res.status} ${JSON.stringify(res.body)}${faulted() ? ' (after an injected fault)' : ''}`);
@@ -398,8 +400,8 @@ export class World {
 
   private async click(linkIndex: number): Promise<ClickInfo> {
     const link = this.links[linkIndex % this.links.length];
-    const res = await clickLink(this.t, link.code);
-    if (res.status !== 302) throw new InvariantViolation(`click on ${link.code} answered ${res.status}`);
+    // A visitor whose click failed on an injected fault clicks again.
+    const res = await this.call(() => clickLink(this.t, link.code), this.faulted, `click on ${link.code}`, (s) => s === 302);
     const clickId = new URL(res.headers.location).searchParams.get('cid') as string;
     await flushClicks(this.t);
     const info = { clickId, offer: link.offer, affiliate: link.affiliate };
