@@ -38,7 +38,7 @@ const SHRINK_MS = 1000 * Number(env.SIM_SHRINK_SECONDS ?? (env.SIM_SEED || env.S
 const ARTIFACTS = join(__dirname, '../artifacts/sim');
 
 const counters: SimCounters = { steps: 0, faults: 0, checks: 0 };
-const summary = { seeds: 0, steps: 0, faults: 0, checks: 0, ms: 0, failures: [] as { seed: number; invariant: string; report: string }[] };
+const summary = { seeds: 0, steps: 0, faults: 0, checks: 0, ms: 0, failures: [] as { seed: number; invariant: string; report: string; replay: string }[] };
 const started = Date.now();
 let database = '';
 let injector: DbFaultInjector;
@@ -133,7 +133,8 @@ describe('the money flow, simulated', () => {
         `replay: npm run test:sim -- --seed ${seed}   (draws the history again and shrinks it)`,
         `        npm run test:sim -- --history ${file.replace(`${process.cwd()}/`, '')}   (the shortest history as found)`,
       ].join('\n');
-      summary.failures.push({ seed, invariant: found.invariant, report });
+      const replay = env.SIM_HISTORY ? `npm run test:sim -- --history ${env.SIM_HISTORY}` : `npm run test:sim -- --seed ${seed}`;
+      summary.failures.push({ seed, invariant: found.invariant, report, replay });
       throw new Error(report);
     });
   }

@@ -31,7 +31,7 @@ try {
   for (const f of s.failures) console.log(`\n${f.report}`);
   console.log(
     `\nsimulation: ${s.seeds} seed(s) run, ${s.steps} steps, ${s.faults} faults injected, ${s.checks} invariant checks, ${s.failures.length} seed(s) broke an invariant (${Math.round(s.ms / 1000)} s)` +
-      (s.failures.length ? `; replay: ${s.failures.map((f) => `npm run test:sim -- --seed ${f.seed}`).join(' | ')}` : ''),
+      (s.failures.length ? `; replay: ${s.failures.map((f) => f.replay).join(' | ')}` : ''),
   );
 } catch {
   console.log('\nsimulation: no summary (the run stopped before its end)');
