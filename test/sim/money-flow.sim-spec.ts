@@ -130,8 +130,8 @@ describe('the money flow, simulated', () => {
         short.outcome.message,
         `shortest history found: ${short.steps.length} step(s) (drawn ${steps.length}, ${short.tries} replay(s) to shrink):`,
         ...short.steps.map((s, i) => `  #${i + 1} ${describeStep(s)}`),
-        `replay: npm run test:sim -- --seed ${seed}   (draws the history again and shrinks it)`,
-        `        npm run test:sim -- --history ${file.replace(`${process.cwd()}/`, '')}   (the shortest history as found)`,
+        ...(env.SIM_HISTORY ? [] : [`replay: npm run test:sim -- --seed ${seed}   (draws the history again and shrinks it)`]),
+        `${env.SIM_HISTORY ? 'replay:' : '       '} npm run test:sim -- --history ${file.replace(`${process.cwd()}/`, '')}   (the shortest history as found)`,
       ].join('\n');
       const replay = env.SIM_HISTORY ? `npm run test:sim -- --history ${env.SIM_HISTORY}` : `npm run test:sim -- --seed ${seed}`;
       summary.failures.push({ seed, invariant: found.invariant, report, replay });
