@@ -32,6 +32,8 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   /** A second process of the same deployment: its database, Redis prefix and admin key (closing it keeps them). */
   sharing?: TestApp;
+  /** Start on another app's database, Redis prefix, keys and settings (a restart: close that app's `app` first). */
+  reuse?: Pick<TestApp, 'databaseName' | 'queuePrefix' | 'adminKey' | 'env'>;
 }
 
 export async function cloneTemplate(name: string): Promise<void> {
@@ -52,19 +54,20 @@ export async function cloneTemplate(name: string): Promise<void> {
 /** Boots the whole AppModule in this process against a database and Redis prefix of its own. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const suffix = randomSuffix();
-  const shared = options.sharing;
-  const databaseName = shared?.databaseName ?? `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
-  if (!shared) await cloneTemplate(databaseName);
-  const queuePrefix = shared?.queuePrefix ?? `afxtest_${suffix}`;
-  const adminKey = options.env?.ADMIN_API_KEY ?? shared?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
-  const env: Record<string, string> = {
+  const { reuse } = options;
+  const base = options.sharing ?? reuse;
+  const databaseName = base?.databaseName ?? `afx_t_${process.env.AFX_TEST_RUN_ID}_${suffix}`;
+  if (!base) await cloneTemplate(databaseName);
+  const queuePrefix = base?.queuePrefix ?? `afxtest_${suffix}`;
+  const adminKey = options.env?.ADMIN_API_KEY ?? base?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
+  const env: Record<string, string> = reuse ? { ...reuse.env } : {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(databaseName),
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: queuePrefix,
     ADMIN_API_KEY: adminKey,
     PUBLIC_BASE_URL: 'http://afflux.test',
-    CLICK_SECRET: shared?.env.CLICK_SECRET ?? randomBytes(32).toString('hex'),
+    CLICK_SECRET: options.sharing?.env.CLICK_SECRET ?? randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     RUN_WORKERS: String(options.workers ?? false),
   };
@@ -99,7 +102,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logs,
     async close() {
       await app.close();
-      if (shared) return;
+      if (options.sharing) return;
       await dropDatabase(databaseName);
       await deleteRedisKeys(`{${queuePrefix}}*`);
     },
