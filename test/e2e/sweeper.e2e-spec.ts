@@ -1,9 +1,11 @@
 import { CommissionsService } from '../../src/modules/commissions/commissions.service';
+import { ConversionsService } from '../../src/modules/conversions/conversions.service';
+import { ClickIdService } from '../../src/modules/tracking/click-id.service';
 import { SweeperService } from '../../src/modules/commissions/sweeper.service';
 import { JOBS, QUEUES } from '../../src/queue/queues';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues, queue } from '../support/drain';
-import { createAdvertiser, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
+import { auth, createAdvertiser, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { expectLedgerVerified } from '../support/ledger';
 import { convert } from '../support/network';
 
@@ -48,6 +50,29 @@ describe('sweeper', () => {
     expect(await sweeper.sweep()).toMatchObject({ missingPostings: 0 });
     const metrics = await t.http.get('/metrics').set({ Authorization: `Bearer ${t.adminKey}` }).expect(200);
     expect(metrics.text).toMatch(/^afx_sweeper_redriven_total\{kind="missing_postings"\} 1$/m);
+  });
+
+  it('supersedes a pixel conversion that raced an authenticated one for the same txn id (both accepted)', async () => {
+    // The race leaves both conversions accepted: the pixel committed and looked for an
+    // authenticated conversion just before the postback's one statement committed. Built here
+    // by renaming the postback's txn id onto the pixel's, as if they had raced.
+    const link = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId: offer.id }).expect(201);
+    const clickId = t.app.get(ClickIdService).issue(link.body.id, new Date(Date.now() - 60_000));
+    const pixel = await t.app.get(ConversionsService).record({ advertiserId: advertiser.id, source: 'pixel', goal: 'lead', txnId: 'RACED-1', clickId }, { type: 'postback', id: advertiser.id });
+    const postback = await convert(t, advertiser, affiliate, offer, { txn_id: 'RACED-1-other' });
+    await t.dataSource.query(`UPDATE conversions SET txn_id = 'RACED-1' WHERE id = $1`, [postback.id]);
+    await drainQueues(t);
+    expect(pixel.conversion).toMatchObject({ source: 'pixel', status: 'approved' });
+    await age('conversions', pixel.conversion.id);
+    await age('conversions', postback.id);
+    expect(await sweeper.sweep()).toMatchObject({ racedPixels: 1 });
+    await drainQueues(t);
+    const rows = await t.dataSource.query(`SELECT source, status, reason FROM conversions WHERE txn_id = 'RACED-1' ORDER BY source`);
+    expect(rows).toEqual([
+      { source: 'pixel', status: 'rejected', reason: 'superseded_by_postback' },
+      { source: 'postback', status: 'approved', reason: null },
+    ]);
+    expect(await sweeper.sweep()).toMatchObject({ racedPixels: 0 });
   });
 
   it('retries a commission job that spent its attempts', async () => {

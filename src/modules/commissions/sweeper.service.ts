@@ -7,6 +7,7 @@ import { MetricsService } from '../health/metrics.service';
 import { OutboxRelay } from '../../queue/outbox/outbox.relay';
 import { OUTBOX_ROUTES } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES, QueueName } from '../../queue/queues';
+import { ConversionsService } from '../conversions/conversions.service';
 import { CommissionsService } from './commissions.service';
 
 /** Work younger than this is left to the path that is handling it. */
@@ -45,6 +46,7 @@ export interface SweepReport {
   missingPostings: number;
   failedJobs: number;
   stuckRuns: number;
+  racedPixels: number;
   prunedOutbox: number;
 }
 
@@ -53,7 +55,8 @@ export interface SweepReport {
  * entries are missing are posted, jobs that spent their attempts are retried (where that is
  * safe, see RETRY_FAILED), payout and invoice runs left queued or running without a job get
  * their job back (same fixed id, so never twice), and relayed outbox rows past their retention
- * are pruned. Each pass is idempotent; it runs on a schedule in the worker.
+ * are pruned, and a pixel conversion that raced an authenticated one for its txn id is superseded
+ * (see ConversionsService.supersedeRacedPixels). Each pass is idempotent; it runs on a schedule in the worker.
  */
 @Injectable()
 export class SweeperService {
@@ -63,6 +66,7 @@ export class SweeperService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly commissions: CommissionsService,
+    private readonly conversions: ConversionsService,
     private readonly relay: OutboxRelay,
     private readonly metrics: MetricsService,
     @InjectQueue(QUEUES.commissions) commissions_: Queue,
@@ -77,17 +81,19 @@ export class SweeperService {
       missingPostings: await this.postMissing(),
       failedJobs: await this.retryFailed(),
       stuckRuns: await this.redriveRuns(),
+      racedPixels: await this.conversions.supersedeRacedPixels(GRACE_SECONDS, BATCH),
       prunedOutbox: await this.relay.prune(),
     };
     const kinds: [keyof SweepReport, string][] = [
       ['missingPostings', 'missing_postings'],
       ['failedJobs', 'failed_jobs'],
       ['stuckRuns', 'stuck_runs'],
+      ['racedPixels', 'raced_pixels'],
       ['prunedOutbox', 'pruned_outbox'],
     ];
     for (const [field, kind] of kinds) if (report[field]) this.metrics.sweeperRedriven.inc({ kind }, report[field]);
-    const found = report.missingPostings + report.failedJobs + report.stuckRuns;
-    const line = `sweep: ${report.missingPostings} conversion(s) posted, ${report.failedJobs} failed job(s) retried, ${report.stuckRuns} run(s) re-enqueued, ${report.prunedOutbox} outbox row(s) pruned`;
+    const found = report.missingPostings + report.failedJobs + report.stuckRuns + report.racedPixels;
+    const line = `sweep: ${report.missingPostings} conversion(s) posted, ${report.failedJobs} failed job(s) retried, ${report.stuckRuns} run(s) re-enqueued, ${report.racedPixels} raced pixel conversion(s) superseded, ${report.prunedOutbox} outbox row(s) pruned`;
     if (found) this.logger.warn(line);
     else this.logger.log(line);
     return report;

@@ -151,6 +151,30 @@ export class ConversionsService {
     return { conversion, created: true };
   }
 
+  /**
+   * Closes the window `record` leaves open: a pixel that committed and looked for an
+   * authenticated conversion just before the authenticated one's single statement committed
+   * leaves both accepted. Finds such pairs older than `graceSeconds` (younger ones are still
+   * being settled by `record` itself) and supersedes the pixel's, as `record` would have.
+   * Run by the sweeper; answers how many it superseded.
+   */
+  async supersedeRacedPixels(graceSeconds: number, limit: number): Promise<number> {
+    const rows: { pixel_id: string; pixel_status: Conversion['status']; by_id: string }[] = await this.dataSource.query(
+      `SELECT p.id AS pixel_id, p.status AS pixel_status, a.id AS by_id
+         FROM conversions p
+         JOIN conversions a ON a.advertiser_id = p.advertiser_id AND a.goal_key = p.goal_key AND a.txn_id = p.txn_id AND a.source <> 'pixel'
+        WHERE p.source = 'pixel' AND p.status IN ('pending', 'approved', 'paid')
+          AND greatest(p.updated_at, a.updated_at) < now() - make_interval(secs => $1)
+        ORDER BY p.id LIMIT $2`,
+      [graceSeconds, limit],
+    );
+    for (const row of rows) {
+      const by = await this.dataSource.getRepository(Conversion).findOneByOrFail({ id: row.by_id });
+      await this.supersede({ id: row.pixel_id, status: row.pixel_status }, by);
+    }
+    return rows.length;
+  }
+
   /** Takes a pixel conversion out of the money once an authenticated one holds its txn id. */
   private async supersede(pixel: Pick<Conversion, 'id' | 'status'>, by: Conversion): Promise<void> {
     if (!ACCEPTED_STATUSES.includes(pixel.status)) return;

@@ -67,25 +67,39 @@ const CHECKS: Check[] = [
     },
   },
   {
-    name: 'one conversion per advertiser, goal and txn_id, and the authenticated report’s amount wins over the pixel',
+    name: 'one conversion per advertiser, goal and txn_id in each space (authenticated, pixel), and the authenticated report’s amount wins over the pixel',
     phases: ALL,
     async run(w) {
       const bad: string[] = [];
-      const dup = await rowsOf<{ advertiser_id: string; goal_key: string; txn_id: string; n: number }>(
+      // The pixel has a txn space of its own: an authenticated report of the same txn supersedes it.
+      const dup = await rowsOf<{ txn_id: string; goal_key: string; pixel: boolean; n: number }>(
         w,
-        `SELECT advertiser_id, goal_key, txn_id, count(*)::int AS n FROM conversions GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+        `SELECT txn_id, goal_key, source = 'pixel' AS pixel, count(*)::int AS n FROM conversions GROUP BY advertiser_id, goal_key, txn_id, source = 'pixel' HAVING count(*) > 1`,
       );
-      for (const d of dup) bad.push(`${d.txn_id} (${d.goal_key}) has ${d.n} conversions`);
+      for (const d of dup) bad.push(`${d.txn_id} (${d.goal_key}) has ${d.n} ${d.pixel ? 'pixel' : 'authenticated'} conversions`);
       for (const e of w.expect.firstAuthenticatedAmount.values()) {
         const [row] = await rowsOf<{ id: string; sale_amount: string | null; source: string }>(
           w,
-          `SELECT id, sale_amount::text, source FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3`,
+          `SELECT id, sale_amount::text, source FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3 AND source <> 'pixel'`,
           [e.advertiserId, e.goal, e.txnId],
         );
         if (!row) bad.push(`${e.txnId}: the postback was answered but no conversion is stored`);
         else if (Number(row.sale_amount) !== e.amount) bad.push(`${e.txnId}: conversion ${row.id} (source ${row.source}) has sale amount ${row.sale_amount}, the advertiser's postback said ${e.amount}`);
       }
       return shown(bad);
+    },
+  },
+  {
+    name: 'one transaction earns once: no pixel conversion stays accepted beside an authenticated one of its txn id',
+    phases: ['final'],
+    async run(w) {
+      const rows = await rowsOf<{ txn_id: string; pixel_id: string; other_id: string }>(
+        w,
+        `SELECT p.txn_id, p.id AS pixel_id, a.id AS other_id FROM conversions p
+           JOIN conversions a ON a.advertiser_id = p.advertiser_id AND a.goal_key = p.goal_key AND a.txn_id = p.txn_id AND a.source <> 'pixel'
+          WHERE p.source = 'pixel' AND p.status IN ('pending', 'approved', 'paid') AND a.status IN ('pending', 'approved', 'paid')`,
+      );
+      return shown(rows.map((r) => `${r.txn_id}: pixel conversion ${r.pixel_id} and conversion ${r.other_id} both earn`));
     },
   },
   {

@@ -1,3 +1,4 @@
+import { ConversionsService } from '../../../src/modules/conversions/conversions.service';
 import { StripeEmulator } from '../../support/stripe-emulator/emulator';
 import { createTestApp, TestApp } from '../../support/create-test-app';
 import { drainQueues } from '../../support/drain';
@@ -176,6 +177,8 @@ export class World {
     // The end of every history: everything held arrives, an invoice run bills what is left.
     try {
       for (const e of this.held.splice(0)) await this.deliverEvent(e.id);
+      // The sweeper's pass over pixels that raced an authenticated report, without its grace period.
+      await this.t.app.get(ConversionsService).supersedeRacedPixels(0, 1000);
       await this.settle();
       await this.ok(this.t.http.post('/v1/invoice-runs').set(auth(this.finance.apiKey)).send(BILLING_PERIOD), 'final invoice run');
       await this.settle();
