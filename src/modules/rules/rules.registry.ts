@@ -28,8 +28,8 @@ export function ruleType(key: string): RuleType<RateRule> {
 }
 
 /** The amount a rule gives for one conversion, and whether it was rounded. */
-export function applyRule(rule: RateRule, context: RuleContext): Promise<RuleResult> {
-  return ruleType((rule as { type: string }).type).apply(rule, context);
+export async function applyRule(rule: RateRule, context: RuleContext): Promise<RuleResult> {
+  return ruleType(rule.type).apply(rule, context);
 }
 
 export function needsSaleAmount(rule: RateRule): boolean {
