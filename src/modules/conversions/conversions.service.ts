@@ -458,8 +458,8 @@ export class ConversionsService {
       goalId: goal.id,
       revenue: revenue.amount,
       payout: payout.amount,
-      revenueRule: goal.revenue,
-      payoutRule,
+      revenueRule: revenue.applied ?? goal.revenue,
+      payoutRule: payout.applied ?? payoutRule,
       rounding: { revenue: revenue.rounding, payout: payout.rounding },
     });
 

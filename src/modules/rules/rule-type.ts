@@ -1,4 +1,5 @@
 import { registerDecorator } from 'class-validator';
+import type { RateRule } from './rules.registry';
 
 /** How a rule's result was reached: exactly, or rounded half-up to the minor unit. */
 export type Rounding = 'none' | 'half_up';
@@ -6,6 +7,8 @@ export type Rounding = 'none' | 'half_up';
 export interface RuleResult {
   amount: number;
   rounding: Rounding;
+  /** The rule to write on the conversion where it is not the goal's own (a rule with tiers writes the tier it used). */
+  applied?: RateRule;
 }
 
 /** What an affiliate did on one offer and goal in a period: counted conversions and their sale amount. */
