@@ -7,7 +7,7 @@ import {
   MoneyErrorCode,
   addMinor,
   applyBps,
-  applyRule,
+  applyBpsExact,
   assertMinorUnits,
   currencyExponent,
   formatMinorUnits,
@@ -262,45 +262,6 @@ describe('addMinor / sumMinor', () => {
   });
 });
 
-describe('applyRule', () => {
-  it('returns a flat amount whatever the sale', () => {
-    expect(applyRule({ type: 'flat', amount: 500 }, 123_456)).toEqual({ amount: 500, rounding: 'none' });
-    expect(applyRule({ type: 'flat', amount: 500 }, null)).toEqual({ amount: 500, rounding: 'none' });
-  });
-
-  it('rejects an invalid flat amount', () => {
-    expect(moneyErrorCode(() => applyRule({ type: 'flat', amount: -1 }, null))).toBe('invalid_amount');
-    expect(moneyErrorCode(() => applyRule({ type: 'flat', amount: 0.5 }, null))).toBe('invalid_amount');
-  });
-
-  it('takes a percentage of the sale, reporting whether it rounded', () => {
-    expect(applyRule({ type: 'percent', bps: 1000 }, 5000)).toEqual({ amount: 500, rounding: 'none' });
-    expect(applyRule({ type: 'percent', bps: 1000 }, 4999)).toEqual({ amount: 500, rounding: 'half_up' });
-    expect(applyRule({ type: 'percent', bps: 1000 }, 4994)).toEqual({ amount: 499, rounding: 'half_up' });
-    expect(applyRule({ type: 'percent', bps: 0 }, 4999)).toEqual({ amount: 0, rounding: 'none' });
-  });
-
-  it('needs a sale amount for a percent rule', () => {
-    expect(() => applyRule({ type: 'percent', bps: 500 }, null)).toThrow(
-      new MoneyError('invalid_amount', 'a percent rule needs a sale amount'),
-    );
-    expect(moneyErrorCode(() => applyRule({ type: 'percent', bps: 500 }, null))).toBe('invalid_amount');
-  });
-
-  it('rejects a bad sale amount or rate', () => {
-    expect(moneyErrorCode(() => applyRule({ type: 'percent', bps: 500 }, -100))).toBe('invalid_amount');
-    expect(moneyErrorCode(() => applyRule({ type: 'percent', bps: 500 }, MAX_MINOR_UNITS + 1))).toBe(
-      'invalid_amount',
-    );
-    expect(moneyErrorCode(() => applyRule({ type: 'percent', bps: 10_001 }, 100))).toBe('invalid_amount');
-  });
-
-  it('rejects an unknown rule type', () => {
-    const rule = { type: 'tiered' } as unknown as Parameters<typeof applyRule>[0];
-    expect(moneyErrorCode(() => applyRule(rule, 100))).toBe('invalid_amount');
-  });
-});
-
 describe('properties', () => {
   it('parse(format(a)) === a for every currency and stored amount', () => {
     fc.assert(
@@ -383,12 +344,11 @@ describe('properties', () => {
     );
   });
 
-  it('applyRule reports half_up exactly when the percentage is inexact', () => {
+  it('applyBpsExact gives applyBps and says exactly when nothing was rounded', () => {
     fc.assert(
-      fc.property(storedAmount, bps, (sale, rate) => {
-        const result = applyRule({ type: 'percent', bps: rate }, sale);
-        const exact = (BigInt(sale) * BigInt(rate)) % 10_000n === 0n;
-        expect(result).toEqual({ amount: referenceBps(sale, rate), rounding: exact ? 'none' : 'half_up' });
+      fc.property(safeAmount, bps, (amount, rate) => {
+        const exact = (BigInt(amount) * BigInt(rate)) % 10_000n === 0n;
+        expect(applyBpsExact(amount, rate)).toEqual({ amount: applyBps(amount, rate), exact });
       }),
     );
   });

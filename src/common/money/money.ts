@@ -66,7 +66,8 @@ export function applyBps(amount: number, bps: number): number {
   return applyBpsExact(amount, bps).amount;
 }
 
-function applyBpsExact(amount: number, bps: number): { amount: number; exact: boolean } {
+/** `amount × bps / 10000` rounded as applyBps, and whether it was exact (nothing to round). */
+export function applyBpsExact(amount: number, bps: number): { amount: number; exact: boolean } {
   assertSafeInteger(amount);
   if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
     throw new MoneyError('invalid_amount', `basis points must be an integer from 0 to 10000: ${bps}`);
@@ -100,32 +101,6 @@ export function sumMinor(values: readonly number[]): number {
     throw new MoneyError('amount_out_of_range', `sum ${total} is outside the safe integer range`);
   }
   return Number(total);
-}
-
-export type RateRule = { type: 'flat'; amount: number } | { type: 'percent'; bps: number };
-
-export interface RuleResult {
-  amount: number;
-  rounding: 'none' | 'half_up';
-}
-
-/** Computes the payout of an offer rule; a flat rule ignores the sale amount. */
-export function applyRule(rule: RateRule, saleAmount: number | null): RuleResult {
-  switch (rule.type) {
-    case 'flat':
-      assertMinorUnits(rule.amount);
-      return { amount: rule.amount, rounding: 'none' };
-    case 'percent': {
-      if (saleAmount === null) {
-        throw new MoneyError('invalid_amount', 'a percent rule needs a sale amount');
-      }
-      assertMinorUnits(saleAmount);
-      const { amount, exact } = applyBpsExact(saleAmount, rule.bps);
-      return { amount, rounding: exact ? 'none' : 'half_up' };
-    }
-    default:
-      throw new MoneyError('invalid_amount', `unknown rule type: ${JSON.stringify((rule as { type?: unknown }).type)}`);
-  }
 }
 
 function assertSafeInteger(n: number): void {

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
-import type { RateRule } from '../../common/money';
+import type { RateRule } from '../rules';
 
 export const CONVERSION_STATUSES = ['pending', 'approved', 'paid', 'rejected', 'reversed', 'unattributed'] as const;
 export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];

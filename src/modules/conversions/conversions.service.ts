@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
-import { applyRule, MoneyError, parseDecimalAmount, RateRule } from '../../common/money';
+import { MoneyError, parseDecimalAmount } from '../../common/money';
+import { applyRule, needsSaleAmount, RateRule, RuleContext } from '../rules';
 import { Page, paginate } from '../../common/pagination';
 import { entityRows, EntityRows } from '../../database/entity-rows';
 import { preparedQuery } from '../../database/sql';
@@ -470,18 +471,19 @@ export class ConversionsService {
     const goal = offer.goals.find((g) => g.key === input.goal);
     if (!goal) return Object.assign(base, rejected(RejectionReason.UnknownGoal, input.goal));
     const payoutRule: RateRule = goal.overrides?.find((o) => o.affiliateId === winner.affiliateId)?.payout ?? goal.payout;
-    if ((goal.revenue.type === 'percent' || payoutRule.type === 'percent') && saleAmount === null) {
+    if ((needsSaleAmount(goal.revenue) || needsSaleAmount(payoutRule)) && saleAmount === null) {
       if (!trusted) return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
       throw ConversionsError.amountRequired(goal.key);
     }
-    const revenue = applyRule(goal.revenue, saleAmount);
-    const payout = applyRule(payoutRule, saleAmount);
+    const context: RuleContext = { saleAmount, currency };
+    const revenue = await applyRule(goal.revenue, context);
+    const payout = await applyRule(payoutRule, context);
     Object.assign(base, {
       goalId: goal.id,
       revenue: revenue.amount,
       payout: payout.amount,
-      revenueRule: goal.revenue,
-      payoutRule,
+      revenueRule: revenue.applied ?? goal.revenue,
+      payoutRule: payout.applied ?? payoutRule,
       rounding: { revenue: revenue.rounding, payout: payout.rounding },
     });
 

@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Relation } from 'typeorm';
-import type { RateRule } from '../../common/money';
+import type { RateRule } from '../rules';
 import { OfferGoal } from './offer-goal.entity';
 
 @Entity('goal_payout_overrides')

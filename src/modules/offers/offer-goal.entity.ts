@@ -1,6 +1,6 @@
 import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn, Relation } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
-import type { RateRule } from '../../common/money';
+import type { RateRule } from '../rules';
 import { Offer } from './offer.entity';
 import { GoalPayoutOverride } from './goal-payout-override.entity';
 

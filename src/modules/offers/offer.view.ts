@@ -1,6 +1,6 @@
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { ApplicationDto, GoalView, OfferView } from './dto/offer.dto';
-import { goalMargin } from './goal-rules';
+import { ruleMargin } from '../rules';
 import { OfferAccess } from './offer-access.entity';
 import { OfferGoal } from './offer-goal.entity';
 import { OfferWithAccess } from './offers.service';
@@ -16,7 +16,7 @@ function goalView(goal: OfferGoal, actor: AuthPrincipal): GoalView {
     name: goal.name,
     revenue: goal.revenue,
     payout: goal.payout,
-    ...(isStaff(actor) ? { margin: goalMargin(goal.revenue, goal.payout) } : {}),
+    ...(isStaff(actor) ? { margin: ruleMargin(goal.revenue, goal.payout) } : {}),
     overrides: (goal.overrides ?? []).map((o) => ({ affiliateId: o.affiliateId, payout: o.payout })),
   };
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -15,7 +15,6 @@ import {
   Min,
   MinLength,
   registerDecorator,
-  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
@@ -30,37 +29,13 @@ import {
 } from '../offer.entity';
 import { ACCESS_STATUSES, AccessStatus } from '../offer-access.entity';
 import { validateUrlTemplate, LANDING_MACROS } from '../url-template';
+import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey } from '../../rules';
 
-function OnlyForRuleType(type: 'flat' | 'percent'): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'onlyForRuleType',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: `${String(propertyName)} belongs to ${type} rules only` },
-      validator: { validate: (_: unknown, args) => (args?.object as RateRuleDto).type === type },
-    });
-}
-
-/** `{type: "flat", amount}` in minor units, or `{type: "percent", bps}` of the sale amount. */
-export class RateRuleDto {
-  @ApiProperty({ enum: ['flat', 'percent'] })
-  @IsIn(['flat', 'percent'])
-  type: 'flat' | 'percent';
-
-  @ApiPropertyOptional({ type: 'integer', description: 'flat: minor units' })
-  @ValidateIf((o: RateRuleDto) => o.type === 'flat' || o.amount !== undefined)
-  @MinorUnits()
-  @OnlyForRuleType('flat')
-  amount?: number;
-
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 10000, description: 'percent: basis points, 1000 = 10%' })
-  @ValidateIf((o: RateRuleDto) => o.type === 'percent' || o.bps !== undefined)
-  @IsInt({ message: 'bps must be an integer number of basis points' })
-  @Min(0)
-  @Max(10000, { message: 'bps must not exceed 10000 (100%)' })
-  @OnlyForRuleType('percent')
-  bps?: number;
+/** `{type: "flat", amount}` in minor units, or `{type: "percent", bps}` of the sale amount: each type's fields come from its rule file. */
+export class RateRuleDto extends IntersectionType(FlatRuleFields, PercentRuleFields) {
+  @ApiProperty({ enum: RULE_TYPE_KEYS })
+  @IsIn(RULE_TYPE_KEYS)
+  type: RuleKey;
 }
 
 export class PayoutOverrideDto {
@@ -231,7 +206,7 @@ export class ApplicationDto {
 }
 
 export class RateRuleView {
-  @ApiProperty({ enum: ['flat', 'percent'] }) type: 'flat' | 'percent';
+  @ApiProperty({ enum: RULE_TYPE_KEYS }) type: RuleKey;
   @ApiPropertyOptional({ type: 'integer' }) amount?: number;
   @ApiPropertyOptional({ type: 'integer' }) bps?: number;
 }

@@ -27,7 +27,7 @@ import { isHtmx, Me, PortalContext, PortalRequest, safeReturn } from '../web/por
 import { oneOf } from '../web/one-of.pipe';
 import { PortalController } from '../web/portal-controller';
 import { PortalViews } from '../web/portal-views';
-import { blankOfferForm, COUNT_CAPS, dtoFromForm, formFromBody, formFromOffer, OfferForm } from './offer-form';
+import { blankOfferForm, COUNT_CAPS, dtoFromForm, formFromBody, formFromOffer, OfferForm, ruleOptions } from './offer-form';
 
 type Form = Record<string, unknown>;
 type Q = Record<string, unknown>;
@@ -252,7 +252,7 @@ export class AdvertiserController {
       reply,
       me,
       'advertiser/offer-form',
-      { title: offer ? offer.name : 'New offer', offer, form, problem, partners, statuses: OFFER_STATUSES, visibilities: OFFER_VISIBILITIES, priorities: ATTRIBUTION_PRIORITIES, countCaps: COUNT_CAPS },
+      { title: offer ? offer.name : 'New offer', offer, form, problem, partners, statuses: OFFER_STATUSES, visibilities: OFFER_VISIBILITIES, priorities: ATTRIBUTION_PRIORITIES, countCaps: COUNT_CAPS, ruleOptions },
       status,
     );
   }

@@ -1,5 +1,6 @@
-import { MoneyError, parseDecimalAmount, RateRule } from '../../../common/money';
-import type { OfferView } from '../../offers/dto/offer.dto';
+import { MoneyError, parseDecimalAmount } from '../../../common/money';
+import { isRuleKey, RateRule, RULE_TYPE_KEYS, RuleKey } from '../../rules';
+import type { OfferView, RateRuleView } from '../../offers/dto/offer.dto';
 import { FieldErrors } from '../web/forms';
 import { bpsToPercent, moneyInput, parsePercent } from '../web/format';
 
@@ -44,9 +45,53 @@ const blankRule = (): RuleInput => ({ type: 'flat', value: '' });
 export const blankGoal = (): GoalInput => ({ key: '', name: '', revenue: blankRule(), payout: blankRule(), overrides: [] });
 const blankOverride = (): OverrideInput => ({ affiliateId: '', ...blankRule() });
 
-function ruleInput(rule: { type: 'flat' | 'percent'; amount?: number; bps?: number } | undefined, currency: string): RuleInput {
+/** An amount typed in the currency's units, to minor units; the message says what is wrong. */
+function parseMoney(value: string, currency: string): { amount: number } | { error: string } {
+  try {
+    return { amount: parseDecimalAmount(value, currency) };
+  } catch (error) {
+    if (!(error instanceof MoneyError)) throw error;
+    return { error: error.code === 'too_many_decimals' ? error.message : `must be an amount in ${currency}, such as 12.50` };
+  }
+}
+
+/** How the editor offers, shows and reads back one rule type. */
+interface RuleForm<TRule extends RateRule> {
+  option(currency: string): string;
+  value(rule: TRule, currency: string): string;
+  parse(value: string, currency: string): { rule: TRule } | { error: string };
+}
+
+// Keyed like the rules registry: a rule type without its form here is a compile error.
+const RULE_FORMS: { readonly [K in RuleKey]: RuleForm<Extract<RateRule, { type: K }>> } = {
+  flat: {
+    option: (currency) => `Fixed ${currency}`,
+    value: (rule, currency) => moneyInput(rule.amount, currency),
+    parse: (value, currency) => {
+      const money = parseMoney(value, currency);
+      return 'error' in money ? money : { rule: { type: 'flat', amount: money.amount } };
+    },
+  },
+  percent: {
+    option: () => '% of sale',
+    value: (rule) => bpsToPercent(rule.bps ?? 0),
+    parse: (value) => {
+      const bps = parsePercent(value);
+      return bps === null ? { error: 'must be a percent from 0 to 100 with at most two decimals' } : { rule: { type: 'percent', bps } };
+    },
+  },
+};
+
+/** The form of a posted type; anything unknown is read as a fixed amount, the editor's default. */
+const ruleForm = (type: string): RuleForm<RateRule> => (isRuleKey(type) ? RULE_FORMS[type] : RULE_FORMS.flat) as RuleForm<RateRule>;
+
+/** The rule kinds the editor's select offers, labelled for the offer's currency. */
+export const ruleOptions = (currency: string): { value: RuleKey; label: string }[] => RULE_TYPE_KEYS.map((key) => ({ value: key, label: RULE_FORMS[key].option(currency) }));
+
+/** A stored rule, as the API shows it, in the units people type. */
+function ruleInput(rule: RateRuleView | undefined, currency: string): RuleInput {
   if (!rule) return blankRule();
-  return rule.type === 'flat' ? { type: 'flat', value: moneyInput(rule.amount, currency) } : { type: 'percent', value: bpsToPercent(rule.bps ?? 0) };
+  return { type: rule.type, value: ruleForm(rule.type).value(rule as RateRule, currency) };
 }
 
 export function blankOfferForm(): OfferForm {
@@ -144,26 +189,18 @@ const whole = (value: string): number | string | undefined => (value === '' ? un
 export function dtoFromForm(form: OfferForm, currency: string): { dto: Record<string, unknown>; fields: FieldErrors } {
   const fields: FieldErrors = {};
   const money = (value: string, field: string): number | undefined => {
-    try {
-      return parseDecimalAmount(value, currency);
-    } catch (error) {
-      if (!(error instanceof MoneyError)) throw error;
-      fields[field] = error.code === 'too_many_decimals' ? error.message : `must be an amount in ${currency}, such as 12.50`;
-      return undefined;
-    }
+    const parsed = parseMoney(value, currency);
+    if ('error' in parsed) fields[field] = parsed.error;
+    return 'error' in parsed ? undefined : parsed.amount;
   };
   const rule = (input: RuleInput, field: string): RateRule | undefined => {
     if (!input.value) {
       fields[field] = 'is required';
       return undefined;
     }
-    if (input.type === 'percent') {
-      const bps = parsePercent(input.value);
-      if (bps === null) fields[field] = 'must be a percent from 0 to 100 with at most two decimals';
-      return bps === null ? undefined : { type: 'percent', bps };
-    }
-    const amount = money(input.value, field);
-    return amount === undefined ? undefined : { type: 'flat', amount };
+    const parsed = ruleForm(input.type).parse(input.value, currency);
+    if ('error' in parsed) fields[field] = parsed.error;
+    return 'error' in parsed ? undefined : parsed.rule;
   };
   const goals = form.goals
     .filter((g) => g.key || g.revenue.value || g.payout.value)

@@ -1,4 +1,5 @@
-import { formatMinorUnits, isCurrency, RateRule } from '../../../common/money';
+import { formatMinorUnits, isCurrency } from '../../../common/money';
+import { describeRule, RateRule } from '../../rules';
 
 const LOCALE = 'en-US';
 const DAY = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
@@ -46,7 +47,7 @@ export function parsePercent(input: string): number | null {
 
 export function formatRule(rule: RateRule | null | undefined, currency: string): string {
   if (!rule) return '—';
-  return rule.type === 'flat' ? formatMoney(rule.amount, currency) : `${bpsToPercent(rule.bps)}%`;
+  return describeRule(rule, { money: (amount) => formatMoney(amount, currency), percent: (bps) => `${bpsToPercent(bps)}%` });
 }
 
 export function formatDateTime(at: Date | string | null | undefined, timeZone: string): string {

@@ -1,0 +1,4 @@
+export * from './rule-type';
+export * from './flat.rule';
+export * from './percent.rule';
+export * from './rules.registry';
