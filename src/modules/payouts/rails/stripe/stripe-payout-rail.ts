@@ -115,7 +115,7 @@ export class StripePayoutRail implements PayoutRail {
      * Stripe sends `transfer.reversed` for partial reversals too, with the transfer's running
      * `amount_reversed`; the reversal's id is the newest one on the transfer.
      */
-    events.on('transfer.reversed', (manager, event) => {
+    events.on('payouts', 'transfer.reversed', (manager, event) => {
       const transfer = event.data.object as Stripe.Transfer;
       const currency = transfer.currency.toUpperCase();
       return handlers.transferReversed(manager, this, {
@@ -127,7 +127,7 @@ export class StripePayoutRail implements PayoutRail {
       });
     });
     // The event only names the account: its state is read from Stripe under the handler's lock.
-    events.on('account.updated', (manager, event) => handlers.accountUpdated(manager, this, (event.data.object as Stripe.Account).id, new Date(event.created * 1000)));
+    events.on('payouts', 'account.updated', (manager, event) => handlers.accountUpdated(manager, this, (event.data.object as Stripe.Account).id, new Date(event.created * 1000)));
   }
 
   private requireEvents(): StripeEventsService {
