@@ -14,7 +14,7 @@ import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../le
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { PayoutsError } from './payouts.errors';
-import { PayoutRail, RailEventOutcome, RailTransferReversal } from './rails/payout-rail';
+import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
 
 interface Eligible {
@@ -40,8 +40,6 @@ const ELIGIBLE = `
     LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
    WHERE p.role = 'affiliate' AND p.status = 'active'
      AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
-
-export type { RunProgress };
 
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
@@ -142,9 +140,10 @@ export class PayoutRunsService {
 
   /** A payout whose run gave up: paid if its rail has its transfer, otherwise failed with the money back. */
   private async settleAbandoned(payout: Payout, reason: string): Promise<void> {
-    const transfer = await this.rails.get(payout.rail).findTransfer(payout.id);
+    const rail = this.rails.get(payout.rail);
+    const transfer = await rail.findTransfer(payout.id);
     if (transfer) await this.markPaid(payout, transfer.id);
-    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and ${this.rails.get(payout.rail).label} has no transfer for this payout`);
+    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and ${rail.label} has no transfer for this payout`);
   }
 
   /** Payouts of earlier given-up runs of the currency that could not be settled then; an error retries the job. */
@@ -275,7 +274,7 @@ export class PayoutRunsService {
     // a database error after the rail's answer): look before creating. A failing look-up is retried.
     const existing = claimed.attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
     if (existing) return this.markPaid(payout, existing.id);
-    let sent: Awaited<ReturnType<PayoutRail['transfer']>>;
+    let sent: RailTransferResult;
     try {
       sent = await rail.transfer(payout);
     } catch (error) {
@@ -287,7 +286,7 @@ export class PayoutRunsService {
     }
     if ('notCarriable' in sent) {
       // Planned before amounts were rounded to what the rail carries: returned whole and planned again by the next run.
-      await this.fail(payout.id, 'amount_not_carriable', `${this.rails.get(payout.rail).label} cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
+      await this.fail(payout.id, 'amount_not_carriable', `${rail.label} cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
       return;
     }
     // Outside the try: a failure to record a transfer the rail made must never return the money.
