@@ -40,6 +40,7 @@ export function linesOf(tagged: Tagged[]): InvoiceLine[] {
   return [...lines.values()].sort((a, b) => a.offerName.localeCompare(b.offerName) || a.goal.localeCompare(b.goal));
 }
 
+/** Invoice runs, on the run engine (common/runs): plan once (tag results), then issue each draft on Stripe. */
 @Injectable()
 export class BillingService {
   private readonly logger = new Logger(BillingService.name);
