@@ -13,6 +13,7 @@ import { OutboxParking1765300000100 } from './1765300000100-OutboxParking';
 import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
 import { PostbackDeliveries1765500000000 } from './1765500000000-PostbackDeliveries';
 import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInviteRevocation';
+import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ExactBilling1765400000000,
   PostbackDeliveries1765500000000,
   PortalInviteRevocation1765600000000,
+  PayoutRails1765720000000,
 ];

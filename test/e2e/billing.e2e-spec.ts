@@ -1,4 +1,5 @@
 import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
@@ -167,7 +168,7 @@ describe('advertiser billing through Stripe invoices', () => {
     await converted(adv, offer, 2);
     await runInvoices();
     const [invoice] = await invoicesOf(adv);
-    const reconciliation = new ReconciliationService(t.dataSource, t.app.get(StripeClient));
+    const reconciliation = new ReconciliationService(t.dataSource, t.app.get(StripeClient), t.app.get(PayoutRails));
     const about = async () => (await reconciliation.reconcile()).differences.filter((d) => d.subject === `invoice ${invoice.id}`);
     expect(await about()).toEqual([]);
     await t.dataSource.query(`UPDATE invoices SET amount = amount + 100 WHERE id = $1`, [invoice.id]);

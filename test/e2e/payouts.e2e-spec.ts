@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
-import { StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
+import { STRIPE_EVENT_OWNERS, StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues, queue } from '../support/drain';
 import { OutboxRelay } from '../../src/queue/outbox/outbox.relay';
@@ -467,6 +468,38 @@ describe('payouts to affiliates through Stripe', () => {
       for (const body of [{ currency: 'usd' }, { currency: 'USD', dryRun: 'yes' }, { currency: 'USD', extra: 1 }, {}]) {
         await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send(body).expect(400);
       }
+    });
+  });
+
+  describe('payout rails', () => {
+    it('wires every payout event of the Stripe rail and every invoice event of billing when the app starts', () => {
+      expect(t.app.get(StripeEventsService).registered()).toEqual(Object.keys(STRIPE_EVENT_OWNERS).sort());
+      expect(t.app.get(PayoutRails).default).toMatchObject({ name: 'stripe', clearingAccount: 'stripe_clearing' });
+    });
+
+    it("writes the rail's columns and, until the Stripe columns are dropped, keeps them equal whichever side is written", async () => {
+      const onboarded = await payableAffiliate();
+      const [account] = await t.dataSource.query(`SELECT rail, external_account_id, stripe_account_id FROM payout_accounts WHERE affiliate_id = $1`, [onboarded.id]);
+      expect(account).toEqual({ rail: 'stripe', external_account_id: onboarded.accountId, stripe_account_id: onboarded.accountId });
+      // A writer of the previous release fills the Stripe column only.
+      const older = await createAffiliate(t);
+      await t.dataSource.query(`INSERT INTO payout_accounts (affiliate_id, stripe_account_id) VALUES ($1, 'acct_written_the_old_way')`, [older.id]);
+      const [old] = await t.dataSource.query(`SELECT rail, external_account_id FROM payout_accounts WHERE affiliate_id = $1`, [older.id]);
+      expect(old).toEqual({ rail: 'stripe', external_account_id: 'acct_written_the_old_way' });
+      // Another rail's account has no Stripe id.
+      const elsewhere = await createAffiliate(t);
+      await t.dataSource.query(`INSERT INTO payout_accounts (affiliate_id, rail, external_account_id) VALUES ($1, 'other', 'other-1')`, [elsewhere.id]);
+      const [other] = await t.dataSource.query(`SELECT stripe_account_id FROM payout_accounts WHERE affiliate_id = $1`, [elsewhere.id]);
+      expect(other.stripe_account_id).toBeNull();
+      await t.dataSource.query(`DELETE FROM payout_accounts WHERE affiliate_id = ANY($1::uuid[])`, [[older.id, elsewhere.id]]);
+      // Every payout the tests above made, whichever columns they wrote.
+      const [{ paid, apart }] = await t.dataSource.query(
+        `SELECT count(*) FILTER (WHERE external_id IS NOT NULL)::int AS paid,
+                count(*) FILTER (WHERE external_id IS DISTINCT FROM stripe_transfer_id OR external_account_id IS DISTINCT FROM stripe_account_id)::int AS apart
+           FROM payouts`,
+      );
+      expect(paid).toBeGreaterThan(0);
+      expect(apart).toBe(0);
     });
   });
 });

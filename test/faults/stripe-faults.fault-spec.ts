@@ -1,4 +1,5 @@
 import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { formatReconciliation, ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import type { FaultKind } from '../support/stripe-emulator/emulator';
 import { queue } from '../support/drain';
@@ -25,7 +26,7 @@ describe('lost answers and expired idempotency keys', () => {
     n.stripe.clearFaults();
     await n.settle();
     await expectLedgerVerified(n.t);
-    const reconciliation = await new ReconciliationService(n.t.dataSource, n.t.app.get(StripeClient)).reconcile();
+    const reconciliation = await new ReconciliationService(n.t.dataSource, n.t.app.get(StripeClient), n.t.app.get(PayoutRails)).reconcile();
     expect(formatReconciliation(reconciliation)).toEqual([expect.stringMatching(/no difference/)]);
   });
 

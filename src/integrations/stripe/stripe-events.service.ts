@@ -14,6 +14,21 @@ export type StripeEventOutcome = string | { deferred: string };
 export type StripeEventHandler = (manager: EntityManager, event: Stripe.Event) => Promise<StripeEventOutcome>;
 
 /**
+ * The Stripe events we act on and the feature that handles each: those about payouts (transfers,
+ * connected accounts) go to payouts, through its Stripe payout rail; those about invoices to
+ * billing. Any other event is stored and marked ignored.
+ */
+export const STRIPE_EVENT_OWNERS = {
+  'transfer.reversed': 'payouts',
+  'account.updated': 'payouts',
+  'invoice.paid': 'billing',
+  'invoice.voided': 'billing',
+  'invoice.marked_uncollectible': 'billing',
+} as const;
+export type StripeEventType = keyof typeof STRIPE_EVENT_OWNERS;
+export type StripeEventOwner = (typeof STRIPE_EVENT_OWNERS)[StripeEventType];
+
+/**
  * Receives verified events (stored once by id, handed to a job through the outbox) and applies
  * them in the worker through the handlers features register per event type.
  */
@@ -27,9 +42,16 @@ export class StripeEventsService {
     private readonly outbox: OutboxService,
   ) {}
 
-  on(type: string, handler: StripeEventHandler): void {
+  /** Registers the handler of an event type; only the feature `STRIPE_EVENT_OWNERS` names may, and only once. */
+  on(owner: StripeEventOwner, type: StripeEventType, handler: StripeEventHandler): void {
+    if (STRIPE_EVENT_OWNERS[type] !== owner) throw new Error(`Stripe event ${type} is handled by ${STRIPE_EVENT_OWNERS[type]}, not ${owner}`);
     if (this.handlers.has(type)) throw new Error(`two handlers for Stripe event ${type}`);
     this.handlers.set(type, handler);
+  }
+
+  /** The event types with a handler (each owner's handlers register when the app starts). */
+  registered(): string[] {
+    return [...this.handlers.keys()].sort();
   }
 
   /** Stores the event and queues its application; a replay changes nothing. Returns whether it was new. */

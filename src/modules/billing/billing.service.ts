@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
+import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { updateReturning } from '../../database/sql';
 import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
@@ -39,16 +40,39 @@ export function linesOf(tagged: Tagged[]): InvoiceLine[] {
   return [...lines.values()].sort((a, b) => a.offerName.localeCompare(b.offerName) || a.goal.localeCompare(b.goal));
 }
 
+/** Invoice runs, on the run engine (common/runs): plan once (tag results), then issue each draft on Stripe. */
 @Injectable()
 export class BillingService {
   private readonly logger = new Logger(BillingService.name);
+  private readonly engine: RunEngine<Invoice>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stripe: StripeClient,
     private readonly outbox: OutboxService,
     private readonly settlement: InvoiceSettlementService,
-  ) {}
+  ) {
+    this.engine = new RunEngine<Invoice>(dataSource, {
+      table: 'invoice_runs',
+      concurrency: 1,
+      noun: 'invoice',
+      plan: (runId) => this.plan(runId),
+      open: (runId) => this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' }, order: { id: 'ASC' } }),
+      execute: (invoice) => this.issue(invoice),
+      // Only Stripe refusing outright abandons an invoice; anything else (network, 5xx, our own
+      // database after Stripe acted) is retried with the same idempotency keys.
+      failed: async (invoice, error) => {
+        if (!isDefinitiveRefusal(error)) return 'retry';
+        await this.abandon(invoice, error);
+        return 'settled';
+      },
+      progress: async (runId) => {
+        const run = await this.getRun(runId);
+        return { done: run.doneCount, total: run.totalCount };
+      },
+      abandon: (invoice, reason) => this.abandon(invoice, new Error(reason)),
+    });
+  }
 
   async request(actor: AuthPrincipal, dto: RequestInvoiceRunDto): Promise<InvoiceRun> {
     const from = new Date(dto.from);
@@ -106,33 +130,14 @@ export class BillingService {
    * Stripe refuses is released and recorded; one Stripe could not answer for is left for the
    * job's next attempt (same idempotency keys), after the others are done.
    */
-  async execute(runId: string, onProgress: (p: { done: number; total: number }) => Promise<void> = async () => undefined): Promise<InvoiceRun> {
-    await this.dataSource.query(`UPDATE invoice_runs SET status = 'running' WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
-    await this.plan(runId);
-    const drafts = await this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' }, order: { id: 'ASC' } });
-    let retry: unknown;
-    for (const invoice of drafts) {
-      try {
-        await this.issue(invoice);
-      } catch (error) {
-        // Only Stripe refusing outright abandons an invoice; anything else (network, 5xx, our own
-        // database after Stripe acted) is retried with the same idempotency keys.
-        if (isDefinitiveRefusal(error)) await this.abandon(invoice, error);
-        else retry ??= error;
-      }
-      const run = await this.getRun(runId);
-      await onProgress({ done: run.doneCount, total: run.totalCount });
-    }
-    if (retry) throw retry;
-    await this.dataSource.query(`UPDATE invoice_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
+  async execute(runId: string, onProgress: (p: RunProgress) => Promise<void> = async () => undefined): Promise<InvoiceRun> {
+    await this.engine.execute(runId, onProgress);
     return this.getRun(runId);
   }
 
   /** The job failed for good: what it could not issue is released, so nothing stays tagged by a dead run. */
-  async markFailed(runId: string, reason: string): Promise<void> {
-    const drafts = await this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' } });
-    for (const invoice of drafts) await this.abandon(invoice, new Error(reason)).catch((e: Error) => this.logger.error(`invoice ${invoice.id} stays a draft: ${e.message}`));
-    await this.dataSource.query(`UPDATE invoice_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+  markFailed(runId: string, reason: string): Promise<void> {
+    return this.engine.giveUp(runId, reason);
   }
 
   /**

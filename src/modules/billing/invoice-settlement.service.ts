@@ -35,9 +35,9 @@ export class InvoiceSettlementService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.events.on('invoice.paid', (manager, event) => this.paid(manager, event));
-    this.events.on('invoice.voided', (manager, event) => this.voided(manager, event));
-    this.events.on('invoice.marked_uncollectible', (manager, event) => this.uncollectible(manager, event));
+    this.events.on('billing', 'invoice.paid', (manager, event) => this.paid(manager, event));
+    this.events.on('billing', 'invoice.voided', (manager, event) => this.voided(manager, event));
+    this.events.on('billing', 'invoice.marked_uncollectible', (manager, event) => this.uncollectible(manager, event));
   }
 
   /** Ours, by Stripe's id or, when we never recorded it (a run stopped half-way), by the id we put in its metadata. */

@@ -150,11 +150,13 @@ export function adjustmentLines(affiliate: PayoutParty, amount: number, availabl
 export interface PayoutParty {
   affiliateId: string;
   currency: string;
+  /** The payout rail's clearing account (`PayoutRail.clearingAccount`); stripe_clearing by default. */
+  clearing?: AccountType;
 }
 
 /**
- * Kind `payout`: Dr affiliate_available (A + C); Cr affiliate_clawback C; Cr stripe_clearing A.
- * A is what Stripe transfers; C is clawback settled out of the available balance instead of cash.
+ * Kind `payout`: Dr affiliate_available (A + C); Cr affiliate_clawback C; Cr <rail>_clearing A.
+ * A is what the rail transfers; C is clawback settled out of the available balance instead of cash.
  */
 export function payoutLines(affiliate: PayoutParty, amount: number, clawbackNetted = 0): PostingLine[] {
   const cash = amountOf('amount', amount);
@@ -162,7 +164,7 @@ export function payoutLines(affiliate: PayoutParty, amount: number, clawbackNett
   return nonZero([
     line('affiliate_available', affiliate.affiliateId, affiliate.currency, addMinor(cash, netted)),
     line('affiliate_clawback', affiliate.affiliateId, affiliate.currency, -netted),
-    line('stripe_clearing', null, affiliate.currency, -cash),
+    line(affiliate.clearing ?? 'stripe_clearing', null, affiliate.currency, -cash),
   ]);
 }
 

@@ -1,26 +1,26 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import Stripe from 'stripe';
 import { DataSource, EntityManager, FindOptionsWhere, In, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
+import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
-import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
-import { carriableMinor, fromStripeAmount, isStripeCurrency, toStripeAmount } from '../../integrations/stripe/stripe-amounts';
-import { StripeEventOutcome, StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { LedgerService } from '../ledger/ledger.service';
-import { LEDGER_KINDS, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
+import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { PayoutsError } from './payouts.errors';
+import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
+import { PayoutRails } from './rails/payout-rails';
 
 interface Eligible {
   affiliateId: string;
-  stripeAccountId: string;
+  rail: string;
+  externalAccountId: string;
   amount: number;
   clawbackNetted: number;
 }
@@ -31,7 +31,7 @@ const PREVIEW_LIMIT = 1000;
 
 /** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
 const ELIGIBLE = `
-  SELECT p.id AS "affiliateId", pa.stripe_account_id AS "stripeAccountId",
+  SELECT p.id AS "affiliateId", pa.rail, pa.external_account_id AS "externalAccountId",
          (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted",
          coalesce(p.payout_threshold, $2)::bigint AS threshold
     FROM principals p
@@ -41,44 +41,51 @@ const ELIGIBLE = `
    WHERE p.role = 'affiliate' AND p.status = 'active'
      AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
 
-const transferGroup = (payoutId: string) => `payout_${payoutId}`;
-
-export interface RunProgress {
-  done: number;
-  total: number;
-}
-
 /**
- * Payout runs. A run plans first — each payout row, its ledger entry (available → Stripe
- * clearing) and the conversions it pays are written together — then transfers, each with an
- * idempotency key derived from the payout and a look-up by transfer group before any retry, so
- * a killed worker resumes and nobody is paid twice.
+ * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
+ * entry (available → the rail's clearing account) and the conversions it pays are written
+ * together — then transfers through each payout's rail, each idempotent per payout with a look-up
+ * by our reference before any retry, so a killed worker resumes and nobody is paid twice.
  */
 @Injectable()
-export class PayoutRunsService implements OnModuleInit {
+export class PayoutRunsService {
   private readonly logger = new Logger(PayoutRunsService.name);
   private readonly defaultThreshold: number;
+  private readonly engine: RunEngine<Payout>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly stripe: StripeClient,
+    private readonly rails: PayoutRails,
     private readonly ledger: LedgerService,
     private readonly outbox: OutboxService,
-    private readonly events: StripeEventsService,
     config: ConfigService<Config, true>,
   ) {
     this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
-  }
-
-  onModuleInit(): void {
-    this.events.on('transfer.reversed', (manager, event) => this.transferReversed(manager, event));
+    this.engine = new RunEngine<Payout>(dataSource, {
+      table: 'payout_runs',
+      stampsStart: true,
+      concurrency: TRANSFER_CONCURRENCY,
+      noun: 'payout',
+      beforePlan: async (runId) => this.settleLeftovers((await this.get(runId)).currency),
+      plan: (runId) => this.plan(runId),
+      open: (runId) => this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } }),
+      execute: (payout) => this.transfer(payout),
+      // The rail unreachable, or its answer not recorded (a refusal is settled inside transfer).
+      failed: async () => 'retry',
+      progress: async (runId) => {
+        const run = await this.get(runId);
+        return { done: run.doneCount + run.failedCount, total: run.totalCount };
+      },
+      abandon: (payout, reason) => this.settleAbandoned(payout, reason),
+    });
   }
 
   /** Starts (or joins) the currency's live run; a dry run only previews. */
   async request(actor: AuthPrincipal, dto: RequestPayoutRunDto): Promise<PayoutRun> {
-    if (!isStripeCurrency(dto.currency)) throw PayoutsError.currencyNotSupported(dto.currency);
+    const rails = this.rails.all().filter((rail) => rail.supportsCurrency(dto.currency));
+    if (!rails.length) throw PayoutsError.currencyNotSupported(dto.currency);
     if (dto.dryRun) return this.preview(actor, dto.currency);
-    this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
+    for (const rail of rails) rail.assertReady(); // fail now, with the clear 503, if a rail is not configured
     const run = await this.dataSource.transaction(async (manager) => {
       // Inserts the currency's run or, in the same statement, joins the live one (a no-op update
       // that returns it): a separate look-up could miss a run that completed in between.
@@ -115,30 +122,7 @@ export class PayoutRunsService implements OnModuleInit {
 
   /** The job. Safe to run again at any point: planning happens once, paid payouts are skipped. */
   async execute(runId: string, onProgress: (p: RunProgress) => Promise<void> = async () => undefined): Promise<PayoutRun> {
-    await this.dataSource.query(`UPDATE payout_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, [runId]);
-    await this.settleLeftovers((await this.get(runId)).currency);
-    await this.plan(runId);
-    const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
-    let retryLater: unknown = null;
-    let cursor = 0;
-    const worker = async () => {
-      while (cursor < open.length) {
-        const payout = open[cursor++];
-        try {
-          await this.transfer(payout);
-        } catch (error) {
-          // Stripe unreachable, or its answer not recorded: the others go on, the job is retried.
-          this.logger.warn(`payout ${payout.id}: ${(error as Error).message}; retried with the run`);
-          retryLater = error;
-        }
-        const run = await this.get(runId);
-        await onProgress({ done: run.doneCount + run.failedCount, total: run.totalCount });
-      }
-    };
-    await Promise.all(Array.from({ length: TRANSFER_CONCURRENCY }, worker));
-    // Some payouts are unsettled: the job fails and BullMQ retries it; done payouts stay done.
-    if (retryLater) throw retryLater;
-    await this.dataSource.query(`UPDATE payout_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'`, [runId]);
+    await this.engine.execute(runId, onProgress);
     const run = await this.get(runId);
     this.logger.log(`payout run ${runId} completed: ${run.doneCount} paid, ${run.failedCount} failed, ${run.doneAmount} ${run.currency} minor units`);
     return run;
@@ -146,27 +130,20 @@ export class PayoutRunsService implements OnModuleInit {
 
   /**
    * Ends a run for good (its job ran out of attempts). Each payout it leaves open is settled
-   * against Stripe first, so no money stays stranded between the balance and Stripe: a transfer
-   * found by the payout's group marks it paid, none fails it with the money back. A payout
-   * Stripe cannot be asked about now stays open for the currency's next run to settle.
+   * against its rail first, so no money stays stranded between the balance and the rail: a
+   * transfer found by our reference marks it paid, none fails it with the money back. A payout
+   * the rail cannot be asked about now stays open for the currency's next run to settle.
    */
-  async markFailed(runId: string, reason: string): Promise<void> {
-    const open = await this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } });
-    for (const payout of open) {
-      try {
-        await this.settleAbandoned(payout, reason);
-      } catch (error) {
-        this.logger.error(`payout ${payout.id} of given-up run ${runId} could not be settled now (${(error as Error).message}); the next ${payout.currency} run settles it`);
-      }
-    }
-    await this.dataSource.query(`UPDATE payout_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+  markFailed(runId: string, reason: string): Promise<void> {
+    return this.engine.giveUp(runId, reason);
   }
 
-  /** A payout whose run gave up: paid if Stripe has its transfer, otherwise failed with the money back. */
+  /** A payout whose run gave up: paid if its rail has its transfer, otherwise failed with the money back. */
   private async settleAbandoned(payout: Payout, reason: string): Promise<void> {
-    const transfer = await this.findTransfer(payout.id);
+    const rail = this.rails.get(payout.rail);
+    const transfer = await rail.findTransfer(payout.id);
     if (transfer) await this.markPaid(payout, transfer.id);
-    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and Stripe has no transfer for this payout`);
+    else await this.fail(payout.id, 'payout_run_gave_up', `the payout run gave up (${reason}) and ${rail.label} has no transfer for this payout`);
   }
 
   /** Payouts of earlier given-up runs of the currency that could not be settled then; an error retries the job. */
@@ -200,11 +177,11 @@ export class PayoutRunsService implements OnModuleInit {
     );
   }
 
-  /** Affiliates due a payout, for what Stripe can carry of their balance (the rest stays in it). */
+  /** Affiliates due a payout, for what their rail can carry of their balance (the rest stays in it). */
   private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
     const rows: (Eligible & { threshold: string })[] = await manager.query(`${ELIGIBLE} ORDER BY p.id`, [currency, this.defaultThreshold]);
     return rows
-      .map((r) => ({ ...r, amount: carriableMinor(Number(r.amount), currency, 'transfer'), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
+      .map((r) => ({ ...r, amount: this.rails.get(r.rail).carriable(Number(r.amount), currency), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
       .filter((r) => r.amount >= Math.max(r.threshold, 1));
   }
 
@@ -250,14 +227,15 @@ export class PayoutRunsService implements OnModuleInit {
     );
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
-    // Only what Stripe can carry is paid out (and posted): the rest stays in the available balance.
+    // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
+    const rail = this.rails.get(candidate.rail);
     const owed = (balance?.available ?? 0) - clawbackNetted;
-    const amount = owed > 0 ? carriableMinor(owed, run.currency, 'transfer') : owed;
+    const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
     if (amount < Math.max(candidate.threshold, 1)) return;
     const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, stripe_account_id)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id`,
-      [run.id, candidate.affiliateId, run.currency, amount, clawbackNetted, candidate.stripeAccountId],
+      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, rail, external_account_id)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id`,
+      [run.id, candidate.affiliateId, run.currency, amount, clawbackNetted, rail.name, candidate.externalAccountId],
     );
     if (!inserted.length) return;
     const payoutId = inserted[0].id;
@@ -265,7 +243,7 @@ export class PayoutRunsService implements OnModuleInit {
       kind: LEDGER_KINDS.payout,
       causeType: 'payout',
       causeId: payoutId,
-      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency }, amount, clawbackNetted),
+      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingAccount }, amount, clawbackNetted),
       memo: `payout run ${run.id}`,
     });
     await this.moveConversions(manager, `status = 'approved' AND payout_id IS NULL AND affiliate_id = $2 AND currency = $3`, [payoutId, candidate.affiliateId, run.currency], 'paid', 'paid in a payout');
@@ -284,56 +262,48 @@ export class PayoutRunsService implements OnModuleInit {
   }
 
   private async transfer(payout: Payout): Promise<void> {
-    const api = this.stripe.api;
+    const rail = this.rails.get(payout.rail);
+    rail.assertReady();
     const [claimed] = await updateReturning<{ attempts: number }>(
       this.dataSource,
       `UPDATE payouts SET status = 'transferring', attempts = attempts + 1 WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING attempts`,
       [payout.id],
     );
     if (!claimed) return;
-    // A retry may follow a transfer Stripe made but we never recorded (lost answer, expired key,
-    // a database error after Stripe's answer): look before creating. A failing look-up is retried.
-    const existing = claimed.attempts > 1 ? await this.findTransfer(payout.id) : undefined;
+    // A retry may follow a transfer the rail made but we never recorded (lost answer, expired key,
+    // a database error after the rail's answer): look before creating. A failing look-up is retried.
+    const existing = claimed.attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
     if (existing) return this.markPaid(payout, existing.id);
-    const sent = toStripeAmount(payout.amount, payout.currency, 'transfer');
-    if (sent.remainder) {
-      // Planned before amounts were rounded to what Stripe carries: returned whole and planned again by the next run.
-      await this.fail(payout.id, 'amount_not_carriable', `Stripe cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
-      return;
-    }
-    let transfer: Stripe.Transfer;
+    let sent: RailTransferResult;
     try {
-      transfer = await api.transfers.create(
-        { amount: sent.amount, currency: payout.currency.toLowerCase(), destination: payout.stripeAccountId, transfer_group: transferGroup(payout.id), metadata: { payout_id: payout.id, affiliate_id: payout.affiliateId } },
-        { idempotencyKey: `afx-payout-${payout.id}` },
-      );
+      sent = await rail.transfer(payout);
     } catch (error) {
-      // Only Stripe saying no to the create itself proves no money moved; anything else is retried.
-      if (!isDefinitiveRefusal(error)) throw error;
-      const e = error as Stripe.errors.StripeError;
-      await this.fail(payout.id, e.code ?? e.type ?? 'transfer_failed', e.message ?? String(error));
+      // Only the rail saying no to the create itself proves no money moved; anything else is retried.
+      if (!rail.isDefinitiveRefusal(error)) throw error;
+      const { code, message } = rail.describeRefusal(error);
+      await this.fail(payout.id, code, message);
       return;
     }
-    // Outside the try: a failure to record a transfer Stripe made must never return the money.
-    await this.markPaid(payout, transfer.id);
+    if ('notCarriable' in sent) {
+      // Planned before amounts were rounded to what the rail carries: returned whole and planned again by the next run.
+      await this.fail(payout.id, 'amount_not_carriable', `${rail.label} cannot transfer ${payout.amount} ${payout.currency} minor units exactly`);
+      return;
+    }
+    // Outside the try: a failure to record a transfer the rail made must never return the money.
+    await this.markPaid(payout, sent.transferId);
   }
 
-  /** The transfer Stripe made for this payout, if any (our transfer group names the payout). */
-  private async findTransfer(payoutId: string): Promise<Stripe.Transfer | undefined> {
-    return (await this.stripe.api.transfers.list({ transfer_group: transferGroup(payoutId), limit: 1 })).data[0];
-  }
-
-  /** Records the transfer; Stripe events about it that arrived before (kept unprocessed) are applied again. */
+  /** Records the transfer; the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
     const reapplied = await this.dataSource.transaction(async (manager) => {
       const [updated] = await updateReturning(
         manager,
-        `UPDATE payouts SET status = 'paid', stripe_transfer_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
+        `UPDATE payouts SET status = 'paid', external_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
         [payout.id, transferId],
       );
       if (!updated) return 0;
       await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
-      return this.events.reapply(manager, { objectId: transferId, metadata: ['payout_id', payout.id] }, `paid-${payout.id}`);
+      return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
     });
     if (reapplied) this.outbox.notify();
   }
@@ -345,7 +315,7 @@ export class PayoutRunsService implements OnModuleInit {
 
   /**
    * Returns what is still out of the payout (partial reversals came back already) and the
-   * clawback it netted. `reversedAmount`, when Stripe reversed the whole transfer, is recorded.
+   * clawback it netted. `reversedAmount`, when the rail reversed the whole transfer, is recorded.
    */
   private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
     const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
@@ -357,7 +327,7 @@ export class PayoutRunsService implements OnModuleInit {
       kind: LEDGER_KINDS.payoutReversal,
       causeType: 'payout',
       causeId: payoutId,
-      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, payout.amount - payout.reversedAmount, payout.clawbackNetted),
+      lines: payoutFailedLines(this.partyOf(payout), payout.amount - payout.reversedAmount, payout.clawbackNetted),
       memo: code,
     });
     await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
@@ -366,42 +336,46 @@ export class PayoutRunsService implements OnModuleInit {
     return true;
   }
 
+  /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
+  private partyOf(payout: Payout): PayoutParty {
+    return { affiliateId: payout.affiliateId, currency: payout.currency, clearing: this.rails.get(payout.rail).clearingAccount };
+  }
+
   /**
-   * Stripe sends `transfer.reversed` for partial reversals too, with the transfer's running
-   * `amount_reversed`. Only what is newly reversed goes back to the balance, as one ledger entry
-   * per reversal (keyed by the payout and the reversal id); the payout stays paid, with its
-   * conversions, until the whole transfer is reversed: then it fails like a refused transfer.
+   * A rail reports reversals of a transfer, partial ones too, with the transfer's running reversed
+   * amount. Only what is newly reversed goes back to the balance, as one ledger entry per reversal
+   * (keyed by the payout and the reversal id); the payout stays paid, with its conversions, until
+   * the whole transfer is reversed: then it fails like a refused transfer.
    */
-  private async transferReversed(manager: EntityManager, event: Stripe.Event): Promise<StripeEventOutcome> {
-    const transfer = event.data.object as Stripe.Transfer;
-    const payout = await this.payoutOfTransfer(manager, transfer);
-    if (!payout) return { deferred: `no payout for transfer ${transfer.id} yet` };
+  async transferReversed(manager: EntityManager, rail: PayoutRail, reversal: RailTransferReversal): Promise<RailEventOutcome> {
+    const payout = await this.payoutOfTransfer(manager, rail, reversal);
+    if (!payout) return { deferred: `no payout for transfer ${reversal.transferId} yet` };
     if (payout.status === 'failed') return 'already failed';
-    const reversed = Math.min(fromStripeAmount(transfer.amount_reversed, payout.currency), payout.amount);
-    if (transfer.reversed || reversed >= payout.amount) {
-      await this.failIn(manager, payout.id, 'transfer_reversed', `Stripe transfer ${transfer.id} was reversed`, payout.amount);
+    const reversed = Math.min(reversal.amountReversed, payout.amount);
+    if (reversal.fullyReversed || reversed >= payout.amount) {
+      await this.failIn(manager, payout.id, 'transfer_reversed', `${rail.label} transfer ${reversal.transferId} was reversed`, payout.amount);
       return 'payout failed, money returned';
     }
     const newly = reversed - payout.reversedAmount;
     // An older event arriving after a newer one, or a replay: nothing new.
     if (newly <= 0) return 'nothing newly reversed';
-    const reversalId = transfer.reversals?.data?.[0]?.id ?? event.id;
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payoutReversal,
       causeType: 'payout',
-      causeId: `${payout.id}:${reversalId}`,
-      lines: payoutFailedLines({ affiliateId: payout.affiliateId, currency: payout.currency }, newly),
-      memo: `partial reversal ${reversalId} of Stripe transfer ${transfer.id}`,
+      causeId: `${payout.id}:${reversal.reversalId}`,
+      lines: payoutFailedLines(this.partyOf(payout), newly),
+      memo: `partial reversal ${reversal.reversalId} of ${rail.label} transfer ${reversal.transferId}`,
     });
     await manager.update(Payout, { id: payout.id }, { reversedAmount: reversed });
     return `partly reversed: ${newly} returned`;
   }
 
-  /** The payout a transfer pays, locked: by the transfer id we stored or, before we did, by the payout id we set in its metadata. */
-  private async payoutOfTransfer(manager: EntityManager, transfer: Stripe.Transfer): Promise<Payout | null> {
-    const byMetadata = transfer.metadata?.payout_id;
-    const where: FindOptionsWhere<Payout>[] = [{ stripeTransferId: transfer.id }];
-    if (byMetadata && UUID_PATTERN.test(byMetadata)) where.push({ id: byMetadata, stripeTransferId: IsNull() }, { id: byMetadata, stripeTransferId: transfer.id });
+  /** The payout a transfer pays, locked: by the transfer id we stored or, before we did, by the payout id our reference names. */
+  private async payoutOfTransfer(manager: EntityManager, rail: PayoutRail, reversal: RailTransferReversal): Promise<Payout | null> {
+    const byReference = reversal.payoutId;
+    const transfer = { rail: rail.name, externalId: reversal.transferId };
+    const where: FindOptionsWhere<Payout>[] = [transfer];
+    if (byReference && UUID_PATTERN.test(byReference)) where.push({ id: byReference, rail: rail.name, externalId: IsNull() }, { id: byReference, ...transfer });
     return manager.findOne(Payout, { where, lock: { mode: 'pessimistic_write' } });
   }
 }

@@ -1,14 +1,22 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
-/** An affiliate's Stripe Connect Express account; `payoutsEnabled` follows account.updated events. */
+/**
+ * An affiliate's account on a payout rail (a Stripe Connect Express account on the Stripe rail);
+ * `payoutsEnabled` follows the rail's account events.
+ */
 @Entity('payout_accounts')
 export class PayoutAccount {
   @PrimaryColumn({ type: 'uuid' })
   affiliateId: string;
 
+  /** The payout rail's name (`PayoutRail.name`). */
+  @Column({ type: 'text', default: 'stripe' })
+  rail: string;
+
+  /** The account's id on its rail. */
   @Column({ type: 'text' })
-  stripeAccountId: string;
+  externalAccountId: string;
 
   @Column({ type: 'boolean', default: false })
   payoutsEnabled: boolean;
@@ -102,7 +110,7 @@ export class Payout {
   @Column({ type: 'char', length: 3 })
   currency: string;
 
-  /** What Stripe transfers, in minor units. */
+  /** What the rail transfers, in minor units. */
   @MoneyColumn()
   amount: number;
 
@@ -110,18 +118,24 @@ export class Payout {
   @MoneyColumn({ default: 0 })
   clawbackNetted: number;
 
-  /** What Stripe has reversed of the transfer so far (partial reversals), back in the balance. */
+  /** What the rail has reversed of the transfer so far (partial reversals), back in the balance. */
   @MoneyColumn({ default: 0 })
   reversedAmount: number;
 
   @Column({ type: 'text' })
   status: PayoutStatus;
 
-  @Column({ type: 'text' })
-  stripeAccountId: string;
+  /** The payout rail that carries it: its account's rail when planned. */
+  @Column({ type: 'text', default: 'stripe' })
+  rail: string;
 
+  /** The destination account on the rail. */
+  @Column({ type: 'text' })
+  externalAccountId: string;
+
+  /** The rail's transfer id, once the transfer is known. */
   @Column({ type: 'text', nullable: true })
-  stripeTransferId: string | null;
+  externalId: string | null;
 
   @Column({ type: 'int', default: 0 })
   attempts: number;

@@ -35,7 +35,8 @@ export function toPayoutView(p: Payout): PayoutView {
     clawbackNetted: p.clawbackNetted,
     reversedAmount: p.reversedAmount,
     status: p.status,
-    stripeTransferId: p.stripeTransferId,
+    // The public field keeps its name (clients rely on it); it is the rail's transfer id.
+    stripeTransferId: p.externalId,
     failureCode: p.failureCode,
     createdAt: p.createdAt.toISOString(),
     paidAt: p.paidAt?.toISOString() ?? null,

@@ -1,15 +1,32 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '../ledger/ledger.module';
 import { Payout, PayoutAccount, PayoutRun } from './payout.entities';
 import { PayoutAccountsService } from './payout-accounts.service';
 import { PayoutRunsService } from './payout-runs.service';
 import { PayoutsController } from './payouts.controller';
+import { PAYOUT_RAIL_PROVIDERS, PayoutRails } from './rails/payout-rails';
 
 @Module({
   imports: [TypeOrmModule.forFeature([PayoutAccount, PayoutRun, Payout]), LedgerModule],
   controllers: [PayoutsController],
-  providers: [PayoutAccountsService, PayoutRunsService],
-  exports: [PayoutAccountsService, PayoutRunsService],
+  providers: [...PAYOUT_RAIL_PROVIDERS, PayoutAccountsService, PayoutRunsService],
+  exports: [PayoutAccountsService, PayoutRunsService, PayoutRails],
 })
-export class PayoutsModule {}
+export class PayoutsModule implements OnModuleInit {
+  constructor(
+    private readonly rails: PayoutRails,
+    private readonly runs: PayoutRunsService,
+    private readonly accounts: PayoutAccountsService,
+  ) {}
+
+  /** Each rail's events about payouts (reversals, account changes) come here; invoices' go to billing. */
+  onModuleInit(): void {
+    for (const rail of this.rails.all()) {
+      rail.listen({
+        transferReversed: (manager, from, reversal) => this.runs.transferReversed(manager, from, reversal),
+        accountUpdated: (manager, from, accountId, at) => this.accounts.accountUpdated(manager, from, accountId, at),
+      });
+    }
+  }
+}

@@ -3,11 +3,12 @@ import { ConfigModule } from '@nestjs/config';
 import { databaseConfig, stripeConfig } from '../../config/configuration';
 import { DatabaseModule } from '../../database/database.module';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { PAYOUT_RAIL_PROVIDERS } from '../payouts/rails/payout-rails';
 import { ReconciliationService } from './reconciliation.service';
 
-/** What `npm run reconcile` needs and nothing more: the database and the Stripe client (no queues, no HTTP). */
+/** What `npm run reconcile` needs and nothing more: the database, the Stripe client and the payout rails (no queues, no HTTP). */
 @Module({
   imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [databaseConfig, stripeConfig], cache: true }), DatabaseModule],
-  providers: [StripeClient, ReconciliationService],
+  providers: [StripeClient, ...PAYOUT_RAIL_PROVIDERS, ReconciliationService],
 })
 export class ReconciliationModule {}

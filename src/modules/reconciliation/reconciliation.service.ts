@@ -6,6 +6,8 @@ import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { describeInvoiceMismatch, INVOICES_NOT_MATCHING_CONVERSIONS, InvoiceMismatchRow } from '../billing/billing.checks';
 import { fromStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { LEDGER_KINDS } from '../ledger/ledger.postings';
+import { RailTransfer } from '../payouts/rails/payout-rail';
+import { PayoutRails } from '../payouts/rails/payout-rails';
 
 export type DifferenceCode =
   | 'unknown_transfer'
@@ -30,12 +32,14 @@ export type DifferenceCode =
 
 export interface Difference {
   code: DifferenceCode;
-  /** The Stripe object or our row it is about. */
+  /** The rail's or Stripe's object, or our row, it is about. */
   subject: string;
   message: string;
 }
 
 export interface Reconciliation {
+  /** The payout rails whose transfers were read (their labels). */
+  rails: string[];
   transfers: number;
   payouts: number;
   invoices: number;
@@ -47,8 +51,9 @@ interface PayoutRow {
   status: string;
   amount: string;
   currency: string;
-  stripe_account_id: string;
-  stripe_transfer_id: string | null;
+  rail: string;
+  external_account_id: string;
+  external_id: string | null;
   posted: boolean;
   returned: boolean;
 }
@@ -64,25 +69,27 @@ interface InvoiceRow {
   credited: string;
 }
 
-const PAYOUT_ID = /^payout_([0-9a-f-]{36})$/;
-
 /**
- * Compares the ledger's side of Stripe (payouts and their entries, advertiser invoices and their
- * settlements) with what Stripe holds (every transfer, every invoice), and lists each
- * difference. Read-only on both sides: it reports, a person decides.
+ * Compares the ledger's side of the payout rails and Stripe (payouts and their entries,
+ * advertiser invoices and their settlements) with what they hold (every transfer on each rail,
+ * every Stripe invoice), and lists each difference. Read-only on both sides: it reports, a person
+ * decides.
  */
 @Injectable()
 export class ReconciliationService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stripe: StripeClient,
+    private readonly rails: PayoutRails,
   ) {}
 
   async reconcile(): Promise<Reconciliation> {
     const api = this.stripe.api;
-    const [transfers, invoices] = await Promise.all([all(api.transfers.list({ limit: 100 })), all(api.invoices.list({ limit: 100 }))]);
+    const rails = this.rails.all();
+    for (const rail of rails) rail.assertReady();
+    const [transfersByRail, invoices] = await Promise.all([Promise.all(rails.map((rail) => rail.listTransfers())), all(api.invoices.list({ limit: 100 }))]);
     const payouts: PayoutRow[] = await this.dataSource.query(
-      `SELECT p.id, p.status, p.amount::text, p.currency, p.stripe_account_id, p.stripe_transfer_id,
+      `SELECT p.id, p.status, p.amount::text, p.currency, p.rail, p.external_account_id, p.external_id,
               EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'payout' AND e.cause_id = p.id::text AND e.kind = $1) AS posted,
               EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'payout' AND e.cause_id = p.id::text AND e.kind = $2) AS returned
          FROM payouts p`,
@@ -96,11 +103,13 @@ export class ReconciliationService {
       [LEDGER_KINDS.invoicePaid],
     );
     const unmatched: InvoiceMismatchRow[] = await this.dataSource.query(INVOICES_NOT_MATCHING_CONVERSIONS);
+    const transferDifferences = rails.flatMap((rail, i) => compareTransfers(transfersByRail[i], payouts.filter((p) => p.rail === rail.name), rail.label));
     return {
-      transfers: transfers.length,
+      rails: rails.map((rail) => rail.label),
+      transfers: transfersByRail.reduce((sum, t) => sum + t.length, 0),
       payouts: payouts.length,
       invoices: invoices.length,
-      differences: [...compareTransfers(transfers, payouts), ...compareInvoices(invoices, ours), ...unmatched.map(invoiceConversionsMismatch)],
+      differences: [...transferDifferences, ...compareInvoices(invoices, ours), ...unmatched.map(invoiceConversionsMismatch)],
     };
   }
 }
@@ -111,19 +120,16 @@ async function all<T extends { id?: string }>(list: Stripe.ApiListPromise<T>): P
   return items;
 }
 
-function payoutIdOf(transfer: Stripe.Transfer): string | undefined {
-  return transfer.metadata?.payout_id ?? PAYOUT_ID.exec(transfer.transfer_group ?? '')?.[1];
-}
-
 const money = (amount: number | string, currency: string) => `${amount} ${currency.toUpperCase()}`;
 
-export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRow[]): Difference[] {
+/** One rail's transfers against the payouts on that rail (`railLabel` names it in messages). */
+export function compareTransfers(transfers: RailTransfer[], payouts: PayoutRow[], railLabel: string): Difference[] {
   const differences: Difference[] = [];
   const add = (code: DifferenceCode, subject: string, message: string) => differences.push({ code, subject, message });
   const payoutsById = new Map(payouts.map((p) => [p.id, p]));
-  const byPayout = new Map<string, Stripe.Transfer[]>();
+  const byPayout = new Map<string, RailTransfer[]>();
   for (const transfer of transfers) {
-    const payoutId = payoutIdOf(transfer);
+    const payoutId = transfer.payoutId;
     const payout = payoutId ? payoutsById.get(payoutId) : undefined;
     if (!payout) {
       add('unknown_transfer', transfer.id, `${money(transfer.amount, transfer.currency)} to ${transfer.destination} that no payout of the ledger accounts for`);
@@ -136,15 +142,15 @@ export function compareTransfers(transfers: Stripe.Transfer[], payouts: PayoutRo
     const live = found.filter((t) => !t.reversed);
     if (live.length > 1) add('duplicate_transfer', `payout ${payout.id}`, `paid by ${live.length} transfers: ${live.map((t) => t.id).join(', ')}`);
     if (payout.status === 'paid') {
-      const recorded = found.find((t) => t.id === payout.stripe_transfer_id);
-      if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.stripe_transfer_id ?? '(none)'}, which Stripe does not have`);
-      else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on Stripe but the payout is still paid`);
-      else if (fromStripeAmount(recorded.amount, payout.currency) !== Number(payout.amount) || recorded.currency !== payout.currency.toLowerCase() || recorded.destination !== payout.stripe_account_id) {
-        add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.stripe_account_id}, Stripe ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
+      const recorded = found.find((t) => t.id === payout.external_id);
+      if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.external_id ?? '(none)'}, which ${railLabel} does not have`);
+      else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on ${railLabel} but the payout is still paid`);
+      else if (recorded.amount !== Number(payout.amount) || recorded.currency !== payout.currency.toUpperCase() || recorded.destination !== payout.external_account_id) {
+        add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.external_account_id}, ${railLabel} ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
       }
       if (payout.returned) add('paid_payout_returned_in_ledger', `payout ${payout.id}`, 'paid, yet the ledger gave its money back');
     } else if (live.length) {
-      add('transfer_not_recorded', `payout ${payout.id}`, `${payout.status}, yet Stripe transferred ${live.map((t) => `${t.id} (${money(t.amount, t.currency)})`).join(', ')}`);
+      add('transfer_not_recorded', `payout ${payout.id}`, `${payout.status}, yet ${railLabel} transferred ${live.map((t) => `${t.id} (${money(t.amount, t.currency)})`).join(', ')}`);
     }
     if (!payout.posted) add('payout_not_in_ledger', `payout ${payout.id}`, `${payout.status} payout of ${money(payout.amount, payout.currency)} has no payout entry`);
     if (payout.status === 'failed' && !payout.returned) add('failed_payout_not_returned', `payout ${payout.id}`, 'failed, but its money was not returned to the affiliate in the ledger');
@@ -199,7 +205,7 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
 
 export function formatReconciliation(result: Reconciliation): string[] {
   const lines = result.differences.map((d) => `✗ ${d.code} ${d.subject}: ${d.message}`);
-  const seen = `${result.transfers} Stripe transfers, ${result.payouts} payouts, ${result.invoices} Stripe invoices`;
+  const seen = `${result.transfers} ${result.rails.join(' + ')} transfers, ${result.payouts} payouts, ${result.invoices} Stripe invoices`;
   lines.push(result.differences.length ? `reconciliation FAILED: ${result.differences.length} difference(s) in ${seen}` : `reconciled: ${seen}, no difference`);
   return lines;
 }

@@ -53,7 +53,7 @@ export const MOVEMENT_LINES = `
               -- (a conversion without any event, written by hand, keeps its own status)
               ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
          -- A payout's reference is its transfer; an adjustment's, finance's reason.
-         coalesce(CASE WHEN p.paid_at < $3 THEN p.stripe_transfer_id END, adj.reason) AS reference
+         coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason) AS reference
     FROM (${MOVEMENTS}) m
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
