@@ -1,3 +1,4 @@
+import { PayoutRails } from '../../../src/modules/payouts/rails/payout-rails';
 import { COMMISSION_CHECKS } from '../../../src/modules/commissions/commission.checks';
 import { LedgerService } from '../../../src/modules/ledger/ledger.service';
 import { formatVerification, verifyLedger } from '../../../src/modules/ledger/ledger.verify';
@@ -120,7 +121,7 @@ const CHECKS: Check[] = [
     phases: ['quiet', 'final'],
     async run(w) {
       // The service of `npm run reconcile`, on the app's own connections.
-      const result = await new ReconciliationService(w.t.dataSource, w.t.app.get(StripeClient)).reconcile();
+      const result = await new ReconciliationService(w.t.dataSource, w.t.app.get(StripeClient), w.t.app.get(PayoutRails)).reconcile();
       return result.differences.length ? formatReconciliation(result).join('\n') : null;
     },
   },
