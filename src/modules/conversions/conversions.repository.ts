@@ -1,7 +1,8 @@
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, SelectQueryBuilder } from 'typeorm';
+import { entityRows, EntityRows } from '../../database/entity-rows';
 import { updateReturning } from '../../database/sql';
-import { ConversionEvent } from './conversion-event.entity';
-import { Conversion, ConversionStatus } from './conversion.entity';
+import { ConversionEvent, EventActorType } from './conversion-event.entity';
+import { ACCEPTED_STATUSES, Conversion, ConversionStatus } from './conversion.entity';
 import { PAYOUT_TRANSITIONS } from './lifecycle';
 
 /** A conversion as the commission postings read it under its lock: no entity hydration, this runs for every conversion. */
@@ -52,12 +53,88 @@ const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND 
 const SENDS_POSTBACK = `NOT (e.to_status = 'paid' OR (e.from_status = 'paid' AND e.to_status = 'approved'))`;
 
 /**
- * Every query other modules run on `conversions` and `conversion_events` (the conversions
- * aggregate owns its tables: see ARCHITECTURE.md). Stateless: each method runs on the manager it
+ * Queries on `conversions` and `conversion_events`: every one other modules run (the
+ * conversions aggregate owns its tables: see ARCHITECTURE.md) and most of ConversionsService's
+ * (its one-statement write and cap counts stay beside the decision they serve). Stateless: each method runs on the manager it
  * is given, so it joins the caller's transaction and its lock order; no injection, so the
  * modules ConversionsModule itself imports (commissions' postings) can use it without a cycle.
  */
 export class ConversionsRepository {
+  // -- the conversions module's own ------------------------------------------
+
+  /** The conversion, locked, if `where` (its id and the caller's scope) finds it. */
+  lockOne(manager: EntityManager, where: FindOptionsWhere<Conversion>): Promise<Conversion | null> {
+    return manager.findOne(Conversion, { where, lock: { mode: 'pessimistic_write' } });
+  }
+
+  findWhere(manager: EntityManager, where: FindOptionsWhere<Conversion>): Promise<Conversion | null> {
+    return manager.getRepository(Conversion).findOneBy(where);
+  }
+
+  isPaid(manager: EntityManager, id: string): Promise<boolean> {
+    return manager.getRepository(Conversion).exists({ where: { id, status: 'paid' } });
+  }
+
+  /** Writes a decided status change, with the approval time and reason it sets. */
+  async saveStatus(manager: EntityManager, conversion: Pick<Conversion, 'id' | 'status' | 'approvedAt' | 'reason'>): Promise<void> {
+    await manager.update(Conversion, { id: conversion.id }, { status: conversion.status, approvedAt: conversion.approvedAt, reason: conversion.reason });
+  }
+
+  getOrFail(manager: EntityManager, id: string): Promise<Conversion> {
+    return manager.findOneByOrFail(Conversion, { id });
+  }
+
+  addEvent(manager: EntityManager, event: { conversionId: string; from: ConversionStatus | null; to: ConversionStatus; actorType: EventActorType; actorId: string | null; reason: string | null }): Promise<ConversionEvent> {
+    const { conversionId, from, to, actorType, actorId, reason } = event;
+    return manager.save(manager.create(ConversionEvent, { conversionId, fromStatus: from, toStatus: to, actorType, actorId, reason }));
+  }
+
+  events(manager: EntityManager, conversionId: string): Promise<ConversionEvent[]> {
+    return manager.getRepository(ConversionEvent).find({ where: { conversionId }, order: { id: 'ASC' } });
+  }
+
+  /** A query over every conversion, for the caller's filters and pagination. */
+  listQuery(manager: EntityManager): SelectQueryBuilder<Conversion> {
+    return manager.getRepository(Conversion).createQueryBuilder('c');
+  }
+
+  /** The conversion holding a txn id: in the authenticated space (postback, API), or with `pixel` in the pixel's. */
+  async findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string, pixel = false): Promise<Conversion | null> {
+    const rows: Record<string, unknown>[] = await manager.query(
+      `SELECT * FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3 AND source ${pixel ? '=' : '<>'} 'pixel'`,
+      [advertiserId, goalKey, txnId],
+    );
+    return rows.length > 0 ? this.rows(manager).toEntity(rows[0]) : null;
+  }
+
+  /** Counts and sums per local day of `timezone` and currency (figures as strings), for one advertiser or affiliate or all. */
+  perDay(manager: EntityManager, range: { from: Date; to: Date; timezone: string }, scope: { advertiserId?: string; affiliateId?: string }): Promise<Record<string, string>[]> {
+    return manager.query(
+      `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, currency,
+              count(*) FILTER (WHERE status = ANY($4))::text AS accepted,
+              count(*) FILTER (WHERE status IN ('rejected', 'reversed'))::text AS rejected,
+              coalesce(sum(sale_amount) FILTER (WHERE status = ANY($4)), 0)::text AS "saleAmount",
+              coalesce(sum(revenue) FILTER (WHERE status = ANY($4)), 0)::text AS revenue,
+              coalesce(sum(payout) FILTER (WHERE status = ANY($4)), 0)::text AS payout
+         FROM conversions
+        WHERE created_at >= $1 AND created_at < $2 AND currency IS NOT NULL
+          AND ($5::uuid IS NULL OR advertiser_id = $5) AND ($6::uuid IS NULL OR affiliate_id = $6)
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [range.from, range.to, range.timezone, ACCEPTED_STATUSES, scope.advertiserId ?? null, scope.affiliateId ?? null],
+    );
+  }
+
+  /** Row mapping per data source (each test app has its own), worked out once. */
+  private rows(manager: EntityManager): EntityRows<Conversion> {
+    let rows = this.rowsBySource.get(manager.connection);
+    if (!rows) this.rowsBySource.set(manager.connection, (rows = entityRows(manager.connection, Conversion)));
+    return rows;
+  }
+
+  private readonly rowsBySource = new WeakMap<DataSource, EntityRows<Conversion>>();
+
+  // -- the postback job --------------------------------------------------------
+
   find(manager: EntityManager, id: string): Promise<Conversion | null> {
     return manager.getRepository(Conversion).findOneBy({ id });
   }
