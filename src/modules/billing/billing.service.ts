@@ -12,23 +12,14 @@ import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
 import { InvoiceSettlementService } from './invoice-settlement.service';
 import { ListInvoicesQueryDto, RequestInvoiceRunDto } from './dto/billing.dto';
 
-interface Tagged {
-  offer_id: string;
-  offer_name: string;
-  goal_key: string;
-  revenue: string;
-}
-
-/** Approved (or already paid out) results with revenue that no invoice has billed. */
-const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2`;
-
 /** An invoice's lines, from exactly the conversions its tagging statement returned. */
-export function linesOf(tagged: Tagged[]): InvoiceLine[] {
+export function linesOf(tagged: InvoiceTaggedRow[]): InvoiceLine[] {
   const lines = new Map<string, InvoiceLine>();
   for (const row of tagged) {
     const key = `${row.offer_id}|${row.goal_key}`;
@@ -150,10 +141,7 @@ export class BillingService {
     await this.dataSource.transaction(async (manager) => {
       const run = await manager.findOne(InvoiceRun, { where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!run || run.plannedAt) return;
-      const groups: { advertiser_id: string; currency: string }[] = await manager.query(
-        `SELECT DISTINCT c.advertiser_id, c.currency FROM conversions c WHERE ${BILLABLE} AND ($1::char(3) IS NULL OR c.currency = $1) ORDER BY 1, 2`,
-        [run.currency, run.periodTo],
-      );
+      const groups = await conversionsRepository.billableGroups(manager, run.currency, run.periodTo);
       let total = 0;
       let count = 0;
       for (const { advertiser_id: advertiserId, currency } of groups) {
@@ -167,16 +155,7 @@ export class BillingService {
           this.logger.log(`run ${runId}: ${advertiserId} ${currency} is being billed by another run`);
           continue;
         }
-        const tagged = await updateReturning<Tagged>(
-          manager,
-          // Locked in id order first, as payout runs lock theirs, so the two never deadlock; a row
-          // that changed while we waited for it is re-checked by FOR UPDATE and left out.
-          `WITH picked AS (SELECT c.id FROM conversions c WHERE c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE} ORDER BY c.id FOR UPDATE)
-           UPDATE conversions t SET invoice_id = $3 FROM picked p, offers o
-            WHERE t.id = p.id AND o.id = t.offer_id
-            RETURNING t.offer_id, o.name AS offer_name, t.goal_key, t.revenue::text AS revenue`,
-          [advertiserId, run.periodTo, id, currency],
-        );
+        const tagged = await conversionsRepository.tagForInvoice(manager, { id, advertiserId, currency, periodTo: run.periodTo });
         if (!tagged.length) {
           await manager.query(`DELETE FROM invoices WHERE id = $1`, [id]);
           continue;
@@ -211,7 +190,7 @@ export class BillingService {
     await this.dataSource.transaction(async (manager) => {
       const [failed] = await updateReturning(manager, `UPDATE invoices SET status = 'failed', error = $2, stripe_invoice_id = NULL WHERE id = $1 AND status = 'draft' RETURNING id`, [invoice.id, reason.slice(0, 500)]);
       if (!failed) return;
-      await manager.query(`UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1`, [invoice.id]);
+      await conversionsRepository.releaseFromInvoice(manager, invoice.id);
       const failure: InvoiceFailure = { invoiceId: invoice.id, advertiserId: invoice.advertiserId, currency: invoice.currency, error: reason.slice(0, 500) };
       await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1, failures = failures || $2::jsonb WHERE id = $1`, [invoice.runId, JSON.stringify([failure])]);
     });

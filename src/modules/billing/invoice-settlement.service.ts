@@ -3,20 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Stripe from 'stripe';
 import { DataSource, EntityManager } from 'typeorm';
 import { UUID_PATTERN } from '../../common/validation/validators';
-import { updateReturning } from '../../database/sql';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
+import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
 import { CreditedInvoiceStatus, Invoice, InvoiceCredit } from './billing.entities';
 import { BILLING_KINDS, creditLines, writeOffLines, writeOffReversalLines } from './billing.postings';
-
-interface ReversedRow {
-  id: string;
-  revenue: string;
-  invoice_id: string | null;
-  status: string;
-}
 
 /**
  * What happens to an invoice after it is issued, as Stripe reports it (`invoice.paid`,
@@ -90,8 +83,8 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (invoice.status !== 'open' && invoice.status !== 'uncollectible') return `not voided: the invoice is ${invoice.status}`;
     if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, voided.id as string);
     await manager.update(Invoice, { id: invoice.id }, { status: 'void', voidedAt: new Date(event.created * 1000) });
-    const released = await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoice.id]);
-    return `voided; ${released.length} result(s) released to the next invoice run`;
+    const released = await conversionsRepository.releaseFromInvoice(manager, invoice.id);
+    return `voided; ${released} result(s) released to the next invoice run`;
   }
 
   /** What Stripe says is left to pay (`amount_remaining`) is written off the receivable; it stays payable. */
@@ -113,12 +106,7 @@ export class InvoiceSettlementService implements OnModuleInit {
 
   /** Credits every reversed result of an invoice not credited yet (after it is issued: reversals that came while it was a draft). */
   async creditReversals(invoiceId: string): Promise<void> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0
-          AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
-      [invoiceId],
-    );
-    for (const row of rows) await this.creditReversal(row.id);
+    for (const id of await conversionsRepository.reversedNotCredited(this.dataSource.manager, invoiceId)) await this.creditReversal(id);
   }
 
   /**
@@ -127,7 +115,7 @@ export class InvoiceSettlementService implements OnModuleInit {
    * repeat: one credit per conversion, the idempotency key names the conversion and the kind.
    */
   async creditReversal(conversionId: string): Promise<string> {
-    const [conversion]: ReversedRow[] = await this.dataSource.query(`SELECT id, revenue::text, invoice_id, status FROM conversions WHERE id = $1`, [conversionId]);
+    const conversion = await conversionsRepository.reversedRow(this.dataSource.manager, conversionId);
     if (!conversion || conversion.status !== 'reversed' || !conversion.invoice_id || Number(conversion.revenue) <= 0) return 'nothing to credit';
     // A credit is recorded once its credit note exists.
     if (await this.dataSource.getRepository(InvoiceCredit).existsBy({ conversionId })) return 'already credited';

@@ -1,7 +1,9 @@
 import { Injectable, Module } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Conversion } from '../conversions/conversion.entity';
+import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerModule } from '../ledger/ledger.module';
+import { ledgerRepository } from '../ledger/ledger.repository';
 import { availableKey, LedgerService } from '../ledger/ledger.service';
 import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
 
@@ -27,9 +29,9 @@ export class CommissionPostings {
     const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
     if (!attributed.length) return;
     const ids = attributed.map((c) => c.id);
-    const posted = await this.postedKinds(manager, ids);
+    const posted = await ledgerRepository.postedKinds(manager, CAUSE, ids);
     const ended = attributed.filter((c) => c.status === 'rejected' || c.status === 'reversed').map((c) => c.id);
-    const before = ended.length ? await this.statusesBeforeEnd(manager, ended) : new Map<string, string>();
+    const before = ended.length ? await conversionsRepository.statusesBeforeEnd(manager, ended) : new Map<string, string>();
     const facts = attributed.map((c) => ({ c, posted: posted.get(c.id) ?? new Set<string>(), before: before.get(c.id) ?? null }));
     const cover = facts.some((f) => reversalSource(f.c, f.posted, f.before) === 'approved') ? await this.availableCover(manager, facts) : undefined;
     const postings = facts.flatMap((f) => missingPostings(f.c, f.posted, f.before, cover));
@@ -59,28 +61,6 @@ export class CommissionPostings {
       available.set(key, has - taken);
       return taken;
     };
-  }
-
-  /** The kinds already posted for each conversion. */
-  private async postedKinds(manager: EntityManager, conversionIds: string[]): Promise<Map<string, Set<string>>> {
-    const rows: { cause_id: string; kind: string }[] = await manager.query(
-      `SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`,
-      [CAUSE, conversionIds],
-    );
-    const byConversion = new Map<string, Set<string>>();
-    for (const r of rows) byConversion.set(r.cause_id, (byConversion.get(r.cause_id) ?? new Set<string>()).add(r.kind));
-    return byConversion;
-  }
-
-  /** The status each conversion had when it was (last) rejected or reversed. */
-  private async statusesBeforeEnd(manager: EntityManager, conversionIds: string[]): Promise<Map<string, string>> {
-    const rows: { conversion_id: string; from_status: string | null }[] = await manager.query(
-      `SELECT DISTINCT ON (conversion_id) conversion_id, from_status FROM conversion_events
-       WHERE conversion_id = ANY($1::uuid[]) AND to_status IN ('reversed', 'rejected')
-       ORDER BY conversion_id, id DESC`,
-      [conversionIds],
-    );
-    return new Map(rows.filter((r) => r.from_status !== null).map((r) => [r.conversion_id, r.from_status as string]));
   }
 }
 

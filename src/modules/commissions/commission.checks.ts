@@ -18,6 +18,20 @@ function conversionCheck(name: string, sql: string): LedgerCheck {
 const entry = (kind: string) => `EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text AND e.kind = '${kind}')`;
 
 /**
+ * The sweeper's look-up: conversions untouched for `graceSeconds` whose status says an entry the
+ * ledger does not have (the conditions of the checks below), at most `limit`, in id order.
+ */
+export function missingPostingsQuery(graceSeconds: number, limit: number): string {
+  return `
+  SELECT c.id FROM conversions c
+   WHERE c.affiliate_id IS NOT NULL AND c.currency IS NOT NULL AND c.updated_at < now() - make_interval(secs => ${graceSeconds})
+     AND ((c.status IN ('pending', 'approved', 'paid') AND NOT ${entry('commission')})
+       OR (c.status IN ('approved', 'paid') AND NOT ${entry('approval')})
+       OR (c.status IN ('rejected', 'reversed') AND ${entry('commission')} AND NOT ${entry('reversal')}))
+   ORDER BY c.id LIMIT ${limit}`;
+}
+
+/**
  * Conversions against the ledger. Run them when the queues are idle: a conversion accepted a
  * moment ago has its entries once its commission job has run.
  */

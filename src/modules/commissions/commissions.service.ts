@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
+import { ConversionPostingRow, conversionsRepository } from '../conversions/conversions.repository';
 import { ConversionsService } from '../conversions/conversions.service';
 import { toMinor } from '../ledger/ledger.service';
 import { CommissionFacts, CommissionPostings } from './commission-postings';
@@ -10,24 +11,7 @@ import { CommissionFacts, CommissionPostings } from './commission-postings';
 export { missingPostings } from './commission-postings';
 export type { CommissionFacts } from './commission-postings';
 
-/** Locks in id order, so two batches sharing conversions wait for each other instead of deadlocking. */
-const LOCK_CONVERSIONS = `
-  SELECT id, advertiser_id, affiliate_id, currency, revenue::text AS revenue, payout::text AS payout, status, goal_key, txn_id
-  FROM conversions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
-
-interface LockedRow {
-  id: string;
-  advertiser_id: string;
-  affiliate_id: string | null;
-  currency: string | null;
-  revenue: string;
-  payout: string;
-  status: Conversion['status'];
-  goal_key: string;
-  txn_id: string;
-}
-
-const toFacts = (r: LockedRow): CommissionFacts => ({
+const toFacts = (r: ConversionPostingRow): CommissionFacts => ({
   id: r.id,
   advertiserId: r.advertiser_id,
   affiliateId: r.affiliate_id,
@@ -92,8 +76,7 @@ export class CommissionsService {
   private async reconcileBatch(ids: string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       // Only what the postings need, without entity hydration: this runs for every conversion.
-      const rows: LockedRow[] = await manager.query(LOCK_CONVERSIONS, [ids]);
-      const conversions = rows.map(toFacts);
+      const conversions = (await conversionsRepository.lockForPosting(manager, ids)).map(toFacts);
       if (conversions.length < ids.length) {
         const found = new Set(conversions.map((c) => c.id));
         this.logger.warn(`conversion(s) ${ids.filter((id) => !found.has(id)).join(', ')} not found; nothing to post`);
@@ -115,14 +98,7 @@ export class CommissionsService {
     let total = 0;
     for (;;) {
       const approved = await this.dataSource.transaction(async (manager) => {
-        const due: Conversion[] = await manager
-          .createQueryBuilder(Conversion, 'c')
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .where("c.status = 'pending' AND c.approve_after <= :now", { now })
-          .orderBy('c.approve_after')
-          .limit(batchSize)
-          .getMany();
+        const due = await conversionsRepository.lockDueForApproval(manager, now, batchSize);
         const updated: Conversion[] = [];
         for (const conversion of due) {
           updated.push(await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over', { post: false }));

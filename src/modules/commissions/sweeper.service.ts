@@ -8,22 +8,14 @@ import { OutboxRelay } from '../../queue/outbox/outbox.relay';
 import { OUTBOX_ROUTES } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES, QueueName } from '../../queue/queues';
 import { ConversionsService } from '../conversions/conversions.service';
+import { missingPostingsQuery } from './commission.checks';
 import { CommissionsService } from './commissions.service';
 
 /** Work younger than this is left to the path that is handling it. */
 const GRACE_SECONDS = 60;
 const BATCH = 1000;
 
-const entry = (kind: string) => `EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text AND e.kind = '${kind}')`;
-
-/** Conversions whose status says an entry that the ledger does not have (the conditions of ledger:verify's conversion checks). */
-const MISSING_POSTINGS = `
-  SELECT c.id FROM conversions c
-   WHERE c.affiliate_id IS NOT NULL AND c.currency IS NOT NULL AND c.updated_at < now() - make_interval(secs => ${GRACE_SECONDS})
-     AND ((c.status IN ('pending', 'approved', 'paid') AND NOT ${entry('commission')})
-       OR (c.status IN ('approved', 'paid') AND NOT ${entry('approval')})
-       OR (c.status IN ('rejected', 'reversed') AND ${entry('commission')} AND NOT ${entry('reversal')}))
-   ORDER BY c.id LIMIT ${BATCH}`;
+const MISSING_POSTINGS = missingPostingsQuery(GRACE_SECONDS, BATCH);
 
 /**
  * Which failed jobs the sweeper retries. Commission and Stripe-event jobs are idempotent and

@@ -22,6 +22,7 @@ import { CONVERSION_TIME_SKEW_MS } from './conversion-time';
 import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from '../commissions/commission-postings';
+import { conversionsRepository } from './conversions.repository';
 import { canTransition } from './lifecycle';
 import { OfferSnapshots } from './offer-snapshots';
 
@@ -179,7 +180,7 @@ export class ConversionsService {
   /** Takes a pixel conversion out of the money once an authenticated one holds its txn id. */
   private async supersede(pixel: Pick<Conversion, 'id' | 'status'>, by: Conversion): Promise<void> {
     if (!ACCEPTED_STATUSES.includes(pixel.status)) return;
-    const paid = await this.dataSource.getRepository(Conversion).exists({ where: { id: pixel.id, status: 'paid' } });
+    const paid = await conversionsRepository.isPaid(this.dataSource.manager, pixel.id);
     try {
       await this.transition(pixel.id, paid ? 'reversed' : 'rejected', { type: 'system', id: null }, `superseded_by_${by.source}`);
       this.logger.log(`pixel conversion ${pixel.id} superseded by ${by.source} conversion ${by.id}`);
@@ -258,7 +259,7 @@ export class ConversionsService {
 
   async transition(id: string, to: ConversionStatus, actor: Actor, reason: string | null, scope?: AuthPrincipal): Promise<Conversion> {
     const changed = await this.dataSource.transaction(async (manager) => {
-      const conversion = await manager.findOne(Conversion, { where: { id, ...(scope ? scopeWhere(scope) : {}) }, lock: { mode: 'pessimistic_write' } });
+      const conversion = await conversionsRepository.lockOne(manager, { id, ...(scope ? scopeWhere(scope) : {}) });
       if (!conversion) throw ConversionsError.notFound();
       return this.applyTransition(manager, conversion, to, actor, reason);
     });
@@ -302,7 +303,7 @@ export class ConversionsService {
     if (to === 'rejected' || to === 'reversed') {
       conversion.reason = reason ?? conversion.reason;
     }
-    await manager.update(Conversion, { id: conversion.id }, { status: to, approvedAt: conversion.approvedAt, reason: conversion.reason });
+    await conversionsRepository.saveStatus(manager, conversion);
     await conversionStatusChanged(manager, conversion, from, to);
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
     if (options.post !== false) await this.postings.reconcileLocked(manager, [conversion]);
@@ -312,18 +313,18 @@ export class ConversionsService {
     // A billed result that is reversed is credited on its invoice (billing).
     if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
-    return manager.findOneByOrFail(Conversion, { id: conversion.id });
+    return conversionsRepository.getOrFail(manager, conversion.id);
   }
 
   async get(id: string, scope: AuthPrincipal): Promise<{ conversion: Conversion; events: ConversionEvent[] }> {
-    const conversion = await this.dataSource.getRepository(Conversion).findOneBy({ id, ...scopeWhere(scope) });
+    const conversion = await conversionsRepository.findWhere(this.dataSource.manager, { id, ...scopeWhere(scope) });
     if (!conversion) throw ConversionsError.notFound();
-    const events = await this.dataSource.getRepository(ConversionEvent).find({ where: { conversionId: id }, order: { id: 'ASC' } });
+    const events = await conversionsRepository.events(this.dataSource.manager, id);
     return { conversion, events };
   }
 
   async list(scope: AuthPrincipal, query: ListConversionsQueryDto): Promise<Page<Conversion>> {
-    const qb = this.dataSource.getRepository(Conversion).createQueryBuilder('c');
+    const qb = conversionsRepository.listQuery(this.dataSource.manager);
     if (scope.role === 'advertiser') qb.andWhere('c.advertiser_id = :me', { me: scope.id });
     if (scope.role === 'affiliate') qb.andWhere('c.affiliate_id = :me', { me: scope.id });
     if (query.status) qb.andWhere('c.status = :status', { status: query.status });
@@ -339,19 +340,7 @@ export class ConversionsService {
   /** Conversions per local day of `timezone` and currency, scoped like `list`; revenue left out for affiliates, payout for advertisers. */
   async perDay(scope: AuthPrincipal, range: { from: Date; to: Date; timezone: string }): Promise<DayTotals[]> {
     const where = scopeWhere(scope);
-    const rows: Record<string, string>[] = await this.dataSource.query(
-      `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, currency,
-              count(*) FILTER (WHERE status = ANY($4))::text AS accepted,
-              count(*) FILTER (WHERE status IN ('rejected', 'reversed'))::text AS rejected,
-              coalesce(sum(sale_amount) FILTER (WHERE status = ANY($4)), 0)::text AS "saleAmount",
-              coalesce(sum(revenue) FILTER (WHERE status = ANY($4)), 0)::text AS revenue,
-              coalesce(sum(payout) FILTER (WHERE status = ANY($4)), 0)::text AS payout
-         FROM conversions
-        WHERE created_at >= $1 AND created_at < $2 AND currency IS NOT NULL
-          AND ($5::uuid IS NULL OR advertiser_id = $5) AND ($6::uuid IS NULL OR affiliate_id = $6)
-        GROUP BY 1, 2 ORDER BY 1, 2`,
-      [range.from, range.to, range.timezone, ACCEPTED_STATUSES, where.advertiserId ?? null, where.affiliateId ?? null],
-    );
+    const rows = await conversionsRepository.perDay(this.dataSource.manager, range, where);
     return rows.map((r) => ({
       day: r.day,
       currency: r.currency,
@@ -363,13 +352,8 @@ export class ConversionsService {
     }));
   }
 
-  /** The conversion holding a txn id: in the authenticated space (postback, API), or with `pixel` in the pixel's. */
-  private async findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string, pixel = false): Promise<Conversion | null> {
-    const rows: Record<string, unknown>[] = await manager.query(
-      `SELECT * FROM conversions WHERE advertiser_id = $1 AND goal_key = $2 AND txn_id = $3 AND source ${pixel ? '=' : '<>'} 'pixel'`,
-      [advertiserId, goalKey, txnId],
-    );
-    return rows.length > 0 ? this.conversionRows.toEntity(rows[0]) : null;
+  private findByTxn(manager: EntityManager, advertiserId: string, goalKey: string, txnId: string, pixel = false): Promise<Conversion | null> {
+    return conversionsRepository.findByTxn(manager, advertiserId, goalKey, txnId, pixel);
   }
 
   private async attribute(input: RecordConversionInput, at: Date): Promise<{ attribution: Attribution; offers: Map<string, Offer> }> {
@@ -556,8 +540,8 @@ export class ConversionsService {
     return { ...row, revenue: Number(row.revenue) };
   }
 
-  private async addEvent(manager: EntityManager, conversionId: string, from: ConversionStatus | null, to: ConversionStatus, actor: Actor, reason: string | null): Promise<ConversionEvent> {
-    return manager.save(manager.create(ConversionEvent, { conversionId, fromStatus: from, toStatus: to, actorType: actor.type, actorId: actor.id, reason }));
+  private addEvent(manager: EntityManager, conversionId: string, from: ConversionStatus | null, to: ConversionStatus, actor: Actor, reason: string | null): Promise<ConversionEvent> {
+    return conversionsRepository.addEvent(manager, { conversionId, from, to, actorType: actor.type, actorId: actor.id, reason });
   }
 }
 

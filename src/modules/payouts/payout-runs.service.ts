@@ -9,8 +9,10 @@ import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
+import { ledgerRepository } from '../ledger/ledger.repository';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { PayoutsError } from './payouts.errors';
@@ -29,17 +31,6 @@ const PLAN_CHUNK = 200;
 const TRANSFER_CONCURRENCY = 8;
 const PREVIEW_LIMIT = 1000;
 
-/** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
-const ELIGIBLE = `
-  SELECT p.id AS "affiliateId", pa.rail, pa.external_account_id AS "externalAccountId",
-         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted",
-         coalesce(p.payout_threshold, $2)::bigint AS threshold
-    FROM principals p
-    JOIN payout_accounts pa ON pa.affiliate_id = p.id AND pa.payouts_enabled
-    JOIN ledger_accounts av ON av.owner_id = p.id AND av.type = 'affiliate_available' AND av.currency = $1
-    LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
-   WHERE p.role = 'affiliate' AND p.status = 'active'
-     AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
 
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
@@ -179,7 +170,7 @@ export class PayoutRunsService {
 
   /** Affiliates due a payout, for what their rail can carry of their balance (the rest stays in it). */
   private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
-    const rows: (Eligible & { threshold: string })[] = await manager.query(`${ELIGIBLE} ORDER BY p.id`, [currency, this.defaultThreshold]);
+    const rows = await ledgerRepository.payoutCandidates(manager, currency, this.defaultThreshold);
     return rows
       .map((r) => ({ ...r, amount: this.rails.get(r.rail).carriable(Number(r.amount), currency), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
       .filter((r) => r.amount >= Math.max(r.threshold, 1));
@@ -197,10 +188,7 @@ export class PayoutRunsService {
         // affiliate accounts, each in one statement and id order): planning one affiliate after
         // another would otherwise hold one's accounts while waiting for the next one's conversions.
         const affiliateIds = chunk.map((c) => c.affiliateId);
-        await manager.query(
-          `SELECT id FROM conversions WHERE affiliate_id = ANY($1::uuid[]) AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`,
-          [affiliateIds, run.currency],
-        );
+        await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
         await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
         for (const candidate of chunk) await this.planOne(manager, run, candidate);
       });
@@ -221,10 +209,7 @@ export class PayoutRunsService {
    * payout) or after (a clawback).
    */
   private async planOne(manager: EntityManager, run: PayoutRun, candidate: Eligible & { threshold: number }): Promise<void> {
-    await manager.query(
-      `SELECT id FROM conversions WHERE affiliate_id = $1 AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`,
-      [candidate.affiliateId, run.currency],
-    );
+    await conversionsRepository.lockPayable(manager, [candidate.affiliateId], run.currency);
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
     // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
@@ -246,19 +231,7 @@ export class PayoutRunsService {
       lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingAccount }, amount, clawbackNetted),
       memo: `payout run ${run.id}`,
     });
-    await this.moveConversions(manager, `status = 'approved' AND payout_id IS NULL AND affiliate_id = $2 AND currency = $3`, [payoutId, candidate.affiliateId, run.currency], 'paid', 'paid in a payout');
-  }
-
-  /** Sets the status (and payout link) of a set of conversions in bulk, with an event for each. */
-  private async moveConversions(manager: EntityManager, where: string, params: unknown[], to: 'paid' | 'approved', reason: string): Promise<void> {
-    await manager.query(
-      `WITH moved AS (
-         UPDATE conversions SET status = '${to}', payout_id = ${to === 'paid' ? '$1::uuid' : 'NULL'}, updated_at = now()
-          WHERE ${where} RETURNING id, ${to === 'paid' ? "'approved'" : "'paid'"} AS from_status)
-       INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, reason)
-       SELECT id, from_status, '${to}', 'system', '${reason}' FROM moved`,
-      params,
-    );
+    await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
   }
 
   private async transfer(payout: Payout): Promise<void> {
@@ -321,7 +294,7 @@ export class PayoutRunsService {
     const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
     if (!payout || payout.status === 'failed') return false;
     // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
-    await manager.query(`SELECT id FROM conversions WHERE payout_id = $1 ORDER BY id FOR UPDATE`, [payoutId]);
+    await conversionsRepository.lockPaidBy(manager, payoutId);
     await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date(), ...(reversedAmount === undefined ? {} : { reversedAmount }) });
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payoutReversal,
@@ -330,7 +303,7 @@ export class PayoutRunsService {
       lines: payoutFailedLines(this.partyOf(payout), payout.amount - payout.reversedAmount, payout.clawbackNetted),
       memo: code,
     });
-    await this.moveConversions(manager, `status = 'paid' AND payout_id = $1`, [payoutId], 'approved', 'payout failed');
+    await conversionsRepository.moveForPayout(manager, { transition: 'payoutFailed', payoutId });
     await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
     this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
     return true;

@@ -3,16 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Config } from '../../config/configuration';
+import { conversionsRepository } from '../conversions/conversions.repository';
 
 /** What a postback job should do with its event now. */
 export type DeliveryTurn = 'send' | 'superseded' | 'already_delivered' | 'deferred';
-
-/**
- * Conversion events that come with an outgoing postback: all of them but the payout run's own
- * moves (approved → paid, and paid → approved when a transfer fails), which the conversions
- * module records without one. A newer event of this kind supersedes an older undelivered postback.
- */
-const SENDS_POSTBACK = `NOT (e.to_status = 'paid' OR (e.from_status = 'paid' AND e.to_status = 'approved'))`;
 
 /**
  * The record of each event's postback (`postback_deliveries`): claimed before the call, settled
@@ -47,8 +41,8 @@ export class PostbackDeliveries {
       if (own?.state === 'delivered') return 'already_delivered';
       if (own?.state === 'superseded') return 'superseded';
       if (own?.state === 'sending' && own.live) return 'deferred';
-      const newer = await manager.query(`SELECT 1 FROM conversion_events e WHERE e.conversion_id = $1 AND e.id > $2 AND ${SENDS_POSTBACK} LIMIT 1`, [conversionId, eventId]);
-      if (newer.length) {
+      // A newer event with a postback supersedes this one's (the payout's own moves send none).
+      if (await conversionsRepository.hasNewerPostbackEvent(manager, conversionId, eventId)) {
         await this.record(manager, conversionId, eventId, 'superseded');
         return 'superseded';
       }

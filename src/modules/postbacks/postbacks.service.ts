@@ -6,7 +6,7 @@ import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
 import { Conversion } from '../conversions/conversion.entity';
-import { ConversionEvent } from '../conversions/conversion-event.entity';
+import { conversionsRepository } from '../conversions/conversions.repository';
 import { OffersService } from '../offers/offers.service';
 import { fillUrlTemplate } from '../offers/url-template';
 import { ClicksService } from '../tracking/clicks.service';
@@ -71,11 +71,11 @@ export class PostbacksService {
    * retries with backoff up to its ceiling; an event that need not be sent is logged with why.
    */
   async deliver(conversionId: string, eventId: string, attempt: number): Promise<PostbackAttempt | null> {
-    const conversion = await this.dataSource.getRepository(Conversion).findOneBy({ id: conversionId });
+    const conversion = await conversionsRepository.find(this.dataSource.manager, conversionId);
     if (!conversion?.affiliateId) return null;
     const setting = await this.settingFor(conversion.affiliateId, conversion.offerId);
     if (!setting) return null;
-    const event = await this.dataSource.getRepository(ConversionEvent).findOneBy({ id: eventId });
+    const event = await conversionsRepository.findEvent(this.dataSource.manager, eventId);
     const facts: PostbackFacts = {
       clickId: conversion.clickId,
       subs: await this.subsOf(conversion),
