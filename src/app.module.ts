@@ -12,6 +12,7 @@ import { OffersModule } from './modules/offers/offers.module';
 import { ConversionsModule } from './modules/conversions/conversions.module';
 import { StripeModule } from './integrations/stripe/stripe.module';
 import { BillingModule } from './modules/billing/billing.module';
+import { CommissionsModule } from './modules/commissions/commissions.module';
 import { StatementsModule } from './modules/statements/statements.module';
 import { PortalModule } from './modules/portal/portal.module';
 import { ReportsModule } from './modules/reports/reports.module';
@@ -47,6 +48,7 @@ export class AppModule {
         TrackingModule,
         ConversionsModule,
         LedgerModule,
+        CommissionsModule,
         PostbacksModule,
         StripeModule,
         PayoutsModule,
