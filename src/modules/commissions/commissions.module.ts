@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConversionsModule } from '../conversions/conversions.module';
 import { OutboxModule } from '../../queue/outbox/outbox.module';
 import { LedgerModule } from '../ledger/ledger.module';
-import { CommissionPostingsModule } from './commission-postings';
+import { CommissionPostingsModule } from '../conversions/commission-postings';
 import { COMMISSIONS_ROUTES, CommissionsJobs, MaintenanceJobs } from './commissions.jobs';
 import { CommissionsService } from './commissions.service';
 import { SweeperService } from './sweeper.service';

@@ -5,10 +5,10 @@ import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
 import { ConversionsService } from '../conversions/conversions.service';
 import { toMinor } from '../ledger/ledger.service';
-import { CommissionFacts, CommissionPostings } from './commission-postings';
+import { CommissionFacts, CommissionPostings } from '../conversions/commission-postings';
 
-export { missingPostings } from './commission-postings';
-export type { CommissionFacts } from './commission-postings';
+export { missingPostings } from '../conversions/commission-postings';
+export type { CommissionFacts } from '../conversions/commission-postings';
 
 /** Locks in id order, so two batches sharing conversions wait for each other instead of deadlocking. */
 const LOCK_CONVERSIONS = `

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { OutboxRelay } from '../../queue/outbox/outbox.relay';
 import { isBatchRoute, OutboxRoutes, OutboxTopic } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES, QueueName } from '../../queue/queues';

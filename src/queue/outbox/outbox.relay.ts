@@ -5,7 +5,7 @@ import { JobsOptions, Queue } from 'bullmq';
 import { ConfigService } from '@nestjs/config';
 import { Config } from '../../config/configuration';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../../modules/health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { QUEUES, QueueName } from '../queues';
 import { OutboxService } from './outbox.service';
 import { isBatchRoute, OutboxBatchRoute, OutboxRoutes } from './outbox.topics';

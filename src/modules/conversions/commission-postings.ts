@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { Conversion } from '../conversions/conversion.entity';
+import type { Conversion } from './conversion.entity';
 import { LedgerModule } from '../ledger/ledger.module';
 import { availableKey, LedgerService } from '../ledger/ledger.service';
 import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
@@ -15,8 +15,8 @@ export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliat
  * conversion's lock. The conversion lifecycle calls it in the very transaction that changes the
  * status (ConversionsService.applyTransition), and the commission jobs for what was recorded
  * without it; so a payout run never sees a status without its entry, nor an entry without its
- * status. It lives in its own small module that needs only the ledger: the conversions module
- * imports it without importing the commissions module, which itself depends on conversions.
+ * status. It lives in its own small module that needs only the ledger, beside the conversions (the
+ * commissions module, which depends on conversions, imports it from here).
  */
 @Injectable()
 export class CommissionPostings {
