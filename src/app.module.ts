@@ -6,6 +6,7 @@ import { ChangeEventsModule } from './common/events/change-events';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { allConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
@@ -38,7 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfig, cache: true }),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         ChangeEventsModule,
         QueueModule,
         OutboxModule,

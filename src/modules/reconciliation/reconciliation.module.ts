@@ -1,13 +1,20 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { databaseConfig, stripeConfig } from '../../config/configuration';
+import { EntityList } from '../../database/data-source-options';
 import { DatabaseModule } from '../../database/database.module';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { ReconciliationService } from './reconciliation.service';
 
 /** What `npm run reconcile` needs and nothing more: the database and the Stripe client (no queues, no HTTP). */
-@Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [databaseConfig, stripeConfig], cache: true }), DatabaseModule],
-  providers: [StripeClient, ReconciliationService],
-})
-export class ReconciliationModule {}
+@Module({})
+export class ReconciliationModule {
+  /** `entities`: the application's list (src/entities.ts). */
+  static forRoot(entities: EntityList): DynamicModule {
+    return {
+      module: ReconciliationModule,
+      imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [databaseConfig, stripeConfig], cache: true }), DatabaseModule.forRoot(entities)],
+      providers: [StripeClient, ReconciliationService],
+    };
+  }
+}
