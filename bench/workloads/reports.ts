@@ -37,6 +37,7 @@ interface RollupSql {
  */
 function rollupSql(stack: Stack): RollupSql | null {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module of the run's own copy of the build
     const sql = require(join(stack.paths.dist, 'src/modules/tracking/rollup-sql.js')) as RollupSql;
     return typeof sql.upsert === 'function' && typeof sql.clickFacts === 'function' && sql.ROLLUPS?.clickHours ? sql : null;
   } catch {

@@ -1,6 +1,5 @@
 import { Column, Entity, OneToMany, PrimaryGeneratedColumn, Relation, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
-import type { RateRule } from '../../common/money';
 import { OfferGoal } from './offer-goal.entity';
 
 export const OFFER_STATUSES = ['active', 'paused', 'archived'] as const;

@@ -78,6 +78,7 @@ export class PayoutRunsService implements OnModuleInit {
   async request(actor: AuthPrincipal, dto: RequestPayoutRunDto): Promise<PayoutRun> {
     if (!isStripeCurrency(dto.currency)) throw PayoutsError.currencyNotSupported(dto.currency);
     if (dto.dryRun) return this.preview(actor, dto.currency);
+    // eslint-disable-next-line @typescript-eslint/no-unused-expressions -- the getter throws
     this.stripe.api; // fail now, with the clear 503, if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
       // Inserts the currency's run or, in the same statement, joins the live one (a no-op update

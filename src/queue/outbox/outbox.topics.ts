@@ -34,8 +34,7 @@ export type OutboxTopic = keyof OutboxTopics & string;
  * The id of a batch is a digest of its messages, so handing the same messages over again is
  * refused, and a batch made of other messages never is.
  */
-export const batchJobId = (prefix: string) => (outboxIds: string[]) =>
-  `${prefix}-${outboxIds[0]}-${createHash('sha256').update(outboxIds.join(',')).digest('hex').slice(0, 32)}`;
+export const batchJobId = (prefix: string) => (outboxIds: string[]) => `${prefix}-${outboxIds[0]}-${createHash('sha256').update(outboxIds.join(',')).digest('hex').slice(0, 32)}`;
 
 /** Where each outbox topic goes, as the consuming features registered it. Job ids may not contain ':' (BullMQ), hence '-'. */
 @Injectable()
