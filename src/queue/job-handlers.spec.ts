@@ -1,6 +1,6 @@
 import { Injectable, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModule } from '@nestjs/testing';
 import { JobHandlers } from './job-handlers';
 import { OnJob } from './on-job';
 import { OutboxRoutes } from './outbox/outbox.topics';
@@ -20,14 +20,21 @@ function feature(jobs: [QueueName, JobName][]): Type {
 
 const EVERY_JOB: [QueueName, JobName][] = Object.values(JOBS).map((name) => [name === JOBS.approveDue || name === JOBS.sweep ? QUEUES.maintenance : QUEUES.commissions, name]);
 
+const booted: TestingModule[] = [];
+
 async function boot(features: Type[], routes: Record<string, { queue: QueueName; job: JobName }> = {}): Promise<JobHandlers> {
   const module = await Test.createTestingModule({ imports: [DiscoveryModule], providers: [JobHandlers, OutboxRoutes, ...features] }).compile();
+  booted.push(module);
   module.get(OutboxRoutes).register(Object.fromEntries(Object.entries(routes).map(([topic, r]) => [topic, { ...r, jobId: (id: string) => id }])));
   await module.init();
   return module.get(JobHandlers);
 }
 
 describe('JobHandlers (the start-up check of the @OnJob handlers)', () => {
+  afterEach(async () => {
+    await Promise.all(booted.splice(0).map((module) => module.close()));
+  });
+
   it('finds the handlers of the features and dispatches to them', async () => {
     const handlers = await boot([feature(EVERY_JOB)]);
     await expect(handlers.dispatch(QUEUES.commissions, { name: JOBS.sendPostback } as never)).resolves.toBe(JOBS.sendPostback);
