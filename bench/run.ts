@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SPEC 9 figures, each beside its baseline measured in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only click,postback,…] [--profile] [--keep]
+ *   node dist-dev/bench/run.js [--quick] [--only click,postback,…] [--profile] [--keep]
  *
  * Prepares its own database (afflux_bench_<id>) and Redis prefix, starts the built service as a
  * user runs it (API with RUN_WORKERS=false, a separate worker, the Stripe emulator), seeds it
@@ -27,7 +27,7 @@ import { seedNetwork } from './workloads/seed';
 import { prepareStatement, statementWorkload } from './workloads/statement';
 
 const WORKLOADS = ['click', 'durability', 'postback', 'commissions', 'reports', 'statement', 'payouts'] as const;
-const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${WORKLOADS.join(',')}] [--profile] [--keep]
+const USAGE = `usage: node dist-dev/bench/run.js [--quick] [--only ${WORKLOADS.join(',')}] [--profile] [--keep]
   --quick     seconds-long smoke run with small counts: checks the harness, not the figures
   --only      run only these workloads (comma-separated)
   --profile   CPU-profile the API process during the measured loads (bench/profiles/)
@@ -128,6 +128,8 @@ async function main(): Promise<number> {
   // The services run from a private copy of the build: another `npm run build` meanwhile cannot pull it away.
   mkdirSync(p.runDir, { recursive: true });
   cpSync(built, p.dist, { recursive: true });
+  // The dev tools (the Stripe emulator, the bench's own scripts) are not in the production build: `npm run build:dev` makes them.
+  for (const dir of ['test', 'bench']) cpSync(join(repo, 'dist-dev', dir), join(p.dist, dir), { recursive: true });
   const assets = copyMissingAssets(join(repo, 'src'), join(p.dist, 'src'));
   if (assets.length) progress.log(`warning: the build left out ${assets.length} non-TypeScript file(s) under src/ (${assets.slice(0, 3).join(', ')}…); copied into this run's build`);
 

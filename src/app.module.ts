@@ -6,12 +6,14 @@ import { ChangeEventsModule } from './common/events/change-events';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { allConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
 import { ConversionsModule } from './modules/conversions/conversions.module';
 import { StripeModule } from './integrations/stripe/stripe.module';
 import { BillingModule } from './modules/billing/billing.module';
+import { CommissionsModule } from './modules/commissions/commissions.module';
 import { StatementsModule } from './modules/statements/statements.module';
 import { PortalModule } from './modules/portal/portal.module';
 import { ReportsModule } from './modules/reports/reports.module';
@@ -37,7 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfig, cache: true }),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         ChangeEventsModule,
         QueueModule,
         OutboxModule,
@@ -47,6 +49,7 @@ export class AppModule {
         TrackingModule,
         ConversionsModule,
         LedgerModule,
+        CommissionsModule,
         PostbacksModule,
         StripeModule,
         PayoutsModule,

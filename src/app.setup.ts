@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PinoLoggerService } from './common/logging/pino-logger';
 import { Config, readEnvironment, trustProxySetting } from './config/configuration';
-import { MetricsService } from './modules/health/metrics.service';
+import { MetricsService } from './common/metrics/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 
 export interface CreateAppOptions extends AppModuleOptions {

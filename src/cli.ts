@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
+import { ENTITIES } from './entities';
 import { prepareDatabase } from './database/prepare';
 import { generateApiKey, displayPrefix, hashApiKey } from './modules/accounts/api-key.util';
 
@@ -13,7 +14,7 @@ const USAGE = `usage: node dist/src/cli.js <command>
 
 async function withDataSource<T>(fn: (ds: DataSource) => Promise<T>): Promise<T> {
   const env = readEnvironment();
-  const ds = new DataSource(dataSourceOptions(env.DATABASE_URL, 1));
+  const ds = new DataSource(dataSourceOptions(env.DATABASE_URL, 1, ENTITIES));
   await ds.initialize();
   try {
     return await fn(ds);

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
+import { ENTITIES } from './entities';
 import { BILLING_CHECKS } from './modules/billing/billing.checks';
 import { COMMISSION_CHECKS } from './modules/commissions/commission.checks';
 import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify';
@@ -12,7 +13,7 @@ import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify
  */
 async function main(): Promise<number> {
   const env = readEnvironment();
-  const dataSource = new DataSource(dataSourceOptions(env.DATABASE_URL, 1));
+  const dataSource = new DataSource(dataSourceOptions(env.DATABASE_URL, 1, ENTITIES));
   await dataSource.initialize();
   try {
     const result = await verifyLedger(dataSource, [...COMMISSION_CHECKS, ...BILLING_CHECKS]);

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { ENTITIES } from './entities';
 import { ReconciliationModule } from './modules/reconciliation/reconciliation.module';
 import { formatReconciliation, ReconciliationService } from './modules/reconciliation/reconciliation.service';
 
@@ -8,7 +9,7 @@ import { formatReconciliation, ReconciliationService } from './modules/reconcili
  * difference on its own line. Exit 0 when they agree, 1 on a difference, 2 when it cannot run.
  */
 async function main(): Promise<number> {
-  const app = await NestFactory.createApplicationContext(ReconciliationModule, { logger: ['error'] });
+  const app = await NestFactory.createApplicationContext(ReconciliationModule.forRoot(ENTITIES), { logger: ['error'] });
   try {
     const result = await app.get(ReconciliationService).reconcile();
     const json = process.argv.includes('--json');

@@ -4,7 +4,7 @@
  * key, created by the harness), answering the conversion's id. The token is compared in memory;
  * no attribution, checks, events, outbox or framework.
  *
- *   node dist/bench/baselines/postback-server.js --port N --database URL --token T --advertiser UUID --table NAME
+ *   node dist-dev/bench/baselines/postback-server.js --port N --database URL --token T --advertiser UUID --table NAME
  */
 import { createServer } from 'node:http';
 import { Pool } from 'pg';

@@ -3,7 +3,7 @@
  * with the macros filled and a fresh id, the cookie, cache and referrer headers) with no
  * lookup, no click id signature, no buffering and no framework.
  *
- *   node dist/bench/baselines/redirect-server.js --port N
+ *   node dist-dev/bench/baselines/redirect-server.js --port N
  */
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the API's JSON answers, typed by each caller */
 /** A JSON client for the real HTTP API (fetch, keep-alive), and a bounded parallel map for seeding. */
 export class ApiError extends Error {
   constructor(

@@ -121,11 +121,11 @@ export function formatSummary(title: string, s: ProfileSummary): string {
   ].join('\n');
 }
 
-// `node dist/bench/lib/profile.js file.cpuprofile [top]`: the same summary for any profile.
+// `node dist-dev/bench/lib/profile.js file.cpuprofile [top]`: the same summary for any profile.
 if (require.main === module) {
   const [file, top] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node dist/bench/lib/profile.js <file.cpuprofile> [top]\n');
+    process.stderr.write('usage: node dist-dev/bench/lib/profile.js <file.cpuprofile> [top]\n');
     process.exit(2);
   }
   process.stdout.write(`${formatSummary(file, summarize(file, Number(top) || 25))}\n`);

@@ -29,7 +29,7 @@ export interface RunPaths {
   prefix: string;
 }
 
-const QUEUE_NAMES = ['outbox', 'commissions', 'postbacks', 'payouts', 'billing', 'maintenance'] as const;
+export const QUEUE_NAMES = ['outbox', 'commissions', 'postbacks', 'payouts', 'billing', 'maintenance'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const WEBHOOK_SECRET = 'whsec_bench_0123456789abcdef';

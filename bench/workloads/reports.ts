@@ -37,7 +37,8 @@ interface RollupSql {
  */
 function rollupSql(stack: Stack): RollupSql | null {
   try {
-    const sql = require(join(stack.paths.dist, 'src/modules/reports/rollup-sql.js')) as RollupSql;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module of the run's own copy of the build
+    const sql = require(join(stack.paths.dist, 'src/modules/tracking/rollup-sql.js')) as RollupSql;
     return typeof sql.upsert === 'function' && typeof sql.clickFacts === 'function' && sql.ROLLUPS?.clickHours ? sql : null;
   } catch {
     return null;

@@ -54,7 +54,7 @@ const CHUNK_SQL = `
  * parallel chunks: principals and offer through the API, the rows as the commission job would
  * have left them. Runs while the payout run's affiliates are being seeded.
  */
-export async function prepareStatement(stack: Stack, network: Network): Promise<StatementData> {
+export async function prepareStatement(stack: Stack, _network: Network): Promise<StatementData> {
   const lines = Number(process.env.BENCH_STATEMENT_LINES) || (stack.options.quick ? 5_000 : 1_000_000);
   const advertiser = await createPrincipal(stack, 'advertisers', 'Statement Advertiser');
   const affiliate = await createPrincipal(stack, 'affiliates', 'Statement Affiliate');

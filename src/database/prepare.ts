@@ -10,7 +10,8 @@ import { ensureDatabase } from './ensure-database';
 export async function prepareDatabase(url: string, runMigrations = true): Promise<void> {
   await ensureDatabase(url);
   if (!runMigrations) return;
-  const dataSource = new DataSource(dataSourceOptions(url, 2)); // one connection holds the lock, one migrates
+  // One connection holds the lock, one migrates; the migrations are SQL and need no entities.
+  const dataSource = new DataSource(dataSourceOptions(url, 2, []));
   await dataSource.initialize();
   const runner = dataSource.createQueryRunner();
   try {

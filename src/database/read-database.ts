@@ -24,7 +24,7 @@ export class ReadDatabase implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const { replicaUrl, poolSize } = this.config.get('database', { infer: true });
     if (!replicaUrl) return;
-    const replica = new DataSource({ ...dataSourceOptions(replicaUrl, poolSize), migrationsRun: false });
+    const replica = new DataSource({ ...dataSourceOptions(replicaUrl, poolSize, this.primary.options.entities ?? []), migrationsRun: false });
     try {
       this.replica = await replica.initialize();
     } catch (error) {

@@ -13,6 +13,8 @@ import { ApiClient, seededRandom } from './demo-client';
 const WEBHOOK_SECRET = `whsec_demo_${randomBytes(12).toString('hex')}`;
 const ADMIN_KEY = `afx_adm_demo_${randomBytes(18).toString('base64url')}`;
 const OUT_DIR = resolve('statements-out');
+/** The demo is a dev tool (dist-dev, `npm run build:dev`); the service it starts is the production build (`npm run build`). */
+const APP_DIST = resolve(__dirname, '../../../dist/src');
 const random = seededRandom(42);
 /** The demo talks to a person on stdout; the service's own logs stay JSON. */
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
   const port = serve ? env.PORT : await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   stripe.setWebhookUrl(`${baseUrl}/webhooks/stripe`);
-  const service: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'main.js')], {
+  const service: ChildProcess = spawn(process.execPath, [join(APP_DIST, 'main.js')], {
     env: childEnvironment({
       DATABASE_URL: databaseUrl,
       PORT: String(port),
@@ -235,7 +237,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
 /** The same check as `npm run ledger:verify`, on the demo's database. */
 async function verifyLedger(databaseUrl: string): Promise<void> {
   say('\nLedger verification');
-  const verify = spawn(process.execPath, [join(__dirname, '..', 'ledger-verify.js')], { env: childEnvironment({ DATABASE_URL: databaseUrl }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const verify = spawn(process.execPath, [join(APP_DIST, 'ledger-verify.js')], { env: childEnvironment({ DATABASE_URL: databaseUrl }), stdio: ['ignore', 'pipe', 'inherit'] });
   verify.stdout?.on('data', (chunk: Buffer) => process.stdout.write(chunk.toString().replace(/^/gm, '  ')));
   const code = await new Promise<number | null>((r) => verify.once('exit', r));
   if (code !== 0) throw new Error('the demo ledger does not verify');

@@ -1,3 +1,4 @@
+import type { NestWorkerOptions } from '@nestjs/bullmq/dist/interfaces/worker-options.interface';
 import type { DefaultJobOptions } from 'bullmq';
 
 /** Every queue and job name in one place; processors and producers import from here. */
@@ -23,6 +24,18 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
  * invoice runs). BullMQ fails a job for good after its second stall; a run must survive more crashes.
  */
 export const RESUMABLE_WORKER_OPTIONS = { maxStalledCount: 100 } as const;
+
+/**
+ * The queues a worker process consumes, with their worker options. Commissions run many at once
+ * (the jobs running together are posted in one transaction); maintenance one at a time.
+ */
+export const WORKER_OPTIONS: Partial<Record<QueueName, NestWorkerOptions>> = {
+  commissions: { concurrency: 32 },
+  maintenance: { concurrency: 1 },
+  postbacks: { concurrency: 16 },
+  payouts: { concurrency: 2, ...RESUMABLE_WORKER_OPTIONS },
+  billing: { concurrency: 4, ...RESUMABLE_WORKER_OPTIONS },
+};
 
 /** Job names, per queue. */
 export const JOBS = {

@@ -1,20 +1,38 @@
-import { Module } from '@nestjs/common';
-import { CommissionsModule } from '../modules/commissions/commissions.module';
-import { CommissionsProcessor, MaintenanceProcessor } from '../modules/commissions/commissions.processor';
-import { PayoutsModule } from '../modules/payouts/payouts.module';
-import { BillingModule } from '../modules/billing/billing.module';
-import { BillingProcessor } from '../modules/billing/billing.processor';
-import { PayoutsProcessor } from '../modules/payouts/payouts.processor';
-import { PostbacksModule } from '../modules/postbacks/postbacks.module';
-import { PostbacksProcessor } from '../modules/postbacks/postbacks.processor';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Module, Type } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { Job } from 'bullmq';
 import { JobHandlers } from './job-handlers';
+import { QueueName, WORKER_OPTIONS } from './queues';
+
+/** The BullMQ worker of one queue: it hands each job to the feature method marked `@OnJob` for it. */
+function processorFor(queue: QueueName): Type<WorkerHost> {
+  @Processor(queue, WORKER_OPTIONS[queue]!)
+  class QueueProcessor extends WorkerHost {
+    constructor(@Inject(JobHandlers) private readonly handlers: JobHandlers) {
+      super();
+    }
+
+    process(job: Job): Promise<unknown> {
+      return this.handlers.dispatch(queue, job);
+    }
+
+    @OnWorkerEvent('failed')
+    onFailed(job: Job | undefined, error: Error): Promise<void> {
+      return this.handlers.failed(queue, job, error);
+    }
+  }
+  Object.defineProperty(QueueProcessor, 'name', { value: `${queue[0].toUpperCase()}${queue.slice(1)}Processor` });
+  return QueueProcessor;
+}
 
 /**
- * The BullMQ processors. Imported by the worker entry point, and by the API process when
- * RUN_WORKERS is on. JobHandlers refuses to start if a job that can be produced has no handler.
+ * The BullMQ workers. Imported by the worker entry point, and by the API process when
+ * RUN_WORKERS is on. The handlers are the features' own (`@OnJob`); this module knows none of
+ * them, and JobHandlers refuses to start if a job that can be produced has no handler.
  */
 @Module({
-  imports: [CommissionsModule, PostbacksModule, PayoutsModule, BillingModule],
-  providers: [JobHandlers, CommissionsProcessor, MaintenanceProcessor, PostbacksProcessor, PayoutsProcessor, BillingProcessor],
+  imports: [DiscoveryModule],
+  providers: [JobHandlers, ...(Object.keys(WORKER_OPTIONS) as QueueName[]).map(processorFor)],
 })
 export class WorkersModule {}

@@ -101,7 +101,6 @@ describe('access control: every /v1 route × every role × own and foreign rows'
   };
   /** An offer `role` may see when own, and may not when foreign (private: even affiliates cannot). */
   const visibleOffer = (whose: Whose) => (whose === 'own' ? offer(A) : offer(B, { visibility: 'private' }));
-  const me = (role: Role) => ({ admin: undefined, advertiser: A, affiliate: X, finance: F })[role];
   const period = { from: '2026-01-01', to: '2026-02-01' };
 
   const MATRIX: Record<string, Entry> = {

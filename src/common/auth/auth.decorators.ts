@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Role } from '../../modules/accounts/principal.entity';
+import type { Role } from './roles';
 
 export interface AuthPrincipal {
   id: string;

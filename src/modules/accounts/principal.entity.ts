@@ -1,8 +1,8 @@
 import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Role } from '../../common/auth/roles';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
-export const ROLES = ['admin', 'advertiser', 'affiliate', 'finance'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../../common/auth/roles';
 
 export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended'] as const;
 export type PrincipalStatus = (typeof PRINCIPAL_STATUSES)[number];

@@ -6,10 +6,10 @@ import { Conversion } from '../conversions/conversion.entity';
 import { ConversionPostingRow, conversionsRepository } from '../conversions/conversions.repository';
 import { ConversionsService } from '../conversions/conversions.service';
 import { toMinor } from '../ledger/ledger.service';
-import { CommissionFacts, CommissionPostings } from './commission-postings';
+import { CommissionFacts, CommissionPostings } from '../conversions/commission-postings';
 
-export { missingPostings } from './commission-postings';
-export type { CommissionFacts } from './commission-postings';
+export { missingPostings } from '../conversions/commission-postings';
+export type { CommissionFacts } from '../conversions/commission-postings';
 
 const toFacts = (r: ConversionPostingRow): CommissionFacts => ({
   id: r.id,

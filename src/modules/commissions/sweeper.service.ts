@@ -3,9 +3,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { OutboxRelay } from '../../queue/outbox/outbox.relay';
-import { OUTBOX_ROUTES } from '../../queue/outbox/outbox.topics';
+import { isBatchRoute, OutboxRoutes, OutboxTopic } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES, QueueName } from '../../queue/queues';
 import { ConversionsService } from '../conversions/conversions.service';
 import { missingPostingsQuery } from './commission.checks';
@@ -28,11 +28,11 @@ const RETRY_FAILED: Partial<Record<QueueName, (job: Job) => boolean>> = {
   billing: (job) => job.name === JOBS.stripeEvent,
 };
 
-/** Runs whose job is gone: status and the queue, topic and table to re-drive them from. */
-const RUNS = [
-  { table: 'payout_runs', queue: QUEUES.payouts, job: JOBS.payoutRun, jobId: (id: string) => OUTBOX_ROUTES['payout_run.requested'].jobId(id) },
-  { table: 'invoice_runs', queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => OUTBOX_ROUTES['invoice_run.requested'].jobId(id) },
-] as const;
+/** Runs whose job is gone: the table to re-drive them from, and the topic whose route (queue, job, job id) they take. */
+const RUNS: { table: string; topic: OutboxTopic }[] = [
+  { table: 'payout_runs', topic: 'payout_run.requested' },
+  { table: 'invoice_runs', topic: 'invoice_run.requested' },
+];
 
 export interface SweepReport {
   missingPostings: number;
@@ -60,6 +60,7 @@ export class SweeperService {
     private readonly commissions: CommissionsService,
     private readonly conversions: ConversionsService,
     private readonly relay: OutboxRelay,
+    private readonly routes: OutboxRoutes,
     private readonly metrics: MetricsService,
     @InjectQueue(QUEUES.commissions) commissions_: Queue,
     @InjectQueue(QUEUES.billing) billing: Queue,
@@ -116,15 +117,17 @@ export class SweeperService {
   private async redriveRuns(): Promise<number> {
     let redriven = 0;
     for (const run of RUNS) {
+      const route = this.routes.get(run.topic);
+      if (!route || isBatchRoute(route)) throw new Error(`outbox topic ${run.topic} has no one-job route`);
       const stuck: { id: string }[] = await this.dataSource.query(
         `SELECT id FROM ${run.table} WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(secs => ${GRACE_SECONDS}) ORDER BY created_at LIMIT ${BATCH}`,
       );
-      const queue = this.queues[run.queue];
+      const queue = this.queues[route.queue];
       for (const { id } of stuck) {
-        const jobId = run.jobId(id);
+        const jobId = route.jobId(id, {});
         const job = await queue.getJob(jobId);
         if (job && (await job.isFailed())) await job.retry('failed');
-        else if (!job) await queue.add(run.job, { id }, { jobId });
+        else if (!job) await queue.add(route.job, { id }, { jobId });
         else continue;
         redriven++;
       }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
-import { CommissionPostingsModule } from '../commissions/commission-postings';
+import { CommissionPostingsModule } from './commission-postings';
 import { TrackingModule } from '../tracking/tracking.module';
 import { ConversionEvent } from './conversion-event.entity';
 import { Conversion } from './conversion.entity';

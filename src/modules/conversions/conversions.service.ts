@@ -12,7 +12,8 @@ import { Offer } from '../offers/offer.entity';
 import { ClickIdService } from '../tracking/click-id.service';
 import { CouponsService } from '../tracking/coupons.service';
 import { LinksService } from '../tracking/links.service';
-import { conversionStatusChanged, withConversionRollups } from '../reports/rollups';
+import { withConversionRollups } from '../tracking/rollup-sql';
+import { conversionStatusChanged } from './conversion-rollups';
 import type { ClickStatus } from '../tracking/click.entity';
 import { attribute, Attribution, Candidate } from './attribution';
 import { capBroken, CapUsage, firstRejection, hasCaps } from './conversion-checks';
@@ -21,7 +22,7 @@ import { ACCEPTED_STATUSES, Conversion, ConversionSource, ConversionStatus } fro
 import { CONVERSION_TIME_SKEW_MS } from './conversion-time';
 import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
-import { CommissionPostings } from '../commissions/commission-postings';
+import { CommissionPostings } from './commission-postings';
 import { conversionsRepository } from './conversions.repository';
 import { canTransition } from './lifecycle';
 import { OfferSnapshots } from './offer-snapshots';

@@ -9,7 +9,7 @@ import { ValidationError } from '../../common/errors';
 import { flattenValidationErrors } from '../../common/validation/validation.pipe';
 import { RedisService } from '../../queue/redis.service';
 import { AccountsService } from '../accounts/accounts.service';
-import { MetricsService } from '../health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { ClickIdService } from '../tracking/click-id.service';
 import { LinksService } from '../tracking/links.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';

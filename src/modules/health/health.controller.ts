@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { Public } from '../../common/auth';
 import { RedisService } from '../../queue/redis.service';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 
 async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
   const started = process.hrtime.bigint();

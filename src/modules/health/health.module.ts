@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { HealthController } from './health.controller';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 
 @Global()
 @Module({

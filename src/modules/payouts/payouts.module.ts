@@ -1,16 +1,18 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '../../queue/outbox/outbox.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { Payout, PayoutAccount, PayoutRun } from './payout.entities';
 import { PayoutAccountsService } from './payout-accounts.service';
 import { PayoutRunsService } from './payout-runs.service';
 import { PayoutsController } from './payouts.controller';
 import { PAYOUT_RAIL_PROVIDERS, PayoutRails } from './rails/payout-rails';
+import { PAYOUTS_ROUTES, PayoutsJobs } from './payouts.jobs';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PayoutAccount, PayoutRun, Payout]), LedgerModule],
+  imports: [TypeOrmModule.forFeature([PayoutAccount, PayoutRun, Payout]), LedgerModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
   controllers: [PayoutsController],
-  providers: [...PAYOUT_RAIL_PROVIDERS, PayoutAccountsService, PayoutRunsService],
+  providers: [...PAYOUT_RAIL_PROVIDERS, PayoutAccountsService, PayoutRunsService, PayoutsJobs],
   exports: [PayoutAccountsService, PayoutRunsService, PayoutRails],
 })
 export class PayoutsModule implements OnModuleInit {

@@ -1,6 +1,6 @@
 import { SUB_IDS } from '../tracking/tracking-link.entity';
 import type { Dimension } from './dto/reports.dto';
-import { CLICK_COUNTERS, CONVERSION_COUNTERS, DELTAS_TABLE, ROLLUPS } from './rollup-sql';
+import { CLICK_COUNTERS, CONVERSION_COUNTERS, DELTAS_TABLE, ROLLUPS } from '../tracking/rollup-sql';
 
 export interface StatsFilters {
   /** [from, to) as instants; rollup hours are whole UTC hours, so an hour belongs to the day it starts in. */

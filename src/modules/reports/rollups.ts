@@ -1,26 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import type { Conversion, ConversionStatus } from '../conversions/conversion.entity';
-import { COMPACT_DELTAS, CONVERSION_CHANGED, REBUILD, REBUILD_LOCK } from './rollup-sql';
-
-export { withClickRollups, withConversionRollups } from './rollup-sql';
-export { fillCountries } from './countries';
+import { DataSource } from 'typeorm';
+import { COMPACT_DELTAS, REBUILD, REBUILD_LOCK } from '../tracking/rollup-sql';
 
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
 const COMPACT_EVERY_MS = 2000;
 const COMPACT_BATCH = 20_000;
-
-/** The counter a status lands in: paid stays with approved, so a payout run changes no report. */
-const bucket = (status: ConversionStatus) => (status === 'paid' ? 'approved' : status);
-const reported = (c: Pick<Conversion, 'offerId' | 'affiliateId' | 'currency' | 'status'>) => !!(c.offerId && c.affiliateId && c.currency) && c.status !== 'unattributed';
-
-/** Report hook for a status change made in `manager`'s transaction (the row already holds `to`). */
-export async function conversionStatusChanged(manager: EntityManager, conversion: Conversion, from: ConversionStatus, to: ConversionStatus): Promise<void> {
-  if (!reported(conversion) || bucket(from) === bucket(to)) return;
-  await manager.query(CONVERSION_CHANGED, [conversion.id, from]);
-}
 
 /**
  * Keeps the conversion rollups compact (folds the deltas in every few seconds; any process may,

@@ -5,7 +5,7 @@ import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-st
 import IORedis, { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { Config } from '../../config/configuration';
-import { MetricsService } from '../health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 
 /** INCR a window counter, starting its expiry on the first hit; answers the count and the ms left. */
 const HIT = 'afxRateLimitHit';

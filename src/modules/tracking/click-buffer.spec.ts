@@ -3,8 +3,8 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config/configuration';
 import type { RedisService } from '../../queue/redis.service';
-import { MetricsService } from '../health/metrics.service';
-import { CountryTable } from '../reports/countries';
+import { MetricsService } from '../../common/metrics/metrics.service';
+import { CountryTable } from '../../common/geo/countries';
 import { ClickBuffer } from './click-buffer';
 
 /** A ClickBuffer on stand-ins: these tests only start it, nothing is written. */

@@ -4,7 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { toErrorBody } from '../../common/errors';
 import { Config } from '../../config/configuration';
-import { MetricsService } from '../health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { compileUrlTemplate, MacroValues } from '../offers/url-template';
 import { ClickBuffer } from './click-buffer';
 import { linkIdBytes } from './click-id';

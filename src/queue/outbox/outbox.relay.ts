@@ -5,10 +5,10 @@ import { JobsOptions, Queue } from 'bullmq';
 import { ConfigService } from '@nestjs/config';
 import { Config } from '../../config/configuration';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../../modules/health/metrics.service';
+import { MetricsService } from '../../common/metrics/metrics.service';
 import { QUEUES, QueueName } from '../queues';
 import { OutboxService } from './outbox.service';
-import { isBatchRoute, OUTBOX_ROUTES, OutboxBatchRoute, OutboxRoute } from './outbox.topics';
+import { isBatchRoute, OutboxBatchRoute, OutboxRoutes } from './outbox.topics';
 
 const POLL_MS = 250;
 const BATCH = 500;
@@ -56,6 +56,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    private readonly routes: OutboxRoutes,
     metrics: MetricsService,
     config: ConfigService<Config, true>,
     @InjectQueue(QUEUES.outbox) outboxQueue: Queue,
@@ -187,7 +188,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       for (const row of claimed) {
         // A row the relay cannot hand over is parked with why, not retried in front of every other row.
         try {
-          const route = (OUTBOX_ROUTES as Record<string, OutboxRoute>)[row.topic];
+          const route = this.routes.get(row.topic);
           if (!route) throw new Error(`unknown topic ${row.topic}`);
           if (isBatchRoute(route)) appendTo(batches, route, row);
           else appendTo(byQueue, route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });

@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { JobName, JOBS, QueueName, QUEUES } from '../queues';
+import { JobName, QueueName } from '../queues';
 
 /** One job per message. */
 export interface OutboxJobRoute {
@@ -21,25 +22,38 @@ export type OutboxRoute = OutboxJobRoute | OutboxBatchRoute;
 export const isBatchRoute = (route: OutboxRoute): route is OutboxBatchRoute => 'batch' in route;
 
 /**
+ * The topics, each declared by the feature that consumes it, which adds it to this interface
+ * (`declare module`) and registers its route with `OutboxModule.forFeature`. Producers name a
+ * topic by its key, so a typo does not compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface OutboxTopics {}
+export type OutboxTopic = keyof OutboxTopics & string;
+
+/**
  * The id of a batch is a digest of its messages, so handing the same messages over again is
  * refused, and a batch made of other messages never is.
  */
-const batchJobId = (prefix: string) => (outboxIds: string[]) =>
-  `${prefix}-${outboxIds[0]}-${createHash('sha256').update(outboxIds.join(',')).digest('hex').slice(0, 32)}`;
+export const batchJobId = (prefix: string) => (outboxIds: string[]) => `${prefix}-${outboxIds[0]}-${createHash('sha256').update(outboxIds.join(',')).digest('hex').slice(0, 32)}`;
 
-/** Every conversion message converges on one reconcile of the conversion: they batch together. */
-const COMMISSIONS_BATCH: OutboxBatchRoute = { queue: QUEUES.commissions, job: JOBS.postCommissions, batch: { max: 500, jobId: batchJobId('commissions') } };
+/** Where each outbox topic goes, as the consuming features registered it. Job ids may not contain ':' (BullMQ), hence '-'. */
+@Injectable()
+export class OutboxRoutes {
+  private readonly routes = new Map<string, OutboxRoute>();
 
-/** Where each outbox topic goes. Job ids may not contain ':' (BullMQ), hence '-'. */
-export const OUTBOX_ROUTES = {
-  'conversion.recorded': COMMISSIONS_BATCH,
-  'conversion.status_changed': COMMISSIONS_BATCH,
-  // A re-application of a kept event (payload.retry) is a job of its own.
-  'stripe.event': { queue: QUEUES.billing, job: JOBS.stripeEvent, jobId: (id: string, p: Record<string, unknown>) => `stripe-event-${id}${p.retry ? `-${String(p.retry)}` : ''}` },
-  'payout_run.requested': { queue: QUEUES.payouts, job: JOBS.payoutRun, jobId: (id: string) => `payout-run-${id}` },
-  'invoice_run.requested': { queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => `invoice-run-${id}` },
-  'invoice.result_reversed': { queue: QUEUES.billing, job: JOBS.creditReversal, jobId: (id: string) => `credit-reversal-${id}` },
-  'postback.send': { queue: QUEUES.postbacks, job: JOBS.sendPostback, jobId: (id: string, p: Record<string, unknown>) => `postback-${id}-${p.eventId}` },
-} satisfies Record<string, OutboxRoute>;
+  register(routes: Record<string, OutboxRoute>): void {
+    for (const [topic, route] of Object.entries(routes)) {
+      if (this.routes.has(topic)) throw new Error(`outbox topic ${topic} is routed twice`);
+      this.routes.set(topic, route);
+    }
+  }
 
-export type OutboxTopic = keyof typeof OUTBOX_ROUTES;
+  /** The route of a topic; undefined for a topic no feature consumes (the relay parks its messages). */
+  get(topic: string): OutboxRoute | undefined {
+    return this.routes.get(topic);
+  }
+
+  all(): [string, OutboxRoute][] {
+    return [...this.routes];
+  }
+}

@@ -1,18 +1,18 @@
 import { join } from 'node:path';
 import type { FaultSpec, Transfer } from '../../support/stripe-emulator/emulator';
 import { call } from './client';
-import { DIST } from './env';
+import { DEV_DIST } from './env';
 import { Proc } from './processes';
 
 export const WEBHOOK_SECRET = 'whsec_faults_0123456789abcdef';
 export const STRIPE_KEY = 'sk_test_faults';
 
-/** The Stripe emulator as its own process (dist/test/support/stripe-emulator/main.js), driven through /__emulator/. */
+/** The Stripe emulator as its own process (dist-dev/test/support/stripe-emulator/main.js, `npm run build:dev`), driven through /__emulator/. */
 export class EmulatorProc extends Proc {
   url = '';
 
   private constructor() {
-    super('stripe-emulator', process.execPath, [join(DIST, 'test/support/stripe-emulator/main.js'), '--port', '0', '--webhook-secret', WEBHOOK_SECRET], { PATH: process.env.PATH ?? '' });
+    super('stripe-emulator', process.execPath, [join(DEV_DIST, 'test/support/stripe-emulator/main.js'), '--port', '0', '--webhook-secret', WEBHOOK_SECRET], { PATH: process.env.PATH ?? '' });
   }
 
   static async start(): Promise<EmulatorProc> {

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 
 /** The compiled app the suite runs as real processes (`npm run build`); AFX_FAULTS_DIST points elsewhere. */
 export const DIST = process.env.AFX_FAULTS_DIST ?? resolve(__dirname, '../../../dist');
+/** The dev tools' build (`npm run build:dev`: the Stripe emulator); AFX_FAULTS_DEV_DIST points elsewhere. */
+export const DEV_DIST = process.env.AFX_FAULTS_DEV_DIST ?? resolve(__dirname, '../../../dist-dev');
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../../src/database/data-source-options';
+import { ENTITIES } from '../../../src/entities';
 import { LedgerService } from '../../../src/modules/ledger/ledger.service';
 import type { Deployment } from './deployment';
 import type { EmulatorProc } from './emulator';
@@ -33,7 +34,7 @@ export async function seedPayableAffiliates(d: Deployment, emulator: EmulatorPro
     [rows.map((r) => r.id), accounts],
   );
   const payables = rows.map((r, i) => ({ affiliateId: r.id, accountId: accounts[i], amount: amount(i) }));
-  const dataSource = await new DataSource(dataSourceOptions(d.databaseUrl, 2)).initialize();
+  const dataSource = await new DataSource(dataSourceOptions(d.databaseUrl, 2, ENTITIES)).initialize();
   try {
     const ledger = new LedgerService(dataSource);
     for (let i = 0; i < payables.length; i += CHUNK) {

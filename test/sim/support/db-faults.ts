@@ -45,9 +45,9 @@ export class DbFaultInjector {
   constructor(private readonly database: () => string) {
     const proto = Client.prototype as unknown as { query: QueryFn };
     this.original = proto.query;
-    const self = this;
+    const intercept = (client: Client, args: unknown[]) => this.intercept(client, args);
     proto.query = function (this: Client, ...args: unknown[]) {
-      return self.intercept(this, args);
+      return intercept(this, args);
     };
   }
 

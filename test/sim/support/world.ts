@@ -151,6 +151,7 @@ export class World {
     return { affiliate: { ...affiliate, accountId: res.body.accountId as string }, links, coupons };
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest's bodies are untyped JSON
   private async ok(req: PromiseLike<{ status: number; body: any }>, what: string) {
     const res = await req;
     if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -267,6 +268,7 @@ export class World {
   }
 
   /** A request the way a client makes it: a 5xx after an injected fault is sent again once. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest's bodies are untyped JSON
   private async call<R extends { status: number; body: any }>(make: () => PromiseLike<R>, faulted: () => boolean, what: string, accept: (status: number) => boolean = (s) => s < 300) {
     let res = await make();
     if (res.status >= 500 && faulted()) res = await make();

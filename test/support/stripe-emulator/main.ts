@@ -1,7 +1,7 @@
 /**
  * Runs the Stripe emulator standalone (demo, out-of-process tests):
  *
- *   node dist/test/support/stripe-emulator/main.js [--port 12111] [--webhook-url URL]
+ *   node dist-dev/test/support/stripe-emulator/main.js   (npm run build:dev) [--port 12111] [--webhook-url URL]
  *        [--webhook-secret whsec_…] [--api-key sk_test_…]
  *
  * Prints `stripe emulator listening on http://127.0.0.1:PORT` once ready

@@ -1,4 +1,4 @@
-import { SUB_IDS } from '../tracking/tracking-link.entity';
+import { SUB_IDS } from './tracking-link.entity';
 
 /**
  * The SQL that keeps the report rollups (tables in migrations/1764000000600-Reports.ts). Every

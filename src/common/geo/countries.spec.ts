@@ -17,6 +17,7 @@ function geoipLiteCountryMode(): { geoip: GeoIp; cleanup: () => void } {
   holder.geodatadir = dir;
   let geoip!: GeoIp;
   jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only here, it reads its whole database at import
     geoip = require('geoip-lite');
   });
   delete holder.geodatadir;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { ConversionStatus } from '../conversions/conversion.entity';
+import type { ConversionStatus } from './conversion.entity';
 import { approvalLines, checkPosting, commissionLines, LEDGER_KINDS, reversalLines } from '../ledger/ledger.postings';
 import { CommissionFacts, missingPostings } from './commission-postings';
 

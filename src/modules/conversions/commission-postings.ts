@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { Conversion } from '../conversions/conversion.entity';
-import { conversionsRepository } from '../conversions/conversions.repository';
+import type { Conversion } from './conversion.entity';
+import { conversionsRepository } from './conversions.repository';
 import { LedgerModule } from '../ledger/ledger.module';
 import { ledgerRepository } from '../ledger/ledger.repository';
 import { availableKey, LedgerService } from '../ledger/ledger.service';
@@ -17,8 +17,8 @@ export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliat
  * conversion's lock. The conversion lifecycle calls it in the very transaction that changes the
  * status (ConversionsService.applyTransition), and the commission jobs for what was recorded
  * without it; so a payout run never sees a status without its entry, nor an entry without its
- * status. It lives in its own small module that needs only the ledger: the conversions module
- * imports it without importing the commissions module, which itself depends on conversions.
+ * status. It lives in its own small module that needs only the ledger, beside the conversions (the
+ * commissions module, which depends on conversions, imports it from here).
  */
 @Injectable()
 export class CommissionPostings {
