@@ -1,7 +1,7 @@
 /**
  * Baseline for postback ingestion: node:http and a raw `pg` pool (the app's size) doing one
  * INSERT per request into a copy of the conversions table (same columns, indexes and unique
- * key, created by the harness), answering the conversion's id. The token is compared in memory;
+ * key — the authenticated txn space's partial index — created by the harness), answering the conversion's id. The token is compared in memory;
  * no attribution, checks, events, outbox or framework.
  *
  *   node dist-dev/bench/baselines/postback-server.js --port N --database URL --token T --advertiser UUID --table NAME
@@ -17,7 +17,7 @@ const pool = new Pool({ connectionString: arg('database'), max: 10 });
 
 const SQL = `INSERT INTO ${table} (advertiser_id, goal_key, txn_id, click_id, sale_amount, currency, status, source)
   VALUES ($1, $2, $3, $4, $5, $6, 'pending', 'postback')
-  ON CONFLICT (advertiser_id, goal_key, txn_id) DO UPDATE SET updated_at = ${table}.updated_at
+  ON CONFLICT (advertiser_id, goal_key, txn_id) WHERE source <> 'pixel' DO UPDATE SET updated_at = ${table}.updated_at
   RETURNING id, status`;
 
 const server = createServer((req, res) => {

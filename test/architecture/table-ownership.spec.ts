@@ -34,7 +34,7 @@ const RULES: OwnershipRules = {
   },
   readModels: {
     'src/modules/statements/statement-sql.ts': 'commission statements: the ledger lines with the conversions, payouts and invoices behind them',
-    'src/modules/reports/rollup-sql.ts': 'report rollups are built from clicks and conversions',
+    'src/modules/tracking/rollup-sql.ts': 'report rollups are built from clicks and conversions',
     'src/modules/reports/report-query.ts': 'reports name the offers they count',
     'src/modules/ledger/ledger.verify.ts': 'ledger:verify checks invariants across the ledger and its owners',
     'src/modules/commissions/commission.checks.ts': 'checks between conversions and their ledger entries (also the sweeper’s look-up)',
@@ -114,7 +114,7 @@ describe('each aggregate owns its tables', () => {
   });
 
   it('catches a read model that writes', () => {
-    const files = plant('src/modules/reports/rollup-sql.ts', 'const q = `UPDATE conversions SET status = $1`;');
-    expect(added(files)).toEqual([expect.stringMatching(/^src\/modules\/reports\/rollup-sql.ts:\d+ writes conversions \(owned by conversions\)$/)]);
+    const files = plant('src/modules/tracking/rollup-sql.ts', 'const q = `UPDATE conversions SET status = $1`;');
+    expect(added(files)).toEqual([expect.stringMatching(/^src\/modules\/tracking\/rollup-sql.ts:\d+ writes conversions \(owned by conversions\)$/)]);
   });
 });
