@@ -227,6 +227,31 @@ describe('payouts to affiliates through Stripe', () => {
     expect(transfersTo(reversed.accountId)).toHaveLength(2);
   });
 
+  it('pays a conversion recorded approved (lock 0) whose commission job has not run yet, in the payout that marks it paid', async () => {
+    const a = await payableAffiliate();
+    await settle();
+    await earn(a, usd, 4);
+    await settle();
+    // The fifth is recorded approved, but its commission job waits: the ledger does not hold it yet.
+    await queue(t, QUEUES.commissions).pause();
+    try {
+      const [late] = await earn(a, usd, 1);
+      await drainQueues(t, { except: [QUEUES.maintenance, QUEUES.commissions] });
+      const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
+      await drainQueues(t, { except: [QUEUES.maintenance, QUEUES.commissions] });
+      await t.http.get(`/v1/payout-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200);
+      const [payout] = (await t.http.get('/v1/payouts').query({ affiliateId: a.id }).set(auth(finance.apiKey)).expect(200)).body.data;
+      const [{ linked }] = await t.dataSource.query(`SELECT coalesce(sum(payout), 0)::int AS linked FROM conversions WHERE payout_id = $1`, [payout.id]);
+      // A payout pays exactly the conversions it marks paid.
+      expect({ amount: payout.amount, linked }).toEqual({ amount: 1500, linked: 1500 });
+      expect((await t.http.get(`/v1/conversions/${late}`).set(auth(finance.apiKey)).expect(200)).body).toMatchObject({ status: 'paid' });
+    } finally {
+      await queue(t, QUEUES.commissions).resume();
+    }
+    await settle();
+    expect((await t.http.get('/v1/earnings').set(auth(a.apiKey))).body.balances[0]).toMatchObject({ available: 0, paid: 1500 });
+  });
+
   it('pays exactly once when recording a made transfer fails (markPaid throws once), across runs', async () => {
     const a = await payableAffiliate();
     await settle();

@@ -3,25 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
-import { ConversionPostingRow, conversionsRepository } from '../conversions/conversions.repository';
+import { conversionsRepository } from '../conversions/conversions.repository';
 import { ConversionsService } from '../conversions/conversions.service';
-import { toMinor } from '../ledger/ledger.service';
-import { CommissionFacts, CommissionPostings } from '../conversions/commission-postings';
+import { CommissionFacts, CommissionPostings, postingFacts } from '../conversions/commission-postings';
 
 export { missingPostings } from '../conversions/commission-postings';
 export type { CommissionFacts } from '../conversions/commission-postings';
 
-const toFacts = (r: ConversionPostingRow): CommissionFacts => ({
-  id: r.id,
-  advertiserId: r.advertiser_id,
-  affiliateId: r.affiliate_id,
-  currency: r.currency,
-  revenue: toMinor(r.revenue),
-  payout: toMinor(r.payout),
-  status: r.status,
-  goalKey: r.goal_key,
-  txnId: r.txn_id,
-});
 
 /**
  * Brings the ledger in line with a conversion's status. It looks at what is already posted
@@ -76,7 +64,7 @@ export class CommissionsService {
   private async reconcileBatch(ids: string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       // Only what the postings need, without entity hydration: this runs for every conversion.
-      const conversions = (await conversionsRepository.lockForPosting(manager, ids)).map(toFacts);
+      const conversions = (await conversionsRepository.lockForPosting(manager, ids)).map(postingFacts);
       if (conversions.length < ids.length) {
         const found = new Set(conversions.map((c) => c.id));
         this.logger.warn(`conversion(s) ${ids.filter((id) => !found.has(id)).join(', ')} not found; nothing to post`);

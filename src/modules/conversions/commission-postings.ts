@@ -1,16 +1,29 @@
 import { Injectable, Module } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Conversion } from './conversion.entity';
-import { conversionsRepository } from './conversions.repository';
+import { ConversionPostingRow, conversionsRepository } from './conversions.repository';
 import { LedgerModule } from '../ledger/ledger.module';
 import { ledgerRepository } from '../ledger/ledger.repository';
-import { availableKey, LedgerService } from '../ledger/ledger.service';
+import { availableKey, LedgerService, toMinor } from '../ledger/ledger.service';
 import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
 
 const CAUSE = 'conversion' as const;
 
 /** What the ledger postings of a conversion depend on. */
 export type CommissionFacts = Pick<Conversion, 'id' | 'advertiserId' | 'affiliateId' | 'currency' | 'revenue' | 'payout' | 'status' | 'goalKey' | 'txnId'>;
+
+/** The facts of a row locked by `ConversionsRepository.lockForPosting`. */
+export const postingFacts = (r: ConversionPostingRow): CommissionFacts => ({
+  id: r.id,
+  advertiserId: r.advertiser_id,
+  affiliateId: r.affiliate_id,
+  currency: r.currency,
+  revenue: toMinor(r.revenue),
+  payout: toMinor(r.payout),
+  status: r.status,
+  goalKey: r.goal_key,
+  txnId: r.txn_id,
+});
 
 /**
  * What a conversion's status means in the ledger, posted inside the transaction that holds the

@@ -182,11 +182,12 @@ export class ConversionsRepository {
   // -- payouts ---------------------------------------------------------------
 
   /** Locks the approved conversions no payout holds yet of these affiliates in `currency`, in id order. */
-  async lockPayable(manager: EntityManager, affiliateIds: string[], currency: string): Promise<void> {
-    await manager.query(`SELECT id FROM conversions WHERE affiliate_id = ANY($1::uuid[]) AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`, [
-      affiliateIds,
-      currency,
-    ]);
+  async lockPayable(manager: EntityManager, affiliateIds: string[], currency: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM conversions WHERE affiliate_id = ANY($1::uuid[]) AND currency = $2 AND status = 'approved' AND payout_id IS NULL ORDER BY id FOR UPDATE`,
+      [affiliateIds, currency],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Locks the conversions a payout holds, in id order. */

@@ -9,6 +9,7 @@ import { Config } from '../../config/configuration';
 import { updateReturning } from '../../database/sql';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { CommissionPostings, postingFacts } from '../conversions/commission-postings';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
@@ -48,6 +49,7 @@ export class PayoutRunsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly rails: PayoutRails,
     private readonly ledger: LedgerService,
+    private readonly postings: CommissionPostings,
     private readonly outbox: OutboxService,
     config: ConfigService<Config, true>,
   ) {
@@ -188,7 +190,10 @@ export class PayoutRunsService {
         // affiliate accounts, each in one statement and id order): planning one affiliate after
         // another would otherwise hold one's accounts while waiting for the next one's conversions.
         const affiliateIds = chunk.map((c) => c.affiliateId);
-        await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
+        const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
+        // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
+        // has not run): post it now, so the payout that marks it paid also pays it.
+        if (payable.length) await this.postings.reconcileLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
         await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
         for (const candidate of chunk) await this.planOne(manager, run, candidate);
       });

@@ -1,6 +1,7 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../queue/outbox/outbox.module';
+import { CommissionPostingsModule } from '../conversions/commission-postings';
 import { LedgerModule } from '../ledger/ledger.module';
 import { Payout, PayoutAccount, PayoutRun } from './payout.entities';
 import { PayoutAccountsService } from './payout-accounts.service';
@@ -10,7 +11,7 @@ import { PAYOUT_RAIL_PROVIDERS, PayoutRails } from './rails/payout-rails';
 import { PAYOUTS_ROUTES, PayoutsJobs } from './payouts.jobs';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PayoutAccount, PayoutRun, Payout]), LedgerModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
+  imports: [TypeOrmModule.forFeature([PayoutAccount, PayoutRun, Payout]), LedgerModule, CommissionPostingsModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
   controllers: [PayoutsController],
   providers: [...PAYOUT_RAIL_PROVIDERS, PayoutAccountsService, PayoutRunsService, PayoutsJobs],
   exports: [PayoutAccountsService, PayoutRunsService, PayoutRails],
