@@ -164,7 +164,7 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_ANONYMOUS = 120;
 
-  /** Unknown API keys per window per client IP before its further keys are refused unlooked-at; 0 turns it off. */
+  /** Unknown API keys and postback tokens per window per client IP before its further ones are refused unlooked-at; 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0)
   RATE_LIMIT_KEY_FAILURES = 20;
 

@@ -4,9 +4,10 @@ import request from 'supertest';
 import { Repository } from 'typeorm';
 import { AccountsService } from '../../src/modules/accounts/accounts.service';
 import { ApiKey } from '../../src/modules/accounts/api-key.entity';
+import { PostbackToken } from '../../src/modules/accounts/postback-token.entity';
 import { addUser, csrfOf, PASSWORD } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { auth, createAffiliate, PrincipalHandle } from '../support/factories';
+import { auth, createAdvertiser, createAffiliate, PrincipalHandle } from '../support/factories';
 
 const fakeKey = () => `afx_aff_${randomBytes(32).toString('base64url')}`;
 let ipCounter = 0;
@@ -48,6 +49,32 @@ describe('rate limits that hold', () => {
       } finally {
         lookups.mockRestore();
       }
+    });
+
+    it('refuses invented postback tokens from one address with 429 past the failure limit, without looking them up', async () => {
+      const tokens = t.app.get<Repository<PostbackToken>>(getRepositoryToken(PostbackToken));
+      const lookups = jest.spyOn(tokens, 'createQueryBuilder');
+      try {
+        const from = freshIp();
+        const answers = await Promise.all(
+          Array.from({ length: 30 }, (_, i) => t.http.get('/postback').query({ token: `pbt_${randomBytes(24).toString('hex')}`, goal: 'lead', txn_id: `FAKE-${i}` }).set(from)),
+        );
+        const statuses = answers.map((r) => r.status).sort();
+        expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+        expect(statuses.filter((s) => s === 429)).toHaveLength(25);
+        expect(lookups).toHaveBeenCalledTimes(5);
+      } finally {
+        lookups.mockRestore();
+      }
+    });
+
+    it('spends one of the allowance for a burst of postbacks with a good token just out of the cache, and gives it back', async () => {
+      const advertiser = await createAdvertiser(t);
+      const from = freshIp();
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => t.http.get('/postback').query({ token: advertiser.postbackToken, goal: 'lead', txn_id: `BURST-${i}` }).set(from)),
+      );
+      expect(answers.filter((r) => r.status === 429)).toHaveLength(0);
     });
 
     it('does not count a good key against its address', async () => {

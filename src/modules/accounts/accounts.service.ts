@@ -42,6 +42,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly keyLookups = new Map<string, Promise<CachedKey>>();
+  private readonly tokenLookups = new Map<string, Promise<string | null>>();
   private readonly lastUsedWritten = new Map<string, number>();
   /** Every process listens here and drops its cached keys: a revocation or suspension holds at once everywhere. */
   private readonly keysChannel: string;
@@ -255,15 +256,31 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
    * lookup is by value). Found tokens are remembered for two seconds: every postback asks, and a
    * rotated token stays live for a day anyway. Unknown tokens are not remembered.
    */
-  async advertiserForPostbackToken(token: string): Promise<string | null> {
+  async advertiserForPostbackToken(token: string, clientIp?: string): Promise<string | null> {
     const hit = this.tokenCache.get(token);
     if (hit && hit.expires > Date.now()) return hit.advertiserId;
+    // One look-up per token and client at a time, as for API keys: a burst just out of the cache
+    // waits for it together and spends the client's allowance once.
+    const flight = `${token}|${clientIp ?? ''}`;
+    let lookup = this.tokenLookups.get(flight);
+    if (!lookup) {
+      lookup = this.lookUpPostbackToken(token, clientIp).finally(() => this.tokenLookups.delete(flight));
+      this.tokenLookups.set(flight, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUpPostbackToken(token: string, clientIp: string | undefined): Promise<string | null> {
+    // Like an unknown API key: a look-up spends one of the address's allowance first (a 429 past
+    // it, with no database read), and a token that turns out valid gives it back.
+    if (clientIp) await this.limits.consume('keyFailures', clientIp);
     const row = await this.dataSource
       .getRepository(PostbackToken)
       .createQueryBuilder('t')
       .where('t.token = :token AND (t.expires_at IS NULL OR t.expires_at > now())', { token })
       .getOne();
     if (!row) return null;
+    if (clientIp) await this.limits.release('keyFailures', clientIp);
     if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
     this.tokenCache.set(token, { advertiserId: row.advertiserId, expires: Math.min(Date.now() + TOKEN_CACHE_MS, row.expiresAt?.getTime() ?? Infinity) });
     return row.advertiserId;

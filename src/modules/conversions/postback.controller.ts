@@ -152,7 +152,7 @@ export class PostbackController {
       await this.acceptOnce(params.advertiser_id, signature);
       return params.advertiser_id;
     }
-    const advertiserId = params.token ? await this.accounts.advertiserForPostbackToken(params.token) : null;
+    const advertiserId = params.token ? await this.accounts.advertiserForPostbackToken(params.token, request.ip) : null;
     if (!advertiserId) throw ConversionsError.invalidToken();
     return advertiserId;
   }
