@@ -210,6 +210,20 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(stripe.creditNotes().filter((n) => [paid.stripeInvoiceId, open.stripeInvoiceId].includes(n.invoice as string))).toHaveLength(2);
   });
 
+  it('an invoice whose every result was reversed and credited, then paid at zero, reconciles', async () => {
+    const { adv, offer } = await freshAdvertiser('Credited Away');
+    const ids = await converted(adv, offer, 2);
+    await runInvoices();
+    const [invoice] = await invoicesOf(adv);
+    for (const id of ids) await reverse(adv, id);
+    await settle();
+    // Nothing is due any more: Stripe closes the invoice as paid, with amount_paid 0.
+    expect((await invoicesOf(adv))[0]).toMatchObject({ status: 'paid', amountPaid: 0 });
+    expect(await receivableOf(adv)).toBe(0);
+    const reconciliation = await new ReconciliationService(t.dataSource, t.app.get(StripeClient), t.app.get(PayoutRails)).reconcile();
+    expect(reconciliation.differences.filter((d) => d.subject === `invoice ${invoice.id}`)).toEqual([]);
+  });
+
   it('a voided invoice releases its results to the next run, an uncollectible one is written off, a payment settles what Stripe collected', async () => {
     const { adv, offer } = await freshAdvertiser('Troubled');
     await converted(adv, offer, 2);

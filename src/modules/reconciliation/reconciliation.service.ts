@@ -97,7 +97,9 @@ export class ReconciliationService {
     );
     const ours: InvoiceRow[] = await this.dataSource.query(
       `SELECT i.id, i.status, i.amount::text, i.currency, i.stripe_invoice_id,
-              EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'invoice' AND e.cause_id = i.id::text AND e.kind = $1) AS settled,
+              -- A paid invoice Stripe collected nothing on (credit notes took all of it) has nothing to settle.
+              (EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'invoice' AND e.cause_id = i.id::text AND e.kind = $1)
+                OR (i.status = 'paid' AND i.amount_paid = 0)) AS settled,
               (SELECT COALESCE(sum(k.amount), 0) FROM invoice_credits k WHERE k.invoice_id = i.id)::text AS credited
          FROM invoices i`,
       [LEDGER_KINDS.invoicePaid],

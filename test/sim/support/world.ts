@@ -177,7 +177,10 @@ export class World {
     if (process.env.SIM_DEBUG) console.log(this.log.join('\n'));
     // The end of every history: everything held arrives, an invoice run bills what is left.
     try {
-      for (const e of this.held.splice(0)) await this.deliverEvent(e.id);
+      // Stripe sends an event again until the endpoint takes it (an injected fault may refuse one).
+      for (const e of this.held.splice(0)) {
+        for (let attempt = 0; attempt < 5 && !(await this.deliverEvent(e.id)); attempt++) await this.settle();
+      }
       // The sweeper's pass over pixels that raced an authenticated report, without its grace period.
       await this.t.app.get(ConversionsService).supersedeRacedPixels(0, 1000);
       await this.settle();
