@@ -175,10 +175,13 @@ const CHECKS: Check[] = [
     async run(w) {
       const rows = await rowsOf<{ advertiser_id: string; currency: string; charged: string; standing: string }>(
         w,
-        `SELECT i.advertiser_id, i.currency, sum(i.amount)::text AS charged,
+        // What the invoices charge net of their credit notes (a reversed billed result is credited on
+        // the invoice that billed it); void and failed invoices released their results and charge nothing.
+        `SELECT i.advertiser_id, i.currency,
+                (sum(i.amount) - coalesce(sum((SELECT sum(k.amount) FROM invoice_credits k WHERE k.invoice_id = i.id)), 0))::text AS charged,
                 (SELECT coalesce(sum(c.revenue), 0) FROM conversions c JOIN invoices j ON j.id = c.invoice_id
-                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status <> 'void' AND c.status IN ('approved', 'paid'))::text AS standing
-           FROM invoices i WHERE i.status <> 'void' GROUP BY 1, 2`,
+                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND c.status IN ('approved', 'paid'))::text AS standing
+           FROM invoices i WHERE i.status NOT IN ('void', 'failed') GROUP BY 1, 2`,
       );
       return shown(rows.filter((r) => r.charged !== r.standing).map((r) => `advertiser ${w.advertisers.findIndex((a) => a.id === r.advertiser_id)} ${r.currency}: invoiced ${r.charged}, its billed results still standing have revenue ${r.standing}`));
     },
