@@ -65,17 +65,18 @@ function postingsMatchStatus(): LedgerCheck[] {
     ),
     conversionCheck(
       "a conversion's entries leave its affiliate its payout while accepted, nothing once rejected or reversed",
-      // One pass over the conversions' entries, joined by hash: a correlated sum per conversion
-      // turns quadratic when the planner's row estimates are stale (a freshly loaded database).
-      `WITH net AS (
-         SELECT e.cause_id,
-                coalesce(-sum(l.amount) FILTER (WHERE a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')), 0) AS net,
-                bool_or(e.kind = 'commission') AS has_commission
-           FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts a ON a.id = l.account_id
-          WHERE e.cause_type = 'conversion' GROUP BY e.cause_id)
-       SELECT c.id, c.status FROM conversions c JOIN net ON net.cause_id = c.id::text
-        WHERE c.affiliate_id IS NOT NULL AND net.has_commission
-          AND net.net <> CASE WHEN c.status IN ('pending', 'approved', 'paid') THEN c.payout ELSE 0 END`,
+      // One grouped pass over the conversions joined to their entries, with the comparison in HAVING:
+      // a correlated sum per conversion, or a join of a grouped CTE under LIMIT, let the planner pick
+      // a nested loop that goes quadratic (80 s for 4 000 conversions on a fresh database, hours for
+      // the bench's million).
+      `SELECT c.id, c.status FROM conversions c
+         JOIN journal_entries e ON e.cause_type = 'conversion' AND e.cause_id = c.id::text
+         JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts a ON a.id = l.account_id
+        WHERE c.affiliate_id IS NOT NULL
+        GROUP BY c.id, c.status, c.payout
+       HAVING bool_or(e.kind = 'commission')
+          AND coalesce(-sum(l.amount) FILTER (WHERE a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')), 0)
+              <> CASE WHEN c.status IN ('pending', 'approved', 'paid') THEN c.payout ELSE 0 END`,
     ),
   ];
 }
