@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the SPEC 9 figures, each beside its baseline measured in the same run.
+ * `npm run bench`: the performance figures of bench/README.md, each beside its baseline measured in the same run.
  *
  *   node dist-dev/bench/run.js [--quick] [--only click,postback,…] [--profile] [--keep]
  *

@@ -76,7 +76,7 @@ export class Stack {
     return join(this.paths.dist, path);
   }
 
-  /** The environment of the API and worker processes (SPEC 12), production mode. */
+  /** The environment of the API and worker processes (README, Configuration), production mode. */
   env(port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     // The worker and the CLIs listen nowhere; their links point at the main API.
     port ||= this.apiPort || 3000;

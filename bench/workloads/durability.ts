@@ -5,7 +5,7 @@ import type { Stack } from '../lib/stack';
 import { CONNECTIONS } from './click';
 import { createLink, Network } from './seed';
 
-/** What SPEC 9 allows a kill -9 to lose: the clicks of the last flush interval. */
+/** What the durability target (bench/README.md) allows a kill -9 to lose: the clicks of the last flush interval. */
 const LOSS_WINDOW_TARGET_MS = 200;
 
 async function clicksOf(stack: Stack, linkId: string): Promise<number> {

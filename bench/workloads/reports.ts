@@ -180,7 +180,7 @@ interface StatsBody {
   totals?: { clicks?: number; uniqueClicks?: number };
 }
 
-/** The figures SPEC 8 asks for, straight from the raw clicks: what a report without rollups costs. */
+/** The figures /v1/reports/stats answers, straight from the raw clicks: what a report without rollups costs. */
 const RAW_SQL = `
   SELECT date_trunc('day', clicked_at) AS day, offer_id, count(*) AS clicks, count(*) FILTER (WHERE is_unique) AS unique_clicks
     FROM clicks WHERE clicked_at >= $1::date AND clicked_at < $2::date + 1
@@ -215,7 +215,7 @@ async function measureAt(stack: Stack, data: Extract<ReportsData, { available: t
   const reported = body.totals?.clicks;
   const agrees = Number(reported) === rawClicks && Number(body.totals?.uniqueClicks) === rawUnique;
   const ratio = round(rawMs / p50, 1);
-  // SPEC 9's target is for 10 M clicks; the first measurement is there to show the growth.
+  // The target (bench/README.md) is for 10 M clicks; the first measurement is there to show the growth.
   const growth = before ? `; from ${before.label}: ours ${round(p50 / before.p50, 2)}×, raw GROUP BY ${round(rawMs / before.rawMs, 2)}×` : '';
   stack.record({
     name: `reports, 30 days × all offers, ${label}`,

@@ -22,7 +22,7 @@ const STATUS_CODES: Record<number, string> = {
   503: 'service_unavailable',
 };
 
-/** Renders every error as SPEC 10's body; unknown errors become a 500 with the request id only. */
+/** Renders every error as the error body the README describes ({"error": {code, message, details}}); unknown errors become a 500 with the request id only. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
