@@ -42,7 +42,10 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--keep') options.keep = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      const names = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const names = (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
       if (!names.length || unknown.length) throw new Error(`--only: unknown workload ${unknown.join(', ') || '(none given)'}\n${USAGE}`);
       options.only = new Set(names);
@@ -131,7 +134,8 @@ async function main(): Promise<number> {
   // The dev tools (the Stripe emulator, the bench's own scripts) are not in the production build: `npm run build:dev` makes them.
   for (const dir of ['test', 'bench']) cpSync(join(repo, 'dist-dev', dir), join(p.dist, dir), { recursive: true });
   const assets = copyMissingAssets(join(repo, 'src'), join(p.dist, 'src'));
-  if (assets.length) progress.log(`warning: the build left out ${assets.length} non-TypeScript file(s) under src/ (${assets.slice(0, 3).join(', ')}…); copied into this run's build`);
+  if (assets.length)
+    progress.log(`warning: the build left out ${assets.length} non-TypeScript file(s) under src/ (${assets.slice(0, 3).join(', ')}…); copied into this run's build`);
 
   progress.phase(`database ${p.dbName}`);
   await createDatabase(p.serverUrl, p.dbName);

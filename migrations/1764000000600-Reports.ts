@@ -79,7 +79,14 @@ export class Reports1764000000600 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['report_conversion_keys', 'report_conversion_deltas', 'report_conversion_details', 'report_conversion_hours', 'report_click_details', 'report_click_hours']) {
+    for (const table of [
+      'report_conversion_keys',
+      'report_conversion_deltas',
+      'report_conversion_details',
+      'report_conversion_hours',
+      'report_click_details',
+      'report_click_hours',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
     await q.query(`ALTER TABLE clicks DROP COLUMN IF EXISTS country`);

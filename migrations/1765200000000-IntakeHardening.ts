@@ -30,7 +30,10 @@ export class IntakeHardening1765200000000 implements MigrationInterface {
       GROUP BY ${keys.join(', ')}`;
     const hourKeys = ['hour', 'offer_id', 'affiliate_id', 'channel'];
     const detailKeys = [...hourKeys, 'country', ...SUB_IDS];
-    for (const [table, keys] of [['report_click_hours', hourKeys], ['report_click_details', detailKeys]] as const) {
+    for (const [table, keys] of [
+      ['report_click_hours', hourKeys],
+      ['report_click_details', detailKeys],
+    ] as const) {
       await q.query(`UPDATE ${table} r SET unique_clicks = r.unique_clicks - b.n FROM (${blocked([...keys])}) b WHERE ${keys.map((k) => `r.${k} = b.${k}`).join(' AND ')}`);
       await q.query(`UPDATE ${table} SET clicks = clicks - blocked_clicks WHERE blocked_clicks > 0`);
     }

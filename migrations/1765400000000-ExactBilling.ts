@@ -10,7 +10,9 @@ export class ExactBilling1765400000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE invoices DROP CONSTRAINT invoices_status_check`);
     await q.query(`ALTER TABLE invoices ADD CONSTRAINT invoices_status_check CHECK (status IN ('draft', 'open', 'paid', 'void', 'uncollectible', 'failed'))`);
-    await q.query(`ALTER TABLE invoices ADD COLUMN amount_paid bigint NOT NULL DEFAULT 0, ADD COLUMN written_off bigint NOT NULL DEFAULT 0, ADD COLUMN error text, ADD COLUMN voided_at timestamptz`);
+    await q.query(
+      `ALTER TABLE invoices ADD COLUMN amount_paid bigint NOT NULL DEFAULT 0, ADD COLUMN written_off bigint NOT NULL DEFAULT 0, ADD COLUMN error text, ADD COLUMN voided_at timestamptz`,
+    );
     // Two runs (overlapping periods, or one per currency beside one for all) never plan the same
     // advertiser and currency at once: the second one's draft waits for the first and then skips.
     await q.query(`CREATE UNIQUE INDEX invoices_one_draft ON invoices (advertiser_id, currency) WHERE status = 'draft'`);

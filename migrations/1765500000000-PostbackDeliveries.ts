@@ -29,7 +29,9 @@ export class PostbackDeliveries1765500000000 implements MigrationInterface {
     await q.query(`ALTER TABLE postback_attempts ADD COLUMN outcome text`);
     await q.query(`UPDATE postback_attempts SET outcome = CASE WHEN error IS NULL THEN 'delivered' ELSE 'failed' END`);
     await q.query(`ALTER TABLE postback_attempts ALTER COLUMN outcome SET NOT NULL`);
-    await q.query(`ALTER TABLE postback_attempts ADD CONSTRAINT postback_attempts_outcome CHECK (outcome IN ('delivered', 'failed', 'superseded', 'already_delivered', 'deferred'))`);
+    await q.query(
+      `ALTER TABLE postback_attempts ADD CONSTRAINT postback_attempts_outcome CHECK (outcome IN ('delivered', 'failed', 'superseded', 'already_delivered', 'deferred'))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -65,7 +65,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   // Validation and transformation recurse through bodies: a deeply nested one would overflow the stack (a 500).
   fastify.addHook('preValidation', (request, reply, done) => {
     if (!nestedDeeperThan(request.body, MAX_BODY_DEPTH)) return done();
-    void reply.code(400).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'malformed_request', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep`, details: [] } });
+    void reply
+      .code(400)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({ error: { code: 'malformed_request', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep`, details: [] } });
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);

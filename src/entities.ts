@@ -18,4 +18,26 @@ import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
 
-export const ENTITIES = [Principal, ApiKey, PostbackToken, Offer, OfferGoal, GoalPayoutOverride, OfferAccess, Conversion, ConversionEvent, OutboxMessage, PostbackSetting, PostbackAttempt, StripeEventRecord, PayoutAccount, PayoutRun, Payout, ...BILLING_ENTITIES, ...TRACKING_ENTITIES, ...LEDGER_ENTITIES, ...REPORTS_ENTITIES, ...PORTAL_ENTITIES];
+export const ENTITIES = [
+  Principal,
+  ApiKey,
+  PostbackToken,
+  Offer,
+  OfferGoal,
+  GoalPayoutOverride,
+  OfferAccess,
+  Conversion,
+  ConversionEvent,
+  OutboxMessage,
+  PostbackSetting,
+  PostbackAttempt,
+  StripeEventRecord,
+  PayoutAccount,
+  PayoutRun,
+  Payout,
+  ...BILLING_ENTITIES,
+  ...TRACKING_ENTITIES,
+  ...LEDGER_ENTITIES,
+  ...REPORTS_ENTITIES,
+  ...PORTAL_ENTITIES,
+];

@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const app = await createApp({ workers: env.RUN_WORKERS, logger, bodyLimitBytes: env.BODY_LIMIT_BYTES });
   if (env.ADMIN_API_KEY) await app.get(AccountsService).bootstrapAdmin(env.ADMIN_API_KEY);
   await app.listen({ port: env.PORT, host: env.HOST });
-  new Logger('Main').log(`Afflux API listening on ${env.PUBLIC_BASE_URL} (port ${env.PORT}); workers ${env.RUN_WORKERS ? 'in this process' : 'off'}; docs at ${env.PUBLIC_BASE_URL}/docs`);
+  new Logger('Main').log(
+    `Afflux API listening on ${env.PUBLIC_BASE_URL} (port ${env.PORT}); workers ${env.RUN_WORKERS ? 'in this process' : 'off'}; docs at ${env.PUBLIC_BASE_URL}/docs`,
+  );
 }
 
 void main().catch((error) => {

@@ -57,7 +57,9 @@ export async function rawCommissionInsert(pool: Pool, conversionIds: string[], o
     }
     await client.query('SET CONSTRAINTS ALL IMMEDIATE');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const [{ n }] = (await client.query(`SELECT count(*)::int AS n FROM journal_entries WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[]) AND kind = 'commission'`, [conversionIds])).rows;
+    const [{ n }] = (
+      await client.query(`SELECT count(*)::int AS n FROM journal_entries WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[]) AND kind = 'commission'`, [conversionIds])
+    ).rows;
     await client.query('ROLLBACK');
     if (n !== conversionIds.length) throw new Error(`the baseline posted ${n} entries for ${conversionIds.length} conversions`);
     return seconds;

@@ -17,9 +17,7 @@ if (dir) {
   process.on('SIGURG', () => {
     if (!running) {
       running = true;
-      session.post('Profiler.enable', () =>
-        session.post('Profiler.setSamplingInterval', { interval: 500 }, () => session.post('Profiler.start')),
-      );
+      session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 500 }, () => session.post('Profiler.start')));
       return;
     }
     running = false;

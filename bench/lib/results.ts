@@ -59,7 +59,11 @@ const HEAD = ['figure', 'ours', 'baseline', 'ratio', 'target', 'result'];
 export function textTable(figures: Figure[]): string {
   const all = [HEAD, ...rows(figures)];
   const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = [line(HEAD), widths.map((w) => '─'.repeat(w)).join('  '), ...rows(figures).map(line)];
   const notes = figures.filter((f) => f.note).map((f) => `  · ${f.name}: ${f.note}`);
   return [...out, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');

@@ -197,7 +197,8 @@ export class Stack {
     this.figures.push(figure);
     const verdict = figure.pass === true ? 'pass' : figure.pass === false ? 'FAIL' : 'info';
     const ours = figure.ours === null ? 'n/a' : `${Math.round(figure.ours * 100) / 100}${figure.unit ? ` ${figure.unit}` : ''}`;
-    const base = figure.baseline === null ? '' : ` vs ${Math.round(figure.baseline * 100) / 100}${(figure.baselineUnit ?? figure.unit) ? ` ${figure.baselineUnit ?? figure.unit}` : ''}`;
+    const base =
+      figure.baseline === null ? '' : ` vs ${Math.round(figure.baseline * 100) / 100}${(figure.baselineUnit ?? figure.unit) ? ` ${figure.baselineUnit ?? figure.unit}` : ''}`;
     this.progress.log(`  ${verdict.padEnd(4)} ${figure.name}: ${ours}${base}${figure.ratio !== null ? ` (${figure.ratio}×)` : ''}${figure.note ? ` — ${figure.note}` : ''}`);
   }
 

@@ -84,7 +84,13 @@ export async function clickWorkload(stack: Stack, network: Network): Promise<voi
   stack.progress.phase('click redirect: baseline (bare node:http 302)');
   const base = await startRedirectBaseline(stack, 'baseline-redirect');
   let baseCpu: Record<string, number> = {};
-  const baseline = await measure(stack, 'baseline', [base.url], path, metered({ server: (pid) => pid === base.service.pid, load: (pid) => pid === process.pid }, (s) => (baseCpu = s)));
+  const baseline = await measure(
+    stack,
+    'baseline',
+    [base.url],
+    path,
+    metered({ server: (pid) => pid === base.service.pid, load: (pid) => pid === process.pid }, (s) => (baseCpu = s)),
+  );
   await base.service.stop();
 
   stack.progress.phase('click redirect: ours (GET /c/:code, 64 connections)');
@@ -124,7 +130,14 @@ export async function clickWorkload(stack: Stack, network: Network): Promise<voi
   const api2 = await stack.startApi(port2, 'api2');
   try {
     const bases = [await startRedirectBaseline(stack, 'baseline-redirect-1'), await startRedirectBaseline(stack, 'baseline-redirect-2')];
-    const baseline2 = await measure(stack, 'baseline ×2', bases.map((b) => b.url), path, undefined, true);
+    const baseline2 = await measure(
+      stack,
+      'baseline ×2',
+      bases.map((b) => b.url),
+      path,
+      undefined,
+      true,
+    );
     await Promise.all(bases.map((b) => b.service.stop()));
     const ours2 = await measure(stack, 'ours ×2', [stack.baseUrl, `http://127.0.0.1:${port2}`], path, undefined, true);
     const rps2 = count(ours2, 302) / ours2.seconds;

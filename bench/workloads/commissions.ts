@@ -8,9 +8,8 @@ import type { Ingested } from './postback';
 const RATIO_TARGET = 0.3;
 
 async function posted(stack: Stack, ids: string[]): Promise<number> {
-  return (
-    await stack.db.query(`SELECT count(*)::int AS n FROM journal_entries WHERE cause_type = 'conversion' AND kind = 'commission' AND cause_id = ANY($1::text[])`, [ids])
-  ).rows[0].n;
+  return (await stack.db.query(`SELECT count(*)::int AS n FROM journal_entries WHERE cause_type = 'conversion' AND kind = 'commission' AND cause_id = ANY($1::text[])`, [ids]))
+    .rows[0].n;
 }
 
 /**

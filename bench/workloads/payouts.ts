@@ -134,7 +134,9 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
     },
     (done) => {
       if (done % 50 === 0 || done === throughApi) {
-        const each = Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v / done)}`).join(', ');
+        const each = Object.entries(spent)
+          .map(([k, v]) => `${k} ${Math.round(v / done)}`)
+          .join(', ');
         stack.progress.update(`payouts: ${done}/${throughApi} payees through the API, ${Math.round(done / ((Date.now() - started) / 1000))}/s (ms each: ${each})`);
       }
     },
@@ -160,7 +162,8 @@ export async function preparePayouts(stack: Stack, network: Network): Promise<Pa
         await client.query(BULK_SQL.payoutAccounts, [chunk, accounts.slice(at, at + CHUNK)]);
         await client.query(BULK_SQL.accounts, [chunk, network.advertiser.id]);
         const account = async (type: string, owner: string | null) =>
-          (await client.query(`SELECT id FROM ledger_accounts WHERE type = $1 AND owner_id IS NOT DISTINCT FROM $2::uuid AND currency = 'USD'`, [type, owner])).rows[0].id as string;
+          (await client.query(`SELECT id FROM ledger_accounts WHERE type = $1 AND owner_id IS NOT DISTINCT FROM $2::uuid AND currency = 'USD'`, [type, owner])).rows[0]
+            .id as string;
         const receivable = await account('advertiser_receivable', network.advertiser.id);
         const margin = await account('network_margin', null);
         await client.query(BULK_SQL.history, [chunk, numbers.slice(at, at + CHUNK), network.advertiser.id, offer.id, goalId, receivable, margin]);
@@ -234,8 +237,10 @@ async function rawTransfers(stack: Stack, wanted: number): Promise<number> {
     const account = await call('/v1/accounts', { type: 'express', 'capabilities[transfers][requested]': 'true' });
     await fetch(`${url}/__emulator/accounts/${account.id}/complete-onboarding`, { method: 'POST', body: '{}' });
     const started = process.hrtime.bigint();
-    await mapLimit(Array.from({ length: count }, (_, i) => i), TRANSFER_CONCURRENCY, (i) =>
-      call('/v1/transfers', { amount: PAYOUT, currency: 'usd', destination: account.id, transfer_group: `raw_${i}` }, { 'idempotency-key': `raw-${i}` }),
+    await mapLimit(
+      Array.from({ length: count }, (_, i) => i),
+      TRANSFER_CONCURRENCY,
+      (i) => call('/v1/transfers', { amount: PAYOUT, currency: 'usd', destination: account.id, transfer_group: `raw_${i}` }, { 'idempotency-key': `raw-${i}` }),
     );
     return ((Number(process.hrtime.bigint() - started) / 1e9) * wanted) / count;
   } finally {
@@ -290,7 +295,9 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
   for (const t of transfers) perDestination.set(t.destination, (perDestination.get(t.destination) ?? 0) + 1);
   const twice = [...perDestination.values()].filter((n) => n > 1).length;
   const sent = transfers.reduce((sum, t) => sum + t.amount, 0);
-  const [{ paid, amount }] = (await stack.db.query(`SELECT count(*)::int AS paid, coalesce(sum(amount), 0)::bigint AS amount FROM payouts WHERE run_id = $1 AND status = 'paid'`, [requested.id])).rows;
+  const [{ paid, amount }] = (
+    await stack.db.query(`SELECT count(*)::int AS paid, coalesce(sum(amount), 0)::bigint AS amount FROM payouts WHERE run_id = $1 AND status = 'paid'`, [requested.id])
+  ).rows;
   // The commission checks want idle commission jobs; the transfer.created webhooks may trail.
   await stack.settle(['commissions', 'payouts']);
   const verify = await run(process.execPath, [stack.script('src/ledger-verify.js')], { env: stack.env(0), maxBuffer: 16 * 2 ** 20 }).then(
@@ -298,7 +305,8 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
     (e: { stdout?: string; stderr?: string; code?: number }) => ({ ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''} (exit ${e.code})` }),
   );
   const verdictLine = verify.out.trim().split('\n').pop() ?? '';
-  const exact = view.status === 'completed' && transfers.length === due && due === data.affiliates && twice === 0 && perDestination.size === due && sent === Number(amount) && paid === due;
+  const exact =
+    view.status === 'completed' && transfers.length === due && due === data.affiliates && twice === 0 && perDestination.size === due && sent === Number(amount) && paid === due;
   stack.record({
     name: `payout run (${data.affiliates.toLocaleString('en-US')} affiliates): exactly once`,
     ours: transfers.length,

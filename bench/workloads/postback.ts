@@ -87,11 +87,6 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
     note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${rows.length} conversions stored (${pending} pending)${created === ours.requests ? '' : `; ours answered ${statusSummary(ours)}`}`,
   });
   // Everything accepted is in the outbox; let the relay hand it to the (paused) queues.
-  await waitFor(
-    'the outbox relay',
-    async () => (await stack.db.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL`)).rows[0].n === 0,
-    120_000,
-    200,
-  );
+  await waitFor('the outbox relay', async () => (await stack.db.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL`)).rows[0].n === 0, 120_000, 200);
   return { conversionIds: rows.filter((r) => r.status === 'pending').map((r) => r.id) };
 }

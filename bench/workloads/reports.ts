@@ -17,9 +17,7 @@ interface LinkRow {
   channel: string;
 }
 
-export type ReportsData =
-  | { available: false; reason: string }
-  | { available: true; links: LinkRow[]; from: string; to: string; query: string; small?: Measured };
+export type ReportsData = { available: false; reason: string } | { available: true; links: LinkRow[]; from: string; to: string; query: string; small?: Measured };
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** sub ids as a constant array: indexing it costs a row less than building a string. */
@@ -81,7 +79,15 @@ async function fillDay(stack: Stack, links: LinkRow[], dayStart: number, perDay:
        FROM generate_series(1, $2::int) AS s
       CROSS JOIN (SELECT n, 'g${salt}.' || n || '.' AS prefix, ('10.' || n % 250 || '.0.1')::inet AS ip, id, offer_id, affiliate_id, advertiser_id, channel
                     FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]) WITH ORDINALITY AS t(id, offer_id, affiliate_id, advertiser_id, channel, n)) AS l`,
-    [from, Math.ceil(perDay / links.length), links.map((l) => l.id), links.map((l) => l.offer_id), links.map((l) => l.affiliate_id), links.map((l) => l.advertiser_id), links.map((l) => l.channel)],
+    [
+      from,
+      Math.ceil(perDay / links.length),
+      links.map((l) => l.id),
+      links.map((l) => l.offer_id),
+      links.map((l) => l.affiliate_id),
+      links.map((l) => l.advertiser_id),
+      links.map((l) => l.channel),
+    ],
   );
   const client = await stack.db.connect();
   try {
@@ -135,7 +141,9 @@ async function generate(stack: Stack, data: Extract<ReportsData, { available: tr
     stack.progress.update(`reports: ${++done}/${DAYS} days of clicks generated`);
   });
   await stack.db.query('ANALYZE clicks');
-  stack.progress.log(`  reports: ${Math.round(perDay * DAYS).toLocaleString('en-US')} clicks generated${rollups ? ' and rolled up' : ''} in ${Math.round((Date.now() - started) / 1000)} s`);
+  stack.progress.log(
+    `  reports: ${Math.round(perDay * DAYS).toLocaleString('en-US')} clicks generated${rollups ? ' and rolled up' : ''} in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   if (rollups) return;
   // No rollup SQL to reuse in this build: the rebuild endpoint, as for a bulk import (slower).
   const rebuilt = Date.now();

@@ -47,7 +47,11 @@ export async function seedNetwork(stack: Stack, affiliates: number): Promise<Net
   const finance = await createPrincipal(stack, 'finance-users', 'Bench Finance');
   const advertiserApi = stack.admin.as(advertiser.apiKey);
   const offer = await advertiserApi.post<{ id: string }>('/v1/offers', offerBody(), [201]);
-  const affs = await mapLimit(Array.from({ length: affiliates }, (_, i) => i), 8, (i) => createPrincipal(stack, 'affiliates', `Bench Affiliate ${i}`));
+  const affs = await mapLimit(
+    Array.from({ length: affiliates }, (_, i) => i),
+    8,
+    (i) => createPrincipal(stack, 'affiliates', `Bench Affiliate ${i}`),
+  );
   return { advertiser, advertiserApi, finance, financeApi: stack.admin.as(finance.apiKey), offer, affiliates: affs };
 }
 

@@ -59,11 +59,13 @@ export async function prepareStatement(stack: Stack, _network: Network): Promise
   const advertiser = await createPrincipal(stack, 'advertisers', 'Statement Advertiser');
   const affiliate = await createPrincipal(stack, 'affiliates', 'Statement Affiliate');
   // A long lock period: the approval job leaves these conversions alone.
-  const offer = await stack.admin.as(advertiser.apiKey).post<{ id: string }>(
-    '/v1/offers',
-    offerBody({ currency: CURRENCY, lockPeriodDays: 365, goals: [{ key: 'lead', revenue: { type: 'flat', amount: AMOUNT }, payout: { type: 'flat', amount: AMOUNT } }] }),
-    [201],
-  );
+  const offer = await stack.admin
+    .as(advertiser.apiKey)
+    .post<{ id: string }>(
+      '/v1/offers',
+      offerBody({ currency: CURRENCY, lockPeriodDays: 365, goals: [{ key: 'lead', revenue: { type: 'flat', amount: AMOUNT }, payout: { type: 'flat', amount: AMOUNT } }] }),
+      [201],
+    );
   const [{ id: goalId }] = (await stack.db.query(`SELECT id FROM offer_goals WHERE offer_id = $1 AND key = 'lead'`, [offer.id])).rows;
   await stack.db.query(
     `INSERT INTO ledger_accounts (type, owner_id, currency) VALUES ('advertiser_receivable', $1, $3), ('affiliate_pending', $2, $3)

@@ -1,23 +1,8 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsEmail,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
-const toBool = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => (typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value);
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 
 /**
  * Every environment variable the service reads, with its default. Validated once at start;
@@ -27,7 +12,10 @@ export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
   @IsString()
@@ -39,10 +27,14 @@ export class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/afflux';
 
-  @IsOptional() @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' })
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' })
   DATABASE_REPLICA_URL?: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   DATABASE_POOL_SIZE = 10;
 
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// URL' })
@@ -51,97 +43,151 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
   QUEUE_PREFIX = 'afx';
 
-  @IsOptional() @Matches(/^afx_adm_[A-Za-z0-9_-]{24,}$/, { message: 'must look like afx_adm_ followed by at least 24 letters, digits, _ or -' })
+  @IsOptional()
+  @Matches(/^afx_adm_[A-Za-z0-9_-]{24,}$/, { message: 'must look like afx_adm_ followed by at least 24 letters, digits, _ or -' })
   ADMIN_API_KEY?: string;
 
-  @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
   CLICK_SECRET?: string;
 
   /** How often buffered clicks are written at the latest; a crash loses at most this much. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(200)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(200)
   CLICK_FLUSH_INTERVAL_MS = 100;
 
   /** Clicks held in memory at most; beyond it the redirect waits, then the oldest are dropped. */
-  @Transform(toInt) @IsInt() @Min(100) @Max(5_000_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(5_000_000)
   CLICK_BUFFER_MAX = 50_000;
 
   /** Rows per multi-row INSERT of clicks. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(20_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20_000)
   CLICK_BATCH_SIZE = 2000;
 
   /** How long a redirect waits for room in a full click buffer before the oldest click is dropped. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(5000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(5000)
   CLICK_BACKPRESSURE_TIMEOUT_MS = 100;
 
   /** How long a tracking link (with its offer and affiliate status) stays cached for redirects. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(300_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
   CLICK_LINK_CACHE_TTL_MS = 5000;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   RUN_WORKERS = true;
 
   /** How long an affiliate's postback URL may take to answer. */
-  @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
   POSTBACK_TIMEOUT_MS = 5000;
 
   /** Attempts per outgoing postback (the first and the retries), with exponential backoff. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20)
   POSTBACK_MAX_ATTEMPTS = 8;
 
   /** The first retry's delay; each further one doubles it. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
   POSTBACK_RETRY_BASE_MS = 10_000;
 
   /** Let postbacks call loopback and private addresses (tests, closed networks); off by default against SSRF. */
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   POSTBACK_ALLOW_PRIVATE_NETWORKS = false;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   RUN_MIGRATIONS = true;
 
   /** How long relayed outbox rows are kept (for inspection) before the sweeper prunes them. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(8760)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8760)
   OUTBOX_RETENTION_HOURS = 72;
 
-  @IsOptional() @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, { message: 'must be a Stripe secret key (sk_test_… or sk_live_…)' })
+  @IsOptional()
+  @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, { message: 'must be a Stripe secret key (sk_test_… or sk_live_…)' })
   STRIPE_SECRET_KEY?: string;
 
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   STRIPE_API_URL?: string;
 
-  @IsOptional() @IsString() @MinLength(8)
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
   STRIPE_WEBHOOK_SECRET?: string;
 
   /** Signing secret of the Connect webhook endpoint (connected accounts' events); STRIPE_WEBHOOK_SECRET when unset. */
-  @IsOptional() @IsString() @MinLength(8)
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
   STRIPE_CONNECT_WEBHOOK_SECRET?: string;
 
   /** How long one Stripe request may take before the SDK gives up (and retries with the same key). */
-  @Transform(toInt) @IsInt() @Min(100) @Max(120_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
   STRIPE_TIMEOUT_MS = 20_000;
 
   /** The SDK's own retries of a request (same idempotency key) on network errors and 5xx. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
   STRIPE_MAX_NETWORK_RETRIES = 3;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   DEFAULT_PAYOUT_THRESHOLD = 1000;
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
 
   /** Sends portal invitations by mail when set (smtp://user:pass@host:587, smtps://…); otherwise the admin copies the link. */
-  @IsOptional() @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
   /** With ADMIN_PASSWORD: a portal admin user with this email is created at start if none exists. */
-  @IsOptional() @IsEmail({}, { message: 'must be an email address' })
+  @IsOptional()
+  @IsEmail({}, { message: 'must be an email address' })
   ADMIN_EMAIL?: string;
 
-  @IsOptional() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(12, { message: 'must be at least 12 characters' })
   ADMIN_PASSWORD?: string;
 
   /** Proxies whose X-Forwarded-For is believed: true, false, or addresses, CIDRs and proxy-addr names (loopback, linklocal, uniquelocal). */
@@ -149,47 +195,71 @@ export class EnvironmentVariables {
   TRUST_PROXY = 'loopback,linklocal,uniquelocal';
 
   /** The window every rate limit counts in. */
-  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
   RATE_LIMIT_WINDOW_MS = 60_000;
 
   /** Requests per window per API key on the authenticated API; 0 turns the limit off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_API = 6000;
 
   /** Postbacks per window per advertiser, counted once the postback is authenticated; 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_POSTBACKS = 120_000;
 
   /** Requests per window per client IP on the /v1 routes open without a key (sign-up); 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_ANONYMOUS = 120;
 
   /** Unknown API keys and postback tokens per window per client IP before its further ones are refused unlooked-at; 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_KEY_FAILURES = 20;
 
   /** Submissions per window per client IP of each public form (portal sign-in, invitation, queue dashboard sign-in); 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_FORMS = 60;
 
   /** Affiliate sign-ups per window per client IP (portal and API); 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_SIGNUPS = 5;
 
   /** Portal requests (pages, forms, assets) per window per client IP; 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_PORTAL = 600;
   /** Conversion pixels recorded per window per click id; more are ignored (and counted). 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_PIXEL_CLICK = 10;
 
   /** Conversion pixels recorded per window per client IP; more are ignored (and counted). 0 turns it off. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_PIXEL_IP = 60;
 }
 
 export class ConfigError extends Error {
-  constructor(readonly setting: string, detail: string) {
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
     super(`Invalid configuration: ${setting} ${detail}`);
   }
 }

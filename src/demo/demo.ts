@@ -149,27 +149,39 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   const advertiserOf = (offerIndex: number) => (offerIndex === 0 ? acme : nordic);
 
   const affiliates: Principal[] = [];
-  await forEachWithProgress('Affiliates onboarded', Array.from({ length: 20 }, (_, i) => i), 4, async (i) => {
-    const affiliate = await create('/v1/affiliates', `Partner ${String(i + 1).padStart(2, '0')}`);
-    const { accountId } = await api.as(affiliate.apiKey).post<{ accountId: string }>('/v1/payout-accounts');
-    stripe.completeOnboarding(accountId);
-    affiliates.push(affiliate);
-  });
+  await forEachWithProgress(
+    'Affiliates onboarded',
+    Array.from({ length: 20 }, (_, i) => i),
+    4,
+    async (i) => {
+      const affiliate = await create('/v1/affiliates', `Partner ${String(i + 1).padStart(2, '0')}`);
+      const { accountId } = await api.as(affiliate.apiKey).post<{ accountId: string }>('/v1/payout-accounts');
+      stripe.completeOnboarding(accountId);
+      affiliates.push(affiliate);
+    },
+  );
 
   const links: { code: string; offerIndex: number }[] = [];
   for (const affiliate of affiliates) {
     for (const offerIndex of [0, 1]) {
-      const link = await api.as(affiliate.apiKey).post<{ code: string }>('/v1/links', { offerId: offers[offerIndex].id, channel: pick(['email', 'seo', 'social', 'display']), label: 'demo' });
+      const link = await api
+        .as(affiliate.apiKey)
+        .post<{ code: string }>('/v1/links', { offerId: offers[offerIndex].id, channel: pick(['email', 'seo', 'social', 'display']), label: 'demo' });
       links.push({ code: link.code, offerIndex });
     }
   }
 
   const clicks: { clickId: string; offerIndex: number }[] = [];
-  await forEachWithProgress('Clicks through /c/:code', Array.from({ length: 4000 }, () => pick(links)), 32, async (link) => {
-    const res = await api.get<{ location: string }>(`/c/${link.code}?sub1=${pick(['spring', 'newsletter', 'blog'])}&sub2=${pick(['a', 'b'])}`);
-    const landing = new URL(res.location);
-    clicks.push({ clickId: landing.searchParams.get('cid') ?? landing.searchParams.get('clickid') ?? '', offerIndex: link.offerIndex });
-  });
+  await forEachWithProgress(
+    'Clicks through /c/:code',
+    Array.from({ length: 4000 }, () => pick(links)),
+    32,
+    async (link) => {
+      const res = await api.get<{ location: string }>(`/c/${link.code}?sub1=${pick(['spring', 'newsletter', 'blog'])}&sub2=${pick(['a', 'b'])}`);
+      const landing = new URL(res.location);
+      clicks.push({ clickId: landing.searchParams.get('cid') ?? landing.searchParams.get('clickid') ?? '', offerIndex: link.offerIndex });
+    },
+  );
 
   const converting = clicks.filter(() => random() < 0.08);
   const conversions: { id: string; offerIndex: number; txnId: string; goal: string }[] = [];
@@ -178,7 +190,13 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
     const goal = offerIndex === 0 && random() < 0.4 ? 'lead' : 'sale';
     const amount = `${20 + Math.floor(random() * 280)}.${String(Math.floor(random() * 100)).padStart(2, '0')}`;
     const txnId = `DEMO-${offerIndex}-${i}`;
-    const query = new URLSearchParams({ token: advertiserOf(offerIndex).postbackToken as string, click_id: click.clickId, goal, txn_id: txnId, ...(goal === 'sale' ? { amount } : {}) });
+    const query = new URLSearchParams({
+      token: advertiserOf(offerIndex).postbackToken as string,
+      click_id: click.clickId,
+      goal,
+      txn_id: txnId,
+      ...(goal === 'sale' ? { amount } : {}),
+    });
     const res = await api.get<{ id: string }>(`/postback?${query}`);
     conversions.push({ id: res.id, offerIndex, txnId, goal });
   });

@@ -45,8 +45,18 @@ const RULES: OwnershipRules = {
   allowed: [
     { file: 'src/cli.ts', table: 'principals', write: true, reason: 'admin:create-key bootstraps the first admin outside the app (no Nest container)' },
     { file: 'src/cli.ts', table: 'api_keys', write: true, reason: 'admin:create-key, as above' },
-    { file: 'src/modules/conversions/conversions.service.ts', table: 'offers', write: true, reason: 'a row lock only: serialises the conversions of a capped offer so counts cannot race past the cap' },
-    { file: 'src/modules/conversions/conversions.service.ts', table: 'outbox', write: true, reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)' },
+    {
+      file: 'src/modules/conversions/conversions.service.ts',
+      table: 'offers',
+      write: true,
+      reason: 'a row lock only: serialises the conversions of a capped offer so counts cannot race past the cap',
+    },
+    {
+      file: 'src/modules/conversions/conversions.service.ts',
+      table: 'outbox',
+      write: true,
+      reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
+    },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'invoice_credits', write: false, reason: 'reversed results of an invoice not credited yet' },
     { file: 'src/modules/conversions/offer-snapshots.ts', table: 'offers', write: false, reason: 'a conversion snapshots its offer; until the offers module has its repository' },
@@ -76,7 +86,10 @@ const added = (files: SourceFile[]) => {
 };
 
 /** The sources with `text` planted as (or appended to) the file at `path`. */
-const plant = (path: string, text: string): SourceFile[] => [...SOURCES.filter((f) => f.path !== path), { path, text: [SOURCES.find((f) => f.path === path)?.text, text].filter(Boolean).join('\n') }];
+const plant = (path: string, text: string): SourceFile[] => [
+  ...SOURCES.filter((f) => f.path !== path),
+  { path, text: [SOURCES.find((f) => f.path === path)?.text, text].filter(Boolean).join('\n') },
+];
 
 describe('each aggregate owns its tables', () => {
   it('no module writes, locks or (outside a read model) reads a table another module owns', () => {
@@ -90,7 +103,9 @@ describe('each aggregate owns its tables', () => {
 
   it('every table the migrations create has an owner', () => {
     const dir = join(ROOT, 'migrations');
-    const created = readdirSync(dir).flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/CREATE (?:UNLOGGED )?TABLE (?:IF NOT EXISTS )?"?([a-z_]+)/g)].map((m) => m[1]));
+    const created = readdirSync(dir).flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/CREATE (?:UNLOGGED )?TABLE (?:IF NOT EXISTS )?"?([a-z_]+)/g)].map((m) => m[1]),
+    );
     const orphans = [...new Set(created)].filter((t) => t !== 'migrations' && !RULES.owners.has(t) && !(t in RULES.shared));
     expect(orphans).toEqual([]);
   });
@@ -98,7 +113,10 @@ describe('each aggregate owns its tables', () => {
   it('catches a payout module moving conversions by hand, in SQL or through the entity', () => {
     const sql = plant('src/modules/payouts/planted.ts', "await manager.query(`UPDATE conversions SET status = 'approved' WHERE payout_id = $1`, [id]);");
     expect(added(sql)).toEqual(['src/modules/payouts/planted.ts:1 writes conversions (owned by conversions)']);
-    const entity = plant('src/modules/payouts/planted.ts', "import { Conversion } from '../conversions/conversion.entity';\nawait manager.update(Conversion, { payoutId: id }, { status: 'approved' });");
+    const entity = plant(
+      'src/modules/payouts/planted.ts',
+      "import { Conversion } from '../conversions/conversion.entity';\nawait manager.update(Conversion, { payoutId: id }, { status: 'approved' });",
+    );
     expect(added(entity)).toEqual(['src/modules/payouts/planted.ts:2 writes conversions (owned by conversions)']);
   });
 

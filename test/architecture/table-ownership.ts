@@ -70,7 +70,20 @@ function entityClasses(files: SourceFile[]): Map<string, string> {
 
 /** SQL keywords are matched in upper case only, so prose ("from the ledger") never counts; `, table t` catches comma joins. */
 const SQL = /\b(DELETE FROM|FROM|JOIN|INTO|UPDATE)\s+"?([a-z][a-z0-9_]*)\b|,\s*([a-z][a-z0-9_]*)\s+[a-z]{1,2}(?=\s*(?:WHERE|ON|JOIN|CROSS|LEFT|,|\n|`|$))/g;
-const READS = new Set(['getRepository', 'createQueryBuilder', 'find', 'findBy', 'findOne', 'findOneBy', 'findOneOrFail', 'findOneByOrFail', 'exists', 'existsBy', 'count', 'countBy']);
+const READS = new Set([
+  'getRepository',
+  'createQueryBuilder',
+  'find',
+  'findBy',
+  'findOne',
+  'findOneBy',
+  'findOneOrFail',
+  'findOneByOrFail',
+  'exists',
+  'existsBy',
+  'count',
+  'countBy',
+]);
 const WRITES = new Set(['update', 'insert', 'save', 'delete', 'upsert', 'increment', 'decrement', 'create', 'remove', 'softDelete']);
 const ENTITY_CALL = /\b([a-zA-Z]+)\(\s*([A-Z]\w*)\b/g;
 

@@ -33,7 +33,10 @@ export interface SignedInAgent {
 export async function signIn(t: TestApp, email: string, password = PASSWORD): Promise<SignedInAgent> {
   const agent = request.agent(t.app.getHttpServer());
   const form = await agent.get('/portal/login').expect(200);
-  const res = await agent.post('/portal/login').type('form').send({ _csrf: csrfOf(form.text), email, password });
+  const res = await agent
+    .post('/portal/login')
+    .type('form')
+    .send({ _csrf: csrfOf(form.text), email, password });
   if (res.status !== 303) throw new Error(`sign-in of ${email}: ${res.status} ${res.text.slice(0, 300)}`);
   const page = await agent.get('/portal/settings').expect(200);
   return { agent, csrf: csrfOf(page.text) };

@@ -118,9 +118,11 @@ describe('the portal in a browser', () => {
     expect(postback.status).toBe(201);
     // A few earlier results, spread over the past days, so the chart has a shape (demo data: dates moved back in SQL).
     for (let day = 1; day <= 9; day++) {
-      const res = await fetch(`${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(clickId)}&goal=sale&txn_id=HIST-${day}-${stamp}&amount=${(80 + day * 17).toFixed(2)}`);
+      const res = await fetch(
+        `${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(clickId)}&goal=sale&txn_id=HIST-${day}-${stamp}&amount=${(80 + day * 17).toFixed(2)}`,
+      );
       expect(res.status).toBe(201);
-      await t.dataSource.query(`UPDATE conversions SET created_at = now() - make_interval(days => $2) WHERE txn_id = $1`, [`HIST-${day}-${stamp}`, (day * 3) % 11 + 1]);
+      await t.dataSource.query(`UPDATE conversions SET created_at = now() - make_interval(days => $2) WHERE txn_id = $1`, [`HIST-${day}-${stamp}`, ((day * 3) % 11) + 1]);
     }
     await drainQueues(t);
 
@@ -130,13 +132,24 @@ describe('the portal in a browser', () => {
     await page.locator('#commissions-chart canvas').first().waitFor();
     await visit(page, t.baseUrl, '/portal/affiliate/conversions');
     expect(await page.locator('tr', { hasText: txnId }).textContent()).toContain('$12.00');
-    for (const path of ['/portal/affiliate/links', '/portal/affiliate/coupons', '/portal/affiliate/postbacks', '/portal/affiliate/statements', '/portal/api-keys', '/portal/settings']) await visit(page, t.baseUrl, path);
+    for (const path of [
+      '/portal/affiliate/links',
+      '/portal/affiliate/coupons',
+      '/portal/affiliate/postbacks',
+      '/portal/affiliate/statements',
+      '/portal/api-keys',
+      '/portal/settings',
+    ])
+      await visit(page, t.baseUrl, path);
 
     // Stripe onboarding, so that finance can pay the affiliate later.
     await visit(page, t.baseUrl, '/portal/affiliate/payouts');
     await Promise.all([page.waitForURL('**/payouts/onboard'), page.getByRole('button', { name: 'Set up payouts with Stripe' }).click()]);
     await expectAccessible(page);
-    const [{ stripe_account_id: accountId }] = await t.dataSource.query(`SELECT pa.stripe_account_id FROM payout_accounts pa JOIN principals p ON p.id = pa.affiliate_id WHERE p.email = $1`, [affiliate.email]);
+    const [{ stripe_account_id: accountId }] = await t.dataSource.query(
+      `SELECT pa.stripe_account_id FROM payout_accounts pa JOIN principals p ON p.id = pa.affiliate_id WHERE p.email = $1`,
+      [affiliate.email],
+    );
     stripe.completeOnboarding(accountId);
     await settle();
 
@@ -169,7 +182,15 @@ describe('the portal in a browser', () => {
     await drainQueues(t);
     const [conversion] = await t.dataSource.query(`SELECT status FROM conversions WHERE txn_id = $1`, [txnId]);
     expect(conversion.status).toBe('approved');
-    for (const path of ['/portal/advertiser', '/portal/advertiser/applications', '/portal/advertiser/coupons', '/portal/advertiser/integration', '/portal/advertiser/invoices', `/portal/advertiser/offers/new`]) await visit(page, t.baseUrl, path);
+    for (const path of [
+      '/portal/advertiser',
+      '/portal/advertiser/applications',
+      '/portal/advertiser/coupons',
+      '/portal/advertiser/integration',
+      '/portal/advertiser/invoices',
+      `/portal/advertiser/offers/new`,
+    ])
+      await visit(page, t.baseUrl, path);
     await visit(page, t.baseUrl, '/portal/advertiser/conversions');
     await screenshot(page, 'advertiser');
     await visit(page, t.baseUrl, '/portal/advertiser');
@@ -211,7 +232,11 @@ describe('the portal in a browser', () => {
   afterAll(() => {
     // The README shows one screenshot per role (committed under docs/screenshots).
     mkdirSync(SCREENSHOTS, { recursive: true });
-    for (const [from, to] of [['affiliate', 'affiliate'], ['advertiser', 'advertiser'], ['finance-payout', 'finance']]) {
+    for (const [from, to] of [
+      ['affiliate', 'affiliate'],
+      ['advertiser', 'advertiser'],
+      ['finance-payout', 'finance'],
+    ]) {
       try {
         copyFileSync(join(__dirname, '..', 'artifacts', `${from}.png`), join(SCREENSHOTS, `${to}.png`));
       } catch {

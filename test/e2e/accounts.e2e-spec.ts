@@ -34,7 +34,10 @@ describe('accounts and API keys', () => {
       ['/v1/affiliates', 'afx_aff_'],
       ['/v1/finance-users', 'afx_fin_'],
     ])('%s answers a key prefixed %s and no postback token', async (path, prefix) => {
-      const res = await t.http.post(path).set(auth(t.adminKey)).send({ name: 'Someone', email: `${prefix}x@example.test` });
+      const res = await t.http
+        .post(path)
+        .set(auth(t.adminKey))
+        .send({ name: 'Someone', email: `${prefix}x@example.test` });
       expect(res.status).toBe(201);
       expect(res.body.apiKey.startsWith(prefix)).toBe(true);
       expect(res.body.postbackToken).toBeUndefined();
@@ -152,7 +155,11 @@ describe('accounts and API keys', () => {
 
     it('never mints a key with more reach than the caller: every role gets keys of its own principal only', async () => {
       const [{ id: adminId }] = await t.dataSource.query(`SELECT id FROM principals WHERE role = 'admin' LIMIT 1`);
-      for (const [p, prefix] of [[advertiser, 'afx_adv_'], [affiliate, 'afx_aff_'], [finance, 'afx_fin_']] as const) {
+      for (const [p, prefix] of [
+        [advertiser, 'afx_adv_'],
+        [affiliate, 'afx_aff_'],
+        [finance, 'afx_fin_'],
+      ] as const) {
         for (const target of [adminId, otherAdvertiser.id, otherAffiliate.id, finance.id === p.id ? advertiser.id : finance.id]) {
           const res = await t.http.post('/v1/api-keys').set(auth(p.apiKey)).send({ principalId: target });
           expect([p.id, target, res.status, res.body.error?.code]).toEqual([p.id, target, 403, 'forbidden']);
@@ -262,10 +269,7 @@ describe('accounts and API keys', () => {
       expect(res.body.postbackToken).not.toBe(advertiser.postbackToken);
       const expires = Date.parse(res.body.previousTokenExpiresAt);
       expect(expires - Date.now()).toBeGreaterThan(23.9 * 3600 * 1000);
-      const live = await t.dataSource.query(
-        'SELECT token FROM postback_tokens WHERE advertiser_id = $1 AND (expires_at IS NULL OR expires_at > now())',
-        [advertiser.id],
-      );
+      const live = await t.dataSource.query('SELECT token FROM postback_tokens WHERE advertiser_id = $1 AND (expires_at IS NULL OR expires_at > now())', [advertiser.id]);
       expect(live.map((r: { token: string }) => r.token).sort()).toEqual([advertiser.postbackToken, res.body.postbackToken].sort());
     });
 

@@ -41,7 +41,9 @@ describe('advertiser billing through Stripe invoices', () => {
     return ids;
   }
 
-  async function runInvoices(body: Record<string, string> = period()): Promise<{ id: string; status: string; failures: { invoiceId: string; advertiserId: string; error: string }[] }> {
+  async function runInvoices(
+    body: Record<string, string> = period(),
+  ): Promise<{ id: string; status: string; failures: { invoiceId: string; advertiserId: string; error: string }[] }> {
     const started = await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send(body).expect(202);
     await settle();
     return (await t.http.get(`/v1/invoice-runs/${started.body.id}`).set(auth(finance.apiKey)).expect(200)).body;
@@ -92,7 +94,9 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(runView.body).toMatchObject({ status: 'completed', progress: { done: 3, total: 3 } });
 
     const invoices = await t.http.get('/v1/invoices').query({ runId: started.body.id }).set(auth(finance.apiKey)).expect(200);
-    const byKey = Object.fromEntries(invoices.body.data.map((i: { advertiserId: string; currency: string }) => [`${i.advertiserId === acme.id ? 'acme' : 'globex'}-${i.currency}`, i]));
+    const byKey = Object.fromEntries(
+      invoices.body.data.map((i: { advertiserId: string; currency: string }) => [`${i.advertiserId === acme.id ? 'acme' : 'globex'}-${i.currency}`, i]),
+    );
     // Acme USD: 3 leads × 500 + a 15% sale of 100.00 = 1500 + 1500.
     expect(byKey['acme-USD']).toMatchObject({ amount: 3000, conversions: 4, status: 'open', stripeInvoiceId: expect.stringMatching(/^in_/) });
     expect(byKey['acme-USD'].lines).toEqual(
@@ -108,7 +112,8 @@ describe('advertiser billing through Stripe invoices', () => {
     await settle();
     expect((await t.http.get(`/v1/invoice-runs/${again.body.id}`).set(auth(finance.apiKey))).body.progress).toEqual({ done: 0, total: 0 });
 
-    const receivable = async () => (await t.http.get('/v1/ledger/accounts').query({ ownerId: acme.id, type: 'advertiser_receivable', currency: 'USD' }).set(auth(finance.apiKey))).body.data[0].balance;
+    const receivable = async () =>
+      (await t.http.get('/v1/ledger/accounts').query({ ownerId: acme.id, type: 'advertiser_receivable', currency: 'USD' }).set(auth(finance.apiKey))).body.data[0].balance;
     expect(await receivable()).toBe(3000);
     stripe.payInvoice(byKey['acme-USD'].stripeInvoiceId);
     await settle();
@@ -150,8 +155,13 @@ describe('advertiser billing through Stripe invoices', () => {
       await blocker.query(`SELECT id FROM conversions WHERE id = ANY($1::uuid[]) FOR UPDATE`, [ids]);
       const { from, to } = period();
       await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send({ from, to, currency: 'USD' }).expect(202);
-      await t.http.post('/v1/invoice-runs').set(auth(finance.apiKey)).send({ from: new Date(Date.parse(from) - 60_000).toISOString(), to }).expect(202);
-      const waiting = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
+      await t.http
+        .post('/v1/invoice-runs')
+        .set(auth(finance.apiKey))
+        .send({ from: new Date(Date.parse(from) - 60_000).toISOString(), to })
+        .expect(202);
+      const waiting = async () =>
+        (await t.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
       for (let i = 0; i < 100 && (await waiting()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
     } finally {
       await blocker.commitTransaction();

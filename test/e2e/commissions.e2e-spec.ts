@@ -26,9 +26,7 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
   }
 
   async function convert(aff: PrincipalHandle, offer: OfferHandle, params: Record<string, string> = {}): Promise<string> {
-    const res = await t.http
-      .get('/postback')
-      .query({ token: advertiser.postbackToken, click_id: await clickId(aff, offer.id), goal: 'lead', txn_id: txn(), ...params });
+    const res = await t.http.get('/postback').query({ token: advertiser.postbackToken, click_id: await clickId(aff, offer.id), goal: 'lead', txn_id: txn(), ...params });
     expect(res.status).toBe(201);
     return res.body.id;
   }
@@ -153,13 +151,26 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
       expect(log).toHaveLength(1);
       expect(log[0]).toMatchObject({ statusCode: 200, attempt: 1, error: null });
       const called = new URL(log[0].url);
-      expect(Object.fromEntries(called.searchParams)).toMatchObject({ p: '3.00', c: 'USD', s: 'pending', g: 'lead', t: 'ORDER-77', o: usd.id, s1: 'campaign-7', s2: 'blue & green' });
+      expect(Object.fromEntries(called.searchParams)).toMatchObject({
+        p: '3.00',
+        c: 'USD',
+        s: 'pending',
+        g: 'lead',
+        t: 'ORDER-77',
+        o: usd.id,
+        s1: 'campaign-7',
+        s2: 'blue & green',
+      });
       expect(receiver.received.some((r) => r.url.includes('t=ORDER-77'))).toBe(true);
     });
 
     it('retries a 500 with backoff until a 200, and gives up on a timeout after the ceiling', async () => {
       const aff = await createAffiliate(t);
-      await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?t={txn_id}` }).expect(200);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ urlTemplate: `${receiverUrl}/pb?t={txn_id}` })
+        .expect(200);
       receiver.answer('error', 'ok');
       const retried = await convert(aff, usd);
       await drainQueues(t);
@@ -176,14 +187,22 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
 
     it('records a refused connection, and the offer template overrides the general one', async () => {
       const aff = await createAffiliate(t);
-      await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `http://127.0.0.1:${await closedPort()}/nothing-listens?t={txn_id}` }).expect(200);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ urlTemplate: `http://127.0.0.1:${await closedPort()}/nothing-listens?t={txn_id}` })
+        .expect(200);
       const refused = await convert(aff, usd);
       await drainQueues(t);
       const log = await attempts(aff, refused);
       expect(log).toHaveLength(3);
       expect(log[0].error).toMatch(/ECONNREFUSED/);
 
-      await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ offerId: usd.id, urlTemplate: `${receiverUrl}/offer?t={txn_id}` }).expect(200);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ offerId: usd.id, urlTemplate: `${receiverUrl}/offer?t={txn_id}` })
+        .expect(200);
       const id = await convert(aff, usd);
       await drainQueues(t);
       expect((await attempts(aff, id))[0].url).toContain('/offer?');
@@ -192,7 +211,11 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
     it('fires a test postback on demand', async () => {
       const aff = await createAffiliate(t);
       await t.http.post('/v1/postback-settings/test').set(auth(aff.apiKey)).send({}).expect(404);
-      await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/test?p={payout}` }).expect(200);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ urlTemplate: `${receiverUrl}/test?p={payout}` })
+        .expect(200);
       const res = await t.http.post('/v1/postback-settings/test').set(auth(aff.apiKey)).send({}).expect(200);
       expect(res.body).toMatchObject({ isTest: true, statusCode: 200, url: `${receiverUrl}/test?p=12.34` });
     });

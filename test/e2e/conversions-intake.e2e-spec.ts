@@ -35,8 +35,7 @@ describe('conversion intake', () => {
   }
 
   const postback = (params: Record<string, string | undefined>, token = advertiser.postbackToken as string) => t.http.get('/postback').query({ token, ...params });
-  const pixel = (cookie: string, params: Record<string, string>, ip = nextIp()) =>
-    t.http.get('/pixel.gif').query(params).set('cookie', cookie).set('x-forwarded-for', ip);
+  const pixel = (cookie: string, params: Record<string, string>, ip = nextIp()) => t.http.get('/pixel.gif').query(params).set('cookie', cookie).set('x-forwarded-for', ip);
   const rowsOf = (txnId: string) =>
     t.dataSource.query(`SELECT source, status, reason, sale_amount, payout FROM conversions WHERE txn_id = $1 ORDER BY created_at, source`, [txnId]);
 
@@ -260,7 +259,11 @@ describe('conversion intake', () => {
       expect(conversion.body).toMatchObject({ status: 'rejected', reason: 'link_blocked' });
 
       await flushClicks(t);
-      const stats = await t.http.get('/v1/reports/stats').query({ groupBy: 'offer', from: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }).set(auth(t.adminKey)).expect(200);
+      const stats = await t.http
+        .get('/v1/reports/stats')
+        .query({ groupBy: 'offer', from: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) })
+        .set(auth(t.adminKey))
+        .expect(200);
       const row = stats.body.data.find((r: { offerId: string }) => r.offerId === o.id);
       expect(row).toMatchObject({ clicks: 0, uniqueClicks: 0, blockedClicks: 1 });
     });
@@ -283,14 +286,24 @@ describe('conversion intake', () => {
       expect((await createOffer(t, advertiser)).timezone).toBe('UTC');
       const ny = await createOffer(t, advertiser, { timezone: 'America/New_York' });
       expect(ny.timezone).toBe('America/New_York');
-      const bad = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).send({ name: 'x', landingUrl: 'https://shop.example/', currency: 'USD', goals: [{ key: 'lead', revenue: { type: 'flat', amount: 2 }, payout: { type: 'flat', amount: 1 } }], timezone: 'Mars/Olympus' });
+      const bad = await t.http
+        .post('/v1/offers')
+        .set(auth(advertiser.apiKey))
+        .send({
+          name: 'x',
+          landingUrl: 'https://shop.example/',
+          currency: 'USD',
+          goals: [{ key: 'lead', revenue: { type: 'flat', amount: 2 }, payout: { type: 'flat', amount: 1 } }],
+          timezone: 'Mars/Olympus',
+        });
       expect(bad.status).toBe(400);
       expect(bad.body.error.details.map((d: { field: string }) => d.field)).toContain('timezone');
     });
 
     /** The latest local midnight of `timeZone` at least two hours ago, as an instant. */
     function lastMidnight(timeZone: string): Date {
-      const parts = (at: Date) => Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).formatToParts(at).map((p) => [p.type, p.value]));
+      const parts = (at: Date) =>
+        Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).formatToParts(at).map((p) => [p.type, p.value]));
       let at = new Date(Math.floor((Date.now() - 2 * 3600_000) / MIN) * MIN);
       for (;;) {
         const p = parts(at);
@@ -337,7 +350,10 @@ describe('conversion intake', () => {
       const beforeClick = await postback({ click_id: clickId, goal: 'lead', txn_id: nextTxn(), conversion_time: new Date(Date.now() - 3600_000).toISOString() });
       expect(beforeClick.body).toMatchObject({ status: 'unattributed', reason: 'click_after_conversion' });
 
-      const api = await t.http.post('/v1/conversions').set(auth(advertiser.apiKey)).send({ clickId: (await click(offer.id)).clickId, goal: 'lead', txnId: nextTxn(), occurredAt: new Date(Date.now() + 1000).toISOString() });
+      const api = await t.http
+        .post('/v1/conversions')
+        .set(auth(advertiser.apiKey))
+        .send({ clickId: (await click(offer.id)).clickId, goal: 'lead', txnId: nextTxn(), occurredAt: new Date(Date.now() + 1000).toISOString() });
       expect(api.status).toBe(201);
       expect(api.body.occurredAt).toEqual(expect.any(String));
     });

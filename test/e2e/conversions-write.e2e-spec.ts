@@ -70,7 +70,9 @@ describe('conversions: the one-statement write', () => {
     expect(result.conversion).toMatchObject({ status: 'pending', revenue: 500, payout: 300, offerId: offer.id, affiliateId: affiliate.id, clickId });
 
     const w = await writes(result.conversion.id);
-    expect(w.events).toEqual([{ tx: w.conversion.tx, id: expect.any(String), from_status: null, to_status: 'pending', actor_type: 'principal', actor_id: advertiser.id, reason: null }]);
+    expect(w.events).toEqual([
+      { tx: w.conversion.tx, id: expect.any(String), from_status: null, to_status: 'pending', actor_type: 'principal', actor_id: advertiser.id, reason: null },
+    ]);
     // The rows OutboxService.enqueue writes, the event id as a string.
     expect(w.outbox).toEqual([
       { tx: w.conversion.tx, topic: 'conversion.recorded', payload: {} },

@@ -207,7 +207,14 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
 
     it('applies a per-affiliate payout override', async () => {
       const o = await createOffer(t, advertiser, {
-        goals: [{ key: 'lead', revenue: { type: 'flat', amount: 1000 }, payout: { type: 'flat', amount: 400 }, overrides: [{ affiliateId: otherAffiliate.id, payout: { type: 'flat', amount: 700 } }] }],
+        goals: [
+          {
+            key: 'lead',
+            revenue: { type: 'flat', amount: 1000 },
+            payout: { type: 'flat', amount: 400 },
+            overrides: [{ affiliateId: otherAffiliate.id, payout: { type: 'flat', amount: 700 } }],
+          },
+        ],
       });
       const mine = await postback({ click_id: await click(affiliate, o.id), goal: 'lead', txn_id: nextTxn() });
       const theirs = await postback({ click_id: await click(otherAffiliate, o.id), goal: 'lead', txn_id: nextTxn() });
@@ -283,7 +290,10 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       expect((await postback({ click_id: pausedClick, goal: 'lead', txn_id: nextTxn() })).body).toMatchObject({ status: 'rejected', reason: 'offer_inactive' });
 
       const slow = await createOffer(t, advertiser, { minClickToConversionSeconds: 3600 });
-      expect((await postback({ click_id: await click(affiliate, slow.id), goal: 'lead', txn_id: nextTxn() })).body).toMatchObject({ status: 'rejected', reason: 'click_to_conversion_too_fast' });
+      expect((await postback({ click_id: await click(affiliate, slow.id), goal: 'lead', txn_id: nextTxn() })).body).toMatchObject({
+        status: 'rejected',
+        reason: 'click_to_conversion_too_fast',
+      });
 
       const suspended = await createAffiliate(t);
       const suspendedClick = await click(suspended, offer.id);
@@ -297,21 +307,21 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
     it('holds caps under concurrency: per offer total and per affiliate', async () => {
       const capped = await createOffer(t, advertiser, { caps: { totalConversions: 5, affiliateTotalConversions: 3 } });
       const [a, b] = await Promise.all([click(affiliate, capped.id), click(otherAffiliate, capped.id)]);
-      const responses = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => postback({ click_id: i % 2 ? a : b, goal: 'lead', txn_id: nextTxn() })),
-      );
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => postback({ click_id: i % 2 ? a : b, goal: 'lead', txn_id: nextTxn() })));
       const statuses = responses.map((r) => r.body.status);
       expect(statuses.filter((s) => s === 'pending')).toHaveLength(5);
       expect(responses.filter((r) => r.body.status === 'rejected').every((r) => r.body.reason === 'cap_reached')).toBe(true);
-      const perAffiliate = await t.dataSource.query(
-        `SELECT affiliate_id, count(*)::int AS n FROM conversions WHERE offer_id = $1 AND status = 'pending' GROUP BY affiliate_id`,
-        [capped.id],
-      );
+      const perAffiliate = await t.dataSource.query(`SELECT affiliate_id, count(*)::int AS n FROM conversions WHERE offer_id = $1 AND status = 'pending' GROUP BY affiliate_id`, [
+        capped.id,
+      ]);
       expect(perAffiliate.every((r: { n: number }) => r.n <= 3)).toBe(true);
     });
 
     it('enforces the revenue budget', async () => {
-      const o = await createOffer(t, advertiser, { caps: { revenueBudget: 1000 }, goals: [{ key: 'lead', revenue: { type: 'flat', amount: 400 }, payout: { type: 'flat', amount: 100 } }] });
+      const o = await createOffer(t, advertiser, {
+        caps: { revenueBudget: 1000 },
+        goals: [{ key: 'lead', revenue: { type: 'flat', amount: 400 }, payout: { type: 'flat', amount: 100 } }],
+      });
       const clickId = await click(affiliate, o.id);
       const results = [];
       for (let i = 0; i < 3; i++) results.push((await postback({ click_id: clickId, goal: 'lead', txn_id: nextTxn() })).body);
@@ -398,7 +408,10 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       expect(list.body.data.every((c: { affiliateId: string }) => c.affiliateId === otherAffiliate.id)).toBe(true);
       const advList = await t.http.get('/v1/conversions').query({ status: 'pending', limit: 500 }).set(auth(otherAdvertiser.apiKey)).expect(200);
       expect(advList.body.data.map((c: { id: string }) => c.id)).not.toContain(id);
-      const filtered = await t.http.get('/v1/conversions').query({ txnId: res.body.id ? (await t.dataSource.query('SELECT txn_id FROM conversions WHERE id = $1', [id]))[0].txn_id : '' }).set(auth(t.adminKey));
+      const filtered = await t.http
+        .get('/v1/conversions')
+        .query({ txnId: res.body.id ? (await t.dataSource.query('SELECT txn_id FROM conversions WHERE id = $1', [id]))[0].txn_id : '' })
+        .set(auth(t.adminKey));
       expect(filtered.body.data.map((c: { id: string }) => c.id)).toEqual([id]);
       await t.http.get('/v1/conversions').query({ from: 'yesterday' }).set(auth(t.adminKey)).expect(400);
     });
@@ -416,8 +429,17 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       await t.http.post('/v1/conversions').set(auth(affiliate.apiKey)).send(body).expect(403);
       await t.http.post('/v1/conversions').set(auth(finance.apiKey)).send(body).expect(403);
       await t.http.post('/v1/conversions').set(auth(t.adminKey)).send(body).expect(400);
-      await t.http.post('/v1/conversions').set(auth(t.adminKey)).send({ ...body, advertiserId: advertiser.id }).expect(200);
-      for (const bad of [{ ...body, saleAmount: 10.5 }, { ...body, saleAmount: '100' }, { ...body, extra: 1 }, { ...body, advertiserId: otherAdvertiser.id }]) {
+      await t.http
+        .post('/v1/conversions')
+        .set(auth(t.adminKey))
+        .send({ ...body, advertiserId: advertiser.id })
+        .expect(200);
+      for (const bad of [
+        { ...body, saleAmount: 10.5 },
+        { ...body, saleAmount: '100' },
+        { ...body, extra: 1 },
+        { ...body, advertiserId: otherAdvertiser.id },
+      ]) {
         expect((await t.http.post('/v1/conversions').set(auth(advertiser.apiKey)).send(bad)).status).toBe(400);
       }
     });
@@ -430,7 +452,10 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       const cookie = (redirect.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('afx_click='));
       expect(cookie).toBeDefined();
       const txnId = nextTxn();
-      const pixel = await t.http.get('/pixel.gif').query({ goal: 'lead', txn_id: txnId }).set('cookie', (cookie as string).split(';')[0]);
+      const pixel = await t.http
+        .get('/pixel.gif')
+        .query({ goal: 'lead', txn_id: txnId })
+        .set('cookie', (cookie as string).split(';')[0]);
       expect(pixel.status).toBe(200);
       expect(pixel.headers['content-type']).toBe('image/gif');
       const rows = await t.dataSource.query(`SELECT source, status, affiliate_id FROM conversions WHERE txn_id = $1`, [txnId]);

@@ -198,7 +198,10 @@ describe('coupon codes', () => {
     });
 
     async function list(key: string, query: Record<string, string | number> = {}) {
-      const res = await t.http.get('/v1/coupons').query({ limit: 500, ...query }).set(auth(key));
+      const res = await t.http
+        .get('/v1/coupons')
+        .query({ limit: 500, ...query })
+        .set(auth(key));
       expect(res.status).toBe(200);
       return (res.body.data as CouponBody[]).map((c) => c.id);
     }
@@ -223,7 +226,10 @@ describe('coupon codes', () => {
       const paged: string[] = [];
       let cursor: string | undefined;
       do {
-        const res = await t.http.get('/v1/coupons').query({ limit: 3, ...(cursor ? { cursor } : {}) }).set(auth(c.advertiser.apiKey));
+        const res = await t.http
+          .get('/v1/coupons')
+          .query({ limit: 3, ...(cursor ? { cursor } : {}) })
+          .set(auth(c.advertiser.apiKey));
         paged.push(...res.body.data.map((c: CouponBody) => c.id));
         cursor = res.body.nextCursor ?? undefined;
       } while (cursor);

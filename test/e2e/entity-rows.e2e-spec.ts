@@ -59,7 +59,9 @@ describe('entityRows: raw rows to entities and back, from TypeORM metadata', () 
     const conversions = entityRows(t.dataSource, Conversion);
     const { columns, placeholders, params } = conversions.insertValues(draft('ER-2'));
     const [{ id }] = await t.dataSource.query(`INSERT INTO conversions (${columns}) VALUES (${placeholders}) RETURNING id`, params);
-    const saved = await t.dataSource.getRepository(ConversionEvent).save({ conversionId: id, fromStatus: null, toStatus: 'unattributed', actorType: 'system', actorId: null, reason: 'why' });
+    const saved = await t.dataSource
+      .getRepository(ConversionEvent)
+      .save({ conversionId: id, fromStatus: null, toStatus: 'unattributed', actorType: 'system', actorId: null, reason: 'why' });
     const [row] = await t.dataSource.query(`SELECT * FROM conversion_events WHERE id = $1`, [saved.id]);
     const events = entityRows(t.dataSource, ConversionEvent);
     expect(events.toEntity(row)).toEqual(await t.dataSource.getRepository(ConversionEvent).findOneByOrFail({ id: saved.id }));

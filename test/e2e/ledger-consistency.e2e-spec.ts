@@ -47,7 +47,11 @@ describe('status and ledger in step', () => {
     throw new Error('payout run did not finish');
   }
 
-  const transfersTo = (accountId: string) => stripe.transfers().filter((tr) => tr.destination === accountId).map((tr) => tr.amount);
+  const transfersTo = (accountId: string) =>
+    stripe
+      .transfers()
+      .filter((tr) => tr.destination === accountId)
+      .map((tr) => tr.amount);
   const available = async (affiliateId: string) => (await t.app.get(LedgerService).balances(null, affiliateId, 'USD'))[0];
 
   beforeAll(async () => {

@@ -85,7 +85,17 @@ class Model {
 const CURRENCIES = ['USD', 'JPY', 'KWD', 'EUR'];
 const amount = fc.integer({ min: 0, max: 5_000_000 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('commission' as const), aff: fc.nat(2), adv: fc.nat(1), cur: fc.nat(2), revenue: amount, payout: fc.integer({ min: 1, max: 5_000_000 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('commission' as const),
+      aff: fc.nat(2),
+      adv: fc.nat(1),
+      cur: fc.nat(2),
+      revenue: amount,
+      payout: fc.integer({ min: 1, max: 5_000_000 }),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('approve' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('reverse' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('payout' as const), pick: fc.nat() }) },
@@ -139,7 +149,15 @@ describe('ledger properties', () => {
     };
     switch (o.t) {
       case 'commission': {
-        const c: Conv = { id: randomUUID(), affiliateId: affiliates[o.aff], advertiserId: advertisers[o.adv], currency: currencies[o.cur % currencies.length], revenue: o.revenue, payout: o.payout, status: 'pending' };
+        const c: Conv = {
+          id: randomUUID(),
+          affiliateId: affiliates[o.aff],
+          advertiserId: advertisers[o.adv],
+          currency: currencies[o.cur % currencies.length],
+          revenue: o.revenue,
+          payout: o.payout,
+          status: 'pending',
+        };
         await post({ kind: LEDGER_KINDS.commission, causeType: 'conversion', causeId: c.id, lines: commissionLines(c) });
         model.convs.push(c);
         model.earn(c, 1);
@@ -147,7 +165,10 @@ describe('ledger properties', () => {
         return;
       }
       case 'approve': {
-        const c = pickFrom(model.convs.filter((x) => x.status === 'pending'), o.pick);
+        const c = pickFrom(
+          model.convs.filter((x) => x.status === 'pending'),
+          o.pick,
+        );
         if (!c) return;
         await post({ kind: LEDGER_KINDS.approval, causeType: 'conversion', causeId: c.id, lines: approvalLines(c) });
         c.status = 'approved';
@@ -157,7 +178,10 @@ describe('ledger properties', () => {
         return;
       }
       case 'reverse': {
-        const c = pickFrom(model.convs.filter((x) => x.status !== 'reversed'), o.pick);
+        const c = pickFrom(
+          model.convs.filter((x) => x.status !== 'reversed'),
+          o.pick,
+        );
         if (!c || c.status === 'reversed') return;
         await post({ kind: LEDGER_KINDS.reversal, causeType: 'conversion', causeId: c.id, lines: reversalLines(c, c.status) });
         const a = model.affiliate(c.affiliateId, c.currency);
@@ -186,7 +210,10 @@ describe('ledger properties', () => {
         return;
       }
       case 'payoutFail': {
-        const p = pickFrom(model.payouts.filter((x) => !x.failed), o.pick);
+        const p = pickFrom(
+          model.payouts.filter((x) => !x.failed),
+          o.pick,
+        );
         if (!p) return;
         await post({ kind: LEDGER_KINDS.payoutReversal, causeType: 'payout', causeId: p.id, lines: payoutFailedLines(p, p.amount, p.clawback) });
         p.failed = true;
@@ -199,7 +226,11 @@ describe('ledger properties', () => {
         return;
       }
       case 'invoicePaid': {
-        const [key, owed] = pickFrom([...model.receivable].filter(([, r]) => r > 0), o.pick) ?? [];
+        const [key, owed] =
+          pickFrom(
+            [...model.receivable].filter(([, r]) => r > 0),
+            o.pick,
+          ) ?? [];
         if (!key || !owed) return;
         const [advertiserId, currency] = key.split('|');
         const paid = Math.min(owed, o.amount);
@@ -243,7 +274,9 @@ describe('ledger properties', () => {
     }
     for (const advertiserId of advertisers) {
       for (const currency of currencies) {
-        expect(await ledger.accountBalance(null, { type: 'advertiser_receivable', ownerId: advertiserId, currency })).toBe(model.receivable.get(`${advertiserId}|${currency}`) ?? 0);
+        expect(await ledger.accountBalance(null, { type: 'advertiser_receivable', ownerId: advertiserId, currency })).toBe(
+          model.receivable.get(`${advertiserId}|${currency}`) ?? 0,
+        );
       }
     }
     const after = await networkBalances(currencies);

@@ -71,13 +71,13 @@ describe('ledger', () => {
       const runner = t.dataSource.createQueryRunner();
       try {
         await runner.startTransaction();
-        const [entry] = await runner.query(`INSERT INTO journal_entries (kind, cause_type, cause_id) VALUES ('adjustment', 'adjustment', $1) RETURNING id, kind, effective_at`, [causeId]);
-        await runner.query(`INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount) VALUES ($1, $2, $3, $4, 'USD', 100), ($1, $2, $3, $4, 'USD', -99)`, [
-          entry.id,
-          entry.kind,
-          entry.effective_at,
-          margin.id,
+        const [entry] = await runner.query(`INSERT INTO journal_entries (kind, cause_type, cause_id) VALUES ('adjustment', 'adjustment', $1) RETURNING id, kind, effective_at`, [
+          causeId,
         ]);
+        await runner.query(
+          `INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount) VALUES ($1, $2, $3, $4, 'USD', 100), ($1, $2, $3, $4, 'USD', -99)`,
+          [entry.id, entry.kind, entry.effective_at, margin.id],
+        );
         // Accepted until commit: the check is deferred so entries and lines can come in any order.
         await expect(runner.commitTransaction()).rejects.toThrow(/does not balance: its USD lines sum to 1$/);
       } finally {
@@ -98,8 +98,13 @@ describe('ledger', () => {
       const [margin] = await t.dataSource.query(`SELECT id FROM ledger_accounts WHERE type = 'network_margin' AND currency = 'USD'`);
       await expect(
         t.dataSource.transaction(async (m) => {
-          const [entry] = await m.query(`INSERT INTO journal_entries (kind, cause_type, cause_id) VALUES ('adjustment', 'adjustment', $1) RETURNING id, kind, effective_at`, [randomUUID()]);
-          await m.query(`INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount) VALUES ($1, $2, $3, $4, 'EUR', 100), ($1, $2, $3, $4, 'EUR', -100)`, [entry.id, entry.kind, entry.effective_at, margin.id]);
+          const [entry] = await m.query(`INSERT INTO journal_entries (kind, cause_type, cause_id) VALUES ('adjustment', 'adjustment', $1) RETURNING id, kind, effective_at`, [
+            randomUUID(),
+          ]);
+          await m.query(
+            `INSERT INTO journal_lines (entry_id, kind, effective_at, account_id, currency, amount) VALUES ($1, $2, $3, $4, 'EUR', 100), ($1, $2, $3, $4, 'EUR', -100)`,
+            [entry.id, entry.kind, entry.effective_at, margin.id],
+          );
         }),
       ).rejects.toThrow(/journal_lines_account_currency/);
     });
@@ -200,7 +205,10 @@ describe('ledger', () => {
 
     it('filters by owner, account type, account, kind, currency and period, and pages by cursor', async () => {
       const get = async (query: Record<string, string | number>) =>
-        (await t.http.get('/v1/ledger/entries').query(query).set(auth(t.adminKey)).expect(200)).body as { data: { id: string; kind: string; lines: { accountId: string; accountType: string; ownerId: string | null; currency: string }[] }[]; nextCursor: string | null };
+        (await t.http.get('/v1/ledger/entries').query(query).set(auth(t.adminKey)).expect(200)).body as {
+          data: { id: string; kind: string; lines: { accountId: string; accountType: string; ownerId: string | null; currency: string }[] }[];
+          nextCursor: string | null;
+        };
 
       const eur = await get({ ownerId: affiliate.id, currency: 'EUR' });
       expect(eur.data).toHaveLength(1);
@@ -242,7 +250,11 @@ describe('ledger', () => {
       ['cursor', 'garbage'],
       ['unknownFilter', 'x'],
     ])('answers 400 to %s=%s', async (key, value) => {
-      const res = await t.http.get('/v1/ledger/entries').query({ [key]: value }).set(auth(t.adminKey)).expect(400);
+      const res = await t.http
+        .get('/v1/ledger/entries')
+        .query({ [key]: value })
+        .set(auth(t.adminKey))
+        .expect(400);
       expect(res.body.error.code).toMatch(/validation_failed|invalid_cursor/);
     });
 
@@ -324,7 +336,9 @@ describe('ledger', () => {
     });
 
     it('finds and names a tampered cached balance', async () => {
-      const [account] = await t.dataSource.query(`SELECT id, balance FROM ledger_accounts WHERE type = 'affiliate_available' AND owner_id = $1 AND currency = 'USD'`, [affiliate.id]);
+      const [account] = await t.dataSource.query(`SELECT id, balance FROM ledger_accounts WHERE type = 'affiliate_available' AND owner_id = $1 AND currency = 'USD'`, [
+        affiliate.id,
+      ]);
       await t.dataSource.query(`UPDATE ledger_accounts SET balance = balance - 1 WHERE id = $1`, [account.id]);
       try {
         const detail = await breach(/cached balance/);
@@ -423,10 +437,9 @@ describe('ledger', () => {
         const [row] = await t.dataSource.query(`SELECT cause_id, kind, memo FROM journal_entries WHERE id = $1`, [results[i].entryId]);
         expect(row).toEqual({ cause_id: input.causeId, kind: input.kind, memo: input.memo ?? null });
       }
-      const unbalanced = await count(
-        `SELECT count(*) FROM (SELECT 1 FROM journal_lines WHERE entry_id = ANY($1::uuid[]) GROUP BY entry_id, currency HAVING sum(amount) <> 0) x`,
-        [results.map((r) => r.entryId)],
-      );
+      const unbalanced = await count(`SELECT count(*) FROM (SELECT 1 FROM journal_lines WHERE entry_id = ANY($1::uuid[]) GROUP BY entry_id, currency HAVING sum(amount) <> 0) x`, [
+        results.map((r) => r.entryId),
+      ]);
       expect(unbalanced).toBe(0);
       expect(await ledger.balances(null, payee.id)).toEqual([
         { currency: 'EUR', pending: 63, available: 0, paid: 0, clawback: 0 },
@@ -457,7 +470,13 @@ describe('ledger', () => {
     it('refuses the whole batch, writing nothing, when one entry is wrong or repeated', async () => {
       const before = await entryCount();
       const good = commission(randomUUID(), payee.id, 10, 5);
-      const unbalanced: PostingInput = { ...commission(randomUUID(), payee.id, 10, 5), lines: [{ account: { type: 'network_margin', currency: 'USD' }, amount: 1 }, { account: { type: 'network_margin', currency: 'USD' }, amount: 2 }] };
+      const unbalanced: PostingInput = {
+        ...commission(randomUUID(), payee.id, 10, 5),
+        lines: [
+          { account: { type: 'network_margin', currency: 'USD' }, amount: 1 },
+          { account: { type: 'network_margin', currency: 'USD' }, amount: 2 },
+        ],
+      };
       await expect(postMany([good, unbalanced])).rejects.toBeInstanceOf(LedgerError);
       await expect(postMany([good, { ...good }])).rejects.toThrow(/twice/);
       expect(await entryCount()).toBe(before);

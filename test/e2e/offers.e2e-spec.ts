@@ -63,7 +63,12 @@ describe('offers, goals and payout rules', () => {
       .set(auth(advertiser.apiKey))
       .send({
         goals: [
-          { key: 'sale', revenue: { type: 'percent', bps: 1500 }, payout: { type: 'percent', bps: 1000 }, overrides: [{ affiliateId: affiliate.id, payout: { type: 'percent', bps: 1200 } }] },
+          {
+            key: 'sale',
+            revenue: { type: 'percent', bps: 1500 },
+            payout: { type: 'percent', bps: 1000 },
+            overrides: [{ affiliateId: affiliate.id, payout: { type: 'percent', bps: 1200 } }],
+          },
           { key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } },
         ],
       });
@@ -80,7 +85,12 @@ describe('offers, goals and payout rules', () => {
     const regoaled = await t.http
       .patch(`/v1/offers/${offer.id}`)
       .set(auth(advertiser.apiKey))
-      .send({ goals: [{ key: 'lead', revenue: { type: 'flat', amount: 600 }, payout: { type: 'flat', amount: 350 } }, { key: 'signup', revenue: { type: 'flat', amount: 100 }, payout: { type: 'flat', amount: 50 } }] });
+      .send({
+        goals: [
+          { key: 'lead', revenue: { type: 'flat', amount: 600 }, payout: { type: 'flat', amount: 350 } },
+          { key: 'signup', revenue: { type: 'flat', amount: 100 }, payout: { type: 'flat', amount: 50 } },
+        ],
+      });
     expect(regoaled.body.goals.map((g: { key: string }) => g.key)).toEqual(['lead', 'signup']);
     const archivedGoals = await t.dataSource.query(`SELECT key FROM offer_goals WHERE offer_id = $1 AND archived_at IS NOT NULL`, [offer.id]);
     expect(archivedGoals).toEqual([{ key: 'sale' }]);
@@ -123,15 +133,24 @@ describe('offers, goals and payout rules', () => {
   });
 
   it('lets an admin create an offer for an advertiser, and only for an advertiser', async () => {
-    const ok = await t.http.post('/v1/offers').set(auth(t.adminKey)).send(offerBody({ advertiserId: otherAdvertiser.id }));
+    const ok = await t.http
+      .post('/v1/offers')
+      .set(auth(t.adminKey))
+      .send(offerBody({ advertiserId: otherAdvertiser.id }));
     expect(ok.status).toBe(201);
     expect(ok.body.advertiserId).toBe(otherAdvertiser.id);
     const missing = await t.http.post('/v1/offers').set(auth(t.adminKey)).send(offerBody());
     expect(missing.status).toBe(400);
     expect(missing.body.error.details[0].field).toBe('advertiserId');
-    const wrong = await t.http.post('/v1/offers').set(auth(t.adminKey)).send(offerBody({ advertiserId: affiliate.id }));
+    const wrong = await t.http
+      .post('/v1/offers')
+      .set(auth(t.adminKey))
+      .send(offerBody({ advertiserId: affiliate.id }));
     expect(wrong.status).toBe(400);
-    const spoof = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).send(offerBody({ advertiserId: otherAdvertiser.id }));
+    const spoof = await t.http
+      .post('/v1/offers')
+      .set(auth(advertiser.apiKey))
+      .send(offerBody({ advertiserId: otherAdvertiser.id }));
     expect(spoof.status).toBe(400);
     expect(spoof.body.error.code).toBe('field_not_allowed');
   });
@@ -174,7 +193,11 @@ describe('offers, goals and payout rules', () => {
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const res = await t.http.get('/v1/offers').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(auth(adv.apiKey)).expect(200);
+        const res = await t.http
+          .get('/v1/offers')
+          .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+          .set(auth(adv.apiKey))
+          .expect(200);
         seen.push(...res.body.data.map((o: { id: string }) => o.id));
         cursor = res.body.nextCursor ?? undefined;
       } while (cursor);
@@ -200,9 +223,23 @@ describe('offers, goals and payout rules', () => {
       ['a flat payout above the flat revenue', { goals: goal({ type: 'flat', amount: 100 }, { type: 'flat', amount: 101 }) }, 'goals.0.payout'],
       ['a percent payout above the percent revenue', { goals: goal({ type: 'percent', bps: 100 }, { type: 'percent', bps: 200 }) }, 'goals.0.payout'],
       ['no goals', { goals: [] }, 'goals'],
-      ['a duplicated goal key', { goals: [...goal({ type: 'flat', amount: 1 }, { type: 'flat', amount: 1 }), ...goal({ type: 'flat', amount: 1 }, { type: 'flat', amount: 1 })] }, 'goals.1.key'],
+      [
+        'a duplicated goal key',
+        { goals: [...goal({ type: 'flat', amount: 1 }, { type: 'flat', amount: 1 }), ...goal({ type: 'flat', amount: 1 }, { type: 'flat', amount: 1 })] },
+        'goals.1.key',
+      ],
       ['a bad goal key', { goals: [{ key: 'Sale Goal', revenue: { type: 'flat', amount: 1 }, payout: { type: 'flat', amount: 1 } }] }, 'goals.0.key'],
-      ['an override for nobody', { goals: goal({ type: 'flat', amount: 10 }, { type: 'flat', amount: 5 }, { overrides: [{ affiliateId: '00000000-0000-4000-8000-000000000000', payout: { type: 'flat', amount: 1 } }] }) }, 'goals.0.overrides.0.affiliateId'],
+      [
+        'an override for nobody',
+        {
+          goals: goal(
+            { type: 'flat', amount: 10 },
+            { type: 'flat', amount: 5 },
+            { overrides: [{ affiliateId: '00000000-0000-4000-8000-000000000000', payout: { type: 'flat', amount: 1 } }] },
+          ),
+        },
+        'goals.0.overrides.0.affiliateId',
+      ],
       ['a javascript: landing URL', { landingUrl: 'javascript:alert(1)' }, 'landingUrl'],
       ['an unknown macro', { landingUrl: 'https://x.example/?a={password}' }, 'landingUrl'],
       ['a relative landing URL', { landingUrl: '/landing' }, 'landingUrl'],
@@ -212,7 +249,10 @@ describe('offers, goals and payout rules', () => {
       ['an unknown cap', { caps: { hourly: 5 } }, 'caps.hourly'],
     ])('refuses %s', async (_label, patch, field) => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM offers');
-      const res = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).send(offerBody(patch as Record<string, unknown>));
+      const res = await t.http
+        .post('/v1/offers')
+        .set(auth(advertiser.apiKey))
+        .send(offerBody(patch as Record<string, unknown>));
       expect(res.status).toBe(400);
       expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
       const after = await t.dataSource.query('SELECT count(*)::int AS n FROM offers');
@@ -224,7 +264,16 @@ describe('offers, goals and payout rules', () => {
       const res = await t.http
         .patch(`/v1/offers/${offer.id}`)
         .set(auth(advertiser.apiKey))
-        .send({ goals: [{ key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 }, overrides: [{ affiliateId: affiliate.id, payout: { type: 'flat', amount: 501 } }] }] });
+        .send({
+          goals: [
+            {
+              key: 'lead',
+              revenue: { type: 'flat', amount: 500 },
+              payout: { type: 'flat', amount: 300 },
+              overrides: [{ affiliateId: affiliate.id, payout: { type: 'flat', amount: 501 } }],
+            },
+          ],
+        });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_goals');
       const currency = await t.http.patch(`/v1/offers/${offer.id}`).set(auth(advertiser.apiKey)).send({ currency: 'EUR' });

@@ -36,7 +36,13 @@ describe('the queue dashboard at /admin/queues', () => {
     expect(cookie).toMatch(/^afx_board=.+; Path=\/admin; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
     const session = cookie.split(';')[0];
     await t.http.get('/admin/queues/api/queues').set('cookie', session).expect(200);
-    await t.http.get('/admin/queues/api/queues').set('cookie', session.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))).expect(401);
+    await t.http
+      .get('/admin/queues/api/queues')
+      .set(
+        'cookie',
+        session.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+      )
+      .expect(401);
     await t.http.delete(`/v1/api-keys/${key.id}`).set(auth(t.adminKey)).expect(204);
     await t.http.get('/admin/queues/api/queues').set('cookie', session).expect(401);
   });

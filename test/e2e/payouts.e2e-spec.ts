@@ -56,7 +56,14 @@ describe('payouts to affiliates through Stripe', () => {
     t = await createTestApp({
       workers: true,
       listen: true,
-      env: { STRIPE_SECRET_KEY: 'sk_test_afflux', STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2' },
+      env: {
+        STRIPE_SECRET_KEY: 'sk_test_afflux',
+        STRIPE_API_URL: url,
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET,
+        STRIPE_TIMEOUT_MS: '1000',
+        STRIPE_MAX_NETWORK_RETRIES: '2',
+      },
     });
     stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
     // Two endpoints, as registered in Stripe's dashboard: the platform's events, and Connect's (connected accounts).
@@ -112,7 +119,12 @@ describe('payouts to affiliates through Stripe', () => {
     expect(usdRun).toMatchObject({ status: 'completed', progress: { done: 13, total: 13 }, amounts: { done: 15_000, total: 15_000 }, paid: 13, failed: 0 });
     const eurRun = await run('EUR');
     expect(eurRun).toMatchObject({ status: 'completed', paid: 5, amounts: { done: 6000 } });
-    for (const a of due) expect(transfersTo(a.accountId).map((tr) => tr.currency).sort()).toEqual(due.indexOf(a) < 5 ? ['eur', 'usd'] : ['usd']);
+    for (const a of due)
+      expect(
+        transfersTo(a.accountId)
+          .map((tr) => tr.currency)
+          .sort(),
+      ).toEqual(due.indexOf(a) < 5 ? ['eur', 'usd'] : ['usd']);
     expect(transfersTo(below.accountId)).toHaveLength(0);
     expect(transfersTo(lowThreshold.accountId).map((tr) => tr.amount)).toEqual([600]);
 
@@ -191,7 +203,9 @@ describe('payouts to affiliates through Stripe', () => {
         WHERE id IN (SELECT id FROM payouts WHERE run_id = $1 ORDER BY id LIMIT 3)`,
       [done.id],
     );
-    await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = done_count - 3, done_amount = done_amount - 3600, finished_at = NULL WHERE id = $1`, [done.id]);
+    await t.dataSource.query(`UPDATE payout_runs SET status = 'running', done_count = done_count - 3, done_amount = done_amount - 3600, finished_at = NULL WHERE id = $1`, [
+      done.id,
+    ]);
     stripe.forgetIdempotencyKeys();
     const resumed = await t.app.get(PayoutRunsService).execute(done.id);
     expect(resumed).toMatchObject({ status: 'completed', doneCount: 6, doneAmount: 7200 });
@@ -350,7 +364,10 @@ describe('payouts to affiliates through Stripe', () => {
     expect(await balance()).toMatchObject({ available: 500, paid: 700 });
     expect(await paidConversions()).toBe(4);
     // A replay of the same event, and an older event arriving late, change nothing.
-    const first = stripe.events().filter((e) => e.type === 'transfer.reversed').at(-1)!;
+    const first = stripe
+      .events()
+      .filter((e) => e.type === 'transfer.reversed')
+      .at(-1)!;
     await stripe.redeliver(first.id);
     stripe.reverseTransfer(transfer.id, 300);
     await settle();
@@ -362,7 +379,10 @@ describe('payouts to affiliates through Stripe', () => {
     const day = new Date().toISOString().slice(0, 10);
     const statement = (await t.http.get('/v1/statements').query({ from: day, to: day }).set(auth(a.apiKey)).expect(200)).body.sections[0];
     const reversals = statement.lines.filter((l: { type: string }) => l.type === 'payout_reversed');
-    expect(reversals.map((l: { amount: number; reference: string }) => [l.amount, l.reference])).toEqual([[500, transfer.id], [300, transfer.id]]);
+    expect(reversals.map((l: { amount: number; reference: string }) => [l.amount, l.reference])).toEqual([
+      [500, transfer.id],
+      [300, transfer.id],
+    ]);
     expect(statement.totals.paid).toBe(-400);
     expect(statement.opening + statement.lines.reduce((sum: number, l: { amount: number }) => sum + l.amount, 0)).toBe(statement.closing);
 
@@ -374,7 +394,7 @@ describe('payouts to affiliates through Stripe', () => {
     expect(await paidConversions()).toBe(0);
   });
 
-  it("sends Stripe its own representation of each currency; what Stripe cannot carry stays in the balance; a currency Stripe cannot move is refused", async () => {
+  it('sends Stripe its own representation of each currency; what Stripe cannot carry stays in the balance; a currency Stripe cannot move is refused', async () => {
     const goals = (payout: number) => [{ key: 'lead', revenue: { type: 'flat', amount: 2 * payout }, payout: { type: 'flat', amount: payout } }];
     const cases = [
       // ISO zero-decimal, two-decimal at Stripe: ISK 1200 is 120000.
@@ -409,7 +429,11 @@ describe('payouts to affiliates through Stripe', () => {
   describe('webhooks', () => {
     it('refuses a bad signature with 400 and changes nothing; a replay has no second effect', async () => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM stripe_events');
-      const bad = await t.http.post('/webhooks/stripe').set('stripe-signature', 't=1,v1=deadbeef').set('content-type', 'application/json').send('{"id":"evt_x","type":"account.updated"}');
+      const bad = await t.http
+        .post('/webhooks/stripe')
+        .set('stripe-signature', 't=1,v1=deadbeef')
+        .set('content-type', 'application/json')
+        .send('{"id":"evt_x","type":"account.updated"}');
       expect(bad.status).toBe(400);
       expect(bad.body.error.code).toBe('invalid_signature');
       await t.http.post('/webhooks/stripe').set('content-type', 'application/json').send('{}').expect(400);
@@ -417,7 +441,10 @@ describe('payouts to affiliates through Stripe', () => {
 
       const a = await payableAffiliate();
       await settle();
-      const event = stripe.events().filter((e) => e.type === 'account.updated').at(-1);
+      const event = stripe
+        .events()
+        .filter((e) => e.type === 'account.updated')
+        .at(-1);
       const replay = await stripe.redeliver(event!.id);
       expect(replay?.status).toBe(200);
       await settle();
@@ -431,12 +458,25 @@ describe('payouts to affiliates through Stripe', () => {
     it('takes account.updated at the Connect endpoint, verified with its own secret only', async () => {
       const a = await payableAffiliate();
       await settle();
-      const delivery = stripe.webhookDeliveries().filter((d) => d.type === 'account.updated').at(-1)!;
+      const delivery = stripe
+        .webhookDeliveries()
+        .filter((d) => d.type === 'account.updated')
+        .at(-1)!;
       expect(delivery).toMatchObject({ url: `${t.baseUrl}/webhooks/stripe/connect`, status: 200 });
       expect((await t.dataSource.query('SELECT payouts_enabled FROM payout_accounts WHERE affiliate_id = $1', [a.id]))[0].payouts_enabled).toBe(true);
-      const payload = JSON.stringify({ id: 'evt_connect_wrong_secret', object: 'event', type: 'account.updated', account: a.accountId, created: 1, data: { object: stripe.accounts().find((x) => x.id === a.accountId) } });
+      const payload = JSON.stringify({
+        id: 'evt_connect_wrong_secret',
+        object: 'event',
+        type: 'account.updated',
+        account: a.accountId,
+        created: 1,
+        data: { object: stripe.accounts().find((x) => x.id === a.accountId) },
+      });
       const signed = (secret: string) => Stripe.webhooks.generateTestHeaderString({ payload, secret });
-      for (const [path, secret] of [['/webhooks/stripe/connect', WEBHOOK_SECRET], ['/webhooks/stripe', CONNECT_WEBHOOK_SECRET]]) {
+      for (const [path, secret] of [
+        ['/webhooks/stripe/connect', WEBHOOK_SECRET],
+        ['/webhooks/stripe', CONNECT_WEBHOOK_SECRET],
+      ]) {
         const res = await t.http.post(path).set('stripe-signature', signed(secret)).set('content-type', 'application/json').send(payload);
         expect([path, res.status, res.body.error?.code]).toEqual([path, 400, 'invalid_signature']);
       }

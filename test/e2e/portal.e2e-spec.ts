@@ -25,7 +25,13 @@ describe('the web portal', () => {
     const [{ id: adminId }] = await t.dataSource.query(`SELECT id FROM principals WHERE role = 'admin' LIMIT 1`);
     adminUser = await addUser(t, adminId, uniqueEmail('admin'), 'Ada Admin');
     admin = await signIn(t, adminUser.email);
-    for (const [name, principal] of Object.entries({ advertiser: cast.advertiser, otherAdvertiser: cast.otherAdvertiser, affiliate: cast.affiliate, otherAffiliate: cast.otherAffiliate, finance: cast.finance })) {
+    for (const [name, principal] of Object.entries({
+      advertiser: cast.advertiser,
+      otherAdvertiser: cast.otherAdvertiser,
+      affiliate: cast.affiliate,
+      otherAffiliate: cast.otherAffiliate,
+      finance: cast.finance,
+    })) {
       people[name] = await signIn(t, (await addUser(t, principal.id, uniqueEmail(name), name)).email);
     }
   });
@@ -36,7 +42,11 @@ describe('the web portal', () => {
       const { email } = await addUser(t, cast.affiliate.id);
       const agent = request.agent(t.app.getHttpServer());
       const form = await agent.get('/portal/login').expect(200);
-      const res = await agent.post('/portal/login').type('form').send({ _csrf: csrfOf(form.text), email, password: PASSWORD }).expect(303);
+      const res = await agent
+        .post('/portal/login')
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), email, password: PASSWORD })
+        .expect(303);
       const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('afx_session='));
       expect(cookie).toMatch(/^afx_session=[\w-]{43}; Path=\/portal; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
       const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM portal_sessions WHERE token_hash = sha256($1::bytea)`, [Buffer.from(cookie!.split(/[=;]/)[1])]);
@@ -46,7 +56,10 @@ describe('the web portal', () => {
     it('sends people who are not signed in to the sign-in page, and back afterwards', async () => {
       const res = await t.http.get('/portal/affiliate/conversions?status=pending').expect(303);
       expect(res.headers.location).toBe(`/portal/login?next=${encodeURIComponent('/portal/affiliate/conversions?status=pending')}`);
-      await t.http.get('/portal/login?next=https://evil.example').expect(200).expect((r) => expect(r.text).toContain('name="next" value=""'));
+      await t.http
+        .get('/portal/login?next=https://evil.example')
+        .expect(200)
+        .expect((r) => expect(r.text).toContain('name="next" value=""'));
     });
 
     it('signs out everywhere: every session of the person ends', async () => {
@@ -69,10 +82,22 @@ describe('the web portal', () => {
   describe('CSRF', () => {
     it('refuses every signed-in form without the session token, with a page, and accepts the htmx header', async () => {
       const { agent, csrf } = people.affiliate;
-      const forms = ['/portal/affiliate/links', '/portal/affiliate/coupons', '/portal/affiliate/postbacks', '/portal/affiliate/postbacks/test', '/portal/api-keys', '/portal/settings', '/portal/logout', '/portal/logout-everywhere'];
+      const forms = [
+        '/portal/affiliate/links',
+        '/portal/affiliate/coupons',
+        '/portal/affiliate/postbacks',
+        '/portal/affiliate/postbacks/test',
+        '/portal/api-keys',
+        '/portal/settings',
+        '/portal/logout',
+        '/portal/logout-everywhere',
+      ];
       for (const path of forms) {
         for (const token of [undefined, 'x'.repeat(43), people.otherAffiliate.csrf]) {
-          const res = await agent.post(path).type('form').send(token ? { _csrf: token } : {});
+          const res = await agent
+            .post(path)
+            .type('form')
+            .send(token ? { _csrf: token } : {});
           expect([path, res.status]).toEqual([path, 403]);
           expect(res.headers['content-type']).toMatch(/^text\/html/);
           expect(res.text).toContain('This form has expired');
@@ -115,7 +140,13 @@ describe('the web portal', () => {
       const agent = request.agent(t.app.getHttpServer());
       const token = csrfOf((await agent.get('/portal/login')).text);
       const from = { 'x-forwarded-for': '203.0.113.77' };
-      for (let i = 0; i < 20; i++) await agent.post('/portal/login').set(from).type('form').send({ _csrf: token, email: `nobody${i}@example.test`, password: 'nope nope nope' }).expect(401);
+      for (let i = 0; i < 20; i++)
+        await agent
+          .post('/portal/login')
+          .set(from)
+          .type('form')
+          .send({ _csrf: token, email: `nobody${i}@example.test`, password: 'nope nope nope' })
+          .expect(401);
       await agent.post('/portal/login').set(from).type('form').send({ _csrf: token, email: adminUser.email, password: PASSWORD }).expect(429);
       await agent.post('/portal/login').set({ 'x-forwarded-for': '203.0.113.78' }).type('form').send({ _csrf: token, email: adminUser.email, password: PASSWORD }).expect(303);
     });
@@ -123,14 +154,26 @@ describe('the web portal', () => {
 
   describe('invitations', () => {
     it('are one-time links', async () => {
-      const res = await admin.agent.post(`/portal/admin/principals/${cast.advertiser.id}/invite`).type('form').send({ _csrf: admin.csrf, email: uniqueEmail('invitee') }).expect(201);
+      const res = await admin.agent
+        .post(`/portal/admin/principals/${cast.advertiser.id}/invite`)
+        .type('form')
+        .send({ _csrf: admin.csrf, email: uniqueEmail('invitee') })
+        .expect(201);
       const link = /id="invite-link" value="([^"]+)"/.exec(res.text)![1];
       const path = new URL(link).pathname;
       const browser = request.agent(t.app.getHttpServer());
       const page = await browser.get(path).expect(200);
       expect(page.text).toContain(`Join ${''}`);
-      await browser.post(path).type('form').send({ _csrf: csrfOf(page.text), name: 'Ivy Invitee', password: 'short', timeZone: 'Europe/Berlin' }).expect(422);
-      const accepted = await browser.post(path).type('form').send({ _csrf: csrfOf(page.text), name: 'Ivy Invitee', password: PASSWORD, timeZone: 'Europe/Berlin' }).expect(303);
+      await browser
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: 'Ivy Invitee', password: 'short', timeZone: 'Europe/Berlin' })
+        .expect(422);
+      const accepted = await browser
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: 'Ivy Invitee', password: PASSWORD, timeZone: 'Europe/Berlin' })
+        .expect(303);
       expect(accepted.headers.location).toBe('/portal?notice=welcome');
       await browser.get('/portal/advertiser').expect(200);
       const again = await request.agent(t.app.getHttpServer()).get(path).expect(404);
@@ -148,7 +191,11 @@ describe('the web portal', () => {
       const roles = { advertiser: ['afx_adv_', cast.advertiser.id], affiliate: ['afx_aff_', cast.affiliate.id], finance: ['afx_fin_', cast.finance.id] } as const;
       for (const [name, [prefix, principalId]] of Object.entries(roles)) {
         const { agent, csrf } = people[name];
-        const res = await agent.post('/portal/api-keys').type('form').send({ _csrf: csrf, label: `${name} script` }).expect(201);
+        const res = await agent
+          .post('/portal/api-keys')
+          .type('form')
+          .send({ _csrf: csrf, label: `${name} script` })
+          .expect(201);
         const key = /id="new-key" value="([^"]+)"/.exec(res.text)![1];
         expect(key.startsWith(prefix)).toBe(true);
         expect((await t.http.get('/v1/me').set(auth(key)).expect(200)).body.id).toBe(principalId);
@@ -181,7 +228,11 @@ describe('the web portal', () => {
       const gone = await request.agent(t.app.getHttpServer()).get(path).expect(410);
       expect(gone.headers['content-type']).toMatch(/^text\/html/);
       expect(gone.text).toContain('This invitation was revoked');
-      const accept = await browser.post(path).type('form').send({ _csrf: csrfOf(form.text), name: 'Rex Revoked', password: PASSWORD, timeZone: 'UTC' }).expect(410);
+      const accept = await browser
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), name: 'Rex Revoked', password: PASSWORD, timeZone: 'UTC' })
+        .expect(410);
       expect(accept.text).toContain('This invitation was revoked');
       const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM portal_users WHERE lower(email) = lower($1)`, [email]);
       expect(n).toBe(0);
@@ -202,12 +253,23 @@ describe('the web portal', () => {
       const browser = request.agent(t.app.getHttpServer());
       const page = await browser.get('/portal/signup').expect(200);
       const email = uniqueEmail('newcomer');
-      const bad = await browser.post('/portal/signup').type('form').send({ _csrf: csrfOf(page.text), company: 'Trail Blog', name: 'Tess', email, password: 'short', timeZone: 'UTC' }).expect(422);
+      const bad = await browser
+        .post('/portal/signup')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), company: 'Trail Blog', name: 'Tess', email, password: 'short', timeZone: 'UTC' })
+        .expect(422);
       expect(bad.text).toContain('value="Trail Blog"');
       expect(bad.text).toMatch(/name="password" required aria-invalid="true"/);
-      await browser.post('/portal/signup').type('form').send({ _csrf: csrfOf(page.text), company: 'Trail Blog', name: 'Tess', email, password: PASSWORD, timeZone: 'UTC', about: 'hiking blog' }).expect(303);
+      await browser
+        .post('/portal/signup')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), company: 'Trail Blog', name: 'Tess', email, password: PASSWORD, timeZone: 'UTC', about: 'hiking blog' })
+        .expect(303);
       expect((await browser.get('/portal/affiliate/links')).headers.location).toBe('/portal/pending');
-      await browser.get('/portal/pending').expect(200).expect((r) => expect(r.text).toContain('Trail Blog'));
+      await browser
+        .get('/portal/pending')
+        .expect(200)
+        .expect((r) => expect(r.text).toContain('Trail Blog'));
       const [affiliate] = await t.dataSource.query(`SELECT id, status, metadata FROM principals WHERE lower(email) = lower($1) AND role = 'affiliate'`, [email]);
       expect(affiliate).toMatchObject({ status: 'pending', metadata: { about: 'hiking blog' } });
       const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM api_keys WHERE principal_id = $1 AND revoked_at IS NULL`, [affiliate.id]);
@@ -226,8 +288,19 @@ describe('the web portal', () => {
       const ownOffer = await createOffer(t, cast.advertiser);
       const otherLink = await createLink(t, cast.otherAffiliate, otherOffer.id);
       const clickId = t.app.get(ClickIdService).issue(otherLink.id, new Date(Date.now() - 60_000));
-      const conversion = (await t.http.get('/postback').query({ token: cast.otherAdvertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `X-${Date.now()}` }).expect(201)).body;
-      const coupon = (await t.http.post('/v1/coupons').set(auth(cast.otherAdvertiser.apiKey)).send({ offerId: otherOffer.id, affiliateId: cast.otherAffiliate.id, code: `OTHER${Date.now()}` }).expect(201)).body;
+      const conversion = (
+        await t.http
+          .get('/postback')
+          .query({ token: cast.otherAdvertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `X-${Date.now()}` })
+          .expect(201)
+      ).body;
+      const coupon = (
+        await t.http
+          .post('/v1/coupons')
+          .set(auth(cast.otherAdvertiser.apiKey))
+          .send({ offerId: otherOffer.id, affiliateId: cast.otherAffiliate.id, code: `OTHER${Date.now()}` })
+          .expect(201)
+      ).body;
       const otherKey = (await t.http.post('/v1/api-keys').set(auth(cast.otherAffiliate.apiKey)).send({ label: 'theirs' }).expect(201)).body;
       await drainQueues(t);
 
@@ -279,12 +352,21 @@ describe('the web portal', () => {
       await agent.post(`/portal/advertiser/offers/${offer.id}/applications/${cast.affiliate.id}/approve`).type('form').send({ _csrf: csrf }).expect(303);
       const link = await createLink(t, cast.affiliate, offer.id);
       const clickId = t.app.get(ClickIdService).issue(link.id, new Date(Date.now() - 60_000));
-      const conversion = (await t.http.get('/postback').query({ token: cast.advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `OWN-${Date.now()}` }).expect(201)).body;
+      const conversion = (
+        await t.http
+          .get('/postback')
+          .query({ token: cast.advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `OWN-${Date.now()}` })
+          .expect(201)
+      ).body;
       await drainQueues(t);
       const row = await agent.post(`/portal/advertiser/conversions/${conversion.id}/approve`).set('hx-request', 'true').set('x-csrf-token', csrf).type('form').send({}).expect(200);
       expect(row.text).toMatch(/^<tr id="conversion-[\w-]+" class="updated">/);
       expect(row.text).toContain('Approved');
-      const back = await agent.post(`/portal/advertiser/conversions/${conversion.id}/reverse`).type('form').send({ _csrf: csrf, reason: 'refunded', back: '/portal/advertiser/conversions?status=approved' }).expect(303);
+      const back = await agent
+        .post(`/portal/advertiser/conversions/${conversion.id}/reverse`)
+        .type('form')
+        .send({ _csrf: csrf, reason: 'refunded', back: '/portal/advertiser/conversions?status=approved' })
+        .expect(303);
       expect(back.headers.location).toBe('/portal/advertiser/conversions?status=approved');
       const twice = await agent.post(`/portal/advertiser/conversions/${conversion.id}/approve`).set('hx-request', 'true').set('x-csrf-token', csrf).type('form').send({});
       expect(twice.status).toBe(409);
@@ -293,7 +375,11 @@ describe('the web portal', () => {
       const [stored] = await t.dataSource.query(`SELECT status, reason FROM conversions WHERE id = $1`, [conversion.id]);
       expect(stored).toEqual({ status: 'reversed', reason: 'refunded' });
 
-      const requested = await people.affiliate.agent.post('/portal/affiliate/coupons').type('form').send({ _csrf: people.affiliate.csrf, offerId: offer.id, code: `VANITY${Date.now()}` }).expect(303);
+      const requested = await people.affiliate.agent
+        .post('/portal/affiliate/coupons')
+        .type('form')
+        .send({ _csrf: people.affiliate.csrf, offerId: offer.id, code: `VANITY${Date.now()}` })
+        .expect(303);
       expect(requested.headers.location).toBe('/portal/affiliate/coupons?notice=requested');
       const [coupon] = await t.dataSource.query(`SELECT id FROM coupons WHERE offer_id = $1 AND status = 'pending'`, [offer.id]);
       await agent.post(`/portal/advertiser/coupons/${coupon.id}/approve`).type('form').send({ _csrf: csrf }).expect(303);
@@ -308,13 +394,25 @@ describe('the web portal', () => {
       const clickId = t.app.get(ClickIdService).issue(link.id, new Date(Date.now() - 60_000));
       const { agent, csrf } = people.advertiser;
       const [{ n: before }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions`);
-      const ok = await agent.post('/portal/advertiser/integration/test').set('hx-request', 'true').set('x-csrf-token', csrf).type('form').send({ token: cast.advertiser.postbackToken, click_id: clickId, goal: 'sale', txn_id: 'TEST-1', amount: '49.99' }).expect(200);
+      const ok = await agent
+        .post('/portal/advertiser/integration/test')
+        .set('hx-request', 'true')
+        .set('x-csrf-token', csrf)
+        .type('form')
+        .send({ token: cast.advertiser.postbackToken, click_id: clickId, goal: 'sale', txn_id: 'TEST-1', amount: '49.99' })
+        .expect(200);
       expect(ok.text).toContain('Attributed by <strong>click</strong>');
       expect(ok.text).toContain('you pay <strong>$7.50</strong>');
       // What the affiliate earns is not the advertiser's to see (with the cost, it gives away the margin).
       expect(ok.text).not.toContain('affiliate earns');
       expect(ok.text).toContain('would be <strong>pending</strong>');
-      const bad = await agent.post('/portal/advertiser/integration/test').set('hx-request', 'true').set('x-csrf-token', csrf).type('form').send({ token: 'pbt_nope', click_id: `${clickId}x`, goal: 'lead', txn_id: 'TEST-2' }).expect(200);
+      const bad = await agent
+        .post('/portal/advertiser/integration/test')
+        .set('hx-request', 'true')
+        .set('x-csrf-token', csrf)
+        .type('form')
+        .send({ token: 'pbt_nope', click_id: `${clickId}x`, goal: 'lead', txn_id: 'TEST-2' })
+        .expect(200);
       expect(bad.text).toContain('would answer <strong>401</strong>');
       expect(bad.text).toContain('malformed or was tampered with');
       const [{ n: after }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions`);
@@ -325,8 +423,28 @@ describe('the web portal', () => {
   describe('pages', () => {
     it('renders every page of every role as HTML, never JSON', async () => {
       const pages: Record<string, string[]> = {
-        affiliate: ['/portal/affiliate', '/portal/affiliate/offers', '/portal/affiliate/links', '/portal/affiliate/coupons', '/portal/affiliate/conversions?status=pending', '/portal/affiliate/payouts', '/portal/affiliate/statements', '/portal/affiliate/postbacks', '/portal/api-keys', '/portal/settings'],
-        advertiser: ['/portal/advertiser', '/portal/advertiser/offers', '/portal/advertiser/offers/new', '/portal/advertiser/applications', '/portal/advertiser/coupons', '/portal/advertiser/conversions', '/portal/advertiser/integration', '/portal/advertiser/invoices'],
+        affiliate: [
+          '/portal/affiliate',
+          '/portal/affiliate/offers',
+          '/portal/affiliate/links',
+          '/portal/affiliate/coupons',
+          '/portal/affiliate/conversions?status=pending',
+          '/portal/affiliate/payouts',
+          '/portal/affiliate/statements',
+          '/portal/affiliate/postbacks',
+          '/portal/api-keys',
+          '/portal/settings',
+        ],
+        advertiser: [
+          '/portal/advertiser',
+          '/portal/advertiser/offers',
+          '/portal/advertiser/offers/new',
+          '/portal/advertiser/applications',
+          '/portal/advertiser/coupons',
+          '/portal/advertiser/conversions',
+          '/portal/advertiser/integration',
+          '/portal/advertiser/invoices',
+        ],
         finance: ['/portal/finance', '/portal/finance/invoices', '/portal/finance/statements'],
       };
       for (const [role, paths] of Object.entries(pages)) {
@@ -337,7 +455,8 @@ describe('the web portal', () => {
           expect(res.headers['cache-control']).toBe('no-store');
         }
       }
-      for (const path of ['/portal/admin', '/portal/admin?role=advertiser', `/portal/admin/principals/${cast.advertiser.id}`, '/portal/admin/principals/new', '/portal/finance']) await admin.agent.get(path).expect(200);
+      for (const path of ['/portal/admin', '/portal/admin?role=advertiser', `/portal/admin/principals/${cast.advertiser.id}`, '/portal/admin/principals/new', '/portal/finance'])
+        await admin.agent.get(path).expect(200);
     });
 
     it('keeps a form’s input and marks the bad field', async () => {
@@ -345,7 +464,18 @@ describe('the web portal', () => {
       const res = await agent
         .post('/portal/advertiser/offers')
         .type('form')
-        .send({ _csrf: csrf, _action: 'save', name: 'Tents', currency: 'USD', landingUrl: 'https://shop.example/?c={click_id}', 'goals.0.key': 'sale', 'goals.0.revenue.type': 'flat', 'goals.0.revenue.value': '5.00', 'goals.0.payout.type': 'flat', 'goals.0.payout.value': '3.505' })
+        .send({
+          _csrf: csrf,
+          _action: 'save',
+          name: 'Tents',
+          currency: 'USD',
+          landingUrl: 'https://shop.example/?c={click_id}',
+          'goals.0.key': 'sale',
+          'goals.0.revenue.type': 'flat',
+          'goals.0.revenue.value': '5.00',
+          'goals.0.payout.type': 'flat',
+          'goals.0.payout.value': '3.505',
+        })
         .expect(422);
       expect(res.text).toContain('value="Tents"');
       expect(res.text).toMatch(/name="goals\.0\.payout\.value" value="3\.505" inputmode="decimal" aria-label="[^"]+" aria-invalid="true"/);
@@ -365,7 +495,11 @@ describe('the web portal', () => {
   });
 
   it('creates a finance user through the admin pages and shows the API key once', async () => {
-    const res = await admin.agent.post('/portal/admin/principals').type('form').send({ _csrf: admin.csrf, role: 'finance', name: 'Fin Team', email: uniqueEmail('fin') }).expect(201);
+    const res = await admin.agent
+      .post('/portal/admin/principals')
+      .type('form')
+      .send({ _csrf: admin.csrf, role: 'finance', name: 'Fin Team', email: uniqueEmail('fin') })
+      .expect(201);
     expect(res.text).toMatch(/id="first-key" value="afx_fin_[\w-]+"/);
     expect(res.text).toMatch(/id="invite-link" value="http:\/\/afflux\.test\/portal\/invite\/[\w-]{43}"/);
     const unused: PrincipalHandle = await createFinanceUser(t);

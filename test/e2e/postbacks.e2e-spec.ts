@@ -50,23 +50,34 @@ describe('outgoing postbacks to private networks', () => {
   });
   beforeEach(() => receiver.received.splice(0));
 
-  it.each(['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::127.0.0.1]', '2130706433', '0x7f.1', 'localhost', '[::1]'])('refuses an affiliate URL on %s, for a test and a real postback', async (host) => {
-    const aff = await createAffiliate(t);
-    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `http://${host}:${receiver.port}/pb?t={txn_id}` }).expect(200);
-    const test = await t.http.post('/v1/postback-settings/test').set(auth(aff.apiKey)).send({}).expect(200);
-    expect(test.body).toMatchObject({ statusCode: null, error: 'target resolves to a private address', responseExcerpt: null });
+  it.each(['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::127.0.0.1]', '2130706433', '0x7f.1', 'localhost', '[::1]'])(
+    'refuses an affiliate URL on %s, for a test and a real postback',
+    async (host) => {
+      const aff = await createAffiliate(t);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ urlTemplate: `http://${host}:${receiver.port}/pb?t={txn_id}` })
+        .expect(200);
+      const test = await t.http.post('/v1/postback-settings/test').set(auth(aff.apiKey)).send({}).expect(200);
+      expect(test.body).toMatchObject({ statusCode: null, error: 'target resolves to a private address', responseExcerpt: null });
 
-    const conversion = await convert(t, advertiser, aff, offer);
-    await drainQueues(t);
-    expect((await attemptsOf(t, aff, conversion.id)).map((a) => a.error)).toEqual(['target resolves to a private address']);
-    expect(receiver.received).toEqual([]);
-  });
+      const conversion = await convert(t, advertiser, aff, offer);
+      await drainQueues(t);
+      expect((await attemptsOf(t, aff, conversion.id)).map((a) => a.error)).toEqual(['target resolves to a private address']);
+      expect(receiver.received).toEqual([]);
+    },
+  );
 
   it('refuses a host name that resolves to loopback only when the connection resolves it (DNS rebinding)', async () => {
     const restore = rebindingDns({ 'tracker.rebind.test': { checked: '203.0.113.7', connected: '127.0.0.1' } });
     try {
       const aff = await createAffiliate(t);
-      await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `http://tracker.rebind.test:${receiver.port}/pb?t={txn_id}` }).expect(200);
+      await t.http
+        .put('/v1/postback-settings')
+        .set(auth(aff.apiKey))
+        .send({ urlTemplate: `http://tracker.rebind.test:${receiver.port}/pb?t={txn_id}` })
+        .expect(200);
       const conversion = await convert(t, advertiser, aff, offer);
       await drainQueues(t);
       expect(receiver.received).toEqual([]);
@@ -87,7 +98,10 @@ describe('outgoing postbacks per conversion: in order, once', () => {
   beforeAll(async () => {
     receiverUrl = await receiver.start();
     // Retries wait ten minutes unless a test promotes them: the test decides when a retry runs.
-    t = await createTestApp({ workers: true, env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_RETRY_BASE_MS: '600000', POSTBACK_MAX_ATTEMPTS: '3', POSTBACK_TIMEOUT_MS: '1000' } });
+    t = await createTestApp({
+      workers: true,
+      env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_RETRY_BASE_MS: '600000', POSTBACK_MAX_ATTEMPTS: '3', POSTBACK_TIMEOUT_MS: '1000' },
+    });
     advertiser = await createAdvertiser(t);
     offer = await createOffer(t, advertiser);
   });
@@ -99,7 +113,11 @@ describe('outgoing postbacks per conversion: in order, once', () => {
 
   async function affiliateWithUrl(): Promise<PrincipalHandle> {
     const aff = await createAffiliate(t);
-    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` }).expect(200);
+    await t.http
+      .put('/v1/postback-settings')
+      .set(auth(aff.apiKey))
+      .send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` })
+      .expect(200);
     return aff;
   }
   const statusesReceived = () => receiver.received.map((r) => new URL(r.url, receiverUrl).searchParams.get('s'));
@@ -133,7 +151,11 @@ describe('outgoing postbacks per conversion: in order, once', () => {
     const aff = await createAffiliate(t); // no URL yet: the queued job has nothing to call
     const conversion = await convert(t, advertiser, aff, offer);
     await drainQueues(t);
-    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` }).expect(200);
+    await t.http
+      .put('/v1/postback-settings')
+      .set(auth(aff.apiKey))
+      .send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` })
+      .expect(200);
     const [{ id: eventId }] = await t.dataSource.query(`SELECT id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]);
     receiver.answer({ status: 200, delayMs: 300 });
     const service = t.app.get(PostbacksService);
@@ -176,7 +198,11 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
     advertiser = await createAdvertiser(t);
     offer = await createOffer(t, advertiser);
     aff = await createAffiliate(t);
-    await t.http.put('/v1/postback-settings').set(auth(aff.apiKey)).send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` }).expect(200);
+    await t.http
+      .put('/v1/postback-settings')
+      .set(auth(aff.apiKey))
+      .send({ urlTemplate: `${receiverUrl}/pb?s={status}&t={txn_id}` })
+      .expect(200);
   });
   afterAll(async () => {
     await receiver.stop();
@@ -217,7 +243,11 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
         };
         for (const s of steps) {
           if (s.kind === 'transition' && events.length < STATUSES.length) {
-            await t.http.post(`/v1/conversions/${conversion.id}/${events.length === 1 ? 'approve' : 'reverse'}`).set(auth(t.adminKey)).send({ reason: 'test' }).expect(200);
+            await t.http
+              .post(`/v1/conversions/${conversion.id}/${events.length === 1 ? 'approve' : 'reverse'}`)
+              .set(auth(t.adminKey))
+              .send({ reason: 'test' })
+              .expect(200);
             events.push((await t.dataSource.query(`SELECT max(id) AS id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]))[0].id);
           } else if (s.kind === 'run' && s.event < events.length) {
             await run(events[s.event], s.ok);
@@ -230,7 +260,10 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
         expect(sent).toEqual([...sent].sort((a, b) => a - b));
         const delivered = await t.dataSource.query(`SELECT event_id FROM postback_deliveries WHERE conversion_id = $1 AND state = 'delivered' ORDER BY event_id`, [conversion.id]);
         expect(delivered.at(-1)?.event_id).toBe(events.at(-1));
-        const attempts = await t.dataSource.query(`SELECT event_id, count(*)::int AS n FROM postback_attempts WHERE conversion_id = $1 AND outcome = 'delivered' GROUP BY event_id`, [conversion.id]);
+        const attempts = await t.dataSource.query(
+          `SELECT event_id, count(*)::int AS n FROM postback_attempts WHERE conversion_id = $1 AND outcome = 'delivered' GROUP BY event_id`,
+          [conversion.id],
+        );
         expect(attempts.every((a: { n: number }) => a.n === 1)).toBe(true);
       }),
       { numRuns: 25 },

@@ -119,11 +119,7 @@ describe('reports', () => {
       cast = await createCast(t);
       const { advertiser: a, otherAdvertiser: b, affiliate: x, otherAffiliate: y } = cast;
       [usd, eur] = await Promise.all([createOffer(t, a), createOffer(t, b, { currency: 'EUR' })]);
-      const [xa, xb, ya] = await Promise.all([
-        linkOf(t, x, usd, a, { channel: 'email' }),
-        linkOf(t, x, eur, b, { channel: 'seo' }),
-        linkOf(t, y, usd, a, { channel: 'social' }),
-      ]);
+      const [xa, xb, ya] = await Promise.all([linkOf(t, x, usd, a, { channel: 'email' }), linkOf(t, x, eur, b, { channel: 'seo' }), linkOf(t, y, usd, a, { channel: 'social' })]);
       const at = (h: number, m: number) => new Date(y0 + h * HOUR + m * 60_000);
       const [c1, c2, c3, , c5, , c7] = await writeClicks(t, [
         { link: xa, at: at(9, 15), ip: GB, subs: { sub1: 'a1', sub2: 'a2', sub3: 'a3', sub4: 'a4', sub5: 'a5' } },
@@ -219,19 +215,85 @@ describe('reports', () => {
     it("shows an affiliate its own traffic, what it earns per result, and nothing of the advertiser's money", async () => {
       const x = await report(t, cast.affiliate.apiKey, window);
       expect(x.data).toEqual([
-        { currency: 'EUR', clicks: 2, uniqueClicks: 2, blockedClicks: 0, conversions: 1, pending: 1, approved: 0, rejected: 0, reversed: 0, saleAmount: 0, payout: 300, conversionRate: 0.5, approvalRate: null, epc: 150, cpa: null, cpl: 300 },
-        { currency: 'USD', clicks: 3, uniqueClicks: 2, blockedClicks: 1, conversions: 3, pending: 1, approved: 1, rejected: 1, reversed: 0, saleAmount: 10000, payout: 1300, conversionRate: 1, approvalRate: 0.5, epc: 433.33, cpa: 1000, cpl: 300 },
+        {
+          currency: 'EUR',
+          clicks: 2,
+          uniqueClicks: 2,
+          blockedClicks: 0,
+          conversions: 1,
+          pending: 1,
+          approved: 0,
+          rejected: 0,
+          reversed: 0,
+          saleAmount: 0,
+          payout: 300,
+          conversionRate: 0.5,
+          approvalRate: null,
+          epc: 150,
+          cpa: null,
+          cpl: 300,
+        },
+        {
+          currency: 'USD',
+          clicks: 3,
+          uniqueClicks: 2,
+          blockedClicks: 1,
+          conversions: 3,
+          pending: 1,
+          approved: 1,
+          rejected: 1,
+          reversed: 0,
+          saleAmount: 10000,
+          payout: 1300,
+          conversionRate: 1,
+          approvalRate: 0.5,
+          epc: 433.33,
+          cpa: 1000,
+          cpl: 300,
+        },
       ]);
       const y = await report(t, cast.otherAffiliate.apiKey, { ...window, groupBy: 'offer,affiliate,advertiser' });
       expect(y.data).toEqual([
-        { offerId: usd.id, affiliateId: cast.otherAffiliate.id, advertiserId: cast.advertiser.id, currency: 'USD', clicks: 3, uniqueClicks: 3, blockedClicks: 0, conversions: 1, pending: 1, approved: 0, rejected: 0, reversed: 0, saleAmount: 5000, payout: 500, conversionRate: 0.3333, approvalRate: null, epc: 166.67, cpa: 500, cpl: null },
+        {
+          offerId: usd.id,
+          affiliateId: cast.otherAffiliate.id,
+          advertiserId: cast.advertiser.id,
+          currency: 'USD',
+          clicks: 3,
+          uniqueClicks: 3,
+          blockedClicks: 0,
+          conversions: 1,
+          pending: 1,
+          approved: 0,
+          rejected: 0,
+          reversed: 0,
+          saleAmount: 5000,
+          payout: 500,
+          conversionRate: 0.3333,
+          approvalRate: null,
+          epc: 166.67,
+          cpa: 500,
+          cpl: null,
+        },
       ]);
       for (const row of [...x.data, ...y.data, ...x.totals.byCurrency]) for (const field of ['revenue', 'margin', 'roi']) expect(row).not.toHaveProperty(field);
     });
 
     it("answers no rows for another principal's ids, as for unknown ones, and narrows by one's own", async () => {
       const { advertiser, otherAdvertiser, affiliate, otherAffiliate } = cast;
-      const empty = { clicks: 0, uniqueClicks: 0, blockedClicks: 0, conversions: 0, pending: 0, approved: 0, rejected: 0, reversed: 0, conversionRate: null, approvalRate: null, byCurrency: [] };
+      const empty = {
+        clicks: 0,
+        uniqueClicks: 0,
+        blockedClicks: 0,
+        conversions: 0,
+        pending: 0,
+        approved: 0,
+        rejected: 0,
+        reversed: 0,
+        conversionRate: null,
+        approvalRate: null,
+        byCurrency: [],
+      };
       for (const [key, filter] of [
         [affiliate.apiKey, { affiliateId: otherAffiliate.id }],
         [otherAffiliate.apiKey, { offerId: eur.id }],
@@ -243,7 +305,9 @@ describe('reports', () => {
         expect(body).toEqual({ data: [], totals: empty });
       }
       expect((await report(t, affiliate.apiKey, { ...window, offerId: eur.id })).data).toEqual([expect.objectContaining({ currency: 'EUR', clicks: 2 })]);
-      expect((await report(t, advertiser.apiKey, { ...window, affiliateId: affiliate.id })).data).toEqual([expect.objectContaining({ currency: 'USD', clicks: 3, conversions: 3 })]);
+      expect((await report(t, advertiser.apiKey, { ...window, affiliateId: affiliate.id })).data).toEqual([
+        expect.objectContaining({ currency: 'USD', clicks: 3, conversions: 3 }),
+      ]);
       expect((await report(t, t.adminKey, { ...window, advertiserId: otherAdvertiser.id, currency: 'EUR' })).data).toEqual([EUR_STAFF]);
       expect((await report(t, t.adminKey, { ...window, currency: 'JPY' })).data).toEqual([]);
       await stats(t, 'afx_aff_not-a-key', window).expect(401);
@@ -293,7 +357,12 @@ describe('reports', () => {
       expect(counts(only(affiliates, { affiliateId: otherAffiliate.id, currency: 'USD' }))).toEqual({ clicks: 3, conversions: 1 });
       expect(affiliates).toHaveLength(3);
       const advertisers = await by('advertiser');
-      expect(advertisers.map((r) => [r.advertiserId, r.currency])).toEqual(expect.arrayContaining([[advertiser.id, 'USD'], [otherAdvertiser.id, 'EUR']]));
+      expect(advertisers.map((r) => [r.advertiserId, r.currency])).toEqual(
+        expect.arrayContaining([
+          [advertiser.id, 'USD'],
+          [otherAdvertiser.id, 'EUR'],
+        ]),
+      );
       expect(advertisers).toHaveLength(2);
       expect((await by('channel')).map((r) => [r.channel, r.currency, r.clicks, r.conversions])).toEqual([
         ['email', 'USD', 3, 3],
@@ -417,8 +486,15 @@ describe('reports', () => {
         const hookedLink = await linkOf(t, cast.affiliate, hooked, cast.advertiser, { channel: 'email' });
         const times = [...spring, ...autumn];
         await insertRaw(t.dataSource, rawLink, times);
-        await writeClicks(t, times.map((at) => ({ link: hookedLink, at: new Date(at) })));
-        for (const [from, to] of [['2026-03-28', '2026-03-30'], ['2026-10-24', '2026-10-26']]) await rebuild(t, { from, to, timezone: 'Europe/Berlin' }).expect(200);
+        await writeClicks(
+          t,
+          times.map((at) => ({ link: hookedLink, at: new Date(at) })),
+        );
+        for (const [from, to] of [
+          ['2026-03-28', '2026-03-30'],
+          ['2026-10-24', '2026-10-26'],
+        ])
+          await rebuild(t, { from, to, timezone: 'Europe/Berlin' }).expect(200);
       });
 
       const berlin = async (offer: OfferHandle, from: string, to: string, groupBy: string) =>

@@ -34,7 +34,18 @@ describe('secrets stay out of the logs', () => {
     const res = await withoutTable('postback_tokens', () =>
       t.http
         .get('/postback')
-        .query({ token, coupon: 'NOPE', goal: 'sale', txn_id: 'LOG-1', amount: '10.00', currency: 'USD', ip: CLIENT_IP, user_agent: USER_AGENT, api_key: 'afx_adm_query_param_value_000000', signature: 'sig-value-123' })
+        .query({
+          token,
+          coupon: 'NOPE',
+          goal: 'sale',
+          txn_id: 'LOG-1',
+          amount: '10.00',
+          currency: 'USD',
+          ip: CLIENT_IP,
+          user_agent: USER_AGENT,
+          api_key: 'afx_adm_query_param_value_000000',
+          signature: 'sig-value-123',
+        })
         .set({ 'x-forwarded-for': CLIENT_IP, 'user-agent': USER_AGENT, authorization: `Bearer ${t.adminKey}` }),
     );
     expect(res.status).toBe(500);
@@ -43,13 +54,17 @@ describe('secrets stay out of the logs', () => {
     expect(written).toContain('"url":"/postback?');
     expect(written).toContain('relation \\"postback_tokens\\" does not exist');
     expect(written).toContain('token=[redacted]');
-    for (const secret of [token, t.adminKey, 'afx_adm_query_param_value_000000', 'sig-value-123', CLIENT_IP, USER_AGENT, encodeURIComponent(USER_AGENT)]) expect(written).not.toContain(secret);
+    for (const secret of [token, t.adminKey, 'afx_adm_query_param_value_000000', 'sig-value-123', CLIENT_IP, USER_AGENT, encodeURIComponent(USER_AGENT)])
+      expect(written).not.toContain(secret);
   });
 
   it('logs a failing conversion write without the client IP and user agent it was storing', async () => {
     const before = t.logs.length;
     const res = await withoutTable('conversions', () =>
-      t.http.get('/postback').query({ token: advertiser.postbackToken as string, coupon: 'NOPE', goal: 'sale', txn_id: 'LOG-2', amount: '10.00', currency: 'USD' }).set({ 'x-forwarded-for': CLIENT_IP, 'user-agent': USER_AGENT }),
+      t.http
+        .get('/postback')
+        .query({ token: advertiser.postbackToken as string, coupon: 'NOPE', goal: 'sale', txn_id: 'LOG-2', amount: '10.00', currency: 'USD' })
+        .set({ 'x-forwarded-for': CLIENT_IP, 'user-agent': USER_AGENT }),
     );
     expect(res.status).toBeGreaterThanOrEqual(500);
     const written = t.logs.slice(before).join('\n');

@@ -26,7 +26,11 @@ describe('commission statements and period summaries', () => {
   let usd: OfferHandle;
   let eur: OfferHandle;
   const today = () => new Date().toISOString().slice(0, 10);
-  const statement = (key: string, query: Record<string, string>) => t.http.get('/v1/statements').query({ from: today(), to: today(), ...query }).set(auth(key));
+  const statement = (key: string, query: Record<string, string>) =>
+    t.http
+      .get('/v1/statements')
+      .query({ from: today(), to: today(), ...query })
+      .set(auth(key));
 
   async function settle(): Promise<void> {
     await stripe.flushWebhooks();
@@ -100,11 +104,13 @@ describe('commission statements and period summaries', () => {
   });
 
   it('renders a PDF', async () => {
-    const res = await statement(finance.apiKey, { format: 'pdf', affiliateId: affiliate.id }).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const res = await statement(finance.apiKey, { format: 'pdf', affiliateId: affiliate.id })
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/pdf');
     expect((res.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
@@ -182,7 +188,10 @@ describe('commission statements and period summaries', () => {
     const at = new Date(from.getTime() + 14 * 86_400_000 + 12 * 3_600_000);
     await t.dataSource.transaction(async (m) => {
       await m.query(`SET LOCAL session_replication_role = replica`);
-      await m.query(`UPDATE journal_lines SET created_at = $2 WHERE entry_id IN (SELECT id FROM journal_entries WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[]))`, [ids, at]);
+      await m.query(`UPDATE journal_lines SET created_at = $2 WHERE entry_id IN (SELECT id FROM journal_entries WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[]))`, [
+        ids,
+        at,
+      ]);
       await m.query(`UPDATE journal_entries SET created_at = $2 WHERE cause_type = 'conversion' AND cause_id = ANY($1::text[])`, [ids, at]);
       await m.query(`UPDATE conversion_events SET created_at = $2 WHERE conversion_id = ANY($1::uuid[])`, [ids, at]);
       await m.query(`UPDATE conversions SET created_at = $2, approved_at = $2 WHERE id = ANY($1::uuid[])`, [ids, at]);

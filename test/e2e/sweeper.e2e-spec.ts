@@ -17,10 +17,10 @@ describe('sweeper', () => {
   let offer: OfferHandle;
   let sweeper: SweeperService;
 
-  const kindsOf = async (id: string) =>
-    (await t.dataSource.query(`SELECT kind FROM journal_entries WHERE cause_id = $1 ORDER BY kind`, [id])).map((r: { kind: string }) => r.kind);
+  const kindsOf = async (id: string) => (await t.dataSource.query(`SELECT kind FROM journal_entries WHERE cause_id = $1 ORDER BY kind`, [id])).map((r: { kind: string }) => r.kind);
   /** Past the sweeper's grace period, as if it had happened minutes ago. */
-  const age = (table: string, id: string) => t.dataSource.query(`UPDATE ${table} SET ${table === 'conversions' ? 'updated_at' : 'created_at'} = now() - interval '10 minutes' WHERE id = $1`, [id]);
+  const age = (table: string, id: string) =>
+    t.dataSource.query(`UPDATE ${table} SET ${table === 'conversions' ? 'updated_at' : 'created_at'} = now() - interval '10 minutes' WHERE id = $1`, [id]);
 
   beforeAll(async () => {
     t = await createTestApp({ workers: true });
@@ -48,7 +48,10 @@ describe('sweeper', () => {
     expect(await sweeper.sweep()).toMatchObject({ missingPostings: 1 });
     expect(await kindsOf(id)).toEqual(['approval', 'commission']);
     expect(await sweeper.sweep()).toMatchObject({ missingPostings: 0 });
-    const metrics = await t.http.get('/metrics').set({ Authorization: `Bearer ${t.adminKey}` }).expect(200);
+    const metrics = await t.http
+      .get('/metrics')
+      .set({ Authorization: `Bearer ${t.adminKey}` })
+      .expect(200);
     expect(metrics.text).toMatch(/^afx_sweeper_redriven_total\{kind="missing_postings"\} 1$/m);
   });
 
@@ -58,7 +61,9 @@ describe('sweeper', () => {
     // by renaming the postback's txn id onto the pixel's, as if they had raced.
     const link = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId: offer.id }).expect(201);
     const clickId = t.app.get(ClickIdService).issue(link.body.id, new Date(Date.now() - 60_000));
-    const pixel = await t.app.get(ConversionsService).record({ advertiserId: advertiser.id, source: 'pixel', goal: 'lead', txnId: 'RACED-1', clickId }, { type: 'postback', id: advertiser.id });
+    const pixel = await t.app
+      .get(ConversionsService)
+      .record({ advertiserId: advertiser.id, source: 'pixel', goal: 'lead', txnId: 'RACED-1', clickId }, { type: 'postback', id: advertiser.id });
     const postback = await convert(t, advertiser, affiliate, offer, { txn_id: 'RACED-1-other' });
     await t.dataSource.query(`UPDATE conversions SET txn_id = 'RACED-1' WHERE id = $1`, [postback.id]);
     await drainQueues(t);
@@ -116,7 +121,9 @@ describe('sweeper', () => {
       `INSERT INTO outbox (topic, aggregate_id, relayed_at) SELECT 'conversion.recorded', 'old-' || n, now() - interval '100 hours' FROM generate_series(1, 2500) n`,
     );
     await t.dataSource.query(`INSERT INTO outbox (topic, aggregate_id, relayed_at) VALUES ('conversion.recorded', 'recent', now())`);
-    await t.dataSource.query(`INSERT INTO outbox (topic, aggregate_id, parked_at, error) VALUES ('gone.topic', 'parked', now() - interval '100 hours', 'unknown topic gone.topic')`);
+    await t.dataSource.query(
+      `INSERT INTO outbox (topic, aggregate_id, parked_at, error) VALUES ('gone.topic', 'parked', now() - interval '100 hours', 'unknown topic gone.topic')`,
+    );
     const report = await sweeper.sweep();
     expect(report.prunedOutbox).toBeGreaterThanOrEqual(2500);
     const left = await t.dataSource.query(`SELECT aggregate_id FROM outbox WHERE aggregate_id IN ('recent', 'parked') OR aggregate_id LIKE 'old-%' ORDER BY aggregate_id`);

@@ -57,7 +57,12 @@ describe('rate limits that hold', () => {
       try {
         const from = freshIp();
         const answers = await Promise.all(
-          Array.from({ length: 30 }, (_, i) => t.http.get('/postback').query({ token: `pbt_${randomBytes(24).toString('hex')}`, goal: 'lead', txn_id: `FAKE-${i}` }).set(from)),
+          Array.from({ length: 30 }, (_, i) =>
+            t.http
+              .get('/postback')
+              .query({ token: `pbt_${randomBytes(24).toString('hex')}`, goal: 'lead', txn_id: `FAKE-${i}` })
+              .set(from),
+          ),
         );
         const statuses = answers.map((r) => r.status).sort();
         expect(statuses.filter((s) => s === 401)).toHaveLength(5);
@@ -72,7 +77,12 @@ describe('rate limits that hold', () => {
       const advertiser = await createAdvertiser(t);
       const from = freshIp();
       const answers = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => t.http.get('/postback').query({ token: advertiser.postbackToken, goal: 'lead', txn_id: `BURST-${i}` }).set(from)),
+        Array.from({ length: 40 }, (_, i) =>
+          t.http
+            .get('/postback')
+            .query({ token: advertiser.postbackToken, goal: 'lead', txn_id: `BURST-${i}` })
+            .set(from),
+        ),
       );
       expect(answers.filter((r) => r.status === 429)).toHaveLength(0);
     });
@@ -107,7 +117,13 @@ describe('rate limits that hold', () => {
       const token = csrfOf((await agent.get('/portal/login')).text);
       // Fifty addresses, so only the per-email count can stop them.
       const answers = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => agent.post('/portal/login').set({ 'x-forwarded-for': `192.0.2.${i + 1}` }).type('form').send({ _csrf: token, email, password: `wrong password ${i}` })),
+        Array.from({ length: 50 }, (_, i) =>
+          agent
+            .post('/portal/login')
+            .set({ 'x-forwarded-for': `192.0.2.${i + 1}` })
+            .type('form')
+            .send({ _csrf: token, email, password: `wrong password ${i}` }),
+        ),
       );
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
@@ -121,7 +137,15 @@ describe('rate limits that hold', () => {
       const agent = request.agent(t.app.getHttpServer());
       const token = csrfOf((await agent.get('/portal/login')).text);
       const from = freshIp();
-      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => agent.post('/portal/login').set(from).type('form').send({ _csrf: token, email: `nobody-${i}@example.test`, password: 'nope nope nope' })));
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          agent
+            .post('/portal/login')
+            .set(from)
+            .type('form')
+            .send({ _csrf: token, email: `nobody-${i}@example.test`, password: 'nope nope nope' }),
+        ),
+      );
       expect(answers.map((r) => r.status).filter((s) => s === 429)).toHaveLength(4);
     });
   });
@@ -134,7 +158,11 @@ describe('rate limits that hold', () => {
       const stamp = Date.now().toString(36);
       const answers = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          agent.post('/portal/signup').set(from).type('form').send({ _csrf: token, company: `Flood ${stamp} ${i}`, name: 'F', email: `flood-${stamp}-${i}@example.test`, password: PASSWORD, timeZone: 'UTC' }),
+          agent
+            .post('/portal/signup')
+            .set(from)
+            .type('form')
+            .send({ _csrf: token, company: `Flood ${stamp} ${i}`, name: 'F', email: `flood-${stamp}-${i}@example.test`, password: PASSWORD, timeZone: 'UTC' }),
         ),
       );
       expect(answers.map((r) => r.status).sort()).toEqual([303, 303, 303, 429, 429, 429]);
@@ -147,7 +175,12 @@ describe('rate limits that hold', () => {
       const from = freshIp();
       const stamp = Date.now().toString(36);
       const answers = await Promise.all(
-        Array.from({ length: 5 }, (_, i) => t.http.post('/v1/affiliates/signup').set(from).send({ name: `Api flood ${stamp}`, email: `api-flood-${stamp}-${i}@example.test` })),
+        Array.from({ length: 5 }, (_, i) =>
+          t.http
+            .post('/v1/affiliates/signup')
+            .set(from)
+            .send({ name: `Api flood ${stamp}`, email: `api-flood-${stamp}-${i}@example.test` }),
+        ),
       );
       expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 201, 429, 429]);
       expect(answers.find((r) => r.status === 429)!.body.error.code).toBe('rate_limited');
@@ -172,7 +205,13 @@ describe('rate limits that hold', () => {
       const token = csrfOf((await agent.get('/portal/login')).text);
       const from = freshIp();
       const answers = await Promise.all(
-        Array.from({ length: 10 }, () => agent.post(`/portal/invite/${randomBytes(32).toString('base64url')}`).set(from).type('form').send({ _csrf: token, name: 'x', password: PASSWORD, timeZone: 'UTC' })),
+        Array.from({ length: 10 }, () =>
+          agent
+            .post(`/portal/invite/${randomBytes(32).toString('base64url')}`)
+            .set(from)
+            .type('form')
+            .send({ _csrf: token, name: 'x', password: PASSWORD, timeZone: 'UTC' }),
+        ),
       );
       expect(answers.map((r) => r.status).sort()).toEqual([...Array(8).fill(404), 429, 429]);
     });

@@ -16,7 +16,10 @@ describe('tracking links', () => {
   afterAll(() => t.close());
 
   const post = (who: PrincipalHandle | string, body: Record<string, unknown>) =>
-    t.http.post('/v1/links').set(auth(typeof who === 'string' ? who : who.apiKey)).send(body);
+    t.http
+      .post('/v1/links')
+      .set(auth(typeof who === 'string' ? who : who.apiKey))
+      .send(body);
 
   describe('creating', () => {
     it('answers the link with its shareable URL and defaults', async () => {

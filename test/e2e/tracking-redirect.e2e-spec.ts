@@ -5,16 +5,7 @@ import { ClickIdCodec } from '../../src/modules/tracking/click-id';
 import { ClickIdService, loadOrCreateClickSecret } from '../../src/modules/tracking/click-id.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
-import {
-  click,
-  createLink,
-  createLinkedSetup,
-  flushClicks,
-  LinkHandle,
-  setAffiliateStatus,
-  setOffer,
-  storedClicks,
-} from '../support/tracking.factories';
+import { click, createLink, createLinkedSetup, flushClicks, LinkHandle, setAffiliateStatus, setOffer, storedClicks } from '../support/tracking.factories';
 
 const LANDING = 'https://shop.example/landing/{offer_id}?cid={click_id}&aff={affiliate_id}&s1={sub1}&s2={sub2}&s3={sub3}&s4={sub4}&s5={sub5}';
 const FALLBACK = 'https://fallback.example/sorry?cid={click_id}&s1={sub1}';
@@ -38,7 +29,11 @@ describe('click redirect', () => {
   beforeAll(async () => {
     t = await createTestApp();
     clickIds = t.app.get(ClickIdService);
-    ({ advertiser, affiliate, offer, link } = await createLinkedSetup(t, { landingUrl: LANDING, attributionWindowDays: 7 }, { sub2: 'default-2', sub3: 'default-3', channel: 'social' }));
+    ({ advertiser, affiliate, offer, link } = await createLinkedSetup(
+      t,
+      { landingUrl: LANDING, attributionWindowDays: 7 },
+      { sub2: 'default-2', sub3: 'default-3', channel: 'social' },
+    ));
   });
   afterAll(() => t.close());
 

@@ -30,7 +30,8 @@ describe('abuse controls', () => {
   it('limits postbacks per advertiser once authenticated, storing nothing it refused', async () => {
     const net = await smallNetwork(d, (key) => apis[0].as(key));
     const other = await smallNetwork(d, (key) => apis[1].as(key));
-    const send = (i: number, token: string, linkId: string) => pick(i).as()('GET', '/postback', { query: { token, click_id: clickIdFor(d, linkId), goal: 'lead', txn_id: `RL-${i}` } });
+    const send = (i: number, token: string, linkId: string) =>
+      pick(i).as()('GET', '/postback', { query: { token, click_id: clickIdFor(d, linkId), goal: 'lead', txn_id: `RL-${i}` } });
     // Forged tokens do not spend the advertiser's allowance.
     const forged = await load(10, 5, (i) => send(i, `pbt_${'x'.repeat(32)}`, net.link.id));
     expect(tally(forged, (r) => r.status)).toEqual({ 401: 10 });
@@ -51,11 +52,16 @@ describe('abuse controls', () => {
     const net = await smallNetwork(d, (key) => apis[0].as(key));
     // A proxy on loopback (trusted) appends the address it saw; everything left of it is the client's own claim.
     const answers = await load(200, 8, (i) =>
-      fetch(`${pick(i).url}/c/${net.link.code}`, { redirect: 'manual', headers: { 'user-agent': 'FloodBot/1.0', 'x-forwarded-for': `198.51.100.${i % 250}, 203.0.113.50` } }).then((r) => r.status),
+      fetch(`${pick(i).url}/c/${net.link.code}`, { redirect: 'manual', headers: { 'user-agent': 'FloodBot/1.0', 'x-forwarded-for': `198.51.100.${i % 250}, 203.0.113.50` } }).then(
+        (r) => r.status,
+      ),
     );
     expect(tally(answers, (s) => s)).toEqual({ 302: 200 });
     await waitFor('the flood to be stored', async () => (await d.count(`SELECT count(*) FROM clicks WHERE link_id = $1`, [net.link.id])) === 200, 20_000, 100);
-    const { rows } = await d.db.query(`SELECT host(ip) AS ip, count(*)::int AS clicks, count(*) FILTER (WHERE is_unique)::int AS unique FROM clicks WHERE link_id = $1 GROUP BY 1`, [net.link.id]);
+    const { rows } = await d.db.query(
+      `SELECT host(ip) AS ip, count(*)::int AS clicks, count(*) FILTER (WHERE is_unique)::int AS unique FROM clicks WHERE link_id = $1 GROUP BY 1`,
+      [net.link.id],
+    );
     expect(rows).toEqual([{ ip: '203.0.113.50', clicks: 200, unique: 1 }]);
     const listed = await apis[1].as(net.affiliate.apiKey)('GET', '/v1/clicks', { query: { linkId: net.link.id, limit: 500 } });
     expect(listed.body.data.filter((c: { unique: boolean }) => c.unique).length).toBe(1);

@@ -65,28 +65,48 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     if (key) req = req.set(auth(key));
     return method === 'GET' || method === 'DELETE' ? req : req.send(c.body ?? {});
   };
-  const ok = async (what: string, res: Promise<{ status: number; body: any }>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const ok = async (what: string, res: Promise<{ status: number; body: any }>) => {
     const r = await res;
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   };
   const party = async (kind: string): Promise<Party> => {
-    const p = await ok(kind, n.t.http.post(`/v1/${kind}`).set(auth(n.t.adminKey)).send({ name: `${kind} ${++seq}`, email: `${kind}-${seq}-${randomBytes(4).toString('hex')}@example.test` }));
+    const p = await ok(
+      kind,
+      n.t.http
+        .post(`/v1/${kind}`)
+        .set(auth(n.t.adminKey))
+        .send({ name: `${kind} ${++seq}`, email: `${kind}-${seq}-${randomBytes(4).toString('hex')}@example.test` }),
+    );
     [p.apiKey, p.postbackToken].filter(Boolean).forEach((s) => secrets.add(s));
     return p;
   };
 
   // Rows of the (A, X) side and of the (B, Y) side, made fresh when a call may change them.
   const side = (whose: Whose) => (whose === 'own' ? { adv: A, aff: X } : { adv: B, aff: Y });
-  const offer = (adv: Party, extra: Record<string, unknown> = {}) => ok('offer', n.t.http.post('/v1/offers').set(auth(adv.apiKey)).send(offerBody(extra))).then((o) => o.id as string);
+  const offer = (adv: Party, extra: Record<string, unknown> = {}) =>
+    ok('offer', n.t.http.post('/v1/offers').set(auth(adv.apiKey)).send(offerBody(extra))).then((o) => o.id as string);
   const link = async (whose: Whose) => {
     const { adv, aff } = side(whose);
-    return ok('link', n.t.http.post('/v1/links').set(auth(aff.apiKey)).send({ offerId: await offer(adv) })).then((l) => l.id as string);
+    return ok(
+      'link',
+      n.t.http
+        .post('/v1/links')
+        .set(auth(aff.apiKey))
+        .send({ offerId: await offer(adv) }),
+    ).then((l) => l.id as string);
   };
   const coupon = async (whose: Whose) => {
     const { adv, aff } = side(whose);
     const offerId = await offer(adv);
-    return ok('coupon', n.t.http.post('/v1/coupons').set(auth(adv.apiKey)).send({ offerId, affiliateId: aff.id, code: `C${randomBytes(5).toString('hex')}` })).then((c) => c.id as string);
+    return ok(
+      'coupon',
+      n.t.http
+        .post('/v1/coupons')
+        .set(auth(adv.apiKey))
+        .send({ offerId, affiliateId: aff.id, code: `C${randomBytes(5).toString('hex')}` }),
+    ).then((c) => c.id as string);
   };
   const conversion = async (whose: Whose) => {
     const { adv, aff } = side(whose);
@@ -132,8 +152,16 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     'GET /v1/offers': { roles: ROLES, call: () => ({ path: '/v1/offers' }) },
     'GET /v1/offers/:id': { roles: ROLES, names: true, call: async (_r, w) => ({ path: `/v1/offers/${await visibleOffer(w)}` }) },
     'PATCH /v1/offers/:id': { roles: ['advertiser', 'admin'], names: true, call: async (_r, w) => ({ path: `/v1/offers/${await offer(side(w).adv)}`, body: { name: 'Renamed' } }) },
-    'POST /v1/offers/:id/applications': { roles: ['affiliate'], names: true, call: async (_r, w) => ({ path: `/v1/offers/${w === 'own' ? await offer(A, { visibility: 'approval_required' }) : await visibleOffer('foreign')}/applications` }) },
-    'GET /v1/offers/:id/applications': { roles: ['advertiser', 'admin'], names: true, call: async (_r, w) => ({ path: `/v1/offers/${(await application(w)).offerId}/applications` }) },
+    'POST /v1/offers/:id/applications': {
+      roles: ['affiliate'],
+      names: true,
+      call: async (_r, w) => ({ path: `/v1/offers/${w === 'own' ? await offer(A, { visibility: 'approval_required' }) : await visibleOffer('foreign')}/applications` }),
+    },
+    'GET /v1/offers/:id/applications': {
+      roles: ['advertiser', 'admin'],
+      names: true,
+      call: async (_r, w) => ({ path: `/v1/offers/${(await application(w)).offerId}/applications` }),
+    },
     'POST /v1/offers/:id/applications/:affiliateId/approve': {
       roles: ['advertiser', 'admin'],
       names: true,
@@ -157,7 +185,10 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     'GET /v1/clicks': { roles: ['affiliate', 'advertiser', 'admin'], call: () => ({ path: '/v1/clicks' }) },
     'POST /v1/coupons': {
       roles: ['advertiser', 'admin', 'affiliate'],
-      call: async (role) => ({ path: '/v1/coupons', body: { offerId: await offer(A), code: `K${randomBytes(5).toString('hex')}`, ...(role === 'affiliate' ? {} : { affiliateId: X.id }) } }),
+      call: async (role) => ({
+        path: '/v1/coupons',
+        body: { offerId: await offer(A), code: `K${randomBytes(5).toString('hex')}`, ...(role === 'affiliate' ? {} : { affiliateId: X.id }) },
+      }),
     },
     'GET /v1/coupons': { roles: ROLES, call: () => ({ path: '/v1/coupons' }) },
     'GET /v1/coupons/:id': { roles: ROLES, names: true, call: async (_r, w) => ({ path: `/v1/coupons/${await coupon(w)}` }) },
@@ -171,7 +202,11 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     ...Object.fromEntries(
       ['approve', 'reject', 'reverse'].map((action) => [
         `POST /v1/conversions/:id/${action}`,
-        { roles: ['advertiser', 'admin', 'finance'], names: true, call: async (_r: Role, w: Whose) => ({ path: `/v1/conversions/${await conversion(w)}/${action}`, body: { reason: 'matrix' } }) } as Entry,
+        {
+          roles: ['advertiser', 'admin', 'finance'],
+          names: true,
+          call: async (_r: Role, w: Whose) => ({ path: `/v1/conversions/${await conversion(w)}/${action}`, body: { reason: 'matrix' } }),
+        } as Entry,
       ]),
     ),
     'GET /v1/ledger/entries': { roles: ['admin', 'finance'], call: () => ({ path: '/v1/ledger/entries' }) },
@@ -186,8 +221,15 @@ describe('access control: every /v1 route × every role × own and foreign rows'
         return { path: `/v1/adjustments/${(await ok('adjustment', n.t.http.post('/v1/adjustments').set(auth(F.apiKey)).send(body))).id}` };
       },
     },
-    'GET /v1/earnings': { roles: ['affiliate', 'admin', 'finance'], names: true, call: (role, w) => ({ path: '/v1/earnings', query: role === 'affiliate' && w === 'own' ? {} : { affiliateId: side(w).aff.id } }) },
-    'PUT /v1/postback-settings': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings', body: { urlTemplate: 'https://tracker.example/pb?cid={click_id}&p={payout}' } }) },
+    'GET /v1/earnings': {
+      roles: ['affiliate', 'admin', 'finance'],
+      names: true,
+      call: (role, w) => ({ path: '/v1/earnings', query: role === 'affiliate' && w === 'own' ? {} : { affiliateId: side(w).aff.id } }),
+    },
+    'PUT /v1/postback-settings': {
+      roles: ['affiliate'],
+      call: () => ({ path: '/v1/postback-settings', body: { urlTemplate: 'https://tracker.example/pb?cid={click_id}&p={payout}' } }),
+    },
     'GET /v1/postback-settings': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings' }) },
     'DELETE /v1/postback-settings': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings' }), ok: [204, 404] },
     'POST /v1/postback-settings/test': { roles: ['affiliate'], call: () => ({ path: '/v1/postback-settings/test' }), ok: [200, 404] },
@@ -195,7 +237,9 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     'POST /v1/invoice-runs': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/invoice-runs', body: { from: '2020-01-01T00:00:00Z', to: '2020-02-01T00:00:00Z' } }) },
     'GET /v1/invoice-runs/:id': {
       roles: ['finance', 'admin'],
-      call: async () => ({ path: `/v1/invoice-runs/${(await ok('invoice run', n.t.http.post('/v1/invoice-runs').set(auth(F.apiKey)).send({ from: '2020-03-01T00:00:00Z', to: '2020-04-01T00:00:00Z' }))).id}` }),
+      call: async () => ({
+        path: `/v1/invoice-runs/${(await ok('invoice run', n.t.http.post('/v1/invoice-runs').set(auth(F.apiKey)).send({ from: '2020-03-01T00:00:00Z', to: '2020-04-01T00:00:00Z' }))).id}`,
+      }),
     },
     'GET /v1/invoices': { roles: ['finance', 'admin', 'advertiser'], call: () => ({ path: '/v1/invoices' }) },
     'POST /v1/payout-accounts': { roles: ['affiliate'], call: () => ({ path: '/v1/payout-accounts' }) },
@@ -205,7 +249,11 @@ describe('access control: every /v1 route × every role × own and foreign rows'
       call: async () => ({ path: `/v1/payout-runs/${(await ok('dry run', n.t.http.post('/v1/payout-runs').set(auth(F.apiKey)).send({ currency: 'USD', dryRun: true }))).id}` }),
     },
     'GET /v1/payouts': { roles: ['finance', 'admin', 'affiliate'], call: () => ({ path: '/v1/payouts' }) },
-    'GET /v1/statements': { roles: ['affiliate', 'finance', 'admin'], names: true, call: (role, w) => ({ path: '/v1/statements', query: { ...period, ...(role === 'affiliate' && w === 'own' ? {} : { affiliateId: side(w).aff.id }) } }) },
+    'GET /v1/statements': {
+      roles: ['affiliate', 'finance', 'admin'],
+      names: true,
+      call: (role, w) => ({ path: '/v1/statements', query: { ...period, ...(role === 'affiliate' && w === 'own' ? {} : { affiliateId: side(w).aff.id }) } }),
+    },
     'GET /v1/statements/summary/affiliates': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/statements/summary/affiliates', query: period }) },
     'GET /v1/statements/summary/advertisers': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/statements/summary/advertisers', query: period }) },
     'GET /v1/reports/stats': { roles: ROLES, call: () => ({ path: '/v1/reports/stats', query: { groupBy: 'day,offer', ...period } }) },
@@ -223,11 +271,19 @@ describe('access control: every /v1 route × every role × own and foreign rows'
   afterAll(() => n.close());
 
   it('has an entry for every /v1 route the app serves, and no entry for a route it does not', () => {
-    const served = appRoutes(n).map((r) => r.route).sort();
+    const served = appRoutes(n)
+      .map((r) => r.route)
+      .sort();
     expect(served.filter((r) => !MATRIX[r])).toEqual([]);
     expect(Object.keys(MATRIX).filter((r) => !served.includes(r))).toEqual([]);
-    const open = appRoutes(n).filter((r) => r.isPublic).map((r) => r.route);
-    expect(open).toEqual(Object.entries(MATRIX).filter(([, e]) => e.roles === 'public').map(([r]) => r));
+    const open = appRoutes(n)
+      .filter((r) => r.isPublic)
+      .map((r) => r.route);
+    expect(open).toEqual(
+      Object.entries(MATRIX)
+        .filter(([, e]) => e.roles === 'public')
+        .map(([r]) => r),
+    );
   });
 
   it('answers 401 without a key or with a bad, malformed or revoked one, on every non-public route', async () => {
@@ -325,13 +381,21 @@ describe('access control: every /v1 route × every role × own and foreign rows'
       [n.t.adminKey, 'PATCH', `/v1/affiliates/${X.id}`, { role: 'admin' }],
       [n.t.adminKey, 'POST', '/v1/advertisers', { name: 'Adv', email: `adv${++seq}@example.test`, role: 'admin' }],
     ];
-    const before = await n.t.dataSource.query(`SELECT (SELECT count(*) FROM offers WHERE advertiser_id = $1) AS b_offers, (SELECT count(*) FROM principals WHERE role = 'admin') AS admins, (SELECT count(*) FROM tracking_links WHERE affiliate_id = $2) AS y_links, (SELECT count(*) FROM api_keys WHERE principal_id = $2) AS y_keys`, [B.id, Y.id]);
+    const before = await n.t.dataSource.query(
+      `SELECT (SELECT count(*) FROM offers WHERE advertiser_id = $1) AS b_offers, (SELECT count(*) FROM principals WHERE role = 'admin') AS admins, (SELECT count(*) FROM tracking_links WHERE affiliate_id = $2) AS y_links, (SELECT count(*) FROM api_keys WHERE principal_id = $2) AS y_keys`,
+      [B.id, Y.id],
+    );
     for (const [key, method, path, body] of probes) {
       const res = await as(key || undefined, method, { path, body });
       expect({ path, body, refused: [400, 403].includes(res.status) }).toEqual({ path, body, refused: true });
     }
     addFigure('mass-assignment probes refused', probes.length);
-    expect(await n.t.dataSource.query(`SELECT (SELECT count(*) FROM offers WHERE advertiser_id = $1) AS b_offers, (SELECT count(*) FROM principals WHERE role = 'admin') AS admins, (SELECT count(*) FROM tracking_links WHERE affiliate_id = $2) AS y_links, (SELECT count(*) FROM api_keys WHERE principal_id = $2) AS y_keys`, [B.id, Y.id])).toEqual(before);
+    expect(
+      await n.t.dataSource.query(
+        `SELECT (SELECT count(*) FROM offers WHERE advertiser_id = $1) AS b_offers, (SELECT count(*) FROM principals WHERE role = 'admin') AS admins, (SELECT count(*) FROM tracking_links WHERE affiliate_id = $2) AS y_links, (SELECT count(*) FROM api_keys WHERE principal_id = $2) AS y_keys`,
+        [B.id, Y.id],
+      ),
+    ).toEqual(before);
     const [offerRow] = await n.t.dataSource.query(`SELECT advertiser_id, currency FROM offers WHERE id = $1`, [ownOffer]);
     expect(offerRow).toEqual({ advertiser_id: A.id, currency: 'USD' });
   });

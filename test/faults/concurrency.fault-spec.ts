@@ -39,7 +39,12 @@ describe('concurrency across processes', () => {
         AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_id = c.id::text AND e.kind = 'reversal') END
         OR (c.status = 'approved' AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_id = c.id::text AND e.kind = 'approval'))`;
   const idle = () =>
-    waitFor('the outbox and queues to settle', async () => (await d.count(`SELECT count(*) FROM outbox WHERE relayed_at IS NULL`)) === 0 && (await d.count(behind)) === 0, 120_000, 100);
+    waitFor(
+      'the outbox and queues to settle',
+      async () => (await d.count(`SELECT count(*) FROM outbox WHERE relayed_at IS NULL`)) === 0 && (await d.count(behind)) === 0,
+      120_000,
+      100,
+    );
   const verified = async () => expect(await d.cli('ledger-verify')).toMatchObject({ code: 0 });
 
   it('records 1 000 identical postbacks sent at once to two APIs as one conversion, answering each with its id', async () => {
@@ -70,7 +75,9 @@ describe('concurrency across processes', () => {
   it('keeps the ledger consistent when approvals race reversals on every conversion', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await pick(i).as()('GET', '/postback', { query: { token: net.advertiser.postbackToken as string, click_id: clickIdFor(d, net.link.id), goal: 'lead', txn_id: `RACE-${i}` } });
+      const res = await pick(i).as()('GET', '/postback', {
+        query: { token: net.advertiser.postbackToken as string, click_id: clickIdFor(d, net.link.id), goal: 'lead', txn_id: `RACE-${i}` },
+      });
       ids.push((await expectCreated('postback', res)).id);
     }
     // Half race before their commission is posted, half after.
@@ -90,11 +97,13 @@ describe('concurrency across processes', () => {
     const statuses = await d.db.query(`SELECT status, count(*)::int AS n FROM conversions WHERE id = ANY($1) GROUP BY 1`, [ids]);
     expect(statuses.rows).toEqual([{ status: 'reversed', n: 40 }]);
     // Every reversed conversion gave back exactly what it earned: nothing pending or available is left from it.
-    const [left] = (await d.db.query(
-      `SELECT coalesce(sum(l.amount), 0)::int AS net FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id JOIN ledger_accounts a ON a.id = l.account_id
+    const [left] = (
+      await d.db.query(
+        `SELECT coalesce(sum(l.amount), 0)::int AS net FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id JOIN ledger_accounts a ON a.id = l.account_id
         WHERE e.cause_id = ANY($1) AND a.type IN ('affiliate_pending', 'affiliate_available', 'advertiser_receivable')`,
-      [ids],
-    )).rows;
+        [ids],
+      )
+    ).rows;
     expect(left.net).toBe(0);
     await verified();
   });
@@ -102,14 +111,34 @@ describe('concurrency across processes', () => {
   it('pays through two workers exactly once, with the same figures a single process gives', async () => {
     const payees = [];
     for (let i = 0; i < 6; i++) {
-      const aff = await expectCreated('affiliate', await apis[0].as(d.adminKey)('POST', '/v1/affiliates', { body: { name: `Payee ${i}`, email: `payee-${i}-${Date.now()}@example.test` } }));
+      const aff = await expectCreated(
+        'affiliate',
+        await apis[0].as(d.adminKey)('POST', '/v1/affiliates', { body: { name: `Payee ${i}`, email: `payee-${i}-${Date.now()}@example.test` } }),
+      );
       d.remember(aff.apiKey);
       const onboard = await expectCreated('onboard', await pick(i).as(aff.apiKey)('POST', '/v1/payout-accounts'));
       await emulator.completeOnboarding(onboard.accountId);
-      const quick = await expectCreated('offer', await apis[0].as(net.advertiser.apiKey)('POST', '/v1/offers', { body: { name: `Quick ${i}`, landingUrl: 'https://shop.example/?c={click_id}', currency: 'USD', visibility: 'public', lockPeriodDays: 0, goals: [{ key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } }] } }));
+      const quick = await expectCreated(
+        'offer',
+        await apis[0].as(net.advertiser.apiKey)('POST', '/v1/offers', {
+          body: {
+            name: `Quick ${i}`,
+            landingUrl: 'https://shop.example/?c={click_id}',
+            currency: 'USD',
+            visibility: 'public',
+            lockPeriodDays: 0,
+            goals: [{ key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } }],
+          },
+        }),
+      );
       const link = await expectCreated('link', await apis[1].as(aff.apiKey)('POST', '/v1/links', { body: { offerId: quick.id } }));
       for (let k = 0; k < 4; k++) {
-        await expectCreated('postback', await pick(k).as()('GET', '/postback', { query: { token: net.advertiser.postbackToken as string, click_id: clickIdFor(d, link.id), goal: 'lead', txn_id: `PAY-${i}-${k}` } }));
+        await expectCreated(
+          'postback',
+          await pick(k).as()('GET', '/postback', {
+            query: { token: net.advertiser.postbackToken as string, click_id: clickIdFor(d, link.id), goal: 'lead', txn_id: `PAY-${i}-${k}` },
+          }),
+        );
       }
       payees.push({ ...aff, accountId: onboard.accountId as string });
     }
@@ -118,10 +147,15 @@ describe('concurrency across processes', () => {
     await waitFor('payout accounts enabled', async () => (await d.count(`SELECT count(*) FROM payout_accounts WHERE payouts_enabled`)) >= 6, 60_000);
     const runs = await Promise.all(apis.map((api) => api.as(d.adminKey)('POST', '/v1/payout-runs', { body: { currency: 'USD' } })));
     expect(new Set(runs.map((r) => r.body.id)).size).toBe(1);
-    const run = await waitFor('the run to complete', async () => {
-      const r = await apis[1].as(d.adminKey)('GET', `/v1/payout-runs/${runs[0].body.id}`);
-      return r.body.status === 'completed' ? r.body : null;
-    }, 120_000, 200);
+    const run = await waitFor(
+      'the run to complete',
+      async () => {
+        const r = await apis[1].as(d.adminKey)('GET', `/v1/payout-runs/${runs[0].body.id}`);
+        return r.body.status === 'completed' ? r.body : null;
+      },
+      120_000,
+      200,
+    );
     expect(run).toMatchObject({ paid: 6, failed: 0, amounts: { done: 6 * 1200, total: 6 * 1200 } });
     const transfers = await emulator.transfers();
     for (const p of payees) expect(transfers.filter((t) => t.destination === p.accountId).map((t) => t.amount)).toEqual([1200]);

@@ -56,11 +56,18 @@ describe('crashes', () => {
       addFigure('crashes injected: worker kill -9 during a payout run', killedAt.length);
       process.stderr.write(`payout crash test (seed ${SEED}): killed at units ${killedAt.join(', ')}\n`);
 
-      const run = await waitFor('the payout run to complete', async () => {
-        const { rows: [r] } = await d.db.query(`SELECT status, done_count, failed_count, total_count FROM payout_runs WHERE id = $1`, [runId]);
-        if (r.status === 'failed') throw new Error(`run failed: ${JSON.stringify(r)}`);
-        return r.status === 'completed' ? r : null;
-      }, 240_000, 100);
+      const run = await waitFor(
+        'the payout run to complete',
+        async () => {
+          const {
+            rows: [r],
+          } = await d.db.query(`SELECT status, done_count, failed_count, total_count FROM payout_runs WHERE id = $1`, [runId]);
+          if (r.status === 'failed') throw new Error(`run failed: ${JSON.stringify(r)}`);
+          return r.status === 'completed' ? r : null;
+        },
+        240_000,
+        100,
+      );
       expect(run).toMatchObject({ done_count: AFFILIATES, failed_count: 0, total_count: AFFILIATES });
 
       const transfers = await emulator.transfers();
@@ -71,7 +78,12 @@ describe('crashes', () => {
       const wrong = payables.filter((p) => (byAccount.get(p.accountId) ?? [p.amount])[0] !== p.amount);
       addFigure('affiliates paid twice', doubled.length);
       addFigure('affiliates not paid', missed.length);
-      expect({ transfers: transfers.length, doubled: doubled.length, missed: missed.length, wrongAmount: wrong.length }).toEqual({ transfers: AFFILIATES, doubled: 0, missed: 0, wrongAmount: 0 });
+      expect({ transfers: transfers.length, doubled: doubled.length, missed: missed.length, wrongAmount: wrong.length }).toEqual({
+        transfers: AFFILIATES,
+        doubled: 0,
+        missed: 0,
+        wrongAmount: 0,
+      });
       expect(killedAt.some((u) => u < AFFILIATES) && killedAt.some((u) => u >= AFFILIATES)).toBe(true); // both while planning and while transferring
 
       const verify = await d.cli('ledger-verify');
@@ -106,9 +118,12 @@ describe('crashes', () => {
       await redis.up();
       api = await d.api();
       await d.worker();
-      await waitFor('every commission to be posted', async () =>
-        (await d.count(`SELECT count(*) FROM journal_entries WHERE kind = 'commission' AND cause_id = ANY($1)`, [accepted])) === accepted.length,
-      60_000, 100);
+      await waitFor(
+        'every commission to be posted',
+        async () => (await d.count(`SELECT count(*) FROM journal_entries WHERE kind = 'commission' AND cause_id = ANY($1)`, [accepted])) === accepted.length,
+        60_000,
+        100,
+      );
       expect(await d.count(`SELECT count(*) FROM journal_entries WHERE kind IN ('commission', 'approval') AND cause_id = ANY($1)`, [accepted])).toBe(40);
       addFigure('conversions lost', accepted.length - (await d.count(`SELECT count(*) FROM conversions WHERE id = ANY($1)`, [accepted])));
       expect((await d.cli('ledger-verify')).code).toBe(0);
@@ -126,17 +141,22 @@ describe('crashes', () => {
       let stopping = false;
       const served: string[] = [];
       const failed: string[] = [];
-      const loadDone = loadUntil(() => !api.running, 16, 50_000, async (i) => {
-        try {
-          const res = await fetch(`${api.url}/c/${link.code}?sub1=load${i}`, { redirect: 'manual', headers: { 'user-agent': `load ${i}` } });
-          await res.arrayBuffer();
-          if (res.status === 302) served.push(/afx_click=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? '');
-          else failed.push(String(res.status));
-        } catch (error) {
-          failed.push(stopping ? 'refused while stopping' : (error as Error).message);
-          await sleep(5);
-        }
-      });
+      const loadDone = loadUntil(
+        () => !api.running,
+        16,
+        50_000,
+        async (i) => {
+          try {
+            const res = await fetch(`${api.url}/c/${link.code}?sub1=load${i}`, { redirect: 'manual', headers: { 'user-agent': `load ${i}` } });
+            await res.arrayBuffer();
+            if (res.status === 302) served.push(/afx_click=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? '');
+            else failed.push(String(res.status));
+          } catch (error) {
+            failed.push(stopping ? 'refused while stopping' : (error as Error).message);
+            await sleep(5);
+          }
+        },
+      );
       await waitFor('clicks to flow', () => served.length > 500, 30_000, 20);
       stopping = true;
       const exit = await api.kill('SIGTERM');

@@ -63,20 +63,49 @@ describe('hostile input', () => {
 
   it('redirects clicks only to the offer’s landing URL, whatever the sub ids, path and headers say', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.constantFrom('sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'url', 'redirect'), nasty, { maxKeys: 4 }), nasty, fc.boolean(), async (query, header, valid) => {
-        const code = valid ? link.code : encodeURIComponent(Buffer.from(header).toString()).slice(0, 300) || 'x'; // lone surrogates → U+FFFD
-        const res = count(await t.http.get(`/c/${code}`).query(query).set('user-agent', header.replace(/[^\x20-\x7e]/g, '')).set('referer', 'x').redirects(0));
-        expect([302, 404, 410, 414]).toContain(res.status);
-        if (res.status === 302) expect(res.headers.location.startsWith('https://shop.example/landing?')).toBe(true);
-        expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/[\r\n]/);
-      }),
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom('sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'url', 'redirect'), nasty, { maxKeys: 4 }),
+        nasty,
+        fc.boolean(),
+        async (query, header, valid) => {
+          const code = valid ? link.code : encodeURIComponent(Buffer.from(header).toString()).slice(0, 300) || 'x'; // lone surrogates → U+FFFD
+          const res = count(
+            await t.http
+              .get(`/c/${code}`)
+              .query(query)
+              .set('user-agent', header.replace(/[^\x20-\x7e]/g, ''))
+              .set('referer', 'x')
+              .redirects(0),
+          );
+          expect([302, 404, 410, 414]).toContain(res.status);
+          if (res.status === 302) expect(res.headers.location.startsWith('https://shop.example/landing?')).toBe(true);
+          expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/[\r\n]/);
+        },
+      ),
       RUNS,
     );
   });
 
   it('refuses landing URL templates that are not http(s) or that try to inject a host', async () => {
-    for (const landingUrl of ['javascript:alert(1)', 'data:text/html,<script>', '//evil.example/{click_id}', 'https://shop.example/{evil}', 'https://shop.example/ "x"', 'ftp://shop.example/', '{sub1}', 'https://{sub1}/']) {
-      const res = count(await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).send({ ...{ name: 'x', currency: 'USD', visibility: 'public', goals: [{ key: 'lead', revenue: { type: 'flat', amount: 1 }, payout: { type: 'flat', amount: 1 } }] }, landingUrl }));
+    for (const landingUrl of [
+      'javascript:alert(1)',
+      'data:text/html,<script>',
+      '//evil.example/{click_id}',
+      'https://shop.example/{evil}',
+      'https://shop.example/ "x"',
+      'ftp://shop.example/',
+      '{sub1}',
+      'https://{sub1}/',
+    ]) {
+      const res = count(
+        await t.http
+          .post('/v1/offers')
+          .set(auth(advertiser.apiKey))
+          .send({
+            ...{ name: 'x', currency: 'USD', visibility: 'public', goals: [{ key: 'lead', revenue: { type: 'flat', amount: 1 }, payout: { type: 'flat', amount: 1 } }] },
+            landingUrl,
+          }),
+      );
       expect({ landingUrl, status: res.status }).toEqual({ landingUrl, status: 400 });
     }
   });
@@ -84,7 +113,12 @@ describe('hostile input', () => {
   it('always answers the pixel with a GIF', async () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.constantFrom('goal', 'txn_id', 'amount', 'currency', 'click_id'), nasty, { maxKeys: 5 }), nasty, async (query, cookie) => {
-        const res = count(await t.http.get('/pixel.gif').query(query).set('cookie', `afx_click=${encodeURIComponent(cookie.replace(/\p{Cs}/gu, '?'))}`));
+        const res = count(
+          await t.http
+            .get('/pixel.gif')
+            .query(query)
+            .set('cookie', `afx_click=${encodeURIComponent(cookie.replace(/\p{Cs}/gu, '?'))}`),
+        );
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toBe('image/gif');
       }),
@@ -96,12 +130,16 @@ describe('hostile input', () => {
     const before = await ledgerSize();
     const conversions = (await t.dataSource.query(`SELECT count(*)::int AS n FROM conversions`))[0].n;
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.constantFrom('token', 'click_id', 'coupon', 'goal', 'txn_id', 'amount', 'currency', 'status', 'advertiser_id'), nasty, { maxKeys: 8 }), fc.boolean(), async (params, post) => {
-        const req = post ? t.http.post('/postback').type('form').send(params) : t.http.get('/postback').query(params);
-        const res = count(await req.set('x-afflux-signature', `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`));
-        // 429: past its allowance of unknown tokens, an address is refused before any look-up.
-        expect([400, 401, 413, 415, 429]).toContain(res.status);
-      }),
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom('token', 'click_id', 'coupon', 'goal', 'txn_id', 'amount', 'currency', 'status', 'advertiser_id'), nasty, { maxKeys: 8 }),
+        fc.boolean(),
+        async (params, post) => {
+          const req = post ? t.http.post('/postback').type('form').send(params) : t.http.get('/postback').query(params);
+          const res = count(await req.set('x-afflux-signature', `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`));
+          // 429: past its allowance of unknown tokens, an address is refused before any look-up.
+          expect([400, 401, 413, 415, 429]).toContain(res.status);
+        },
+      ),
       RUNS,
     );
     const now = Math.floor(Date.now() / 1000);
@@ -148,25 +186,43 @@ describe('hostile input', () => {
     ];
     const before = await ledgerSize();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fc.anything({ maxDepth: 4 }), fc.object({ maxDepth: 3 }), fc.dictionary(nasty, nasty)), async ([method, path, key], body) => {
-        let req = t.http[method.toLowerCase() as 'post'](path).set('content-type', 'application/json');
-        if (key) req = req.set(auth(key));
-        const res = count(await req.send(JSON.stringify(body) ?? 'null'));
-        expect(res.status).toBeLessThan(500);
-        if (res.status >= 400) expect(typeof res.body.error?.code).toBe('string');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(fc.anything({ maxDepth: 4 }), fc.object({ maxDepth: 3 }), fc.dictionary(nasty, nasty)),
+        async ([method, path, key], body) => {
+          let req = t.http[method.toLowerCase() as 'post'](path).set('content-type', 'application/json');
+          if (key) req = req.set(auth(key));
+          const res = count(await req.send(JSON.stringify(body) ?? 'null'));
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) expect(typeof res.body.error?.code).toBe('string');
+        },
+      ),
       RUNS,
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/conversions', '/v1/offers', '/v1/clicks', '/v1/links', '/v1/coupons', '/v1/payouts', '/v1/statements', '/v1/earnings'), fc.dictionary(fc.constantFrom('limit', 'cursor', 'from', 'to', 'status', 'offerId', 'affiliateId', 'txnId', 'format', 'timezone', 'currency', 'sub1'), nasty, { maxKeys: 5 }), async (path, query) => {
-        const res = count(await t.http.get(path).query(query).set(auth(t.adminKey)));
-        expect(res.status).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/conversions', '/v1/offers', '/v1/clicks', '/v1/links', '/v1/coupons', '/v1/payouts', '/v1/statements', '/v1/earnings'),
+        fc.dictionary(fc.constantFrom('limit', 'cursor', 'from', 'to', 'status', 'offerId', 'affiliateId', 'txnId', 'format', 'timezone', 'currency', 'sub1'), nasty, {
+          maxKeys: 5,
+        }),
+        async (path, query) => {
+          const res = count(await t.http.get(path).query(query).set(auth(t.adminKey)));
+          expect(res.status).toBeLessThan(500);
+        },
+      ),
       RUNS,
     );
-    const big = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).set('content-type', 'application/json').send(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }));
+    const big = await t.http
+      .post('/v1/offers')
+      .set(auth(advertiser.apiKey))
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }));
     expect([big.status, big.body.error?.code]).toEqual([413, 'payload_too_large']);
-    const deep = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).set('content-type', 'application/json').send(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
+    const deep = await t.http
+      .post('/v1/offers')
+      .set(auth(advertiser.apiKey))
+      .set('content-type', 'application/json')
+      .send(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
     expect(deep.status).toBeGreaterThanOrEqual(400);
     expect(deep.status).toBeLessThan(500);
     const garbage = await t.http.post('/v1/offers').set(auth(advertiser.apiKey)).set('content-type', 'application/json').send('{"name": "x",');
@@ -179,7 +235,13 @@ describe('hostile input', () => {
     const before = (await t.dataSource.query(`SELECT count(*)::int AS n FROM stripe_events`))[0].n;
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.json(), nasty), nasty, async (body, signature) => {
-        const res = count(await t.http.post('/webhooks/stripe').set('content-type', 'application/json').set('stripe-signature', signature.replace(/[^\x20-\x7e]/g, '') || 'x').send(body));
+        const res = count(
+          await t.http
+            .post('/webhooks/stripe')
+            .set('content-type', 'application/json')
+            .set('stripe-signature', signature.replace(/[^\x20-\x7e]/g, '') || 'x')
+            .send(body),
+        );
         expect([400, 503]).toContain(res.status);
       }),
       { ...RUNS, numRuns: 60 },

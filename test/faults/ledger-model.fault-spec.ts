@@ -68,7 +68,10 @@ describe('the ledger against a model, through the real services', () => {
       const link = await n.t.http.post('/v1/links').set(auth(real.affiliates[aff].apiKey)).send({ offerId: offer.id }).expect(201);
       const clickId = (await import('../../src/modules/tracking/click-id.service')).ClickIdService;
       const id = n.t.app.get(clickId).issue(link.body.id, new Date(Date.now() - 60_000));
-      const res = await n.t.http.get('/postback').query({ token: n.advertiser.postbackToken, click_id: id, goal: 'lead', txn_id: `M-${Date.now()}-${Math.random()}` }).expect(201);
+      const res = await n.t.http
+        .get('/postback')
+        .query({ token: n.advertiser.postbackToken, click_id: id, goal: 'lead', txn_id: `M-${Date.now()}-${Math.random()}` })
+        .expect(201);
       model.convs.push({ id: res.body.id, aff, status: 'pending' });
       model.balances[aff].pending += PAYOUT;
       await check(model, real);
@@ -103,7 +106,10 @@ describe('the ledger against a model, through the real services', () => {
     async run(model, real) {
       const runId = await n.requestRun();
       await n.settle();
-      const paid = await n.t.dataSource.query(`SELECT id, affiliate_id, amount::int, clawback_netted::int AS netted, stripe_transfer_id FROM payouts WHERE run_id = $1 AND status = 'paid'`, [runId]);
+      const paid = await n.t.dataSource.query(
+        `SELECT id, affiliate_id, amount::int, clawback_netted::int AS netted, stripe_transfer_id FROM payouts WHERE run_id = $1 AND status = 'paid'`,
+        [runId],
+      );
       for (const [i, b] of model.balances.entries()) {
         const due = b.available - b.clawback;
         const p = paid.find((x: { affiliate_id: string }) => x.affiliate_id === real.affiliates[i].id);
@@ -161,7 +167,12 @@ describe('the ledger against a model, through the real services', () => {
 
   it('leaves the journal untouchable from the application’s own connection', async () => {
     const before = await n.t.dataSource.query(`SELECT count(*)::int AS n, coalesce(sum(abs(amount)), 0)::text AS total FROM journal_lines`);
-    for (const sql of [`UPDATE journal_lines SET amount = amount * 2`, `DELETE FROM journal_lines WHERE kind = 'commission'`, `UPDATE journal_entries SET kind = 'adjustment'`, `TRUNCATE journal_lines`]) {
+    for (const sql of [
+      `UPDATE journal_lines SET amount = amount * 2`,
+      `DELETE FROM journal_lines WHERE kind = 'commission'`,
+      `UPDATE journal_entries SET kind = 'adjustment'`,
+      `TRUNCATE journal_lines`,
+    ]) {
       await expect(n.t.dataSource.transaction((m) => m.query(sql))).rejects.toThrow(/append-only/);
     }
     expect(await n.t.dataSource.query(`SELECT count(*)::int AS n, coalesce(sum(abs(amount)), 0)::text AS total FROM journal_lines`)).toEqual(before);

@@ -9,7 +9,10 @@ import { PrivateRedis } from './support/redis-server';
 /** A Prometheus counter's value (summed over its labels) as the API reports it. */
 async function counter(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 describe('outages', () => {
@@ -21,14 +24,22 @@ describe('outages', () => {
       await d.worker();
       const { advertiser, link } = await smallNetwork(d, (key) => api.as(key), { lockPeriodDays: 0 });
       let phase: 'before' | 'down' | 'after' | 'done' = 'before';
-      const answers = loadUntil(() => phase === 'done', 8, 20_000, async (i) => {
-        try {
-          const res = await api.as()('GET', '/postback', { query: { token: advertiser.postbackToken as string, click_id: clickIdFor(d, link.id), goal: 'lead', txn_id: `OUT-${i}` }, timeoutMs: 20_000 });
-          return { status: res.status, id: res.body?.id as string | undefined, code: res.body?.error?.code as string | undefined, phase };
-        } catch (error) {
-          return { status: 0, id: undefined, code: (error as Error).message, phase };
-        }
-      });
+      const answers = loadUntil(
+        () => phase === 'done',
+        8,
+        20_000,
+        async (i) => {
+          try {
+            const res = await api.as()('GET', '/postback', {
+              query: { token: advertiser.postbackToken as string, click_id: clickIdFor(d, link.id), goal: 'lead', txn_id: `OUT-${i}` },
+              timeoutMs: 20_000,
+            });
+            return { status: res.status, id: res.body?.id as string | undefined, code: res.body?.error?.code as string | undefined, phase };
+          } catch (error) {
+            return { status: 0, id: undefined, code: (error as Error).message, phase };
+          }
+        },
+      );
       await sleep(2000);
       await redis.down();
       phase = 'down';
@@ -43,9 +54,12 @@ describe('outages', () => {
       const unclean = results.filter((r) => r.status !== 201 && !(r.status === 503 && r.code));
       expect(tally(unclean, (r) => `${r.status} ${r.code}`)).toEqual({});
       const accepted = results.filter((r) => r.status === 201).map((r) => r.id as string);
-      await waitFor('every accepted postback to have its commission', async () =>
-        (await d.count(`SELECT count(*) FROM journal_entries WHERE kind = 'commission' AND cause_id = ANY($1)`, [accepted])) === accepted.length,
-      90_000, 200);
+      await waitFor(
+        'every accepted postback to have its commission',
+        async () => (await d.count(`SELECT count(*) FROM journal_entries WHERE kind = 'commission' AND cause_id = ANY($1)`, [accepted])) === accepted.length,
+        90_000,
+        200,
+      );
       const stored = await d.count(`SELECT count(*) FROM conversions WHERE id = ANY($1)`, [accepted]);
       addFigure('conversions lost in the Redis outage', accepted.length - stored);
       expect(stored).toBe(accepted.length);
@@ -65,16 +79,21 @@ describe('outages', () => {
       let stop = false;
       const served: string[] = [];
       const other: string[] = [];
-      const loadDone = loadUntil(() => stop, 8, 100_000, async (i) => {
-        try {
-          const res = await fetch(`${api.url}/c/${link.code}?sub1=${i}`, { redirect: 'manual', headers: { 'user-agent': `pg ${i}` }, signal: AbortSignal.timeout(10_000) });
-          await res.arrayBuffer();
-          if (res.status === 302) served.push(/afx_click=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? '');
-          else other.push(String(res.status));
-        } catch (error) {
-          other.push((error as Error).message);
-        }
-      });
+      const loadDone = loadUntil(
+        () => stop,
+        8,
+        100_000,
+        async (i) => {
+          try {
+            const res = await fetch(`${api.url}/c/${link.code}?sub1=${i}`, { redirect: 'manual', headers: { 'user-agent': `pg ${i}` }, signal: AbortSignal.timeout(10_000) });
+            await res.arrayBuffer();
+            if (res.status === 302) served.push(/afx_click=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? '');
+            else other.push(String(res.status));
+          } catch (error) {
+            other.push((error as Error).message);
+          }
+        },
+      );
       await waitFor('clicks to flow', () => served.length > 200, 30_000, 20);
       pg.down();
       await waitFor('the API to see the outage', async () => (await api.as()('GET', '/health')).status === 503, 20_000, 100);
@@ -85,11 +104,16 @@ describe('outages', () => {
       await waitFor('clicks to be stored again', async () => (await d.count(`SELECT count(*) FROM clicks`)) > duringOutage, 60_000, 200);
       stop = true;
       await loadDone;
-      await waitFor('the buffer to drain', async () => {
-        const stored = await d.count(`SELECT count(*) FROM clicks WHERE id = ANY($1)`, [served]);
-        const dropped = await counter(api.url, 'afx_clicks_dropped_total');
-        return stored + dropped >= served.length;
-      }, 60_000, 200);
+      await waitFor(
+        'the buffer to drain',
+        async () => {
+          const stored = await d.count(`SELECT count(*) FROM clicks WHERE id = ANY($1)`, [served]);
+          const dropped = await counter(api.url, 'afx_clicks_dropped_total');
+          return stored + dropped >= served.length;
+        },
+        60_000,
+        200,
+      );
       const stored = await d.count(`SELECT count(*) FROM clicks WHERE id = ANY($1)`, [served]);
       const dropped = await counter(api.url, 'afx_clicks_dropped_total');
       addFigure('clicks redirected through a PostgreSQL restart', served.length);

@@ -48,7 +48,13 @@ describe('npm run reconcile', () => {
     n.stripe.setWebhookUrl(undefined);
     const api = (n.stripe as unknown as { store: { createTransfer(input: Record<string, unknown>): { id: string } } }).store;
     const stray = api.createTransfer({ amount: 777, currency: 'usd', destination: paidA.stripe_account_id });
-    const twice = api.createTransfer({ amount: 1200, currency: 'usd', destination: paidB.stripe_account_id, transfer_group: `payout_${paidB.id}`, metadata: { payout_id: paidB.id } });
+    const twice = api.createTransfer({
+      amount: 1200,
+      currency: 'usd',
+      destination: paidB.stripe_account_id,
+      transfer_group: `payout_${paidB.id}`,
+      metadata: { payout_id: paidB.id },
+    });
     n.stripe.reverseTransfer(paidC.stripe_transfer_id);
     n.stripe.payInvoice(invoice.stripe_invoice_id);
     // And ours: a payout that claims a transfer Stripe never made.

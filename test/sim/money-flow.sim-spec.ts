@@ -28,10 +28,10 @@ const env = process.env;
 const seeds: number[] = env.SIM_HISTORY
   ? [0]
   : env.SIM_SEED
-  ? [Number(env.SIM_SEED)]
-  : env.SIM_SEEDS
-    ? Array.from({ length: Number(env.SIM_SEEDS) }, () => Math.floor(Math.random() * 2 ** 31))
-    : CI_SEEDS;
+    ? [Number(env.SIM_SEED)]
+    : env.SIM_SEEDS
+      ? Array.from({ length: Number(env.SIM_SEEDS) }, () => Math.floor(Math.random() * 2 ** 31))
+      : CI_SEEDS;
 const MAX_STEPS = Number(env.SIM_STEPS ?? 40);
 // Shrinking replays the history many times; a replay of one seed can afford more time than CI.
 const SHRINK_MS = 1000 * Number(env.SIM_SHRINK_SECONDS ?? (env.SIM_SEED || env.SIM_HISTORY ? 240 : 10));

@@ -25,7 +25,11 @@ const root = resolve(__dirname, '../..');
 const summaryFile = join(root, 'test/artifacts/sim/summary.json');
 rmSync(summaryFile, { force: true });
 env.SIM_SUMMARY_FILE = summaryFile;
-const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), '--config', 'test/sim/jest.config.js', ...rest], { cwd: root, env, stdio: 'inherit' });
+const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), '--config', 'test/sim/jest.config.js', ...rest], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 try {
   const s = JSON.parse(readFileSync(summaryFile, 'utf8'));
   for (const f of s.failures) console.log(`\n${f.report}`);

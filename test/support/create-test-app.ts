@@ -60,17 +60,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   if (!base) await cloneTemplate(databaseName);
   const queuePrefix = base?.queuePrefix ?? `afxtest_${suffix}`;
   const adminKey = options.env?.ADMIN_API_KEY ?? base?.adminKey ?? `afx_adm_${randomBytes(24).toString('base64url')}`;
-  const env: Record<string, string> = reuse ? { ...reuse.env } : {
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl(databaseName),
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: queuePrefix,
-    ADMIN_API_KEY: adminKey,
-    PUBLIC_BASE_URL: 'http://afflux.test',
-    CLICK_SECRET: options.sharing?.env.CLICK_SECRET ?? randomBytes(32).toString('hex'),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-    RUN_WORKERS: String(options.workers ?? false),
-  };
+  const env: Record<string, string> = reuse
+    ? { ...reuse.env }
+    : {
+        NODE_ENV: 'test',
+        DATABASE_URL: databaseUrl(databaseName),
+        REDIS_URL: TEST_REDIS_URL,
+        QUEUE_PREFIX: queuePrefix,
+        ADMIN_API_KEY: adminKey,
+        PUBLIC_BASE_URL: 'http://afflux.test',
+        CLICK_SECRET: options.sharing?.env.CLICK_SECRET ?? randomBytes(32).toString('hex'),
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+        RUN_WORKERS: String(options.workers ?? false),
+      };
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;

@@ -12,7 +12,10 @@ const unique = (label: string) => `${label}-${Date.now().toString(36)}-${++count
 export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 async function createPrincipal(t: TestApp, path: string, name: string): Promise<PrincipalHandle> {
-  const res = await t.http.post(path).set(auth(t.adminKey)).send({ name, email: `${unique(name.toLowerCase().replace(/[^a-z0-9]+/g, "-"))}@example.test` });
+  const res = await t.http
+    .post(path)
+    .set(auth(t.adminKey))
+    .send({ name, email: `${unique(name.toLowerCase().replace(/[^a-z0-9]+/g, '-'))}@example.test` });
   if (res.status !== 201) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as PrincipalHandle;
 }

@@ -18,9 +18,7 @@ export async function convert(
   const link = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId: offer.id });
   if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
   const clickId = t.app.get(ClickIdService).issue(link.body.id, new Date(Date.now() - 60_000));
-  const res = await t.http
-    .get('/postback')
-    .query({ token: advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `N-${Date.now().toString(36)}-${++seq}`, ...params });
+  const res = await t.http.get('/postback').query({ token: advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `N-${Date.now().toString(36)}-${++seq}`, ...params });
   if (res.status !== 201) throw new Error(`postback: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

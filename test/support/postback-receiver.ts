@@ -25,7 +25,8 @@ export class PostbackReceiver {
         this.hanging.add(req);
         return;
       }
-      const { status, body, headers, delayMs } = typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
+      const { status, body, headers, delayMs } =
+        typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
       setTimeout(() => {
         res.writeHead(status, { 'content-type': 'text/plain', ...headers });
         res.end(body ?? '');

@@ -20,7 +20,10 @@ async function expectStatus(res: request.Response, status: number, what: string)
 
 /** A tracking link created through the API by `affiliate`. */
 export async function createLink(t: TestApp, affiliate: PrincipalHandle, offerId: string, body: Record<string, unknown> = {}): Promise<LinkHandle> {
-  const res = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId, ...body });
+  const res = await t.http
+    .post('/v1/links')
+    .set(auth(affiliate.apiKey))
+    .send({ offerId, ...body });
   return (await expectStatus(res, 201, 'create link')).body as LinkHandle;
 }
 
@@ -51,7 +54,11 @@ export async function createLinkedSetup(t: TestApp, offer: Record<string, unknow
 
 /** GET /c/:code as a browser would send it. */
 export function click(t: TestApp, code: string, query: Record<string, string> = {}, headers: Record<string, string> = {}) {
-  return t.http.get(`/c/${code}`).query(query).set({ 'User-Agent': 'Mozilla/5.0 (test)', ...headers }).redirects(0);
+  return t.http
+    .get(`/c/${code}`)
+    .query(query)
+    .set({ 'User-Agent': 'Mozilla/5.0 (test)', ...headers })
+    .redirects(0);
 }
 
 export const flushClicks = (t: TestApp) => t.app.get(ClickBuffer).flush();

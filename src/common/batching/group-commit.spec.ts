@@ -78,6 +78,10 @@ describe('GroupCommit with concurrency', () => {
     }
     expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(most).toBe(2);
-    expect(writes).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(writes).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
   });
 });

@@ -53,11 +53,7 @@ export function toErrorBody(exception: unknown, requestId: string): { status: nu
     const status = exception.getStatus();
     const response = exception.getResponse();
     const message =
-      typeof response === 'string'
-        ? response
-        : typeof (response as { message?: unknown }).message === 'string'
-          ? (response as { message: string }).message
-          : exception.message;
+      typeof response === 'string' ? response : typeof (response as { message?: unknown }).message === 'string' ? (response as { message: string }).message : exception.message;
     return { status, body: { error: { code: STATUS_CODES[status] ?? 'error', message, details: [] } } };
   }
   const fastifyError = exception as { statusCode?: number; code?: string; message?: string };

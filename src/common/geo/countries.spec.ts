@@ -47,9 +47,8 @@ describe('CountryTable', () => {
     expect(expected(ip)).toBe(country);
   });
 
-  it.each(['10.1.2.3', '172.16.0.1', '192.168.1.1', '127.0.0.1', '::1', '0.0.0.0', 'fe80::1%eth0', 'not an ip', '', '1.2.3', '999.1.1.1'])(
-    'has no country for %j',
-    (ip) => expect(table.country(ip)).toBeNull(),
+  it.each(['10.1.2.3', '172.16.0.1', '192.168.1.1', '127.0.0.1', '::1', '0.0.0.0', 'fe80::1%eth0', 'not an ip', '', '1.2.3', '999.1.1.1'])('has no country for %j', (ip) =>
+    expect(table.country(ip)).toBeNull(),
   );
 
   it('agrees with geoip-lite on any IPv4 address', () => {
@@ -65,7 +64,10 @@ describe('CountryTable', () => {
       // while '2620:0:0:0:11:0:0:0' is US) and a dotted tail on a non-mapped address (it reads
       // '2001::0.0.0.0' as IPv4). Ask it the fully written form; the mapped IPv4 spellings are
       // checked by the cases above.
-      fc.property(fc.ipV6().filter((ip) => !ip.includes('.')), (ip) => expect(table.country(ip)).toBe(expected(ipaddr.parse(ip).toNormalizedString()))),
+      fc.property(
+        fc.ipV6().filter((ip) => !ip.includes('.')),
+        (ip) => expect(table.country(ip)).toBe(expected(ipaddr.parse(ip).toNormalizedString())),
+      ),
       { numRuns: 5_000 },
     );
     // Random IPv6 addresses mostly fall outside allocated space; walk the allocated 2000::/3 too.

@@ -43,7 +43,7 @@ export class PinoLoggerService implements LoggerService {
       this.pino[level]({ context, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
       const { msg, ...fields } = message as Record<string, unknown>;
-      this.pino[level]({ context, ...fields, ...(stack ? { stack } : {}) }, typeof msg === 'string' ? msg : rest.find((r) => typeof r === 'string') as string | undefined);
+      this.pino[level]({ context, ...fields, ...(stack ? { stack } : {}) }, typeof msg === 'string' ? msg : (rest.find((r) => typeof r === 'string') as string | undefined));
     } else {
       this.pino[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }

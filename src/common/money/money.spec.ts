@@ -48,32 +48,44 @@ describe('MoneyError', () => {
 
 describe('currencies', () => {
   it.each([
-    ['USD', 2], ['EUR', 2], ['GBP', 2],
-    ['JPY', 0], ['KRW', 0], ['CLP', 0], ['VND', 0], ['ISK', 0], ['UGX', 0], ['XOF', 0],
-    ['KWD', 3], ['BHD', 3], ['JOD', 3], ['OMR', 3], ['TND', 3], ['LYD', 3], ['IQD', 3],
-    ['CLF', 4], ['UYW', 4],
-    ['XCG', 2], ['ZWG', 2], ['SLE', 2], ['VED', 2],
+    ['USD', 2],
+    ['EUR', 2],
+    ['GBP', 2],
+    ['JPY', 0],
+    ['KRW', 0],
+    ['CLP', 0],
+    ['VND', 0],
+    ['ISK', 0],
+    ['UGX', 0],
+    ['XOF', 0],
+    ['KWD', 3],
+    ['BHD', 3],
+    ['JOD', 3],
+    ['OMR', 3],
+    ['TND', 3],
+    ['LYD', 3],
+    ['IQD', 3],
+    ['CLF', 4],
+    ['UYW', 4],
+    ['XCG', 2],
+    ['ZWG', 2],
+    ['SLE', 2],
+    ['VED', 2],
   ])('%s has exponent %i', (code, exponent) => {
     expect(isCurrency(code)).toBe(true);
     expect(currencyExponent(code)).toBe(exponent);
   });
 
-  it.each(['XAU', 'XAG', 'XPT', 'XPD', 'XTS', 'XXX', 'XDR', 'XSU', 'XUA', 'XBA', 'XBB', 'XBC', 'XBD'])(
-    'leaves out the non-currency code %s',
-    (code) => expect(isCurrency(code)).toBe(false),
-  );
-
-  it.each(['HRK', 'CUC', 'ZWL', 'SLL', 'ANG', 'DEM', 'VEF'])('leaves out the withdrawn code %s', (code) =>
+  it.each(['XAU', 'XAG', 'XPT', 'XPD', 'XTS', 'XXX', 'XDR', 'XSU', 'XUA', 'XBA', 'XBB', 'XBC', 'XBD'])('leaves out the non-currency code %s', (code) =>
     expect(isCurrency(code)).toBe(false),
   );
 
-  it.each(['usd', 'Usd', ' USD', 'USD ', 'USDD', 'US', '', 'ÜSD', 'constructor', 'toString', '__proto__'])(
-    'rejects %j',
-    (code) => {
-      expect(isCurrency(code)).toBe(false);
-      expect(moneyErrorCode(() => currencyExponent(code))).toBe('unknown_currency');
-    },
-  );
+  it.each(['HRK', 'CUC', 'ZWL', 'SLL', 'ANG', 'DEM', 'VEF'])('leaves out the withdrawn code %s', (code) => expect(isCurrency(code)).toBe(false));
+
+  it.each(['usd', 'Usd', ' USD', 'USD ', 'USDD', 'US', '', 'ÜSD', 'constructor', 'toString', '__proto__'])('rejects %j', (code) => {
+    expect(isCurrency(code)).toBe(false);
+    expect(moneyErrorCode(() => currencyExponent(code))).toBe('unknown_currency');
+  });
 
   it('lists every code once, sorted, with an exponent of 0, 2, 3 or 4', () => {
     expect(CURRENCY_CODES).toEqual([...CURRENCY_CODES].sort());
@@ -113,8 +125,29 @@ describe('parseDecimalAmount', () => {
   });
 
   it.each([
-    '', '.', '.5', '5.', '-1', '-0', '+1', '1e3', '1E3', '1,000', '1 000', ' 1', '1 ', '1\n', '1.2.3', '1..2',
-    'NaN', 'Infinity', '0x10', '١٢', '１', '12_3', '1234567890123456789',
+    '',
+    '.',
+    '.5',
+    '5.',
+    '-1',
+    '-0',
+    '+1',
+    '1e3',
+    '1E3',
+    '1,000',
+    '1 000',
+    ' 1',
+    '1 ',
+    '1\n',
+    '1.2.3',
+    '1..2',
+    'NaN',
+    'Infinity',
+    '0x10',
+    '١٢',
+    '１',
+    '12_3',
+    '1234567890123456789',
   ])('rejects %j as invalid_amount', (input) => {
     expect(moneyErrorCode(() => parseDecimalAmount(input, 'USD'))).toBe('invalid_amount');
   });
@@ -250,9 +283,7 @@ describe('addMinor / sumMinor', () => {
   it('refuses a total outside the safe integer range', () => {
     expect(moneyErrorCode(() => addMinor(Number.MAX_SAFE_INTEGER, 1))).toBe('amount_out_of_range');
     expect(moneyErrorCode(() => addMinor(Number.MIN_SAFE_INTEGER, -1))).toBe('amount_out_of_range');
-    expect(moneyErrorCode(() => sumMinor([MAX_MINOR_UNITS, MAX_MINOR_UNITS, Number.MAX_SAFE_INTEGER]))).toBe(
-      'amount_out_of_range',
-    );
+    expect(moneyErrorCode(() => sumMinor([MAX_MINOR_UNITS, MAX_MINOR_UNITS, Number.MAX_SAFE_INTEGER]))).toBe('amount_out_of_range');
   });
 
   it('refuses non-integer inputs', () => {

@@ -35,17 +35,11 @@ export function parseDecimalAmount(input: string, currency: string): number {
   }
   const [, whole, fraction = ''] = match;
   if (fraction.length > exponent) {
-    throw new MoneyError(
-      'too_many_decimals',
-      `${currency} allows at most ${exponent} decimal place${exponent === 1 ? '' : 's'}: ${input}`,
-    );
+    throw new MoneyError('too_many_decimals', `${currency} allows at most ${exponent} decimal place${exponent === 1 ? '' : 's'}: ${input}`);
   }
   const minor = BigInt(whole + fraction.slice(0, exponent).padEnd(exponent, '0'));
   if (minor > MAX_MINOR_BIG) {
-    throw new MoneyError(
-      'amount_out_of_range',
-      `amount exceeds the maximum of ${MAX_MINOR_UNITS} minor units: ${input}`,
-    );
+    throw new MoneyError('amount_out_of_range', `amount exceeds the maximum of ${MAX_MINOR_UNITS} minor units: ${input}`);
   }
   return Number(minor);
 }

@@ -11,7 +11,9 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 export class PageQueryDto {
   @ApiPropertyOptional({ description: 'opaque cursor from a previous page’s nextCursor' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   cursor?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
@@ -47,11 +49,7 @@ function encodeCursor(createdAt: string, id: string): string {
  * Keyset pagination, newest first, on (created_at, id): stable under concurrent inserts and
  * as fast on page 1 000 as on page 1. `alias` is the query builder's main alias.
  */
-export async function paginate<E extends ObjectLiteral & { id: string; createdAt: Date }>(
-  qb: SelectQueryBuilder<E>,
-  alias: string,
-  query: PageQueryDto,
-): Promise<Page<E>> {
+export async function paginate<E extends ObjectLiteral & { id: string; createdAt: Date }>(qb: SelectQueryBuilder<E>, alias: string, query: PageQueryDto): Promise<Page<E>> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
   if (query.cursor) {
     const { t, id } = decodeCursor(query.cursor);

@@ -100,6 +100,9 @@ export class RunEngine<Item extends { id: string }> {
         this.logger.error(`${d.noun} ${item.id} of given-up run ${runId} could not be settled now: ${(error as Error)?.message ?? String(error)}`);
       }
     }
-    await this.dataSource.query(`UPDATE ${d.table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [runId, reason.slice(0, 500)]);
+    await this.dataSource.query(`UPDATE ${d.table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [
+      runId,
+      reason.slice(0, 500),
+    ]);
   }
 }

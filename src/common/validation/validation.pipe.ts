@@ -24,7 +24,13 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => {
       const details = flattenValidationErrors(errors);
-      return new ValidationError(details, details.map((d) => d.message).join('; ').slice(0, 500));
+      return new ValidationError(
+        details,
+        details
+          .map((d) => d.message)
+          .join('; ')
+          .slice(0, 500),
+      );
     },
   });
 }

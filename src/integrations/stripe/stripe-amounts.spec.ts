@@ -10,13 +10,29 @@ const use = fc.constantFrom('charge' as const, 'transfer' as const);
 describe('Stripe amounts', () => {
   it.each([
     // Same decimals as ISO: sent as is.
-    ...([['USD', 1234, 'transfer', 1234, 0], ['EUR', 1, 'charge', 1, 0], ['JPY', 500, 'transfer', 500, 0], ['KRW', 12345, 'transfer', 12345, 0]] as const),
+    ...([
+      ['USD', 1234, 'transfer', 1234, 0],
+      ['EUR', 1, 'charge', 1, 0],
+      ['JPY', 500, 'transfer', 500, 0],
+      ['KRW', 12345, 'transfer', 12345, 0],
+    ] as const),
     // Zero-decimal in ISO, two-decimal at Stripe.
-    ...([['ISK', 500, 'transfer', 50_000, 0], ['UGX', 7, 'charge', 700, 0]] as const),
+    ...([
+      ['ISK', 500, 'transfer', 50_000, 0],
+      ['UGX', 7, 'charge', 700, 0],
+    ] as const),
     // Two-decimal everywhere, but transfers in whole units.
-    ...([['HUF', 123_456, 'transfer', 123_400, 56], ['HUF', 123_456, 'charge', 123_456, 0], ['TWD', 99, 'transfer', 0, 99]] as const),
+    ...([
+      ['HUF', 123_456, 'transfer', 123_400, 56],
+      ['HUF', 123_456, 'charge', 123_456, 0],
+      ['TWD', 99, 'transfer', 0, 99],
+    ] as const),
     // Three-decimal, the last digit 0; two-decimal in ISO but zero-decimal at Stripe.
-    ...([['KWD', 12_345, 'transfer', 12_340, 5], ['BHD', 1_000, 'charge', 1_000, 0], ['MGA', 12_345, 'transfer', 123, 45]] as const),
+    ...([
+      ['KWD', 12_345, 'transfer', 12_340, 5],
+      ['BHD', 1_000, 'charge', 1_000, 0],
+      ['MGA', 12_345, 'transfer', 123, 45],
+    ] as const),
   ])('%s %d for a %s → %d at Stripe, %d left over', (currency, amount, purpose, expected, remainder) => {
     expect(toStripeAmount(amount, currency, purpose)).toEqual({ amount: expected, remainder });
   });

@@ -22,12 +22,30 @@ interface StripeCurrencyRule {
 
 const SPECIAL: Readonly<Record<string, StripeCurrencyRule>> = {
   // Stripe's zero-decimal list; all but MGA are zero-decimal in ISO 4217 too.
-  BIF: { exponent: 0 }, CLP: { exponent: 0 }, DJF: { exponent: 0 }, GNF: { exponent: 0 }, JPY: { exponent: 0 },
-  KMF: { exponent: 0 }, KRW: { exponent: 0 }, MGA: { exponent: 0 }, PYG: { exponent: 0 }, RWF: { exponent: 0 },
-  VND: { exponent: 0 }, VUV: { exponent: 0 }, XAF: { exponent: 0 }, XOF: { exponent: 0 }, XPF: { exponent: 0 },
-  ISK: { exponent: 2, step: 100 }, UGX: { exponent: 2, step: 100 },
-  HUF: { transferStep: 100 }, TWD: { transferStep: 100 },
-  BHD: { step: 10 }, JOD: { step: 10 }, KWD: { step: 10 }, OMR: { step: 10 }, TND: { step: 10 },
+  BIF: { exponent: 0 },
+  CLP: { exponent: 0 },
+  DJF: { exponent: 0 },
+  GNF: { exponent: 0 },
+  JPY: { exponent: 0 },
+  KMF: { exponent: 0 },
+  KRW: { exponent: 0 },
+  MGA: { exponent: 0 },
+  PYG: { exponent: 0 },
+  RWF: { exponent: 0 },
+  VND: { exponent: 0 },
+  VUV: { exponent: 0 },
+  XAF: { exponent: 0 },
+  XOF: { exponent: 0 },
+  XPF: { exponent: 0 },
+  ISK: { exponent: 2, step: 100 },
+  UGX: { exponent: 2, step: 100 },
+  HUF: { transferStep: 100 },
+  TWD: { transferStep: 100 },
+  BHD: { step: 10 },
+  JOD: { step: 10 },
+  KWD: { step: 10 },
+  OMR: { step: 10 },
+  TND: { step: 10 },
 };
 
 /**

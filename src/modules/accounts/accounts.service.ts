@@ -84,10 +84,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     metadata: Record<string, unknown> = {},
   ): Promise<{ principal: Principal; apiKey: string; postbackToken?: string }> {
     return this.dataSource.transaction(async (manager) => {
-      const existing = await manager
-        .createQueryBuilder(Principal, 'p')
-        .where('p.role = :role AND lower(p.email) = lower(:email)', { role, email: dto.email })
-        .getExists();
+      const existing = await manager.createQueryBuilder(Principal, 'p').where('p.role = :role AND lower(p.email) = lower(:email)', { role, email: dto.email }).getExists();
       if (existing) throw AccountsError.emailTaken(role);
       const principal = await manager.save(manager.create(Principal, { role, name: dto.name, email: dto.email, status, metadata }));
       const { key } = await this.insertKey(manager, principal, null);
@@ -306,7 +303,9 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   /** Drops every cached key here and in every other process (see onModuleInit). */
   private async forgetKeys(): Promise<void> {
     this.dropCachedKeys();
-    await this.redis.client.publish(this.keysChannel, 'changed').catch((error) => this.logger.warn(`api key news not sent, other processes catch up within ${KEY_CACHE_MS} ms: ${error.message}`));
+    await this.redis.client
+      .publish(this.keysChannel, 'changed')
+      .catch((error) => this.logger.warn(`api key news not sent, other processes catch up within ${KEY_CACHE_MS} ms: ${error.message}`));
   }
 
   private dropCachedKeys(): void {

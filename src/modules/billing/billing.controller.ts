@@ -49,7 +49,7 @@ export class BillingController {
   @Post('invoice-runs')
   @Roles('finance', 'admin')
   @HttpCode(202)
-  @ApiOperation({ summary: "Bill a period: one Stripe invoice per advertiser and currency for its approved results not yet billed" })
+  @ApiOperation({ summary: 'Bill a period: one Stripe invoice per advertiser and currency for its approved results not yet billed' })
   @ApiAcceptedResponse({ type: InvoiceRunView })
   async request(@CurrentPrincipal() actor: AuthPrincipal, @Body() dto: RequestInvoiceRunDto): Promise<InvoiceRunView> {
     return runView(await this.billing.request(actor, dto));

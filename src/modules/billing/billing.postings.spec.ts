@@ -28,9 +28,13 @@ describe('billing postings', () => {
   it('balance, and move the receivable the way the README says', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1e12 }), (amount) => {
-        for (const lines of [writeOffLines(ADV, amount), writeOffReversalLines(ADV, amount), creditLines(ADV, amount, 'paid'), creditLines(ADV, amount, 'uncollectible')]) expect(sum(lines)).toBe(0);
+        for (const lines of [writeOffLines(ADV, amount), writeOffReversalLines(ADV, amount), creditLines(ADV, amount, 'paid'), creditLines(ADV, amount, 'uncollectible')])
+          expect(sum(lines)).toBe(0);
         expect(writeOffLines(ADV, amount).find((l) => l.account.type === 'advertiser_receivable')?.amount).toBe(-amount);
-        expect(creditLines(ADV, amount, 'paid').map((l) => [l.account.type, l.amount])).toEqual([['advertiser_receivable', amount], ['stripe_clearing', -amount]]);
+        expect(creditLines(ADV, amount, 'paid').map((l) => [l.account.type, l.amount])).toEqual([
+          ['advertiser_receivable', amount],
+          ['stripe_clearing', -amount],
+        ]);
         expect(creditLines(ADV, amount, 'uncollectible')[1].account.type).toBe('network_margin');
       }),
     );

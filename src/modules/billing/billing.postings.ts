@@ -17,7 +17,8 @@ export interface Advertiser {
 }
 
 function positive(amount: number): number {
-  if (!Number.isSafeInteger(amount) || amount <= 0) throw LedgerError.posting(LedgerErrorCode.InvalidAmount, `amount must be a positive integer of minor units, got ${String(amount)}`);
+  if (!Number.isSafeInteger(amount) || amount <= 0)
+    throw LedgerError.posting(LedgerErrorCode.InvalidAmount, `amount must be a positive integer of minor units, got ${String(amount)}`);
   return amount;
 }
 

@@ -80,7 +80,11 @@ export class BillingService {
       if (!inserted.length) {
         return manager
           .createQueryBuilder(InvoiceRun, 'r')
-          .where(`r.period_from = :from AND r.period_to = :to AND COALESCE(r.currency, '') = :currency AND r.status IN ('queued', 'running')`, { from, to, currency: dto.currency ?? '' })
+          .where(`r.period_from = :from AND r.period_to = :to AND COALESCE(r.currency, '') = :currency AND r.status IN ('queued', 'running')`, {
+            from,
+            to,
+            currency: dto.currency ?? '',
+          })
           .getOneOrFail();
       }
       await this.outbox.enqueue(manager, 'invoice_run.requested', inserted[0].id);
@@ -189,7 +193,11 @@ export class BillingService {
       if (onStripe) await api.invoices.del(stripeInvoiceId);
     }
     await this.dataSource.transaction(async (manager) => {
-      const [failed] = await updateReturning(manager, `UPDATE invoices SET status = 'failed', error = $2, stripe_invoice_id = NULL WHERE id = $1 AND status = 'draft' RETURNING id`, [invoice.id, reason.slice(0, 500)]);
+      const [failed] = await updateReturning(
+        manager,
+        `UPDATE invoices SET status = 'failed', error = $2, stripe_invoice_id = NULL WHERE id = $1 AND status = 'draft' RETURNING id`,
+        [invoice.id, reason.slice(0, 500)],
+      );
       if (!failed) return;
       await conversionsRepository.releaseFromInvoice(manager, invoice.id);
       const failure: InvoiceFailure = { invoiceId: invoice.id, advertiserId: invoice.advertiserId, currency: invoice.currency, error: reason.slice(0, 500) };
@@ -256,7 +264,10 @@ export class BillingService {
     const found = await api.customers.search({ query: `metadata['advertiser_id']:'${advertiserId}'`, limit: 1 });
     if (found.data[0]) return found.data[0].id;
     const [advertiser] = await this.dataSource.query(`SELECT name, email FROM principals WHERE id = $1`, [advertiserId]);
-    const created = await api.customers.create({ name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } }, { idempotencyKey: `afx-customer-${advertiserId}` });
+    const created = await api.customers.create(
+      { name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } },
+      { idempotencyKey: `afx-customer-${advertiserId}` },
+    );
     return created.id;
   }
 }

@@ -100,7 +100,10 @@ export class InvoiceSettlementService implements OnModuleInit {
   }
 
   private async credited(manager: EntityManager, invoiceId: string, status?: CreditedInvoiceStatus): Promise<number> {
-    const [row] = await manager.query(`SELECT COALESCE(sum(amount), 0)::text AS total FROM invoice_credits WHERE invoice_id = $1 AND ($2::text IS NULL OR invoice_status = $2)`, [invoiceId, status ?? null]);
+    const [row] = await manager.query(`SELECT COALESCE(sum(amount), 0)::text AS total FROM invoice_credits WHERE invoice_id = $1 AND ($2::text IS NULL OR invoice_status = $2)`, [
+      invoiceId,
+      status ?? null,
+    ]);
     return Number(row.total);
   }
 

@@ -10,7 +10,15 @@ function conversionCheck(name: string, sql: string): LedgerCheck {
   const check: LedgerCheck = async (manager) => {
     const rows: Breach[] = await manager.query(`${sql} LIMIT 6`);
     if (!rows.length) return { name, ok: true };
-    return { name, ok: false, detail: rows.slice(0, 5).map((r) => `conversion ${r.id} (${r.status})`).join('; ') + (rows.length > 5 ? '; and more' : '') };
+    return {
+      name,
+      ok: false,
+      detail:
+        rows
+          .slice(0, 5)
+          .map((r) => `conversion ${r.id} (${r.status})`)
+          .join('; ') + (rows.length > 5 ? '; and more' : ''),
+    };
   };
   return check;
 }

@@ -10,7 +10,6 @@ import { CommissionFacts, CommissionPostings, postingFacts } from '../conversion
 export { missingPostings } from '../conversions/commission-postings';
 export type { CommissionFacts } from '../conversions/commission-postings';
 
-
 /**
  * Brings the ledger in line with a conversion's status. It looks at what is already posted
  * (entries are unique per cause and kind), so it can run any number of times, in any order,

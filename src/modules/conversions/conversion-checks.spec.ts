@@ -43,10 +43,16 @@ describe('firstRejection', () => {
 
   it('stores the first failure in check order, whichever others there are', () => {
     fc.assert(
-      fc.property(fc.subarray(FAILURES.map((_, i) => i), { minLength: 1 }), (broken) => {
-        const input = broken.reduce((acc, i) => ({ ...acc, ...FAILURES[i][1] }), fine);
-        expect(firstRejection(input)).toBe(FAILURES[Math.min(...broken)][0]);
-      }),
+      fc.property(
+        fc.subarray(
+          FAILURES.map((_, i) => i),
+          { minLength: 1 },
+        ),
+        (broken) => {
+          const input = broken.reduce((acc, i) => ({ ...acc, ...FAILURES[i][1] }), fine);
+          expect(firstRejection(input)).toBe(FAILURES[Math.min(...broken)][0]);
+        },
+      ),
     );
   });
 

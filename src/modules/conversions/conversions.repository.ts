@@ -84,7 +84,10 @@ export class ConversionsRepository {
     return manager.findOneByOrFail(Conversion, { id });
   }
 
-  addEvent(manager: EntityManager, event: { conversionId: string; from: ConversionStatus | null; to: ConversionStatus; actorType: EventActorType; actorId: string | null; reason: string | null }): Promise<ConversionEvent> {
+  addEvent(
+    manager: EntityManager,
+    event: { conversionId: string; from: ConversionStatus | null; to: ConversionStatus; actorType: EventActorType; actorId: string | null; reason: string | null },
+  ): Promise<ConversionEvent> {
     const { conversionId, from, to, actorType, actorId, reason } = event;
     return manager.save(manager.create(ConversionEvent, { conversionId, fromStatus: from, toStatus: to, actorType, actorId, reason }));
   }
@@ -219,7 +222,10 @@ export class ConversionsRepository {
 
   /** The advertisers and currencies with billable results approved before `periodTo` (`currency` null: all). */
   billableGroups(manager: EntityManager, currency: string | null, periodTo: Date): Promise<{ advertiser_id: string; currency: string }[]> {
-    return manager.query(`SELECT DISTINCT c.advertiser_id, c.currency FROM conversions c WHERE ${BILLABLE} AND ($1::char(3) IS NULL OR c.currency = $1) ORDER BY 1, 2`, [currency, periodTo]);
+    return manager.query(`SELECT DISTINCT c.advertiser_id, c.currency FROM conversions c WHERE ${BILLABLE} AND ($1::char(3) IS NULL OR c.currency = $1) ORDER BY 1, 2`, [
+      currency,
+      periodTo,
+    ]);
   }
 
   /** Tags an advertiser's billable results in `currency` with the invoice, and answers exactly those it tagged. */

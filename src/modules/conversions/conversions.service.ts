@@ -296,7 +296,14 @@ export class ConversionsService {
    * without the other). `post: false` is for a caller that posts a whole batch itself, still
    * inside this transaction (approveDue).
    */
-  async applyTransition(manager: EntityManager, conversion: Conversion, to: ConversionStatus, actor: Actor, reason: string | null, options: { post?: boolean } = {}): Promise<Conversion> {
+  async applyTransition(
+    manager: EntityManager,
+    conversion: Conversion,
+    to: ConversionStatus,
+    actor: Actor,
+    reason: string | null,
+    options: { post?: boolean } = {},
+  ): Promise<Conversion> {
     const from = conversion.status;
     if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
     conversion.status = to;
@@ -457,7 +464,8 @@ export class ConversionsService {
     if (!goal) return Object.assign(base, rejected(RejectionReason.UnknownGoal, input.goal));
     const payoutRule: RateRule = goal.overrides?.find((o) => o.affiliateId === winner.affiliateId)?.payout ?? goal.payout;
     if ((needsSaleAmount(goal.revenue) || needsSaleAmount(payoutRule)) && saleAmount === null) {
-      if (!trusted) return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
+      if (!trusted)
+        return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
       throw ConversionsError.amountRequired(goal.key);
     }
     const context: RuleContext = { saleAmount, currency };
@@ -541,7 +549,14 @@ export class ConversionsService {
     return { ...row, revenue: Number(row.revenue) };
   }
 
-  private addEvent(manager: EntityManager, conversionId: string, from: ConversionStatus | null, to: ConversionStatus, actor: Actor, reason: string | null): Promise<ConversionEvent> {
+  private addEvent(
+    manager: EntityManager,
+    conversionId: string,
+    from: ConversionStatus | null,
+    to: ConversionStatus,
+    actor: Actor,
+    reason: string | null,
+  ): Promise<ConversionEvent> {
     return conversionsRepository.addEvent(manager, { conversionId, from, to, actorType: actor.type, actorId: actor.id, reason });
   }
 }
@@ -566,4 +581,3 @@ export function scopeWhere(scope: AuthPrincipal): Partial<Record<'advertiserId' 
   if (scope.role === 'affiliate') return { affiliateId: scope.id };
   return {};
 }
-

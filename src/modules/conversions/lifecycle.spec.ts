@@ -2,15 +2,7 @@ import { CONVERSION_STATUSES, ConversionStatus } from './conversion.entity';
 import { allowedTransitions, canTransition, PAYOUT_TRANSITIONS } from './lifecycle';
 
 /** Every allowed move, written out: anything else is refused. */
-const ALLOWED = new Set<string>([
-  'pending→approved',
-  'pending→rejected',
-  'pending→reversed',
-  'approved→rejected',
-  'approved→reversed',
-  'approved→paid',
-  'paid→reversed',
-]);
+const ALLOWED = new Set<string>(['pending→approved', 'pending→rejected', 'pending→reversed', 'approved→rejected', 'approved→reversed', 'approved→paid', 'paid→reversed']);
 
 const pairs = CONVERSION_STATUSES.flatMap((from) => CONVERSION_STATUSES.map((to) => [from, to] as [ConversionStatus, ConversionStatus]));
 

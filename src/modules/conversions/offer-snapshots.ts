@@ -47,9 +47,7 @@ export class OfferSnapshots {
   private async loadOffer(id: string): Promise<Offer | null> {
     const offer = await this.dataSource.getRepository(Offer).findOneBy({ id });
     if (offer) {
-      offer.goals = await this.dataSource
-        .getRepository(OfferGoal)
-        .find({ where: { offerId: id, archivedAt: IsNull() }, relations: { overrides: true } });
+      offer.goals = await this.dataSource.getRepository(OfferGoal).find({ where: { offerId: id, archivedAt: IsNull() }, relations: { overrides: true } });
     }
     this.remember(this.offerCache, id, offer);
     return offer;

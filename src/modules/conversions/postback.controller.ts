@@ -180,7 +180,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 async function parsePostback(raw: Record<string, unknown>): Promise<PostbackParamsDto> {
   // A parameter given twice arrives as an array: refuse it rather than guess.
-  const repeated = Object.entries(raw).filter(([, v]) => Array.isArray(v)).map(([k]) => k);
+  const repeated = Object.entries(raw)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([k]) => k);
   if (repeated.length) throw new ValidationError(repeated.map((field) => ({ field, message: `${field} is given more than once` })));
   const params = plainToInstance(PostbackParamsDto, raw);
   const errors = await validate(params, { whitelist: true, forbidNonWhitelisted: false, validationError: { target: false, value: false } });

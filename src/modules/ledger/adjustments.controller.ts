@@ -17,7 +17,8 @@ export class AdjustmentsController {
   @HttpCode(201)
   @ApiOperation({
     summary: "Credit (amount > 0) or debit (amount < 0) an affiliate's available balance by hand",
-    description: 'Posted to the ledger against the network_adjustments account; a debit beyond what is available becomes a clawback. A repeat with the same `id` or `Idempotency-Key` answers the first adjustment.',
+    description:
+      'Posted to the ledger against the network_adjustments account; a debit beyond what is available becomes a clawback. A repeat with the same `id` or `Idempotency-Key` answers the first adjustment.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: AdjustmentView })

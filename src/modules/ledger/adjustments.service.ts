@@ -36,7 +36,9 @@ export class AdjustmentsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     const affiliateId = dto.affiliateId.toLowerCase();
     const id = dto.id?.toLowerCase() ?? null;
-    const requestHash = createHash('sha256').update(JSON.stringify([affiliateId, dto.currency, dto.amount, dto.reason])).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([affiliateId, dto.currency, dto.amount, dto.reason]))
+      .digest('hex');
     const repeat = () => this.findRepeat(actor, id, idempotencyKey ?? null, requestHash);
     const earlier = await repeat();
     if (earlier) return { adjustment: earlier, created: false };

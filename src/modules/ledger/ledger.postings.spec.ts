@@ -95,8 +95,13 @@ describe('posting patterns', () => {
     const first = conv(1000, 700);
     const second = conv(2000, 1500);
     const totals = net(
-      commissionLines(first), approvalLines(first), payoutLines(aff, 700), reversalLines(first, 'paid'),
-      commissionLines(second), approvalLines(second), payoutLines(aff, 800, 700),
+      commissionLines(first),
+      approvalLines(first),
+      payoutLines(aff, 700),
+      reversalLines(first, 'paid'),
+      commissionLines(second),
+      approvalLines(second),
+      payoutLines(aff, 800, 700),
     );
     expect(totals).toEqual({ [`advertiser_receivable:${ADV}:USD`]: 2000, 'network_margin:-:USD': -500, 'stripe_clearing:-:USD': -1500 });
   });
@@ -121,7 +126,14 @@ describe('posting patterns', () => {
       fc.property(amount, amount, status, currency, (r, p, from, cur) => {
         const c = conv(r, p, cur);
         const aff = { affiliateId: AFF, currency: cur };
-        for (const lines of [commissionLines(c), approvalLines(c), reversalLines(c, from), payoutLines(aff, r, p), payoutFailedLines(aff, r, p), invoicePaidLines({ advertiserId: ADV, currency: cur }, r)]) {
+        for (const lines of [
+          commissionLines(c),
+          approvalLines(c),
+          reversalLines(c, from),
+          payoutLines(aff, r, p),
+          payoutFailedLines(aff, r, p),
+          invoicePaidLines({ advertiserId: ADV, currency: cur }, r),
+        ]) {
           expect(lines.reduce((sum, l) => sum + BigInt(l.amount), 0n)).toBe(0n);
           expect(lines.every((l) => l.amount !== 0 && Number.isSafeInteger(l.amount))).toBe(true);
           if (lines.length >= 2) expect(checkPosting(entry(lines))).toHaveLength(lines.length);
@@ -151,13 +163,39 @@ describe('checkPosting', () => {
   it.each<[string, PostingLine[] | ((l: PostingLine[]) => PostingLine[]), Partial<PostingInput>, LedgerErrorCode]>([
     ['one cent off', (l) => [...l.slice(0, 2), { ...l[2], amount: l[2].amount + 1 }], {}, LedgerErrorCode.UnbalancedEntry],
     ['a zero line', (l) => [...l, { account: { type: 'network_margin', currency: 'USD' }, amount: 0 }], {}, LedgerErrorCode.InvalidAmount],
-    ['a fractional amount', [{ account: { type: 'network_margin', currency: 'USD' }, amount: 0.5 }, { account: { type: 'stripe_clearing', currency: 'USD' }, amount: -0.5 }], {}, LedgerErrorCode.InvalidAmount],
-    ['an unsafe amount', [{ account: { type: 'network_margin', currency: 'USD' }, amount: 2 ** 53 }, { account: { type: 'stripe_clearing', currency: 'USD' }, amount: -(2 ** 53) }], {}, LedgerErrorCode.InvalidAmount],
+    [
+      'a fractional amount',
+      [
+        { account: { type: 'network_margin', currency: 'USD' }, amount: 0.5 },
+        { account: { type: 'stripe_clearing', currency: 'USD' }, amount: -0.5 },
+      ],
+      {},
+      LedgerErrorCode.InvalidAmount,
+    ],
+    [
+      'an unsafe amount',
+      [
+        { account: { type: 'network_margin', currency: 'USD' }, amount: 2 ** 53 },
+        { account: { type: 'stripe_clearing', currency: 'USD' }, amount: -(2 ** 53) },
+      ],
+      {},
+      LedgerErrorCode.InvalidAmount,
+    ],
     ['a single line', (l) => l.slice(0, 1), {}, LedgerErrorCode.TooFewLines],
     ['no lines', [], {}, LedgerErrorCode.TooFewLines],
     ['an unknown currency', (l) => l.map((x) => ({ ...x, account: { ...x.account, currency: 'usd' } })), {}, LedgerErrorCode.InvalidCurrency],
-    ['an owner on the margin', (l) => l.map((x) => (x.account.type === 'network_margin' ? { ...x, account: { ...x.account, ownerId: AFF } } : x)), {}, LedgerErrorCode.InvalidAccount],
-    ['no owner on pending', (l) => l.map((x) => (x.account.type === 'affiliate_pending' ? { ...x, account: { ...x.account, ownerId: null } } : x)), {}, LedgerErrorCode.InvalidAccount],
+    [
+      'an owner on the margin',
+      (l) => l.map((x) => (x.account.type === 'network_margin' ? { ...x, account: { ...x.account, ownerId: AFF } } : x)),
+      {},
+      LedgerErrorCode.InvalidAccount,
+    ],
+    [
+      'no owner on pending',
+      (l) => l.map((x) => (x.account.type === 'affiliate_pending' ? { ...x, account: { ...x.account, ownerId: null } } : x)),
+      {},
+      LedgerErrorCode.InvalidAccount,
+    ],
     ['an unknown account type', (l) => l.map((x, i) => (i === 0 ? { ...x, account: { ...x.account, type: 'cash' as never } } : x)), {}, LedgerErrorCode.InvalidAccount],
     ['a bad kind', (l) => l, { kind: 'Commission!' }, LedgerErrorCode.InvalidEntry],
     ['a bad cause type', (l) => l, { causeType: 'click' as never }, LedgerErrorCode.InvalidEntry],
@@ -175,18 +213,24 @@ describe('corrections of an affiliate balance', () => {
   const sumOf = (lines: PostingLine[], type: string) => lines.filter((l) => l.account.type === type).reduce((a, l) => a + l.amount, 0);
 
   it('accepts an effective time from now on', () => {
-    expect(() => checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', effectiveAt: new Date(Date.now() + 1000), lines: adjustmentLines(party, 100, 0) })).not.toThrow();
+    expect(() =>
+      checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', effectiveAt: new Date(Date.now() + 1000), lines: adjustmentLines(party, 100, 0) }),
+    ).not.toThrow();
   });
 
   it('never takes available below zero: the rest of a debit, or of a reversal from approved, is a clawback', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }).filter((n) => n !== 0), fc.integer({ min: 0, max: 1_000_000 }), (amount, available) => {
-        const lines = adjustmentLines(party, amount, available);
-        checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', lines });
-        expect(available - sumOf(lines, 'affiliate_available')).toBeGreaterThanOrEqual(0);
-        expect(sumOf(lines, 'affiliate_available') + sumOf(lines, 'affiliate_clawback')).toBe(-amount);
-        expect(sumOf(lines, 'affiliate_clawback')).toBeGreaterThanOrEqual(0);
-      }),
+      fc.property(
+        fc.integer({ min: -1_000_000, max: 1_000_000 }).filter((n) => n !== 0),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        (amount, available) => {
+          const lines = adjustmentLines(party, amount, available);
+          checkPosting({ kind: 'adjustment', causeType: 'adjustment', causeId: 'x', lines });
+          expect(available - sumOf(lines, 'affiliate_available')).toBeGreaterThanOrEqual(0);
+          expect(sumOf(lines, 'affiliate_available') + sumOf(lines, 'affiliate_clawback')).toBe(-amount);
+          expect(sumOf(lines, 'affiliate_clawback')).toBeGreaterThanOrEqual(0);
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 200_000 }), (payout, available) => {

@@ -103,10 +103,7 @@ export function commissionLines(c: CommissionAmounts): PostingLine[] {
 /** Kind `approval`: the lock period is over; the payout becomes payable. */
 export function approvalLines(c: Pick<CommissionAmounts, 'affiliateId' | 'currency' | 'payout'>): PostingLine[] {
   const payout = amountOf('payout', c.payout);
-  return nonZero([
-    line('affiliate_pending', c.affiliateId, c.currency, payout),
-    line('affiliate_available', c.affiliateId, c.currency, -payout),
-  ]);
+  return nonZero([line('affiliate_pending', c.affiliateId, c.currency, payout), line('affiliate_available', c.affiliateId, c.currency, -payout)]);
 }
 
 /**
@@ -176,10 +173,7 @@ export function payoutFailedLines(affiliate: PayoutParty, amount: number, clawba
 /** Kind `invoice_paid`: the advertiser's money arrives and settles its receivable. */
 export function invoicePaidLines(advertiser: { advertiserId: string; currency: string }, amount: number): PostingLine[] {
   const paid = amountOf('amount', amount);
-  return nonZero([
-    line('stripe_clearing', null, advertiser.currency, paid),
-    line('advertiser_receivable', advertiser.advertiserId, advertiser.currency, -paid),
-  ]);
+  return nonZero([line('stripe_clearing', null, advertiser.currency, paid), line('advertiser_receivable', advertiser.advertiserId, advertiser.currency, -paid)]);
 }
 
 export interface CheckedLine {

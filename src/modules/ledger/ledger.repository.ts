@@ -115,7 +115,11 @@ const PAYOUT_CANDIDATES = `
  */
 export class LedgerRepository {
   /** Step 2 of the lock order for a set of affiliates: all their accounts (in `currency`, or every one), in id order. */
-  lockAffiliateAccounts(manager: EntityManager, affiliateIds: string[], currency: string | null): Promise<{ type: AccountType; owner_id: string; currency: string; balance: string }[]> {
+  lockAffiliateAccounts(
+    manager: EntityManager,
+    affiliateIds: string[],
+    currency: string | null,
+  ): Promise<{ type: AccountType; owner_id: string; currency: string; balance: string }[]> {
     return manager.query(LOCK_AFFILIATE_ACCOUNTS, [affiliateIds, currency]);
   }
 
@@ -145,7 +149,13 @@ export class LedgerRepository {
   }
 
   /** An owner's accounts of `types` (in `currency`, or every one) with the cash its payouts sent; `lock` keeps them locked until the transaction ends. */
-  affiliateBalances(manager: EntityManager, ownerId: string, types: readonly string[], currency: string | null, lock: boolean): Promise<{ currency: string; type: AccountType; balance: string; paid: string }[]> {
+  affiliateBalances(
+    manager: EntityManager,
+    ownerId: string,
+    types: readonly string[],
+    currency: string | null,
+    lock: boolean,
+  ): Promise<{ currency: string; type: AccountType; balance: string; paid: string }[]> {
     return manager.query(lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES, [ownerId, types, currency]);
   }
 
@@ -191,7 +201,10 @@ export class LedgerRepository {
   }
 
   /** The lines of these entries, with their accounts, in line order. */
-  linesOf(manager: EntityManager, entryIds: string[]): Promise<{ entry_id: string; account_id: string; type: AccountType; owner_id: string | null; currency: string; amount: string }[]> {
+  linesOf(
+    manager: EntityManager,
+    entryIds: string[],
+  ): Promise<{ entry_id: string; account_id: string; type: AccountType; owner_id: string | null; currency: string; amount: string }[]> {
     return manager.query(
       `SELECT l.entry_id, l.account_id, a.type, a.owner_id, l.currency, l.amount::text AS amount
        FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
@@ -202,10 +215,10 @@ export class LedgerRepository {
 
   /** The kinds already posted for each cause of `causeType` among `causeIds`. */
   async postedKinds(manager: EntityManager, causeType: string, causeIds: string[]): Promise<Map<string, Set<string>>> {
-    const rows: { cause_id: string; kind: string }[] = await manager.query(
-      `SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`,
-      [causeType, causeIds],
-    );
+    const rows: { cause_id: string; kind: string }[] = await manager.query(`SELECT cause_id, kind FROM journal_entries WHERE cause_type = $1 AND cause_id = ANY($2::text[])`, [
+      causeType,
+      causeIds,
+    ]);
     const byCause = new Map<string, Set<string>>();
     for (const r of rows) byCause.set(r.cause_id, (byCause.get(r.cause_id) ?? new Set<string>()).add(r.kind));
     return byCause;

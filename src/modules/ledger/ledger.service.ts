@@ -82,18 +82,20 @@ export class LedgerService {
     );
     const accountOf = (l: CheckedLine) => accounts.get(identityKey(l.type, l.ownerId, l.currency)) as string;
     const lines = checked.flatMap((c, i) => c.lines.map((l) => ({ n: i + 1, account: accountOf(l), currency: l.currency, amount: l.amount })));
-    const rows = await this.write(ledgerRepository.postEntries(manager, [
-      inputs.map((i) => i.kind),
-      inputs.map((i) => i.causeType),
-      inputs.map((i) => i.causeId),
-      inputs.map((i) => i.memo ?? null),
-      inputs.map((i) => i.createdBy ?? null),
-      inputs.map((i) => i.effectiveAt?.toISOString() ?? null),
-      lines.map((l) => l.n),
-      lines.map((l) => l.account),
-      lines.map((l) => l.currency),
-      lines.map((l) => l.amount),
-    ]));
+    const rows = await this.write(
+      ledgerRepository.postEntries(manager, [
+        inputs.map((i) => i.kind),
+        inputs.map((i) => i.causeType),
+        inputs.map((i) => i.causeId),
+        inputs.map((i) => i.memo ?? null),
+        inputs.map((i) => i.createdBy ?? null),
+        inputs.map((i) => i.effectiveAt?.toISOString() ?? null),
+        lines.map((l) => l.n),
+        lines.map((l) => l.account),
+        lines.map((l) => l.currency),
+        lines.map((l) => l.amount),
+      ]),
+    );
     const created = new Map(rows.map((r) => [entryKey(r.cause_type, r.cause_id, r.kind), r.id]));
     const skipped = inputs.filter((_, i) => !created.has(keys[i]));
     const existing = skipped.length ? await this.findEntryIds(manager, skipped) : new Map<string, string>();
@@ -155,9 +157,7 @@ export class LedgerService {
       b.paid = addMinor(b.paid, toMinor(row.paid));
       byCurrency.set(row.currency, b);
     }
-    return [...byCurrency.values()]
-      .filter((b) => b.pending || b.available || b.paid || b.clawback)
-      .sort((a, b) => ascending(a.currency, b.currency));
+    return [...byCurrency.values()].filter((b) => b.pending || b.available || b.paid || b.clawback).sort((a, b) => ascending(a.currency, b.currency));
   }
 
   /** The cached balance of one account, signed (debit positive); 0 for an account never used. */

@@ -18,14 +18,20 @@ describe('checkGoals', () => {
   });
 
   it('names a repeated goal key at its second place', () => {
-    expect(checkGoals([{ key: 'lead', revenue: flat(1), payout: flat(1) }, { key: 'sale', revenue: flat(1), payout: flat(1) }, { key: 'lead', revenue: flat(1), payout: flat(1) }])).toEqual([
-      { field: 'goals.2.key', message: 'goal key "lead" appears twice' },
-    ]);
+    expect(
+      checkGoals([
+        { key: 'lead', revenue: flat(1), payout: flat(1) },
+        { key: 'sale', revenue: flat(1), payout: flat(1) },
+        { key: 'lead', revenue: flat(1), payout: flat(1) },
+      ]),
+    ).toEqual([{ field: 'goals.2.key', message: 'goal key "lead" appears twice' }]);
   });
 
   it('refuses a payout above a revenue of its own type', () => {
     expect(checkGoals([{ key: 'lead', revenue: flat(100), payout: flat(101) }])).toEqual([{ field: 'goals.0.payout', message: 'the payout of goal "lead" exceeds its revenue' }]);
-    expect(checkGoals([{ key: 'sale', revenue: percent(100), payout: percent(101) }])).toEqual([{ field: 'goals.0.payout', message: 'the payout of goal "sale" exceeds its revenue' }]);
+    expect(checkGoals([{ key: 'sale', revenue: percent(100), payout: percent(101) }])).toEqual([
+      { field: 'goals.0.payout', message: 'the payout of goal "sale" exceeds its revenue' },
+    ]);
   });
 
   it('leaves a flat against a percent rule to the sale (not comparable up front)', () => {

@@ -81,4 +81,3 @@ export class Offer {
   @UpdateDateColumn({ type: 'timestamptz' })
   updatedAt: Date;
 }
-

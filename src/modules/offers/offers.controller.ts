@@ -10,7 +10,8 @@ import { toApplicationView, toOfferView } from './offer.view';
 import { OffersService } from './offers.service';
 
 class ListApplicationsQueryDto {
-  @IsOptional() @IsIn(ACCESS_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(ACCESS_STATUSES as unknown as string[])
   status?: AccessStatus;
 }
 

@@ -43,7 +43,11 @@ export class OperationsController {
       if (key) principal = await this.accounts.authenticate(key, request.ip);
     } catch (error) {
       if (error instanceof RateLimitedError) {
-        return reply.status(429).header('retry-after', String(error.retryAfterSeconds)).type('text/html; charset=utf-8').send(page(`Too many attempts from your address. Try again in ${error.retryAfterSeconds} s.`));
+        return reply
+          .status(429)
+          .header('retry-after', String(error.retryAfterSeconds))
+          .type('text/html; charset=utf-8')
+          .send(page(`Too many attempts from your address. Try again in ${error.retryAfterSeconds} s.`));
       }
       // Any other refusal (unknown, revoked or suspended key) is the same 401 below.
     }
@@ -51,9 +55,7 @@ export class OperationsController {
       return reply.status(401).type('text/html; charset=utf-8').send(page('That is not an active admin API key.'));
     }
     const token = this.sessions.issue(principal.keyId);
-    return reply
-      .header('set-cookie', `${BOARD_COOKIE}=${token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${this.sessions.maxAgeSeconds}`)
-      .redirect(BOARD_PATH, 303);
+    return reply.header('set-cookie', `${BOARD_COOKIE}=${token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${this.sessions.maxAgeSeconds}`).redirect(BOARD_PATH, 303);
   }
 
   @Post('logout')

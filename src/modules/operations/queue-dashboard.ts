@@ -42,7 +42,9 @@ export async function mountQueueDashboard(app: NestFastifyApplication): Promise<
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       if (await isAdmin(request)) return;
       if ((request.headers.accept ?? '').includes('text/html')) return reply.redirect('/admin/login', 303);
-      return reply.status(401).send({ error: { code: 'unauthorized', message: 'The queue dashboard is for admins: send an admin API key or sign in at /admin/login', details: [] } });
+      return reply
+        .status(401)
+        .send({ error: { code: 'unauthorized', message: 'The queue dashboard is for admins: send an admin API key or sign in at /admin/login', details: [] } });
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
   });

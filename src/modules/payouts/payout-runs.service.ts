@@ -32,7 +32,6 @@ const PLAN_CHUNK = 200;
 const TRANSFER_CONCURRENCY = 8;
 const PREVIEW_LIMIT = 1000;
 
-
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
  * entry (available → the rail's clearing account) and the conversions it pays are written
@@ -300,7 +299,17 @@ export class PayoutRunsService {
     if (!payout || payout.status === 'failed') return false;
     // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
     await conversionsRepository.lockPaidBy(manager, payoutId);
-    await manager.update(Payout, { id: payoutId }, { status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500), failedAt: new Date(), ...(reversedAmount === undefined ? {} : { reversedAmount }) });
+    await manager.update(
+      Payout,
+      { id: payoutId },
+      {
+        status: 'failed',
+        failureCode: code.slice(0, 100),
+        failureMessage: message.slice(0, 500),
+        failedAt: new Date(),
+        ...(reversedAmount === undefined ? {} : { reversedAmount }),
+      },
+    );
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payoutReversal,
       causeType: 'payout',

@@ -64,7 +64,12 @@ const AGENTS = {
  */
 export async function sendGet(url: string, timeoutMs: number, allowPrivate: boolean): Promise<SendResult> {
   const started = performance.now();
-  const done = (statusCode: number | null, error: string | null): SendResult => ({ statusCode, error, responseExcerpt: null, latencyMs: Math.max(0, Math.trunc(performance.now() - started)) });
+  const done = (statusCode: number | null, error: string | null): SendResult => ({
+    statusCode,
+    error,
+    responseExcerpt: null,
+    latencyMs: Math.max(0, Math.trunc(performance.now() - started)),
+  });
   try {
     const target = new URL(url);
     if (target.protocol !== 'http:' && target.protocol !== 'https:') return done(null, `unsupported protocol ${target.protocol}`);

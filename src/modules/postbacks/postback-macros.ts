@@ -1,20 +1,6 @@
 import { formatMinorUnits } from '../../common/money';
 
-export const POSTBACK_MACROS = [
-  'click_id',
-  'sub1',
-  'sub2',
-  'sub3',
-  'sub4',
-  'sub5',
-  'payout',
-  'currency',
-  'status',
-  'goal',
-  'txn_id',
-  'offer_id',
-  'conversion_id',
-] as const;
+export const POSTBACK_MACROS = ['click_id', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'payout', 'currency', 'status', 'goal', 'txn_id', 'offer_id', 'conversion_id'] as const;
 
 export interface PostbackFacts {
   clickId: string | null;

@@ -122,7 +122,12 @@ export class PostbacksService {
     return this.call(actor.id, setting.urlTemplate, facts, { conversionId: null, eventId: null, attempt: 1, isTest: true });
   }
 
-  private async call(affiliateId: string, template: string, facts: PostbackFacts, meta: Pick<PostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>): Promise<PostbackAttempt> {
+  private async call(
+    affiliateId: string,
+    template: string,
+    facts: PostbackFacts,
+    meta: Pick<PostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>,
+  ): Promise<PostbackAttempt> {
     const url = fillUrlTemplate(template, postbackValues(facts));
     const result = await this.send(url);
     return this.log({ affiliateId, url, ...meta, ...result, outcome: result.error ? 'failed' : 'delivered' });

@@ -105,7 +105,13 @@ export class ReconciliationService {
       [LEDGER_KINDS.invoicePaid],
     );
     const unmatched: InvoiceMismatchRow[] = await this.dataSource.query(INVOICES_NOT_MATCHING_CONVERSIONS);
-    const transferDifferences = rails.flatMap((rail, i) => compareTransfers(transfersByRail[i], payouts.filter((p) => p.rail === rail.name), rail.label));
+    const transferDifferences = rails.flatMap((rail, i) =>
+      compareTransfers(
+        transfersByRail[i],
+        payouts.filter((p) => p.rail === rail.name),
+        rail.label,
+      ),
+    );
     return {
       rails: rails.map((rail) => rail.label),
       transfers: transfersByRail.reduce((sum, t) => sum + t.length, 0),
@@ -148,14 +154,23 @@ export function compareTransfers(transfers: RailTransfer[], payouts: PayoutRow[]
       if (!recorded) add('missing_transfer', `payout ${payout.id}`, `paid with transfer ${payout.external_id ?? '(none)'}, which ${railLabel} does not have`);
       else if (recorded.reversed) add('reversed_transfer_still_paid', `payout ${payout.id}`, `transfer ${recorded.id} was reversed on ${railLabel} but the payout is still paid`);
       else if (recorded.amount !== Number(payout.amount) || recorded.currency !== payout.currency.toUpperCase() || recorded.destination !== payout.external_account_id) {
-        add('transfer_mismatch', `payout ${payout.id}`, `ledger ${money(payout.amount, payout.currency)} to ${payout.external_account_id}, ${railLabel} ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`);
+        add(
+          'transfer_mismatch',
+          `payout ${payout.id}`,
+          `ledger ${money(payout.amount, payout.currency)} to ${payout.external_account_id}, ${railLabel} ${money(recorded.amount, recorded.currency)} to ${recorded.destination}`,
+        );
       }
       if (payout.returned) add('paid_payout_returned_in_ledger', `payout ${payout.id}`, 'paid, yet the ledger gave its money back');
     } else if (live.length) {
-      add('transfer_not_recorded', `payout ${payout.id}`, `${payout.status}, yet ${railLabel} transferred ${live.map((t) => `${t.id} (${money(t.amount, t.currency)})`).join(', ')}`);
+      add(
+        'transfer_not_recorded',
+        `payout ${payout.id}`,
+        `${payout.status}, yet ${railLabel} transferred ${live.map((t) => `${t.id} (${money(t.amount, t.currency)})`).join(', ')}`,
+      );
     }
     if (!payout.posted) add('payout_not_in_ledger', `payout ${payout.id}`, `${payout.status} payout of ${money(payout.amount, payout.currency)} has no payout entry`);
-    if (payout.status === 'failed' && !payout.returned) add('failed_payout_not_returned', `payout ${payout.id}`, 'failed, but its money was not returned to the affiliate in the ledger');
+    if (payout.status === 'failed' && !payout.returned)
+      add('failed_payout_not_returned', `payout ${payout.id}`, 'failed, but its money was not returned to the affiliate in the ledger');
   }
   return differences;
 }
@@ -187,17 +202,27 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
     }
     const creditNotes = fromStripeAmount((invoice.pre_payment_credit_notes_amount ?? 0) + (invoice.post_payment_credit_notes_amount ?? 0), mine.currency);
     if (creditNotes !== Number(mine.credited)) {
-      add('credit_notes_mismatch', `invoice ${mine.id}`, `reversed results credited ${money(mine.credited, mine.currency)}, Stripe ${id} has credit notes of ${money(creditNotes, invoice.currency)}`);
+      add(
+        'credit_notes_mismatch',
+        `invoice ${mine.id}`,
+        `reversed results credited ${money(mine.credited, mine.currency)}, Stripe ${id} has credit notes of ${money(creditNotes, invoice.currency)}`,
+      );
     }
-    if (invoice.status === 'void' && mine.status !== 'void') add('voided_invoice_not_released', `invoice ${mine.id}`, `${id} is void on Stripe, but the invoice is ${mine.status} and still bills its results`);
+    if (invoice.status === 'void' && mine.status !== 'void')
+      add('voided_invoice_not_released', `invoice ${mine.id}`, `${id} is void on Stripe, but the invoice is ${mine.status} and still bills its results`);
     if (invoice.status === 'uncollectible' && mine.status !== 'uncollectible') {
       add('uncollectible_invoice_not_written_off', `invoice ${mine.id}`, `${id} is uncollectible on Stripe, but the invoice is ${mine.status}`);
     }
     const paidOnStripe = invoice.status === 'paid';
     if (paidOnStripe && !(mine.status === 'paid' && mine.settled)) {
-      add('paid_invoice_not_settled', `invoice ${mine.id}`, `${id} is paid on Stripe, but the receivable is not settled (status ${mine.status}${mine.settled ? '' : ', no invoice_paid entry'})`);
+      add(
+        'paid_invoice_not_settled',
+        `invoice ${mine.id}`,
+        `${id} is paid on Stripe, but the receivable is not settled (status ${mine.status}${mine.settled ? '' : ', no invoice_paid entry'})`,
+      );
     }
-    if (!paidOnStripe && (mine.status === 'paid' || mine.settled)) add('settled_invoice_not_paid', `invoice ${mine.id}`, `settled in the ledger, but ${id} is ${invoice.status} on Stripe`);
+    if (!paidOnStripe && (mine.status === 'paid' || mine.settled))
+      add('settled_invoice_not_paid', `invoice ${mine.id}`, `settled in the ledger, but ${id} is ${invoice.status} on Stripe`);
   }
   for (const mine of ours) {
     if (mine.stripe_invoice_id && !seen.has(mine.id)) add('missing_invoice', `invoice ${mine.id}`, `issued as ${mine.stripe_invoice_id}, which Stripe does not have`);

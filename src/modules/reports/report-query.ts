@@ -33,8 +33,11 @@ function dimensionSql(dimension: Dimension, timezone: () => string): DimensionSq
   switch (dimension) {
     case 'hour': {
       const zone = timezone();
-      return column('hour', (g) => `to_char(${g} AT TIME ZONE ${zone}, 'YYYY-MM-DD"T"HH24:MI:SS') AS hour_wall,
-        (extract(epoch FROM (${g} AT TIME ZONE ${zone}) - (${g} AT TIME ZONE 'UTC')) / 60)::int AS hour_offset`);
+      return column(
+        'hour',
+        (g) => `to_char(${g} AT TIME ZONE ${zone}, 'YYYY-MM-DD"T"HH24:MI:SS') AS hour_wall,
+        (extract(epoch FROM (${g} AT TIME ZONE ${zone}) - (${g} AT TIME ZONE 'UTC')) / 60)::int AS hour_offset`,
+      );
     }
     case 'day': {
       const zone = timezone();

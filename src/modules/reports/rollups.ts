@@ -45,7 +45,7 @@ export class RollupsService implements OnApplicationBootstrap, OnApplicationShut
   async rebuild(from: Date, to: Date): Promise<{ from: Date; to: Date }> {
     const start = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;
     const end = Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS;
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       const next = Math.min(end, (Math.floor(at / DAY_MS) + 1) * DAY_MS);
       await this.dataSource.transaction(async (manager) => {
         // A day of clicks is grouped in memory rather than sorted on disk; JIT compiles for longer than it saves here.

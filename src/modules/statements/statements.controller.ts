@@ -67,11 +67,19 @@ export class StatementsController {
     return this.summary(query, reply, 'advertisers', ADVERTISER_COLUMNS);
   }
 
-  private async summary<T extends { currency: string }>(query: SummaryQueryDto & PeriodQueryDto, reply: FastifyReply, kind: 'affiliates' | 'advertisers', columns: CsvColumn<T>[]): Promise<void> {
+  private async summary<T extends { currency: string }>(
+    query: SummaryQueryDto & PeriodQueryDto,
+    reply: FastifyReply,
+    kind: 'affiliates' | 'advertisers',
+    columns: CsvColumn<T>[],
+  ): Promise<void> {
     const period: Period = await this.statements.period(query.from, query.to, query.timezone ?? 'UTC');
     const rows = (await this.statements.summary(kind as 'affiliates', period)) as unknown as T[];
     if (query.format === 'csv') {
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="summary-${kind}-${query.from}-${query.to}.csv"`).send(renderSummaryCsv(rows, columns));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="summary-${kind}-${query.from}-${query.to}.csv"`)
+        .send(renderSummaryCsv(rows, columns));
     }
     return reply.send({ period: { from: period.from.toISOString(), to: period.to.toISOString(), timezone: period.timezone }, data: rows });
   }

@@ -72,10 +72,11 @@ export class StatementsService {
   async period(fromDay: string, toDay: string, timezone: string): Promise<Period> {
     assertTimezone(timezone);
     if (toDay < fromDay) throw invalidField('to', 'must not be before from');
-    const [row] = await this.dataSource.query(
-      `SELECT ($1::date::timestamp AT TIME ZONE $3) AS "from", (($2::date + 1)::timestamp AT TIME ZONE $3) AS "to"`,
-      [fromDay, toDay, timezone],
-    );
+    const [row] = await this.dataSource.query(`SELECT ($1::date::timestamp AT TIME ZONE $3) AS "from", (($2::date + 1)::timestamp AT TIME ZONE $3) AS "to"`, [
+      fromDay,
+      toDay,
+      timezone,
+    ]);
     return { from: row.from, to: row.to, timezone };
   }
 
@@ -145,7 +146,9 @@ export class StatementsService {
   async summary(kind: 'advertisers', period: Period): Promise<AdvertiserSummaryRow[]>;
   async summary(kind: 'affiliates' | 'advertisers', period: Period): Promise<(AffiliateSummaryRow | AdvertiserSummaryRow)[]> {
     const raw: Record<string, unknown>[] = await this.reads.query(kind === 'affiliates' ? AFFILIATE_SUMMARY : ADVERTISER_SUMMARY, [period.from, period.to]);
-    return raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as (AffiliateSummaryRow | AdvertiserSummaryRow)[];
+    return raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'name' ? Number(v) : v]))) as unknown as (
+      AffiliateSummaryRow | AdvertiserSummaryRow
+    )[];
   }
 
   /**
@@ -183,7 +186,12 @@ export class StatementsService {
     } finally {
       // Stopped early (client gone, error): let a FETCH in flight finish, then end the transaction.
       await prefetch?.catch(() => undefined);
-      const failed = open ? await client.query('ROLLBACK').then(() => undefined, (error: Error) => error) : undefined;
+      const failed = open
+        ? await client.query('ROLLBACK').then(
+            () => undefined,
+            (error: Error) => error,
+          )
+        : undefined;
       // A connection that cannot even roll back is closed rather than pooled.
       release(failed);
     }

@@ -22,7 +22,10 @@ const isPublic = (context: ExecutionContext) => reflector.getAllAndOverride<bool
  */
 function apiKeyTracker(request: FastifyRequest): string {
   const key = bearerKey(request.headers.authorization);
-  return createHash('sha256').update(key ?? `ip:${request.ip}`).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(key ?? `ip:${request.ip}`)
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 function throttlerOptions(config: ConfigService<Config, true>): ThrottlerModuleOptions {

@@ -15,10 +15,7 @@ const SETTING_KEY = 'click_secret';
  * processes (and restarts) sign with the same secret.
  */
 export async function loadOrCreateClickSecret(dataSource: DataSource): Promise<string> {
-  await dataSource.query(`INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [
-    SETTING_KEY,
-    randomBytes(32).toString('base64url'),
-  ]);
+  await dataSource.query(`INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [SETTING_KEY, randomBytes(32).toString('base64url')]);
   const [row] = await dataSource.query(`SELECT value FROM app_settings WHERE key = $1`, [SETTING_KEY]);
   return row.value as string;
 }

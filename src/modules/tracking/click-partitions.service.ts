@@ -61,10 +61,7 @@ export class ClickPartitionsService implements OnApplicationBootstrap, OnApplica
     const from = day.toISOString();
     const to = new Date(day.getTime() + DAY_MS).toISOString();
     await manager.query(`CREATE TABLE ${name} (LIKE clicks INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-    await manager.query(
-      `WITH moved AS (DELETE FROM clicks_default WHERE clicked_at >= $1 AND clicked_at < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`,
-      [from, to],
-    );
+    await manager.query(`WITH moved AS (DELETE FROM clicks_default WHERE clicked_at >= $1 AND clicked_at < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`, [from, to]);
     await manager.query(`ALTER TABLE clicks ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`);
   }
 }

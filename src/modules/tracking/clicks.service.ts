@@ -73,7 +73,11 @@ export class ClicksService {
       const { us, id } = decodeCursor(query.cursor);
       qb.andWhere(`(c.clicked_at, c.id) < (to_timestamp(0) + :us::bigint * interval '1 microsecond', :cursorId)`, { us, cursorId: id });
     }
-    const rows = await qb.orderBy('c.clicked_at', 'DESC').addOrderBy('c.id', 'DESC').limit(limit + 1).getRawMany<ClickListRow & { cursor_us: string }>();
+    const rows = await qb
+      .orderBy('c.clicked_at', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(limit + 1)
+      .getRawMany<ClickListRow & { cursor_us: string }>();
     const data = rows.slice(0, limit);
     const last = data[data.length - 1];
     return { data, nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_us, last.id) : null };

@@ -46,7 +46,8 @@ export class CouponsController {
   @Roles('advertiser', 'admin')
   @HttpCode(200)
   @ApiOperation({
-    summary: "approve: a pending vanity code becomes active; reject: it is refused and the code is free again; revoke: an active or pending code stops attributing (the code stays taken)",
+    summary:
+      'approve: a pending vanity code becomes active; reject: it is refused and the code is free again; revoke: an active or pending code stops attributing (the code stays taken)',
   })
   @ApiParam({ name: 'action', enum: COUPON_ACTIONS })
   @ApiOkResponse({ type: CouponView })

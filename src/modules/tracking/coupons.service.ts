@@ -20,8 +20,7 @@ export interface ActiveCoupon {
   code: string;
 }
 
-const isCodeTaken = (error: unknown) =>
-  error instanceof QueryFailedError && (error as unknown as { constraint?: string }).constraint === 'coupons_advertiser_code';
+const isCodeTaken = (error: unknown) => error instanceof QueryFailedError && (error as unknown as { constraint?: string }).constraint === 'coupons_advertiser_code';
 
 @Injectable()
 export class CouponsService {
@@ -105,9 +104,7 @@ export class CouponsService {
   /** Moves a coupon `actor` may manage from one of `from` to `to`, atomically; 409 from any other status. */
   private async transition(actor: AuthPrincipal, id: string, from: CouponStatus[], to: CouponStatus, refused: () => Error): Promise<Coupon> {
     const coupon = await this.get(actor, id);
-    const result = await this.dataSource
-      .getRepository(Coupon)
-      .update({ id: coupon.id, status: In(from) }, { status: to, decidedBy: actor.id, decidedAt: new Date() });
+    const result = await this.dataSource.getRepository(Coupon).update({ id: coupon.id, status: In(from) }, { status: to, decidedBy: actor.id, decidedAt: new Date() });
     if (!result.affected) throw refused();
     this.logger.log(`coupon ${coupon.id} ${coupon.status} -> ${to} by ${actor.role} ${actor.id}`);
     return this.get(actor, id);

@@ -12,9 +12,7 @@ export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V | null>>();
   private readonly loading = new Map<string, Promise<V | null>>();
 
-  constructor(
-    private readonly options: { ttlMs: number; negativeTtlMs: number; maxEntries: number; now?: () => number },
-  ) {}
+  constructor(private readonly options: { ttlMs: number; negativeTtlMs: number; maxEntries: number; now?: () => number }) {}
 
   /** The cached value if fresh; undefined on a miss. */
   peek(key: string): V | null | undefined {

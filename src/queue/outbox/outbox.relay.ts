@@ -191,7 +191,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           const route = this.routes.get(row.topic);
           if (!route) throw new Error(`unknown topic ${row.topic}`);
           if (isBatchRoute(route)) appendTo(batches, route, row);
-          else appendTo(byQueue, route.queue, { name: route.job, data: { ...row.payload, id: row.aggregate_id, outboxId: row.id }, opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) } });
+          else
+            appendTo(byQueue, route.queue, {
+              name: route.job,
+              data: { ...row.payload, id: row.aggregate_id, outboxId: row.id },
+              opts: { ...this.jobOptions[route.queue], jobId: route.jobId(row.aggregate_id, row.payload) },
+            });
           rows.push(row);
         } catch (error) {
           parked.push({ id: row.id, error: (error as Error).message.slice(0, 2000) });
@@ -212,11 +217,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           appendTo(byQueue, route.queue, { name: route.job, data: { ids, outboxIds }, opts: { ...this.jobOptions[route.queue], jobId: route.batch.jobId(outboxIds) } });
         }
       }
-      await withTimeout(
-        Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))),
-        REDIS_TIMEOUT_MS,
-        'Redis did not accept the jobs',
-      );
+      await withTimeout(Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))), REDIS_TIMEOUT_MS, 'Redis did not accept the jobs');
       if (rows.length) await manager.query(`UPDATE outbox SET relayed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       for (const row of rows) this.relayed.inc({ topic: row.topic });
       return claimed.length;

@@ -16,7 +16,12 @@ export interface DeploymentOptions {
 }
 
 export class ApiProc extends Proc {
-  constructor(name: string, args: string[], env: Record<string, string>, readonly url: string) {
+  constructor(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    readonly url: string,
+  ) {
     super(name, process.execPath, args, env);
   }
 
@@ -83,10 +88,15 @@ export class Deployment {
     const port = await freePort();
     const proc = new ApiProc(`api#${++this.started}`, [join(DIST, 'src/main.js')], { ...this.env, PORT: String(port), ...env }, `http://127.0.0.1:${port}`);
     this.procs.push(proc);
-    await waitFor(`${proc.name} to answer /health/live`, async () => {
-      if (!proc.running) throw new Error(`${proc.name} exited:\n${proc.tail()}`);
-      return (await call(proc.url, 'GET', '/health/live', { timeoutMs: 1000 })).status === 200;
-    }, 60_000, 100);
+    await waitFor(
+      `${proc.name} to answer /health/live`,
+      async () => {
+        if (!proc.running) throw new Error(`${proc.name} exited:\n${proc.tail()}`);
+        return (await call(proc.url, 'GET', '/health/live', { timeoutMs: 1000 })).status === 200;
+      },
+      60_000,
+      100,
+    );
     return proc;
   }
 

@@ -12,7 +12,9 @@ export class EmulatorProc extends Proc {
   url = '';
 
   private constructor() {
-    super('stripe-emulator', process.execPath, [join(DEV_DIST, 'test/support/stripe-emulator/main.js'), '--port', '0', '--webhook-secret', WEBHOOK_SECRET], { PATH: process.env.PATH ?? '' });
+    super('stripe-emulator', process.execPath, [join(DEV_DIST, 'test/support/stripe-emulator/main.js'), '--port', '0', '--webhook-secret', WEBHOOK_SECRET], {
+      PATH: process.env.PATH ?? '',
+    });
   }
 
   static async start(): Promise<EmulatorProc> {

@@ -19,7 +19,8 @@ export async function principal(d: Deployment, admin: Client, kind: 'advertisers
   return res.body;
 }
 
-export async function expectCreated(what: string, res: { status: number; text: string; body: any }): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function expectCreated(what: string, res: { status: number; text: string; body: any }): Promise<any> {
   if (res.status !== 201 && res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
   return res.body;
 }

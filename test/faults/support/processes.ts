@@ -37,10 +37,15 @@ export class Proc {
   }
 
   async waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    return waitFor(`${this.name} to print ${pattern}`, () => {
-      if (!this.running) throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}):\n${this.tail()}`);
-      return this.lines.find((l) => pattern.test(l));
-    }, timeoutMs, 25);
+    return waitFor(
+      `${this.name} to print ${pattern}`,
+      () => {
+        if (!this.running) throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}):\n${this.tail()}`);
+        return this.lines.find((l) => pattern.test(l));
+      },
+      timeoutMs,
+      25,
+    );
   }
 
   /** Sends `signal` to this process (never to anything else) and waits for it to end. */

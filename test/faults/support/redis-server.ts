@@ -27,17 +27,26 @@ export class PrivateRedis {
   }
 
   async up(): Promise<void> {
-    this.proc = new Proc(`redis:${this.port}`, 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], { PATH: process.env.PATH ?? '' });
-    await waitFor(`redis on ${this.port}`, async () => {
-      const client = new IORedis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    }, 10_000);
+    this.proc = new Proc(
+      `redis:${this.port}`,
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir],
+      { PATH: process.env.PATH ?? '' },
+    );
+    await waitFor(
+      `redis on ${this.port}`,
+      async () => {
+        const client = new IORedis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          return (await client.ping()) === 'PONG';
+        } finally {
+          client.disconnect();
+        }
+      },
+      10_000,
+    );
   }
 
   /** Stops it hard, as a crashed or unreachable Redis. */

@@ -21,7 +21,9 @@ const CHUNK = 250;
  * so thousands take seconds.
  */
 export async function seedPayableAffiliates(d: Deployment, emulator: EmulatorProc, count: number, currency: string, amount: (i: number) => number): Promise<Payable[]> {
-  const { rows: [advertiser] } = await d.db.query(`INSERT INTO principals (role, name, email) VALUES ('advertiser', 'Seed advertiser', 'seed-' || gen_random_uuid() || '@example.test') RETURNING id`);
+  const {
+    rows: [advertiser],
+  } = await d.db.query(`INSERT INTO principals (role, name, email) VALUES ('advertiser', 'Seed advertiser', 'seed-' || gen_random_uuid() || '@example.test') RETURNING id`);
   const { rows } = await d.db.query<{ id: string }>(
     `INSERT INTO principals (role, name, email, status)
      SELECT 'affiliate', 'Affiliate ' || n, 'aff-' || n || '-' || gen_random_uuid() || '@example.test', 'active' FROM generate_series(1, $1) n RETURNING id`,

@@ -73,7 +73,15 @@ export class DbFaultInjector {
     const text = typeof config === 'string' ? config : (config as { text?: string } | null)?.text;
     // Callback-style and streaming (submittable) queries pass through: the app's money paths use promises.
     const promiseStyle = typeof args[args.length - 1] !== 'function' && typeof (config as { submit?: unknown } | null)?.submit !== 'function';
-    if (!fault || this.paused || !promiseStyle || HARNESS.test(text ?? '') || typeof text !== 'string' || client.database !== this.database() || !MATCHERS[fault.scope].test(text)) {
+    if (
+      !fault ||
+      this.paused ||
+      !promiseStyle ||
+      HARNESS.test(text ?? '') ||
+      typeof text !== 'string' ||
+      client.database !== this.database() ||
+      !MATCHERS[fault.scope].test(text)
+    ) {
       return this.original.apply(client, args);
     }
     if (++fault.seen !== fault.nth) return this.original.apply(client, args);

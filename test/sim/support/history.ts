@@ -40,7 +40,21 @@ const txn: fc.Arbitrary<TxnRef> = fc.oneof({ weight: 3, arbitrary: fc.constant<T
 const amount = fc.integer({ min: 100, max: 40_000 });
 const idx = fc.nat(50);
 
-const RACERS = new Set(['postback', 'coupon', 'pixel', 'approve', 'reject', 'reverse', 'reversePostback', 'approveDue', 'payoutRun', 'invoiceRun', 'reverseTransfer', 'payInvoice', 'deliver']);
+const RACERS = new Set([
+  'postback',
+  'coupon',
+  'pixel',
+  'approve',
+  'reject',
+  'reverse',
+  'reversePostback',
+  'approveDue',
+  'payoutRun',
+  'invoiceRun',
+  'reverseTransfer',
+  'payInvoice',
+  'deliver',
+]);
 
 /** Weighted toward the money flow: results first, then what moves money and what breaks it. */
 const singleStepArb: fc.Arbitrary<Step> = fc.oneof(

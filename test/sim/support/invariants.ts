@@ -30,7 +30,11 @@ const CHECKS: Check[] = [
     phases: ALL,
     async run(w) {
       const result = await verifyLedger(w.t.dataSource, COMMISSION_CHECKS);
-      return result.ok ? null : formatVerification(result).filter((l) => !l.startsWith('✓')).join('\n');
+      return result.ok
+        ? null
+        : formatVerification(result)
+            .filter((l) => !l.startsWith('✓'))
+            .join('\n');
     },
   },
   {
@@ -49,7 +53,8 @@ const CHECKS: Check[] = [
           const b = balances.find((x) => x.currency === currency) ?? { pending: 0, available: 0, paid: 0, clawback: 0 };
           const want = Number(earned.find((e) => e.affiliate_id === a.id && e.currency === currency)?.total ?? 0);
           if (b.pending < 0 || b.available < 0 || b.clawback < 0) bad.push(`affiliate ${i} ${currency}: ${JSON.stringify(b)} has a negative balance`);
-          if (b.pending + b.available + b.paid - b.clawback !== want) bad.push(`affiliate ${i} ${currency}: ledger ${JSON.stringify(b)} sums to ${b.pending + b.available + b.paid - b.clawback}, its standing conversions pay ${want}`);
+          if (b.pending + b.available + b.paid - b.clawback !== want)
+            bad.push(`affiliate ${i} ${currency}: ledger ${JSON.stringify(b)} sums to ${b.pending + b.available + b.paid - b.clawback}, its standing conversions pay ${want}`);
         }
       }
       return shown(bad);
@@ -85,7 +90,8 @@ const CHECKS: Check[] = [
           [e.advertiserId, e.goal, e.txnId],
         );
         if (!row) bad.push(`${e.txnId}: the postback was answered but no conversion is stored`);
-        else if (Number(row.sale_amount) !== e.amount) bad.push(`${e.txnId}: conversion ${row.id} (source ${row.source}) has sale amount ${row.sale_amount}, the advertiser's postback said ${e.amount}`);
+        else if (Number(row.sale_amount) !== e.amount)
+          bad.push(`${e.txnId}: conversion ${row.id} (source ${row.source}) has sale amount ${row.sale_amount}, the advertiser's postback said ${e.amount}`);
       }
       return shown(bad);
     },
@@ -113,7 +119,11 @@ const CHECKS: Check[] = [
            FROM invoices i LEFT JOIN conversions c ON c.invoice_id = i.id
           WHERE i.status <> 'void' GROUP BY i.id`,
       );
-      return shown(rows.filter((r) => Number(r.amount) !== Number(r.billed) || r.conversions !== r.n).map((r) => `invoice ${r.id} charges ${r.amount} for ${r.conversions} results, the ${r.n} results marked with it have revenue ${r.billed}`));
+      return shown(
+        rows
+          .filter((r) => Number(r.amount) !== Number(r.billed) || r.conversions !== r.n)
+          .map((r) => `invoice ${r.id} charges ${r.amount} for ${r.conversions} results, the ${r.n} results marked with it have revenue ${r.billed}`),
+      );
     },
   },
   {
@@ -143,7 +153,10 @@ const CHECKS: Check[] = [
           const net = transfers.filter((tr) => tr.destination === a.accountId && tr.currency.toUpperCase() === currency).reduce((s, tr) => s + tr.amount - tr.amount_reversed, 0);
           const paid = balances.find((b) => b.currency === currency)?.paid ?? 0;
           const inFlight = Number(owed.find((o) => o.affiliate_id === a.id && o.currency === currency)?.amount ?? 0);
-          if (net !== paid - inFlight) bad.push(`affiliate ${i} ${currency}: Stripe holds ${net} transferred net of reversals, the ledger says ${paid} paid${inFlight ? ` of which ${inFlight} not yet transferred` : ''}`);
+          if (net !== paid - inFlight)
+            bad.push(
+              `affiliate ${i} ${currency}: Stripe holds ${net} transferred net of reversals, the ledger says ${paid} paid${inFlight ? ` of which ${inFlight} not yet transferred` : ''}`,
+            );
         }
       }
       return shown(bad);
@@ -183,7 +196,14 @@ const CHECKS: Check[] = [
                   WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND c.status IN ('approved', 'paid'))::text AS standing
            FROM invoices i WHERE i.status NOT IN ('void', 'failed') GROUP BY 1, 2`,
       );
-      return shown(rows.filter((r) => r.charged !== r.standing).map((r) => `advertiser ${w.advertisers.findIndex((a) => a.id === r.advertiser_id)} ${r.currency}: invoiced ${r.charged}, its billed results still standing have revenue ${r.standing}`));
+      return shown(
+        rows
+          .filter((r) => r.charged !== r.standing)
+          .map(
+            (r) =>
+              `advertiser ${w.advertisers.findIndex((a) => a.id === r.advertiser_id)} ${r.currency}: invoiced ${r.charged}, its billed results still standing have revenue ${r.standing}`,
+          ),
+      );
     },
   },
 ];

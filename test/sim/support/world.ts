@@ -94,7 +94,14 @@ export class World {
     w.t = await createTestApp({
       workers: true,
       listen: true,
-      env: { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_API_URL: url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: '1000', STRIPE_MAX_NETWORK_RETRIES: '2', LOG_LEVEL: 'error' },
+      env: {
+        STRIPE_SECRET_KEY: STRIPE_KEY,
+        STRIPE_API_URL: url,
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        STRIPE_TIMEOUT_MS: '1000',
+        STRIPE_MAX_NETWORK_RETRIES: '2',
+        LOG_LEVEL: 'error',
+      },
     });
     w.webhookUrl = `${w.t.baseUrl}/webhooks/stripe`;
     const t1 = Date.now();
@@ -120,7 +127,13 @@ export class World {
       [1, 'JPY', 0],
       [1, 'USD', 30],
     ];
-    this.offers = await Promise.all(plan.map(async ([advertiser, currency, lockPeriodDays]) => ({ offer: await createOffer(t, this.advertisers[advertiser], { currency, lockPeriodDays, goals }), currency, advertiser })));
+    this.offers = await Promise.all(
+      plan.map(async ([advertiser, currency, lockPeriodDays]) => ({
+        offer: await createOffer(t, this.advertisers[advertiser], { currency, lockPeriodDays, goals }),
+        currency,
+        advertiser,
+      })),
+    );
     // Three affiliates, set up side by side; their order in every list stays fixed.
     const made = await Promise.all([0, 1, 2].map((a) => this.affiliate(a)));
     for (const m of made) {
@@ -189,7 +202,10 @@ export class World {
       this.collectEvents();
       await checkInvariants(this, 'final');
     } catch (error) {
-      if (error instanceof InvariantViolation) throw Object.assign(new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}${this.faultsFired()}`), { step: steps.length + 1 });
+      if (error instanceof InvariantViolation)
+        throw Object.assign(new InvariantViolation(`at the end (every held webhook delivered, a final invoice run): ${error.message}${this.faultsFired()}`), {
+          step: steps.length + 1,
+        });
       throw error;
     }
   }
@@ -272,7 +288,12 @@ export class World {
 
   /** A request the way a client makes it: a 5xx after an injected fault is sent again once. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest's bodies are untyped JSON
-  private async call<R extends { status: number; body: any }>(make: () => PromiseLike<R>, faulted: () => boolean, what: string, accept: (status: number) => boolean = (s) => s < 300) {
+  private async call<R extends { status: number; body: any }>(
+    make: () => PromiseLike<R>,
+    faulted: () => boolean,
+    what: string,
+    accept: (status: number) => boolean = (s) => s < 300,
+  ) {
     let res = await make();
     if (res.status >= 500 && faulted()) res = await make();
     if (!accept(res.status)) throw new InvariantViolation(`${what} answered ${res.status} ${JSON.stringify(res.body)}${faulted() ? ' (after an injected fault)' : ''}`);
@@ -306,12 +327,17 @@ export class World {
         if (txn.goal === 'sale') Object.assign(query, { amount: minorToDecimal(step.amount, info.currency), currency: info.currency });
         const key = `${info.advertiser}|${txn.goal}|${txn.txnId}`;
         if (step.k === 'pixel') {
-          await t.http.get('/pixel.gif').query(query).set('Cookie', cookie as string);
+          await t.http
+            .get('/pixel.gif')
+            .query(query)
+            .set('Cookie', cookie as string);
           return;
         }
         query.token = this.advertisers[info.advertiser].postbackToken as string;
         const copies = 'copies' in step ? step.copies : 1;
-        const answers = await Promise.all(Array.from({ length: copies }, () => this.call(() => t.http.get('/postback').query(query), faulted, `postback ${JSON.stringify(query)}`)));
+        const answers = await Promise.all(
+          Array.from({ length: copies }, () => this.call(() => t.http.get('/postback').query(query), faulted, `postback ${JSON.stringify(query)}`)),
+        );
         if (txn.goal === 'sale' && !this.expect.firstAuthenticatedAmount.has(key)) {
           this.expect.firstAuthenticatedAmount.set(key, { advertiserId: this.advertisers[info.advertiser].id, goal: txn.goal, txnId: txn.txnId, amount: step.amount });
         }
@@ -330,14 +356,24 @@ export class World {
         if (!this.conversions.length) return;
         const c = this.conversions[step.conv % this.conversions.length];
         // A transition the conversion's status does not allow is refused with a 4xx; never a 5xx.
-        await this.call(() => t.http.post(`/v1/conversions/${c.id}/${step.k}`).set(auth(this.advertisers[c.advertiser].apiKey)).send({ reason: 'simulation' }), faulted, `${step.k} ${c.id}`, (s) => s < 500);
+        await this.call(
+          () => t.http.post(`/v1/conversions/${c.id}/${step.k}`).set(auth(this.advertisers[c.advertiser].apiKey)).send({ reason: 'simulation' }),
+          faulted,
+          `${step.k} ${c.id}`,
+          (s) => s < 500,
+        );
         return;
       }
       case 'reversePostback': {
         if (!this.txns.length) return;
         const txn = this.txns[step.txn % this.txns.length];
         const query = { token: this.advertisers[txn.advertiser].postbackToken as string, goal: txn.goal, txn_id: txn.txnId, status: 'reversed' };
-        await this.call(() => t.http.get('/postback').query(query), faulted, `reversal postback ${txn.txnId}`, (s) => s < 500);
+        await this.call(
+          () => t.http.get('/postback').query(query),
+          faulted,
+          `reversal postback ${txn.txnId}`,
+          (s) => s < 500,
+        );
         return;
       }
       case 'approveDue': {
@@ -355,7 +391,15 @@ export class World {
         await this.call(() => t.http.post('/v1/payout-runs').set(auth(this.finance.apiKey)).send({ currency: step.currency }), faulted, `payout run ${step.currency}`);
         return;
       case 'invoiceRun':
-        await this.call(() => t.http.post('/v1/invoice-runs').set(auth(this.finance.apiKey)).send({ ...BILLING_PERIOD, ...(step.currency ? { currency: step.currency } : {}) }), faulted, 'invoice run');
+        await this.call(
+          () =>
+            t.http
+              .post('/v1/invoice-runs')
+              .set(auth(this.finance.apiKey))
+              .send({ ...BILLING_PERIOD, ...(step.currency ? { currency: step.currency } : {}) }),
+          faulted,
+          'invoice run',
+        );
         return;
       case 'reverseTransfer': {
         const open = this.stripe.transfers().filter((tr) => tr.amount_reversed < tr.amount);
@@ -409,7 +453,12 @@ export class World {
   private async click(linkIndex: number): Promise<ClickInfo> {
     const link = this.links[linkIndex % this.links.length];
     // A visitor whose click failed on an injected fault clicks again.
-    const res = await this.call(() => clickLink(this.t, link.code), this.faulted, `click on ${link.code}`, (s) => s === 302);
+    const res = await this.call(
+      () => clickLink(this.t, link.code),
+      this.faulted,
+      `click on ${link.code}`,
+      (s) => s === 302,
+    );
     const clickId = new URL(res.headers.location).searchParams.get('cid') as string;
     await flushClicks(this.t);
     const info = { clickId, offer: link.offer, affiliate: link.affiliate };

@@ -9,9 +9,26 @@ import { clone, Collection, newId, now, type Invoice, type StripeStore } from '.
 
 export type CreditNote = Pick<
   Stripe.CreditNote,
-  | 'id' | 'object' | 'amount' | 'created' | 'currency' | 'customer' | 'invoice' | 'memo' | 'metadata' | 'number'
-  | 'out_of_band_amount' | 'pre_payment_amount' | 'post_payment_amount' | 'reason' | 'status' | 'type' | 'total'
-  | 'subtotal' | 'livemode' | 'effective_at'
+  | 'id'
+  | 'object'
+  | 'amount'
+  | 'created'
+  | 'currency'
+  | 'customer'
+  | 'invoice'
+  | 'memo'
+  | 'metadata'
+  | 'number'
+  | 'out_of_band_amount'
+  | 'pre_payment_amount'
+  | 'post_payment_amount'
+  | 'reason'
+  | 'status'
+  | 'type'
+  | 'total'
+  | 'subtotal'
+  | 'livemode'
+  | 'effective_at'
 > & { credit_amount: number; refund_amount: number };
 
 export interface CreditNoteInput {
@@ -47,7 +64,8 @@ export class InvoiceAdjustments {
     let pre = 0;
     let post = 0;
     if (invoice.status === 'open' || invoice.status === 'uncollectible') {
-      if (amount > invoice.amount_remaining) throw errors.invalidValue('amount', `The credit note amount (${amount}) exceeds the amount remaining on the invoice (${invoice.amount_remaining}).`);
+      if (amount > invoice.amount_remaining)
+        throw errors.invalidValue('amount', `The credit note amount (${amount}) exceeds the amount remaining on the invoice (${invoice.amount_remaining}).`);
       if (settled > 0) throw errors.invalidValue('refund_amount', 'A credit note on an unpaid invoice cannot refund or credit anything.');
       pre = amount;
     } else if (invoice.status === 'paid') {
@@ -104,7 +122,8 @@ export class InvoiceAdjustments {
   /** open or uncollectible → void (`invoice.voided`): nothing is owed on it any more. */
   voidInvoice(id: string): Invoice {
     const invoice = this.store.invoices.get(id);
-    if (invoice.status !== 'open' && invoice.status !== 'uncollectible') throw notEditable(`You can only void an open or uncollectible invoice; ${invoice.id} is ${invoice.status}.`);
+    if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
+      throw notEditable(`You can only void an open or uncollectible invoice; ${invoice.id} is ${invoice.status}.`);
     invoice.status = 'void';
     invoice.amount_remaining = 0;
     invoice.status_transitions.voided_at = now();
@@ -133,7 +152,20 @@ export class InvoiceAdjustments {
   }
 }
 
-const CREDIT_NOTE_PARAMS = ['invoice', 'amount', 'lines', 'refund_amount', 'credit_amount', 'out_of_band_amount', 'reason', 'memo', 'metadata', 'email_type', 'effective_at', 'refunds'];
+const CREDIT_NOTE_PARAMS = [
+  'invoice',
+  'amount',
+  'lines',
+  'refund_amount',
+  'credit_amount',
+  'out_of_band_amount',
+  'reason',
+  'memo',
+  'metadata',
+  'email_type',
+  'effective_at',
+  'refunds',
+];
 
 /** `lines[0][type]=custom_line_item&lines[0][unit_amount]=500&lines[0][quantity]=1` → amounts. */
 function creditLines(p: Params): CreditNoteInput['lines'] {

@@ -162,10 +162,7 @@ describe('transfers and idempotency', () => {
     const params = transferParams(account.id, { metadata: { payout_id: 'p1', batch: 'b1' } });
     const first = await stripe.transfers.create(params, { idempotencyKey: 'payout-p1' });
     // Same parameters in another order are the same request.
-    const again = await stripe.transfers.create(
-      { ...params, metadata: { batch: 'b1', payout_id: 'p1' } },
-      { idempotencyKey: 'payout-p1' },
-    );
+    const again = await stripe.transfers.create({ ...params, metadata: { batch: 'b1', payout_id: 'p1' } }, { idempotencyKey: 'payout-p1' });
 
     expect(again.id).toBe(first.id);
     expect(first).toMatchObject({
@@ -184,7 +181,12 @@ describe('transfers and idempotency', () => {
     expect(again.lastResponse.headers['idempotent-replayed']).toBe('true');
     expect(again.lastResponse.requestId).toMatch(/^req_/);
     expect(emulator.transfers()).toHaveLength(1);
-    expect(emulator.requestLog().filter((r) => r.path === '/v1/transfers').map((r) => r.replayed)).toEqual([false, true]);
+    expect(
+      emulator
+        .requestLog()
+        .filter((r) => r.path === '/v1/transfers')
+        .map((r) => r.replayed),
+    ).toEqual([false, true]);
   });
 
   it('rejects the same key with different parameters (StripeIdempotencyError)', async () => {
@@ -270,7 +272,12 @@ describe('transfers and idempotency', () => {
     const account = await onboardedAccount(stripe);
     emulator.injectFault({ path: '/v1/transfers', kind: 'lock_timeout', times: 1 });
     await stripe.transfers.create(transferParams(account.id));
-    expect(emulator.requestLog().filter((r) => r.path === '/v1/transfers').map((r) => r.status)).toEqual([429, 200]);
+    expect(
+      emulator
+        .requestLog()
+        .filter((r) => r.path === '/v1/transfers')
+        .map((r) => r.status),
+    ).toEqual([429, 200]);
     expect(emulator.transfers()).toHaveLength(1);
   });
 
@@ -288,7 +295,12 @@ describe('transfers and idempotency', () => {
     const transfer = await stripe.transfers.create(transferParams(account.id), { idempotencyKey: 'payout-t' });
     expect(transfer.lastResponse.headers['idempotent-replayed']).toBeUndefined();
     expect(emulator.transfers().map((t) => t.id)).toEqual([transfer.id]);
-    expect(emulator.requestLog().filter((r) => r.path === '/v1/transfers').map((r) => r.status)).toEqual([null, 200]);
+    expect(
+      emulator
+        .requestLog()
+        .filter((r) => r.path === '/v1/transfers')
+        .map((r) => r.status),
+    ).toEqual([null, 200]);
   });
 
   it('a request still running under the same key gets 409 idempotency_error', async () => {
@@ -355,17 +367,31 @@ describe('transfers and idempotency', () => {
     const stripe = client();
     const account = await onboardedAccount(stripe);
     for (const currency of ['isk', 'huf', 'kwd']) emulator.setBalance(currency, 10 ** 9);
-    for (const [currency, amount] of [['isk', 50_050], ['huf', 12_345], ['kwd', 1_235]] as const) {
+    for (const [currency, amount] of [
+      ['isk', 50_050],
+      ['huf', 12_345],
+      ['kwd', 1_235],
+    ] as const) {
       const refused = await failure(stripe.transfers.create(transferParams(account.id, { currency, amount })));
       expect([currency, refused.statusCode, refused.code, refused.param]).toEqual([currency, 400, 'invalid_amount', 'amount']);
     }
-    const ok = await Promise.all([['isk', 50_000], ['huf', 12_300], ['kwd', 1_230], ['jpy', 7]].map(([currency, amount]) => stripe.transfers.create(transferParams(account.id, { currency: currency as string, amount: amount as number }))));
+    const ok = await Promise.all(
+      [
+        ['isk', 50_000],
+        ['huf', 12_300],
+        ['kwd', 1_230],
+        ['jpy', 7],
+      ].map(([currency, amount]) => stripe.transfers.create(transferParams(account.id, { currency: currency as string, amount: amount as number }))),
+    );
     expect(ok.map((t) => t.amount)).toEqual([50_000, 12_300, 1_230, 7]);
     // A partial reversal is held to the same rule; the webhook carries the updated transfer.
     await failure(stripe.transfers.createReversal(ok[2].id, { amount: 5 }));
     await stripe.transfers.createReversal(ok[2].id, { amount: 230 });
     await emulator.flushWebhooks();
-    const reversed = emulator.events().filter((e) => e.type === 'transfer.reversed').at(-1)!;
+    const reversed = emulator
+      .events()
+      .filter((e) => e.type === 'transfer.reversed')
+      .at(-1)!;
     expect(reversed.data.object).toMatchObject({ id: ok[2].id, amount_reversed: 230, reversed: false });
   });
 
@@ -549,7 +575,13 @@ describe('customers and invoices', () => {
 describe('credit notes, void, uncollectible (billing.ts)', () => {
   async function openInvoice(stripe: Stripe, amount: number): Promise<Stripe.Invoice> {
     const customer = await stripe.customers.create({ email: 'cn@acme.test' });
-    const invoice = await stripe.invoices.create({ customer: customer.id, currency: 'usd', collection_method: 'send_invoice', days_until_due: 30, pending_invoice_items_behavior: 'exclude' });
+    const invoice = await stripe.invoices.create({
+      customer: customer.id,
+      currency: 'usd',
+      collection_method: 'send_invoice',
+      days_until_due: 30,
+      pending_invoice_items_behavior: 'exclude',
+    });
     await stripe.invoiceItems.create({ customer: customer.id, amount, currency: 'usd', invoice: invoice.id });
     return stripe.invoices.finalizeInvoice(invoice.id);
   }

@@ -15,19 +15,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { EDGE_FAULTS, FaultSet, edgeFaultError, type ActiveFault, type FaultKind, type FaultSpec } from './faults';
-import {
-  ApiError,
-  Params,
-  canonicalJson,
-  decodeForm,
-  errors,
-  invalidRequest,
-  parseJsonBody,
-  readBody,
-  sendJson,
-  type FormObject,
-  type Router,
-} from './http';
+import { ApiError, Params, canonicalJson, decodeForm, errors, invalidRequest, parseJsonBody, readBody, sendJson, type FormObject, type Router } from './http';
 import { InvoiceAdjustments, type CreditNote } from './billing';
 import { buildApiRouter, buildControlRouter, type ApiHandler, type ControlHandler } from './routes';
 import {
@@ -351,7 +339,7 @@ export class StripeEmulator {
   }
 
   private async handleApi({ req, res, requestId, method, path, query, body }: ApiRequest): Promise<void> {
-    const idempotencyKey = method === 'POST' ? header(req, 'idempotency-key') ?? null : null;
+    const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
     const entry: RequestLogEntry = {
       requestId,
       method,
@@ -422,12 +410,7 @@ export class StripeEmulator {
    * response: replay it. An ApiError: parameters differ (400) or the first
    * request is still running (409).
    */
-  private claimIdempotencyKey(
-    slot: string,
-    key: string,
-    fingerprint: string,
-    requestId: string,
-  ): (IdempotencyEntry & { response: StoredResponse }) | ApiError | undefined {
+  private claimIdempotencyKey(slot: string, key: string, fingerprint: string, requestId: string): (IdempotencyEntry & { response: StoredResponse }) | ApiError | undefined {
     if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       return errors.invalidValue('Idempotency-Key', `Idempotency keys can be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
     }
@@ -472,9 +455,7 @@ export class StripeEmulator {
       const route = this.api.match(method, path);
       if (!route) throw errors.unknownRoute(method, path);
       const params = new Params(request.params);
-      const body = this.store.withRequest({ id: requestId, idempotency_key: idempotencyKey }, () =>
-        route.handler({ params, path: route.pathParams }),
-      );
+      const body = this.store.withRequest({ id: requestId, idempotency_key: idempotencyKey }, () => route.handler({ params, path: route.pathParams }));
       return { status: 200, body, headers: {}, stored: true };
     } catch (error) {
       if (error instanceof ApiError) return { ...errorResponse(error), stored: error.executed };
@@ -486,12 +467,7 @@ export class StripeEmulator {
   }
 
   /** Sends the answer, unless a `reset_after_commit` fault drops the connection instead. */
-  private finish(
-    res: http.ServerResponse,
-    entry: RequestLogEntry,
-    takeFault: (kinds: readonly FaultKind[]) => ActiveFault | undefined,
-    send: () => void,
-  ): void {
+  private finish(res: http.ServerResponse, entry: RequestLogEntry, takeFault: (kinds: readonly FaultKind[]) => ActiveFault | undefined, send: () => void): void {
     if (takeFault(['reset_after_commit'])) {
       entry.status = null;
       res.socket?.destroy();

@@ -12,15 +12,7 @@
  */
 import { ApiError, invalidRequest } from './http';
 
-export const FAULT_KINDS = [
-  'error500',
-  'rate_limit',
-  'lock_timeout',
-  'timeout',
-  'delay',
-  'insufficient_funds',
-  'reset_after_commit',
-] as const;
+export const FAULT_KINDS = ['error500', 'rate_limit', 'lock_timeout', 'timeout', 'delay', 'insufficient_funds', 'reset_after_commit'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const EDGE_FAULTS: readonly FaultKind[] = ['error500', 'rate_limit', 'lock_timeout', 'timeout'];
@@ -80,9 +72,7 @@ export class FaultSet {
 
   /** Consumes the first fault of one of `kinds` matching the request. */
   take(method: string, path: string, kinds: readonly FaultKind[]): ActiveFault | undefined {
-    const fault = this.faults.find(
-      (f) => kinds.includes(f.kind) && (f.method === null || f.method === method) && f.matches(path),
-    );
+    const fault = this.faults.find((f) => kinds.includes(f.kind) && (f.method === null || f.method === method) && f.matches(path));
     if (!fault) return undefined;
     if (fault.remaining !== null && --fault.remaining === 0) this.faults.splice(this.faults.indexOf(fault), 1);
     return fault;
@@ -93,11 +83,7 @@ export class FaultSet {
 export function edgeFaultError(kind: FaultKind): ApiError {
   switch (kind) {
     case 'rate_limit':
-      return invalidRequest(
-        429,
-        'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
-        { code: 'rate_limit' },
-      );
+      return invalidRequest(429, 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.', { code: 'rate_limit' });
     case 'lock_timeout':
       // Stripe asks clients to retry lock timeouts; stripe-node honours the header.
       return invalidRequest(

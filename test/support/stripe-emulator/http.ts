@@ -109,11 +109,7 @@ export class ApiError extends Error {
 const docUrl = (code: string) => `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`;
 
 /** An `invalid_request_error`, with `doc_url` filled in when there is a code. */
-export function invalidRequest(
-  status: number,
-  message: string,
-  extra: { code?: string; param?: string } & ApiErrorOptions = {},
-): ApiError {
+export function invalidRequest(status: number, message: string, extra: { code?: string; param?: string } & ApiErrorOptions = {}): ApiError {
   const { code, param, ...options } = extra;
   const body: StripeErrorBody = { type: 'invalid_request_error', message };
   if (code) Object.assign(body, { code, doc_url: docUrl(code) });
@@ -122,8 +118,7 @@ export function invalidRequest(
 }
 
 export const errors = {
-  missing: (param: string) =>
-    invalidRequest(400, `Missing required param: ${param}.`, { code: 'parameter_missing', param }),
+  missing: (param: string) => invalidRequest(400, `Missing required param: ${param}.`, { code: 'parameter_missing', param }),
   emptyString: (param: string) =>
     invalidRequest(
       400,
@@ -131,19 +126,13 @@ export const errors = {
         `however '${param}' cannot be unset. You should remove '${param}' from your request or supply a non-empty value.`,
       { code: 'parameter_invalid_empty', param },
     ),
-  invalidInteger: (param: string, value: string) =>
-    invalidRequest(400, `Invalid integer: ${value}`, { code: 'parameter_invalid_integer', param }),
+  invalidInteger: (param: string, value: string) => invalidRequest(400, `Invalid integer: ${value}`, { code: 'parameter_invalid_integer', param }),
   invalidValue: (param: string, message: string) => invalidRequest(400, message, { param }),
-  unknownParam: (param: string) =>
-    invalidRequest(400, `Received unknown parameter: ${param}`, { code: 'parameter_unknown', param }),
+  unknownParam: (param: string) => invalidRequest(400, `Received unknown parameter: ${param}`, { code: 'parameter_unknown', param }),
   /** Unknown id in the URL (404), or in a body parameter such as `destination` (400). */
-  noSuch: (what: string, id: string, param = 'id') =>
-    invalidRequest(param === 'id' ? 404 : 400, `No such ${what}: '${id}'`, { code: 'resource_missing', param }),
+  noSuch: (what: string, id: string, param = 'id') => invalidRequest(param === 'id' ? 404 : 400, `No such ${what}: '${id}'`, { code: 'resource_missing', param }),
   unknownRoute: (method: string, path: string) =>
-    invalidRequest(
-      404,
-      `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-    ),
+    invalidRequest(404, `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`),
 };
 
 // ---------------------------------------------------------------------------
@@ -318,12 +307,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.writableEnded || res.destroyed) return;
   const payload = JSON.stringify(body, null, 2);
   res.writeHead(status, {

@@ -10,8 +10,7 @@
  */
 import { StripeEmulator } from './emulator';
 
-const USAGE =
-  'usage: main.js [--port 12111] [--webhook-url URL] [--webhook-secret SECRET] [--api-key sk_test_...]';
+const USAGE = 'usage: main.js [--port 12111] [--webhook-url URL] [--webhook-secret SECRET] [--api-key sk_test_...]';
 const OPTIONS = ['port', 'webhook-url', 'webhook-secret', 'api-key'];
 const DEFAULT_PORT = 12111;
 

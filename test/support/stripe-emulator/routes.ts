@@ -27,42 +27,126 @@ export type ApiHandler = (ctx: ApiContext) => unknown;
 const PAGINATION = ['limit', 'starting_after', 'ending_before'];
 const KNOWN = {
   accountCreate: [
-    'account_token', 'business_profile', 'business_type', 'capabilities', 'company', 'controller', 'country',
-    'default_currency', 'documents', 'email', 'external_account', 'groups', 'individual', 'metadata', 'settings',
-    'tos_acceptance', 'type',
+    'account_token',
+    'business_profile',
+    'business_type',
+    'capabilities',
+    'company',
+    'controller',
+    'country',
+    'default_currency',
+    'documents',
+    'email',
+    'external_account',
+    'groups',
+    'individual',
+    'metadata',
+    'settings',
+    'tos_acceptance',
+    'type',
   ],
   accountUpdate: [
-    'account_token', 'business_profile', 'business_type', 'capabilities', 'company', 'default_currency', 'documents',
-    'email', 'external_account', 'groups', 'individual', 'metadata', 'settings', 'tos_acceptance',
+    'account_token',
+    'business_profile',
+    'business_type',
+    'capabilities',
+    'company',
+    'default_currency',
+    'documents',
+    'email',
+    'external_account',
+    'groups',
+    'individual',
+    'metadata',
+    'settings',
+    'tos_acceptance',
   ],
   accountLinkCreate: ['account', 'type', 'collect', 'collection_options', 'refresh_url', 'return_url'],
-  transferCreate: [
-    'amount', 'currency', 'destination', 'description', 'metadata', 'source_transaction', 'source_type',
-    'transfer_group',
-  ],
+  transferCreate: ['amount', 'currency', 'destination', 'description', 'metadata', 'source_transaction', 'source_type', 'transfer_group'],
   transferUpdate: ['description', 'metadata'],
   transferList: [...PAGINATION, 'created', 'destination', 'transfer_group'],
   reversalCreate: ['amount', 'description', 'metadata', 'refund_application_fee'],
   customerCreate: [
-    'address', 'balance', 'business_name', 'cash_balance', 'description', 'email', 'individual_name',
-    'invoice_prefix', 'invoice_settings', 'metadata', 'name', 'next_invoice_sequence', 'payment_method', 'phone',
-    'preferred_locales', 'shipping', 'source', 'tax', 'tax_exempt', 'tax_id_data', 'test_clock', 'validate',
+    'address',
+    'balance',
+    'business_name',
+    'cash_balance',
+    'description',
+    'email',
+    'individual_name',
+    'invoice_prefix',
+    'invoice_settings',
+    'metadata',
+    'name',
+    'next_invoice_sequence',
+    'payment_method',
+    'phone',
+    'preferred_locales',
+    'shipping',
+    'source',
+    'tax',
+    'tax_exempt',
+    'tax_id_data',
+    'test_clock',
+    'validate',
   ],
   customerList: [...PAGINATION, 'created', 'email', 'test_clock'],
   customerSearch: ['query', 'limit', 'page'],
   invoiceItemCreate: [
-    'amount', 'currency', 'customer', 'customer_account', 'description', 'discountable', 'discounts', 'invoice',
-    'metadata', 'period', 'price_data', 'pricing', 'quantity', 'quantity_decimal', 'subscription', 'tax_behavior',
-    'tax_code', 'tax_rates', 'unit_amount_decimal',
+    'amount',
+    'currency',
+    'customer',
+    'customer_account',
+    'description',
+    'discountable',
+    'discounts',
+    'invoice',
+    'metadata',
+    'period',
+    'price_data',
+    'pricing',
+    'quantity',
+    'quantity_decimal',
+    'subscription',
+    'tax_behavior',
+    'tax_code',
+    'tax_rates',
+    'unit_amount_decimal',
   ],
   invoiceItemList: [...PAGINATION, 'created', 'customer', 'customer_account', 'invoice', 'pending'],
   invoiceCreate: [
-    'account_tax_ids', 'application_fee_amount', 'auto_advance', 'automatic_tax', 'automatically_finalizes_at',
-    'collection_method', 'currency', 'custom_fields', 'customer', 'customer_account', 'days_until_due',
-    'default_payment_method', 'default_source', 'default_tax_rates', 'description', 'discounts', 'due_date',
-    'effective_at', 'footer', 'from_invoice', 'issuer', 'metadata', 'number', 'on_behalf_of', 'payment_settings',
-    'pending_invoice_items_behavior', 'rendering', 'shipping_cost', 'shipping_details', 'statement_descriptor',
-    'subscription', 'transfer_data',
+    'account_tax_ids',
+    'application_fee_amount',
+    'auto_advance',
+    'automatic_tax',
+    'automatically_finalizes_at',
+    'collection_method',
+    'currency',
+    'custom_fields',
+    'customer',
+    'customer_account',
+    'days_until_due',
+    'default_payment_method',
+    'default_source',
+    'default_tax_rates',
+    'description',
+    'discounts',
+    'due_date',
+    'effective_at',
+    'footer',
+    'from_invoice',
+    'issuer',
+    'metadata',
+    'number',
+    'on_behalf_of',
+    'payment_settings',
+    'pending_invoice_items_behavior',
+    'rendering',
+    'shipping_cost',
+    'shipping_details',
+    'statement_descriptor',
+    'subscription',
+    'transfer_data',
   ],
   invoiceUpdate: ['auto_advance', 'days_until_due', 'description', 'due_date', 'footer', 'metadata'],
   invoiceList: [...PAGINATION, 'collection_method', 'created', 'customer', 'customer_account', 'due_date', 'status', 'subscription'],
@@ -122,9 +206,7 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
   );
   route('GET', '/v1/accounts', KNOWN.pagination, ({ params: p }) => store.listAccounts(listOptions(p)));
   route('GET', '/v1/accounts/:id', KNOWN.none, ({ path }) => store.getAccount(path.id));
-  route('POST', '/v1/accounts/:id', KNOWN.accountUpdate, ({ params: p, path }) =>
-    store.updateAccount(path.id, patchOf(p, ['email'])),
-  );
+  route('POST', '/v1/accounts/:id', KNOWN.accountUpdate, ({ params: p, path }) => store.updateAccount(path.id, patchOf(p, ['email'])));
   route('POST', '/v1/account_links', KNOWN.accountLinkCreate, ({ params: p }) =>
     store.createAccountLink({
       account: p.requiredString('account'),
@@ -150,15 +232,10 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
     }),
   );
   route('GET', '/v1/transfers', KNOWN.transferList, ({ params: p }) =>
-    store.listTransfers(
-      { destination: p.string('destination'), transfer_group: p.string('transfer_group') },
-      listOptions(p),
-    ),
+    store.listTransfers({ destination: p.string('destination'), transfer_group: p.string('transfer_group') }, listOptions(p)),
   );
   route('GET', '/v1/transfers/:id', KNOWN.none, ({ path }) => store.getTransfer(path.id));
-  route('POST', '/v1/transfers/:id', KNOWN.transferUpdate, ({ params: p, path }) =>
-    store.updateTransfer(path.id, patchOf(p, ['description'])),
-  );
+  route('POST', '/v1/transfers/:id', KNOWN.transferUpdate, ({ params: p, path }) => store.updateTransfer(path.id, patchOf(p, ['description'])));
   route('POST', '/v1/transfers/:id/reversals', KNOWN.reversalCreate, ({ params: p, path }) =>
     store.createReversal(path.id, {
       amount: p.integer('amount', { min: 1 }),
@@ -166,9 +243,7 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
       metadata: p.metadata(),
     }),
   );
-  route('GET', '/v1/transfers/:id/reversals', KNOWN.pagination, ({ params: p, path }) =>
-    store.listReversals(path.id, listOptions(p)),
-  );
+  route('GET', '/v1/transfers/:id/reversals', KNOWN.pagination, ({ params: p, path }) => store.listReversals(path.id, listOptions(p)));
 
   // -- customers (search before :id)
   route('POST', '/v1/customers', KNOWN.customerCreate, ({ params: p }) =>
@@ -180,16 +255,12 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
       metadata: p.metadata(),
     }),
   );
-  route('GET', '/v1/customers', KNOWN.customerList, ({ params: p }) =>
-    store.listCustomers({ email: p.string('email') }, listOptions(p)),
-  );
+  route('GET', '/v1/customers', KNOWN.customerList, ({ params: p }) => store.listCustomers({ email: p.string('email') }, listOptions(p)));
   route('GET', '/v1/customers/search', KNOWN.customerSearch, ({ params: p }) =>
     store.searchCustomers(p.requiredString('query'), { limit: listOptions(p).limit, page: p.string('page') }),
   );
   route('GET', '/v1/customers/:id', KNOWN.none, ({ path }) => store.getCustomer(path.id));
-  route('POST', '/v1/customers/:id', KNOWN.customerCreate, ({ params: p, path }) =>
-    store.updateCustomer(path.id, patchOf(p, ['email', 'name', 'description', 'phone'])),
-  );
+  route('POST', '/v1/customers/:id', KNOWN.customerCreate, ({ params: p, path }) => store.updateCustomer(path.id, patchOf(p, ['email', 'name', 'description', 'phone'])));
 
   // -- invoice items
   route('POST', '/v1/invoiceitems', KNOWN.invoiceItemCreate, ({ params: p }) =>
@@ -203,10 +274,7 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
     }),
   );
   route('GET', '/v1/invoiceitems', KNOWN.invoiceItemList, ({ params: p }) =>
-    store.listInvoiceItems(
-      { invoice: p.string('invoice'), customer: p.string('customer'), pending: p.boolean('pending') },
-      listOptions(p),
-    ),
+    store.listInvoiceItems({ invoice: p.string('invoice'), customer: p.string('customer'), pending: p.boolean('pending') }, listOptions(p)),
   );
   route('GET', '/v1/invoiceitems/:id', KNOWN.none, ({ path }) => store.getInvoiceItem(path.id));
 
@@ -224,27 +292,17 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
       pending_invoice_items_behavior: p.oneOf('pending_invoice_items_behavior', ['include', 'exclude'] as const),
     }),
   );
-  route('GET', '/v1/invoices', KNOWN.invoiceList, ({ params: p }) =>
-    store.listInvoices({ customer: p.string('customer'), status: p.string('status') }, listOptions(p)),
-  );
+  route('GET', '/v1/invoices', KNOWN.invoiceList, ({ params: p }) => store.listInvoices({ customer: p.string('customer'), status: p.string('status') }, listOptions(p)));
   route('GET', '/v1/invoices/:id', KNOWN.none, ({ path }) => store.getInvoice(path.id));
-  route('POST', '/v1/invoices/:id', KNOWN.invoiceUpdate, ({ params: p, path }) =>
-    store.updateInvoice(path.id, patchOf(p, ['description'])),
-  );
-  route('GET', '/v1/invoices/:id/lines', KNOWN.pagination, ({ params: p, path }) =>
-    store.listInvoiceLines(path.id, listOptions(p)),
-  );
-  route('POST', '/v1/invoices/:id/finalize', KNOWN.invoiceFinalize, ({ params: p, path }) =>
-    store.finalizeInvoice(path.id, { auto_advance: p.boolean('auto_advance') }),
-  );
+  route('POST', '/v1/invoices/:id', KNOWN.invoiceUpdate, ({ params: p, path }) => store.updateInvoice(path.id, patchOf(p, ['description'])));
+  route('GET', '/v1/invoices/:id/lines', KNOWN.pagination, ({ params: p, path }) => store.listInvoiceLines(path.id, listOptions(p)));
+  route('POST', '/v1/invoices/:id/finalize', KNOWN.invoiceFinalize, ({ params: p, path }) => store.finalizeInvoice(path.id, { auto_advance: p.boolean('auto_advance') }));
   route('POST', '/v1/invoices/:id/pay', KNOWN.invoicePay, ({ path }) => store.payInvoice(path.id));
   // -- credit notes, void, uncollectible, delete: billing.ts
   addBillingRoutes(route, adjustments, listOptions);
 
   // -- events
-  route('GET', '/v1/events', KNOWN.eventList, ({ params: p }) =>
-    store.listEvents({ type: p.string('type') }, listOptions(p)),
-  );
+  route('GET', '/v1/events', KNOWN.eventList, ({ params: p }) => store.listEvents({ type: p.string('type') }, listOptions(p)));
   route('GET', '/v1/events/:id', KNOWN.none, ({ path }) => store.getEvent(path.id));
 
   return router;
@@ -268,12 +326,7 @@ export type ControlHandler = (ctx: ControlContext) => ControlResult | Promise<Co
 
 const badRequest = (message: string) => invalidRequest(400, message);
 
-function field<T extends 'string' | 'number'>(
-  body: Record<string, unknown>,
-  name: string,
-  type: T,
-  required = false,
-): (T extends 'string' ? string : number) | undefined {
+function field<T extends 'string' | 'number'>(body: Record<string, unknown>, name: string, type: T, required = false): (T extends 'string' ? string : number) | undefined {
   const value = body[name];
   if (value === undefined || value === null) {
     if (required) throw badRequest(`missing "${name}"`);
@@ -338,9 +391,7 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
       });
       return { status: 201, body: event };
     })
-    .add('POST', '/__emulator/events/:id/redeliver', async ({ body, path }) =>
-      json(await emulator.redeliver(path.id, { timestamp: field(body, 'timestamp', 'number') })),
-    )
+    .add('POST', '/__emulator/events/:id/redeliver', async ({ body, path }) => json(await emulator.redeliver(path.id, { timestamp: field(body, 'timestamp', 'number') })))
     .add('POST', '/__emulator/flush-webhooks', async () => (await emulator.flushWebhooks(), ok))
     // What a browser does with an account link URL: onboarding completes, then 302 to return_url.
     .add('GET', '/__emulator/account-links/:token', ({ path }) => {

@@ -20,13 +20,48 @@ export type InvoiceLine = Stripe.InvoiceLineItem;
 export type InvoiceItem = Omit<Stripe.InvoiceItem, 'quantity_decimal'> & { quantity_decimal: string };
 export type Invoice = Pick<
   Stripe.Invoice,
-  | 'id' | 'object' | 'account_country' | 'account_name' | 'amount_due' | 'amount_overpaid' | 'amount_paid'
-  | 'amount_remaining' | 'amount_shipping' | 'attempt_count' | 'attempted' | 'auto_advance' | 'billing_reason'
-  | 'collection_method' | 'created' | 'currency' | 'customer' | 'customer_email' | 'customer_name' | 'description'
-  | 'due_date' | 'effective_at' | 'ending_balance' | 'hosted_invoice_url' | 'invoice_pdf' | 'lines' | 'livemode'
-  | 'metadata' | 'number' | 'parent' | 'period_end' | 'period_start' | 'starting_balance' | 'status'
-  | 'status_transitions' | 'subtotal' | 'subtotal_excluding_tax' | 'total' | 'total_excluding_tax'
-  | 'webhooks_delivered_at' | 'pre_payment_credit_notes_amount' | 'post_payment_credit_notes_amount'
+  | 'id'
+  | 'object'
+  | 'account_country'
+  | 'account_name'
+  | 'amount_due'
+  | 'amount_overpaid'
+  | 'amount_paid'
+  | 'amount_remaining'
+  | 'amount_shipping'
+  | 'attempt_count'
+  | 'attempted'
+  | 'auto_advance'
+  | 'billing_reason'
+  | 'collection_method'
+  | 'created'
+  | 'currency'
+  | 'customer'
+  | 'customer_email'
+  | 'customer_name'
+  | 'description'
+  | 'due_date'
+  | 'effective_at'
+  | 'ending_balance'
+  | 'hosted_invoice_url'
+  | 'invoice_pdf'
+  | 'lines'
+  | 'livemode'
+  | 'metadata'
+  | 'number'
+  | 'parent'
+  | 'period_end'
+  | 'period_start'
+  | 'starting_balance'
+  | 'status'
+  | 'status_transitions'
+  | 'subtotal'
+  | 'subtotal_excluding_tax'
+  | 'total'
+  | 'total_excluding_tax'
+  | 'webhooks_delivered_at'
+  | 'pre_payment_credit_notes_amount'
+  | 'post_payment_credit_notes_amount'
 >;
 
 export interface EmulatorEvent {
@@ -111,12 +146,7 @@ function applyPatch(target: object, patch: Patch): Record<string, unknown> {
 }
 
 /** Stripe list pagination over items sorted newest first. */
-function paginate<T extends { id: string }>(
-  newestFirst: T[],
-  options: ListOptions,
-  url: string,
-  noun: string,
-): Stripe.ApiList<T> {
+function paginate<T extends { id: string }>(newestFirst: T[], options: ListOptions, url: string, noun: string): Stripe.ApiList<T> {
   const limit = options.limit ?? 10;
   const cursor = (id: string, param: string) => {
     const index = newestFirst.findIndex((item) => item.id === id);
@@ -188,10 +218,14 @@ const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
 export function assertStripeAmount(amount: number, currency: string, use: 'charge' | 'transfer'): void {
   const step = WHOLE_UNITS.has(currency) || (use === 'transfer' && WHOLE_UNIT_TRANSFERS.has(currency)) ? 100 : THREE_DECIMAL.has(currency) ? 10 : 1;
   if (amount % step !== 0) {
-    throw invalidRequest(400, `Invalid amount: ${currency.toUpperCase()} amounts${use === 'transfer' ? ' of transfers' : ''} must be a multiple of ${step} (in the currency's smallest unit).`, {
-      code: 'invalid_amount',
-      param: 'amount',
-    });
+    throw invalidRequest(
+      400,
+      `Invalid amount: ${currency.toUpperCase()} amounts${use === 'transfer' ? ' of transfers' : ''} must be a multiple of ${step} (in the currency's smallest unit).`,
+      {
+        code: 'invalid_amount',
+        param: 'amount',
+      },
+    );
   }
 }
 
@@ -220,8 +254,7 @@ interface SearchClause {
 const CLAUSE = /^\s*(-)?\s*(?:metadata\[(['"])(.*?)\2\]|([a-z_]+))\s*([:~])\s*(['"])(.*?)\6\s*/;
 
 function parseSearchQuery(query: string): { clauses: SearchClause[]; join: 'AND' | 'OR' } {
-  const malformed = () =>
-    errors.invalidValue('query', `The search query is malformed: ${query}. See https://stripe.com/docs/search#search-query-language`);
+  const malformed = () => errors.invalidValue('query', `The search query is malformed: ${query}. See https://stripe.com/docs/search#search-query-language`);
   const clauses: SearchClause[] = [];
   const joins = new Set<'AND' | 'OR'>();
   let rest = query;
@@ -248,8 +281,7 @@ function customerMatches(customer: Customer, clause: SearchClause): boolean {
   } else {
     throw errors.invalidValue('query', `Field '${clause.field}' is not supported for search on customers.`);
   }
-  const hit =
-    actual !== null && actual !== undefined && (clause.op === ':' ? actual === clause.value : actual.includes(clause.value));
+  const hit = actual !== null && actual !== undefined && (clause.op === ':' ? actual === clause.value : actual.includes(clause.value));
   return clause.negate ? !hit : hit;
 }
 
@@ -303,11 +335,7 @@ export class StripeStore {
 
   // -- events ---------------------------------------------------------------
 
-  emit(
-    type: string,
-    object: unknown,
-    extra: { account?: string; previous_attributes?: Record<string, unknown> } = {},
-  ): EmulatorEvent {
+  emit(type: string, object: unknown, extra: { account?: string; previous_attributes?: Record<string, unknown> } = {}): EmulatorEvent {
     const event: EmulatorEvent = {
       id: newId('evt'),
       object: 'event',
@@ -403,9 +431,7 @@ export class StripeStore {
     account.charges_enabled = true;
     account.payouts_enabled = true;
     account.details_submitted = true;
-    account.capabilities = Object.fromEntries(
-      Object.keys(account.capabilities ?? {}).map((c) => [c, 'active']),
-    ) as Stripe.Account.Capabilities;
+    account.capabilities = Object.fromEntries(Object.keys(account.capabilities ?? {}).map((c) => [c, 'active'])) as Stripe.Account.Capabilities;
     account.requirements = {
       alternatives: [],
       current_deadline: null,
@@ -420,12 +446,7 @@ export class StripeStore {
     return clone(account);
   }
 
-  createAccountLink(input: {
-    account: string;
-    type: string;
-    refresh_url?: string;
-    return_url?: string;
-  }): Stripe.AccountLink {
+  createAccountLink(input: { account: string; type: string; refresh_url?: string; return_url?: string }): Stripe.AccountLink {
     this.accounts.get(input.account, 'account');
     const token = newId('link').slice('link_'.length);
     const created = now();
@@ -483,11 +504,10 @@ export class StripeStore {
   }): Transfer {
     const destination = this.accounts.get(input.destination, 'destination');
     if (!destination.payouts_enabled) {
-      throw invalidRequest(
-        400,
-        'Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments',
-        { code: 'insufficient_capabilities_for_transfer', param: 'destination' },
-      );
+      throw invalidRequest(400, 'Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments', {
+        code: 'insufficient_capabilities_for_transfer',
+        param: 'destination',
+      });
     }
     assertStripeAmount(input.amount, input.currency, 'transfer');
     const available = this.available.get(input.currency) ?? 0;
@@ -525,9 +545,7 @@ export class StripeStore {
 
   listTransfers(filter: { destination?: string; transfer_group?: string }, options: ListOptions): Stripe.ApiList<Transfer> {
     const list = this.transfers.list(
-      (t) =>
-        (filter.destination === undefined || t.destination === filter.destination) &&
-        (filter.transfer_group === undefined || t.transfer_group === filter.transfer_group),
+      (t) => (filter.destination === undefined || t.destination === filter.destination) && (filter.transfer_group === undefined || t.transfer_group === filter.transfer_group),
       options,
       '/v1/transfers',
     );
@@ -544,10 +562,7 @@ export class StripeStore {
   }
 
   /** Reverses `amount` (default: what is left); the money returns to the platform balance. */
-  createReversal(
-    transferId: string,
-    input: { amount?: number; description?: string; metadata?: MetadataPatch } = {},
-  ): TransferReversal {
+  createReversal(transferId: string, input: { amount?: number; description?: string; metadata?: MetadataPatch } = {}): TransferReversal {
     const transfer = this.transfers.get(transferId);
     const remaining = transfer.amount - transfer.amount_reversed;
     if (remaining === 0) {
@@ -556,11 +571,7 @@ export class StripeStore {
     const amount = input.amount ?? remaining;
     assertStripeAmount(amount, transfer.currency, 'transfer');
     if (amount > remaining) {
-      throw invalidRequest(
-        400,
-        `Refund amount (${amount}) is greater than unrefunded amount on transfer (${remaining})`,
-        { code: 'amount_too_large', param: 'amount' },
-      );
+      throw invalidRequest(400, `Refund amount (${amount}) is greater than unrefunded amount on transfer (${remaining})`, { code: 'amount_too_large', param: 'amount' });
     }
     const previous = { amount_reversed: transfer.amount_reversed, reversed: transfer.reversed };
     const reversal: TransferReversal = {
@@ -598,13 +609,7 @@ export class StripeStore {
 
   // -- customers ------------------------------------------------------------
 
-  createCustomer(input: {
-    email?: string;
-    name?: string;
-    description?: string;
-    phone?: string;
-    metadata?: MetadataPatch;
-  }): Customer {
+  createCustomer(input: { email?: string; name?: string; description?: string; phone?: string; metadata?: MetadataPatch }): Customer {
     const customer: Customer = {
       id: newId('cus', 14),
       object: 'customer',
@@ -641,9 +646,7 @@ export class StripeStore {
   }
 
   listCustomers(filter: { email?: string }, options: ListOptions): Stripe.ApiList<Customer> {
-    return clone(
-      this.customers.list((c) => filter.email === undefined || c.email === filter.email, options, '/v1/customers'),
-    );
+    return clone(this.customers.list((c) => filter.email === undefined || c.email === filter.email, options, '/v1/customers'));
   }
 
   /**
@@ -652,9 +655,7 @@ export class StripeStore {
    */
   searchCustomers(query: string, options: { limit?: number; page?: string }): Stripe.ApiSearchResult<Customer> {
     const { clauses, join } = parseSearchQuery(query);
-    const matches = this.customers.newestFirst((c) =>
-      join === 'AND' ? clauses.every((q) => customerMatches(c, q)) : clauses.some((q) => customerMatches(c, q)),
-    );
+    const matches = this.customers.newestFirst((c) => (join === 'AND' ? clauses.every((q) => customerMatches(c, q)) : clauses.some((q) => customerMatches(c, q))));
     const limit = options.limit ?? 10;
     const offset = options.page === undefined ? 0 : Number.parseInt(options.page, 10);
     if (!Number.isInteger(offset) || offset < 0) throw errors.invalidValue('page', `Invalid page: ${options.page}`);
@@ -670,14 +671,7 @@ export class StripeStore {
 
   // -- invoice items --------------------------------------------------------
 
-  createInvoiceItem(input: {
-    customer: string;
-    amount: number;
-    currency: string;
-    description?: string;
-    metadata?: MetadataPatch;
-    invoice?: string;
-  }): InvoiceItem {
+  createInvoiceItem(input: { customer: string; amount: number; currency: string; description?: string; metadata?: MetadataPatch; invoice?: string }): InvoiceItem {
     assertStripeAmount(input.amount, input.currency, 'charge');
     const customer = this.customers.get(input.customer, 'customer');
     const invoice = input.invoice === undefined ? undefined : this.invoices.get(input.invoice, 'invoice');
@@ -687,10 +681,7 @@ export class StripeStore {
         throw errors.invalidValue('invoice', `The invoice ${invoice.id} does not belong to customer ${customer.id}.`);
       }
       if (invoice.currency !== input.currency) {
-        throw errors.invalidValue(
-          'currency',
-          `The currency of this invoice item (${input.currency}) does not match the currency of the invoice (${invoice.currency}).`,
-        );
+        throw errors.invalidValue('currency', `The currency of this invoice item (${input.currency}) does not match the currency of the invoice (${invoice.currency}).`);
       }
     }
     const created = now();
@@ -728,10 +719,7 @@ export class StripeStore {
     return clone(this.invoiceItems.get(id));
   }
 
-  listInvoiceItems(
-    filter: { invoice?: string; customer?: string; pending?: boolean },
-    options: ListOptions,
-  ): Stripe.ApiList<InvoiceItem> {
+  listInvoiceItems(filter: { invoice?: string; customer?: string; pending?: boolean }, options: ListOptions): Stripe.ApiList<InvoiceItem> {
     return clone(
       this.invoiceItems.list(
         (ii) =>
@@ -828,9 +816,7 @@ export class StripeStore {
 
   listInvoices(filter: { customer?: string; status?: string }, options: ListOptions): Stripe.ApiList<Invoice> {
     const list = this.invoices.list(
-      (inv) =>
-        (filter.customer === undefined || inv.customer === filter.customer) &&
-        (filter.status === undefined || inv.status === filter.status),
+      (inv) => (filter.customer === undefined || inv.customer === filter.customer) && (filter.status === undefined || inv.status === filter.status),
       options,
       '/v1/invoices',
     );
@@ -961,12 +947,7 @@ export class StripeStore {
    * Patches a stored object, emits `<type>.updated` when something changed and
    * returns the object as the API shows it (`present`, default: a copy).
    */
-  private update<T extends { id: string }>(
-    target: T,
-    patch: Patch,
-    eventType: string,
-    options: { account?: string; present?: (target: T) => T } = {},
-  ): T {
+  private update<T extends { id: string }>(target: T, patch: Patch, eventType: string, options: { account?: string; present?: (target: T) => T } = {}): T {
     const { account, present = clone } = options;
     const previous = applyPatch(target, patch);
     if (Object.keys(previous).length > 0) {

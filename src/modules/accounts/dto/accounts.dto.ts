@@ -6,47 +6,58 @@ import { ApiKey } from '../api-key.entity';
 
 export class CreatePrincipalDto {
   @ApiProperty({ example: 'Acme Outdoor' })
-  @TrimmedString(200) @MinLength(1)
+  @TrimmedString(200)
+  @MinLength(1)
   name: string;
 
   @ApiProperty({ example: 'partners@acme.example' })
-  @IsEmail({}, { message: 'email must be an email address' }) @MaxLength(254)
+  @IsEmail({}, { message: 'email must be an email address' })
+  @MaxLength(254)
   email: string;
 }
 
 export class SignupAffiliateDto extends CreatePrincipalDto {
   @ApiPropertyOptional({ description: 'where the traffic comes from, for the reviewer', maxLength: 2000 })
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
   about?: string;
 }
 
 export class UpdateAffiliateDto {
   @ApiPropertyOptional({ enum: ['active', 'suspended'] })
-  @IsOptional() @IsIn(['active', 'suspended'])
+  @IsOptional()
+  @IsIn(['active', 'suspended'])
   status?: 'active' | 'suspended';
 
   @ApiPropertyOptional({ description: 'minimum payout in minor units; null restores the default', nullable: true })
-  @IsOptional() @MinorUnits({ nullable: true })
+  @IsOptional()
+  @MinorUnits({ nullable: true })
   payoutThreshold?: number | null;
 
   @ApiPropertyOptional()
-  @IsOptional() @TrimmedString(200) @MinLength(1)
+  @IsOptional()
+  @TrimmedString(200)
+  @MinLength(1)
   name?: string;
 }
 
 export class CreateApiKeyDto {
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional() @TrimmedString(100)
+  @IsOptional()
+  @TrimmedString(100)
   label?: string;
 
   @ApiPropertyOptional({ description: 'admin only: create the key for this principal' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   principalId?: string;
 }
 
 export class ListPrincipalsQueryDto {
   @ApiPropertyOptional({ enum: PRINCIPAL_STATUSES })
-  @IsOptional() @IsIn(PRINCIPAL_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(PRINCIPAL_STATUSES as unknown as string[])
   status?: PrincipalStatus;
 }
 

@@ -14,7 +14,8 @@ export class RequestInvoiceRunDto {
   to: string;
 
   @ApiPropertyOptional({ description: 'only this currency; all by default' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 }
 

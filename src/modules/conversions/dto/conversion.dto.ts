@@ -11,15 +11,19 @@ export const COUPON_CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class CreateConversionDto {
   @ApiPropertyOptional({ description: 'admin only: the advertiser the conversion belongs to' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   advertiserId?: string;
 
   @ApiPropertyOptional({ description: 'the click id our redirect put in the landing URL' })
-  @IsOptional() @IsString() @MaxLength(256)
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
   clickId?: string;
 
   @ApiPropertyOptional({ description: 'a coupon code used at checkout' })
-  @IsOptional() @Matches(COUPON_CODE, { message: 'coupon must be 1-64 letters, digits, _ or -' })
+  @IsOptional()
+  @Matches(COUPON_CODE, { message: 'coupon must be 1-64 letters, digits, _ or -' })
   coupon?: string;
 
   @ApiProperty({ example: 'sale' })
@@ -31,27 +35,36 @@ export class CreateConversionDto {
   txnId: string;
 
   @ApiPropertyOptional({ description: 'sale amount in minor units (cents)' })
-  @IsOptional() @MinorUnits()
+  @IsOptional()
+  @MinorUnits()
   saleAmount?: number;
 
   @ApiPropertyOptional({ example: 'USD' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 
-  @ApiPropertyOptional({ description: 'when the conversion happened: ISO 8601 with a zone, or unix seconds; default now. Counts for the attribution window and the caps', example: '2026-03-01T23:59:00Z' })
-  @IsOptional() @IsConversionTime()
+  @ApiPropertyOptional({
+    description: 'when the conversion happened: ISO 8601 with a zone, or unix seconds; default now. Counts for the attribution window and the caps',
+    example: '2026-03-01T23:59:00Z',
+  })
+  @IsOptional()
+  @IsConversionTime()
   occurredAt?: string | number;
 }
 
 export class TransitionDto {
   @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional() @IsString() @MaxLength(500)
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
   reason?: string;
 }
 
 export class ListConversionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: CONVERSION_STATUSES })
-  @IsOptional() @IsIn(CONVERSION_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(CONVERSION_STATUSES as unknown as string[])
   status?: ConversionStatus;
 
   @ApiPropertyOptional() @IsOptional() @IsUuidString() offerId?: string;
@@ -94,7 +107,8 @@ export class ConversionView {
   @ApiPropertyOptional() revenueRule?: unknown;
   @ApiPropertyOptional() rounding?: unknown;
   @ApiPropertyOptional({ nullable: true }) approveAfter?: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'when the conversion happened, as the advertiser reported it (conversion_time / occurredAt); null: when it was received' }) occurredAt?: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'when the conversion happened, as the advertiser reported it (conversion_time / occurredAt); null: when it was received' })
+  occurredAt?: string | null;
   @ApiProperty() createdAt: string;
   @ApiPropertyOptional({ type: [ConversionEventView] }) events?: ConversionEventView[];
 }

@@ -10,37 +10,56 @@ import { COUPON_CODE, GOAL_KEY, TXN_ID } from './conversion.dto';
  */
 export class PostbackParamsDto {
   @ApiPropertyOptional({ description: 'the advertiser postback token (or sign the request instead)' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   token?: string;
 
   @ApiPropertyOptional({ description: 'with an HMAC signature: whose secret signed it' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   advertiser_id?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
   click_id?: string;
 
-  @ApiPropertyOptional() @IsOptional() @Matches(COUPON_CODE, { message: 'coupon must be 1-64 letters, digits, _ or -' })
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(COUPON_CODE, { message: 'coupon must be 1-64 letters, digits, _ or -' })
   coupon?: string;
 
-  @ApiPropertyOptional({ example: 'sale' }) @Matches(GOAL_KEY, { message: 'goal must be a goal key such as sale or lead' })
+  @ApiPropertyOptional({ example: 'sale' })
+  @Matches(GOAL_KEY, { message: 'goal must be a goal key such as sale or lead' })
   goal: string;
 
-  @ApiPropertyOptional({ example: 'ORDER-10042' }) @Matches(TXN_ID, { message: 'txn_id must be 1-128 printable characters without spaces' })
+  @ApiPropertyOptional({ example: 'ORDER-10042' })
+  @Matches(TXN_ID, { message: 'txn_id must be 1-128 printable characters without spaces' })
   txn_id: string;
 
   @ApiPropertyOptional({ description: 'sale amount as a decimal string, e.g. 49.99', example: '49.99' })
-  @IsOptional() @IsString() @MaxLength(40)
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
   amount?: string;
 
-  @ApiPropertyOptional({ example: 'USD' }) @IsOptional() @IsCurrencyCode()
+  @ApiPropertyOptional({ example: 'USD' })
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 
-  @ApiPropertyOptional({ description: 'when the conversion happened (ISO 8601 with a zone, or unix seconds); default: when the postback arrives. Counts for the attribution window and the caps', example: '2026-03-01T23:59:00-05:00' })
-  @IsOptional() @IsConversionTime()
+  @ApiPropertyOptional({
+    description: 'when the conversion happened (ISO 8601 with a zone, or unix seconds); default: when the postback arrives. Counts for the attribution window and the caps',
+    example: '2026-03-01T23:59:00-05:00',
+  })
+  @IsOptional()
+  @IsConversionTime()
   conversion_time?: string;
 
   @ApiPropertyOptional({ enum: ['reversed'], description: 'reversed: reverse the conversion this goal + txn_id recorded' })
-  @IsOptional() @IsIn(['reversed'])
+  @IsOptional()
+  @IsIn(['reversed'])
   status?: 'reversed';
 }

@@ -7,13 +7,16 @@ import { Adjustment } from '../adjustment.entity';
 
 export class CreateAdjustmentDto {
   @ApiPropertyOptional({ description: 'a client-chosen id (uuid): repeating the request with it answers the same adjustment' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   id?: string;
 
-  @ApiProperty() @IsUuidString()
+  @ApiProperty()
+  @IsUuidString()
   affiliateId: string;
 
-  @ApiProperty({ example: 'USD' }) @IsCurrencyCode()
+  @ApiProperty({ example: 'USD' })
+  @IsCurrencyCode()
   currency: string;
 
   @ApiProperty({
@@ -34,10 +37,13 @@ export class CreateAdjustmentDto {
 
 export class ListAdjustmentsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'staff: any affiliate; an affiliate may name only itself' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 
-  @ApiPropertyOptional({ example: 'USD' }) @IsOptional() @IsCurrencyCode()
+  @ApiPropertyOptional({ example: 'USD' })
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 }
 

@@ -7,57 +7,71 @@ import { ACCOUNT_TYPES, AccountType, LedgerAccount } from '../ledger-account.ent
 
 class OwnerCurrencyFilterDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'the affiliate or advertiser owning the account' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   ownerId?: string;
 
   @ApiPropertyOptional({ example: 'USD' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 }
 
 export class ListEntriesQueryDto extends OwnerCurrencyFilterDto {
   @ApiPropertyOptional({ description: 'entries with a line on this account' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   accountId?: string;
 
   @ApiPropertyOptional({ enum: ACCOUNT_TYPES, description: 'entries with a line on an account of this type' })
-  @IsOptional() @IsIn(ACCOUNT_TYPES as unknown as string[])
+  @IsOptional()
+  @IsIn(ACCOUNT_TYPES as unknown as string[])
   accountType?: AccountType;
 
   @ApiPropertyOptional({ enum: CAUSE_TYPES })
-  @IsOptional() @IsIn(CAUSE_TYPES as unknown as string[])
+  @IsOptional()
+  @IsIn(CAUSE_TYPES as unknown as string[])
   causeType?: CauseType;
 
   @ApiPropertyOptional({ description: 'the conversion, payout, invoice or adjustment id' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   causeId?: string;
 
   @ApiPropertyOptional({ example: 'commission' })
-  @IsOptional() @Matches(/^[a-z][a-z0-9_]{0,63}$/, { message: 'kind must be a snake_case entry kind such as commission' })
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_]{0,63}$/, { message: 'kind must be a snake_case entry kind such as commission' })
   kind?: string;
 
   @ApiPropertyOptional({ description: 'effective on or after this instant (ISO 8601)' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   from?: string;
 
   @ApiPropertyOptional({ description: 'effective before this instant (ISO 8601)' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   to?: string;
 }
 
 export class ListAccountsQueryDto extends OwnerCurrencyFilterDto {
   @ApiPropertyOptional({ enum: ACCOUNT_TYPES })
-  @IsOptional() @IsIn(ACCOUNT_TYPES as unknown as string[])
+  @IsOptional()
+  @IsIn(ACCOUNT_TYPES as unknown as string[])
   type?: AccountType;
 }
 
 export class EarningsQueryDto {
   @ApiPropertyOptional({ description: 'admin and finance: required; an affiliate may name only itself' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 
   @ApiPropertyOptional({ example: 'USD' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 }
 

@@ -19,14 +19,7 @@ import {
 } from 'class-validator';
 import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
 import { PageQueryDto } from '../../../common/pagination';
-import {
-  ATTRIBUTION_PRIORITIES,
-  AttributionPriority,
-  OFFER_STATUSES,
-  OFFER_VISIBILITIES,
-  OfferStatus,
-  OfferVisibility,
-} from '../offer.entity';
+import { ATTRIBUTION_PRIORITIES, AttributionPriority, OFFER_STATUSES, OFFER_VISIBILITIES, OfferStatus, OfferVisibility } from '../offer.entity';
 import { ACCESS_STATUSES, AccessStatus } from '../offer-access.entity';
 import { validateUrlTemplate, LANDING_MACROS } from '../url-template';
 import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey } from '../../rules';
@@ -44,29 +37,38 @@ export class PayoutOverrideDto {
   affiliateId: string;
 
   @ApiProperty({ type: RateRuleDto })
-  @ValidateNested() @Type(() => RateRuleDto)
+  @ValidateNested()
+  @Type(() => RateRuleDto)
   payout: RateRuleDto;
 }
 
 export class GoalDto {
   @ApiProperty({ example: 'sale', description: 'lead, sale, signup or any key of your own' })
-  @IsString() @Matches(/^[a-z0-9][a-z0-9_.-]{0,63}$/, { message: 'key must be 1-64 lower-case letters, digits, _ . or -' })
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9_.-]{0,63}$/, { message: 'key must be 1-64 lower-case letters, digits, _ . or -' })
   key: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @TrimmedString(200)
+  @IsOptional()
+  @TrimmedString(200)
   name?: string;
 
   @ApiProperty({ type: RateRuleDto, description: 'what the advertiser pays per result' })
-  @ValidateNested() @Type(() => RateRuleDto)
+  @ValidateNested()
+  @Type(() => RateRuleDto)
   revenue: RateRuleDto;
 
   @ApiProperty({ type: RateRuleDto, description: 'what the affiliate earns per result' })
-  @ValidateNested() @Type(() => RateRuleDto)
+  @ValidateNested()
+  @Type(() => RateRuleDto)
   payout: RateRuleDto;
 
   @ApiPropertyOptional({ type: [PayoutOverrideDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => PayoutOverrideDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => PayoutOverrideDto)
   overrides?: PayoutOverrideDto[];
 }
 
@@ -87,7 +89,8 @@ export class CapsDto {
   @CAP() affiliateTotalConversions?: number;
 
   @ApiPropertyOptional({ type: 'integer', description: 'total revenue the advertiser will pay, in minor units' })
-  @IsOptional() @MinorUnits()
+  @IsOptional()
+  @MinorUnits()
   revenueBudget?: number;
 }
 
@@ -99,31 +102,37 @@ function IsUrlTemplate(macros: readonly string[]): PropertyDecorator {
       propertyName: propertyName as string,
       validator: {
         validate: (value: unknown) => typeof value === 'string' && validateUrlTemplate(value, macros) === null,
-        defaultMessage: (args) =>
-          `${args?.property} ${typeof args?.value === 'string' ? validateUrlTemplate(args.value, macros) : 'must be a URL'}`,
+        defaultMessage: (args) => `${args?.property} ${typeof args?.value === 'string' ? validateUrlTemplate(args.value, macros) : 'must be a URL'}`,
       },
     });
 }
 
 export class CreateOfferDto {
   @ApiPropertyOptional({ description: 'admin only: the advertiser that owns the offer' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   advertiserId?: string;
 
   @ApiProperty({ example: 'Acme Tents – summer sale' })
-  @TrimmedString(200) @MinLength(1)
+  @TrimmedString(200)
+  @MinLength(1)
   name: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(5000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
   description?: string;
 
   @ApiProperty({ example: 'https://acme.example/tents?cid={click_id}&aff={affiliate_id}&s1={sub1}', description: `macros: ${LANDING_MACROS.map((m) => `{${m}}`).join(' ')}` })
-  @MaxLength(2000) @IsUrlTemplate(LANDING_MACROS)
+  @MaxLength(2000)
+  @IsUrlTemplate(LANDING_MACROS)
   landingUrl: string;
 
   @ApiPropertyOptional({ description: 'where clicks go while the offer is paused or archived, or the affiliate suspended' })
-  @IsOptional() @MaxLength(2000) @IsUrlTemplate(LANDING_MACROS)
+  @IsOptional()
+  @MaxLength(2000)
+  @IsUrlTemplate(LANDING_MACROS)
   fallbackUrl?: string;
 
   @ApiProperty({ example: 'USD' })
@@ -131,43 +140,63 @@ export class CreateOfferDto {
   currency: string;
 
   @ApiPropertyOptional({ enum: OFFER_STATUSES, default: 'active' })
-  @IsOptional() @IsIn(OFFER_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(OFFER_STATUSES as unknown as string[])
   status?: OfferStatus;
 
   @ApiPropertyOptional({ enum: OFFER_VISIBILITIES, default: 'public' })
-  @IsOptional() @IsIn(OFFER_VISIBILITIES as unknown as string[])
+  @IsOptional()
+  @IsIn(OFFER_VISIBILITIES as unknown as string[])
   visibility?: OfferVisibility;
 
   @ApiPropertyOptional({ default: 30, minimum: 1, maximum: 365 })
-  @IsOptional() @IsInt() @Min(1) @Max(365)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(365)
   attributionWindowDays?: number;
 
   @ApiPropertyOptional({ default: 30, minimum: 0, maximum: 365, description: '0 approves conversions at once' })
-  @IsOptional() @IsInt() @Min(0) @Max(365)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(365)
   lockPeriodDays?: number;
 
   @ApiPropertyOptional({ enum: ATTRIBUTION_PRIORITIES, default: 'coupon_first' })
-  @IsOptional() @IsIn(ATTRIBUTION_PRIORITIES as unknown as string[])
+  @IsOptional()
+  @IsIn(ATTRIBUTION_PRIORITIES as unknown as string[])
   attributionPriority?: AttributionPriority;
 
   @ApiPropertyOptional({ default: 0, description: 'conversions sooner than this after the click are rejected' })
-  @IsOptional() @IsInt() @Min(0) @Max(30 * 24 * 3600)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(30 * 24 * 3600)
   minClickToConversionSeconds?: number;
 
   @ApiPropertyOptional({ type: CapsDto })
-  @IsOptional() @ValidateNested() @Type(() => CapsDto)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CapsDto)
   caps?: CapsDto;
 
   @ApiPropertyOptional({ default: 'UTC', example: 'America/New_York', description: 'IANA time zone whose days and months the caps count' })
-  @IsOptional() @IsTimeZone()
+  @IsOptional()
+  @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ default: false, description: "whether a conversion pixel's amount counts; the pixel is unauthenticated, so by default its amount is ignored" })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   pixelAmounts?: boolean;
 
   @ApiProperty({ type: [GoalDto] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => GoalDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => GoalDto)
   goals: GoalDto[];
 }
 
@@ -176,23 +205,29 @@ export class UpdateOfferDto extends PartialType(OmitType(CreateOfferDto, ['adver
 
 export class ListOffersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: OFFER_STATUSES })
-  @IsOptional() @IsIn(OFFER_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(OFFER_STATUSES as unknown as string[])
   status?: OfferStatus;
 
   @ApiPropertyOptional({ description: 'staff only' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   advertiserId?: string;
 }
 
 export class ApplyDto {
   @ApiPropertyOptional({ description: 'how the affiliate will promote the offer' })
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
   note?: string;
 }
 
 export class DecideApplicationDto {
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
   note?: string;
 }
 

@@ -9,7 +9,8 @@ export class RequestPayoutRunDto {
   currency: string;
 
   @ApiPropertyOptional({ default: false, description: 'preview who would be paid how much, with no side effect' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   dryRun?: boolean;
 }
 

@@ -39,8 +39,4 @@ export class PayoutRails {
 }
 
 /** The providers of every rail and the registry, for a module that needs rails (payouts, `npm run reconcile`). */
-export const PAYOUT_RAIL_PROVIDERS: Provider[] = [
-  ...RAIL_CLASSES,
-  { provide: PAYOUT_RAIL_LIST, useFactory: (...rails: PayoutRail[]) => rails, inject: RAIL_CLASSES },
-  PayoutRails,
-];
+export const PAYOUT_RAIL_PROVIDERS: Provider[] = [...RAIL_CLASSES, { provide: PAYOUT_RAIL_LIST, useFactory: (...rails: PayoutRail[]) => rails, inject: RAIL_CLASSES }, PayoutRails];

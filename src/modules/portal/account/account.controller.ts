@@ -14,7 +14,6 @@ import { TIME_ZONES } from '../web/format';
 
 type Form = Record<string, unknown>;
 
-
 /** Every role's own account: settings, password, sessions, API keys. */
 @PortalController('portal')
 export class AccountController {

@@ -37,7 +37,11 @@ export class AdminController {
 
   @Get('principals/new')
   newPrincipal(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
-    return this.views.page(request, reply, me, 'admin/new-principal', { title: 'New partner', roles: ROLES, values: { role: typeof query.role === 'string' ? query.role : 'advertiser' } });
+    return this.views.page(request, reply, me, 'admin/new-principal', {
+      title: 'New partner',
+      roles: ROLES,
+      values: { role: typeof query.role === 'string' ? query.role : 'advertiser' },
+    });
   }
 
   /** Creates the principal through AccountsService (first API key shown once) and invites its first person. */

@@ -34,7 +34,6 @@ type Q = Record<string, unknown>;
 
 const CONVERSION_ACTIONS = { approve: 'approved', reject: 'rejected', reverse: 'reversed' } as const;
 
-
 /** The advertiser's portal: stats, offers and goals, applications, coupons, conversions, integration, invoices. */
 @PortalController('portal/advertiser', 'advertiser')
 export class AdvertiserController {
@@ -59,14 +58,27 @@ export class AdvertiserController {
   async stats(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
     const list = await this.lists.read(me, query);
     const perDay = await this.conversions.perDay(me.actor, { from: new Date(list.range.from), to: new Date(list.range.to), timezone: me.timeZone });
-    const chart = moneyPerDay(list.filters.from, list.filters.to, perDay, (t) => t.revenue ?? 0, (c) => `Cost (${c})`);
+    const chart = moneyPerDay(
+      list.filters.from,
+      list.filters.to,
+      perDay,
+      (t) => t.revenue ?? 0,
+      (c) => `Cost (${c})`,
+    );
     chart.series.push(countPerDay(chart.days, perDay, (t) => t.accepted, 'Conversions'));
     const currencies = [...new Set(perDay.map((d) => d.currency))].sort();
     const sum = (currency: string, pick: (t: (typeof perDay)[number]) => number) => perDay.filter((d) => d.currency === currency).reduce((n, d) => n + pick(d), 0);
     const totals = currencies.map((currency) => {
       const accepted = sum(currency, (d) => d.accepted);
       const rejected = sum(currency, (d) => d.rejected);
-      return { currency, accepted, rejected, saleAmount: sum(currency, (d) => d.saleAmount), cost: sum(currency, (d) => d.revenue ?? 0), approvalRate: accepted + rejected ? Math.round((100 * accepted) / (accepted + rejected)) : null };
+      return {
+        currency,
+        accepted,
+        rejected,
+        saleAmount: sum(currency, (d) => d.saleAmount),
+        cost: sum(currency, (d) => d.revenue ?? 0),
+        approvalRate: accepted + rejected ? Math.round((100 * accepted) / (accepted + rejected)) : null,
+      };
     });
     return this.views.page(request, reply, me, 'advertiser/stats', { title: 'Stats', list, chart, totals });
   }
@@ -76,7 +88,14 @@ export class AdvertiserController {
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
     const status = typeof query.status === 'string' && (OFFER_STATUSES as readonly string[]).includes(query.status) ? (query.status as never) : undefined;
     const page = await this.offers.list(me.actor, { cursor, status, limit: 25 });
-    return this.views.page(request, reply, me, 'advertiser/offers', { title: 'Offers', offers: page.data.map((o) => toOfferView(o, me.actor)), nextCursor: page.nextCursor, cursor, status, statuses: OFFER_STATUSES });
+    return this.views.page(request, reply, me, 'advertiser/offers', {
+      title: 'Offers',
+      offers: page.data.map((o) => toOfferView(o, me.actor)),
+      nextCursor: page.nextCursor,
+      cursor,
+      status,
+      statuses: OFFER_STATUSES,
+    });
   }
 
   @Get('offers/new')
@@ -106,7 +125,9 @@ export class AdvertiserController {
   async applications(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
     const status = typeof query.status === 'string' && ['pending', 'approved', 'rejected'].includes(query.status) ? (query.status as 'pending') : 'pending';
     const offers = (await this.offers.list(me.actor, { limit: 200 })).data.filter((o) => o.offer.visibility !== 'public');
-    const rows = (await Promise.all(offers.map(async ({ offer }) => (await this.offers.listApplications(me.actor, offer.id, status)).map((application) => ({ application, offer }))))).flat();
+    const rows = (
+      await Promise.all(offers.map(async ({ offer }) => (await this.offers.listApplications(me.actor, offer.id, status)).map((application) => ({ application, offer }))))
+    ).flat();
     const affiliateNames = await this.names.principals(rows.map((r) => r.application.affiliateId));
     return this.views.page(request, reply, me, 'advertiser/applications', { title: 'Applications', rows, affiliateNames, status });
   }
@@ -154,7 +175,15 @@ export class AdvertiserController {
     const list = await this.lists.read(me, query, CONVERSION_STATUSES);
     const page = await this.conversions.list(me.actor, { ...list.range, status: list.filters.status as ConversionStatus | undefined, cursor: list.filters.cursor });
     const [offerNames, affiliateNames] = await Promise.all([this.names.offers(page.data.map((c) => c.offerId)), this.names.principals(page.data.map((c) => c.affiliateId))]);
-    return this.views.page(request, reply, me, 'advertiser/conversions', { title: 'Conversions', page, list, offerNames, affiliateNames, statuses: CONVERSION_STATUSES, can: canTransition });
+    return this.views.page(request, reply, me, 'advertiser/conversions', {
+      title: 'Conversions',
+      page,
+      list,
+      offerNames,
+      affiliateNames,
+      statuses: CONVERSION_STATUSES,
+      can: canTransition,
+    });
   }
 
   /** Approve, reject or reverse; with htmx the row is swapped in place, otherwise the list is shown again. */
@@ -167,10 +196,23 @@ export class AdvertiserController {
     @Param('action', oneOf('approve', 'reject', 'reverse')) action: keyof typeof CONVERSION_ACTIONS,
     @Body() body: Form,
   ) {
-    const conversion = await this.conversions.transition(id, CONVERSION_ACTIONS[action], { type: 'principal', id: me.principalId }, str(body, 'reason').slice(0, 500) || null, me.actor);
+    const conversion = await this.conversions.transition(
+      id,
+      CONVERSION_ACTIONS[action],
+      { type: 'principal', id: me.principalId },
+      str(body, 'reason').slice(0, 500) || null,
+      me.actor,
+    );
     if (!isHtmx(request)) return this.views.redirect(request, reply, safeReturn(body.back, '/portal/advertiser/conversions'));
     const [offerNames, affiliateNames] = await Promise.all([this.names.offers([conversion.offerId]), this.names.principals([conversion.affiliateId])]);
-    return this.views.page(request, reply, me, 'advertiser/conversion-row', { c: conversion, offerNames, affiliateNames, can: canTransition, back: safeReturn(body.back, '/portal/advertiser/conversions'), updated: true });
+    return this.views.page(request, reply, me, 'advertiser/conversion-row', {
+      c: conversion,
+      offerNames,
+      affiliateNames,
+      can: canTransition,
+      back: safeReturn(body.back, '/portal/advertiser/conversions'),
+      updated: true,
+    });
   }
 
   @Get('integration')
@@ -210,7 +252,10 @@ export class AdvertiserController {
       Object.assign(result, { existing, draft });
       const outcome = existing ?? draft;
       const [offerNames, affiliateNames] = await Promise.all([this.names.offers([outcome?.offerId]), this.names.principals([outcome?.affiliateId])]);
-      Object.assign(result, { offerName: outcome?.offerId ? offerNames.get(outcome.offerId) : null, affiliateName: outcome?.affiliateId ? affiliateNames.get(outcome.affiliateId) : null });
+      Object.assign(result, {
+        offerName: outcome?.offerId ? offerNames.get(outcome.offerId) : null,
+        affiliateName: outcome?.affiliateId ? affiliateNames.get(outcome.affiliateId) : null,
+      });
     });
     if (isHtmx(request)) return this.views.page(request, reply, me, 'advertiser/postback-explain', { result, problem });
     return this.integrationPage(me, request, reply, values, { result, problem });
@@ -252,7 +297,18 @@ export class AdvertiserController {
       reply,
       me,
       'advertiser/offer-form',
-      { title: offer ? offer.name : 'New offer', offer, form, problem, partners, statuses: OFFER_STATUSES, visibilities: OFFER_VISIBILITIES, priorities: ATTRIBUTION_PRIORITIES, countCaps: COUNT_CAPS, ruleOptions },
+      {
+        title: offer ? offer.name : 'New offer',
+        offer,
+        form,
+        problem,
+        partners,
+        statuses: OFFER_STATUSES,
+        visibilities: OFFER_VISIBILITIES,
+        priorities: ATTRIBUTION_PRIORITIES,
+        countCaps: COUNT_CAPS,
+        ruleOptions,
+      },
       status,
     );
   }
@@ -260,17 +316,38 @@ export class AdvertiserController {
   private async couponsPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200) {
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
     const couponStatus = typeof query.status === 'string' && (COUPON_STATUSES as readonly string[]).includes(query.status) ? (query.status as never) : undefined;
-    const [page, offers, partnerIds] = await Promise.all([this.coupons.list(me.actor, { cursor, status: couponStatus, limit: 25 }), this.offers.list(me.actor, { limit: 200 }), this.partnerIds(me)]);
-    const [offerNames, affiliateNames] = await Promise.all([this.names.offers(page.data.map((c) => c.offerId)), this.names.principals([...page.data.map((c) => c.affiliateId), ...partnerIds])]);
+    const [page, offers, partnerIds] = await Promise.all([
+      this.coupons.list(me.actor, { cursor, status: couponStatus, limit: 25 }),
+      this.offers.list(me.actor, { limit: 200 }),
+      this.partnerIds(me),
+    ]);
+    const [offerNames, affiliateNames] = await Promise.all([
+      this.names.offers(page.data.map((c) => c.offerId)),
+      this.names.principals([...page.data.map((c) => c.affiliateId), ...partnerIds]),
+    ]);
     const partners = partnerIds.map((id) => ({ value: id, label: affiliateNames.get(id) ?? id }));
     const offerOptions = offers.data.filter((o) => o.offer.status !== 'archived').map((o) => ({ value: o.offer.id, label: o.offer.name }));
-    return this.views.page(request, reply, me, 'advertiser/coupons', { title: 'Coupon codes', page, cursor, couponStatus, statuses: COUPON_STATUSES, offerNames, affiliateNames, partners, offerOptions, values, problem }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'advertiser/coupons',
+      { title: 'Coupon codes', page, cursor, couponStatus, statuses: COUPON_STATUSES, offerNames, affiliateNames, partners, offerOptions, values, problem },
+      status,
+    );
   }
 
   private async integrationPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, values: Record<string, string>, test?: { result: unknown; problem: unknown }) {
     const [token] = await this.accounts.livePostbackTokens(me.principalId);
     const postbackUrl = `${this.publicBaseUrl}/postback?token=${token ?? 'YOUR_TOKEN'}&click_id={click_id}&goal=sale&txn_id={order_id}&amount={order_total}&currency={currency}`;
-    return this.views.page(request, reply, me, 'advertiser/integration', { title: 'Integration', token, postbackUrl, pixelUrl: `${this.publicBaseUrl}/pixel.gif?goal=sale&txn_id={order_id}&amount={order_total}&currency={currency}`, values: { token: token ?? '', ...values, ...(values.token ? { token: values.token } : {}) }, test });
+    return this.views.page(request, reply, me, 'advertiser/integration', {
+      title: 'Integration',
+      token,
+      postbackUrl,
+      pixelUrl: `${this.publicBaseUrl}/pixel.gif?goal=sale&txn_id={order_id}&amount={order_total}&currency={currency}`,
+      values: { token: token ?? '', ...values, ...(values.token ? { token: values.token } : {}) },
+      test,
+    });
   }
 
   /** Affiliates working with this advertiser (they have links on its offers): the ones it may pick for overrides and codes. */
@@ -279,4 +356,3 @@ export class AdvertiserController {
     return [...new Set(links.data.map((l) => l.affiliateId))];
   }
 }
-

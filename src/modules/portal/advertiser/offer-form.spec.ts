@@ -28,7 +28,14 @@ describe('the offer editor form', () => {
     expect(dto).toMatchObject({
       lockPeriodDays: 0,
       caps: { revenueBudget: 100010, dailyConversions: 50 },
-      goals: [{ key: 'sale', revenue: { type: 'percent', bps: 1250 }, payout: { type: 'flat', amount: 305 }, overrides: [{ affiliateId: '0e6f2d1c-1111-4a4a-8b8b-123456789abc', payout: { type: 'flat', amount: 400 } }] }],
+      goals: [
+        {
+          key: 'sale',
+          revenue: { type: 'percent', bps: 1250 },
+          payout: { type: 'flat', amount: 305 },
+          overrides: [{ affiliateId: '0e6f2d1c-1111-4a4a-8b8b-123456789abc', payout: { type: 'flat', amount: 400 } }],
+        },
+      ],
     });
     expect(dtoFromForm(formFromBody(body({ 'goals.0.payout.value': '305' }), 'JPY'), 'JPY').dto.goals).toMatchObject([{ payout: { type: 'flat', amount: 305 } }]);
   });
@@ -51,8 +58,18 @@ describe('the offer editor form', () => {
 
   it('shows a stored offer back in the units people type', () => {
     const form = formFromOffer({
-      name: 'Tents', description: null, landingUrl: 'https://x.example', fallbackUrl: null, currency: 'EUR', status: 'active', visibility: 'public',
-      attributionWindowDays: 30, lockPeriodDays: 30, attributionPriority: 'coupon_first', minClickToConversionSeconds: 0, caps: { revenueBudget: 500000 },
+      name: 'Tents',
+      description: null,
+      landingUrl: 'https://x.example',
+      fallbackUrl: null,
+      currency: 'EUR',
+      status: 'active',
+      visibility: 'public',
+      attributionWindowDays: 30,
+      lockPeriodDays: 30,
+      attributionPriority: 'coupon_first',
+      minClickToConversionSeconds: 0,
+      caps: { revenueBudget: 500000 },
       goals: [{ key: 'lead', name: null, revenue: { type: 'flat', amount: 2500 }, payout: { type: 'percent', bps: 750 }, overrides: [] }],
     } as unknown as OfferView);
     expect(form.caps).toEqual({ revenueBudget: '5000.00' });

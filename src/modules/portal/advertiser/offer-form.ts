@@ -39,7 +39,14 @@ export interface OfferForm {
   goals: GoalInput[];
 }
 
-export const COUNT_CAPS = ['dailyConversions', 'monthlyConversions', 'totalConversions', 'affiliateDailyConversions', 'affiliateMonthlyConversions', 'affiliateTotalConversions'] as const;
+export const COUNT_CAPS = [
+  'dailyConversions',
+  'monthlyConversions',
+  'totalConversions',
+  'affiliateDailyConversions',
+  'affiliateMonthlyConversions',
+  'affiliateTotalConversions',
+] as const;
 
 const blankRule = (): RuleInput => ({ type: 'flat', value: '' });
 export const blankGoal = (): GoalInput => ({ key: '', name: '', revenue: blankRule(), payout: blankRule(), overrides: [] });
@@ -146,7 +153,16 @@ export function formFromOffer(offer: OfferView): OfferForm {
 export function formFromBody(body: Record<string, unknown>, currency: string): OfferForm {
   const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string).trim() : '');
   const rule = (prefix: string): RuleInput => ({ type: text(`${prefix}.type`) || 'flat', value: text(`${prefix}.value`) });
-  const indexes = (pattern: RegExp) => [...new Set(Object.keys(body).map((k) => pattern.exec(k)?.[1]).filter((i): i is string => i !== undefined))].map(Number).sort((a, b) => a - b);
+  const indexes = (pattern: RegExp) =>
+    [
+      ...new Set(
+        Object.keys(body)
+          .map((k) => pattern.exec(k)?.[1])
+          .filter((i): i is string => i !== undefined),
+      ),
+    ]
+      .map(Number)
+      .sort((a, b) => a - b);
   const action = text('_action');
   const goals: GoalInput[] = [];
   for (const i of indexes(/^goals\.(\d{1,3})\.key$/)) {

@@ -72,7 +72,12 @@ export class AffiliateController {
   async offerList(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
     const page = await this.offers.list(me.actor, { cursor, status: 'active', limit: 25 });
-    return this.views.page(request, reply, me, 'affiliate/offers', { title: 'Offers', offers: page.data.map((o) => toOfferView(o, me.actor)), nextCursor: page.nextCursor, cursor });
+    return this.views.page(request, reply, me, 'affiliate/offers', {
+      title: 'Offers',
+      offers: page.data.map((o) => toOfferView(o, me.actor)),
+      nextCursor: page.nextCursor,
+      cursor,
+    });
   }
 
   @Get('offers/:id')
@@ -198,7 +203,14 @@ export class AffiliateController {
     const [page, promotable] = await Promise.all([this.links.list(me.actor, { cursor, limit: 25 }), this.promotableOffers(me)]);
     const offerNames = await this.names.offers(page.data.map((l) => l.offerId));
     const rows = page.data.map((link) => ({ link, url: this.links.url(link.code), offerName: offerNames.get(link.offerId) ?? '—' }));
-    return this.views.page(request, reply, me, 'affiliate/links', { title: 'Tracking links', rows, nextCursor: page.nextCursor, cursor, promotable, channels: CHANNELS, values, problem }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'affiliate/links',
+      { title: 'Tracking links', rows, nextCursor: page.nextCursor, cursor, promotable, channels: CHANNELS, values, problem },
+      status,
+    );
   }
 
   private async couponsPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200) {
@@ -206,14 +218,41 @@ export class AffiliateController {
     const couponStatus = typeof query.status === 'string' && (COUPON_STATUSES as readonly string[]).includes(query.status) ? (query.status as never) : undefined;
     const [page, promotable] = await Promise.all([this.coupons.list(me.actor, { cursor, status: couponStatus, limit: 25 }), this.promotableOffers(me)]);
     const offerNames = await this.names.offers(page.data.map((c) => c.offerId));
-    return this.views.page(request, reply, me, 'affiliate/coupons', { title: 'Coupon codes', page, cursor, offerNames, promotable, statuses: COUPON_STATUSES, couponStatus, values, problem }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'affiliate/coupons',
+      { title: 'Coupon codes', page, cursor, offerNames, promotable, statuses: COUPON_STATUSES, couponStatus, values, problem },
+      status,
+    );
   }
 
-  private async postbacksPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200, attempt: unknown = null) {
+  private async postbacksPage(
+    me: PortalContext,
+    request: PortalRequest,
+    reply: FastifyReply,
+    query: Q,
+    values: Record<string, unknown>,
+    problem?: unknown,
+    status = 200,
+    attempt: unknown = null,
+  ) {
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
-    const [settings, attempts, promotable] = await Promise.all([this.postbacks.list(me.principalId), this.postbacks.attempts(me.actor, { cursor, limit: 20 }), this.promotableOffers(me)]);
+    const [settings, attempts, promotable] = await Promise.all([
+      this.postbacks.list(me.principalId),
+      this.postbacks.attempts(me.actor, { cursor, limit: 20 }),
+      this.promotableOffers(me),
+    ]);
     const offerNames = await this.names.offers(settings.map((s) => s.offerId));
-    return this.views.page(request, reply, me, 'affiliate/postbacks', { title: 'Postbacks', settings, attempts, cursor, offerNames, promotable, macros: POSTBACK_MACROS, values, problem, attempt }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'affiliate/postbacks',
+      { title: 'Postbacks', settings, attempts, cursor, offerNames, promotable, macros: POSTBACK_MACROS, values, problem, attempt },
+      status,
+    );
   }
 
   /** Offers the affiliate may create links and codes for (the first 200, newest first). */

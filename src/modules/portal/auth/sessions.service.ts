@@ -44,7 +44,15 @@ export class SessionsService {
     const token = newToken();
     const repo = this.dataSource.getRepository(PortalSession);
     const now = Date.now();
-    await repo.insert({ userId, tokenHash: hashToken(token), csrfToken: newToken(), ip, userAgent: userAgent?.slice(0, 500) ?? null, lastSeenAt: new Date(now), expiresAt: new Date(now + IDLE_MS) });
+    await repo.insert({
+      userId,
+      tokenHash: hashToken(token),
+      csrfToken: newToken(),
+      ip,
+      userAgent: userAgent?.slice(0, 500) ?? null,
+      lastSeenAt: new Date(now),
+      expiresAt: new Date(now + IDLE_MS),
+    });
     await this.dataSource.query(`UPDATE portal_users SET last_login_at = now() WHERE id = $1`, [userId]);
     // Expired rows of anyone are swept here rather than by a job: sign-ins are rare enough.
     await this.dataSource.query(`DELETE FROM portal_sessions WHERE expires_at < now() - interval '1 day'`);

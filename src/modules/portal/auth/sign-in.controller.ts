@@ -13,7 +13,6 @@ import { SignInRefused, UsersService } from './users.service';
 
 type Form = Record<string, unknown>;
 
-
 /** Signing in and out, affiliate sign-up, invitations, and the pages around them. */
 @PortalController('portal')
 export class SignInController {
@@ -50,7 +49,13 @@ export class SignInController {
       return reply.redirect(safeReturn(body.next, '/portal'), 303);
     } catch (error) {
       if (!(error instanceof SignInRefused || error instanceof RateLimitedError)) throw error;
-      return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: safeReturn(body.next, ''), values: { email }, problem: { fields: {}, message: error.message } }, error.status);
+      return this.anonymousPage(
+        request,
+        reply,
+        'login',
+        { title: 'Sign in', next: safeReturn(body.next, ''), values: { email }, problem: { fields: {}, message: error.message } },
+        error.status,
+      );
     }
   }
 
@@ -81,7 +86,13 @@ export class SignInController {
   async signup(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     // Each sign-up creates a principal and hashes a password: counted per address before any of it.
     await this.limits.consume('signups', request.ip);
-    const input = { company: str(body, 'company'), name: str(body, 'name'), email: str(body, 'email'), about: str(body, 'about') || undefined, timeZone: str(body, 'timeZone') || 'UTC' };
+    const input = {
+      company: str(body, 'company'),
+      name: str(body, 'name'),
+      email: str(body, 'email'),
+      about: str(body, 'about') || undefined,
+      timeZone: str(body, 'timeZone') || 'UTC',
+    };
     const problem = await tryForm(async () => {
       if (!input.company) throw invalidField('company', 'is required');
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) throw invalidField('email', 'must be an email address');
@@ -145,9 +156,21 @@ export class SignInController {
   /** 410 for a link an admin took back (it existed, and will not work again), 404 for anything else. */
   private async invalidInvite(request: PortalRequest, reply: FastifyReply, token: string) {
     if (await this.users.inviteRevoked(token)) {
-      return this.anonymousPage(request, reply, 'error', { title: 'Invitation revoked', message: 'This invitation was revoked by the network. Ask your admin for a new one if you still need access.' }, 410);
+      return this.anonymousPage(
+        request,
+        reply,
+        'error',
+        { title: 'Invitation revoked', message: 'This invitation was revoked by the network. Ask your admin for a new one if you still need access.' },
+        410,
+      );
     }
-    return this.anonymousPage(request, reply, 'error', { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' }, 404);
+    return this.anonymousPage(
+      request,
+      reply,
+      'error',
+      { title: 'Invitation not valid', message: 'This invitation link was already used or has expired. Ask your admin for a new one.' },
+      404,
+    );
   }
 
   private anonymousPage(request: PortalRequest, reply: FastifyReply, view: string, data: Record<string, unknown>, status = 200) {

@@ -112,10 +112,12 @@ export class UsersService implements OnApplicationBootstrap {
   async signUpAffiliate(input: AffiliateSignup): Promise<PortalUser> {
     this.checkNewUser(input, input.email);
     if (await this.findByEmail(this.dataSource.manager, input.email)) throw invalidField('email', 'already has an account: sign in instead');
-    const { principal } = await this.accounts.createPrincipal('affiliate', { name: input.company, email: input.email }, 'pending', input.about ? { about: input.about } : {}).catch((error) => {
-      if (error instanceof AppError && error.code === 'email_taken') throw invalidField('email', 'is already registered with the network');
-      throw error;
-    });
+    const { principal } = await this.accounts
+      .createPrincipal('affiliate', { name: input.company, email: input.email }, 'pending', input.about ? { about: input.about } : {})
+      .catch((error) => {
+        if (error instanceof AppError && error.code === 'email_taken') throw invalidField('email', 'is already registered with the network');
+        throw error;
+      });
     await this.discardFirstKey(principal);
     return this.insertUser(this.dataSource.manager, principal.id, input.email, input);
   }
@@ -125,7 +127,9 @@ export class UsersService implements OnApplicationBootstrap {
     const principal = await this.accounts.getPrincipal(principalId);
     if (await this.findByEmail(this.dataSource.manager, email)) throw invalidField('email', 'already has an account');
     const token = newToken();
-    await this.dataSource.getRepository(PortalInvite).insert({ principalId, email, tokenHash: hashToken(token), invitedBy: inviter.userId, expiresAt: new Date(Date.now() + INVITE_TTL_MS) });
+    await this.dataSource
+      .getRepository(PortalInvite)
+      .insert({ principalId, email, tokenHash: hashToken(token), invitedBy: inviter.userId, expiresAt: new Date(Date.now() + INVITE_TTL_MS) });
     const link = `${this.config.get('app', { infer: true }).publicBaseUrl}/portal/invite/${token}`;
     const mailed = await this.mailer.sendInvite(email, link, principal.name, inviter.userName);
     this.logger.log(`invitation to principal ${principalId} created by portal user ${inviter.userId}${mailed ? ' and mailed' : ''}`);
@@ -166,13 +170,22 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   pendingInvites(principalId: string): Promise<PortalInvite[]> {
-    return this.dataSource.getRepository(PortalInvite).createQueryBuilder('i').where(`i.principal_id = :principalId AND ${OPEN_INVITE}`, { principalId }).orderBy('i.created_at', 'DESC').getMany();
+    return this.dataSource
+      .getRepository(PortalInvite)
+      .createQueryBuilder('i')
+      .where(`i.principal_id = :principalId AND ${OPEN_INVITE}`, { principalId })
+      .orderBy('i.created_at', 'DESC')
+      .getMany();
   }
 
   /** Whether a link's invitation was revoked (so the page can say so rather than "unknown or used"). */
   async inviteRevoked(token: string): Promise<boolean> {
     if (!TOKEN_PATTERN.test(token)) return false;
-    return this.dataSource.getRepository(PortalInvite).createQueryBuilder('i').where('i.token_hash = :hash AND i.revoked_at IS NOT NULL', { hash: hashToken(token) }).getExists();
+    return this.dataSource
+      .getRepository(PortalInvite)
+      .createQueryBuilder('i')
+      .where('i.token_hash = :hash AND i.revoked_at IS NOT NULL', { hash: hashToken(token) })
+      .getExists();
   }
 
   /** Takes back an open invitation; answers its principal. Used, expired, revoked or unknown ones are a 404. */
@@ -222,7 +235,9 @@ export class UsersService implements OnApplicationBootstrap {
 
   private async insertUser(manager: EntityManager, principalId: string, email: string, input: NewUser): Promise<PortalUser> {
     const passwordHash = await hashPassword(input.password);
-    const user = await manager.save(manager.create(PortalUser, { principalId, email: email.trim(), name: input.name.trim().slice(0, 200), timeZone: input.timeZone, passwordHash }));
+    const user = await manager.save(
+      manager.create(PortalUser, { principalId, email: email.trim(), name: input.name.trim().slice(0, 200), timeZone: input.timeZone, passwordHash }),
+    );
     this.logger.log(`portal user ${user.id} created for principal ${principalId}`);
     return user;
   }

@@ -107,8 +107,15 @@ export class FinanceController {
     const list = await this.lists.read(me, query);
     const period = await this.statements.period(list.filters.from, list.filters.to, me.timeZone);
     const kind = query.kind === 'advertisers' ? 'advertisers' : 'affiliates';
-    const csv = kind === 'advertisers' ? renderSummaryCsv(await this.statements.summary('advertisers', period), ADVERTISER_COLUMNS) : renderSummaryCsv(await this.statements.summary('affiliates', period), AFFILIATE_COLUMNS);
-    return reply.type('text/csv; charset=utf-8').header('cache-control', 'no-store').header('content-disposition', `attachment; filename="summary-${kind}-${list.filters.from}-${list.filters.to}.csv"`).send(csv);
+    const csv =
+      kind === 'advertisers'
+        ? renderSummaryCsv(await this.statements.summary('advertisers', period), ADVERTISER_COLUMNS)
+        : renderSummaryCsv(await this.statements.summary('affiliates', period), AFFILIATE_COLUMNS);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="summary-${kind}-${list.filters.from}-${list.filters.to}.csv"`)
+      .send(csv);
   }
 
   private async runData(me: PortalContext, id: string) {
@@ -122,7 +129,14 @@ export class FinanceController {
     const list = await this.lists.read(me, query, PAYOUT_STATUSES);
     const page = await this.runs.listPayouts(me.actor, { ...list.range, status: list.filters.status, cursor: list.filters.cursor });
     const affiliateNames = await this.names.principals(page.data.map((p) => p.affiliateId));
-    return this.views.page(request, reply, me, 'finance/payouts', { title: 'Payouts', list, page, affiliateNames, currencies: CURRENCY_CODES, statuses: PAYOUT_STATUSES, values, problem }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'finance/payouts',
+      { title: 'Payouts', list, page, affiliateNames, currencies: CURRENCY_CODES, statuses: PAYOUT_STATUSES, values, problem },
+      status,
+    );
   }
 
   private async invoicesPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200) {
@@ -131,6 +145,13 @@ export class FinanceController {
     const advertiserNames = await this.names.principals(page.data.map((i) => i.advertiserId));
     const today = dayIn(new Date(), me.timeZone);
     const defaults = { from: `${today.slice(0, 8)}01`, to: today };
-    return this.views.page(request, reply, me, 'finance/invoices', { title: 'Invoices', list, page, advertiserNames, currencies: CURRENCY_CODES, statuses: INVOICE_STATUSES, values: { ...defaults, ...values }, problem }, status);
+    return this.views.page(
+      request,
+      reply,
+      me,
+      'finance/invoices',
+      { title: 'Invoices', list, page, advertiserNames, currencies: CURRENCY_CODES, statuses: INVOICE_STATUSES, values: { ...defaults, ...values }, problem },
+      status,
+    );
   }
 }

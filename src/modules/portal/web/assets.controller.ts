@@ -16,7 +16,10 @@ export class AssetsController {
     if (!asset) return reply.status(404).type('text/plain; charset=utf-8').send('Not found');
     const etag = `"${asset.version}"`;
     const versioned = (request.query as Record<string, unknown>).v === asset.version;
-    reply.header('etag', etag).header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300').type(asset.type);
+    reply
+      .header('etag', etag)
+      .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
+      .type(asset.type);
     if (request.headers['if-none-match'] === etag) return reply.status(304).send();
     return reply.send(asset.body);
   }

@@ -33,7 +33,9 @@ export function moneyInput(amount: number | null | undefined, currency: string):
 /** Basis points as a percent string without trailing zeros: 1250 → "12.5". */
 export function bpsToPercent(bps: number): string {
   const whole = Math.trunc(bps / 100);
-  const fraction = String(bps % 100).padStart(2, '0').replace(/0+$/, '');
+  const fraction = String(bps % 100)
+    .padStart(2, '0')
+    .replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : String(whole);
 }
 

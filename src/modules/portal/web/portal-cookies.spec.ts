@@ -15,7 +15,10 @@ function fakeReply() {
 
 describe('portal cookies', () => {
   it('are httpOnly, SameSite=Lax and scoped to /portal; Secure exactly when the public URL is https', () => {
-    for (const [base, secure] of [['http://localhost:3000', false], ['https://partners.example', true]] as const) {
+    for (const [base, secure] of [
+      ['http://localhost:3000', false],
+      ['https://partners.example', true],
+    ] as const) {
       const { reply, headers } = fakeReply();
       cookiesFor(base).startSession(reply, 'tok', 600);
       const [cookie] = headers['set-cookie'] as string[];
@@ -28,7 +31,10 @@ describe('portal cookies', () => {
     const cookies = cookiesFor('https://partners.example');
     cookies.preSessionToken({ headers: {} } as FastifyRequest, reply);
     cookies.endSession(reply);
-    expect(headers['set-cookie']).toEqual([expect.stringMatching(/^afx_csrf=[\w-]{43}; Path=\/portal; HttpOnly; SameSite=Lax; Max-Age=86400; Secure$/), 'afx_session=; Path=/portal; HttpOnly; SameSite=Lax; Max-Age=0; Secure']);
+    expect(headers['set-cookie']).toEqual([
+      expect.stringMatching(/^afx_csrf=[\w-]{43}; Path=\/portal; HttpOnly; SameSite=Lax; Max-Age=86400; Secure$/),
+      'afx_session=; Path=/portal; HttpOnly; SameSite=Lax; Max-Age=0; Secure',
+    ]);
   });
 
   it('reuses a valid double-submit token and replaces a malformed one', () => {

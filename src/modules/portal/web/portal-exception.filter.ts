@@ -36,7 +36,12 @@ export class PortalExceptionFilter implements ExceptionFilter {
     const { status, body } = toErrorBody(exception, String(request.id));
     if (exception instanceof RateLimitedError) void reply.header('retry-after', String(exception.retryAfterSeconds));
     if (status >= 500) this.logger.error({ err: exception, requestId: request.id, url: request.url }, 'portal error');
-    const message = status === 404 ? 'There is nothing here, or it is not yours to see.' : status >= 500 ? `Something went wrong on our side. If it keeps happening, quote request id ${request.id}.` : body.error.message;
+    const message =
+      status === 404
+        ? 'There is nothing here, or it is not yours to see.'
+        : status >= 500
+          ? `Something went wrong on our side. If it keeps happening, quote request id ${request.id}.`
+          : body.error.message;
     const data = { title: TITLES[status] ?? 'Something went wrong', message, status };
     if (isHtmx(request)) {
       // Into the page's message area, whatever the element that asked was going to swap.

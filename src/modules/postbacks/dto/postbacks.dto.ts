@@ -20,18 +20,24 @@ function IsPostbackTemplate(): PropertyDecorator {
 }
 
 export class PutPostbackSettingDto {
-  @ApiProperty({ example: 'https://tracker.example/pb?cid={click_id}&payout={payout}&cur={currency}&status={status}', description: `macros: ${POSTBACK_MACROS.map((m) => `{${m}}`).join(' ')}` })
-  @MaxLength(2000) @IsPostbackTemplate()
+  @ApiProperty({
+    example: 'https://tracker.example/pb?cid={click_id}&payout={payout}&cur={currency}&status={status}',
+    description: `macros: ${POSTBACK_MACROS.map((m) => `{${m}}`).join(' ')}`,
+  })
+  @MaxLength(2000)
+  @IsPostbackTemplate()
   urlTemplate: string;
 
   @ApiPropertyOptional({ description: 'only for this offer (overrides the general URL)' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   offerId?: string;
 }
 
 export class PostbackScopeDto {
   @ApiPropertyOptional({ description: 'the offer-specific setting; absent: the general one' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   offerId?: string;
 }
 
@@ -57,7 +63,10 @@ export class PostbackAttemptView {
   @ApiProperty() latencyMs: number;
   @ApiPropertyOptional({ nullable: true }) error: string | null;
   @ApiPropertyOptional({ type: String, nullable: true, description: 'always null: the answer is not kept' }) responseExcerpt: null;
-  @ApiProperty({ enum: POSTBACK_OUTCOMES, description: 'delivered; failed (retried); not sent: superseded by a newer status, already_delivered, deferred behind an earlier postback (retried)' })
+  @ApiProperty({
+    enum: POSTBACK_OUTCOMES,
+    description: 'delivered; failed (retried); not sent: superseded by a newer status, already_delivered, deferred behind an earlier postback (retried)',
+  })
   outcome: PostbackOutcome;
   @ApiProperty() createdAt: string;
 }

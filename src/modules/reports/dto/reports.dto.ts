@@ -36,16 +36,23 @@ export class StatsQueryDto extends ReportPeriodDto {
   groupBy?: Dimension[];
 
   @ApiPropertyOptional({ description: 'one currency only' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsUuidString()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUuidString()
   offerId?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsUuidString()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsUuidString()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUuidString()
   advertiserId?: string;
 }
 

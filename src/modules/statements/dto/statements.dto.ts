@@ -14,26 +14,32 @@ export class PeriodQueryDto {
   to: string;
 
   @ApiPropertyOptional({ example: 'Europe/Berlin', default: 'UTC', description: 'IANA time zone for the day boundaries' })
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   timezone?: string;
 }
 
 export class StatementQueryDto extends PeriodQueryDto {
   @ApiPropertyOptional({ description: 'required for finance and admin; an affiliate reads its own' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 
   @ApiPropertyOptional({ enum: ['json', 'csv', 'pdf'], default: 'json' })
-  @IsOptional() @IsIn(['json', 'csv', 'pdf'])
+  @IsOptional()
+  @IsIn(['json', 'csv', 'pdf'])
   format?: 'json' | 'csv' | 'pdf';
 
   @ApiPropertyOptional({ description: 'one currency only' })
-  @IsOptional() @IsCurrencyCode()
+  @IsOptional()
+  @IsCurrencyCode()
   currency?: string;
 }
 
 export class SummaryQueryDto extends PeriodQueryDto {
   @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' })
-  @IsOptional() @IsIn(['json', 'csv'])
+  @IsOptional()
+  @IsIn(['json', 'csv'])
   format?: 'json' | 'csv';
 }

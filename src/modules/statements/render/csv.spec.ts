@@ -111,9 +111,7 @@ describe('csvRow / renderSummaryCsv', () => {
       { name: 'Acme, Inc.', conversions: 12, payout: 123_450 },
       { name: '=cmd', conversions: 0, payout: -500 },
     ];
-    expect(renderSummaryCsv(rows, columns)).toBe(
-      'affiliate,conversions,payout\r\n"Acme, Inc.",12,1234.50\r\n\'=cmd,0,-5.00\r\n',
-    );
+    expect(renderSummaryCsv(rows, columns)).toBe('affiliate,conversions,payout\r\n"Acme, Inc.",12,1234.50\r\n\'=cmd,0,-5.00\r\n');
   });
 
   it('renders only the header when there are no rows', () => {

@@ -35,13 +35,7 @@ export function tableWidth(columns: readonly { width: number }[]): number {
  * Draws the table from `y` and returns the y below it. A row that would cross `layout.bottom`
  * goes to a new page, under a repeated header; the caller makes sure header and one row fit.
  */
-export function drawTable<T>(
-  doc: PDFKit.PDFDocument,
-  columns: readonly PdfColumn<T>[],
-  rows: Iterable<T>,
-  y: number,
-  layout: TableLayout,
-): number {
+export function drawTable<T>(doc: PDFKit.PDFDocument, columns: readonly PdfColumn<T>[], rows: Iterable<T>, y: number, layout: TableLayout): number {
   let top = drawHeaderRow(doc, columns, layout.left, y);
   let index = 0;
   for (const row of rows) {
@@ -50,7 +44,11 @@ export function drawTable<T>(
     top += TABLE_ROW_HEIGHT;
     index += 1;
   }
-  doc.moveTo(layout.left, top).lineTo(layout.left + tableWidth(columns), top).lineWidth(0.75).stroke(RULE_COLOR);
+  doc
+    .moveTo(layout.left, top)
+    .lineTo(layout.left + tableWidth(columns), top)
+    .lineWidth(0.75)
+    .stroke(RULE_COLOR);
   return top;
 }
 
@@ -61,14 +59,7 @@ function drawHeaderRow<T>(doc: PDFKit.PDFDocument, columns: readonly PdfColumn<T
   return y + TABLE_HEADER_HEIGHT;
 }
 
-function drawBodyRow<T>(
-  doc: PDFKit.PDFDocument,
-  columns: readonly PdfColumn<T>[],
-  row: T,
-  left: number,
-  y: number,
-  shaded: boolean,
-): void {
+function drawBodyRow<T>(doc: PDFKit.PDFDocument, columns: readonly PdfColumn<T>[], row: T, left: number, y: number, shaded: boolean): void {
   if (shaded) doc.rect(left, y, tableWidth(columns), TABLE_ROW_HEIGHT).fill(ZEBRA_FILL);
   const texts = columns.map((column) => column.cell(row));
   drawCells(doc, columns, texts, { left, top: y, height: TABLE_ROW_HEIGHT, style: BODY_STYLE });

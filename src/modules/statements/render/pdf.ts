@@ -168,7 +168,11 @@ function drawSummaryBox(flow: PageFlow, section: CurrencySection): void {
   let y = flow.y + SUMMARY_PADDING;
   for (const row of SUMMARY_ROWS) {
     if (row.total) {
-      doc.moveTo(left + SUMMARY_PADDING, y).lineTo(left + SUMMARY_WIDTH - SUMMARY_PADDING, y).lineWidth(0.5).stroke(RULE_COLOR);
+      doc
+        .moveTo(left + SUMMARY_PADDING, y)
+        .lineTo(left + SUMMARY_WIDTH - SUMMARY_PADDING, y)
+        .lineWidth(0.5)
+        .stroke(RULE_COLOR);
     }
     const style = row.strong ? STYLE.strong : STYLE.body;
     putLeft(styled(flow, style), row.label, left + SUMMARY_PADDING, y + 3);
@@ -190,7 +194,10 @@ function drawSummaryNote(flow: PageFlow, section: CurrencySection): void {
 function drawNotice(flow: PageFlow, text: string): void {
   flow.ensure(30);
   const { doc } = flow;
-  doc.rect(flow.left, flow.y, flow.right - flow.left, 26).lineWidth(0.75).stroke(RULE_COLOR);
+  doc
+    .rect(flow.left, flow.y, flow.right - flow.left, 26)
+    .lineWidth(0.75)
+    .stroke(RULE_COLOR);
   putLeft(styled(flow, STYLE.notice), text, flow.left + 10, flow.y + 8);
   flow.y += 26;
 }
@@ -236,7 +243,11 @@ function drawFooters(doc: PDFKit.PDFDocument, model: StatementModel): void {
 function drawFooter(doc: PDFKit.PDFDocument, label: string, pageText: string): void {
   const right = doc.page.width - MARGINS.right;
   const y = doc.page.height - MARGINS.bottom + 18;
-  doc.moveTo(MARGINS.left, y - 6).lineTo(right, y - 6).lineWidth(0.5).stroke(RULE_COLOR);
+  doc
+    .moveTo(MARGINS.left, y - 6)
+    .lineTo(right, y - 6)
+    .lineWidth(0.5)
+    .stroke(RULE_COLOR);
   useStyle(doc, STYLE.footer);
   putRight(doc, pageText, right, y);
   putLeft(doc, label, MARGINS.left, y, right - MARGINS.left - doc.widthOfString(pageText) - 20);

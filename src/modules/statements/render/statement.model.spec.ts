@@ -20,14 +20,7 @@ function usdSection(): CurrencySection {
     opening: 10_000,
     closing: 15_650,
     totals: { earned: 10_000, reversed: -1_000, clawbacks: -500, paid: -3_000, adjustments: 150 },
-    lines: [
-      line('conversion', 10_000),
-      line('reversal', -1_000),
-      line('clawback', -500),
-      line('payout', -5_000),
-      line('payout_returned', 2_000),
-      line('adjustment', 150),
-    ],
+    lines: [line('conversion', 10_000), line('reversal', -1_000), line('clawback', -500), line('payout', -5_000), line('payout_returned', 2_000), line('adjustment', 150)],
   };
 }
 

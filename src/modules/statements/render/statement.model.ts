@@ -101,9 +101,7 @@ function reconciliationProblems(section: CurrencySection): string[] {
   const activity = sumMinor(section.lines.map((line) => line.amount));
   const expectedClosing = sumMinor([section.opening, activity]);
   if (expectedClosing !== section.closing) {
-    problems.push(
-      `closing ${money(section.closing)} ≠ opening ${money(section.opening)} + lines ${money(activity)} = ${money(expectedClosing)}`,
-    );
+    problems.push(`closing ${money(section.closing)} ≠ opening ${money(section.opening)} + lines ${money(activity)} = ${money(expectedClosing)}`);
   }
   const sums = totalsOfLines(section.lines);
   for (const key of TOTAL_KEYS) {

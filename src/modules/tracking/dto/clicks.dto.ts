@@ -9,15 +9,18 @@ import { SubIdsInputDto, SubIdsView } from './sub-ids.dto';
 
 class ClickFiltersDto {
   @ApiPropertyOptional()
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   linkId?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601; clicks at or after', example: '2025-01-01T00:00:00Z' })
-  @IsOptional() @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date' })
   from?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601; clicks before', example: '2025-02-01T00:00:00Z' })
-  @IsOptional() @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date' })
   to?: string;
 }
 

@@ -11,17 +11,20 @@ export class CreateCouponDto {
   offerId: string;
 
   @ApiPropertyOptional({ description: 'advertisers and admins: the affiliate the code belongs to (required); affiliates: themselves, or leave out' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 
   @ApiProperty({ example: 'SUMMER-JANE', description: '3-32 letters, digits, _ or -; unique per advertiser, case-insensitive' })
-  @IsString() @Matches(/^[A-Za-z0-9_-]{3,32}$/, { message: 'code must be 3-32 letters, digits, _ or -' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{3,32}$/, { message: 'code must be 3-32 letters, digits, _ or -' })
   code: string;
 }
 
 class CouponFiltersDto {
   @ApiPropertyOptional({ enum: COUPON_STATUSES })
-  @IsOptional() @IsIn(COUPON_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(COUPON_STATUSES as unknown as string[])
   status?: CouponStatus;
 }
 

@@ -11,21 +11,25 @@ export class CreateLinkDto extends SubIdsInputDto {
   offerId: string;
 
   @ApiPropertyOptional({ maxLength: 200, example: 'newsletter, June' })
-  @IsOptional() @TrimmedString(200)
+  @IsOptional()
+  @TrimmedString(200)
   label?: string;
 
   @ApiPropertyOptional({ enum: CHANNELS, default: 'other', description: 'where the traffic comes from, for side-by-side reports' })
-  @IsOptional() @IsIn(CHANNELS as unknown as string[])
+  @IsOptional()
+  @IsIn(CHANNELS as unknown as string[])
   channel?: Channel;
 }
 
 export class ScopeFiltersDto {
   @ApiPropertyOptional()
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   offerId?: string;
 
   @ApiPropertyOptional({ description: 'advertisers and staff: one affiliate' })
-  @IsOptional() @IsUuidString()
+  @IsOptional()
+  @IsUuidString()
   affiliateId?: string;
 }
 

@@ -5,12 +5,7 @@ import { IsOptional, IsString, MaxLength } from 'class-validator';
 export const SUB_ID_MAX_LENGTH = 255;
 
 function SubIdInput(description: string): PropertyDecorator {
-  return applyDecorators(
-    ApiPropertyOptional({ maxLength: SUB_ID_MAX_LENGTH, description }),
-    IsOptional(),
-    IsString(),
-    MaxLength(SUB_ID_MAX_LENGTH),
-  );
+  return applyDecorators(ApiPropertyOptional({ maxLength: SUB_ID_MAX_LENGTH, description }), IsOptional(), IsString(), MaxLength(SUB_ID_MAX_LENGTH));
 }
 
 /** sub1…sub5 as input: a link's defaults, or a list filter (exact match). */
