@@ -14,6 +14,8 @@ import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
 import { PostbackDeliveries1765500000000 } from './1765500000000-PostbackDeliveries';
 import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInviteRevocation';
 import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
+import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
+import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   PostbackDeliveries1765500000000,
   PortalInviteRevocation1765600000000,
   PayoutRails1765720000000,
+  ConversionCustomersAndHolds1765800000000,
+  ConversionCustomerIndex1765800000100,
 ];

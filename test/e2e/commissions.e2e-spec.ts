@@ -86,6 +86,19 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
     expect((await earnings(otherAffiliate)).USD).toMatchObject({ pending: 0, available: 300 });
   });
 
+  it('never approves a held conversion in the lock-period job, and approves it once the hold is lifted', async () => {
+    const id = await convert(otherAffiliate, usd);
+    await drainQueues(t);
+    await t.dataSource.query(`UPDATE conversions SET approve_after = now() - interval '1 second', hold = 'review' WHERE id = $1`, [id]);
+    expect(await t.app.get(CommissionsService).approveDue()).toBe(0);
+    const held = await t.http.get(`/v1/conversions/${id}`).set(auth(t.adminKey)).expect(200);
+    expect(held.body).toMatchObject({ status: 'pending', hold: 'review' });
+
+    await t.dataSource.query(`UPDATE conversions SET hold = NULL WHERE id = $1`, [id]);
+    expect(await t.app.get(CommissionsService).approveDue()).toBe(1);
+    await drainQueues(t);
+  });
+
   it('runs a commission job twice, or after a crash half-way, and posts once', async () => {
     const id = await convert(affiliate, usd);
     await drainQueues(t);

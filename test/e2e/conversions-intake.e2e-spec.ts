@@ -167,6 +167,40 @@ describe('conversion intake', () => {
     });
   });
 
+  describe("the customer's id", () => {
+    it('is taken from a postback and the API, shown to both sides, and never from a pixel', async () => {
+      const viaPostback = await postback({ click_id: (await click(offer.id)).clickId, goal: 'lead', txn_id: nextTxn(), customer_id: 'cus_42 (Jane)' }).expect(201);
+      const viaApi = await t.http
+        .post('/v1/conversions')
+        .set(auth(advertiser.apiKey))
+        .send({ clickId: (await click(offer.id)).clickId, goal: 'lead', txnId: nextTxn(), customerId: 'cus_42 (Jane)' })
+        .expect(201);
+      for (const key of [advertiser.apiKey, affiliate.apiKey]) {
+        for (const id of [viaPostback.body.id, viaApi.body.id]) {
+          expect((await t.http.get(`/v1/conversions/${id}`).set(auth(key)).expect(200)).body).toMatchObject({ customerId: 'cus_42 (Jane)', hold: null });
+        }
+      }
+      const { cookie } = await click(offer.id);
+      const txnId = nextTxn();
+      await pixel(cookie, { goal: 'lead', txn_id: txnId, customer_id: 'cus_squatter' }).expect(200);
+      const [row] = await t.dataSource.query(`SELECT source, customer_id FROM conversions WHERE txn_id = $1`, [txnId]);
+      expect(row).toEqual({ source: 'pixel', customer_id: null });
+    });
+
+    it('refuses an empty, overlong or unprintable one with the field named, and records nothing', async () => {
+      for (const customerId of ['', 'x'.repeat(201), 'a\nb']) {
+        const txnId = nextTxn();
+        const viaPostback = await postback({ coupon: 'NONE', goal: 'lead', txn_id: txnId, customer_id: customerId });
+        expect(viaPostback.status).toBe(400);
+        expect(viaPostback.body.error.details.map((d: { field: string }) => d.field)).toEqual(['customer_id']);
+        const viaApi = await t.http.post('/v1/conversions').set(auth(advertiser.apiKey)).send({ goal: 'lead', txnId, customerId });
+        expect(viaApi.status).toBe(400);
+        expect(viaApi.body.error.details.map((d: { field: string }) => d.field)).toEqual(['customerId']);
+        expect(await rowsOf(txnId)).toEqual([]);
+      }
+    });
+  });
+
   describe('ids in capitals', () => {
     it('attributes a signed postback whose advertiser_id is in capitals', async () => {
       const { clickId } = await click(offer.id);

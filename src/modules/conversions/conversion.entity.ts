@@ -6,6 +6,9 @@ export const CONVERSION_STATUSES = ['pending', 'approved', 'paid', 'rejected', '
 export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
 export const ACCEPTED_STATUSES: readonly ConversionStatus[] = ['pending', 'approved', 'paid'];
 export type ConversionSource = 'postback' | 'pixel' | 'api';
+/** review: a person decides (traffic quality); awaiting_funds: a prepaid advertiser's funds do not cover it yet. */
+export const CONVERSION_HOLDS = ['review', 'awaiting_funds'] as const;
+export type ConversionHold = (typeof CONVERSION_HOLDS)[number];
 
 @Entity('conversions')
 export class Conversion {
@@ -44,6 +47,10 @@ export class Conversion {
 
   @Column({ type: 'text', nullable: true })
   attributedBy: 'click' | 'coupon' | null;
+
+  /** The advertiser's id of the paying customer (postback customer_id, API customerId), up to 200 characters. */
+  @Column({ type: 'text', nullable: true })
+  customerId: string | null;
 
   @Column({ type: 'text' })
   txnId: string;
@@ -96,6 +103,10 @@ export class Conversion {
 
   @Column({ type: 'timestamptz', nullable: true })
   approveAfter: Date | null;
+
+  /** Why a pending conversion waits for more than its lock period; the lock-period job never approves a held one. */
+  @Column({ type: 'text', nullable: true })
+  hold: ConversionHold | null;
 
   @Column({ type: 'timestamptz', nullable: true })
   approvedAt: Date | null;

@@ -32,6 +32,8 @@ export function toConversionView(c: Conversion, viewer: AuthPrincipal, events?: 
     rounding: visibleRounding(c.rounding, viewer),
     occurredAt: c.occurredAt?.toISOString() ?? null,
     approveAfter: c.approveAfter?.toISOString() ?? null,
+    customerId: c.customerId,
+    hold: c.hold,
     createdAt: c.createdAt.toISOString(),
     ...(events ? { events: events.map(toEventView) } : {}),
   };

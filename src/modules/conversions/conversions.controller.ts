@@ -40,6 +40,7 @@ export class ConversionsController {
         amount: dto.saleAmount !== undefined ? { minor: dto.saleAmount } : null,
         currency: dto.currency,
         occurredAt: dto.occurredAt !== undefined ? parseConversionTime(dto.occurredAt) : null,
+        customerId: dto.customerId,
       },
       { type: 'principal', id: actor.id },
     );

@@ -165,7 +165,7 @@ export class ConversionsRepository {
       .createQueryBuilder(Conversion, 'c')
       .setLock('pessimistic_write')
       .setOnLocked('skip_locked')
-      .where("c.status = 'pending' AND c.approve_after <= :now", { now })
+      .where("c.status = 'pending' AND c.hold IS NULL AND c.approve_after <= :now", { now })
       .orderBy('c.approve_after')
       .limit(batchSize)
       .getMany();

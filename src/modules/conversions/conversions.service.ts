@@ -41,6 +41,8 @@ export interface RecordConversionInput {
   occurredAt?: Date | null;
   ip?: string | null;
   userAgent?: string | null;
+  /** The advertiser's id of the paying customer. */
+  customerId?: string | null;
 }
 
 /** One local day and currency of a principal's conversions (charts): counts, and sums in minor units of the accepted ones. */
@@ -425,7 +427,9 @@ export class ConversionsService {
       occurredAt: input.occurredAt ?? null,
       ip: input.ip ?? null,
       userAgent: input.userAgent?.slice(0, 1000) ?? null,
+      customerId: input.customerId ?? null,
       approveAfter: null,
+      hold: null,
       approvedAt: null,
       payoutId: null,
       invoiceId: null,

@@ -80,6 +80,7 @@ export class PostbackController {
         amount: params.amount !== undefined ? { decimal: params.amount } : null,
         currency: params.currency,
         occurredAt: params.conversion_time !== undefined ? parseConversionTime(params.conversion_time) : null,
+        customerId: params.customer_id,
         ip: request.ip,
         userAgent: request.headers['user-agent'] ?? null,
       },

@@ -2,12 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination';
 import { IsCurrencyCode, IsUuidString, MinorUnits } from '../../../common/validation/validators';
-import { CONVERSION_STATUSES, ConversionStatus } from '../conversion.entity';
+import { CONVERSION_HOLDS, CONVERSION_STATUSES, ConversionHold, ConversionStatus } from '../conversion.entity';
 import { IsConversionTime } from '../conversion-time';
 
 export const GOAL_KEY = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 export const TXN_ID = /^[\x21-\x7e]{1,128}$/;
 export const COUPON_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+export const CUSTOMER_ID = /^[\x20-\x7e]{1,200}$/;
 
 export class CreateConversionDto {
   @ApiPropertyOptional({ description: 'admin only: the advertiser the conversion belongs to' })
@@ -51,6 +52,11 @@ export class CreateConversionDto {
   @IsOptional()
   @IsConversionTime()
   occurredAt?: string | number;
+
+  @ApiPropertyOptional({ description: "your id of the paying customer (up to 200 characters): a customer's later conversions can be found by it" })
+  @IsOptional()
+  @Matches(CUSTOMER_ID, { message: 'customerId must be 1-200 printable characters' })
+  customerId?: string;
 }
 
 export class TransitionDto {
@@ -107,6 +113,8 @@ export class ConversionView {
   @ApiPropertyOptional() revenueRule?: unknown;
   @ApiPropertyOptional() rounding?: unknown;
   @ApiPropertyOptional({ nullable: true }) approveAfter?: string | null;
+  @ApiProperty({ nullable: true }) customerId: string | null;
+  @ApiProperty({ nullable: true, enum: CONVERSION_HOLDS, description: 'why a pending conversion waits for more than its lock period' }) hold: ConversionHold | null;
   @ApiPropertyOptional({ nullable: true, description: 'when the conversion happened, as the advertiser reported it (conversion_time / occurredAt); null: when it was received' })
   occurredAt?: string | null;
   @ApiProperty() createdAt: string;

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsCurrencyCode, IsUuidString } from '../../../common/validation/validators';
 import { IsConversionTime } from '../conversion-time';
-import { COUPON_CODE, GOAL_KEY, TXN_ID } from './conversion.dto';
+import { COUPON_CODE, CUSTOMER_ID, GOAL_KEY, TXN_ID } from './conversion.dto';
 
 /**
  * The S2S postback's parameters (query string, form or JSON body). Unlike the JSON API,
@@ -57,6 +57,11 @@ export class PostbackParamsDto {
   @IsOptional()
   @IsConversionTime()
   conversion_time?: string;
+
+  @ApiPropertyOptional({ description: "your id of the paying customer (up to 200 characters): a customer's later conversions can be found by it" })
+  @IsOptional()
+  @Matches(CUSTOMER_ID, { message: 'customer_id must be 1-200 printable characters' })
+  customer_id?: string;
 
   @ApiPropertyOptional({ enum: ['reversed'], description: 'reversed: reverse the conversion this goal + txn_id recorded' })
   @IsOptional()
