@@ -36,7 +36,15 @@ export const databaseConfig = registerAs('database', () => {
 
 export const redisConfig = registerAs('redis', () => {
   const env = readEnvironment();
-  return { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX };
+  const clusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
+    .split(',')
+    .map((node) => node.trim())
+    .filter(Boolean)
+    .map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(node.slice(at + 1)) };
+    });
+  return { url: env.REDIS_URL, clusterNodes, queuePrefix: env.QUEUE_PREFIX };
 });
 
 export const stripeConfig = registerAs('stripe', () => {
