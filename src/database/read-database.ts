@@ -21,7 +21,9 @@ const REPLICA_RETRY_MS = 5000;
 function unreachable(error: unknown): boolean {
   const { code, message } = error as { code?: string; message?: string };
   if (code && (/^(08|57P0)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|the database system is (shutting down|starting up)/.test(message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|the database system is (shutting down|starting up)|is not currently accepting connections/.test(
+    message ?? '',
+  );
 }
 
 @Injectable()
