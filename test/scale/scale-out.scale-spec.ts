@@ -407,6 +407,7 @@ describe(`scale out on real engines${QUICK ? ' (quick)' : ''}`, () => {
       },
     );
     pg.startReplica();
+    figure('replica stopped: API log lines switching reads to the primary', d.procs.flatMap((p) => p.lines).filter((l) => l.includes('read replica unreachable')).length);
     figure(
       'replica stopped: report answers',
       tally(answers, (a) => (a.status === 200 ? (a.same ? '200 same figures' : '200 DIFFERENT figures') : `${a.status} ${a.error ?? ''}`)),
