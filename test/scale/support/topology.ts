@@ -272,7 +272,7 @@ export class LoadBalancer {
   async serve(backends: { name: string; url: string }[], expectUp = backends.length): Promise<void> {
     await this.proc?.kill('SIGTERM', 5000);
     const file = join(this.dir, 'haproxy.cfg');
-    writeFileSync(file, haproxyConfig(this.port, backends));
+    writeFileSync(file, haproxyConfig(`127.0.0.1:${this.port}`, backends));
     this.proc = new Proc('haproxy', 'haproxy', ['-db', '-f', file], { PATH: process.env.PATH ?? '' });
     await waitFor(
       `haproxy to see ${expectUp} healthy API processes`,
@@ -297,8 +297,8 @@ export class LoadBalancer {
   }
 }
 
-/** The HAProxy configuration (the same as docker/haproxy.cfg, which names the compose services instead). */
-export function haproxyConfig(port: number, backends: { name: string; url: string }[]): string {
+/** The HAProxy configuration; docker/scale/haproxy.cfg is this one for the compose services (test/architecture checks). */
+export function haproxyConfig(bind: string, backends: { name: string; url: string }[]): string {
   return `global
   maxconn 4096
 
@@ -312,7 +312,7 @@ defaults
   retry-on conn-failure empty-response response-timeout
 
 frontend api
-  bind 127.0.0.1:${port}
+  bind ${bind}
   default_backend apis
 
 backend apis
