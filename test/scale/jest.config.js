@@ -11,4 +11,6 @@ module.exports = {
   setupFiles: ['<rootDir>/test/faults/support/quiet.ts'],
   testTimeout: 600_000,
   maxWorkers: 1,
+  // Everything the spec started is stopped in its afterAll; a client socket left half-closed must not hold the run.
+  forceExit: true,
 };

@@ -250,7 +250,7 @@ function asPostgres(command: string, args: string[]): void {
 
 /**
  * HAProxy in front of the API processes, on one port: round robin, each server health-checked
- * on GET /health every 500 ms (down after 2 failures), a request whose connection is refused or
+ * on GET /health every second (down after 3 failures of 3 s at most), a request whose connection is refused or
  * cut before an answer retried on another server. Each answer names its server (x-served-by),
  * so the test knows which process answered which click.
  */
@@ -307,6 +307,7 @@ defaults
   timeout connect 2s
   timeout client 30s
   timeout server 30s
+  timeout check 3s
   retries 3
   option redispatch
   retry-on conn-failure empty-response response-timeout
@@ -319,7 +320,7 @@ backend apis
   balance roundrobin
   option httpchk GET /health
   http-check expect status 200
-  default-server inter 500 fall 2 rise 2
+  default-server inter 1s fall 3 rise 2
   http-response set-header x-served-by %s
 ${backends.map((b) => `  server ${b.name} ${new URL(b.url).host} check`).join('\n')}
 `;
