@@ -48,7 +48,7 @@ const rows = [
 
 const block = [
   '<!-- scale-figures -->',
-  `Last run: ${f.date.slice(0, 16).replace('T', ' ')} UTC, \`npm run test:scale${quick ? ' -- --quick' : ''}\`, on ${f.machine}; Redis ${f.engines.redis}, ${f.engines.postgresql.replace(/^postgres \(PostgreSQL\) /, 'PostgreSQL ')}, ${f.engines.haproxy.split(' - ')[0]}. This machine is shared with other work, so the click rates are a floor, not a capacity: on 2 cores the load generator, HAProxy, PostgreSQL, Redis and the API processes share the same CPUs, which is why a second API process adds little.`,
+  `Last run: ${f.date.slice(0, 16).replace('T', ' ')} UTC, \`npm run test:scale${quick ? ' -- --quick' : ''}\`, on ${f.machine}; Redis ${f.engines.redis}, ${f.engines.postgresql.replace(/^postgres \(PostgreSQL\) /, 'PostgreSQL ')}, ${f.engines.haproxy.split(' - ')[0]}. This machine is shared with other work, so the click rates are a floor, not a capacity: on 2 cores the load generator, HAProxy, PostgreSQL, Redis and the API processes share the same CPUs.`,
   '',
   '| Figure | Value |',
   '| --- | --- |',
