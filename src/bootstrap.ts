@@ -1,5 +1,5 @@
 import { ConfigError, EnvironmentVariables } from './config/env.validation';
-import { readEnvironment } from './config/configuration';
+import { readEnvironment, redisConfig } from './config/configuration';
 import { prepareDatabase } from './database/prepare';
 import { DependencyUnavailableError } from './database/ensure-database';
 import { checkRedis } from './queue/check-redis';
@@ -11,7 +11,7 @@ import { checkRedis } from './queue/check-redis';
 export async function preflight(options: { migrate: boolean }): Promise<EnvironmentVariables> {
   try {
     const env = readEnvironment();
-    await Promise.all([prepareDatabase(env.DATABASE_URL, options.migrate && env.RUN_MIGRATIONS), checkRedis(env.REDIS_URL)]);
+    await Promise.all([prepareDatabase(env.DATABASE_URL, options.migrate && env.RUN_MIGRATIONS), checkRedis(redisConfig())]);
     return env;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof DependencyUnavailableError) {

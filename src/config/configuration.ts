@@ -34,9 +34,21 @@ export const databaseConfig = registerAs('database', () => {
   };
 });
 
+/** REDIS_CLUSTER_NODES (`host:port,host:port`, IPv6 hosts in brackets) as ioredis's node list; empty: one Redis. */
+export function parseClusterNodes(setting: string | undefined): { host: string; port: number }[] {
+  return (setting ?? '')
+    .split(',')
+    .map((node) => node.trim())
+    .filter(Boolean)
+    .map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(node.slice(at + 1)) };
+    });
+}
+
 export const redisConfig = registerAs('redis', () => {
   const env = readEnvironment();
-  return { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX };
+  return { url: env.REDIS_URL, clusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES), queuePrefix: env.QUEUE_PREFIX };
 });
 
 export const stripeConfig = registerAs('stripe', () => {

@@ -40,6 +40,14 @@ export class EnvironmentVariables {
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
+  /**
+   * A Redis Cluster instead of one Redis: some of its nodes as host:port, comma-separated (the
+   * client finds the rest). Credentials and TLS still come from REDIS_URL.
+   */
+  @IsOptional()
+  @Matches(/^\s*[A-Za-z0-9.:[\]_-]+:\d{1,5}\s*(,\s*[A-Za-z0-9.:[\]_-]+:\d{1,5}\s*)*$/, { message: 'must be host:port[,host:port...]' })
+  REDIS_CLUSTER_NODES?: string;
+
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
   QUEUE_PREFIX = 'afx';
 

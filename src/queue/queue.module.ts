@@ -3,9 +3,24 @@ import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Config } from '../config/configuration';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from './queues';
+import { createRedisClient, queuePrefix } from './redis-client';
 import { RedisService } from './redis.service';
 
-const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
+/**
+ * Each queue with its prefix (a hash tag per queue on a Redis Cluster) and, on a cluster, a
+ * cluster client of its own (BullMQ takes no connection options for a cluster, only a client;
+ * the queue disconnects it when it closes, and its workers duplicate it).
+ */
+const queueRegistrations = Object.values(QUEUES).map((name) => ({
+  name,
+  inject: [ConfigService],
+  useFactory: (config: ConfigService<Config, true>) => {
+    const redis = config.get('redis', { infer: true });
+    const prefix = queuePrefix(redis, name);
+    if (!redis.clusterNodes.length) return { prefix };
+    return { prefix, connection: createRedisClient(redis, { maxRetriesPerRequest: null }), forceDisconnectOnShutdown: true };
+  },
+}));
 
 @Global()
 @Module({
@@ -13,10 +28,9 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
     BullModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Config, true>) => {
-        const { url, queuePrefix } = config.get('redis', { infer: true });
+        const { url } = config.get('redis', { infer: true });
         const u = new URL(url);
         return {
-          prefix: `{${queuePrefix}}`,
           connection: {
             host: u.hostname,
             port: Number(u.port || 6379),
@@ -30,7 +44,7 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
         };
       },
     }),
-    BullModule.registerQueue(...queueRegistrations),
+    BullModule.registerQueueAsync(...queueRegistrations),
   ],
   providers: [RedisService],
   exports: [RedisService, BullModule],

@@ -1,20 +1,20 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import IORedis, { Redis } from 'ioredis';
 import { Config } from '../config/configuration';
+import { createRedisClient, RedisClient } from './redis-client';
 
-/** The app's own Redis connection (health, counters, locks); BullMQ keeps its own connections. */
+/** The app's own Redis connection (health, counters, locks, pub/sub); BullMQ keeps its own connections. */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** Key prefix of everything this app writes, queues included (a hash tag: Redis Cluster safe). */
   readonly prefix: string;
 
   constructor(config: ConfigService<Config, true>) {
-    const { url, queuePrefix } = config.get('redis', { infer: true });
-    this.prefix = `{${queuePrefix}}`;
-    this.client = new IORedis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    const redis = config.get('redis', { infer: true });
+    this.prefix = `{${redis.queuePrefix}}`;
+    this.client = createRedisClient(redis, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     this.client.on('error', (error) => this.logger.warn(`redis: ${error.message}`));
   }
 

@@ -65,4 +65,25 @@ describe('reads from DATABASE_REPLICA_URL', () => {
     const summary = await t.http.get('/v1/statements/summary/affiliates').query({ from: today, to: today }).set(auth(t.adminKey)).expect(200);
     expect(JSON.stringify(summary.body)).not.toContain(affiliate.id);
   });
+
+  it("reads from the primary, with the primary's figures, while the replica cannot be reached", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM report_click_hours`);
+    expect(n).toBe(0); // the replica has 7 clicks the primary never had (first test)
+    await t.dataSource.query(`ALTER DATABASE "${replicaName}" WITH ALLOW_CONNECTIONS false`);
+    await t.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [replicaName]);
+    try {
+      const stats = await t.http.get('/v1/reports/stats').query({ from: today, to: today, timezone: 'UTC', groupBy: 'offer' }).set(auth(t.adminKey));
+      expect({ status: stats.status, clicks: stats.body.totals?.clicks }).toEqual({ status: 200, clicks: 0 });
+      // Exported from the primary: the commission the replica never saw (second test) is there.
+      const [{ affiliate_id: affiliateId }] = await t.dataSource.query(`SELECT affiliate_id FROM conversions LIMIT 1`);
+      const csv = await t.http.get('/v1/statements').query({ from: today, to: today, format: 'csv', affiliateId }).set(auth(t.adminKey));
+      expect(csv.status).toBe(200);
+      expect(csv.text).toMatch(/,conversion,/);
+      const summary = await t.http.get('/v1/statements/summary/affiliates').query({ from: today, to: today }).set(auth(t.adminKey)).expect(200);
+      expect(JSON.stringify(summary.body)).toContain(affiliateId);
+    } finally {
+      await t.dataSource.query(`ALTER DATABASE "${replicaName}" WITH ALLOW_CONNECTIONS true`);
+    }
+  });
 });

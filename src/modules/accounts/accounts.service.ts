@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Redis } from 'ioredis';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../common/pagination';
+import type { RedisClient } from '../../queue/redis-client';
 import { RedisService } from '../../queue/redis.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ApiKey } from './api-key.entity';
@@ -46,7 +46,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private readonly lastUsedWritten = new Map<string, number>();
   /** Every process listens here and drops its cached keys: a revocation or suspension holds at once everywhere. */
   private readonly keysChannel: string;
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   /** Bumped on every drop, so a lookup that raced a revocation does not put its stale answer back. */
   private keyGeneration = 0;
 

@@ -1,9 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Readable } from 'node:stream';
-import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { ReadDatabase } from '../../database/read-database';
@@ -158,7 +156,7 @@ export class StatementsService {
    * movements = closing even while commissions are being posted.
    */
   private async *statementRows(affiliateId: string, period: Period, currency: string | undefined, onRow: (row: StatementCsvRow) => void): AsyncGenerator<void> {
-    const [client, release] = (await (this.reads.source.driver as PostgresDriver).obtainMasterConnection()) as [PoolClient, (error?: Error) => void];
+    const [client, release] = await this.reads.connection();
     let prefetch: Promise<number> | null = null;
     let open = false;
     try {

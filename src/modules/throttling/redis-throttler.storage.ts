@@ -2,10 +2,10 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import IORedis, { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { Config } from '../../config/configuration';
 import { MetricsService } from '../../common/metrics/metrics.service';
+import { createRedisClient, RedisClient } from '../../queue/redis-client';
 
 /** INCR a window counter, starting its expiry on the first hit; answers the count and the ms left. */
 const HIT = 'afxRateLimitHit';
@@ -30,16 +30,16 @@ const OPEN: ThrottlerStorageRecord = { totalHits: 0, timeToExpire: 0, isBlocked:
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly unavailable: Counter<string>;
   private lastWarning = 0;
 
   constructor(config: ConfigService<Config, true>, metrics: MetricsService) {
-    const { url, queuePrefix } = config.get('redis', { infer: true });
-    this.prefix = `{${queuePrefix}}:ratelimit`;
+    const redis = config.get('redis', { infer: true });
+    this.prefix = `{${redis.queuePrefix}}:ratelimit`;
     // No offline queue: while Redis is away a hit fails at once instead of waiting in line.
-    this.client = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS });
+    this.client = createRedisClient(redis, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS });
     this.client.on('error', () => undefined);
     this.client.defineCommand(HIT, { numberOfKeys: 1, lua: HIT_LUA });
     this.client.defineCommand(RELEASE, { numberOfKeys: 1, lua: RELEASE_LUA });
