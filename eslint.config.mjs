@@ -28,7 +28,7 @@ const FEATURES = {
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['accounts', 'conversions', 'ledger'],
-  billing: ['conversions', 'ledger'],
+  billing: ['accounts', 'conversions', 'ledger'],
   reconciliation: ['billing', 'ledger', 'payouts'],
 };
 FEATURES.portal = Object.keys(FEATURES);

@@ -12,6 +12,7 @@ import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { principalsRepository } from '../accounts/principals.repository';
 import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
@@ -263,7 +264,8 @@ export class BillingService {
     const api = this.stripe.api;
     const found = await api.customers.search({ query: `metadata['advertiser_id']:'${advertiserId}'`, limit: 1 });
     if (found.data[0]) return found.data[0].id;
-    const [advertiser] = await this.dataSource.query(`SELECT name, email FROM principals WHERE id = $1`, [advertiserId]);
+    const advertiser = await principalsRepository.find(this.dataSource.manager, advertiserId);
+    if (!advertiser) throw new Error(`invoice for advertiser ${advertiserId}, who does not exist`);
     const created = await api.customers.create(
       { name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } },
       { idempotencyKey: `afx-customer-${advertiserId}` },

@@ -5,7 +5,7 @@ import { AuthPrincipal, isStaff } from '../../common/auth';
 import { invalidField } from '../../common/errors';
 import { addMinor } from '../../common/money';
 import { Page, paginate } from '../../common/pagination';
-import { Principal } from '../accounts/principal.entity';
+import { principalsRepository } from '../accounts/principals.repository';
 import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
 import { CauseType } from './journal-entry.entity';
 import { AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-account.entity';
@@ -200,8 +200,7 @@ export class LedgerService {
     let affiliateId: string;
     if (isStaff(actor)) {
       if (!requested) throw invalidField('affiliateId', 'is required for admin and finance');
-      const exists = await this.dataSource.getRepository(Principal).existsBy({ id: requested, role: 'affiliate' });
-      if (!exists) throw LedgerError.affiliateNotFound();
+      if (!(await principalsRepository.exists(this.dataSource.manager, requested, 'affiliate'))) throw LedgerError.affiliateNotFound();
       affiliateId = requested;
     } else {
       if (requested && requested !== actor.id) throw LedgerError.affiliateNotFound();

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
-import { Principal } from '../accounts/principal.entity';
+import { principalsRepository } from '../accounts/principals.repository';
 import { PayoutAccount } from './payout.entities';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail } from './rails/payout-rail';
@@ -24,8 +24,8 @@ export class PayoutAccountsService {
   /** Creates the affiliate's account once (idempotent under retries) and a fresh onboarding link. */
   async onboard(actor: AuthPrincipal): Promise<{ accountId: string; url: string }> {
     this.rails.default.assertReady(); // the clear 503 first if the rail is not configured
-    const affiliate = await this.dataSource.getRepository(Principal).findOneByOrFail({ id: actor.id });
-    if (affiliate.status !== 'active') throw PayoutsError.affiliateNotActive();
+    const affiliate = await principalsRepository.find(this.dataSource.manager, actor.id);
+    if (affiliate?.status !== 'active') throw PayoutsError.affiliateNotActive();
     const repo = this.dataSource.getRepository(PayoutAccount);
     let account = await repo.findOneBy({ affiliateId: actor.id });
     if (!account) {

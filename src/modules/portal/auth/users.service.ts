@@ -7,7 +7,8 @@ import { AppError, invalidField } from '../../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../../common/pagination';
 import { Config } from '../../../config/configuration';
 import { AccountsService } from '../../accounts/accounts.service';
-import { Principal, Role } from '../../accounts/principal.entity';
+import type { Principal, Role } from '../../accounts/principal.entity';
+import { principalsRepository } from '../../accounts/principals.repository';
 import { PortalInvite, PortalUser, PortalUserStatus } from '../portal.entities';
 import { InviteMailer } from './invite-mailer';
 import { LoginThrottleService } from './login-throttle.service';
@@ -81,8 +82,7 @@ export class UsersService implements OnApplicationBootstrap {
     const created = await this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:portal-admin'))`);
       if (await this.findByEmail(manager, adminEmail)) return false;
-      let admin = await manager.findOne(Principal, { where: { role: 'admin', status: 'active' }, order: { createdAt: 'ASC' } });
-      admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Network admin', email: adminEmail, status: 'active' }));
+      const admin = await principalsRepository.firstActiveAdminOrCreate(manager, 'Network admin', adminEmail);
       await manager.insert(PortalUser, { principalId: admin.id, email: adminEmail, name: 'Admin', passwordHash: await hashPassword(adminPassword) });
       return true;
     });
