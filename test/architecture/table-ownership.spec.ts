@@ -49,8 +49,6 @@ const RULES: OwnershipRules = {
     },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'invoice_credits', write: false, reason: 'reversed results of an invoice not credited yet' },
-    { file: 'src/modules/ledger/ledger.repository.ts', table: 'principals', write: false, reason: 'payout candidates: active affiliates and their payout threshold' },
-    { file: 'src/modules/ledger/ledger.repository.ts', table: 'payout_accounts', write: false, reason: 'payout candidates: affiliates with payouts enabled' },
   ],
 };
 

@@ -53,6 +53,15 @@ export class PrincipalsRepository {
     return new Map(rows.map((r) => [r.id, r.name]));
   }
 
+  /** Of `ids`, the active affiliates, each with its payout threshold (null: the configured default). */
+  async activeAffiliateThresholds(manager: EntityManager, ids: string[]): Promise<Map<string, number | null>> {
+    const rows: { id: string; threshold: string | null }[] = await manager.query(
+      `SELECT id, payout_threshold::text AS threshold FROM principals WHERE id = ANY($1::uuid[]) AND role = 'affiliate' AND status = 'active'`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.threshold === null ? null : Number(r.threshold)]));
+  }
+
   /** The first active admin (the oldest), or, without one, a new admin named `name` with `email`. */
   async firstActiveAdminOrCreate(manager: EntityManager, name: string, email: string): Promise<Principal> {
     const admin = await manager.findOne(Principal, { where: { role: 'admin', status: 'active' }, order: { createdAt: 'ASC' } });

@@ -85,27 +85,22 @@ const AFFILIATE_BALANCES = `
   WHERE a.owner_id = $1 AND a.type = ANY($2::text[]) AND ($3::text IS NULL OR a.currency = $3)
   ORDER BY a.id`;
 
-/** An affiliate a payout run may pay in a currency, as the ledger sees it (amounts as bigint strings). */
+/** An affiliate whose balance in a currency reaches its payout threshold (amounts as bigint strings). */
 export interface PayoutCandidateRow {
   affiliateId: string;
-  rail: string;
-  externalAccountId: string;
   amount: string;
   clawbackNetted: string;
-  threshold: string;
 }
 
-/** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
+/** Of the affiliates in $2 (with their thresholds in $3), those whose available − clawback in $1 reaches the threshold. */
 const PAYOUT_CANDIDATES = `
-  SELECT p.id AS "affiliateId", pa.rail, pa.external_account_id AS "externalAccountId",
-         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted",
-         coalesce(p.payout_threshold, $2)::bigint AS threshold
-    FROM principals p
-    JOIN payout_accounts pa ON pa.affiliate_id = p.id AND pa.payouts_enabled
-    JOIN ledger_accounts av ON av.owner_id = p.id AND av.type = 'affiliate_available' AND av.currency = $1
-    LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
-   WHERE p.role = 'affiliate' AND p.status = 'active'
-     AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
+  SELECT w.affiliate_id AS "affiliateId",
+         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted"
+    FROM unnest($2::uuid[], $3::bigint[]) AS w(affiliate_id, threshold)
+    JOIN ledger_accounts av ON av.owner_id = w.affiliate_id AND av.type = 'affiliate_available' AND av.currency = $1
+    LEFT JOIN ledger_accounts cb ON cb.owner_id = w.affiliate_id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
+   WHERE (-av.balance - coalesce(cb.balance, 0)) >= greatest(w.threshold, 1)
+   ORDER BY w.affiliate_id`;
 
 /**
  * Every query on `ledger_accounts`, `journal_entries` and `journal_lines` (the ledger owns its
@@ -224,9 +219,12 @@ export class LedgerRepository {
     return byCause;
   }
 
-  /** Affiliates due a payout in `currency` (ordered by id), `defaultThreshold` where they set none. */
-  payoutCandidates(manager: EntityManager, currency: string, defaultThreshold: number): Promise<PayoutCandidateRow[]> {
-    return manager.query(`${PAYOUT_CANDIDATES} ORDER BY p.id`, [currency, defaultThreshold]);
+  /**
+   * Of `affiliates` (those the payouts module may pay, each with its payout threshold), the ones
+   * whose balance in `currency` reaches their threshold, ordered by id.
+   */
+  payoutCandidates(manager: EntityManager, currency: string, affiliates: { affiliateId: string; threshold: number }[]): Promise<PayoutCandidateRow[]> {
+    return manager.query(PAYOUT_CANDIDATES, [currency, affiliates.map((a) => a.affiliateId), affiliates.map((a) => a.threshold)]);
   }
 }
 

@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { principalsRepository } from '../accounts/principals.repository';
 import { PayoutAccount } from './payout.entities';
+import { payoutsRepository } from './payouts.repository';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
@@ -26,13 +27,13 @@ export class PayoutAccountsService {
     this.rails.default.assertReady(); // the clear 503 first if the rail is not configured
     const affiliate = await principalsRepository.find(this.dataSource.manager, actor.id);
     if (affiliate?.status !== 'active') throw PayoutsError.affiliateNotActive();
-    const repo = this.dataSource.getRepository(PayoutAccount);
-    let account = await repo.findOneBy({ affiliateId: actor.id });
+    const manager = this.dataSource.manager;
+    let account = await payoutsRepository.findDestination(manager, actor.id);
     if (!account) {
       const rail = this.rails.default;
       const externalAccountId = await rail.createAccount(affiliate);
-      await repo.createQueryBuilder().insert().values({ affiliateId: affiliate.id, rail: rail.name, externalAccountId }).orIgnore().execute();
-      account = await repo.findOneByOrFail({ affiliateId: actor.id });
+      await payoutsRepository.addDestination(manager, affiliate.id, rail.name, externalAccountId);
+      account = (await payoutsRepository.findDestination(manager, actor.id)) as PayoutAccount;
       this.logger.log(`${account.rail} account ${account.externalAccountId} for affiliate ${affiliate.id}`);
     }
     const url = await this.rails.get(account.rail).onboardingUrl(account.externalAccountId);
@@ -40,7 +41,7 @@ export class PayoutAccountsService {
   }
 
   async status(affiliateId: string): Promise<PayoutAccount | null> {
-    return this.dataSource.getRepository(PayoutAccount).findOneBy({ affiliateId });
+    return payoutsRepository.findDestination(this.dataSource.manager, affiliateId);
   }
 
   /**
@@ -49,14 +50,9 @@ export class PayoutAccountsService {
    * names the account; the row lock makes concurrent applications read the rail one after another.
    */
   async accountUpdated(manager: EntityManager, rail: PayoutRail, accountId: string, at: Date): Promise<string> {
-    const [known] = await manager.query(`SELECT 1 FROM payout_accounts WHERE rail = $1 AND external_account_id = $2 FOR UPDATE`, [rail.name, accountId]);
-    if (!known) return 'unknown account';
+    if (!(await payoutsRepository.lockDestination(manager, rail.name, accountId))) return 'unknown account';
     const state = await rail.accountState(accountId);
-    await manager.query(
-      `UPDATE payout_accounts SET payouts_enabled = $3, details_submitted = $4, last_event_at = greatest(last_event_at, $5), updated_at = now()
-        WHERE rail = $1 AND external_account_id = $2`,
-      [rail.name, accountId, state.payoutsEnabled, state.detailsSubmitted, at],
-    );
+    await payoutsRepository.applyDestinationState(manager, rail.name, accountId, state, at);
     return `payouts ${state.payoutsEnabled ? 'enabled' : 'disabled'}`;
   }
 }
