@@ -48,7 +48,6 @@ const RULES: OwnershipRules = {
       reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
     },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
-    { file: 'src/modules/conversions/conversions.repository.ts', table: 'invoice_credits', write: false, reason: 'reversed results of an invoice not credited yet' },
   ],
 };
 

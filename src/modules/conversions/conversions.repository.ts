@@ -247,13 +247,11 @@ export class ConversionsRepository {
     return (await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoiceId])).length;
   }
 
-  /** The invoice's reversed results with revenue that no credit covers yet. */
-  async reversedNotCredited(manager: EntityManager, invoiceId: string): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
-      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0
-          AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
-      [invoiceId],
-    );
+  /** The invoice's reversed results with revenue, in id order (billing credits those it has not credited yet). */
+  async reversedOnInvoice(manager: EntityManager, invoiceId: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(`SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0 ORDER BY c.id`, [
+      invoiceId,
+    ]);
     return rows.map((r) => r.id);
   }
 
