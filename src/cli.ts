@@ -4,8 +4,8 @@ import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
 import { ENTITIES } from './entities';
 import { prepareDatabase } from './database/prepare';
-import { generateApiKey } from './modules/accounts/api-key.util';
-import { principalsRepository } from './modules/accounts/principals.repository';
+import { generateApiKey } from './modules/principals/api-key.util';
+import { principalsRepository } from './modules/principals/principals.repository';
 
 const USAGE = `usage: node dist/src/cli.js <command>
   migration:run       create the database if missing and apply pending migrations

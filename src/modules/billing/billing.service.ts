@@ -11,7 +11,7 @@ import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
-import { principalsRepository } from '../accounts/principals.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';

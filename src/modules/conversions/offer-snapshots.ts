@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChangeEvents } from '../../common/events/change-events';
-import { PrincipalStatus } from '../accounts/principal.entity';
-import { principalsRepository } from '../accounts/principals.repository';
+import { PrincipalStatus } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import type { Offer } from '../offers/offer.entity';
 import { offersRepository } from '../offers/offers.repository';
 

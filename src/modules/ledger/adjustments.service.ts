@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
-import { principalsRepository } from '../accounts/principals.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { Adjustment } from './adjustment.entity';
 import { CreateAdjustmentDto, IDEMPOTENCY_KEY, ListAdjustmentsQueryDto } from './dto/adjustment.dto';
 import { LedgerError } from './ledger.errors';

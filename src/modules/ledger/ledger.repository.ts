@@ -1,8 +1,8 @@
 import { EntityManager, SelectQueryBuilder } from 'typeorm';
-import { ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
+import { ListLedgerAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
 import { JournalEntry } from './journal-entry.entity';
-import { AccountType, LedgerAccount } from './ledger-account.entity';
-import { AccountRef, LEDGER_KINDS } from './ledger.postings';
+import { LedgerAccountType, LedgerAccount } from './ledger-account.entity';
+import { LedgerAccountRef, LEDGER_KINDS } from './ledger.postings';
 
 /** The network's own accounts have no owner; the unique index keys them under the nil uuid. */
 const ownerKey = (column: string) => `COALESCE(${column}, '00000000-0000-0000-0000-000000000000'::uuid)`;
@@ -114,7 +114,7 @@ export class LedgerRepository {
     manager: EntityManager,
     affiliateIds: string[],
     currency: string | null,
-  ): Promise<{ type: AccountType; owner_id: string; currency: string; balance: string }[]> {
+  ): Promise<{ type: LedgerAccountType; owner_id: string; currency: string; balance: string }[]> {
     return manager.query(LOCK_AFFILIATE_ACCOUNTS, [affiliateIds, currency]);
   }
 
@@ -150,11 +150,11 @@ export class LedgerRepository {
     types: readonly string[],
     currency: string | null,
     lock: boolean,
-  ): Promise<{ currency: string; type: AccountType; balance: string; paid: string }[]> {
+  ): Promise<{ currency: string; type: LedgerAccountType; balance: string; paid: string }[]> {
     return manager.query(lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES, [ownerId, types, currency]);
   }
 
-  async accountBalance(manager: EntityManager, ref: AccountRef): Promise<string | null> {
+  async accountBalance(manager: EntityManager, ref: LedgerAccountRef): Promise<string | null> {
     const [row] = await manager.query(
       `SELECT balance::text AS balance FROM ledger_accounts WHERE type = $1 AND ${ownerKey('owner_id')} = ${ownerKey('$2::uuid')} AND currency = $3`,
       [ref.type, ref.ownerId ?? null, ref.currency],
@@ -187,7 +187,7 @@ export class LedgerRepository {
     return qb;
   }
 
-  accountsQuery(manager: EntityManager, query: ListAccountsQueryDto): SelectQueryBuilder<LedgerAccount> {
+  accountsQuery(manager: EntityManager, query: ListLedgerAccountsQueryDto): SelectQueryBuilder<LedgerAccount> {
     const qb = manager.getRepository(LedgerAccount).createQueryBuilder('a');
     if (query.ownerId) qb.andWhere('a.owner_id = :ownerId', { ownerId: query.ownerId });
     if (query.type) qb.andWhere('a.type = :type', { type: query.type });
@@ -199,7 +199,7 @@ export class LedgerRepository {
   linesOf(
     manager: EntityManager,
     entryIds: string[],
-  ): Promise<{ entry_id: string; account_id: string; type: AccountType; owner_id: string | null; currency: string; amount: string }[]> {
+  ): Promise<{ entry_id: string; account_id: string; type: LedgerAccountType; owner_id: string | null; currency: string; amount: string }[]> {
     return manager.query(
       `SELECT l.entry_id, l.account_id, a.type, a.owner_id, l.currency, l.amount::text AS amount
        FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id

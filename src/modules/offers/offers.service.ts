@@ -5,7 +5,7 @@ import { AuthPrincipal, isStaff } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { AppError, ForbiddenError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
-import { principalsRepository } from '../accounts/principals.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { ApplyDto, CreateOfferDto, GoalDto, ListOffersQueryDto, UpdateOfferDto } from './dto/offer.dto';
 import { normalizeRule } from '../rules';
 import { checkGoals } from './goal-rules';

@@ -12,7 +12,7 @@ import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
 import { ledgerRepository } from '../ledger/ledger.repository';
-import { principalsRepository } from '../accounts/principals.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { payoutsRepository } from './payouts.repository';
@@ -146,7 +146,7 @@ export class PayoutRunsService {
 
   /**
    * Affiliates due a payout, for what their rail can carry of their balance (the rest stays in
-   * it): payouts enabled on their destination (ours), active (accounts), with available − clawback
+   * it): payouts enabled on their destination (ours), active (principals), with available − clawback
    * at their threshold or above (the ledger). In id order.
    */
   private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
@@ -187,7 +187,7 @@ export class PayoutRunsService {
         const chunk = candidates.slice(i, i + PLAN_CHUNK);
         // The chunk's locks up front, in the lock order of ledger.service.ts (conversions, then
         // affiliate accounts, each in one statement and id order): planning one affiliate after
-        // another would otherwise hold one's accounts while waiting for the next one's conversions.
+        // another would otherwise hold one's ledger accounts while waiting for the next one's conversions.
         const affiliateIds = chunk.map((c) => c.affiliateId);
         const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
         // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
@@ -229,7 +229,7 @@ export class PayoutRunsService {
       kind: LEDGER_KINDS.payout,
       causeType: 'payout',
       causeId: payoutId,
-      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingAccount }, amount, clawbackNetted),
+      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingLedgerAccount }, amount, clawbackNetted),
       memo: `payout run ${run.id}`,
     });
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
@@ -285,7 +285,7 @@ export class PayoutRunsService {
   private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
     const payout = await payoutsRepository.lockPayout(manager, payoutId);
     if (!payout || payout.status === 'failed') return false;
-    // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
+    // The lock order of ledger.service.ts: the payout's conversions before the affiliate's ledger accounts.
     await conversionsRepository.lockPaidBy(manager, payoutId);
     await payoutsRepository.markFailed(manager, payoutId, { code, message, reversedAmount });
     await this.ledger.post(manager, {
@@ -303,7 +303,7 @@ export class PayoutRunsService {
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
   private partyOf(payout: Payout): PayoutParty {
-    return { affiliateId: payout.affiliateId, currency: payout.currency, clearing: this.rails.get(payout.rail).clearingAccount };
+    return { affiliateId: payout.affiliateId, currency: payout.currency, clearing: this.rails.get(payout.rail).clearingLedgerAccount };
   }
 
   /**

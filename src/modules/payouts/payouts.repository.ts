@@ -1,7 +1,7 @@
 import { DataSource, EntityManager, FindOptionsWhere, In, IsNull, SelectQueryBuilder } from 'typeorm';
 import { updateReturning } from '../../database/sql';
 import { UUID_PATTERN } from '../../common/validation/validators';
-import { PayoutAccount, Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
+import { PayoutDestination, Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 
 /** What a payout's failure records. */
 export interface PayoutFailure {
@@ -20,13 +20,13 @@ export interface PayoutFailure {
 export class PayoutsRepository {
   // -- payout destinations (payout_accounts) ---------------------------------
 
-  findDestination(manager: EntityManager, affiliateId: string): Promise<PayoutAccount | null> {
-    return manager.findOneBy(PayoutAccount, { affiliateId });
+  findDestination(manager: EntityManager, affiliateId: string): Promise<PayoutDestination | null> {
+    return manager.findOneBy(PayoutDestination, { affiliateId });
   }
 
   /** Records the affiliate's destination on `rail` unless it has one (a concurrent onboarding wins once). */
   async addDestination(manager: EntityManager, affiliateId: string, rail: string, externalAccountId: string): Promise<void> {
-    await manager.createQueryBuilder().insert().into(PayoutAccount).values({ affiliateId, rail, externalAccountId }).orIgnore().execute();
+    await manager.createQueryBuilder().insert().into(PayoutDestination).values({ affiliateId, rail, externalAccountId }).orIgnore().execute();
   }
 
   /** Locks the destination `externalAccountId` of `rail`; answers whether it is known. */

@@ -7,8 +7,8 @@ import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { Config } from '../../config/configuration';
-import type { PrincipalStatus } from '../accounts/principal.entity';
-import { principalsRepository } from '../accounts/principals.repository';
+import type { PrincipalStatus } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import type { OfferStatus } from '../offers/offer.entity';
 import { offersRepository } from '../offers/offers.repository';
 import { AffiliateOffersService } from './affiliate-offers.service';
@@ -73,7 +73,7 @@ function statusOf(archived: boolean, offerStatus: OfferStatus, affiliateStatus: 
   return 'ok';
 }
 
-/** The link; its offer and affiliate are asked of their owners (offers, accounts). */
+/** The link; its offer and affiliate are asked of their owners (offers, principals). */
 const RESOLVE_SQL = (by: 'code' | 'id') => `
   SELECT l.id, l.code, l.affiliate_id, l.offer_id, l.advertiser_id, l.channel, l.sub1, l.sub2, l.sub3, l.sub4, l.sub5,
          l.archived_at IS NOT NULL AS archived

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { PrincipalStatus, Role } from '../../accounts/principal.entity';
-import { principalsRepository } from '../../accounts/principals.repository';
+import type { PrincipalStatus, Role } from '../../principals/principal.entity';
+import { principalsRepository } from '../../principals/principals.repository';
 import { PortalSession } from '../portal.entities';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens';
 
@@ -65,7 +65,7 @@ export class SessionsService {
       hashToken(token),
     ]);
     if (!row) return null;
-    // Who the user acts for comes from the accounts module (its table, its repository).
+    // Who the user acts for comes from the principals module (its table, its repository).
     const principal = await principalsRepository.find(this.dataSource.manager, row.principalId);
     if (!principal) return null;
     const now = Date.now();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { principalsRepository } from '../../accounts/principals.repository';
+import { principalsRepository } from '../../principals/principals.repository';
 import { offersRepository } from '../../offers/offers.repository';
 
 /**

@@ -10,8 +10,8 @@ import { RedisService } from '../../queue/redis.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
-import { AccountsError } from './accounts.errors';
-import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/accounts.dto';
+import { PrincipalsError } from './principals.errors';
+import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/principals.dto';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
 import { principalsRepository as repository } from './principals.repository';
 
@@ -37,8 +37,8 @@ interface CachedKey {
 }
 
 @Injectable()
-export class AccountsService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(AccountsService.name);
+export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(PrincipalsService.name);
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly keyLookups = new Map<string, Promise<CachedKey>>();
@@ -82,7 +82,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     metadata: Record<string, unknown> = {},
   ): Promise<{ principal: Principal; apiKey: string; postbackToken?: string }> {
     return this.dataSource.transaction(async (manager) => {
-      if (await repository.emailTaken(manager, role, dto.email)) throw AccountsError.emailTaken(role);
+      if (await repository.emailTaken(manager, role, dto.email)) throw PrincipalsError.emailTaken(role);
       const principal = await repository.create(manager, { role, name: dto.name, email: dto.email, status, metadata });
       const { key } = await this.insertKey(manager, principal, null);
       let postbackToken: string | undefined;
@@ -106,7 +106,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   async getPrincipal(id: string, role?: Role): Promise<Principal> {
     const principal = await repository.find(this.dataSource.manager, id, role);
-    if (!principal) throw AccountsError.principalNotFound();
+    if (!principal) throw PrincipalsError.principalNotFound();
     return principal;
   }
 
@@ -134,7 +134,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   async revokeApiKey(actor: AuthPrincipal, keyId: string): Promise<void> {
     const key = await repository.findKey(this.dataSource.manager, keyId, actor.role === 'admin' ? undefined : actor.id);
-    if (!key) throw AccountsError.apiKeyNotFound();
+    if (!key) throw PrincipalsError.apiKeyNotFound();
     if (!key.revokedAt) await repository.revokeKey(this.dataSource.manager, keyId);
     await this.forgetKeys();
     this.logger.log(`revoked api key ${keyId} of ${key.principalId}`);
@@ -163,8 +163,8 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       cached = await lookup;
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
-    if (cached.status === 'pending') throw AccountsError.pending();
-    if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw AccountsError.suspended();
+    if (cached.status === 'pending') throw PrincipalsError.pending();
+    if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw PrincipalsError.suspended();
     this.touch(cached.principal.keyId);
     return cached.principal;
   }

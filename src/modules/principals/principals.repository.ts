@@ -17,7 +17,7 @@ export interface KeyOwnerRow {
 }
 
 /**
- * Every query on `principals`, `api_keys` and `postback_tokens` (the accounts module owns its
+ * Every query on `principals`, `api_keys` and `postback_tokens` (the principals module owns its
  * tables: see ARCHITECTURE.md). Other modules ask who a principal is here (`find`, `exists`,
  * `existingIds`, `status`) instead of reading the table. Stateless, like ConversionsRepository:
  * each method runs on the caller's manager, so it joins the caller's transaction.
@@ -80,7 +80,7 @@ export class PrincipalsRepository {
     await manager.query('INSERT INTO api_keys (principal_id, prefix, key_hash, label) VALUES ($1, $2, $3, $4)', [admin.id, displayPrefix(key), hashApiKey(key), 'cli']);
   }
 
-  // -- the accounts module's own ---------------------------------------------
+  // -- the principals module's own -------------------------------------------
 
   emailTaken(manager: EntityManager, role: Role, email: string): Promise<boolean> {
     return manager.createQueryBuilder(Principal, 'p').where('p.role = :role AND lower(p.email) = lower(:email)', { role, email }).getExists();
