@@ -15,18 +15,11 @@ import { ledgerRepository } from '../ledger/ledger.repository';
 import { principalsRepository } from '../principals/principals.repository';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
+import { EligiblePayee, eligiblePayees, payableAffiliates } from './payout-eligibility';
 import { payoutsRepository } from './payouts.repository';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
-
-interface Eligible {
-  affiliateId: string;
-  rail: string;
-  externalAccountId: string;
-  amount: number;
-  clawbackNetted: number;
-}
 
 const PLAN_CHUNK = 200;
 const TRANSFER_CONCURRENCY = 8;
@@ -149,32 +142,15 @@ export class PayoutRunsService {
    * it): payouts enabled on their destination (ours), active (principals), with available − clawback
    * at their threshold or above (the ledger). In id order.
    */
-  private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
+  private async eligible(manager: EntityManager, currency: string): Promise<EligiblePayee[]> {
     const destinations = await payoutsRepository.enabledDestinations(manager);
     const thresholds = await principalsRepository.activeAffiliateThresholds(
       manager,
       destinations.map((d) => d.affiliateId),
     );
-    const destinationOf = new Map(destinations.map((d) => [d.affiliateId, d]));
-    const payable = destinations
-      .filter((d) => thresholds.has(d.affiliateId))
-      .map((d) => ({ affiliateId: d.affiliateId, threshold: thresholds.get(d.affiliateId) ?? this.defaultThreshold }));
-    const rows = await ledgerRepository.payoutCandidates(manager, currency, payable);
-    const thresholdOf = new Map(payable.map((p) => [p.affiliateId, p.threshold]));
-    return rows
-      .map((r) => {
-        const { rail, externalAccountId } = destinationOf.get(r.affiliateId) as { rail: string; externalAccountId: string };
-        const threshold = thresholdOf.get(r.affiliateId) as number;
-        return {
-          affiliateId: r.affiliateId,
-          rail,
-          externalAccountId,
-          amount: this.rails.get(rail).carriable(Number(r.amount), currency),
-          clawbackNetted: Number(r.clawbackNetted),
-          threshold,
-        };
-      })
-      .filter((r) => r.amount >= Math.max(r.threshold, 1));
+    const payable = payableAffiliates(destinations, thresholds, this.defaultThreshold);
+    const candidates = await ledgerRepository.payoutCandidates(manager, currency, payable);
+    return eligiblePayees(candidates, payable, (rail, amount) => this.rails.get(rail).carriable(amount, currency));
   }
 
   /** Writes every payout of the run, in chunks, once. */
@@ -206,7 +182,7 @@ export class PayoutRunsService {
    * the balance under those locks: a reversal racing the run either lands before (smaller
    * payout) or after (a clawback).
    */
-  private async planOne(manager: EntityManager, run: PayoutRun, candidate: Eligible & { threshold: number }): Promise<void> {
+  private async planOne(manager: EntityManager, run: PayoutRun, candidate: EligiblePayee): Promise<void> {
     await conversionsRepository.lockPayable(manager, [candidate.affiliateId], run.currency);
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
