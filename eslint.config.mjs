@@ -28,7 +28,7 @@ const FEATURES = {
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['conversions', 'ledger', 'principals'],
-  billing: ['conversions', 'ledger', 'principals'],
+  billing: ['conversions', 'ledger', 'offers', 'principals'],
   reconciliation: ['billing', 'ledger', 'payouts'],
 };
 FEATURES.portal = Object.keys(FEATURES);

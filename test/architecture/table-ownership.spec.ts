@@ -47,7 +47,6 @@ const RULES: OwnershipRules = {
       write: true,
       reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
     },
-    { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
   ],
 };
 

@@ -1,10 +1,7 @@
-import { getRepositoryToken } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { Repository } from 'typeorm';
 import { PrincipalsService } from '../../src/modules/principals/principals.service';
-import { ApiKey } from '../../src/modules/principals/api-key.entity';
-import { PostbackToken } from '../../src/modules/principals/postback-token.entity';
+import { principalsRepository } from '../../src/modules/principals/principals.repository';
 import { addUser, csrfOf, PASSWORD } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createAdvertiser, createAffiliate, PrincipalHandle } from '../support/factories';
@@ -34,8 +31,7 @@ describe('rate limits that hold', () => {
     });
 
     it('refuses unknown keys from one address with 429 past the failure limit, without looking them up', async () => {
-      const apiKeys = t.app.get<Repository<ApiKey>>(getRepositoryToken(ApiKey));
-      const lookups = jest.spyOn(apiKeys, 'createQueryBuilder');
+      const lookups = jest.spyOn(principalsRepository, 'keyOwner');
       try {
         const from = freshIp();
         const answers = await Promise.all(Array.from({ length: 30 }, () => t.http.get('/v1/me').set(from).set(auth(fakeKey()))));
@@ -52,8 +48,7 @@ describe('rate limits that hold', () => {
     });
 
     it('refuses invented postback tokens from one address with 429 past the failure limit, without looking them up', async () => {
-      const tokens = t.app.get<Repository<PostbackToken>>(getRepositoryToken(PostbackToken));
-      const lookups = jest.spyOn(tokens, 'createQueryBuilder');
+      const lookups = jest.spyOn(principalsRepository, 'findLivePostbackToken');
       try {
         const from = freshIp();
         const answers = await Promise.all(

@@ -11,6 +11,7 @@ import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { offersRepository } from '../offers/offers.repository';
 import { principalsRepository } from '../principals/principals.repository';
 import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
@@ -19,12 +20,12 @@ import { InvoiceSettlementService } from './invoice-settlement.service';
 import { invoicesRepository } from './invoices.repository';
 import { ListInvoicesQueryDto, RequestInvoiceRunDto } from './dto/billing.dto';
 
-/** An invoice's lines, from exactly the conversions its tagging statement returned. */
-export function linesOf(tagged: InvoiceTaggedRow[]): InvoiceLine[] {
+/** An invoice's lines, from exactly the conversions its tagging statement returned (offers named by `offerNames`). */
+export function linesOf(tagged: InvoiceTaggedRow[], offerNames: ReadonlyMap<string, string>): InvoiceLine[] {
   const lines = new Map<string, InvoiceLine>();
   for (const row of tagged) {
     const key = `${row.offer_id}|${row.goal_key}`;
-    const line = lines.get(key) ?? { offerId: row.offer_id, offerName: row.offer_name, goal: row.goal_key, conversions: 0, amount: 0 };
+    const line = lines.get(key) ?? { offerId: row.offer_id, offerName: offerNames.get(row.offer_id) ?? '', goal: row.goal_key, conversions: 0, amount: 0 };
     line.conversions += 1;
     line.amount = addMinor(line.amount, toMinor(row.revenue));
     lines.set(key, line);
@@ -143,7 +144,7 @@ export class BillingService {
           await invoicesRepository.deleteDraft(manager, id);
           continue;
         }
-        const lines = linesOf(tagged);
+        const lines = linesOf(tagged, await offersRepository.names(manager, [...new Set(tagged.map((t) => t.offer_id))]));
         const amount = lines.reduce((sum, l) => addMinor(sum, l.amount), 0);
         await invoicesRepository.setContents(manager, id, amount, tagged.length, lines);
         total = addMinor(total, amount);

@@ -21,7 +21,6 @@ export interface ConversionPostingRow {
 /** A conversion an invoice run tagged, with what its invoice line needs. */
 export interface InvoiceTaggedRow {
   offer_id: string;
-  offer_name: string;
   goal_key: string;
   revenue: string;
 }
@@ -235,9 +234,9 @@ export class ConversionsRepository {
       // Locked in id order first, as payout runs lock theirs, so the two never deadlock; a row
       // that changed while we waited for it is re-checked by FOR UPDATE and left out.
       `WITH picked AS (SELECT c.id FROM conversions c WHERE c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE} ORDER BY c.id FOR UPDATE)
-       UPDATE conversions t SET invoice_id = $3 FROM picked p, offers o
-        WHERE t.id = p.id AND o.id = t.offer_id
-        RETURNING t.offer_id, o.name AS offer_name, t.goal_key, t.revenue::text AS revenue`,
+       UPDATE conversions t SET invoice_id = $3 FROM picked p
+        WHERE t.id = p.id
+        RETURNING t.offer_id, t.goal_key, t.revenue::text AS revenue`,
       [invoice.advertiserId, invoice.periodTo, invoice.id, invoice.currency],
     );
   }

@@ -4,9 +4,6 @@ import { displayPrefix, hashApiKey } from './api-key.util';
 import { PostbackToken } from './postback-token.entity';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
 
-/** Who a principal is, as other modules see it. */
-export type PrincipalView = Pick<Principal, 'id' | 'role' | 'name' | 'email' | 'status' | 'payoutThreshold'>;
-
 /** The principal behind a live API key. */
 export interface KeyOwnerRow {
   key_id: string;
