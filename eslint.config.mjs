@@ -23,7 +23,8 @@ const FEATURES = {
   operations: ['principals', 'throttling'],
   tracking: ['offers', 'principals'],
   conversions: ['ledger', 'offers', 'principals', 'rules', 'throttling', 'tracking'],
-  commissions: ['conversions', 'ledger'],
+  // The sweeper asks payouts and billing for their runs whose job may be gone.
+  commissions: ['billing', 'conversions', 'ledger', 'payouts'],
   postbacks: ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.

@@ -30,6 +30,15 @@ export class InvoicesRepository {
     return { run: live, created: false };
   }
 
+  /** Queued or running runs older than `seconds`, oldest first (the sweeper re-drives those whose job is gone). */
+  async liveRunsOlderThan(manager: EntityManager, seconds: number, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM invoice_runs WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT $2`,
+      [seconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   findRun(manager: EntityManager, id: string): Promise<InvoiceRun | null> {
     return manager.findOneBy(InvoiceRun, { id });
   }

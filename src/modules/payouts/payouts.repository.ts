@@ -71,6 +71,15 @@ export class PayoutsRepository {
     return row;
   }
 
+  /** Queued or running runs older than `seconds`, oldest first (the sweeper re-drives those whose job is gone). */
+  async liveRunsOlderThan(manager: EntityManager, seconds: number, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM payout_runs WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT $2`,
+      [seconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   findRun(manager: EntityManager, id: string): Promise<PayoutRun | null> {
     return manager.findOneBy(PayoutRun, { id });
   }
