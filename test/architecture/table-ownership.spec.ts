@@ -5,7 +5,8 @@ import { entityOwners, OwnershipRules, ownershipViolations, readSources, SourceF
 /*
  * Each aggregate owns its tables (ARCHITECTURE.md): every write to a table — INSERT, UPDATE,
  * DELETE, a row lock — runs in the module that owns it, through its repository
- * (ConversionsRepository, LedgerRepository …). Another module may READ a foreign table only
+ * (ConversionsRepository, LedgerRepository, PrincipalsRepository, OffersRepository, PayoutsRepository,
+ * InvoicesRepository …). Another module may READ a foreign table only
  * from a read model: statements, reports, the ledger checks and reconciliation read across
  * aggregates by nature, and never write them. What still crosses is listed below, each with why.
  */
@@ -100,6 +101,20 @@ describe('each aggregate owns its tables', () => {
       'src/modules/postbacks/planted.ts:1 reads conversions (owned by conversions)',
     ]);
     expect(added(plant('src/modules/statements/statement-sql.ts', 'const q = `SELECT 1 FROM payouts p`;'))).toEqual([]);
+  });
+
+  it('catches another module asking the principals table (or an offer, a payout, an invoice) instead of its owner’s repository', () => {
+    const sql = plant('src/modules/billing/planted.ts', 'const q = `SELECT name, email FROM principals WHERE id = $1`;');
+    expect(added(sql)).toEqual(['src/modules/billing/planted.ts:1 reads principals (owned by principals)']);
+    const entity = plant(
+      'src/modules/tracking/planted.ts',
+      "import { Offer } from '../offers/offer.entity';\nconst offer = await manager.findOneBy(Offer, { id });\nconst q = `SELECT 1 FROM payouts p JOIN invoices i ON i.id = p.id`;",
+    );
+    expect(added(entity)).toEqual([
+      'src/modules/tracking/planted.ts:3 reads payouts (owned by payouts)',
+      'src/modules/tracking/planted.ts:3 reads invoices (owned by billing)',
+      'src/modules/tracking/planted.ts:2 reads offers (owned by offers)',
+    ]);
   });
 
   it('catches a read model that writes', () => {

@@ -147,7 +147,7 @@ export function adjustmentLines(affiliate: PayoutParty, amount: number, availabl
 export interface PayoutParty {
   affiliateId: string;
   currency: string;
-  /** The payout rail's clearing account (`PayoutRail.clearingAccount`); stripe_clearing by default. */
+  /** The payout rail's clearing account (`PayoutRail.clearingLedgerAccount`); stripe_clearing by default. */
   clearing?: LedgerAccountType;
 }
 
