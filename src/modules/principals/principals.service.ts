@@ -9,7 +9,7 @@ import { Page, PageQueryDto, paginate } from '../../common/pagination';
 import { RedisService } from '../../queue/redis.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ApiKey } from './api-key.entity';
-import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
+import { API_KEY_PATTERN, displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { PrincipalsError } from './principals.errors';
 import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/principals.dto';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
@@ -26,7 +26,6 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
 const TOKEN_CACHE_MS = 2_000;
 const TOKEN_CACHE_MAX = 10_000;
-const KEY_PATTERN = /^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/;
 /** Which api_keys row ADMIN_API_KEY last registered: a new value revokes it. */
 const BOOTSTRAP_KEY_SETTING = 'bootstrap_admin_key_id';
 
@@ -147,7 +146,7 @@ export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
    * before it reaches the database.
    */
   async authenticate(key: string, clientIp?: string): Promise<AuthPrincipal> {
-    if (!KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    if (!API_KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     let cached = this.keyCache.get(cacheKey);
