@@ -15,20 +15,21 @@ import tseslint from 'typescript-eslint';
 const FEATURES = {
   health: [],
   throttling: [],
-  accounts: ['throttling'],
+  principals: ['throttling'],
   rules: [],
-  offers: ['accounts', 'rules'],
-  ledger: ['accounts'],
-  statements: ['accounts'],
-  operations: ['accounts', 'throttling'],
-  tracking: ['accounts', 'offers'],
-  conversions: ['accounts', 'ledger', 'offers', 'rules', 'throttling', 'tracking'],
-  commissions: ['conversions', 'ledger'],
+  offers: ['principals', 'rules'],
+  ledger: ['principals'],
+  statements: ['principals'],
+  operations: ['principals', 'throttling'],
+  tracking: ['offers', 'principals'],
+  conversions: ['ledger', 'offers', 'principals', 'rules', 'throttling', 'tracking'],
+  // The sweeper asks payouts and billing for their runs whose job may be gone.
+  commissions: ['billing', 'conversions', 'ledger', 'payouts'],
   postbacks: ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
-  payouts: ['accounts', 'conversions', 'ledger'],
-  billing: ['conversions', 'ledger'],
+  payouts: ['conversions', 'ledger', 'principals'],
+  billing: ['conversions', 'ledger', 'offers', 'principals'],
   reconciliation: ['billing', 'ledger', 'payouts'],
 };
 FEATURES.portal = Object.keys(FEATURES);

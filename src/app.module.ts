@@ -7,7 +7,7 @@ import { createValidationPipe } from './common/validation/validation.pipe';
 import { allConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { ENTITIES } from './entities';
-import { AccountsModule } from './modules/accounts/accounts.module';
+import { PrincipalsModule } from './modules/principals/principals.module';
 import { HealthModule } from './modules/health/health.module';
 import { OffersModule } from './modules/offers/offers.module';
 import { ConversionsModule } from './modules/conversions/conversions.module';
@@ -44,7 +44,7 @@ export class AppModule {
         QueueModule,
         OutboxModule,
         HealthModule,
-        AccountsModule,
+        PrincipalsModule,
         OffersModule,
         TrackingModule,
         ConversionsModule,

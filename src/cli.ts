@@ -4,7 +4,8 @@ import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
 import { ENTITIES } from './entities';
 import { prepareDatabase } from './database/prepare';
-import { generateApiKey, displayPrefix, hashApiKey } from './modules/accounts/api-key.util';
+import { generateApiKey } from './modules/principals/api-key.util';
+import { principalsRepository } from './modules/principals/principals.repository';
 
 const USAGE = `usage: node dist/src/cli.js <command>
   migration:run       create the database if missing and apply pending migrations
@@ -43,11 +44,7 @@ const commands: Record<string, () => Promise<void>> = {
     await withDataSource(async (ds) => {
       const key = generateApiKey('admin');
       await ds.transaction(async (m) => {
-        const [admin] = await m.query(
-          `INSERT INTO principals (role, name, email) VALUES ('admin', 'CLI admin', 'admin@localhost')
-           ON CONFLICT (role, lower(email)) DO UPDATE SET updated_at = now() RETURNING id`,
-        );
-        await m.query('INSERT INTO api_keys (principal_id, prefix, key_hash, label) VALUES ($1, $2, $3, $4)', [admin.id, displayPrefix(key), hashApiKey(key), 'cli']);
+        await principalsRepository.addCliAdminKey(m, key);
       });
       process.stdout.write(`${key}\n`);
     });

@@ -1,6 +1,6 @@
-import { ApiKey } from './modules/accounts/api-key.entity';
-import { PostbackToken } from './modules/accounts/postback-token.entity';
-import { Principal } from './modules/accounts/principal.entity';
+import { ApiKey } from './modules/principals/api-key.entity';
+import { PostbackToken } from './modules/principals/postback-token.entity';
+import { Principal } from './modules/principals/principal.entity';
 import { GoalPayoutOverride } from './modules/offers/goal-payout-override.entity';
 import { OfferAccess } from './modules/offers/offer-access.entity';
 import { OfferGoal } from './modules/offers/offer-goal.entity';
@@ -11,7 +11,7 @@ import { Conversion } from './modules/conversions/conversion.entity';
 import { PostbackAttempt } from './modules/postbacks/postback-attempt.entity';
 import { PostbackSetting } from './modules/postbacks/postback-setting.entity';
 import { StripeEventRecord } from './integrations/stripe/stripe-event.entity';
-import { Payout, PayoutAccount, PayoutRun } from './modules/payouts/payout.entities';
+import { Payout, PayoutDestination, PayoutRun } from './modules/payouts/payout.entities';
 import { BILLING_ENTITIES } from './modules/billing/billing.entities';
 import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
@@ -32,7 +32,7 @@ export const ENTITIES = [
   PostbackSetting,
   PostbackAttempt,
   StripeEventRecord,
-  PayoutAccount,
+  PayoutDestination,
   PayoutRun,
   Payout,
   ...BILLING_ENTITIES,

@@ -24,7 +24,7 @@ const form = (o: Record<string, string | number>) => new URLSearchParams(Object.
 
 /**
  * Payees with the same history as the ones seeded through the API, written in one transaction
- * per chunk: the affiliate, its payout account (onboarded: the connected account exists in the
+ * per chunk: the affiliate, its payout destination (onboarded: the connected account exists in the
  * emulator and can receive transfers), one approved lead, and the ledger entries the commission
  * job posts for it (commission: Dr receivable 2 000, Cr pending 1 500, Cr margin 500; approval:
  * Dr pending 1 500, Cr available 1 500) with the cached balances. INSERT only; the deferred

@@ -5,7 +5,8 @@ import { entityOwners, OwnershipRules, ownershipViolations, readSources, SourceF
 /*
  * Each aggregate owns its tables (ARCHITECTURE.md): every write to a table — INSERT, UPDATE,
  * DELETE, a row lock — runs in the module that owns it, through its repository
- * (ConversionsRepository, LedgerRepository …). Another module may READ a foreign table only
+ * (ConversionsRepository, LedgerRepository, PrincipalsRepository, OffersRepository, PayoutsRepository,
+ * InvoicesRepository …). Another module may READ a foreign table only
  * from a read model: statements, reports, the ledger checks and reconciliation read across
  * aggregates by nature, and never write them. What still crosses is listed below, each with why.
  */
@@ -25,8 +26,6 @@ const OWNERS_WITHOUT_ENTITY: Record<string, string> = {
   report_conversion_keys: 'reports',
 };
 
-const NO_PRINCIPALS_REPOSITORY = 'reads who a principal is (role, status, name, threshold); until the accounts module has its repository';
-
 const RULES: OwnershipRules = {
   owners: new Map([...entityOwners(SOURCES), ...Object.entries(OWNERS_WITHOUT_ENTITY)]),
   shared: {
@@ -43,39 +42,12 @@ const RULES: OwnershipRules = {
     'src/demo/demo.ts': 'the demo prints the figures of the network it built',
   },
   allowed: [
-    { file: 'src/cli.ts', table: 'principals', write: true, reason: 'admin:create-key bootstraps the first admin outside the app (no Nest container)' },
-    { file: 'src/cli.ts', table: 'api_keys', write: true, reason: 'admin:create-key, as above' },
-    {
-      file: 'src/modules/conversions/conversions.service.ts',
-      table: 'offers',
-      write: true,
-      reason: 'a row lock only: serialises the conversions of a capped offer so counts cannot race past the cap',
-    },
     {
       file: 'src/modules/conversions/conversions.service.ts',
       table: 'outbox',
       write: true,
       reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
     },
-    { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
-    { file: 'src/modules/conversions/conversions.repository.ts', table: 'invoice_credits', write: false, reason: 'reversed results of an invoice not credited yet' },
-    { file: 'src/modules/conversions/offer-snapshots.ts', table: 'offers', write: false, reason: 'a conversion snapshots its offer; until the offers module has its repository' },
-    { file: 'src/modules/conversions/offer-snapshots.ts', table: 'offer_goals', write: false, reason: 'as above, the goal' },
-    { file: 'src/modules/conversions/offer-snapshots.ts', table: 'offer_access', write: false, reason: 'as above, the affiliate’s access' },
-    { file: 'src/modules/conversions/offer-snapshots.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/ledger/ledger.repository.ts', table: 'principals', write: false, reason: 'payout candidates: active affiliates and their payout threshold' },
-    { file: 'src/modules/ledger/ledger.repository.ts', table: 'payout_accounts', write: false, reason: 'payout candidates: affiliates with payouts enabled' },
-    { file: 'src/modules/ledger/ledger.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/ledger/adjustments.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/billing/billing.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/offers/offers.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/payouts/payout-accounts.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/statements/statements.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/portal/auth/sessions.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/portal/auth/users.service.ts', table: 'principals', write: true, reason: 'creates the first admin principal at start-up; to go through AccountsService' },
-    { file: 'src/modules/tracking/affiliate-offers.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/tracking/links.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/tracking/links.service.ts', table: 'offers', write: false, reason: 'a link checks its offer; until the offers module has its repository' },
   ],
 };
 
@@ -129,6 +101,20 @@ describe('each aggregate owns its tables', () => {
       'src/modules/postbacks/planted.ts:1 reads conversions (owned by conversions)',
     ]);
     expect(added(plant('src/modules/statements/statement-sql.ts', 'const q = `SELECT 1 FROM payouts p`;'))).toEqual([]);
+  });
+
+  it('catches another module asking the principals table (or an offer, a payout, an invoice) instead of its owner’s repository', () => {
+    const sql = plant('src/modules/billing/planted.ts', 'const q = `SELECT name, email FROM principals WHERE id = $1`;');
+    expect(added(sql)).toEqual(['src/modules/billing/planted.ts:1 reads principals (owned by principals)']);
+    const entity = plant(
+      'src/modules/tracking/planted.ts',
+      "import { Offer } from '../offers/offer.entity';\nconst offer = await manager.findOneBy(Offer, { id });\nconst q = `SELECT 1 FROM payouts p JOIN invoices i ON i.id = p.id`;",
+    );
+    expect(added(entity)).toEqual([
+      'src/modules/tracking/planted.ts:3 reads payouts (owned by payouts)',
+      'src/modules/tracking/planted.ts:3 reads invoices (owned by billing)',
+      'src/modules/tracking/planted.ts:2 reads offers (owned by offers)',
+    ]);
   });
 
   it('catches a read model that writes', () => {

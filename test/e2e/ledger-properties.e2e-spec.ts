@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { AccountsService } from '../../src/modules/accounts/accounts.service';
+import { PrincipalsService } from '../../src/modules/principals/principals.service';
 import { LedgerService } from '../../src/modules/ledger/ledger.service';
 import {
   approvalLines,
@@ -113,17 +113,17 @@ const pickFrom = <T>(items: T[], pick: number): T | undefined => (items.length ?
 describe('ledger properties', () => {
   let t: TestApp;
   let ledger: LedgerService;
-  let accounts: AccountsService;
+  let principals: PrincipalsService;
 
   beforeAll(async () => {
     t = await createTestApp();
     ledger = t.app.get(LedgerService);
-    accounts = t.app.get(AccountsService);
+    principals = t.app.get(PrincipalsService);
   });
   afterAll(() => t.close());
 
   const principal = async (role: 'affiliate' | 'advertiser') => {
-    const { principal: p } = await accounts.createPrincipal(role, { name: role, email: `${randomUUID()}@example.test` });
+    const { principal: p } = await principals.createPrincipal(role, { name: role, email: `${randomUUID()}@example.test` });
     return p.id;
   };
 

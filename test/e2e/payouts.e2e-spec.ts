@@ -539,7 +539,7 @@ describe('payouts to affiliates through Stripe', () => {
   describe('payout rails', () => {
     it('wires every payout event of the Stripe rail and every invoice event of billing when the app starts', () => {
       expect(t.app.get(StripeEventsService).registered()).toEqual(Object.keys(STRIPE_EVENT_OWNERS).sort());
-      expect(t.app.get(PayoutRails).default).toMatchObject({ name: 'stripe', clearingAccount: 'stripe_clearing' });
+      expect(t.app.get(PayoutRails).default).toMatchObject({ name: 'stripe', clearingLedgerAccount: 'stripe_clearing' });
     });
 
     it("writes the rail's columns and, until the Stripe columns are dropped, keeps them equal whichever side is written", async () => {

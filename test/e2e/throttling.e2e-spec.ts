@@ -1,10 +1,7 @@
-import { getRepositoryToken } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { Repository } from 'typeorm';
-import { AccountsService } from '../../src/modules/accounts/accounts.service';
-import { ApiKey } from '../../src/modules/accounts/api-key.entity';
-import { PostbackToken } from '../../src/modules/accounts/postback-token.entity';
+import { PrincipalsService } from '../../src/modules/principals/principals.service';
+import { principalsRepository } from '../../src/modules/principals/principals.repository';
 import { addUser, csrfOf, PASSWORD } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createAdvertiser, createAffiliate, PrincipalHandle } from '../support/factories';
@@ -34,8 +31,7 @@ describe('rate limits that hold', () => {
     });
 
     it('refuses unknown keys from one address with 429 past the failure limit, without looking them up', async () => {
-      const apiKeys = t.app.get<Repository<ApiKey>>(getRepositoryToken(ApiKey));
-      const lookups = jest.spyOn(apiKeys, 'createQueryBuilder');
+      const lookups = jest.spyOn(principalsRepository, 'keyOwner');
       try {
         const from = freshIp();
         const answers = await Promise.all(Array.from({ length: 30 }, () => t.http.get('/v1/me').set(from).set(auth(fakeKey()))));
@@ -52,8 +48,7 @@ describe('rate limits that hold', () => {
     });
 
     it('refuses invented postback tokens from one address with 429 past the failure limit, without looking them up', async () => {
-      const tokens = t.app.get<Repository<PostbackToken>>(getRepositoryToken(PostbackToken));
-      const lookups = jest.spyOn(tokens, 'createQueryBuilder');
+      const lookups = jest.spyOn(principalsRepository, 'findLivePostbackToken');
       try {
         const from = freshIp();
         const answers = await Promise.all(
@@ -90,7 +85,7 @@ describe('rate limits that hold', () => {
     it('does not count a good key against its address', async () => {
       const from = freshIp();
       const owner = { id: affiliate.id, role: 'affiliate' as const, name: 'affiliate', keyId: '' };
-      const keys = await Promise.all(Array.from({ length: 8 }, () => t.app.get(AccountsService).createApiKey(owner, undefined, null)));
+      const keys = await Promise.all(Array.from({ length: 8 }, () => t.app.get(PrincipalsService).createApiKey(owner, undefined, null)));
       for (const { key } of keys) await t.http.get('/v1/me').set(from).set(auth(key)).expect(200);
       await t.http.get('/v1/me').set(from).set(auth(fakeKey())).expect(401);
     });
@@ -98,7 +93,7 @@ describe('rate limits that hold', () => {
       const unlimited = await createTestApp({ sharing: t, env: { RATE_LIMIT_API: '0', RATE_LIMIT_KEY_FAILURES: '5' } });
       try {
         const from = freshIp();
-        const { key } = await unlimited.app.get(AccountsService).createApiKey({ id: affiliate.id, role: 'affiliate', name: 'affiliate', keyId: '' }, undefined, 'burst');
+        const { key } = await unlimited.app.get(PrincipalsService).createApiKey({ id: affiliate.id, role: 'affiliate', name: 'affiliate', keyId: '' }, undefined, 'burst');
         const answers = await Promise.all(Array.from({ length: 40 }, () => unlimited.http.get('/v1/me').set(from).set(auth(key))));
         expect(answers.map((r) => r.status)).toEqual(Array(40).fill(200));
         const fakes = await Promise.all(Array.from({ length: 6 }, () => unlimited.http.get('/v1/me').set(from).set(auth(fakeKey()))));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiKeyGuard } from '../../src/modules/accounts/api-key.guard';
+import { ApiKeyGuard } from '../../src/modules/principals/api-key.guard';
 import { RedisService } from '../../src/queue/redis.service';
 import { ClickIdCodec } from '../../src/modules/tracking/click-id';
 import { ClickIdService, loadOrCreateClickSecret } from '../../src/modules/tracking/click-id.service';

@@ -7,7 +7,7 @@ import TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.setup';
 import { PinoLoggerService } from '../../src/common/logging/pino-logger';
-import { AccountsService } from '../../src/modules/accounts/accounts.service';
+import { PrincipalsService } from '../../src/modules/principals/principals.service';
 import { databaseUrl, dropDatabase, randomSuffix, TEST_REDIS_URL, withAdminClient } from './test-env';
 
 export interface TestApp {
@@ -90,7 +90,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     await app.init();
   }
   await app.getHttpAdapter().getInstance().ready();
-  await app.get(AccountsService).bootstrapAdmin(adminKey);
+  await app.get(PrincipalsService).bootstrapAdmin(adminKey);
 
   return {
     app,

@@ -9,16 +9,23 @@ describe('invoice lines', () => {
   it('are exactly the tagged rows: one line per offer and goal, amounts and counts adding up to theirs', () => {
     const row = fc.record({
       offer_id: fc.constantFrom('o1', 'o2', 'o3'),
-      offer_name: fc.constant('Offer'),
       goal_key: fc.constantFrom('lead', 'sale'),
       revenue: fc.integer({ min: 1, max: 10_000_000 }).map(String),
     });
     fc.assert(
       fc.property(fc.array(row, { maxLength: 60 }), (rows) => {
-        const lines = linesOf(rows);
+        const lines = linesOf(
+          rows,
+          new Map([
+            ['o1', 'Offer one'],
+            ['o2', 'Offer two'],
+            ['o3', 'Offer three'],
+          ]),
+        );
         expect(sum(lines)).toBe(rows.reduce((s, r) => s + Number(r.revenue), 0));
         expect(lines.reduce((n, l) => n + l.conversions, 0)).toBe(rows.length);
         expect(new Set(lines.map((l) => `${l.offerId}|${l.goal}`)).size).toBe(lines.length);
+        expect(lines.every((l) => l.offerName === { o1: 'Offer one', o2: 'Offer two', o3: 'Offer three' }[l.offerId])).toBe(true);
       }),
     );
   });

@@ -7,23 +7,25 @@ import { AuthPrincipal } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
 import { RunEngine, RunProgress } from '../../common/runs/run-engine';
-import { updateReturning } from '../../database/sql';
 import { addMinor } from '../../common/money';
 import { isDefinitiveRefusal, StripeClient } from '../../integrations/stripe/stripe.client';
 import { toStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { OutboxService } from '../../queue/outbox/outbox.service';
+import { offersRepository } from '../offers/offers.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
 import { InvoiceSettlementService } from './invoice-settlement.service';
+import { invoicesRepository } from './invoices.repository';
 import { ListInvoicesQueryDto, RequestInvoiceRunDto } from './dto/billing.dto';
 
-/** An invoice's lines, from exactly the conversions its tagging statement returned. */
-export function linesOf(tagged: InvoiceTaggedRow[]): InvoiceLine[] {
+/** An invoice's lines, from exactly the conversions its tagging statement returned (offers named by `offerNames`). */
+export function linesOf(tagged: InvoiceTaggedRow[], offerNames: ReadonlyMap<string, string>): InvoiceLine[] {
   const lines = new Map<string, InvoiceLine>();
   for (const row of tagged) {
     const key = `${row.offer_id}|${row.goal_key}`;
-    const line = lines.get(key) ?? { offerId: row.offer_id, offerName: row.offer_name, goal: row.goal_key, conversions: 0, amount: 0 };
+    const line = lines.get(key) ?? { offerId: row.offer_id, offerName: offerNames.get(row.offer_id) ?? '', goal: row.goal_key, conversions: 0, amount: 0 };
     line.conversions += 1;
     line.amount = addMinor(line.amount, toMinor(row.revenue));
     lines.set(key, line);
@@ -48,7 +50,7 @@ export class BillingService {
       concurrency: 1,
       noun: 'invoice',
       plan: (runId) => this.plan(runId),
-      open: (runId) => this.dataSource.getRepository(Invoice).find({ where: { runId, status: 'draft' }, order: { id: 'ASC' } }),
+      open: (runId) => invoicesRepository.openInvoices(this.dataSource.manager, runId),
       execute: (invoice) => this.issue(invoice),
       // Only Stripe refusing outright abandons an invoice; anything else (network, 5xx, our own
       // database after Stripe acted) is retried with the same idempotency keys.
@@ -72,36 +74,22 @@ export class BillingService {
     // eslint-disable-next-line @typescript-eslint/no-unused-expressions -- the getter throws
     this.stripe.api; // the clear 503 now if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
-      const inserted: { id: string }[] = await manager.query(
-        `INSERT INTO invoice_runs (period_from, period_to, currency, status, requested_by) VALUES ($1, $2, $3, 'queued', $4)
-         ON CONFLICT (period_from, period_to, COALESCE(currency, '')) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id`,
-        [from, to, dto.currency ?? null, actor.id],
-      );
-      if (!inserted.length) {
-        return manager
-          .createQueryBuilder(InvoiceRun, 'r')
-          .where(`r.period_from = :from AND r.period_to = :to AND COALESCE(r.currency, '') = :currency AND r.status IN ('queued', 'running')`, {
-            from,
-            to,
-            currency: dto.currency ?? '',
-          })
-          .getOneOrFail();
-      }
-      await this.outbox.enqueue(manager, 'invoice_run.requested', inserted[0].id);
-      return manager.findOneByOrFail(InvoiceRun, { id: inserted[0].id });
+      const { run, created } = await invoicesRepository.startOrJoinRun(manager, from, to, dto.currency ?? null, actor.id);
+      if (created) await this.outbox.enqueue(manager, 'invoice_run.requested', run.id);
+      return run;
     });
     this.outbox.notify();
     return run;
   }
 
   async getRun(id: string): Promise<InvoiceRun> {
-    const run = await this.dataSource.getRepository(InvoiceRun).findOneBy({ id });
+    const run = await invoicesRepository.findRun(this.dataSource.manager, id);
     if (!run) throw new AppError('invoice_run_not_found', HttpStatus.NOT_FOUND, 'No such invoice run');
     return run;
   }
 
   list(actor: AuthPrincipal, query: ListInvoicesQueryDto): Promise<Page<Invoice>> {
-    const qb = this.dataSource.getRepository(Invoice).createQueryBuilder('i');
+    const qb = invoicesRepository.listQuery(this.dataSource.manager);
     const advertiserId = actor.role === 'advertiser' ? actor.id : query.advertiserId;
     if (advertiserId) qb.andWhere('i.advertiser_id = :advertiserId', { advertiserId });
     if (query.runId) qb.andWhere('i.run_id = :runId', { runId: query.runId });
@@ -114,11 +102,7 @@ export class BillingService {
   /** Invoices with what reversed results took off them, for the API. */
   async credited(invoiceIds: string[]): Promise<Map<string, number>> {
     if (!invoiceIds.length) return new Map();
-    const rows: { invoice_id: string; total: string }[] = await this.dataSource.query(
-      `SELECT invoice_id, sum(amount)::text AS total FROM invoice_credits WHERE invoice_id = ANY($1::uuid[]) GROUP BY 1`,
-      [invoiceIds],
-    );
-    return new Map(rows.map((r) => [r.invoice_id, Number(r.total)]));
+    return invoicesRepository.creditedTotals(this.dataSource.manager, invoiceIds);
   }
 
   /**
@@ -144,34 +128,29 @@ export class BillingService {
    */
   private async plan(runId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const run = await manager.findOne(InvoiceRun, { where: { id: runId }, lock: { mode: 'pessimistic_write' } });
+      const run = await invoicesRepository.lockRun(manager, runId);
       if (!run || run.plannedAt) return;
       const groups = await conversionsRepository.billableGroups(manager, run.currency, run.periodTo);
       let total = 0;
       let count = 0;
       for (const { advertiser_id: advertiserId, currency } of groups) {
         const id = randomUUID();
-        const inserted = await manager.query(
-          `INSERT INTO invoices (id, run_id, advertiser_id, currency, period_from, period_to, amount, conversions, status)
-           VALUES ($1, $2, $3, $4, $5, $6, 1, 0, 'draft') ON CONFLICT (advertiser_id, currency) WHERE status = 'draft' DO NOTHING RETURNING id`,
-          [id, runId, advertiserId, currency, run.periodFrom, run.periodTo],
-        );
-        if (!inserted.length) {
+        if (!(await invoicesRepository.insertDraft(manager, { id, runId, advertiserId, currency, periodFrom: run.periodFrom, periodTo: run.periodTo }))) {
           this.logger.log(`run ${runId}: ${advertiserId} ${currency} is being billed by another run`);
           continue;
         }
         const tagged = await conversionsRepository.tagForInvoice(manager, { id, advertiserId, currency, periodTo: run.periodTo });
         if (!tagged.length) {
-          await manager.query(`DELETE FROM invoices WHERE id = $1`, [id]);
+          await invoicesRepository.deleteDraft(manager, id);
           continue;
         }
-        const lines = linesOf(tagged);
+        const lines = linesOf(tagged, await offersRepository.names(manager, [...new Set(tagged.map((t) => t.offer_id))]));
         const amount = lines.reduce((sum, l) => addMinor(sum, l.amount), 0);
-        await manager.update(Invoice, { id }, { amount, conversions: tagged.length, lines });
+        await invoicesRepository.setContents(manager, id, amount, tagged.length, lines);
         total = addMinor(total, amount);
         count += 1;
       }
-      await manager.update(InvoiceRun, { id: runId }, { plannedAt: new Date(), totalCount: count, totalAmount: total });
+      await invoicesRepository.markRunPlanned(manager, runId, count, total);
     });
   }
 
@@ -182,7 +161,7 @@ export class BillingService {
    */
   private async abandon(invoice: Invoice, cause: unknown): Promise<void> {
     const reason = (cause as Error)?.message ?? String(cause);
-    const { stripeInvoiceId } = await this.dataSource.getRepository(Invoice).findOneByOrFail({ id: invoice.id });
+    const { stripeInvoiceId } = await invoicesRepository.getOrFail(this.dataSource.manager, invoice.id);
     if (stripeInvoiceId) {
       const api = this.stripe.api;
       const onStripe = await api.invoices.retrieve(stripeInvoiceId).catch((e: { statusCode?: number }) => {
@@ -193,15 +172,10 @@ export class BillingService {
       if (onStripe) await api.invoices.del(stripeInvoiceId);
     }
     await this.dataSource.transaction(async (manager) => {
-      const [failed] = await updateReturning(
-        manager,
-        `UPDATE invoices SET status = 'failed', error = $2, stripe_invoice_id = NULL WHERE id = $1 AND status = 'draft' RETURNING id`,
-        [invoice.id, reason.slice(0, 500)],
-      );
-      if (!failed) return;
+      if (!(await invoicesRepository.failDraft(manager, invoice.id, reason.slice(0, 500)))) return;
       await conversionsRepository.releaseFromInvoice(manager, invoice.id);
       const failure: InvoiceFailure = { invoiceId: invoice.id, advertiserId: invoice.advertiserId, currency: invoice.currency, error: reason.slice(0, 500) };
-      await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1, failures = failures || $2::jsonb WHERE id = $1`, [invoice.runId, JSON.stringify([failure])]);
+      await invoicesRepository.countRunDone(manager, invoice.runId, failure);
     });
     this.logger.warn(`invoice ${invoice.id} (${invoice.advertiserId}, ${invoice.currency}) could not be issued and was released: ${reason}`);
   }
@@ -209,7 +183,7 @@ export class BillingService {
   private async issue(invoice: Invoice): Promise<void> {
     const api = this.stripe.api;
     const customer = invoice.stripeCustomerId ?? (await this.customerFor(invoice.advertiserId));
-    await this.dataSource.getRepository(Invoice).update({ id: invoice.id }, { stripeCustomerId: customer });
+    await invoicesRepository.setCustomer(this.dataSource.manager, invoice.id, customer);
     const stripeInvoice = await api.invoices.create(
       {
         customer,
@@ -224,7 +198,7 @@ export class BillingService {
       { idempotencyKey: `afx-invoice-${invoice.id}` },
     );
     // Recorded while still a draft, so a failure later knows which Stripe draft to delete.
-    await this.dataSource.getRepository(Invoice).update({ id: invoice.id, status: 'draft' }, { stripeInvoiceId: stripeInvoice.id as string });
+    await invoicesRepository.setStripeDraft(this.dataSource.manager, invoice.id, stripeInvoice.id as string);
     for (const [i, line] of invoice.lines.entries()) {
       await api.invoiceItems.create(
         {
@@ -244,12 +218,8 @@ export class BillingService {
 
   private async recordIssued(invoice: Invoice, finalized: Stripe.Invoice): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const [updated] = await updateReturning(
-        manager,
-        `UPDATE invoices SET status = 'open', stripe_invoice_id = $2, hosted_invoice_url = $3, finalized_at = now() WHERE id = $1 AND status = 'draft' RETURNING id`,
-        [invoice.id, finalized.id, finalized.hosted_invoice_url ?? null],
-      );
-      if (updated) await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1 WHERE id = $1`, [invoice.runId]);
+      if (await invoicesRepository.markIssued(manager, invoice.id, finalized.id as string, finalized.hosted_invoice_url ?? null))
+        await invoicesRepository.countRunDone(manager, invoice.runId);
     });
     this.logger.log(`invoice ${invoice.id} issued as ${finalized.id}: ${invoice.amount} ${invoice.currency} minor units`);
     // Results reversed while it was a draft are credited now that there is a Stripe invoice to credit.
@@ -258,12 +228,13 @@ export class BillingService {
 
   /** The advertiser's Stripe customer: known from an earlier invoice, found by metadata, or created once. */
   private async customerFor(advertiserId: string): Promise<string> {
-    const [previous] = await this.dataSource.query(`SELECT stripe_customer_id FROM invoices WHERE advertiser_id = $1 AND stripe_customer_id IS NOT NULL LIMIT 1`, [advertiserId]);
-    if (previous) return previous.stripe_customer_id;
+    const previous = await invoicesRepository.knownCustomer(this.dataSource.manager, advertiserId);
+    if (previous) return previous;
     const api = this.stripe.api;
     const found = await api.customers.search({ query: `metadata['advertiser_id']:'${advertiserId}'`, limit: 1 });
     if (found.data[0]) return found.data[0].id;
-    const [advertiser] = await this.dataSource.query(`SELECT name, email FROM principals WHERE id = $1`, [advertiserId]);
+    const advertiser = await principalsRepository.find(this.dataSource.manager, advertiserId);
+    if (!advertiser) throw new Error(`invoice for advertiser ${advertiserId}, who does not exist`);
     const created = await api.customers.create(
       { name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } },
       { idempotencyKey: `afx-customer-${advertiserId}` },

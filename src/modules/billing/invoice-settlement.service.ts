@@ -8,7 +8,8 @@ import { StripeEventsService } from '../../integrations/stripe/stripe-events.ser
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
-import { CreditedInvoiceStatus, Invoice, InvoiceCredit } from './billing.entities';
+import { CreditedInvoiceStatus, Invoice } from './billing.entities';
+import { invoicesRepository } from './invoices.repository';
 import { BILLING_KINDS, creditLines, writeOffLines, writeOffReversalLines } from './billing.postings';
 
 /**
@@ -37,14 +38,10 @@ export class InvoiceSettlementService implements OnModuleInit {
   private async findLocked(manager: EntityManager, stripeInvoice: Stripe.Invoice): Promise<Invoice | null> {
     const ours = stripeInvoice.metadata?.invoice_id;
     const byMetadata = ours && UUID_PATTERN.test(ours) ? ours : null;
-    const [row]: { id: string }[] = await manager.query(
-      `SELECT id FROM invoices WHERE stripe_invoice_id = $1 OR id = $2::uuid ORDER BY (stripe_invoice_id = $1) DESC NULLS LAST LIMIT 1 FOR UPDATE`,
-      [stripeInvoice.id, byMetadata],
-    );
-    if (!row) return null;
-    const invoice = await manager.findOneByOrFail(Invoice, { id: row.id });
+    const invoice = await invoicesRepository.lockByStripeInvoice(manager, stripeInvoice.id as string, byMetadata);
+    if (!invoice) return null;
     if (invoice.stripeInvoiceId && invoice.stripeInvoiceId !== stripeInvoice.id) return null; // another Stripe invoice claims it
-    if (!invoice.stripeInvoiceId) await manager.update(Invoice, { id: invoice.id }, { stripeInvoiceId: stripeInvoice.id as string });
+    if (!invoice.stripeInvoiceId) await invoicesRepository.setStripeInvoice(manager, invoice.id, stripeInvoice.id as string);
     return invoice;
   }
 
@@ -69,7 +66,7 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (invoice.status === 'paid') return 'already paid';
     if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, paid.id as string);
     const amount = paid.amount_paid ?? 0;
-    await manager.update(Invoice, { id: invoice.id }, { status: 'paid', paidAt: new Date(event.created * 1000), amountPaid: amount });
+    await invoicesRepository.settle(manager, invoice.id, { status: 'paid', paidAt: new Date(event.created * 1000), amountPaid: amount });
     if (amount > 0) await this.post(manager, invoice, LEDGER_KINDS.invoicePaid, invoicePaidLines(invoice, amount), paid.id as string);
     const owed = invoice.amount - amount - (await this.credited(manager, invoice.id, 'open'));
     return owed > 0 ? `receivable settled by ${amount}, ${owed} still owed` : 'receivable settled';
@@ -82,7 +79,7 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (!invoice) return 'unknown invoice';
     if (invoice.status !== 'open' && invoice.status !== 'uncollectible') return `not voided: the invoice is ${invoice.status}`;
     if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, voided.id as string);
-    await manager.update(Invoice, { id: invoice.id }, { status: 'void', voidedAt: new Date(event.created * 1000) });
+    await invoicesRepository.settle(manager, invoice.id, { status: 'void', voidedAt: new Date(event.created * 1000) });
     const released = await conversionsRepository.releaseFromInvoice(manager, invoice.id);
     return `voided; ${released} result(s) released to the next invoice run`;
   }
@@ -94,22 +91,21 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (!invoice) return 'unknown invoice';
     if (invoice.status !== 'open') return `not written off: the invoice is ${invoice.status}`;
     const amount = marked.amount_remaining ?? 0;
-    await manager.update(Invoice, { id: invoice.id }, { status: 'uncollectible', writtenOff: amount });
+    await invoicesRepository.settle(manager, invoice.id, { status: 'uncollectible', writtenOff: amount });
     if (amount > 0) await this.post(manager, invoice, BILLING_KINDS.writeOff, writeOffLines(invoice, amount), marked.id as string);
     return `written off: ${amount}`;
   }
 
-  private async credited(manager: EntityManager, invoiceId: string, status?: CreditedInvoiceStatus): Promise<number> {
-    const [row] = await manager.query(`SELECT COALESCE(sum(amount), 0)::text AS total FROM invoice_credits WHERE invoice_id = $1 AND ($2::text IS NULL OR invoice_status = $2)`, [
-      invoiceId,
-      status ?? null,
-    ]);
-    return Number(row.total);
+  private credited(manager: EntityManager, invoiceId: string, status?: CreditedInvoiceStatus): Promise<number> {
+    return invoicesRepository.credited(manager, invoiceId, status);
   }
 
   /** Credits every reversed result of an invoice not credited yet (after it is issued: reversals that came while it was a draft). */
   async creditReversals(invoiceId: string): Promise<void> {
-    for (const id of await conversionsRepository.reversedNotCredited(this.dataSource.manager, invoiceId)) await this.creditReversal(id);
+    const manager = this.dataSource.manager;
+    const reversed = await conversionsRepository.reversedOnInvoice(manager, invoiceId);
+    const credited = await invoicesRepository.creditedConversions(manager, reversed);
+    for (const id of reversed.filter((id) => !credited.has(id))) await this.creditReversal(id);
   }
 
   /**
@@ -121,8 +117,8 @@ export class InvoiceSettlementService implements OnModuleInit {
     const conversion = await conversionsRepository.reversedRow(this.dataSource.manager, conversionId);
     if (!conversion || conversion.status !== 'reversed' || !conversion.invoice_id || Number(conversion.revenue) <= 0) return 'nothing to credit';
     // A credit is recorded once its credit note exists.
-    if (await this.dataSource.getRepository(InvoiceCredit).existsBy({ conversionId })) return 'already credited';
-    const invoice = await this.dataSource.getRepository(Invoice).findOneByOrFail({ id: conversion.invoice_id });
+    if (await invoicesRepository.isCredited(this.dataSource.manager, conversionId)) return 'already credited';
+    const invoice = await invoicesRepository.getOrFail(this.dataSource.manager, conversion.invoice_id);
     // A draft is credited once it is issued (the run calls creditReversals); void and failed ones bill nothing.
     if (!invoice.stripeInvoiceId || !['open', 'paid', 'uncollectible'].includes(invoice.status)) return `not credited: the invoice is ${invoice.status}`;
     const amount = Number(conversion.revenue);
@@ -141,11 +137,7 @@ export class InvoiceSettlementService implements OnModuleInit {
       { idempotencyKey: `afx-credit-note-${conversionId}-${status}` },
     );
     await this.dataSource.transaction(async (manager) => {
-      await manager.query(
-        `INSERT INTO invoice_credits (invoice_id, conversion_id, amount, currency, invoice_status, stripe_credit_note_id) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (conversion_id) DO NOTHING`,
-        [invoice.id, conversionId, amount, invoice.currency, status, note.id],
-      );
+      await invoicesRepository.addCredit(manager, { invoiceId: invoice.id, conversionId, amount, currency: invoice.currency, invoiceStatus: status, stripeCreditNoteId: note.id });
       if (status !== 'open') {
         await this.ledger.post(manager, {
           kind: BILLING_KINDS.credit,

@@ -2,12 +2,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { OutboxRelay } from '../../queue/outbox/outbox.relay';
 import { isBatchRoute, OutboxRoutes, OutboxTopic } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES, QueueName } from '../../queue/queues';
+import { invoicesRepository } from '../billing/invoices.repository';
 import { ConversionsService } from '../conversions/conversions.service';
+import { payoutsRepository } from '../payouts/payouts.repository';
 import { missingPostingsQuery } from './commission.checks';
 import { CommissionsService } from './commissions.service';
 
@@ -28,10 +30,10 @@ const RETRY_FAILED: Partial<Record<QueueName, (job: Job) => boolean>> = {
   billing: (job) => job.name === JOBS.stripeEvent,
 };
 
-/** Runs whose job is gone: the table to re-drive them from, and the topic whose route (queue, job, job id) they take. */
-const RUNS: { table: string; topic: OutboxTopic }[] = [
-  { table: 'payout_runs', topic: 'payout_run.requested' },
-  { table: 'invoice_runs', topic: 'invoice_run.requested' },
+/** Runs whose job may be gone: where to find the live ones older than the grace (their owner's repository), and the topic whose route (queue, job, job id) they take. */
+const RUNS: { live: (manager: EntityManager) => Promise<string[]>; topic: OutboxTopic }[] = [
+  { live: (manager) => payoutsRepository.liveRunsOlderThan(manager, GRACE_SECONDS, BATCH), topic: 'payout_run.requested' },
+  { live: (manager) => invoicesRepository.liveRunsOlderThan(manager, GRACE_SECONDS, BATCH), topic: 'invoice_run.requested' },
 ];
 
 export interface SweepReport {
@@ -119,11 +121,9 @@ export class SweeperService {
     for (const run of RUNS) {
       const route = this.routes.get(run.topic);
       if (!route || isBatchRoute(route)) throw new Error(`outbox topic ${run.topic} has no one-job route`);
-      const stuck: { id: string }[] = await this.dataSource.query(
-        `SELECT id FROM ${run.table} WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(secs => ${GRACE_SECONDS}) ORDER BY created_at LIMIT ${BATCH}`,
-      );
+      const stuck = await run.live(this.dataSource.manager);
       const queue = this.queues[route.queue];
-      for (const { id } of stuck) {
+      for (const id of stuck) {
         const jobId = route.jobId(id, {});
         const job = await queue.getJob(jobId);
         if (job && (await job.isFailed())) await job.retry('failed');

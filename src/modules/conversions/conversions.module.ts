@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccountsModule } from '../accounts/accounts.module';
+import { PrincipalsModule } from '../principals/principals.module';
 import { CommissionPostingsModule } from './commission-postings';
 import { TrackingModule } from '../tracking/tracking.module';
 import { ConversionEvent } from './conversion-event.entity';
@@ -11,7 +11,7 @@ import { OfferSnapshots } from './offer-snapshots';
 import { PostbackController } from './postback.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Conversion, ConversionEvent]), AccountsModule, TrackingModule, CommissionPostingsModule],
+  imports: [TypeOrmModule.forFeature([Conversion, ConversionEvent]), PrincipalsModule, TrackingModule, CommissionPostingsModule],
   controllers: [ConversionsController, PostbackController],
   providers: [ConversionsService, OfferSnapshots],
   exports: [ConversionsService],

@@ -21,7 +21,6 @@ export interface ConversionPostingRow {
 /** A conversion an invoice run tagged, with what its invoice line needs. */
 export interface InvoiceTaggedRow {
   offer_id: string;
-  offer_name: string;
   goal_key: string;
   revenue: string;
 }
@@ -235,9 +234,9 @@ export class ConversionsRepository {
       // Locked in id order first, as payout runs lock theirs, so the two never deadlock; a row
       // that changed while we waited for it is re-checked by FOR UPDATE and left out.
       `WITH picked AS (SELECT c.id FROM conversions c WHERE c.advertiser_id = $1 AND c.currency = $4 AND ${BILLABLE} ORDER BY c.id FOR UPDATE)
-       UPDATE conversions t SET invoice_id = $3 FROM picked p, offers o
-        WHERE t.id = p.id AND o.id = t.offer_id
-        RETURNING t.offer_id, o.name AS offer_name, t.goal_key, t.revenue::text AS revenue`,
+       UPDATE conversions t SET invoice_id = $3 FROM picked p
+        WHERE t.id = p.id
+        RETURNING t.offer_id, t.goal_key, t.revenue::text AS revenue`,
       [invoice.advertiserId, invoice.periodTo, invoice.id, invoice.currency],
     );
   }
@@ -247,13 +246,11 @@ export class ConversionsRepository {
     return (await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoiceId])).length;
   }
 
-  /** The invoice's reversed results with revenue that no credit covers yet. */
-  async reversedNotCredited(manager: EntityManager, invoiceId: string): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
-      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0
-          AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
-      [invoiceId],
-    );
+  /** The invoice's reversed results with revenue, in id order (billing credits those it has not credited yet). */
+  async reversedOnInvoice(manager: EntityManager, invoiceId: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(`SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0 ORDER BY c.id`, [
+      invoiceId,
+    ]);
     return rows.map((r) => r.id);
   }
 

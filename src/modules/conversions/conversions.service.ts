@@ -9,6 +9,7 @@ import { entityRows, EntityRows } from '../../database/entity-rows';
 import { preparedQuery } from '../../database/sql';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Offer } from '../offers/offer.entity';
+import { offersRepository } from '../offers/offers.repository';
 import { ClickIdService } from '../tracking/click-id.service';
 import { CouponsService } from '../tracking/coupons.service';
 import { LinksService } from '../tracking/links.service';
@@ -209,7 +210,7 @@ export class ConversionsService {
     if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, isPixel(input))) return null;
     return this.dataSource.transaction(async (manager) => {
       // Serialise the conversions of a capped offer so counts cannot race past the cap.
-      await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
+      await offersRepository.lockForCaps(manager, offer.id);
       await this.applyCaps(manager, draft, offer);
       return this.write(manager, draft, actor);
     });

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ChangeEvents } from '../../common/events/change-events';
-import { Principal, PrincipalStatus } from '../accounts/principal.entity';
-import { OfferAccess } from '../offers/offer-access.entity';
-import { OfferGoal } from '../offers/offer-goal.entity';
-import { Offer } from '../offers/offer.entity';
+import { PrincipalStatus } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
+import type { Offer } from '../offers/offer.entity';
+import { offersRepository } from '../offers/offers.repository';
 
 const TTL_MS = 2_000;
 
@@ -45,10 +45,7 @@ export class OfferSnapshots {
   }
 
   private async loadOffer(id: string): Promise<Offer | null> {
-    const offer = await this.dataSource.getRepository(Offer).findOneBy({ id });
-    if (offer) {
-      offer.goals = await this.dataSource.getRepository(OfferGoal).find({ where: { offerId: id, archivedAt: IsNull() }, relations: { overrides: true } });
-    }
+    const offer = await offersRepository.withLiveGoals(this.dataSource.manager, id);
     this.remember(this.offerCache, id, offer);
     return offer;
   }
@@ -62,14 +59,14 @@ export class OfferSnapshots {
   async principalStatus(id: string): Promise<PrincipalStatus | null> {
     const hit = this.statusCache.get(id);
     if (hit && hit.expires > Date.now()) return hit.value;
-    const row = await this.dataSource.getRepository(Principal).findOne({ where: { id }, select: { id: true, status: true } });
-    this.remember(this.statusCache, id, row?.status ?? null);
-    return row?.status ?? null;
+    const status = await principalsRepository.status(this.dataSource.manager, id);
+    this.remember(this.statusCache, id, status);
+    return status;
   }
 
   async hasAccess(offer: Offer, affiliateId: string): Promise<boolean> {
     if (offer.visibility === 'public') return true;
-    return this.dataSource.getRepository(OfferAccess).exists({ where: { offerId: offer.id, affiliateId, status: In(['approved']) } });
+    return offersRepository.isApproved(this.dataSource.manager, offer.id, affiliateId);
   }
 
   private remember<T>(map: Map<string, Cached<T>>, key: string, value: T): void {

@@ -8,7 +8,7 @@ import { Public } from '../../common/auth';
 import { ValidationError } from '../../common/errors';
 import { flattenValidationErrors } from '../../common/validation/validation.pipe';
 import { RedisService } from '../../queue/redis.service';
-import { AccountsService } from '../accounts/accounts.service';
+import { PrincipalsService } from '../principals/principals.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { ClickIdService } from '../tracking/click-id.service';
 import { LinksService } from '../tracking/links.service';
@@ -37,7 +37,7 @@ export class PostbackController {
 
   constructor(
     private readonly conversions: ConversionsService,
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly clickIds: ClickIdService,
     private readonly links: LinksService,
     private readonly rateLimits: RateLimiter,
@@ -147,13 +147,13 @@ export class PostbackController {
       if (!parsed) throw ConversionsError.invalidSignature();
       if (Math.abs(Date.now() / 1000 - parsed.timestamp) > SIGNATURE_TOLERANCE_S) throw ConversionsError.staleSignature();
       const payload = request.method === 'POST' ? (request.rawBody?.toString('utf8') ?? '') : query;
-      const secrets = await this.accounts.livePostbackTokens(params.advertiser_id);
+      const secrets = await this.principals.livePostbackTokens(params.advertiser_id);
       const signature = matchingSignature(secrets, parsed.timestamp, payload, parsed.signatures);
       if (!signature) throw ConversionsError.invalidSignature();
       await this.acceptOnce(params.advertiser_id, signature);
       return params.advertiser_id;
     }
-    const advertiserId = params.token ? await this.accounts.advertiserForPostbackToken(params.token, request.ip) : null;
+    const advertiserId = params.token ? await this.principals.advertiserForPostbackToken(params.token, request.ip) : null;
     if (!advertiserId) throw ConversionsError.invalidToken();
     return advertiserId;
   }

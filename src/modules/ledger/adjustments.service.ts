@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
-import { Principal } from '../accounts/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import { Adjustment } from './adjustment.entity';
 import { CreateAdjustmentDto, IDEMPOTENCY_KEY, ListAdjustmentsQueryDto } from './dto/adjustment.dto';
 import { LedgerError } from './ledger.errors';
@@ -42,7 +42,7 @@ export class AdjustmentsService {
     const repeat = () => this.findRepeat(actor, id, idempotencyKey ?? null, requestHash);
     const earlier = await repeat();
     if (earlier) return { adjustment: earlier, created: false };
-    if (!(await this.dataSource.getRepository(Principal).existsBy({ id: affiliateId, role: 'affiliate' }))) throw LedgerError.affiliateNotFound();
+    if (!(await principalsRepository.exists(this.dataSource.manager, affiliateId, 'affiliate'))) throw LedgerError.affiliateNotFound();
 
     const adjustment = await this.dataSource.transaction(async (manager) => {
       // ON CONFLICT covers a concurrent twin (same id, or same actor and key): it waits for the

@@ -6,7 +6,7 @@ export const OWNED_ACCOUNT_TYPES = [...AFFILIATE_ACCOUNT_TYPES, 'advertiser_rece
 /** network_adjustments: the other side of finance's manual adjustments to an affiliate's balance. */
 export const NETWORK_ACCOUNT_TYPES = ['network_margin', 'stripe_clearing', 'network_adjustments'] as const;
 export const ACCOUNT_TYPES = [...OWNED_ACCOUNT_TYPES, ...NETWORK_ACCOUNT_TYPES] as const;
-export type AccountType = (typeof ACCOUNT_TYPES)[number];
+export type LedgerAccountType = (typeof ACCOUNT_TYPES)[number];
 
 /** Which role owns each kind of owned account (the network's own accounts have no owner). */
 export const ACCOUNT_OWNER_ROLE: Readonly<Record<(typeof OWNED_ACCOUNT_TYPES)[number], 'affiliate' | 'advertiser'>> = {
@@ -16,7 +16,7 @@ export const ACCOUNT_OWNER_ROLE: Readonly<Record<(typeof OWNED_ACCOUNT_TYPES)[nu
   advertiser_receivable: 'advertiser',
 };
 
-export function isOwnedAccountType(type: AccountType): boolean {
+export function isOwnedLedgerAccountType(type: LedgerAccountType): boolean {
   return (OWNED_ACCOUNT_TYPES as readonly string[]).includes(type);
 }
 
@@ -31,7 +31,7 @@ export class LedgerAccount {
   id: string;
 
   @Column({ type: 'text' })
-  type: AccountType;
+  type: LedgerAccountType;
 
   @Column({ type: 'uuid', nullable: true })
   ownerId: string | null;

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthPrincipal, CurrentPrincipal, Roles } from '../../common/auth';
 import { mapPage, Page } from '../../common/pagination';
-import { EarningsQueryDto, EarningsView, JournalEntryView, LedgerAccountView, ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
+import { EarningsQueryDto, EarningsView, JournalEntryView, LedgerAccountView, ListLedgerAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
 import { LedgerService } from './ledger.service';
 
 @ApiTags('ledger')
@@ -23,7 +23,7 @@ export class LedgerController {
   @Roles('admin', 'finance')
   @ApiOperation({ summary: 'Ledger accounts with their balances (sum of lines, debit positive)' })
   @ApiOkResponse({ type: LedgerAccountView, isArray: true })
-  async accounts(@Query() query: ListAccountsQueryDto): Promise<Page<LedgerAccountView>> {
+  async accounts(@Query() query: ListLedgerAccountsQueryDto): Promise<Page<LedgerAccountView>> {
     return mapPage(await this.ledger.accounts(query), LedgerAccountView.from);
   }
 

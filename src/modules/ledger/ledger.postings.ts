@@ -1,7 +1,7 @@
 import { addMinor, isCurrency, MAX_MINOR_UNITS } from '../../common/money';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { CAUSE_TYPES, CauseType } from './journal-entry.entity';
-import { ACCOUNT_TYPES, AccountType, isOwnedAccountType } from './ledger-account.entity';
+import { ACCOUNT_TYPES, LedgerAccountType, isOwnedLedgerAccountType } from './ledger-account.entity';
 import { LedgerError, LedgerErrorCode, PostingErrorCode } from './ledger.errors';
 
 /**
@@ -10,15 +10,15 @@ import { LedgerError, LedgerErrorCode, PostingErrorCode } from './ledger.errors'
  * affiliate_clawback) are debit-normal; liabilities (affiliate_pending, affiliate_available) and
  * the network's margin are credit-normal, so their balances are negative in the ordinary course.
  */
-export interface AccountRef {
-  type: AccountType;
+export interface LedgerAccountRef {
+  type: LedgerAccountType;
   /** The affiliate or advertiser; null (or absent) for network_margin and stripe_clearing. */
   ownerId?: string | null;
   currency: string;
 }
 
 export interface PostingLine {
-  account: AccountRef;
+  account: LedgerAccountRef;
   /** Minor units; debit positive, credit negative, never zero. */
   amount: number;
 }
@@ -57,7 +57,7 @@ export interface CommissionAmounts {
 export type ReversibleStatus = 'pending' | 'approved' | 'paid';
 
 /** Where a conversion's payout sits while it is in each status. */
-const AFFILIATE_ACCOUNT_BY_STATUS: Record<ReversibleStatus, AccountType> = {
+const AFFILIATE_ACCOUNT_BY_STATUS: Record<ReversibleStatus, LedgerAccountType> = {
   pending: 'affiliate_pending',
   approved: 'affiliate_available',
   // After a payout the money has left; reversing it leaves a claim on the affiliate instead.
@@ -71,7 +71,7 @@ function amountOf(name: string, value: number): number {
   return value;
 }
 
-function line(type: AccountType, ownerId: string | null, currency: string, amount: number): PostingLine {
+function line(type: LedgerAccountType, ownerId: string | null, currency: string, amount: number): PostingLine {
   return { account: { type, ownerId, currency }, amount };
 }
 
@@ -85,7 +85,7 @@ export function negateLines(lines: PostingLine[]): PostingLine[] {
 }
 
 /** Dr advertiser_receivable R; Cr <affiliate account> P; Cr network_margin R − P (a debit when negative). */
-function earningLines(c: CommissionAmounts, affiliateAccount: AccountType): PostingLine[] {
+function earningLines(c: CommissionAmounts, affiliateAccount: LedgerAccountType): PostingLine[] {
   const revenue = amountOf('revenue', c.revenue);
   const payout = amountOf('payout', c.payout);
   return nonZero([
@@ -147,8 +147,8 @@ export function adjustmentLines(affiliate: PayoutParty, amount: number, availabl
 export interface PayoutParty {
   affiliateId: string;
   currency: string;
-  /** The payout rail's clearing account (`PayoutRail.clearingAccount`); stripe_clearing by default. */
-  clearing?: AccountType;
+  /** The payout rail's clearing account (`PayoutRail.clearingLedgerAccount`); stripe_clearing by default. */
+  clearing?: LedgerAccountType;
 }
 
 /**
@@ -177,7 +177,7 @@ export function invoicePaidLines(advertiser: { advertiserId: string; currency: s
 }
 
 export interface CheckedLine {
-  type: AccountType;
+  type: LedgerAccountType;
   ownerId: string | null;
   currency: string;
   amount: number;
@@ -194,7 +194,7 @@ function checkLine({ account, amount }: PostingLine, i: number): CheckedLine {
   const type = account?.type;
   if (!(ACCOUNT_TYPES as readonly string[]).includes(type)) refuse(LedgerErrorCode.InvalidAccount, `line ${i}: unknown account type ${JSON.stringify(type)}`);
   const owner = account.ownerId ?? null;
-  if (isOwnedAccountType(type)) {
+  if (isOwnedLedgerAccountType(type)) {
     if (typeof owner !== 'string' || !UUID_PATTERN.test(owner)) refuse(LedgerErrorCode.InvalidAccount, `line ${i}: a ${type} account needs an owner id`);
   } else if (owner !== null) {
     refuse(LedgerErrorCode.InvalidAccount, `line ${i}: a ${type} account has no owner`);

@@ -1,8 +1,8 @@
 import { EntityManager, SelectQueryBuilder } from 'typeorm';
-import { ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
+import { ListLedgerAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
 import { JournalEntry } from './journal-entry.entity';
-import { AccountType, LedgerAccount } from './ledger-account.entity';
-import { AccountRef, LEDGER_KINDS } from './ledger.postings';
+import { LedgerAccountType, LedgerAccount } from './ledger-account.entity';
+import { LedgerAccountRef, LEDGER_KINDS } from './ledger.postings';
 
 /** The network's own accounts have no owner; the unique index keys them under the nil uuid. */
 const ownerKey = (column: string) => `COALESCE(${column}, '00000000-0000-0000-0000-000000000000'::uuid)`;
@@ -85,27 +85,22 @@ const AFFILIATE_BALANCES = `
   WHERE a.owner_id = $1 AND a.type = ANY($2::text[]) AND ($3::text IS NULL OR a.currency = $3)
   ORDER BY a.id`;
 
-/** An affiliate a payout run may pay in a currency, as the ledger sees it (amounts as bigint strings). */
+/** An affiliate whose balance in a currency reaches its payout threshold (amounts as bigint strings). */
 export interface PayoutCandidateRow {
   affiliateId: string;
-  rail: string;
-  externalAccountId: string;
   amount: string;
   clawbackNetted: string;
-  threshold: string;
 }
 
-/** Affiliates due a payout in `currency`: payouts enabled, active, available − clawback ≥ threshold. */
+/** Of the affiliates in $2 (with their thresholds in $3), those whose available − clawback in $1 reaches the threshold. */
 const PAYOUT_CANDIDATES = `
-  SELECT p.id AS "affiliateId", pa.rail, pa.external_account_id AS "externalAccountId",
-         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted",
-         coalesce(p.payout_threshold, $2)::bigint AS threshold
-    FROM principals p
-    JOIN payout_accounts pa ON pa.affiliate_id = p.id AND pa.payouts_enabled
-    JOIN ledger_accounts av ON av.owner_id = p.id AND av.type = 'affiliate_available' AND av.currency = $1
-    LEFT JOIN ledger_accounts cb ON cb.owner_id = p.id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
-   WHERE p.role = 'affiliate' AND p.status = 'active'
-     AND (-av.balance - coalesce(cb.balance, 0)) >= greatest(coalesce(p.payout_threshold, $2), 1)`;
+  SELECT w.affiliate_id AS "affiliateId",
+         (-av.balance - coalesce(cb.balance, 0))::bigint AS amount, coalesce(cb.balance, 0)::bigint AS "clawbackNetted"
+    FROM unnest($2::uuid[], $3::bigint[]) AS w(affiliate_id, threshold)
+    JOIN ledger_accounts av ON av.owner_id = w.affiliate_id AND av.type = 'affiliate_available' AND av.currency = $1
+    LEFT JOIN ledger_accounts cb ON cb.owner_id = w.affiliate_id AND cb.type = 'affiliate_clawback' AND cb.currency = $1
+   WHERE (-av.balance - coalesce(cb.balance, 0)) >= greatest(w.threshold, 1)
+   ORDER BY w.affiliate_id`;
 
 /**
  * Every query on `ledger_accounts`, `journal_entries` and `journal_lines` (the ledger owns its
@@ -119,7 +114,7 @@ export class LedgerRepository {
     manager: EntityManager,
     affiliateIds: string[],
     currency: string | null,
-  ): Promise<{ type: AccountType; owner_id: string; currency: string; balance: string }[]> {
+  ): Promise<{ type: LedgerAccountType; owner_id: string; currency: string; balance: string }[]> {
     return manager.query(LOCK_AFFILIATE_ACCOUNTS, [affiliateIds, currency]);
   }
 
@@ -155,11 +150,11 @@ export class LedgerRepository {
     types: readonly string[],
     currency: string | null,
     lock: boolean,
-  ): Promise<{ currency: string; type: AccountType; balance: string; paid: string }[]> {
+  ): Promise<{ currency: string; type: LedgerAccountType; balance: string; paid: string }[]> {
     return manager.query(lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES, [ownerId, types, currency]);
   }
 
-  async accountBalance(manager: EntityManager, ref: AccountRef): Promise<string | null> {
+  async accountBalance(manager: EntityManager, ref: LedgerAccountRef): Promise<string | null> {
     const [row] = await manager.query(
       `SELECT balance::text AS balance FROM ledger_accounts WHERE type = $1 AND ${ownerKey('owner_id')} = ${ownerKey('$2::uuid')} AND currency = $3`,
       [ref.type, ref.ownerId ?? null, ref.currency],
@@ -192,7 +187,7 @@ export class LedgerRepository {
     return qb;
   }
 
-  accountsQuery(manager: EntityManager, query: ListAccountsQueryDto): SelectQueryBuilder<LedgerAccount> {
+  accountsQuery(manager: EntityManager, query: ListLedgerAccountsQueryDto): SelectQueryBuilder<LedgerAccount> {
     const qb = manager.getRepository(LedgerAccount).createQueryBuilder('a');
     if (query.ownerId) qb.andWhere('a.owner_id = :ownerId', { ownerId: query.ownerId });
     if (query.type) qb.andWhere('a.type = :type', { type: query.type });
@@ -204,7 +199,7 @@ export class LedgerRepository {
   linesOf(
     manager: EntityManager,
     entryIds: string[],
-  ): Promise<{ entry_id: string; account_id: string; type: AccountType; owner_id: string | null; currency: string; amount: string }[]> {
+  ): Promise<{ entry_id: string; account_id: string; type: LedgerAccountType; owner_id: string | null; currency: string; amount: string }[]> {
     return manager.query(
       `SELECT l.entry_id, l.account_id, a.type, a.owner_id, l.currency, l.amount::text AS amount
        FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
@@ -224,9 +219,12 @@ export class LedgerRepository {
     return byCause;
   }
 
-  /** Affiliates due a payout in `currency` (ordered by id), `defaultThreshold` where they set none. */
-  payoutCandidates(manager: EntityManager, currency: string, defaultThreshold: number): Promise<PayoutCandidateRow[]> {
-    return manager.query(`${PAYOUT_CANDIDATES} ORDER BY p.id`, [currency, defaultThreshold]);
+  /**
+   * Of `affiliates` (those the payouts module may pay, each with its payout threshold), the ones
+   * whose balance in `currency` reaches their threshold, ordered by id.
+   */
+  payoutCandidates(manager: EntityManager, currency: string, affiliates: { affiliateId: string; threshold: number }[]): Promise<PayoutCandidateRow[]> {
+    return manager.query(PAYOUT_CANDIDATES, [currency, affiliates.map((a) => a.affiliateId), affiliates.map((a) => a.threshold)]);
   }
 }
 

@@ -5,12 +5,12 @@ import { AuthPrincipal, isStaff } from '../../common/auth';
 import { invalidField } from '../../common/errors';
 import { addMinor } from '../../common/money';
 import { Page, paginate } from '../../common/pagination';
-import { Principal } from '../accounts/principal.entity';
-import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, ListAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
+import { principalsRepository } from '../principals/principals.repository';
+import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, ListLedgerAccountsQueryDto, ListEntriesQueryDto } from './dto/ledger.dto';
 import { CauseType } from './journal-entry.entity';
 import { AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-account.entity';
 import { LedgerError, LedgerErrorCode } from './ledger.errors';
-import { AccountRef, CheckedLine, checkPosting, PostingInput } from './ledger.postings';
+import { LedgerAccountRef, CheckedLine, checkPosting, PostingInput } from './ledger.postings';
 import { ledgerRepository } from './ledger.repository';
 
 /*
@@ -161,7 +161,7 @@ export class LedgerService {
   }
 
   /** The cached balance of one account, signed (debit positive); 0 for an account never used. */
-  async accountBalance(manager: EntityManager | null, ref: AccountRef): Promise<number> {
+  async accountBalance(manager: EntityManager | null, ref: LedgerAccountRef): Promise<number> {
     const balance = await ledgerRepository.accountBalance(manager ?? this.dataSource.manager, ref);
     return balance === null ? 0 : toMinor(balance);
   }
@@ -187,7 +187,7 @@ export class LedgerService {
     };
   }
 
-  async accounts(query: ListAccountsQueryDto): Promise<Page<LedgerAccount>> {
+  async accounts(query: ListLedgerAccountsQueryDto): Promise<Page<LedgerAccount>> {
     return paginate(ledgerRepository.accountsQuery(this.dataSource.manager, query), 'a', query);
   }
 
@@ -200,8 +200,7 @@ export class LedgerService {
     let affiliateId: string;
     if (isStaff(actor)) {
       if (!requested) throw invalidField('affiliateId', 'is required for admin and finance');
-      const exists = await this.dataSource.getRepository(Principal).existsBy({ id: requested, role: 'affiliate' });
-      if (!exists) throw LedgerError.affiliateNotFound();
+      if (!(await principalsRepository.exists(this.dataSource.manager, requested, 'affiliate'))) throw LedgerError.affiliateNotFound();
       affiliateId = requested;
     } else {
       if (requested && requested !== actor.id) throw LedgerError.affiliateNotFound();

@@ -5,7 +5,7 @@ import { AuthPrincipal, isStaff } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { AppError, ForbiddenError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
-import { Principal } from '../accounts/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import { ApplyDto, CreateOfferDto, GoalDto, ListOffersQueryDto, UpdateOfferDto } from './dto/offer.dto';
 import { normalizeRule } from '../rules';
 import { checkGoals } from './goal-rules';
@@ -134,8 +134,7 @@ export class OffersService {
       if (!access) {
         // Without an application, only an admin may grant (or refuse) access: the way into private offers.
         if (actor.role !== 'admin') throw OffersError.applicationNotFound();
-        const affiliate = await manager.findOneBy(Principal, { id: affiliateId, role: 'affiliate' });
-        if (!affiliate) throw new AppError('affiliate_not_found', HttpStatus.NOT_FOUND, 'No such affiliate');
+        if (!(await principalsRepository.exists(manager, affiliateId, 'affiliate'))) throw new AppError('affiliate_not_found', HttpStatus.NOT_FOUND, 'No such affiliate');
         access = manager.create(OfferAccess, { offerId: offer.id, affiliateId, status, note: note ?? null });
       }
       access.status = status;
@@ -189,8 +188,7 @@ export class OffersService {
       return actor.id;
     }
     if (!advertiserId) throw invalidField('advertiserId', 'is required when an admin creates an offer');
-    const advertiser = await this.dataSource.getRepository(Principal).findOneBy({ id: advertiserId, role: 'advertiser' });
-    if (!advertiser) throw invalidField('advertiserId', 'names no advertiser');
+    if (!(await principalsRepository.exists(this.dataSource.manager, advertiserId, 'advertiser'))) throw invalidField('advertiserId', 'names no advertiser');
     return advertiserId;
   }
 
@@ -215,7 +213,7 @@ export class OffersService {
     const problems = checkGoals(rules);
     const affiliateIds = [...new Set(rules.flatMap((g) => g.overrides?.map((o) => o.affiliateId) ?? []))];
     if (affiliateIds.length) {
-      const found = new Set((await manager.findBy(Principal, { id: In(affiliateIds), role: 'affiliate' })).map((p) => p.id));
+      const found = await principalsRepository.existingIds(manager, affiliateIds, 'affiliate');
       rules.forEach((g, i) =>
         g.overrides?.forEach((o, j) => {
           if (!found.has(o.affiliateId)) problems.push({ field: `goals.${i}.overrides.${j}.affiliateId`, message: 'names no affiliate' });

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthPrincipal, Public } from '../../common/auth';
 import { RateLimitedError } from '../../common/errors';
-import { AccountsService } from '../accounts/accounts.service';
+import { PrincipalsService } from '../principals/principals.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 import { BoardSessions } from './board-sessions';
 import { BOARD_COOKIE, BOARD_PATH } from './queue-dashboard';
@@ -21,7 +21,7 @@ ${message ? `<p class="error" role="alert">${message}</p>` : ''}
 @Controller('admin')
 export class OperationsController {
   constructor(
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly sessions: BoardSessions,
     private readonly limits: RateLimiter,
   ) {}
@@ -40,7 +40,7 @@ export class OperationsController {
     let principal: AuthPrincipal | null = null;
     try {
       await this.limits.consume('forms', `admin-login:${request.ip}`);
-      if (key) principal = await this.accounts.authenticate(key, request.ip);
+      if (key) principal = await this.principals.authenticate(key, request.ip);
     } catch (error) {
       if (error instanceof RateLimitedError) {
         return reply

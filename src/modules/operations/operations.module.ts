@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AccountsModule } from '../accounts/accounts.module';
+import { PrincipalsModule } from '../principals/principals.module';
 import { BoardSessions, loadOrCreateSetting } from './board-sessions';
 import { OperationsController } from './operations.controller';
 
 /** The operators' side: the admin-only queue dashboard and its sign-in. */
 @Module({
-  imports: [AccountsModule],
+  imports: [PrincipalsModule],
   controllers: [OperationsController],
   providers: [
     {

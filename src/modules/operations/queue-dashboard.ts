@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerKey } from '../../common/auth';
 import { QUEUES } from '../../queue/queues';
-import { AccountsService } from '../accounts/accounts.service';
+import { PrincipalsService } from '../principals/principals.service';
 import { BoardSessions } from './board-sessions';
 
 export const BOARD_PATH = '/admin/queues';
@@ -25,7 +25,7 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
  * session cookie /admin/login issues for that key. Everyone else gets 401 (or the login page).
  */
 export async function mountQueueDashboard(app: NestFastifyApplication): Promise<void> {
-  const accounts = app.get(AccountsService);
+  const accounts = app.get(PrincipalsService);
   const sessions = app.get(BoardSessions);
   const serverAdapter = new BoardFastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);

@@ -1,32 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, FindOptionsWhere, In, IsNull } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { Config } from '../../config/configuration';
-import { updateReturning } from '../../database/sql';
-import { UUID_PATTERN } from '../../common/validation/validators';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { CommissionPostings, postingFacts } from '../conversions/commission-postings';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
 import { ledgerRepository } from '../ledger/ledger.repository';
+import { principalsRepository } from '../principals/principals.repository';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
+import { EligiblePayee, eligiblePayees, payableAffiliates } from './payout-eligibility';
+import { payoutsRepository } from './payouts.repository';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
-
-interface Eligible {
-  affiliateId: string;
-  rail: string;
-  externalAccountId: string;
-  amount: number;
-  clawbackNetted: number;
-}
 
 const PLAN_CHUNK = 200;
 const TRANSFER_CONCURRENCY = 8;
@@ -60,7 +53,7 @@ export class PayoutRunsService {
       noun: 'payout',
       beforePlan: async (runId) => this.settleLeftovers((await this.get(runId)).currency),
       plan: (runId) => this.plan(runId),
-      open: (runId) => this.dataSource.getRepository(Payout).find({ where: { runId, status: In(['pending', 'transferring']) }, order: { id: 'ASC' } }),
+      open: (runId) => payoutsRepository.openPayouts(this.dataSource.manager, runId),
       execute: (payout) => this.transfer(payout),
       // The rail unreachable, or its answer not recorded (a refusal is settled inside transfer).
       failed: async () => 'retry',
@@ -79,29 +72,22 @@ export class PayoutRunsService {
     if (dto.dryRun) return this.preview(actor, dto.currency);
     for (const rail of rails) rail.assertReady(); // fail now, with the clear 503, if a rail is not configured
     const run = await this.dataSource.transaction(async (manager) => {
-      // Inserts the currency's run or, in the same statement, joins the live one (a no-op update
-      // that returns it): a separate look-up could miss a run that completed in between.
-      const [{ id, created }]: { id: string; created: boolean }[] = await manager.query(
-        `INSERT INTO payout_runs (currency, status, requested_by) VALUES ($1, 'queued', $2)
-         ON CONFLICT (currency) WHERE status IN ('queued', 'running') AND NOT dry_run DO UPDATE SET currency = EXCLUDED.currency
-         RETURNING id, (xmax = 0) AS created`,
-        [dto.currency, actor.id],
-      );
+      const { id, created } = await payoutsRepository.startOrJoinRun(manager, dto.currency, actor.id);
       if (created) await this.outbox.enqueue(manager, 'payout_run.requested', id);
-      return manager.findOneByOrFail(PayoutRun, { id });
+      return (await payoutsRepository.findRun(manager, id)) as PayoutRun;
     });
     this.outbox.notify();
     return run;
   }
 
   async get(id: string): Promise<PayoutRun> {
-    const run = await this.dataSource.getRepository(PayoutRun).findOneBy({ id });
+    const run = await payoutsRepository.findRun(this.dataSource.manager, id);
     if (!run) throw PayoutsError.runNotFound();
     return run;
   }
 
   listPayouts(actor: AuthPrincipal, query: ListPayoutsQueryDto): Promise<Page<Payout>> {
-    const qb = this.dataSource.getRepository(Payout).createQueryBuilder('p');
+    const qb = payoutsRepository.listQuery(this.dataSource.manager);
     const affiliateId = actor.role === 'affiliate' ? actor.id : query.affiliateId;
     if (affiliateId) qb.andWhere('p.affiliate_id = :affiliateId', { affiliateId });
     if (query.runId) qb.andWhere('p.run_id = :runId', { runId: query.runId });
@@ -140,41 +126,31 @@ export class PayoutRunsService {
 
   /** Payouts of earlier given-up runs of the currency that could not be settled then; an error retries the job. */
   private async settleLeftovers(currency: string): Promise<void> {
-    const leftovers = await this.dataSource
-      .getRepository(Payout)
-      .createQueryBuilder('p')
-      .where(`p.currency = :currency AND p.status IN ('pending', 'transferring')`, { currency })
-      .andWhere(`EXISTS (SELECT 1 FROM payout_runs r WHERE r.id = p.run_id AND r.status = 'failed')`)
-      .orderBy('p.id')
-      .getMany();
+    const leftovers = await payoutsRepository.leftovers(this.dataSource.manager, currency);
     for (const payout of leftovers) await this.settleAbandoned(payout, 'an earlier run');
   }
 
   private async preview(actor: AuthPrincipal, currency: string): Promise<PayoutRun> {
     const eligible = await this.eligible(this.dataSource.manager, currency);
     const preview: PayoutPreviewItem[] = eligible.slice(0, PREVIEW_LIMIT).map(({ affiliateId, amount, clawbackNetted }) => ({ affiliateId, amount, clawbackNetted }));
-    const repo = this.dataSource.getRepository(PayoutRun);
-    return repo.save(
-      repo.create({
-        currency,
-        dryRun: true,
-        status: 'completed',
-        requestedBy: actor.id,
-        totalCount: eligible.length,
-        totalAmount: eligible.reduce((sum, e) => sum + e.amount, 0),
-        preview,
-        plannedAt: new Date(),
-        finishedAt: new Date(),
-      }),
-    );
+    const totalAmount = eligible.reduce((sum, e) => sum + e.amount, 0);
+    return payoutsRepository.saveDryRun(this.dataSource.manager, currency, actor.id, eligible.length, totalAmount, preview);
   }
 
-  /** Affiliates due a payout, for what their rail can carry of their balance (the rest stays in it). */
-  private async eligible(manager: EntityManager, currency: string): Promise<(Eligible & { threshold: number })[]> {
-    const rows = await ledgerRepository.payoutCandidates(manager, currency, this.defaultThreshold);
-    return rows
-      .map((r) => ({ ...r, amount: this.rails.get(r.rail).carriable(Number(r.amount), currency), clawbackNetted: Number(r.clawbackNetted), threshold: Number(r.threshold) }))
-      .filter((r) => r.amount >= Math.max(r.threshold, 1));
+  /**
+   * Affiliates due a payout, for what their rail can carry of their balance (the rest stays in
+   * it): payouts enabled on their destination (ours), active (principals), with available − clawback
+   * at their threshold or above (the ledger). In id order.
+   */
+  private async eligible(manager: EntityManager, currency: string): Promise<EligiblePayee[]> {
+    const destinations = await payoutsRepository.enabledDestinations(manager);
+    const thresholds = await principalsRepository.activeAffiliateThresholds(
+      manager,
+      destinations.map((d) => d.affiliateId),
+    );
+    const payable = payableAffiliates(destinations, thresholds, this.defaultThreshold);
+    const candidates = await ledgerRepository.payoutCandidates(manager, currency, payable);
+    return eligiblePayees(candidates, payable, (rail, amount) => this.rails.get(rail).carriable(amount, currency));
   }
 
   /** Writes every payout of the run, in chunks, once. */
@@ -187,7 +163,7 @@ export class PayoutRunsService {
         const chunk = candidates.slice(i, i + PLAN_CHUNK);
         // The chunk's locks up front, in the lock order of ledger.service.ts (conversions, then
         // affiliate accounts, each in one statement and id order): planning one affiliate after
-        // another would otherwise hold one's accounts while waiting for the next one's conversions.
+        // another would otherwise hold one's ledger accounts while waiting for the next one's conversions.
         const affiliateIds = chunk.map((c) => c.affiliateId);
         const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
         // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
@@ -197,13 +173,7 @@ export class PayoutRunsService {
         for (const candidate of chunk) await this.planOne(manager, run, candidate);
       });
     }
-    await this.dataSource.query(
-      `UPDATE payout_runs r SET planned_at = now(),
-         total_count = (SELECT count(*) FROM payouts WHERE run_id = r.id),
-         total_amount = (SELECT coalesce(sum(amount), 0) FROM payouts WHERE run_id = r.id)
-       WHERE id = $1`,
-      [runId],
-    );
+    await payoutsRepository.markRunPlanned(this.dataSource.manager, runId);
   }
 
   /**
@@ -212,7 +182,7 @@ export class PayoutRunsService {
    * the balance under those locks: a reversal racing the run either lands before (smaller
    * payout) or after (a clawback).
    */
-  private async planOne(manager: EntityManager, run: PayoutRun, candidate: Eligible & { threshold: number }): Promise<void> {
+  private async planOne(manager: EntityManager, run: PayoutRun, candidate: EligiblePayee): Promise<void> {
     await conversionsRepository.lockPayable(manager, [candidate.affiliateId], run.currency);
     const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
     const clawbackNetted = balance?.clawback ?? 0;
@@ -221,18 +191,21 @@ export class PayoutRunsService {
     const owed = (balance?.available ?? 0) - clawbackNetted;
     const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
     if (amount < Math.max(candidate.threshold, 1)) return;
-    const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, rail, external_account_id)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id`,
-      [run.id, candidate.affiliateId, run.currency, amount, clawbackNetted, rail.name, candidate.externalAccountId],
-    );
-    if (!inserted.length) return;
-    const payoutId = inserted[0].id;
+    const payoutId = await payoutsRepository.insertPayout(manager, {
+      runId: run.id,
+      affiliateId: candidate.affiliateId,
+      currency: run.currency,
+      amount,
+      clawbackNetted,
+      rail: rail.name,
+      externalAccountId: candidate.externalAccountId,
+    });
+    if (!payoutId) return;
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payout,
       causeType: 'payout',
       causeId: payoutId,
-      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingAccount }, amount, clawbackNetted),
+      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingLedgerAccount }, amount, clawbackNetted),
       memo: `payout run ${run.id}`,
     });
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
@@ -241,15 +214,11 @@ export class PayoutRunsService {
   private async transfer(payout: Payout): Promise<void> {
     const rail = this.rails.get(payout.rail);
     rail.assertReady();
-    const [claimed] = await updateReturning<{ attempts: number }>(
-      this.dataSource,
-      `UPDATE payouts SET status = 'transferring', attempts = attempts + 1 WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING attempts`,
-      [payout.id],
-    );
-    if (!claimed) return;
+    const attempts = await payoutsRepository.claimForTransfer(this.dataSource, payout.id);
+    if (attempts === null) return;
     // A retry may follow a transfer the rail made but we never recorded (lost answer, expired key,
     // a database error after the rail's answer): look before creating. A failing look-up is retried.
-    const existing = claimed.attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
+    const existing = attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
     if (existing) return this.markPaid(payout, existing.id);
     let sent: RailTransferResult;
     try {
@@ -273,13 +242,8 @@ export class PayoutRunsService {
   /** Records the transfer; the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
     const reapplied = await this.dataSource.transaction(async (manager) => {
-      const [updated] = await updateReturning(
-        manager,
-        `UPDATE payouts SET status = 'paid', external_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
-        [payout.id, transferId],
-      );
-      if (!updated) return 0;
-      await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      if (!(await payoutsRepository.markPaid(manager, payout.id, transferId))) return 0;
+      await payoutsRepository.countRunDone(manager, payout.runId, payout.amount);
       return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
     });
     if (reapplied) this.outbox.notify();
@@ -295,21 +259,11 @@ export class PayoutRunsService {
    * clawback it netted. `reversedAmount`, when the rail reversed the whole transfer, is recorded.
    */
   private async failIn(manager: EntityManager, payoutId: string, code: string, message: string, reversedAmount?: number): Promise<boolean> {
-    const payout = await manager.findOne(Payout, { where: { id: payoutId }, lock: { mode: 'pessimistic_write' } });
+    const payout = await payoutsRepository.lockPayout(manager, payoutId);
     if (!payout || payout.status === 'failed') return false;
-    // The lock order of ledger.service.ts: the payout's conversions before the affiliate's accounts.
+    // The lock order of ledger.service.ts: the payout's conversions before the affiliate's ledger accounts.
     await conversionsRepository.lockPaidBy(manager, payoutId);
-    await manager.update(
-      Payout,
-      { id: payoutId },
-      {
-        status: 'failed',
-        failureCode: code.slice(0, 100),
-        failureMessage: message.slice(0, 500),
-        failedAt: new Date(),
-        ...(reversedAmount === undefined ? {} : { reversedAmount }),
-      },
-    );
+    await payoutsRepository.markFailed(manager, payoutId, { code, message, reversedAmount });
     await this.ledger.post(manager, {
       kind: LEDGER_KINDS.payoutReversal,
       causeType: 'payout',
@@ -318,14 +272,14 @@ export class PayoutRunsService {
       memo: code,
     });
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutFailed', payoutId });
-    await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
+    await payoutsRepository.countRunFailed(manager, payout.runId);
     this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
     return true;
   }
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
   private partyOf(payout: Payout): PayoutParty {
-    return { affiliateId: payout.affiliateId, currency: payout.currency, clearing: this.rails.get(payout.rail).clearingAccount };
+    return { affiliateId: payout.affiliateId, currency: payout.currency, clearing: this.rails.get(payout.rail).clearingLedgerAccount };
   }
 
   /**
@@ -335,7 +289,7 @@ export class PayoutRunsService {
    * the whole transfer is reversed: then it fails like a refused transfer.
    */
   async transferReversed(manager: EntityManager, rail: PayoutRail, reversal: RailTransferReversal): Promise<RailEventOutcome> {
-    const payout = await this.payoutOfTransfer(manager, rail, reversal);
+    const payout = await payoutsRepository.lockByTransfer(manager, rail.name, reversal.transferId, reversal.payoutId);
     if (!payout) return { deferred: `no payout for transfer ${reversal.transferId} yet` };
     if (payout.status === 'failed') return 'already failed';
     const reversed = Math.min(reversal.amountReversed, payout.amount);
@@ -353,16 +307,7 @@ export class PayoutRunsService {
       lines: payoutFailedLines(this.partyOf(payout), newly),
       memo: `partial reversal ${reversal.reversalId} of ${rail.label} transfer ${reversal.transferId}`,
     });
-    await manager.update(Payout, { id: payout.id }, { reversedAmount: reversed });
+    await payoutsRepository.setReversedAmount(manager, payout.id, reversed);
     return `partly reversed: ${newly} returned`;
-  }
-
-  /** The payout a transfer pays, locked: by the transfer id we stored or, before we did, by the payout id our reference names. */
-  private async payoutOfTransfer(manager: EntityManager, rail: PayoutRail, reversal: RailTransferReversal): Promise<Payout | null> {
-    const byReference = reversal.payoutId;
-    const transfer = { rail: rail.name, externalId: reversal.transferId };
-    const where: FindOptionsWhere<Payout>[] = [transfer];
-    if (byReference && UUID_PATTERN.test(byReference)) where.push({ id: byReference, rail: rail.name, externalId: IsNull() }, { id: byReference, ...transfer });
-    return manager.findOne(Payout, { where, lock: { mode: 'pessimistic_write' } });
   }
 }

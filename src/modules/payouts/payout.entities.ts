@@ -6,7 +6,7 @@ import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
  * `payoutsEnabled` follows the rail's account events.
  */
 @Entity('payout_accounts')
-export class PayoutAccount {
+export class PayoutDestination {
   @PrimaryColumn({ type: 'uuid' })
   affiliateId: string;
 

@@ -5,7 +5,7 @@ import { ParseIdPipe } from '../../common/http/parse-id.pipe';
 import { mapPage, Page } from '../../common/pagination';
 import { ListPayoutsQueryDto, PayoutAccountView, PayoutRunView, PayoutView, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutRun } from './payout.entities';
-import { PayoutAccountsService } from './payout-accounts.service';
+import { PayoutDestinationsService } from './payout-destinations.service';
 import { PayoutRunsService } from './payout-runs.service';
 
 export function toRunView(run: PayoutRun): PayoutRunView {
@@ -48,7 +48,7 @@ export function toPayoutView(p: Payout): PayoutView {
 @Controller('v1')
 export class PayoutsController {
   constructor(
-    private readonly accounts: PayoutAccountsService,
+    private readonly accounts: PayoutDestinationsService,
     private readonly runs: PayoutRunsService,
   ) {}
 

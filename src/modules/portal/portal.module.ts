@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccountsModule } from '../accounts/accounts.module';
+import { PrincipalsModule } from '../principals/principals.module';
 import { BillingModule } from '../billing/billing.module';
 import { ConversionsModule } from '../conversions/conversions.module';
 import { LedgerModule } from '../ledger/ledger.module';
@@ -35,7 +35,7 @@ import { PortalViews } from './web/portal-views';
 @Module({
   imports: [
     TypeOrmModule.forFeature(PORTAL_ENTITIES),
-    AccountsModule,
+    PrincipalsModule,
     OffersModule,
     TrackingModule,
     ConversionsModule,

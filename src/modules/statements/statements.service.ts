@@ -5,7 +5,8 @@ import { DataSource } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { ReadDatabase } from '../../database/read-database';
-import { Principal } from '../accounts/principal.entity';
+import type { Principal } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import { CurrencySection, StatementCsvRow, StatementCsvWriter, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
 import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_LINES } from './statement-sql';
 import { StreamedQuery, TextRow } from './streamed-query';
@@ -83,7 +84,7 @@ export class StatementsService {
     const id = actor.role === 'affiliate' ? (affiliateId ?? actor.id) : affiliateId;
     if (!id) throw invalidField('affiliateId', 'is required');
     if (!isStaff(actor) && id !== actor.id) throw notFound();
-    const affiliate = await this.dataSource.getRepository(Principal).findOneBy({ id, role: 'affiliate' });
+    const affiliate = await principalsRepository.find(this.dataSource.manager, id, 'affiliate');
     if (!affiliate) throw notFound();
     return affiliate;
   }

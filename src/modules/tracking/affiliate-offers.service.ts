@@ -2,14 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { invalidField } from '../../common/errors';
-import { Principal } from '../accounts/principal.entity';
+import type { Principal } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import type { Offer } from '../offers/offer.entity';
+import { offersRepository } from '../offers/offers.repository';
 import { OffersError } from '../offers/offers.errors';
 import { OffersService } from '../offers/offers.service';
 import { TrackingError } from './tracking.errors';
-
-// By name: importing the Offer class first trips the OfferGoal <-> GoalPayoutOverride import cycle.
-const OFFER_ENTITY = 'Offer';
 
 /** Whether an affiliate may promote an offer, for links and vanity coupon requests. */
 @Injectable()
@@ -26,7 +25,7 @@ export class AffiliateOffersService {
    */
   async requirePromotable(affiliateId: string, offerId: string): Promise<Offer> {
     if ((await this.affiliate(affiliateId))?.status === 'suspended') throw TrackingError.affiliateSuspended();
-    const offer = await this.dataSource.getRepository<Offer>(OFFER_ENTITY).findOneBy({ id: offerId });
+    const offer = await offersRepository.find(this.dataSource.manager, offerId);
     if (!offer) throw OffersError.notFound();
     const access = await this.offers.accessOf(offer, affiliateId);
     if (offer.visibility === 'private' && access !== 'approved') throw OffersError.notFound();
@@ -42,6 +41,6 @@ export class AffiliateOffersService {
   }
 
   private affiliate(id: string): Promise<Principal | null> {
-    return this.dataSource.getRepository(Principal).findOneBy({ id, role: 'affiliate' });
+    return principalsRepository.find(this.dataSource.manager, id, 'affiliate');
   }
 }

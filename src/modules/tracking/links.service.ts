@@ -7,8 +7,10 @@ import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { Config } from '../../config/configuration';
-import type { PrincipalStatus } from '../accounts/principal.entity';
+import type { PrincipalStatus } from '../principals/principal.entity';
+import { principalsRepository } from '../principals/principals.repository';
 import type { OfferStatus } from '../offers/offer.entity';
+import { offersRepository } from '../offers/offers.repository';
 import { AffiliateOffersService } from './affiliate-offers.service';
 import type { ClickStatus } from './click.entity';
 import { CreateLinkDto, ListLinksQueryDto } from './dto/links.dto';
@@ -61,28 +63,21 @@ interface ResolvedRow extends SubValues {
   advertiser_id: string;
   channel: Channel;
   archived: boolean;
-  offer_status: OfferStatus;
-  landing_url: string;
-  fallback_url: string | null;
-  attribution_window_days: number;
-  affiliate_status: PrincipalStatus;
 }
 
-function statusOf(row: ResolvedRow): ClickStatus {
-  if (row.archived) return 'link_archived';
-  if (row.offer_status === 'archived') return 'offer_archived';
-  if (row.offer_status === 'paused') return 'offer_paused';
-  if (row.affiliate_status !== 'active') return 'affiliate_suspended';
+function statusOf(archived: boolean, offerStatus: OfferStatus, affiliateStatus: PrincipalStatus): ClickStatus {
+  if (archived) return 'link_archived';
+  if (offerStatus === 'archived') return 'offer_archived';
+  if (offerStatus === 'paused') return 'offer_paused';
+  if (affiliateStatus !== 'active') return 'affiliate_suspended';
   return 'ok';
 }
 
+/** The link; its offer and affiliate are asked of their owners (offers, principals). */
 const RESOLVE_SQL = (by: 'code' | 'id') => `
   SELECT l.id, l.code, l.affiliate_id, l.offer_id, l.advertiser_id, l.channel, l.sub1, l.sub2, l.sub3, l.sub4, l.sub5,
-         l.archived_at IS NOT NULL AS archived, o.status AS offer_status, o.landing_url, o.fallback_url,
-         o.attribution_window_days, p.status AS affiliate_status
+         l.archived_at IS NOT NULL AS archived
     FROM tracking_links l
-    JOIN offers o ON o.id = l.offer_id
-    JOIN principals p ON p.id = l.affiliate_id
    WHERE l.${by} = $1`;
 
 @Injectable()
@@ -187,6 +182,10 @@ export class LinksService {
   private async load(by: 'code' | 'id', value: string): Promise<ResolvedLink | null> {
     const [row]: ResolvedRow[] = await this.dataSource.query(RESOLVE_SQL(by), [value]);
     if (!row) return null;
+    const manager = this.dataSource.manager;
+    const [offer, affiliateStatus] = await Promise.all([offersRepository.find(manager, row.offer_id), principalsRepository.status(manager, row.affiliate_id)]);
+    // Both are foreign keys of the link: they exist.
+    if (!offer || !affiliateStatus) return null;
     return {
       linkId: row.id,
       code: row.code,
@@ -195,10 +194,10 @@ export class LinksService {
       advertiserId: row.advertiser_id,
       channel: row.channel,
       ...subValuesOf(row),
-      landingUrl: row.landing_url,
-      fallbackUrl: row.fallback_url,
-      attributionWindowDays: row.attribution_window_days,
-      status: statusOf(row),
+      landingUrl: offer.landingUrl,
+      fallbackUrl: offer.fallbackUrl,
+      attributionWindowDays: offer.attributionWindowDays,
+      status: statusOf(row.archived, offer.status, affiliateStatus),
     };
   }
 }

@@ -3,7 +3,7 @@ import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } 
 import { PageQueryDto } from '../../../common/pagination';
 import { IsCurrencyCode, IsUuidString } from '../../../common/validation/validators';
 import { CAUSE_TYPES, CauseType } from '../journal-entry.entity';
-import { ACCOUNT_TYPES, AccountType, LedgerAccount } from '../ledger-account.entity';
+import { ACCOUNT_TYPES, LedgerAccountType, LedgerAccount } from '../ledger-account.entity';
 
 class OwnerCurrencyFilterDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'the affiliate or advertiser owning the account' })
@@ -26,7 +26,7 @@ export class ListEntriesQueryDto extends OwnerCurrencyFilterDto {
   @ApiPropertyOptional({ enum: ACCOUNT_TYPES, description: 'entries with a line on an account of this type' })
   @IsOptional()
   @IsIn(ACCOUNT_TYPES as unknown as string[])
-  accountType?: AccountType;
+  accountType?: LedgerAccountType;
 
   @ApiPropertyOptional({ enum: CAUSE_TYPES })
   @IsOptional()
@@ -56,11 +56,11 @@ export class ListEntriesQueryDto extends OwnerCurrencyFilterDto {
   to?: string;
 }
 
-export class ListAccountsQueryDto extends OwnerCurrencyFilterDto {
+export class ListLedgerAccountsQueryDto extends OwnerCurrencyFilterDto {
   @ApiPropertyOptional({ enum: ACCOUNT_TYPES })
   @IsOptional()
   @IsIn(ACCOUNT_TYPES as unknown as string[])
-  type?: AccountType;
+  type?: LedgerAccountType;
 }
 
 export class EarningsQueryDto {
@@ -77,7 +77,7 @@ export class EarningsQueryDto {
 
 export class JournalLineView {
   @ApiProperty() accountId: string;
-  @ApiProperty({ enum: ACCOUNT_TYPES }) accountType: AccountType;
+  @ApiProperty({ enum: ACCOUNT_TYPES }) accountType: LedgerAccountType;
   @ApiPropertyOptional({ nullable: true }) ownerId: string | null;
   @ApiProperty() currency: string;
   @ApiProperty({ type: 'integer', description: 'minor units; debit positive, credit negative' }) amount: number;
@@ -97,7 +97,7 @@ export class JournalEntryView {
 
 export class LedgerAccountView {
   @ApiProperty() id: string;
-  @ApiProperty({ enum: ACCOUNT_TYPES }) type: AccountType;
+  @ApiProperty({ enum: ACCOUNT_TYPES }) type: LedgerAccountType;
   @ApiPropertyOptional({ nullable: true }) ownerId: string | null;
   @ApiProperty() currency: string;
   @ApiProperty({ type: 'integer', description: 'sum of the lines in minor units, debit positive (liabilities are negative)' }) balance: number;

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { AccountType } from '../../ledger/ledger-account.entity';
+import { LedgerAccountType } from '../../ledger/ledger-account.entity';
 
 /**
  * A payout rail: how money reaches an affiliate (Stripe Connect today). Payout runs, onboarding,
@@ -14,7 +14,7 @@ export interface PayoutRail {
   /** How messages name it ("Stripe"). */
   readonly label: string;
   /** The network's ledger account the rail's money passes through (payouts out of it). */
-  readonly clearingAccount: AccountType;
+  readonly clearingLedgerAccount: LedgerAccountType;
   /** Throws the clear 503 when the rail is not configured. */
   assertReady(): void;
 
@@ -23,12 +23,12 @@ export interface PayoutRail {
   /** The part of `minor` the rail can transfer; the rest stays in the affiliate's balance. */
   carriable(minor: number, currency: string): number;
 
-  /** Creates the affiliate's account on the rail, once (idempotent under retries); returns its id. */
-  createAccount(affiliate: { id: string; email: string }): Promise<string>;
-  /** A fresh link where the affiliate completes the account. */
+  /** Creates the affiliate's payout destination on the rail (Stripe: a connected account), once (idempotent under retries); returns its id on the rail. */
+  createDestination(affiliate: { id: string; email: string }): Promise<string>;
+  /** A fresh link where the affiliate completes the destination. */
   onboardingUrl(accountId: string): Promise<string>;
-  /** The account's state as the rail holds it now. */
-  accountState(accountId: string): Promise<RailAccountState>;
+  /** The destination's state as the rail holds it now. */
+  destinationState(accountId: string): Promise<RailDestinationState>;
 
   /**
    * Sends the payout's transfer, idempotent per payout (the same payout never makes two
@@ -57,7 +57,7 @@ export interface PayoutRail {
   listen(handlers: PayoutRailHandlers): void;
 }
 
-export interface RailAccountState {
+export interface RailDestinationState {
   payoutsEnabled: boolean;
   detailsSubmitted: boolean;
 }
@@ -105,5 +105,5 @@ export type RailEventOutcome = string | { deferred: string };
 export interface PayoutRailHandlers {
   transferReversed(manager: EntityManager, rail: PayoutRail, reversal: RailTransferReversal): Promise<RailEventOutcome>;
   /** An account changed on the rail; the handler reads its state under its own lock. */
-  accountUpdated(manager: EntityManager, rail: PayoutRail, accountId: string, at: Date): Promise<string>;
+  destinationUpdated(manager: EntityManager, rail: PayoutRail, accountId: string, at: Date): Promise<string>;
 }

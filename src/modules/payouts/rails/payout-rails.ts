@@ -28,7 +28,7 @@ export class PayoutRails {
     return rail;
   }
 
-  /** Where an affiliate without a payout account is onboarded. */
+  /** Where an affiliate without a payout destination is onboarded. */
   get default(): PayoutRail {
     return this.get(DEFAULT_RAIL);
   }

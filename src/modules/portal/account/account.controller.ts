@@ -2,8 +2,8 @@ import { Body, Get, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
-import { AccountsService } from '../../accounts/accounts.service';
-import { ApiKeyDto } from '../../accounts/dto/accounts.dto';
+import { PrincipalsService } from '../../principals/principals.service';
+import { ApiKeyDto } from '../../principals/dto/principals.dto';
 import { SessionsService } from '../auth/sessions.service';
 import { UsersService } from '../auth/users.service';
 import { opt, str, tryForm } from '../web/forms';
@@ -21,7 +21,7 @@ export class AccountController {
     private readonly views: PortalViews,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
   ) {}
 
   @Get('settings')
@@ -57,15 +57,15 @@ export class AccountController {
   @Post('api-keys')
   async createKey(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const label = opt(body, 'label')?.slice(0, 100) ?? null;
-    const { key, row } = await this.accounts.createApiKey(me.actor, undefined, label);
+    const { key, row } = await this.principals.createApiKey(me.actor, undefined, label);
     return this.keysPage(me, request, reply, { key, created: ApiKeyDto.from(row) }, 201);
   }
 
   @Post('api-keys/:id/revoke')
   async revokeKey(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
     // Only the person's own principal's keys, admins included: another principal's key id is a 404 here.
-    if (!(await this.accounts.listApiKeys(me.actor)).some((k) => k.id === id)) throw new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found');
-    await this.accounts.revokeApiKey(me.actor, id);
+    if (!(await this.principals.listApiKeys(me.actor)).some((k) => k.id === id)) throw new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found');
+    await this.principals.revokeApiKey(me.actor, id);
     return this.views.redirect(request, reply, '/portal/api-keys?notice=revoked');
   }
 
@@ -75,7 +75,7 @@ export class AccountController {
   }
 
   private async keysPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, fresh?: { key: string; created: ApiKeyDto }, status = 200) {
-    const keys = await this.accounts.listApiKeys(me.actor);
+    const keys = await this.principals.listApiKeys(me.actor);
     return this.views.page(request, reply, me, 'api-keys', { title: 'API keys', keys, fresh }, status);
   }
 }

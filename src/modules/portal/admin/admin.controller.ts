@@ -2,9 +2,9 @@ import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { FastifyReply } from 'fastify';
 import { AppError, invalidField } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
-import { AccountsService } from '../../accounts/accounts.service';
-import { CreatePrincipalDto } from '../../accounts/dto/accounts.dto';
-import { PRINCIPAL_STATUSES, PrincipalStatus, Role, ROLES } from '../../accounts/principal.entity';
+import { PrincipalsService } from '../../principals/principals.service';
+import { CreatePrincipalDto } from '../../principals/dto/principals.dto';
+import { PRINCIPAL_STATUSES, PrincipalStatus, Role, ROLES } from '../../principals/principal.entity';
 import { UsersService } from '../auth/users.service';
 import { str, toDto, tryForm } from '../web/forms';
 import { Me, PortalContext, PortalRequest } from '../web/portal-request';
@@ -22,7 +22,7 @@ const AFFILIATE_STATUS = { approve: 'active', suspend: 'suspended', reactivate: 
 export class AdminController {
   constructor(
     private readonly views: PortalViews,
-    private readonly accounts: AccountsService,
+    private readonly principalsService: PrincipalsService,
     private readonly users: UsersService,
   ) {}
 
@@ -31,7 +31,7 @@ export class AdminController {
     const role: Role = typeof query.role === 'string' && (ROLES as readonly string[]).includes(query.role) ? (query.role as Role) : 'affiliate';
     const status = typeof query.status === 'string' && (PRINCIPAL_STATUSES as readonly string[]).includes(query.status) ? (query.status as PrincipalStatus) : undefined;
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
-    const page = await this.accounts.pagePrincipals(role, status, { cursor, limit: 50 });
+    const page = await this.principalsService.pagePrincipals(role, status, { cursor, limit: 50 });
     return this.views.page(request, reply, me, 'admin/principals', { title: 'Partners', page, role, status, cursor, roles: ROLES });
   }
 
@@ -44,7 +44,7 @@ export class AdminController {
     });
   }
 
-  /** Creates the principal through AccountsService (first API key shown once) and invites its first person. */
+  /** Creates the principal through PrincipalsService (first API key shown once) and invites its first person. */
   @Post('principals')
   async createPrincipal(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const values = { role: str(body, 'role'), name: str(body, 'name'), email: str(body, 'email') };
@@ -52,7 +52,7 @@ export class AdminController {
     const problem = await tryForm(async () => {
       if (!(ROLES as readonly string[]).includes(values.role)) throw invalidField('role', 'choose a role');
       const dto = await toDto(CreatePrincipalDto, { name: values.name, email: values.email });
-      const { principal, apiKey, postbackToken } = await this.accounts.createPrincipal(values.role as Role, dto);
+      const { principal, apiKey, postbackToken } = await this.principalsService.createPrincipal(values.role as Role, dto);
       const invite = await this.users.invite(me, principal.id, dto.email);
       created = { id: principal.id, apiKey, postbackToken, ...invite };
     });
@@ -90,7 +90,7 @@ export class AdminController {
     @Param('id', ParseIdPipe) id: string,
     @Param('action', oneOf('approve', 'suspend', 'reactivate')) action: keyof typeof AFFILIATE_STATUS,
   ) {
-    await this.accounts.updateAffiliate(id, { status: AFFILIATE_STATUS[action] });
+    await this.principalsService.updateAffiliate(id, { status: AFFILIATE_STATUS[action] });
     return this.views.redirect(request, reply, `/portal/admin/principals/${id}?notice=${action === 'suspend' ? 'suspended' : action === 'approve' ? 'approved' : 'activated'}`);
   }
 
@@ -108,7 +108,7 @@ export class AdminController {
   }
 
   private async principalPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, id: string, query: Q, extra: Record<string, unknown>, status = 200) {
-    const principal = await this.accounts.getPrincipal(id);
+    const principal = await this.principalsService.getPrincipal(id);
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
     const [people, invites] = await Promise.all([this.users.pageUsers(id, { cursor, limit: 50 }), this.users.pendingInvites(id)]);
     return this.views.page(request, reply, me, 'admin/principal', { title: principal.name, principal, people, invites, cursor, values: {}, ...extra }, status);

@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { ValidationError } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { Config } from '../../../config/configuration';
-import { AccountsService } from '../../accounts/accounts.service';
+import { PrincipalsService } from '../../principals/principals.service';
 import { BillingService } from '../../billing/billing.service';
 import { CONVERSION_STATUSES, ConversionStatus } from '../../conversions/conversion.entity';
 import { ConversionsService } from '../../conversions/conversions.service';
@@ -47,7 +47,7 @@ export class AdvertiserController {
     private readonly conversions: ConversionsService,
     private readonly coupons: CouponsService,
     private readonly links: LinksService,
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly billing: BillingService,
     config: ConfigService<Config, true>,
   ) {
@@ -222,7 +222,7 @@ export class AdvertiserController {
 
   @Post('integration/rotate')
   async rotateToken(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply) {
-    await this.accounts.rotatePostbackToken(me.principalId);
+    await this.principals.rotatePostbackToken(me.principalId);
     return this.views.redirect(request, reply, '/portal/advertiser/integration?notice=saved');
   }
 
@@ -236,7 +236,7 @@ export class AdvertiserController {
     const values = Object.fromEntries(['token', 'click_id', 'coupon', 'goal', 'txn_id', 'amount', 'currency'].map((k) => [k, str(body, k)]));
     const raw = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
     const result: Record<string, unknown> = {};
-    result.tokenOk = values.token ? (await this.accounts.advertiserForPostbackToken(values.token)) === me.principalId : null;
+    result.tokenOk = values.token ? (await this.principals.advertiserForPostbackToken(values.token)) === me.principalId : null;
     const problem = await tryForm(async () => {
       const params = await toDto(PostbackParamsDto, raw);
       const { existing, draft } = await this.conversions.preview({
@@ -338,7 +338,7 @@ export class AdvertiserController {
   }
 
   private async integrationPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, values: Record<string, string>, test?: { result: unknown; problem: unknown }) {
-    const [token] = await this.accounts.livePostbackTokens(me.principalId);
+    const [token] = await this.principals.livePostbackTokens(me.principalId);
     const postbackUrl = `${this.publicBaseUrl}/postback?token=${token ?? 'YOUR_TOKEN'}&click_id={click_id}&goal=sale&txn_id={order_id}&amount={order_total}&currency={currency}`;
     return this.views.page(request, reply, me, 'advertiser/integration', {
       title: 'Integration',

@@ -7,7 +7,7 @@ import { CONVERSION_STATUSES } from '../../conversions/conversion.entity';
 import { LedgerService } from '../../ledger/ledger.service';
 import { OffersService } from '../../offers/offers.service';
 import { toOfferView } from '../../offers/offer.view';
-import { PayoutAccountsService } from '../../payouts/payout-accounts.service';
+import { PayoutDestinationsService } from '../../payouts/payout-destinations.service';
 import { PayoutRunsService } from '../../payouts/payout-runs.service';
 import { PostbacksService } from '../../postbacks/postbacks.service';
 import { PutPostbackSettingDto } from '../../postbacks/dto/postbacks.dto';
@@ -45,7 +45,7 @@ export class AffiliateController {
     private readonly links: LinksService,
     private readonly coupons: CouponsService,
     private readonly runs: PayoutRunsService,
-    private readonly payoutAccounts: PayoutAccountsService,
+    private readonly payoutAccounts: PayoutDestinationsService,
     private readonly postbacks: PostbacksService,
     private readonly statements: StatementDownloads,
   ) {}

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { PrincipalStatus, Role } from '../../accounts/principal.entity';
+import type { PrincipalStatus, Role } from '../../principals/principal.entity';
+import { principalsRepository } from '../../principals/principals.repository';
 import { PortalSession } from '../portal.entities';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens';
 
@@ -10,7 +11,7 @@ const IDLE_MS = 7 * 24 * 3600 * 1000;
 const ABSOLUTE_MS = 30 * 24 * 3600 * 1000;
 const TOUCH_EVERY_MS = 3600 * 1000;
 
-/** Who a session cookie signs in, as one row: the session, its user and the user's principal. */
+/** Who a session cookie signs in: the session, its user and the user's principal. */
 export interface SignedIn {
   sessionId: string;
   csrfToken: string;
@@ -26,11 +27,9 @@ export interface SignedIn {
 
 const RESOLVE = `
   SELECT s.id AS "sessionId", s.csrf_token AS "csrfToken", s.last_seen_at AS "lastSeenAt", s.created_at AS "createdAt",
-         u.id AS "userId", u.email, u.name AS "userName", u.time_zone AS "timeZone",
-         p.id AS "principalId", p.name AS "principalName", p.role, p.status AS "principalStatus"
+         u.id AS "userId", u.email, u.name AS "userName", u.time_zone AS "timeZone", u.principal_id AS "principalId"
     FROM portal_sessions s
     JOIN portal_users u ON u.id = s.user_id AND u.status = 'active'
-    JOIN principals p ON p.id = u.principal_id
    WHERE s.token_hash = $1 AND s.expires_at > now()`;
 
 @Injectable()
@@ -62,15 +61,20 @@ export class SessionsService {
 
   async resolve(token: string | undefined): Promise<SignedIn | null> {
     if (!token || !TOKEN_PATTERN.test(token)) return null;
-    const [row]: (SignedIn & { lastSeenAt: Date; createdAt: Date })[] = await this.dataSource.query(RESOLVE, [hashToken(token)]);
+    const [row]: (Omit<SignedIn, 'principalName' | 'role' | 'principalStatus'> & { lastSeenAt: Date; createdAt: Date })[] = await this.dataSource.query(RESOLVE, [
+      hashToken(token),
+    ]);
     if (!row) return null;
+    // Who the user acts for comes from the principals module (its table, its repository).
+    const principal = await principalsRepository.find(this.dataSource.manager, row.principalId);
+    if (!principal) return null;
     const now = Date.now();
     if (now - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
       const expiresAt = new Date(Math.min(now + IDLE_MS, row.createdAt.getTime() + ABSOLUTE_MS));
       await this.dataSource.query(`UPDATE portal_sessions SET last_seen_at = now(), expires_at = $2 WHERE id = $1`, [row.sessionId, expiresAt]);
     }
     const { lastSeenAt: _seen, createdAt: _created, ...signedIn } = row;
-    return signedIn;
+    return { ...signedIn, principalName: principal.name, role: principal.role, principalStatus: principal.status };
   }
 
   async end(sessionId: string): Promise<void> {

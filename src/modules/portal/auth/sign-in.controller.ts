@@ -136,7 +136,7 @@ export class SignInController {
     return this.views.page(request, reply, me, 'pending', { title: 'Application received' });
   }
 
-  /** Where Stripe sends affiliates back after onboarding (PayoutAccountsService's return and refresh URLs). */
+  /** Where Stripe sends affiliates back after onboarding (PayoutDestinationsService's return and refresh URLs). */
   @Get('payouts')
   payoutsReturn(@Res() reply: FastifyReply, @Query('onboarding') onboarding?: string) {
     return reply.redirect(`/portal/affiliate/payouts${onboarding === 'done' ? '?notice=onboarding_done' : onboarding === 'refresh' ? '?notice=onboarding_refresh' : ''}`, 303);

@@ -6,8 +6,9 @@ import { AuthPrincipal } from '../../../common/auth';
 import { AppError, invalidField } from '../../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../../common/pagination';
 import { Config } from '../../../config/configuration';
-import { AccountsService } from '../../accounts/accounts.service';
-import { Principal, Role } from '../../accounts/principal.entity';
+import { PrincipalsService } from '../../principals/principals.service';
+import type { Principal, Role } from '../../principals/principal.entity';
+import { principalsRepository } from '../../principals/principals.repository';
 import { PortalInvite, PortalUser, PortalUserStatus } from '../portal.entities';
 import { InviteMailer } from './invite-mailer';
 import { LoginThrottleService } from './login-throttle.service';
@@ -59,7 +60,7 @@ export function actorOf(p: { principalId: string; role: Role; principalName: str
 
 /**
  * People of the portal: sign-in, affiliate self sign-up, invitations, settings. Principals are
- * created and changed through AccountsService only; this service adds the people behind them.
+ * created and changed through PrincipalsService only; this service adds the people behind them.
  */
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -67,7 +68,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly sessions: SessionsService,
     private readonly throttle: LoginThrottleService,
     private readonly mailer: InviteMailer,
@@ -81,8 +82,7 @@ export class UsersService implements OnApplicationBootstrap {
     const created = await this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:portal-admin'))`);
       if (await this.findByEmail(manager, adminEmail)) return false;
-      let admin = await manager.findOne(Principal, { where: { role: 'admin', status: 'active' }, order: { createdAt: 'ASC' } });
-      admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Network admin', email: adminEmail, status: 'active' }));
+      const admin = await principalsRepository.firstActiveAdminOrCreate(manager, 'Network admin', adminEmail);
       await manager.insert(PortalUser, { principalId: admin.id, email: adminEmail, name: 'Admin', passwordHash: await hashPassword(adminPassword) });
       return true;
     });
@@ -102,17 +102,17 @@ export class UsersService implements OnApplicationBootstrap {
     const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !matches || user.status !== 'active') throw SignInRefused.invalid();
     await this.throttle.succeeded(email, ip);
-    const principal = await this.accounts.getPrincipal(user.principalId);
+    const principal = await this.principals.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();
     return user;
   }
 
-  /** A pending affiliate (through AccountsService, as the API's sign-up) with its first user. */
+  /** A pending affiliate (through PrincipalsService, as the API's sign-up) with its first user. */
   async signUpAffiliate(input: AffiliateSignup): Promise<PortalUser> {
     this.checkNewUser(input, input.email);
     if (await this.findByEmail(this.dataSource.manager, input.email)) throw invalidField('email', 'already has an account: sign in instead');
-    const { principal } = await this.accounts
+    const { principal } = await this.principals
       .createPrincipal('affiliate', { name: input.company, email: input.email }, 'pending', input.about ? { about: input.about } : {})
       .catch((error) => {
         if (error instanceof AppError && error.code === 'email_taken') throw invalidField('email', 'is already registered with the network');
@@ -124,7 +124,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** An invitation for `email` to join `principalId`; the link is answered once, and mailed when SMTP is set. */
   async invite(inviter: { userId: string | null; userName: string }, principalId: string, email: string): Promise<{ link: string; mailed: boolean }> {
-    const principal = await this.accounts.getPrincipal(principalId);
+    const principal = await this.principals.getPrincipal(principalId);
     if (await this.findByEmail(this.dataSource.manager, email)) throw invalidField('email', 'already has an account');
     const token = newToken();
     await this.dataSource
@@ -145,7 +145,7 @@ export class UsersService implements OnApplicationBootstrap {
       .where(`i.token_hash = :hash AND ${OPEN_INVITE}`, { hash: hashToken(token) })
       .getOne();
     if (!invite) return null;
-    return Object.assign(invite, { principalName: (await this.accounts.getPrincipal(invite.principalId)).name });
+    return Object.assign(invite, { principalName: (await this.principals.getPrincipal(invite.principalId)).name });
   }
 
   /** Uses the invitation (once: the UPDATE claims it) and creates the user in the same transaction. */
@@ -249,6 +249,6 @@ export class UsersService implements OnApplicationBootstrap {
   /** createPrincipal issues an API key nobody will ever see on sign-up; revoking it leaves no stray credential. */
   private async discardFirstKey(principal: Principal): Promise<void> {
     const owner: AuthPrincipal = { id: principal.id, role: principal.role, name: principal.name, keyId: '' };
-    for (const key of await this.accounts.listApiKeys(owner)) await this.accounts.revokeApiKey(owner, key.id);
+    for (const key of await this.principals.listApiKeys(owner)) await this.principals.revokeApiKey(owner, key.id);
   }
 }

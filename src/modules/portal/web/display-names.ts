@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { principalsRepository } from '../../principals/principals.repository';
+import { offersRepository } from '../../offers/offers.repository';
 
 /**
- * Names for the ids a page already shows (offers, principals), looked up in one query per page.
+ * Names for the ids a page already shows (offers, principals), asked of their owners in one query per page.
  * Display only: which rows a person may see was decided by the feature service that listed them.
  */
 @Injectable()
@@ -11,17 +13,16 @@ export class DisplayNames {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   offers(ids: (string | null | undefined)[]): Promise<Map<string, string>> {
-    return this.lookup('offers', ids);
+    return this.lookup(ids, (manager, wanted) => offersRepository.names(manager, wanted));
   }
 
   principals(ids: (string | null | undefined)[]): Promise<Map<string, string>> {
-    return this.lookup('principals', ids);
+    return this.lookup(ids, (manager, wanted) => principalsRepository.names(manager, wanted));
   }
 
-  private async lookup(table: 'offers' | 'principals', ids: (string | null | undefined)[]): Promise<Map<string, string>> {
+  private async lookup(ids: (string | null | undefined)[], names: (manager: EntityManager, ids: string[]) => Promise<Map<string, string>>): Promise<Map<string, string>> {
     const wanted = [...new Set(ids.filter((id): id is string => !!id))];
     if (!wanted.length) return new Map();
-    const rows: { id: string; name: string }[] = await this.dataSource.query(`SELECT id, name FROM ${table} WHERE id = ANY($1::uuid[])`, [wanted]);
-    return new Map(rows.map((r) => [r.id, r.name]));
+    return names(this.dataSource.manager, wanted);
   }
 }

@@ -1,7 +1,7 @@
 import { applyDecorators, Controller, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../../../common/auth';
-import type { Role } from '../../accounts/principal.entity';
+import type { Role } from '../../principals/principal.entity';
 import { PortalExceptionFilter } from './portal-exception.filter';
 import { PortalRoles } from './portal-request';
 import { PortalGuard } from './portal.guard';

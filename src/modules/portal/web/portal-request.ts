@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { AuthPrincipal } from '../../../common/auth';
-import type { Role } from '../../accounts/principal.entity';
+import type { Role } from '../../principals/principal.entity';
 import type { SignedIn } from '../auth/sessions.service';
 
 export const SESSION_COOKIE = 'afx_session';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../../accounts/principal.entity';
+import type { Role } from '../../principals/principal.entity';
 import { FieldErrors, errorFor } from './forms';
 import { bpsToPercent, formatDateTime, formatMoney, formatRule, moneyInput } from './format';
 import { label, NOTICES, reasonText } from './labels';

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError } from '../../../common/errors';
-import type { Role } from '../../accounts/principal.entity';
+import type { Role } from '../../principals/principal.entity';
 import { SessionsService } from '../auth/sessions.service';
 import { sameToken } from '../auth/tokens';
 import { actorOf } from '../auth/users.service';

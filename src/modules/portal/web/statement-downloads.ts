@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AppError, invalidField } from '../../../common/errors';
 import { UUID_PATTERN } from '../../../common/validation/validators';
-import { AccountsService } from '../../accounts/accounts.service';
+import { PrincipalsService } from '../../principals/principals.service';
 import { StatementsService } from '../../statements/statements.service';
 import { tryForm } from './forms';
 import { dayIn, isDay } from './format';
@@ -16,7 +16,7 @@ type Q = Record<string, unknown>;
 export class StatementDownloads {
   constructor(
     private readonly statements: StatementsService,
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly views: PortalViews,
   ) {}
 
@@ -27,7 +27,7 @@ export class StatementDownloads {
       to: isDay(query.to) ? query.to : today,
       affiliateId: typeof query.affiliateId === 'string' ? query.affiliateId : '',
     };
-    const affiliates = me.role === 'affiliate' ? [] : (await this.accounts.listPrincipals('affiliate')).map((a) => ({ value: a.id, label: `${a.name} (${a.email})` }));
+    const affiliates = me.role === 'affiliate' ? [] : (await this.principals.listPrincipals('affiliate')).map((a) => ({ value: a.id, label: `${a.name} (${a.email})` }));
     return this.views.page(request, reply, me, view, { title: 'Statements', values, affiliates, problem, ...extra }, status);
   }
 

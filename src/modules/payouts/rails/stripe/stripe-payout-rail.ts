@@ -6,7 +6,7 @@ import { Config } from '../../../../config/configuration';
 import { isDefinitiveRefusal, StripeClient } from '../../../../integrations/stripe/stripe.client';
 import { carriableMinor, fromStripeAmount, isStripeCurrency, toStripeAmount } from '../../../../integrations/stripe/stripe-amounts';
 import { StripeEventsService } from '../../../../integrations/stripe/stripe-events.service';
-import { PayoutRail, PayoutRailHandlers, RailAccountState, RailPayout, RailTransfer, RailTransferResult } from '../payout-rail';
+import { PayoutRail, PayoutRailHandlers, RailDestinationState, RailPayout, RailTransfer, RailTransferResult } from '../payout-rail';
 
 /** Our reference on a transfer: its group names the payout (found again before any retry). */
 const transferGroup = (payoutId: string) => `payout_${payoutId}`;
@@ -21,7 +21,7 @@ const PAYOUT_ID = /^payout_([0-9a-f-]{36})$/;
 export class StripePayoutRail implements PayoutRail {
   readonly name = 'stripe';
   readonly label = 'Stripe';
-  readonly clearingAccount = 'stripe_clearing' as const;
+  readonly clearingLedgerAccount = 'stripe_clearing' as const;
   private readonly baseUrl: string;
 
   constructor(
@@ -46,7 +46,7 @@ export class StripePayoutRail implements PayoutRail {
     return carriableMinor(minor, currency, 'transfer');
   }
 
-  async createAccount(affiliate: { id: string; email: string }): Promise<string> {
+  async createDestination(affiliate: { id: string; email: string }): Promise<string> {
     const created = await this.stripe.api.accounts.create(
       { type: 'express', email: affiliate.email, metadata: { affiliate_id: affiliate.id }, capabilities: { transfers: { requested: true } } },
       { idempotencyKey: `afx-account-${affiliate.id}` },
@@ -64,7 +64,7 @@ export class StripePayoutRail implements PayoutRail {
     return link.url;
   }
 
-  async accountState(accountId: string): Promise<RailAccountState> {
+  async destinationState(accountId: string): Promise<RailDestinationState> {
     const account = await this.stripe.api.accounts.retrieve(accountId);
     return { payoutsEnabled: account.payouts_enabled === true, detailsSubmitted: account.details_submitted === true };
   }
@@ -128,7 +128,9 @@ export class StripePayoutRail implements PayoutRail {
       });
     });
     // The event only names the account: its state is read from Stripe under the handler's lock.
-    events.on('payouts', 'account.updated', (manager, event) => handlers.accountUpdated(manager, this, (event.data.object as Stripe.Account).id, new Date(event.created * 1000)));
+    events.on('payouts', 'account.updated', (manager, event) =>
+      handlers.destinationUpdated(manager, this, (event.data.object as Stripe.Account).id, new Date(event.created * 1000)),
+    );
   }
 
   private requireEvents(): StripeEventsService {

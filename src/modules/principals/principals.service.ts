@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
 import { ForbiddenError, UnauthorizedError } from '../../common/errors';
@@ -9,11 +9,11 @@ import type { RedisClient } from '../../queue/redis-client';
 import { RedisService } from '../../queue/redis.service';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 import { ApiKey } from './api-key.entity';
-import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
-import { AccountsError } from './accounts.errors';
-import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/accounts.dto';
-import { PostbackToken } from './postback-token.entity';
+import { API_KEY_PATTERN, displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
+import { PrincipalsError } from './principals.errors';
+import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/principals.dto';
 import { Principal, PrincipalStatus, Role } from './principal.entity';
+import { principalsRepository as repository } from './principals.repository';
 
 const KEY_CACHE_MS = 5_000;
 /**
@@ -26,7 +26,6 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const PREVIOUS_TOKEN_GRACE_MS = 24 * 3600 * 1000;
 const TOKEN_CACHE_MS = 2_000;
 const TOKEN_CACHE_MAX = 10_000;
-const KEY_PATTERN = /^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/;
 /** Which api_keys row ADMIN_API_KEY last registered: a new value revokes it. */
 const BOOTSTRAP_KEY_SETTING = 'bootstrap_admin_key_id';
 
@@ -37,8 +36,8 @@ interface CachedKey {
 }
 
 @Injectable()
-export class AccountsService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(AccountsService.name);
+export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(PrincipalsService.name);
   private readonly tokenCache = new Map<string, { advertiserId: string; expires: number }>();
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly keyLookups = new Map<string, Promise<CachedKey>>();
@@ -52,8 +51,6 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(Principal) private readonly principals: Repository<Principal>,
-    @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
     private readonly changes: ChangeEvents,
     private readonly redis: RedisService,
     private readonly limits: RateLimiter,
@@ -84,14 +81,13 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     metadata: Record<string, unknown> = {},
   ): Promise<{ principal: Principal; apiKey: string; postbackToken?: string }> {
     return this.dataSource.transaction(async (manager) => {
-      const existing = await manager.createQueryBuilder(Principal, 'p').where('p.role = :role AND lower(p.email) = lower(:email)', { role, email: dto.email }).getExists();
-      if (existing) throw AccountsError.emailTaken(role);
-      const principal = await manager.save(manager.create(Principal, { role, name: dto.name, email: dto.email, status, metadata }));
+      if (await repository.emailTaken(manager, role, dto.email)) throw PrincipalsError.emailTaken(role);
+      const principal = await repository.create(manager, { role, name: dto.name, email: dto.email, status, metadata });
       const { key } = await this.insertKey(manager, principal, null);
       let postbackToken: string | undefined;
       if (role === 'advertiser') {
         postbackToken = generatePostbackToken();
-        await manager.insert(PostbackToken, { advertiserId: principal.id, token: postbackToken });
+        await repository.insertPostbackToken(manager, principal.id, postbackToken);
       }
       this.logger.log(`created ${role} ${principal.id}`);
       return { principal, apiKey: key, postbackToken };
@@ -99,19 +95,17 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async listPrincipals(role: Role, status?: PrincipalStatus): Promise<Principal[]> {
-    return this.principals.find({ where: { role, ...(status ? { status } : {}) }, order: { createdAt: 'DESC' } });
+    return repository.list(this.dataSource.manager, role, status);
   }
 
   /** One page of principals of a role, newest first (the portal's admin tables). */
   pagePrincipals(role: Role, status: PrincipalStatus | undefined, query: PageQueryDto): Promise<Page<Principal>> {
-    const qb = this.principals.createQueryBuilder('p').where('p.role = :role', { role });
-    if (status) qb.andWhere('p.status = :status', { status });
-    return paginate(qb, 'p', query);
+    return paginate(repository.listQuery(this.dataSource.manager, role, status), 'p', query);
   }
 
   async getPrincipal(id: string, role?: Role): Promise<Principal> {
-    const principal = await this.principals.findOneBy({ id, ...(role ? { role } : {}) });
-    if (!principal) throw AccountsError.principalNotFound();
+    const principal = await repository.find(this.dataSource.manager, id, role);
+    if (!principal) throw PrincipalsError.principalNotFound();
     return principal;
   }
 
@@ -120,7 +114,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     if (dto.status !== undefined) affiliate.status = dto.status;
     if (dto.payoutThreshold !== undefined) affiliate.payoutThreshold = dto.payoutThreshold;
     if (dto.name !== undefined) affiliate.name = dto.name;
-    const saved = await this.principals.save(affiliate);
+    const saved = await repository.save(this.dataSource.manager, affiliate);
     await this.forgetKeys();
     this.changes.emit('principal', id);
     return saved;
@@ -134,13 +128,13 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   async listApiKeys(actor: AuthPrincipal, principalId?: string): Promise<ApiKey[]> {
     const owner = actor.role === 'admin' && principalId ? principalId : actor.id;
-    return this.apiKeys.find({ where: { principalId: owner }, order: { createdAt: 'DESC' } });
+    return repository.listKeys(this.dataSource.manager, owner);
   }
 
   async revokeApiKey(actor: AuthPrincipal, keyId: string): Promise<void> {
-    const key = await this.apiKeys.findOneBy({ id: keyId, ...(actor.role === 'admin' ? {} : { principalId: actor.id }) });
-    if (!key) throw AccountsError.apiKeyNotFound();
-    if (!key.revokedAt) await this.apiKeys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    const key = await repository.findKey(this.dataSource.manager, keyId, actor.role === 'admin' ? undefined : actor.id);
+    if (!key) throw PrincipalsError.apiKeyNotFound();
+    if (!key.revokedAt) await repository.revokeKey(this.dataSource.manager, keyId);
     await this.forgetKeys();
     this.logger.log(`revoked api key ${keyId} of ${key.principalId}`);
   }
@@ -152,7 +146,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
    * before it reaches the database.
    */
   async authenticate(key: string, clientIp?: string): Promise<AuthPrincipal> {
-    if (!KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
+    if (!API_KEY_PATTERN.test(key)) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     let cached = this.keyCache.get(cacheKey);
@@ -168,8 +162,8 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       cached = await lookup;
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
-    if (cached.status === 'pending') throw AccountsError.pending();
-    if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw AccountsError.suspended();
+    if (cached.status === 'pending') throw PrincipalsError.pending();
+    if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw PrincipalsError.suspended();
     this.touch(cached.principal.keyId);
     return cached.principal;
   }
@@ -177,12 +171,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
   private async lookUpKey(hash: Buffer, cacheKey: string, clientIp: string | undefined): Promise<CachedKey> {
     if (clientIp) await this.limits.consume('keyFailures', clientIp);
     const generation = this.keyGeneration;
-    const row = await this.apiKeys
-      .createQueryBuilder('k')
-      .innerJoin(Principal, 'p', 'p.id = k.principal_id')
-      .select(['k.id AS key_id', 'p.id AS id', 'p.role AS role', 'p.name AS name', 'p.status AS status'])
-      .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
-      .getRawOne<{ key_id: string; id: string; role: Role; name: string; status: PrincipalStatus }>();
+    const row = await repository.keyOwner(this.dataSource.manager, hash);
     if (row && clientIp) await this.limits.release('keyFailures', clientIp);
     const cached: CachedKey = {
       principal: row ? { id: row.id, role: row.role, name: row.name, keyId: row.key_id } : null,
@@ -196,11 +185,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   /** Whether an API key id still works and belongs to an active principal of `role` (dashboard sessions). */
   async isActiveKeyOfRole(keyId: string, role: Role): Promise<boolean> {
-    return this.apiKeys
-      .createQueryBuilder('k')
-      .innerJoin(Principal, 'p', 'p.id = k.principal_id')
-      .where("k.id = :keyId AND k.revoked_at IS NULL AND p.role = :role AND p.status = 'active'", { keyId, role })
-      .getExists();
+    return repository.isActiveKeyOfRole(this.dataSource.manager, keyId, role);
   }
 
   /**
@@ -212,18 +197,18 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     const hash = hashApiKey(key);
     const replaced = await this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:bootstrap-admin'))`);
-      let current = await manager.createQueryBuilder(ApiKey, 'k').where('k.key_hash = :hash', { hash }).getOne();
+      let current = await repository.findKeyByHash(manager, hash);
       if (!current) {
-        let admin = await manager.findOne(Principal, { where: { role: 'admin', email: 'admin@localhost' } });
-        admin ??= await manager.save(manager.create(Principal, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' }));
-        current = await manager.save(manager.create(ApiKey, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' }));
+        let admin = await repository.findByRoleAndEmail(manager, 'admin', 'admin@localhost');
+        admin ??= await repository.create(manager, { role: 'admin', name: 'Bootstrap admin', email: 'admin@localhost', status: 'active' });
+        current = await repository.insertKey(manager, { principalId: admin.id, prefix: displayPrefix(key), keyHash: hash, label: 'ADMIN_API_KEY' });
         this.logger.log(`bootstrap admin key registered for ${admin.id}`);
       }
       const [previous]: { value: string }[] = await manager.query(`SELECT value FROM app_settings WHERE key = $1`, [BOOTSTRAP_KEY_SETTING]);
       if (previous?.value === current.id) return null;
       await manager.query(`INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [BOOTSTRAP_KEY_SETTING, current.id]);
       if (!previous) return null;
-      await manager.update(ApiKey, { id: previous.value, revokedAt: IsNull() }, { revokedAt: new Date() });
+      await repository.revokeKey(manager, previous.value);
       return previous.value;
     });
     if (!replaced) return;
@@ -233,18 +218,13 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   async rotatePostbackToken(advertiserId: string): Promise<{ postbackToken: string; previousTokenExpiresAt: string | null }> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT id FROM principals WHERE id = $1 FOR UPDATE', [advertiserId]);
+      await repository.lock(manager, advertiserId);
       const expiresAt = new Date(Date.now() + PREVIOUS_TOKEN_GRACE_MS);
       // Tokens older than the current one already have an expiry; only the current one gets its 24 h.
-      const result = await manager
-        .createQueryBuilder()
-        .update(PostbackToken)
-        .set({ expiresAt })
-        .where('advertiser_id = :advertiserId AND expires_at IS NULL', { advertiserId })
-        .execute();
+      const hadOne = await repository.expireCurrentPostbackToken(manager, advertiserId, expiresAt);
       const postbackToken = generatePostbackToken();
-      await manager.insert(PostbackToken, { advertiserId, token: postbackToken });
-      return { postbackToken, previousTokenExpiresAt: result.affected ? expiresAt.toISOString() : null };
+      await repository.insertPostbackToken(manager, advertiserId, postbackToken);
+      return { postbackToken, previousTokenExpiresAt: hadOne ? expiresAt.toISOString() : null };
     });
   }
 
@@ -271,11 +251,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     // Like an unknown API key: a look-up spends one of the address's allowance first (a 429 past
     // it, with no database read), and a token that turns out valid gives it back.
     if (clientIp) await this.limits.consume('keyFailures', clientIp);
-    const row = await this.dataSource
-      .getRepository(PostbackToken)
-      .createQueryBuilder('t')
-      .where('t.token = :token AND (t.expires_at IS NULL OR t.expires_at > now())', { token })
-      .getOne();
+    const row = await repository.findLivePostbackToken(this.dataSource.manager, token);
     if (!row) return null;
     if (clientIp) await this.limits.release('keyFailures', clientIp);
     if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
@@ -285,18 +261,13 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
 
   /** The live tokens of one advertiser, newest first: HMAC checks try each. */
   async livePostbackTokens(advertiserId: string): Promise<string[]> {
-    const rows = await this.dataSource
-      .getRepository(PostbackToken)
-      .createQueryBuilder('t')
-      .where('t.advertiser_id = :advertiserId AND (t.expires_at IS NULL OR t.expires_at > now())', { advertiserId })
-      .orderBy('t.created_at', 'DESC')
-      .getMany();
+    const rows = await repository.livePostbackTokens(this.dataSource.manager, advertiserId);
     return rows.map((r) => r.token);
   }
 
   private async insertKey(manager: EntityManager, owner: Principal, label: string | null) {
     const key = generateApiKey(owner.role);
-    const row = await manager.save(manager.create(ApiKey, { principalId: owner.id, prefix: displayPrefix(key), keyHash: hashApiKey(key), label }));
+    const row = await repository.insertKey(manager, { principalId: owner.id, prefix: displayPrefix(key), keyHash: hashApiKey(key), label });
     return { key, row };
   }
 
@@ -317,6 +288,6 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     const now = Date.now();
     if ((this.lastUsedWritten.get(keyId) ?? 0) + LAST_USED_RESOLUTION_MS > now) return;
     this.lastUsedWritten.set(keyId, now);
-    this.apiKeys.update({ id: keyId }, { lastUsedAt: new Date(now) }).catch((error) => this.logger.warn(`last_used_at not written for ${keyId}: ${error.message}`));
+    repository.touchKey(this.dataSource.manager, keyId, new Date(now)).catch((error) => this.logger.warn(`last_used_at not written for ${keyId}: ${error.message}`));
   }
 }

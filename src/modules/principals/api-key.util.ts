@@ -8,6 +8,9 @@ export const KEY_PREFIX: Record<Role, string> = {
   finance: 'afx_fin_',
 };
 
+/** What a bearer key must look like before it is looked up (authentication refuses anything else unread). */
+export const API_KEY_PATTERN = /^afx_(adm|adv|aff|fin)_[A-Za-z0-9_-]{20,100}$/;
+
 export function generateApiKey(role: Role): string {
   return KEY_PREFIX[role] + randomBytes(32).toString('base64url');
 }

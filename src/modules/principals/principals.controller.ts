@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthPrincipal, CurrentPrincipal, isStaff, Public, Roles } from '../../common/auth';
 import { ParseIdPipe } from '../../common/http/parse-id.pipe';
-import { AccountsError } from './accounts.errors';
-import { AccountsService } from './accounts.service';
+import { PrincipalsError } from './principals.errors';
+import { PrincipalsService } from './principals.service';
 import {
   ApiKeyDto,
   CreateApiKeyDto,
@@ -16,16 +16,16 @@ import {
   PrincipalDto,
   SignupAffiliateDto,
   UpdateAffiliateDto,
-} from './dto/accounts.dto';
+} from './dto/principals.dto';
 import { Role } from './principal.entity';
 import { RateLimiter } from '../throttling/rate-limiter.service';
 
 @ApiTags('accounts')
 @ApiBearerAuth()
 @Controller('v1')
-export class AccountsController {
+export class PrincipalsController {
   constructor(
-    private readonly accounts: AccountsService,
+    private readonly principals: PrincipalsService,
     private readonly limits: RateLimiter,
   ) {}
 
@@ -33,7 +33,7 @@ export class AccountsController {
   @ApiOperation({ summary: 'The principal this API key belongs to' })
   @ApiOkResponse({ type: PrincipalDto })
   async me(@CurrentPrincipal() actor: AuthPrincipal): Promise<PrincipalDto> {
-    return PrincipalDto.from(await this.accounts.getPrincipal(actor.id));
+    return PrincipalDto.from(await this.principals.getPrincipal(actor.id));
   }
 
   @Post('advertisers')
@@ -66,7 +66,7 @@ export class AccountsController {
   @ApiCreatedResponse({ type: CreatedPrincipalDto })
   async signup(@Req() request: FastifyRequest, @Body() dto: SignupAffiliateDto): Promise<CreatedPrincipalDto> {
     await this.limits.consume('signups', request.ip);
-    const { principal, apiKey } = await this.accounts.createPrincipal('affiliate', dto, 'pending', dto.about ? { about: dto.about } : {});
+    const { principal, apiKey } = await this.principals.createPrincipal('affiliate', dto, 'pending', dto.about ? { about: dto.about } : {});
     return { id: principal.id, status: principal.status, apiKey };
   }
 
@@ -110,14 +110,14 @@ export class AccountsController {
   @ApiOperation({ summary: 'Approve, suspend or reactivate an affiliate; set its payout threshold' })
   @ApiOkResponse({ type: PrincipalDto })
   async updateAffiliate(@Param('id', ParseIdPipe) id: string, @Body() dto: UpdateAffiliateDto): Promise<PrincipalDto> {
-    return PrincipalDto.from(await this.accounts.updateAffiliate(id, dto));
+    return PrincipalDto.from(await this.principals.updateAffiliate(id, dto));
   }
 
   @Post('api-keys')
   @ApiOperation({ summary: 'Create another API key for yourself (admins: for any principal); shown once' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async createApiKey(@CurrentPrincipal() actor: AuthPrincipal, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
-    const { key, row } = await this.accounts.createApiKey(actor, dto.principalId, dto.label ?? null);
+    const { key, row } = await this.principals.createApiKey(actor, dto.principalId, dto.label ?? null);
     return { ...ApiKeyDto.from(row), apiKey: key };
   }
 
@@ -125,14 +125,14 @@ export class AccountsController {
   @ApiOperation({ summary: 'Your API keys (never the keys themselves)' })
   @ApiOkResponse({ type: ApiKeyDto, isArray: true })
   async listApiKeys(@CurrentPrincipal() actor: AuthPrincipal, @Query() query: CreateApiKeyDto): Promise<{ data: ApiKeyDto[] }> {
-    return { data: (await this.accounts.listApiKeys(actor, query.principalId)).map(ApiKeyDto.from) };
+    return { data: (await this.principals.listApiKeys(actor, query.principalId)).map(ApiKeyDto.from) };
   }
 
   @Delete('api-keys/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key at once' })
   async revokeApiKey(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string): Promise<void> {
-    await this.accounts.revokeApiKey(actor, id);
+    await this.principals.revokeApiKey(actor, id);
   }
 
   @Post('postback-tokens')
@@ -140,20 +140,20 @@ export class AccountsController {
   @ApiOperation({ summary: 'Rotate the postback token; the previous one keeps working for 24 h' })
   @ApiCreatedResponse({ type: PostbackTokenDto })
   rotatePostbackToken(@CurrentPrincipal() actor: AuthPrincipal): Promise<PostbackTokenDto> {
-    return this.accounts.rotatePostbackToken(actor.id);
+    return this.principals.rotatePostbackToken(actor.id);
   }
 
   private async create(role: Role, dto: CreatePrincipalDto): Promise<CreatedPrincipalDto> {
-    const { principal, apiKey, postbackToken } = await this.accounts.createPrincipal(role, dto);
+    const { principal, apiKey, postbackToken } = await this.principals.createPrincipal(role, dto);
     return { id: principal.id, status: principal.status, apiKey, ...(postbackToken ? { postbackToken } : {}) };
   }
 
   private async list(role: Role, query: ListPrincipalsQueryDto): Promise<{ data: PrincipalDto[] }> {
-    return { data: (await this.accounts.listPrincipals(role, query.status)).map(PrincipalDto.from) };
+    return { data: (await this.principals.listPrincipals(role, query.status)).map(PrincipalDto.from) };
   }
 
   private async getScoped(actor: AuthPrincipal, role: Role, id: string): Promise<PrincipalDto> {
-    if (!isStaff(actor) && actor.id !== id) throw AccountsError.principalNotFound();
-    return PrincipalDto.from(await this.accounts.getPrincipal(id, role));
+    if (!isStaff(actor) && actor.id !== id) throw PrincipalsError.principalNotFound();
+    return PrincipalDto.from(await this.principals.getPrincipal(id, role));
   }
 }

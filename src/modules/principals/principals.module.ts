@@ -3,15 +3,15 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
-import { AccountsController } from './accounts.controller';
-import { AccountsService } from './accounts.service';
+import { PrincipalsController } from './principals.controller';
+import { PrincipalsService } from './principals.service';
 import { PostbackToken } from './postback-token.entity';
 import { Principal } from './principal.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Principal, ApiKey, PostbackToken])],
-  controllers: [AccountsController],
-  providers: [AccountsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
-  exports: [AccountsService],
+  controllers: [PrincipalsController],
+  providers: [PrincipalsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  exports: [PrincipalsService],
 })
-export class AccountsModule {}
+export class PrincipalsModule {}
