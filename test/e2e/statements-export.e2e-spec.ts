@@ -150,13 +150,14 @@ describe('statement CSV export at scale', () => {
     );
     // The reader stopped: the export waits in its transaction, cursor open, instead of reading on.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const waiting = (await backends()).filter((b) => b.state === 'idle in transaction');
+    // Only the export's cursor counts: a background job (the outbox relay, rollup compaction) can
+    // be caught between two statements of its own short transaction on a busy machine.
+    const waiting = (await backends()).filter((b) => b.state === 'idle in transaction' && /^(FETCH|DECLARE)/.test(b.query));
     expect(waiting).toHaveLength(1);
-    expect(waiting[0].query).toMatch(/^(FETCH|DECLARE)/);
     expect(received).toBeLessThan(1_000_000);
 
     response.destroy();
-    await eventually(async () => (await backends()).every((b) => b.state !== 'idle in transaction'), 'the transaction to end');
+    await eventually(async () => (await backends()).every((b) => b.state !== 'idle in transaction' || !/^(FETCH|DECLARE)/.test(b.query)), 'the transaction to end');
     await eventually(async () => pool.idleCount === pool.totalCount && pool.waitingCount === 0, 'the connection back in the pool');
     // The pool's connections still work, and a new export completes.
     const again = await t.http.get(path()).set(auth(finance.apiKey)).expect(200);
