@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entityOwners, OwnershipRules, ownershipViolations, readSources, SourceFile } from './table-ownership';
+import { entityOwners, outsideRepositories, OwnershipRules, ownershipViolations, readSources, SourceFile } from './table-ownership';
 
 /*
  * Each aggregate owns its tables (ARCHITECTURE.md): every write to a table — INSERT, UPDATE,
@@ -55,7 +55,7 @@ const RULES: OwnershipRules = {
       file: 'src/modules/conversions/conversions.service.ts',
       table: 'outbox',
       write: true,
-      reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
+      reason: 'the one-statement conversion write inserts the outbox rows OutboxRepository.insert would (the hot path: one round trip per conversion)',
     },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'offers', write: false, reason: 'invoice tagging returns each result’s offer name for the invoice line' },
     { file: 'src/modules/conversions/conversions.repository.ts', table: 'invoice_credits', write: false, reason: 'reversed results of an invoice not credited yet' },
@@ -74,9 +74,28 @@ const RULES: OwnershipRules = {
     { file: 'src/modules/portal/auth/sessions.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
     { file: 'src/modules/portal/auth/users.service.ts', table: 'principals', write: true, reason: 'creates the first admin principal at start-up; to go through AccountsService' },
     { file: 'src/modules/tracking/affiliate-offers.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/tracking/links.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
-    { file: 'src/modules/tracking/links.service.ts', table: 'offers', write: false, reason: 'a link checks its offer; until the offers module has its repository' },
+    {
+      file: 'src/modules/tracking/tracking.repository.ts',
+      table: 'principals',
+      write: false,
+      reason: 'a redirect reads its link with the affiliate’s status, in one statement (the click path)',
+    },
+    {
+      file: 'src/modules/tracking/tracking.repository.ts',
+      table: 'offers',
+      write: false,
+      reason: 'a redirect reads its link with the offer’s URLs and status, in one statement (the click path)',
+    },
   ],
+};
+
+/** Tables whose every query, their owner's included, sits in one repository file (read models may read them). */
+const REPOSITORIES: Record<string, string> = {
+  tracking_links: 'src/modules/tracking/tracking.repository.ts',
+  clicks: 'src/modules/tracking/tracking.repository.ts',
+  clicks_default: 'src/modules/tracking/tracking.repository.ts',
+  coupons: 'src/modules/tracking/tracking.repository.ts',
+  outbox: 'src/queue/outbox/outbox.repository.ts',
 };
 
 /** The violations `files` add to those of the real sources (so a planted case shows only its own). */
@@ -99,6 +118,17 @@ describe('each aggregate owns its tables', () => {
 
   it('every allowance still matches something (a moved query takes its allowance with it)', () => {
     expect(ownershipViolations(SOURCES, RULES).stale).toEqual([]);
+  });
+
+  it('links, clicks, coupons and the outbox are queried only in their repository', () => {
+    expect(outsideRepositories(SOURCES, RULES, REPOSITORIES)).toEqual([]);
+  });
+
+  it('catches a tracking service that queries clicks itself', () => {
+    const planted = plant('src/modules/tracking/clicks.service.ts', 'const q = `SELECT id FROM clicks WHERE link_id = $1`;');
+    expect(outsideRepositories(planted, RULES, REPOSITORIES)).toEqual([
+      expect.stringMatching(/^src\/modules\/tracking\/clicks.service.ts:\d+ reads clicks \(its repository: src\/modules\/tracking\/tracking.repository.ts\)$/),
+    ]);
   });
 
   it('every table the migrations create has an owner', () => {
