@@ -24,7 +24,7 @@ const FEATURES = {
   tracking: ['accounts', 'offers'],
   conversions: ['accounts', 'ledger', 'offers', 'rules', 'throttling', 'tracking'],
   commissions: ['conversions', 'ledger'],
-  postbacks: ['conversions', 'offers', 'tracking'],
+  'partner-postbacks': ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['accounts', 'conversions', 'ledger'],

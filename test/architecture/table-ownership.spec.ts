@@ -16,7 +16,7 @@ const SOURCES = readSources(join(ROOT, 'src'), ROOT);
 /** Tables without an entity class of their own. */
 const OWNERS_WITHOUT_ENTITY: Record<string, string> = {
   clicks_default: 'tracking',
-  postback_deliveries: 'postbacks',
+  postback_deliveries: 'partner-postbacks',
   report_click_details: 'reports',
   report_click_hours: 'reports',
   report_conversion_deltas: 'reports',
@@ -153,10 +153,10 @@ describe('each aggregate owns its tables', () => {
   it('catches a lock on a foreign table and a read outside a read model, but lets a read model read', () => {
     const lock = plant('src/modules/billing/planted.ts', 'const q = `SELECT id FROM journal_entries e\n WHERE e.kind = $1 ORDER BY id FOR UPDATE`;');
     expect(added(lock)).toEqual(['src/modules/billing/planted.ts:1 writes journal_entries (owned by ledger)']);
-    const read = plant('src/modules/postbacks/planted.ts', 'const q = `SELECT 1 FROM ledger_accounts a JOIN conversions c ON c.affiliate_id = a.owner_id`;');
+    const read = plant('src/modules/partner-postbacks/planted.ts', 'const q = `SELECT 1 FROM ledger_accounts a JOIN conversions c ON c.affiliate_id = a.owner_id`;');
     expect(added(read)).toEqual([
-      'src/modules/postbacks/planted.ts:1 reads ledger_accounts (owned by ledger)',
-      'src/modules/postbacks/planted.ts:1 reads conversions (owned by conversions)',
+      'src/modules/partner-postbacks/planted.ts:1 reads ledger_accounts (owned by ledger)',
+      'src/modules/partner-postbacks/planted.ts:1 reads conversions (owned by conversions)',
     ]);
     expect(added(plant('src/modules/statements/statement-sql.ts', 'const q = `SELECT 1 FROM payouts p`;'))).toEqual([]);
   });

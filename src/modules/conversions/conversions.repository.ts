@@ -147,7 +147,7 @@ export class ConversionsRepository {
   }
 
   /** Whether a newer event of the conversion than `eventId` sends a postback (and so supersedes the older one's). */
-  async hasNewerPostbackEvent(manager: EntityManager, conversionId: string, eventId: string): Promise<boolean> {
+  async hasNewerPartnerPostbackEvent(manager: EntityManager, conversionId: string, eventId: string): Promise<boolean> {
     const newer = await manager.query(`SELECT 1 FROM conversion_events e WHERE e.conversion_id = $1 AND e.id > $2 AND ${SENDS_POSTBACK} LIMIT 1`, [conversionId, eventId]);
     return newer.length > 0;
   }

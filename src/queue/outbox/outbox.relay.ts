@@ -55,13 +55,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     config: ConfigService<Config, true>,
     @InjectQueue(QUEUES.outbox) outboxQueue: Queue,
     @InjectQueue(QUEUES.commissions) commissions: Queue,
-    @InjectQueue(QUEUES.postbacks) postbacks: Queue,
+    @InjectQueue(QUEUES.partnerPostbacks) partnerPostbacks: Queue,
     @InjectQueue(QUEUES.payouts) payouts: Queue,
     @InjectQueue(QUEUES.billing) billing: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
   ) {
-    this.queues = { outbox: outboxQueue, commissions, postbacks, payouts, billing, maintenance };
-    const retry = config.get('postbacks', { infer: true });
+    this.queues = { outbox: outboxQueue, commissions, postbacks: partnerPostbacks, payouts, billing, maintenance };
+    const retry = config.get('partnerPostbacks', { infer: true });
     this.jobOptions = { postbacks: { attempts: retry.maxAttempts, backoff: { type: 'exponential', delay: retry.retryBaseMs } } };
     this.relayed = metrics.counter('afx_outbox_relayed_total', 'outbox messages handed to BullMQ', ['topic']);
     this.retentionHours = config.get('app', { infer: true }).outboxRetentionHours;
