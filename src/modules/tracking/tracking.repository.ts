@@ -1,4 +1,4 @@
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, EntityTarget, In } from 'typeorm';
 import type { AuthPrincipal } from '../../common/auth';
 import { Page, paginate, PageQueryDto } from '../../common/pagination';
 import type { PrincipalStatus } from '../accounts/principal.entity';
@@ -29,7 +29,7 @@ export interface ResolvedLinkRow extends SubValues {
 
 /** The filters and page of a clicks listing; `before` is the keyset position (clicked_at in microseconds since the epoch, and the id). */
 export interface ClickListing {
-  filters: Record<string, string | undefined>;
+  filters: Filters;
   from?: string;
   to?: string;
   before?: { us: string; id: string };
@@ -78,6 +78,24 @@ const INSERT_CLICKS_SQL = withClickRollups(`INSERT INTO clicks (${CLICK_COLUMNS.
   SELECT * FROM unnest(${CLICK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
   ON CONFLICT DO NOTHING`);
 
+type Filters = Record<string, string | undefined>;
+
+/** A page of links or coupons `actor` may see (newest first), filtered by column. */
+function listScoped<E extends TrackingLink | Coupon>(
+  manager: EntityManager,
+  entity: EntityTarget<E>,
+  actor: AuthPrincipal,
+  filters: Filters,
+  page: PageQueryDto,
+): Promise<Page<E>> {
+  return paginate(scopedQuery(manager.getRepository(entity).createQueryBuilder('t'), 't', actor, filters), 't', page);
+}
+
+/** The link or coupon with this id if `actor` may see it, else null. */
+function findScoped<E extends TrackingLink | Coupon>(manager: EntityManager, entity: EntityTarget<E>, actor: AuthPrincipal, id: string): Promise<E | null> {
+  return scopedQuery(manager.getRepository(entity).createQueryBuilder('t').where('t.id = :id', { id }), 't', actor).getOne();
+}
+
 /**
  * Queries on tracking's tables: `tracking_links`, `clicks` (and its daily partitions, the
  * default one included) and `coupons` (the tracking aggregate owns them: see ARCHITECTURE.md).
@@ -93,16 +111,13 @@ export class TrackingRepository {
     return repository.save(repository.create(fields));
   }
 
-  listLinks(manager: EntityManager, actor: AuthPrincipal, filters: Record<string, string | undefined>, page: PageQueryDto): Promise<Page<TrackingLink>> {
-    const qb = manager.getRepository(TrackingLink).createQueryBuilder('l');
-    scopedQuery(qb, 'l', actor, filters);
-    return paginate(qb, 'l', page);
+  listLinks(manager: EntityManager, actor: AuthPrincipal, filters: Filters, page: PageQueryDto): Promise<Page<TrackingLink>> {
+    return listScoped(manager, TrackingLink, actor, filters, page);
   }
 
   /** A link `actor` may see, or null. */
   findLink(manager: EntityManager, actor: AuthPrincipal, id: string): Promise<TrackingLink | null> {
-    const qb = manager.getRepository(TrackingLink).createQueryBuilder('l').where('l.id = :id', { id });
-    return scopedQuery(qb, 'l', actor).getOne();
+    return findScoped(manager, TrackingLink, actor, id);
   }
 
   async archiveLink(manager: EntityManager, id: string, at: Date): Promise<void> {
@@ -181,16 +196,13 @@ export class TrackingRepository {
     return repository.save(repository.create(fields));
   }
 
-  listCoupons(manager: EntityManager, actor: AuthPrincipal, filters: Record<string, string | undefined>, page: PageQueryDto): Promise<Page<Coupon>> {
-    const qb = manager.getRepository(Coupon).createQueryBuilder('k');
-    scopedQuery(qb, 'k', actor, filters);
-    return paginate(qb, 'k', page);
+  listCoupons(manager: EntityManager, actor: AuthPrincipal, filters: Filters, page: PageQueryDto): Promise<Page<Coupon>> {
+    return listScoped(manager, Coupon, actor, filters, page);
   }
 
   /** A coupon `actor` may see, or null. */
   findCoupon(manager: EntityManager, actor: AuthPrincipal, id: string): Promise<Coupon | null> {
-    const qb = manager.getRepository(Coupon).createQueryBuilder('k').where('k.id = :id', { id });
-    return scopedQuery(qb, 'k', actor).getOne();
+    return findScoped(manager, Coupon, actor, id);
   }
 
   /** The active coupon with this code (any case) of this advertiser. */
