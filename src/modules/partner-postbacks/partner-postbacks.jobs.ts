@@ -10,7 +10,7 @@ declare module '../../queue/outbox/outbox.topics' {
   }
 }
 
-export const POSTBACKS_ROUTES = {
+export const PARTNER_POSTBACKS_ROUTES = {
   'postback.send': { queue: QUEUES.partnerPostbacks, job: JOBS.sendPartnerPostback, jobId: (id: string, p: Record<string, unknown>) => `postback-${id}-${p.eventId}` },
 };
 

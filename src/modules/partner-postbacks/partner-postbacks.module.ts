@@ -7,11 +7,11 @@ import { PartnerPostbackAttempt } from './partner-postback-attempt.entity';
 import { PartnerPostbackDeliveries } from './partner-postback-deliveries';
 import { PartnerPostbackSetting } from './partner-postback-setting.entity';
 import { PartnerPostbacksController } from './partner-postbacks.controller';
-import { POSTBACKS_ROUTES, PartnerPostbacksJobs } from './partner-postbacks.jobs';
+import { PARTNER_POSTBACKS_ROUTES, PartnerPostbacksJobs } from './partner-postbacks.jobs';
 import { PartnerPostbacksService } from './partner-postbacks.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PartnerPostbackSetting, PartnerPostbackAttempt]), OffersModule, TrackingModule, OutboxModule.forFeature(POSTBACKS_ROUTES)],
+  imports: [TypeOrmModule.forFeature([PartnerPostbackSetting, PartnerPostbackAttempt]), OffersModule, TrackingModule, OutboxModule.forFeature(PARTNER_POSTBACKS_ROUTES)],
   controllers: [PartnerPostbacksController],
   providers: [PartnerPostbacksService, PartnerPostbackDeliveries, PartnerPostbacksJobs],
   exports: [PartnerPostbacksService],
