@@ -72,23 +72,17 @@ export class BillingService {
     // eslint-disable-next-line @typescript-eslint/no-unused-expressions -- the getter throws
     this.stripe.api; // the clear 503 now if Stripe is not configured
     const run = await this.dataSource.transaction(async (manager) => {
-      const inserted: { id: string }[] = await manager.query(
+      // Inserts the period's run or, in the same statement, joins the live one (a no-op update
+      // that returns it), as a payout run request does: a separate look-up could miss a run that
+      // completed in between.
+      const [{ id, created }]: { id: string; created: boolean }[] = await manager.query(
         `INSERT INTO invoice_runs (period_from, period_to, currency, status, requested_by) VALUES ($1, $2, $3, 'queued', $4)
-         ON CONFLICT (period_from, period_to, COALESCE(currency, '')) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id`,
+         ON CONFLICT (period_from, period_to, COALESCE(currency, '')) WHERE status IN ('queued', 'running') DO UPDATE SET period_from = EXCLUDED.period_from
+         RETURNING id, (xmax = 0) AS created`,
         [from, to, dto.currency ?? null, actor.id],
       );
-      if (!inserted.length) {
-        return manager
-          .createQueryBuilder(InvoiceRun, 'r')
-          .where(`r.period_from = :from AND r.period_to = :to AND COALESCE(r.currency, '') = :currency AND r.status IN ('queued', 'running')`, {
-            from,
-            to,
-            currency: dto.currency ?? '',
-          })
-          .getOneOrFail();
-      }
-      await this.outbox.enqueue(manager, 'invoice_run.requested', inserted[0].id);
-      return manager.findOneByOrFail(InvoiceRun, { id: inserted[0].id });
+      if (created) await this.outbox.enqueue(manager, 'invoice_run.requested', id);
+      return manager.findOneByOrFail(InvoiceRun, { id });
     });
     this.outbox.notify();
     return run;
