@@ -25,7 +25,7 @@ const FEATURES = {
   conversions: ['ledger', 'offers', 'principals', 'rules', 'throttling', 'tracking'],
   // The sweeper asks payouts and billing for their runs whose job may be gone.
   commissions: ['billing', 'conversions', 'ledger', 'payouts'],
-  postbacks: ['conversions', 'offers', 'tracking'],
+  'partner-postbacks': ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['conversions', 'ledger', 'principals'],

@@ -19,7 +19,7 @@ import { PortalModule } from './modules/portal/portal.module';
 import { ReportsModule } from './modules/reports/reports.module';
 import { OperationsModule } from './modules/operations/operations.module';
 import { PayoutsModule } from './modules/payouts/payouts.module';
-import { PostbacksModule } from './modules/postbacks/postbacks.module';
+import { PartnerPostbacksModule } from './modules/partner-postbacks/partner-postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
@@ -50,7 +50,7 @@ export class AppModule {
         ConversionsModule,
         LedgerModule,
         CommissionsModule,
-        PostbacksModule,
+        PartnerPostbacksModule,
         StripeModule,
         PayoutsModule,
         BillingModule,

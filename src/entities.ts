@@ -8,8 +8,8 @@ import { Offer } from './modules/offers/offer.entity';
 import { OutboxMessage } from './queue/outbox/outbox.entity';
 import { ConversionEvent } from './modules/conversions/conversion-event.entity';
 import { Conversion } from './modules/conversions/conversion.entity';
-import { PostbackAttempt } from './modules/postbacks/postback-attempt.entity';
-import { PostbackSetting } from './modules/postbacks/postback-setting.entity';
+import { PartnerPostbackAttempt } from './modules/partner-postbacks/partner-postback-attempt.entity';
+import { PartnerPostbackSetting } from './modules/partner-postbacks/partner-postback-setting.entity';
 import { StripeEventRecord } from './integrations/stripe/stripe-event.entity';
 import { Payout, PayoutDestination, PayoutRun } from './modules/payouts/payout.entities';
 import { BILLING_ENTITIES } from './modules/billing/billing.entities';
@@ -29,8 +29,8 @@ export const ENTITIES = [
   Conversion,
   ConversionEvent,
   OutboxMessage,
-  PostbackSetting,
-  PostbackAttempt,
+  PartnerPostbackSetting,
+  PartnerPostbackAttempt,
   StripeEventRecord,
   PayoutDestination,
   PayoutRun,

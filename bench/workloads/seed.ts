@@ -1,11 +1,20 @@
+import {
+  clickIdOf,
+  createLink as seedLink,
+  createPrincipal as seedPrincipal,
+  LinkHandle,
+  offerBody as seedOfferBody,
+  PrincipalHandle,
+  PrincipalKind,
+  uniqueEmail,
+} from '../../test/support/seed/factories';
 import { Api, mapLimit } from '../lib/http';
 import type { Stack } from '../lib/stack';
 
-export interface Principal {
-  id: string;
-  apiKey: string;
-  postbackToken?: string;
-}
+/** The shared offer body (USD, 30-day lock, `sale` and `lead` goals), named as the bench's. */
+export const offerBody = (overrides: Record<string, unknown> = {}) => seedOfferBody(overrides, 'Bench offer');
+
+export type Principal = PrincipalHandle;
 
 export interface Network {
   advertiser: Principal;
@@ -17,28 +26,8 @@ export interface Network {
   affiliates: Principal[];
 }
 
-let seq = 0;
-export const unique = (label: string) => `${label}-${Date.now().toString(36)}-${++seq}`;
-
-export const LANDING = 'https://shop.example/landing?cid={click_id}&aff={affiliate_id}&s1={sub1}';
-
-export function offerBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: unique('Bench offer'),
-    landingUrl: LANDING,
-    currency: 'USD',
-    visibility: 'public',
-    lockPeriodDays: 30,
-    goals: [
-      { key: 'sale', revenue: { type: 'percent', bps: 1500 }, payout: { type: 'percent', bps: 1000 } },
-      { key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } },
-    ],
-    ...overrides,
-  };
-}
-
-export async function createPrincipal(stack: Stack, kind: 'advertisers' | 'affiliates' | 'finance-users', name: string): Promise<Principal> {
-  return stack.admin.post<Principal>(`/v1/${kind}`, { name, email: `${unique(name.toLowerCase().replace(/[^a-z0-9]+/g, '-'))}@bench.example` }, [201]);
+export function createPrincipal(stack: Stack, kind: PrincipalKind, name: string): Promise<Principal> {
+  return seedPrincipal(stack.admin, kind, name, uniqueEmail(name, 'bench.example'));
 }
 
 /** The principals and the offer most workloads share, created through the real API. */
@@ -56,14 +45,11 @@ export async function seedNetwork(stack: Stack, affiliates: number): Promise<Net
 }
 
 /** A tracking link of `affiliate` on `offerId`; answers its id and code. */
-export function createLink(stack: Stack, affiliate: Principal, offerId: string, extra: Record<string, unknown> = {}): Promise<{ id: string; code: string }> {
-  return stack.admin.as(affiliate.apiKey).post('/v1/links', { offerId, ...extra }, [201]);
+export function createLink(stack: Stack, affiliate: Principal, offerId: string, extra: Record<string, unknown> = {}): Promise<LinkHandle> {
+  return seedLink(stack.admin, affiliate, offerId, extra);
 }
 
 /** A genuine click id, from a real redirect's Location (`cid=`). */
 export async function clickIdFrom(stack: Stack, code: string): Promise<string> {
-  const location = await new Api(stack.baseUrl).location(`/c/${code}`);
-  const cid = new URL(location).searchParams.get('cid');
-  if (!cid) throw new Error(`no cid in ${location}`);
-  return cid;
+  return clickIdOf(await new Api(stack.baseUrl).location(`/c/${code}`));
 }

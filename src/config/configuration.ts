@@ -74,7 +74,7 @@ export const trackingConfig = registerAs('tracking', () => {
   };
 });
 
-export const postbacksConfig = registerAs('postbacks', () => {
+export const partnerPostbacksConfig = registerAs('partnerPostbacks', () => {
   const env = readEnvironment();
   return {
     timeoutMs: env.POSTBACK_TIMEOUT_MS,
@@ -115,7 +115,7 @@ export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
 export type StripeConfig = ReturnType<typeof stripeConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
-export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
+export type PartnerPostbacksConfig = ReturnType<typeof partnerPostbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
 export type RateLimitConfig = ReturnType<typeof rateLimitConfig>;
 
@@ -125,12 +125,12 @@ export interface Config {
   redis: RedisConfig;
   stripe: StripeConfig;
   tracking: TrackingConfig;
-  postbacks: PostbacksConfig;
+  partnerPostbacks: PartnerPostbacksConfig;
   portal: PortalConfig;
   rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig, rateLimitConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, partnerPostbacksConfig, portalConfig, rateLimitConfig];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

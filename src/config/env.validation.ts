@@ -120,7 +120,7 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   POSTBACK_RETRY_BASE_MS = 10_000;
 
-  /** Let postbacks call loopback and private addresses (tests, closed networks); off by default against SSRF. */
+  /** Let partner postbacks (outgoing) call loopback and private addresses (tests, closed networks); off by default against SSRF. */
   @Transform(toBool)
   @IsBoolean()
   POSTBACK_ALLOW_PRIVATE_NETWORKS = false;

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { clickIdOf, createLink, createOffer, createPrincipal, postbackPath, PrincipalHandle, PrincipalKind } from '../../test/support/seed/factories';
 import { StripeEmulator } from '../../test/support/stripe-emulator/emulator';
 import { forEachWithProgress, ProgressBar } from '../common/cli/progress';
 import { formatMinorUnits } from '../common/money';
@@ -19,12 +20,6 @@ const random = seededRandom(42);
 /** The demo talks to a person on stdout; the service's own logs stay JSON. */
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-
-interface Principal {
-  id: string;
-  apiKey: string;
-  postbackToken?: string;
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -123,14 +118,14 @@ async function main(): Promise<void> {
 }
 
 async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeEmulator): Promise<void> {
-  const create = (path: string, name: string) => admin.post<Principal>(path, { name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@demo.afflux.test` });
-  const acme = await create('/v1/advertisers', 'Acme Outdoor');
-  const nordic = await create('/v1/advertisers', 'Nordic Home');
-  const finance = await create('/v1/finance-users', 'Fiona Finance');
+  const create = (kind: PrincipalKind, name: string) => createPrincipal(admin, kind, name, `${name.toLowerCase().replace(/\W+/g, '.')}@demo.afflux.test`);
+  const acme = await create('advertisers', 'Acme Outdoor');
+  const nordic = await create('advertisers', 'Nordic Home');
+  const finance = await create('finance-users', 'Fiona Finance');
+  // Public offers whose conversions are approved at once (no lock period).
   const offers = [
-    await api.as(acme.apiKey).post<{ id: string; currency: string }>('/v1/offers', {
+    await createOffer(api, acme, {
       name: 'Acme tents – summer',
-      currency: 'USD',
       landingUrl: 'https://acme.example/tents?cid={click_id}&aff={affiliate_id}&s1={sub1}',
       lockPeriodDays: 0,
       goals: [
@@ -138,7 +133,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
         { key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } },
       ],
     }),
-    await api.as(nordic.apiKey).post<{ id: string; currency: string }>('/v1/offers', {
+    await createOffer(api, nordic, {
       name: 'Nordic Home – sofas',
       currency: 'EUR',
       landingUrl: 'https://nordic.example/sofas?clickid={click_id}&sub={sub1}',
@@ -148,13 +143,13 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   ];
   const advertiserOf = (offerIndex: number) => (offerIndex === 0 ? acme : nordic);
 
-  const affiliates: Principal[] = [];
+  const affiliates: PrincipalHandle[] = [];
   await forEachWithProgress(
     'Affiliates onboarded',
     Array.from({ length: 20 }, (_, i) => i),
     4,
     async (i) => {
-      const affiliate = await create('/v1/affiliates', `Partner ${String(i + 1).padStart(2, '0')}`);
+      const affiliate = await create('affiliates', `Partner ${String(i + 1).padStart(2, '0')}`);
       const { accountId } = await api.as(affiliate.apiKey).post<{ accountId: string }>('/v1/payout-accounts');
       stripe.completeOnboarding(accountId);
       affiliates.push(affiliate);
@@ -164,9 +159,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   const links: { code: string; offerIndex: number }[] = [];
   for (const affiliate of affiliates) {
     for (const offerIndex of [0, 1]) {
-      const link = await api
-        .as(affiliate.apiKey)
-        .post<{ code: string }>('/v1/links', { offerId: offers[offerIndex].id, channel: pick(['email', 'seo', 'social', 'display']), label: 'demo' });
+      const link = await createLink(api, affiliate, offers[offerIndex].id, { channel: pick(['email', 'seo', 'social', 'display']), label: 'demo' });
       links.push({ code: link.code, offerIndex });
     }
   }
@@ -178,8 +171,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
     32,
     async (link) => {
       const res = await api.get<{ location: string }>(`/c/${link.code}?sub1=${pick(['spring', 'newsletter', 'blog'])}&sub2=${pick(['a', 'b'])}`);
-      const landing = new URL(res.location);
-      clicks.push({ clickId: landing.searchParams.get('cid') ?? landing.searchParams.get('clickid') ?? '', offerIndex: link.offerIndex });
+      clicks.push({ clickId: clickIdOf(res.location), offerIndex: link.offerIndex });
     },
   );
 
@@ -190,20 +182,14 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
     const goal = offerIndex === 0 && random() < 0.4 ? 'lead' : 'sale';
     const amount = `${20 + Math.floor(random() * 280)}.${String(Math.floor(random() * 100)).padStart(2, '0')}`;
     const txnId = `DEMO-${offerIndex}-${i}`;
-    const query = new URLSearchParams({
-      token: advertiserOf(offerIndex).postbackToken as string,
-      click_id: click.clickId,
-      goal,
-      txn_id: txnId,
-      ...(goal === 'sale' ? { amount } : {}),
-    });
-    const res = await api.get<{ id: string }>(`/postback?${query}`);
+    const token = advertiserOf(offerIndex).postbackToken as string;
+    const res = await api.get<{ id: string }>(postbackPath({ token, clickId: click.clickId, goal, txnId, amount: goal === 'sale' ? amount : undefined }));
     conversions.push({ id: res.id, offerIndex, txnId, goal });
   });
 
   const reversed = conversions.filter(() => random() < 0.05);
   await forEachWithProgress('Reversals', reversed, 8, async (c) => {
-    await api.get(`/postback?${new URLSearchParams({ token: advertiserOf(c.offerIndex).postbackToken as string, goal: c.goal, txn_id: c.txnId, status: 'reversed' })}`);
+    await api.get(postbackPath({ token: advertiserOf(c.offerIndex).postbackToken as string, goal: c.goal, txnId: c.txnId, status: 'reversed' }));
   });
   await settle(db, admin, stripe);
   say('Commissions posted and approved (lock period 0).');

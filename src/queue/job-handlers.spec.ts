@@ -37,7 +37,7 @@ describe('JobHandlers (the start-up check of the @OnJob handlers)', () => {
 
   it('finds the handlers of the features and dispatches to them', async () => {
     const handlers = await boot([feature(EVERY_JOB)]);
-    await expect(handlers.dispatch(QUEUES.commissions, { name: JOBS.sendPostback } as never)).resolves.toBe(JOBS.sendPostback);
+    await expect(handlers.dispatch(QUEUES.commissions, { name: JOBS.sendPartnerPostback } as never)).resolves.toBe(JOBS.sendPartnerPostback);
   });
 
   it('refuses to start when a job has no handler', async () => {

@@ -5,7 +5,8 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QUEUES = {
   outbox: 'outbox',
   commissions: 'commissions',
-  postbacks: 'postbacks',
+  /** Outgoing partner postbacks; the queue keeps its name in Redis. */
+  partnerPostbacks: 'postbacks',
   payouts: 'payouts',
   billing: 'billing',
   maintenance: 'maintenance',
@@ -47,7 +48,7 @@ export const JOBS = {
   approveDue: 'approve-due',
   /** Repeatable: re-drives what was lost (missing ledger entries, exhausted jobs, stuck runs) and prunes the outbox. */
   sweep: 'sweep',
-  sendPostback: 'send-postback',
+  sendPartnerPostback: 'send-postback',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',
   creditReversal: 'credit-reversal',

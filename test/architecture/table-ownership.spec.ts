@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entityOwners, OwnershipRules, ownershipViolations, readSources, SourceFile } from './table-ownership';
+import { entityOwners, outsideRepositories, OwnershipRules, ownershipViolations, readSources, SourceFile } from './table-ownership';
 
 /*
  * Each aggregate owns its tables (ARCHITECTURE.md): every write to a table — INSERT, UPDATE,
@@ -17,7 +17,7 @@ const SOURCES = readSources(join(ROOT, 'src'), ROOT);
 /** Tables without an entity class of their own. */
 const OWNERS_WITHOUT_ENTITY: Record<string, string> = {
   clicks_default: 'tracking',
-  postback_deliveries: 'postbacks',
+  postback_deliveries: 'partner-postbacks',
   report_click_details: 'reports',
   report_click_hours: 'reports',
   report_conversion_deltas: 'reports',
@@ -46,9 +46,30 @@ const RULES: OwnershipRules = {
       file: 'src/modules/conversions/conversions.service.ts',
       table: 'outbox',
       write: true,
-      reason: 'the one-statement conversion write inserts the outbox rows OutboxService.enqueue would (the hot path)',
+      reason: 'the one-statement conversion write inserts the outbox rows OutboxRepository.insert would (the hot path: one round trip per conversion)',
+    },
+    {
+      file: 'src/modules/tracking/tracking.repository.ts',
+      table: 'principals',
+      write: false,
+      reason: 'a redirect reads its link with the affiliate’s status, in one statement (the click path)',
+    },
+    {
+      file: 'src/modules/tracking/tracking.repository.ts',
+      table: 'offers',
+      write: false,
+      reason: 'a redirect reads its link with the offer’s URLs and status, in one statement (the click path)',
     },
   ],
+};
+
+/** Tables whose every query, their owner's included, sits in one repository file (read models may read them). */
+const REPOSITORIES: Record<string, string> = {
+  tracking_links: 'src/modules/tracking/tracking.repository.ts',
+  clicks: 'src/modules/tracking/tracking.repository.ts',
+  clicks_default: 'src/modules/tracking/tracking.repository.ts',
+  coupons: 'src/modules/tracking/tracking.repository.ts',
+  outbox: 'src/queue/outbox/outbox.repository.ts',
 };
 
 /** The violations `files` add to those of the real sources (so a planted case shows only its own). */
@@ -73,6 +94,17 @@ describe('each aggregate owns its tables', () => {
     expect(ownershipViolations(SOURCES, RULES).stale).toEqual([]);
   });
 
+  it('links, clicks, coupons and the outbox are queried only in their repository', () => {
+    expect(outsideRepositories(SOURCES, RULES, REPOSITORIES)).toEqual([]);
+  });
+
+  it('catches a tracking service that queries clicks itself', () => {
+    const planted = plant('src/modules/tracking/clicks.service.ts', 'const q = `SELECT id FROM clicks WHERE link_id = $1`;');
+    expect(outsideRepositories(planted, RULES, REPOSITORIES)).toEqual([
+      expect.stringMatching(/^src\/modules\/tracking\/clicks.service.ts:\d+ reads clicks \(its repository: src\/modules\/tracking\/tracking.repository.ts\)$/),
+    ]);
+  });
+
   it('every table the migrations create has an owner', () => {
     const dir = join(ROOT, 'migrations');
     const created = readdirSync(dir).flatMap((f) =>
@@ -95,10 +127,10 @@ describe('each aggregate owns its tables', () => {
   it('catches a lock on a foreign table and a read outside a read model, but lets a read model read', () => {
     const lock = plant('src/modules/billing/planted.ts', 'const q = `SELECT id FROM journal_entries e\n WHERE e.kind = $1 ORDER BY id FOR UPDATE`;');
     expect(added(lock)).toEqual(['src/modules/billing/planted.ts:1 writes journal_entries (owned by ledger)']);
-    const read = plant('src/modules/postbacks/planted.ts', 'const q = `SELECT 1 FROM ledger_accounts a JOIN conversions c ON c.affiliate_id = a.owner_id`;');
+    const read = plant('src/modules/partner-postbacks/planted.ts', 'const q = `SELECT 1 FROM ledger_accounts a JOIN conversions c ON c.affiliate_id = a.owner_id`;');
     expect(added(read)).toEqual([
-      'src/modules/postbacks/planted.ts:1 reads ledger_accounts (owned by ledger)',
-      'src/modules/postbacks/planted.ts:1 reads conversions (owned by conversions)',
+      'src/modules/partner-postbacks/planted.ts:1 reads ledger_accounts (owned by ledger)',
+      'src/modules/partner-postbacks/planted.ts:1 reads conversions (owned by conversions)',
     ]);
     expect(added(plant('src/modules/statements/statement-sql.ts', 'const q = `SELECT 1 FROM payouts p`;'))).toEqual([]);
   });

@@ -133,3 +133,24 @@ export function ownershipViolations(files: SourceFile[], rules: OwnershipRules):
   const stale = rules.allowed.filter((_, i) => !used.has(i)).map((a) => `${a.file} ${a.write ? 'writes' : 'reads'} ${a.table}`);
   return { violations, stale };
 }
+
+/**
+ * Where a table that has a repository is reached outside it, the owner's own module included, as
+ * `file:line writes|reads table (its repository: path)`; read models may read it, and what
+ * `rules.allowed` lists for the file and table is let through.
+ */
+export function outsideRepositories(files: SourceFile[], rules: OwnershipRules, repositories: Readonly<Record<string, string>>): string[] {
+  const classes = entityClasses(files);
+  const tables = new Set(Object.keys(repositories));
+  const found: string[] = [];
+  for (const file of files) {
+    for (const access of tableAccesses(file, tables, classes)) {
+      const repository = repositories[access.table];
+      if (!repository || access.file === repository) continue;
+      if (!access.write && access.file in rules.readModels) continue;
+      if (rules.allowed.some((a) => a.file === access.file && a.table === access.table && (a.write || !access.write))) continue;
+      found.push(`${access.file}:${access.line} ${access.write ? 'writes' : 'reads'} ${access.table} (its repository: ${repository})`);
+    }
+  }
+  return found;
+}

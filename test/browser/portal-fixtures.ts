@@ -2,11 +2,11 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { UsersService } from '../../src/modules/portal/auth/users.service';
 import type { TestApp } from '../support/create-test-app';
+import { uniqueEmail } from '../support/seed/factories';
+
+export { uniqueEmail };
 
 export const PASSWORD = 'correct horse battery staple';
-
-let counter = 0;
-export const uniqueEmail = (label: string) => `${label}-${Date.now().toString(36)}-${++counter}@example.test`;
 
 /** A person of an existing principal, through the real invitation path (invite, then accept). */
 export async function addUser(t: TestApp, principalId: string, email = uniqueEmail('person'), name = 'Test Person'): Promise<{ email: string; password: string }> {

@@ -1,4 +1,5 @@
 import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { BillingService } from '../../src/modules/billing/billing.service';
 import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -316,6 +317,29 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(next.failures).toEqual([]);
     const failedAdvertiser = failure.advertiserId === x.adv.id ? x.adv : y.adv;
     expect((await invoicesOf(failedAdvertiser)).filter((i) => i.status === 'open')).toEqual([expect.objectContaining({ amount: 500, runId: next.id })]);
+  });
+
+  it('a request joins the live run or starts one, never fails, while the live run completes under it', async () => {
+    const billing = t.app.get(BillingService);
+    const actor = { id: finance.id, role: 'finance' as const, name: 'finance', keyId: 'test' };
+    const failures: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      // A period of its own per round, far in the past: nothing to bill, nothing shared with the other tests.
+      const from = new Date(Date.UTC(2001, 0, 1) + i * 86_400_000);
+      const to = new Date(from.getTime() + 86_400_000);
+      const [{ id }] = await t.dataSource.query(`INSERT INTO invoice_runs (period_from, period_to, status, requested_by) VALUES ($1, $2, 'queued', $3) RETURNING id`, [
+        from,
+        to,
+        finance.id,
+      ]);
+      const [joined] = await Promise.allSettled([
+        billing.request(actor, { from: from.toISOString(), to: to.toISOString() }),
+        t.dataSource.query(`UPDATE invoice_runs SET status = 'completed', finished_at = now() WHERE id = $1`, [id]),
+      ]);
+      if (joined.status === 'rejected') failures.push(String(joined.reason?.message ?? joined.reason));
+    }
+    await settle();
+    expect(failures).toEqual([]);
   });
 
   it('scopes invoices and refuses bad runs', async () => {

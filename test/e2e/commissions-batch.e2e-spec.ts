@@ -12,8 +12,8 @@ import { auth, createAdvertiser, createAffiliate, createOffer, OfferHandle, Prin
 import { expectLedgerVerified } from '../support/ledger';
 
 /**
- * reconcileMany against reconcile: two affiliates get the same conversions through the same
- * statuses; one is reconciled one conversion at a time, the other in batches. The commissions
+ * postMissingMany against postMissing: two affiliates get the same conversions through the same
+ * statuses; one is posted one conversion at a time, the other in batches. The commissions
  * queue is paused, so nothing posts but the test; at the end its jobs run and change nothing.
  */
 describe('commissions posted in batches', () => {
@@ -68,7 +68,7 @@ describe('commissions posted in batches', () => {
   });
   afterEach(() => expectLedgerVerified(t));
 
-  it('gives the same ledger as one-by-one reconcile, for a batch of mixed statuses, twice over', async () => {
+  it('gives the same ledger as one-by-one postMissing, for a batch of mixed statuses, twice over', async () => {
     // The statuses each conversion goes through: before the first posting, then before the second.
     const plans: [ConversionStatus[], ConversionStatus[]][] = [
       [[], []],
@@ -97,9 +97,9 @@ describe('commissions posted in batches', () => {
     for (const phase of [0, 1] as const) {
       await advance(a, phase);
       await advance(b, phase);
-      for (const id of a) await commissions.reconcile(id);
+      for (const id of a) await commissions.postMissing(id);
       // Unknown ids and repeats in a batch are harmless.
-      await commissions.reconcileMany([...b].reverse().concat(b[0], randomUUID()));
+      await commissions.postMissingMany([...b].reverse().concat(b[0], randomUUID()));
       expect(await ledgerOf(b)).toEqual(await ledgerOf(a));
     }
     const lines = (await ledgerOf(a)).flat();
@@ -114,7 +114,7 @@ describe('commissions posted in batches', () => {
     // Once more changes nothing.
     const entries = async () => Number((await t.dataSource.query(`SELECT count(*) FROM journal_entries`))[0].count);
     const before = await entries();
-    await commissions.reconcileMany(b);
+    await commissions.postMissingMany(b);
     expect(await entries()).toBe(before);
   });
 
@@ -124,7 +124,7 @@ describe('commissions posted in batches', () => {
     for (let i = 0; i < 12; i++) ids.push(await convert(aff, i % 2 ? eur : usd));
     for (const id of ids.slice(0, 6)) await conversions.transition(id, 'approved', system, 'test');
     const slices = [ids.slice(0, 8), ids.slice(4), [...ids].reverse(), ids.filter((_, i) => i % 2)];
-    await Promise.all(slices.map((s) => commissions.reconcileMany(s)));
+    await Promise.all(slices.map((s) => commissions.postMissingMany(s)));
     const kinds: { kind: string; n: number }[] = await t.dataSource.query(
       `SELECT kind, count(*)::int AS n FROM journal_entries WHERE cause_id = ANY($1::text[]) GROUP BY kind ORDER BY kind`,
       [ids],

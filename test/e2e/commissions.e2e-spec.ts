@@ -4,7 +4,7 @@ import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { expectLedgerVerified } from '../support/ledger';
-import { closedPort, PostbackReceiver } from '../support/postback-receiver';
+import { closedPort, PartnerPostbackReceiver } from '../support/partner-postback-receiver';
 
 describe('commissions through the outbox, BullMQ and the ledger', () => {
   let t: TestApp;
@@ -14,7 +14,7 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
   let finance: PrincipalHandle;
   let usd: OfferHandle;
   let eur: OfferHandle;
-  let receiver: PostbackReceiver;
+  let receiver: PartnerPostbackReceiver;
   let receiverUrl: string;
   let n = 0;
   const txn = () => `C-${Date.now().toString(36)}-${++n}`;
@@ -37,7 +37,7 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
   }
 
   beforeAll(async () => {
-    receiver = new PostbackReceiver();
+    receiver = new PartnerPostbackReceiver();
     receiverUrl = await receiver.start();
     t = await createTestApp({
       workers: true,
@@ -103,7 +103,7 @@ describe('commissions through the outbox, BullMQ and the ledger', () => {
     const id = await convert(affiliate, usd);
     await drainQueues(t);
     const commissions = t.app.get(CommissionsService);
-    await Promise.all([commissions.reconcile(id), commissions.reconcile(id), commissions.reconcile(id)]);
+    await Promise.all([commissions.postMissing(id), commissions.postMissing(id), commissions.postMissing(id)]);
 
     // A crash after the first write and before commit: the transaction rolls back, the retry posts it all once.
     // (An approval posts in its own request now, so the job that can crash is the commission's.)

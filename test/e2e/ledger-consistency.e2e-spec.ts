@@ -180,7 +180,7 @@ describe('status and ledger in step', () => {
       const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
       await t.dataSource.query(`UPDATE outbox SET relayed_at = now() WHERE topic = 'payout_run.requested' AND aggregate_id = $1`, [started.body.id]);
       const logsBefore = t.logs.length;
-      const outcomes = await Promise.allSettled([commissions.reconcileMany([...ids].reverse()), payouts.execute(started.body.id), commissions.reconcileMany(ids)]);
+      const outcomes = await Promise.allSettled([commissions.postMissingMany([...ids].reverse()), payouts.execute(started.body.id), commissions.postMissingMany(ids)]);
       for (const o of outcomes) if (o.status === 'rejected') errors.push(String((o.reason as Error).message));
       errors.push(...t.logs.slice(logsBefore).filter((line) => /deadlock/i.test(line)));
       await queue(t, QUEUES.payouts).resume();

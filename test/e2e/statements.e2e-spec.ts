@@ -69,7 +69,7 @@ describe('commission statements and period summaries', () => {
   });
   afterEach(() => expectLedgerVerified(t));
 
-  it('reconciles with the ledger: opening + movements = closing = the balance', async () => {
+  it('agrees with the ledger: opening + movements = closing = the balance', async () => {
     const res = await statement(affiliate.apiKey, {}).expect(200);
     const earnings = (await t.http.get('/v1/earnings').set(auth(affiliate.apiKey)).expect(200)).body.balances;
     expect(res.body.sections.map((s: { currency: string }) => s.currency)).toEqual(['EUR', 'USD']);

@@ -84,7 +84,7 @@ describe('sweeper', () => {
     const { id } = await convert(t, advertiser, affiliate, offer);
     await drainQueues(t);
     const commissions = t.app.get(CommissionsService);
-    const spy = jest.spyOn(commissions, 'reconcileEach').mockRejectedValue(new Error('database away'));
+    const spy = jest.spyOn(commissions, 'postMissingEach').mockRejectedValue(new Error('database away'));
     const job = await queue(t, QUEUES.commissions).add(JOBS.postCommission, { id }, { attempts: 1, jobId: `sweeper-test-${id}` });
     try {
       for (let i = 0; i < 200 && !(await job.isFailed()); i++) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -1,8 +1,8 @@
 import { ClickIdService } from '../../src/modules/tracking/click-id.service';
 import type { TestApp } from './create-test-app';
-import { auth, OfferHandle, PrincipalHandle } from './factories';
-
-let seq = 0;
+import { OfferHandle, PrincipalHandle } from './factories';
+import { postbackPath, uniqueName } from './seed/factories';
+import { createLink } from './tracking.factories';
 
 /**
  * Records a conversion for `affiliate` on `offer` through the real postback: a link, a signed
@@ -15,10 +15,9 @@ export async function convert(
   offer: OfferHandle,
   params: Record<string, string> = {},
 ): Promise<{ id: string; status: string }> {
-  const link = await t.http.post('/v1/links').set(auth(affiliate.apiKey)).send({ offerId: offer.id });
-  if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
-  const clickId = t.app.get(ClickIdService).issue(link.body.id, new Date(Date.now() - 60_000));
-  const res = await t.http.get('/postback').query({ token: advertiser.postbackToken, click_id: clickId, goal: 'lead', txn_id: `N-${Date.now().toString(36)}-${++seq}`, ...params });
+  const link = await createLink(t, affiliate, offer.id);
+  const clickId = t.app.get(ClickIdService).issue(link.id, new Date(Date.now() - 60_000));
+  const res = await t.http.get(postbackPath({ token: advertiser.postbackToken as string, clickId, goal: 'lead', txnId: uniqueName('N') }, params));
   if (res.status !== 201) throw new Error(`postback: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

@@ -2,16 +2,10 @@ import request from 'supertest';
 import { ClickBuffer } from '../../src/modules/tracking/click-buffer';
 import { LinksService } from '../../src/modules/tracking/links.service';
 import type { TestApp } from './create-test-app';
-import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from './factories';
+import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle, seedClient } from './factories';
+import { createLink as seedLink, LinkHandle } from './seed/factories';
 
-export interface LinkHandle {
-  id: string;
-  code: string;
-  url: string;
-  offerId: string;
-  affiliateId: string;
-  [key: string]: unknown;
-}
+export type { LinkHandle };
 
 async function expectStatus(res: request.Response, status: number, what: string): Promise<request.Response> {
   if (res.status !== status) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -19,12 +13,8 @@ async function expectStatus(res: request.Response, status: number, what: string)
 }
 
 /** A tracking link created through the API by `affiliate`. */
-export async function createLink(t: TestApp, affiliate: PrincipalHandle, offerId: string, body: Record<string, unknown> = {}): Promise<LinkHandle> {
-  const res = await t.http
-    .post('/v1/links')
-    .set(auth(affiliate.apiKey))
-    .send({ offerId, ...body });
-  return (await expectStatus(res, 201, 'create link')).body as LinkHandle;
+export function createLink(t: TestApp, affiliate: PrincipalHandle, offerId: string, body: Record<string, unknown> = {}): Promise<LinkHandle> {
+  return seedLink(seedClient(t), affiliate, offerId, body);
 }
 
 /** The principals scoping tests need: two of each kind that owns rows, and a finance user. */

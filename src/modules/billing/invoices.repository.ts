@@ -13,21 +13,16 @@ export class InvoicesRepository {
 
   /** A new queued run for the period and currency, unless a live one exists: then that one. Answers the run and whether it is new. */
   async startOrJoinRun(manager: EntityManager, from: Date, to: Date, currency: string | null, requestedBy: string): Promise<{ run: InvoiceRun; created: boolean }> {
-    const inserted: { id: string }[] = await manager.query(
+    // Inserts the period's run or, in the same statement, joins the live one (a no-op update that
+    // returns it), as a payout run request does: a separate look-up could miss a run that
+    // completed in between.
+    const [{ id, created }]: { id: string; created: boolean }[] = await manager.query(
       `INSERT INTO invoice_runs (period_from, period_to, currency, status, requested_by) VALUES ($1, $2, $3, 'queued', $4)
-       ON CONFLICT (period_from, period_to, COALESCE(currency, '')) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id`,
+       ON CONFLICT (period_from, period_to, COALESCE(currency, '')) WHERE status IN ('queued', 'running') DO UPDATE SET period_from = EXCLUDED.period_from
+       RETURNING id, (xmax = 0) AS created`,
       [from, to, currency, requestedBy],
     );
-    if (inserted.length) return { run: await manager.findOneByOrFail(InvoiceRun, { id: inserted[0].id }), created: true };
-    const live = await manager
-      .createQueryBuilder(InvoiceRun, 'r')
-      .where(`r.period_from = :from AND r.period_to = :to AND COALESCE(r.currency, '') = :currency AND r.status IN ('queued', 'running')`, {
-        from,
-        to,
-        currency: currency ?? '',
-      })
-      .getOneOrFail();
-    return { run: live, created: false };
+    return { run: await manager.findOneByOrFail(InvoiceRun, { id }), created };
   }
 
   /** Queued or running runs older than `seconds`, oldest first (the sweeper re-drives those whose job is gone). */

@@ -17,21 +17,21 @@ declare module '../../queue/outbox/outbox.topics' {
   }
 }
 
-/** Every conversion message converges on one reconcile of the conversion: they batch together. */
+/** Every conversion message converges on one posting of what the conversion misses: they batch together. */
 const COMMISSIONS_BATCH: OutboxBatchRoute = { queue: QUEUES.commissions, job: JOBS.postCommissions, batch: { max: 500, jobId: batchJobId('commissions') } };
 export const COMMISSIONS_ROUTES = { 'conversion.recorded': COMMISSIONS_BATCH, 'conversion.status_changed': COMMISSIONS_BATCH };
 
-/** Posts commissions and status changes to the ledger; all jobs of a conversion converge on one reconcile. */
+/** Posts commissions and status changes to the ledger; all jobs of a conversion converge on one postMissing. */
 @Injectable()
 export class CommissionsJobs {
   private readonly group: GroupCommit<string[], Error | null>;
 
   constructor(commissions: CommissionsService) {
     // The jobs running at once are posted together: one transaction for many small jobs. A
-    // conversion the ledger refuses fails only its own job (reconcileEach isolates it).
+    // conversion the ledger refuses fails only its own job (postMissingEach isolates it).
     this.group = new GroupCommit<string[], Error | null>(
       async (lists) => {
-        const failed = await commissions.reconcileEach(lists.flat());
+        const failed = await commissions.postMissingEach(lists.flat());
         return lists.map((ids) => postingFailure(ids, failed));
       },
       // Two at once: the next batch reads and plans while the last one commits.

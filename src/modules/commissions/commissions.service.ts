@@ -26,8 +26,8 @@ export class CommissionsService {
     private readonly outbox: OutboxService,
   ) {}
 
-  async reconcile(conversionId: string): Promise<void> {
-    await this.reconcileMany([conversionId]);
+  async postMissing(conversionId: string): Promise<void> {
+    await this.postMissingMany([conversionId]);
   }
 
   /**
@@ -36,31 +36,31 @@ export class CommissionsService {
    * what they miss is posted with a few statements. Throws what `postingFailure` makes of the
    * conversions that could not be posted.
    */
-  async reconcileMany(conversionIds: string[]): Promise<void> {
-    const error = postingFailure(conversionIds, await this.reconcileEach(conversionIds));
+  async postMissingMany(conversionIds: string[]): Promise<void> {
+    const error = postingFailure(conversionIds, await this.postMissingEach(conversionIds));
     if (error) throw error;
   }
 
   /**
-   * reconcileMany without the throw: answers the conversions that could not be posted, with why.
+   * postMissingMany without the throw: answers the conversions that could not be posted, with why.
    * When the batch fails, each conversion is tried alone, so one the ledger refuses does not hold
    * the others back.
    */
-  async reconcileEach(conversionIds: string[]): Promise<Map<string, Error>> {
+  async postMissingEach(conversionIds: string[]): Promise<Map<string, Error>> {
     const ids = [...new Set(conversionIds.map((id) => id.toLowerCase()))].sort();
     const failed = new Map<string, Error>();
     if (!ids.length) return failed;
     try {
-      await this.reconcileBatch(ids);
+      await this.postMissingBatch(ids);
     } catch (error) {
       if (ids.length === 1) return failed.set(ids[0], error as Error);
       this.logger.warn(`posting ${ids.length} conversions together failed (${(error as Error).message}); posting them one by one`);
-      for (const id of ids) await this.reconcileBatch([id]).catch((e: Error) => failed.set(id, e));
+      for (const id of ids) await this.postMissingBatch([id]).catch((e: Error) => failed.set(id, e));
     }
     return failed;
   }
 
-  private async reconcileBatch(ids: string[]): Promise<void> {
+  private async postMissingBatch(ids: string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       // Only what the postings need, without entity hydration: this runs for every conversion.
       const conversions = (await conversionsRepository.lockForPosting(manager, ids)).map(postingFacts);
@@ -68,13 +68,13 @@ export class CommissionsService {
         const found = new Set(conversions.map((c) => c.id));
         this.logger.warn(`conversion(s) ${ids.filter((id) => !found.has(id)).join(', ')} not found; nothing to post`);
       }
-      await this.reconcileAllLocked(manager, conversions);
+      await this.postMissingLocked(manager, conversions);
     });
   }
 
   /** The same, for conversions the caller has locked in its own transaction. */
-  reconcileAllLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
-    return this.postings.reconcileLocked(manager, conversions);
+  postMissingLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
+    return this.postings.postMissingLocked(manager, conversions);
   }
 
   /**
@@ -91,7 +91,7 @@ export class CommissionsService {
           updated.push(await this.conversions.applyTransition(manager, conversion, 'approved', { type: 'system', id: null }, 'lock period over', { post: false }));
         }
         // The whole batch's entries in one posting, still in the transaction of the status changes.
-        await this.reconcileAllLocked(manager, updated);
+        await this.postMissingLocked(manager, updated);
         return due.length;
       });
       total += approved;
@@ -104,7 +104,7 @@ export class CommissionsService {
 }
 
 /**
- * The error for the conversions of `ids` that `failed` (from reconcileEach): one conversion's own
+ * The error for the conversions of `ids` that `failed` (from postMissingEach): one conversion's own
  * error, or one naming each of them; null when all of them were posted.
  */
 export function postingFailure(ids: string[], failed: ReadonlyMap<string, Error>): Error | null {

@@ -97,7 +97,7 @@ export class SweeperService {
   private async postMissing(): Promise<number> {
     const rows: { id: string }[] = await this.dataSource.query(MISSING_POSTINGS);
     if (!rows.length) return 0;
-    const failed = await this.commissions.reconcileEach(rows.map((r) => r.id));
+    const failed = await this.commissions.postMissingEach(rows.map((r) => r.id));
     for (const [id, error] of failed) this.logger.error(`sweep: conversion ${id} still cannot be posted: ${error.message}`);
     return rows.length - failed.size;
   }

@@ -38,7 +38,7 @@ export class CommissionPostings {
   constructor(private readonly ledger: LedgerService) {}
 
   /** Posts what each conversion (locked by the caller, attributed or not) misses for its status. */
-  async reconcileLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
+  async postMissingLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
     const attributed = conversions.filter((c) => c.affiliateId && c.currency); // unattributed: nothing earned
     if (!attributed.length) return;
     const ids = attributed.map((c) => c.id);

@@ -49,7 +49,7 @@ const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND 
  * (PAYOUT_TRANSITIONS: approved → paid, and paid → approved when a transfer fails), which are
  * recorded without one.
  */
-const SENDS_POSTBACK = `NOT (e.to_status = 'paid' OR (e.from_status = 'paid' AND e.to_status = 'approved'))`;
+const SENDS_PARTNER_POSTBACK = `NOT (e.to_status = 'paid' OR (e.from_status = 'paid' AND e.to_status = 'approved'))`;
 
 /**
  * Queries on `conversions` and `conversion_events`: every one other modules run (the
@@ -146,8 +146,8 @@ export class ConversionsRepository {
   }
 
   /** Whether a newer event of the conversion than `eventId` sends a postback (and so supersedes the older one's). */
-  async hasNewerPostbackEvent(manager: EntityManager, conversionId: string, eventId: string): Promise<boolean> {
-    const newer = await manager.query(`SELECT 1 FROM conversion_events e WHERE e.conversion_id = $1 AND e.id > $2 AND ${SENDS_POSTBACK} LIMIT 1`, [conversionId, eventId]);
+  async hasNewerPartnerPostbackEvent(manager: EntityManager, conversionId: string, eventId: string): Promise<boolean> {
+    const newer = await manager.query(`SELECT 1 FROM conversion_events e WHERE e.conversion_id = $1 AND e.id > $2 AND ${SENDS_PARTNER_POSTBACK} LIMIT 1`, [conversionId, eventId]);
     return newer.length > 0;
   }
 

@@ -317,7 +317,7 @@ export class ConversionsService {
     await conversionsRepository.saveStatus(manager, conversion);
     await conversionStatusChanged(manager, conversion, from, to);
     const event = await this.addEvent(manager, conversion.id, from, to, actor, reason);
-    if (options.post !== false) await this.postings.reconcileLocked(manager, [conversion]);
+    if (options.post !== false) await this.postings.postMissingLocked(manager, [conversion]);
     // Still relayed: the commissions job finds the entries posted and does nothing, but it
     // would post anything a conversion recorded before this change was still waiting for.
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });

@@ -168,7 +168,7 @@ export class PayoutRunsService {
         const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
         // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
         // has not run): post it now, so the payout that marks it paid also pays it.
-        if (payable.length) await this.postings.reconcileLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
+        if (payable.length) await this.postings.postMissingLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
         await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
         for (const candidate of chunk) await this.planOne(manager, run, candidate);
       });

@@ -6,7 +6,7 @@ import { ConversionsModule } from '../conversions/conversions.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { OffersModule } from '../offers/offers.module';
 import { PayoutsModule } from '../payouts/payouts.module';
-import { PostbacksModule } from '../postbacks/postbacks.module';
+import { PartnerPostbacksModule } from '../partner-postbacks/partner-postbacks.module';
 import { StatementsModule } from '../statements/statements.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { InviteMailer } from './auth/invite-mailer';
@@ -40,7 +40,7 @@ import { PortalViews } from './web/portal-views';
     TrackingModule,
     ConversionsModule,
     LedgerModule,
-    PostbacksModule,
+    PartnerPostbacksModule,
     PayoutsModule,
     BillingModule,
     StatementsModule,

@@ -9,10 +9,10 @@ import { Config } from '../../config/configuration';
 import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { countryTable, fillCountries } from '../../common/geo/countries';
-import { withClickRollups } from './rollup-sql';
 import { BatchBuffer, DropReason } from './batch-buffer';
 import type { ClickStatus } from './click.entity';
 import type { Channel, SubValues } from './tracking-link.entity';
+import { trackingRepository } from './tracking.repository';
 
 /** A click as the redirect records it; `isUnique` and `country` are decided when its batch is written. */
 export interface ClickRecord extends SubValues {
@@ -40,33 +40,6 @@ return out`;
 type MarkSeen = Record<typeof MARK_SEEN, (numberOfKeys: number, ...args: (string | number)[]) => Promise<number[]>>;
 const REDIS_TIMEOUT_MS = 1000;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-
-/** Column order of the INSERT; each becomes one array parameter of unnest(). */
-const COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown][] = [
-  ['id', 'text', (c) => c.id],
-  ['clicked_at', 'timestamptz', (c) => c.clickedAt.toISOString()],
-  ['link_id', 'uuid', (c) => c.linkId],
-  ['offer_id', 'uuid', (c) => c.offerId],
-  ['affiliate_id', 'uuid', (c) => c.affiliateId],
-  ['advertiser_id', 'uuid', (c) => c.advertiserId],
-  ['channel', 'text', (c) => c.channel],
-  ['sub1', 'text', (c) => c.sub1],
-  ['sub2', 'text', (c) => c.sub2],
-  ['sub3', 'text', (c) => c.sub3],
-  ['sub4', 'text', (c) => c.sub4],
-  ['sub5', 'text', (c) => c.sub5],
-  ['ip', 'inet', (c) => c.ip],
-  ['user_agent', 'text', (c) => c.userAgent],
-  ['referrer', 'text', (c) => c.referrer],
-  ['is_unique', 'bool', (c) => c.isUnique ?? true],
-  ['status', 'text', (c) => c.status],
-  ['country', 'text', (c) => c.country ?? null],
-];
-// ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
-// The same statement adds the rows it inserted to the report rollups.
-const INSERT_SQL = withClickRollups(`INSERT INTO clicks (${COLUMNS.map(([name]) => name).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
-  ON CONFLICT DO NOTHING`);
 
 /** PostgreSQL refused the data itself (class 22 data exception, 23 integrity): retrying will not help. */
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown })?.code ?? ''));
@@ -167,11 +140,8 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
     this.written.inc(batch.length);
   }
 
-  private insert(batch: ClickRecord[]): Promise<unknown> {
-    return this.dataSource.query(
-      INSERT_SQL,
-      COLUMNS.map(([, , value]) => batch.map(value)),
-    );
+  private insert(batch: ClickRecord[]): Promise<void> {
+    return trackingRepository.insertClicks(this.dataSource.manager, batch);
   }
 
   /** A batch PostgreSQL refused as data: keep every row it accepts, drop (and log) the others. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { trackingRepository } from './tracking.repository';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DAYS_AHEAD = 7;
@@ -40,28 +41,17 @@ export class ClickPartitionsService implements OnApplicationBootstrap, OnApplica
     const first = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
     const wanted = Array.from({ length: days }, (_, i) => new Date(first + i * DAY_MS));
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:click-partitions'))`);
-      const rows: { name: string }[] = await manager.query(
-        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'clicks'::regclass`,
-      );
-      const existing = new Set(rows.map((r) => r.name));
+      await trackingRepository.lockClickPartitions(manager);
+      const existing = new Set(await trackingRepository.clickPartitions(manager));
       const created: string[] = [];
       for (const day of wanted) {
         const name = partitionName(day);
         if (existing.has(name)) continue;
-        await this.create(manager, name, day);
+        await trackingRepository.createClickPartition(manager, name, day.toISOString(), new Date(day.getTime() + DAY_MS).toISOString());
         created.push(name);
       }
       if (created.length) this.logger.log(`created click partitions ${created.join(', ')}`);
       return created;
     });
-  }
-
-  private async create(manager: EntityManager, name: string, day: Date): Promise<void> {
-    const from = day.toISOString();
-    const to = new Date(day.getTime() + DAY_MS).toISOString();
-    await manager.query(`CREATE TABLE ${name} (LIKE clicks INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-    await manager.query(`WITH moved AS (DELETE FROM clicks_default WHERE clicked_at >= $1 AND clicked_at < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`, [from, to]);
-    await manager.query(`ALTER TABLE clicks ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`);
   }
 }

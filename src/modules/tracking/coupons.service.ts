@@ -1,15 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { invalidField } from '../../common/errors';
-import { Page, paginate } from '../../common/pagination';
+import { Page } from '../../common/pagination';
 import { OffersError } from '../offers/offers.errors';
 import { OffersService } from '../offers/offers.service';
 import { AffiliateOffersService } from './affiliate-offers.service';
 import { Coupon, CouponStatus } from './coupon.entity';
 import { CreateCouponDto, ListCouponsQueryDto } from './dto/coupons.dto';
-import { scopedQuery } from './scope';
+import { trackingRepository } from './tracking.repository';
 import { TrackingError } from './tracking.errors';
 
 /** What conversions need from a coupon code. */
@@ -40,7 +40,7 @@ export class CouponsService {
   async create(actor: AuthPrincipal, dto: CreateCouponDto): Promise<Coupon> {
     const fields = actor.role === 'affiliate' ? await this.vanityRequest(actor, dto) : await this.assignment(actor, dto);
     try {
-      const coupon = await this.dataSource.getRepository(Coupon).save(this.dataSource.getRepository(Coupon).create({ ...fields, code: dto.code, requestedBy: actor.id }));
+      const coupon = await trackingRepository.insertCoupon(this.dataSource.manager, { ...fields, code: dto.code, requestedBy: actor.id });
       this.logger.log(`coupon ${coupon.id} (${coupon.status}) for affiliate ${coupon.affiliateId} on offer ${coupon.offerId} by ${actor.role} ${actor.id}`);
       return coupon;
     } catch (error) {
@@ -50,14 +50,11 @@ export class CouponsService {
   }
 
   list(actor: AuthPrincipal, query: ListCouponsQueryDto): Promise<Page<Coupon>> {
-    const qb = this.dataSource.getRepository(Coupon).createQueryBuilder('k');
-    scopedQuery(qb, 'k', actor, { offer_id: query.offerId, affiliate_id: query.affiliateId, status: query.status });
-    return paginate(qb, 'k', query);
+    return trackingRepository.listCoupons(this.dataSource.manager, actor, { offer_id: query.offerId, affiliate_id: query.affiliateId, status: query.status }, query);
   }
 
   async get(actor: AuthPrincipal, id: string): Promise<Coupon> {
-    const qb = this.dataSource.getRepository(Coupon).createQueryBuilder('k').where('k.id = :id', { id });
-    const coupon = await scopedQuery(qb, 'k', actor).getOne();
+    const coupon = await trackingRepository.findCoupon(this.dataSource.manager, actor, id);
     if (!coupon) throw TrackingError.couponNotFound();
     return coupon;
   }
@@ -76,11 +73,7 @@ export class CouponsService {
 
   /** The active coupon with this code (any case) of this advertiser, for attribution. */
   async findActive(advertiserId: string, code: string): Promise<ActiveCoupon | null> {
-    const row = await this.dataSource
-      .getRepository(Coupon)
-      .createQueryBuilder('k')
-      .where(`k.advertiser_id = :advertiserId AND lower(k.code) = lower(:code) AND k.status <> 'rejected' AND k.status = 'active'`, { advertiserId, code })
-      .getOne();
+    const row = await trackingRepository.findActiveCoupon(this.dataSource.manager, advertiserId, code);
     return row ? { id: row.id, offerId: row.offerId, affiliateId: row.affiliateId, code: row.code } : null;
   }
 
@@ -104,8 +97,7 @@ export class CouponsService {
   /** Moves a coupon `actor` may manage from one of `from` to `to`, atomically; 409 from any other status. */
   private async transition(actor: AuthPrincipal, id: string, from: CouponStatus[], to: CouponStatus, refused: () => Error): Promise<Coupon> {
     const coupon = await this.get(actor, id);
-    const result = await this.dataSource.getRepository(Coupon).update({ id: coupon.id, status: In(from) }, { status: to, decidedBy: actor.id, decidedAt: new Date() });
-    if (!result.affected) throw refused();
+    if (!(await trackingRepository.moveCoupon(this.dataSource.manager, coupon.id, from, to, actor.id))) throw refused();
     this.logger.log(`coupon ${coupon.id} ${coupon.status} -> ${to} by ${actor.role} ${actor.id}`);
     return this.get(actor, id);
   }

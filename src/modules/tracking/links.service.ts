@@ -4,19 +4,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
-import { Page, paginate } from '../../common/pagination';
+import { Page } from '../../common/pagination';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { Config } from '../../config/configuration';
-import type { PrincipalStatus } from '../principals/principal.entity';
-import { principalsRepository } from '../principals/principals.repository';
-import type { OfferStatus } from '../offers/offer.entity';
-import { offersRepository } from '../offers/offers.repository';
 import { AffiliateOffersService } from './affiliate-offers.service';
 import type { ClickStatus } from './click.entity';
 import { CreateLinkDto, ListLinksQueryDto } from './dto/links.dto';
-import { scopedQuery } from './scope';
 import { TrackingError } from './tracking.errors';
 import { Channel, SubValues, subValuesOf, TrackingLink } from './tracking-link.entity';
+import { ResolvedLinkRow, trackingRepository } from './tracking.repository';
 import { TtlCache } from './ttl-cache';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -55,30 +51,13 @@ export interface ResolvedLink extends LinkContext {
   status: ClickStatus;
 }
 
-interface ResolvedRow extends SubValues {
-  id: string;
-  code: string;
-  affiliate_id: string;
-  offer_id: string;
-  advertiser_id: string;
-  channel: Channel;
-  archived: boolean;
-}
-
-function statusOf(archived: boolean, offerStatus: OfferStatus, affiliateStatus: PrincipalStatus): ClickStatus {
-  if (archived) return 'link_archived';
-  if (offerStatus === 'archived') return 'offer_archived';
-  if (offerStatus === 'paused') return 'offer_paused';
-  if (affiliateStatus !== 'active') return 'affiliate_suspended';
+function statusOf(row: ResolvedLinkRow): ClickStatus {
+  if (row.archived) return 'link_archived';
+  if (row.offer_status === 'archived') return 'offer_archived';
+  if (row.offer_status === 'paused') return 'offer_paused';
+  if (row.affiliate_status !== 'active') return 'affiliate_suspended';
   return 'ok';
 }
-
-/** The link; its offer and affiliate are asked of their owners (offers, principals). */
-const RESOLVE_SQL = (by: 'code' | 'id') => `
-  SELECT l.id, l.code, l.affiliate_id, l.offer_id, l.advertiser_id, l.channel, l.sub1, l.sub2, l.sub3, l.sub4, l.sub5,
-         l.archived_at IS NOT NULL AS archived
-    FROM tracking_links l
-   WHERE l.${by} = $1`;
 
 @Injectable()
 export class LinksService {
@@ -101,24 +80,21 @@ export class LinksService {
 
   async create(actor: AuthPrincipal, dto: CreateLinkDto): Promise<TrackingLink> {
     const offer = await this.affiliateOffers.requirePromotable(actor.id, dto.offerId);
-    const repository = this.dataSource.getRepository(TrackingLink);
     for (let attempt = 1; ; attempt++) {
       try {
-        const link = await repository.save(
-          repository.create({
-            code: generateLinkCode(),
-            affiliateId: actor.id,
-            offerId: offer.id,
-            advertiserId: offer.advertiserId,
-            label: dto.label ?? null,
-            channel: dto.channel ?? 'other',
-            sub1: dto.sub1 ?? null,
-            sub2: dto.sub2 ?? null,
-            sub3: dto.sub3 ?? null,
-            sub4: dto.sub4 ?? null,
-            sub5: dto.sub5 ?? null,
-          }),
-        );
+        const link = await trackingRepository.insertLink(this.dataSource.manager, {
+          code: generateLinkCode(),
+          affiliateId: actor.id,
+          offerId: offer.id,
+          advertiserId: offer.advertiserId,
+          label: dto.label ?? null,
+          channel: dto.channel ?? 'other',
+          sub1: dto.sub1 ?? null,
+          sub2: dto.sub2 ?? null,
+          sub3: dto.sub3 ?? null,
+          sub4: dto.sub4 ?? null,
+          sub5: dto.sub5 ?? null,
+        });
         this.logger.log(`link ${link.id} (${link.code}) created by affiliate ${actor.id} for offer ${offer.id}`);
         return link;
       } catch (error) {
@@ -129,15 +105,12 @@ export class LinksService {
   }
 
   list(actor: AuthPrincipal, query: ListLinksQueryDto): Promise<Page<TrackingLink>> {
-    const qb = this.dataSource.getRepository(TrackingLink).createQueryBuilder('l');
-    scopedQuery(qb, 'l', actor, { offer_id: query.offerId, affiliate_id: query.affiliateId });
-    return paginate(qb, 'l', query);
+    return trackingRepository.listLinks(this.dataSource.manager, actor, { offer_id: query.offerId, affiliate_id: query.affiliateId }, query);
   }
 
   /** A link `actor` may see; 404 otherwise. */
   async get(actor: AuthPrincipal, id: string): Promise<TrackingLink> {
-    const qb = this.dataSource.getRepository(TrackingLink).createQueryBuilder('l').where('l.id = :id', { id });
-    const link = await scopedQuery(qb, 'l', actor).getOne();
+    const link = await trackingRepository.findLink(this.dataSource.manager, actor, id);
     if (!link) throw TrackingError.linkNotFound();
     return link;
   }
@@ -147,7 +120,7 @@ export class LinksService {
     const link = await this.get(actor, id);
     if (!link.archivedAt) {
       link.archivedAt = new Date();
-      await this.dataSource.getRepository(TrackingLink).update({ id: link.id }, { archivedAt: link.archivedAt });
+      await trackingRepository.archiveLink(this.dataSource.manager, link.id, link.archivedAt);
       this.byCode.delete(link.code);
       this.byId.delete(link.id);
       this.logger.log(`link ${link.id} archived by ${actor.role} ${actor.id}`);
@@ -180,12 +153,8 @@ export class LinksService {
   }
 
   private async load(by: 'code' | 'id', value: string): Promise<ResolvedLink | null> {
-    const [row]: ResolvedRow[] = await this.dataSource.query(RESOLVE_SQL(by), [value]);
+    const row = await trackingRepository.resolveLink(this.dataSource.manager, by, value);
     if (!row) return null;
-    const manager = this.dataSource.manager;
-    const [offer, affiliateStatus] = await Promise.all([offersRepository.find(manager, row.offer_id), principalsRepository.status(manager, row.affiliate_id)]);
-    // Both are foreign keys of the link: they exist.
-    if (!offer || !affiliateStatus) return null;
     return {
       linkId: row.id,
       code: row.code,
@@ -194,10 +163,10 @@ export class LinksService {
       advertiserId: row.advertiser_id,
       channel: row.channel,
       ...subValuesOf(row),
-      landingUrl: offer.landingUrl,
-      fallbackUrl: offer.fallbackUrl,
-      attributionWindowDays: offer.attributionWindowDays,
-      status: statusOf(row.archived, offer.status, affiliateStatus),
+      landingUrl: row.landing_url,
+      fallbackUrl: row.fallback_url,
+      attributionWindowDays: row.attribution_window_days,
+      status: statusOf(row),
     };
   }
 }

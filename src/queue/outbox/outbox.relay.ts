@@ -7,6 +7,7 @@ import { Config } from '../../config/configuration';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { QUEUES, QueueName } from '../queues';
+import { outboxRepository, OutboxRow } from './outbox.repository';
 import { OutboxService } from './outbox.service';
 import { isBatchRoute, OutboxBatchRoute, OutboxRoutes } from './outbox.topics';
 
@@ -23,13 +24,6 @@ function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-interface Row {
-  id: string;
-  topic: string;
-  aggregate_id: string;
-  payload: Record<string, unknown>;
 }
 
 /**
@@ -61,26 +55,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     config: ConfigService<Config, true>,
     @InjectQueue(QUEUES.outbox) outboxQueue: Queue,
     @InjectQueue(QUEUES.commissions) commissions: Queue,
-    @InjectQueue(QUEUES.postbacks) postbacks: Queue,
+    @InjectQueue(QUEUES.partnerPostbacks) partnerPostbacks: Queue,
     @InjectQueue(QUEUES.payouts) payouts: Queue,
     @InjectQueue(QUEUES.billing) billing: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
   ) {
-    this.queues = { outbox: outboxQueue, commissions, postbacks, payouts, billing, maintenance };
-    const retry = config.get('postbacks', { infer: true });
+    this.queues = { outbox: outboxQueue, commissions, postbacks: partnerPostbacks, payouts, billing, maintenance };
+    const retry = config.get('partnerPostbacks', { infer: true });
     this.jobOptions = { postbacks: { attempts: retry.maxAttempts, backoff: { type: 'exponential', delay: retry.retryBaseMs } } };
     this.relayed = metrics.counter('afx_outbox_relayed_total', 'outbox messages handed to BullMQ', ['topic']);
     this.retentionHours = config.get('app', { infer: true }).outboxRetentionHours;
-    metrics.gauge('afx_outbox_parked_rows', 'outbox messages parked because the relay cannot hand them over (see outbox.error)', async () => {
-      const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`);
-      return row.n;
-    });
-    metrics.gauge('afx_outbox_oldest_unrelayed_age_seconds', 'age of the oldest outbox message not yet relayed (parked ones left out); 0 when none', async () => {
-      const [row] = await this.dataSource.query(
-        `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`,
-      );
-      return row.age;
-    });
+    metrics.gauge('afx_outbox_parked_rows', 'outbox messages parked because the relay cannot hand them over (see outbox.error)', () =>
+      outboxRepository.countParked(this.dataSource.manager),
+    );
+    metrics.gauge('afx_outbox_oldest_unrelayed_age_seconds', 'age of the oldest outbox message not yet relayed (parked ones left out); 0 when none', () =>
+      outboxRepository.oldestWaitingAge(this.dataSource.manager),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -143,14 +133,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async prune(maxBatches = 100): Promise<number> {
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const [{ n }]: { n: number }[] = await this.dataSource.query(
-        `WITH gone AS (
-           DELETE FROM outbox WHERE id IN (
-             SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT ${PRUNE_BATCH} FOR UPDATE SKIP LOCKED)
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-        [this.retentionHours],
-      );
+      const n = await outboxRepository.pruneRelayed(this.dataSource.manager, this.retentionHours, PRUNE_BATCH);
       total += n;
       if (n < PRUNE_BATCH) break;
     }
@@ -177,14 +160,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async relayBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const claimed: Row[] = await manager.query(
-        `SELECT id, topic, aggregate_id, payload FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
-      );
+      const claimed = await outboxRepository.claim(manager, BATCH);
       if (claimed.length === 0) return 0;
       const byQueue = new Map<QueueName, { name: string; data: Record<string, unknown>; opts: JobsOptions }[]>();
-      const batches = new Map<OutboxBatchRoute, Row[]>();
+      const batches = new Map<OutboxBatchRoute, OutboxRow[]>();
       const parked: { id: string; error: string }[] = [];
-      const rows: Row[] = [];
+      const rows: OutboxRow[] = [];
       for (const row of claimed) {
         // A row the relay cannot hand over is parked with why, not retried in front of every other row.
         try {
@@ -203,10 +184,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         }
       }
       if (parked.length) {
-        await manager.query(`UPDATE outbox o SET parked_at = now(), error = p.error FROM unnest($1::bigint[], $2::text[]) AS p(id, error) WHERE o.id = p.id`, [
-          parked.map((p) => p.id),
-          parked.map((p) => p.error),
-        ]);
+        await outboxRepository.park(manager, parked);
         this.logger.error(`parked ${parked.length} outbox message(s) the relay cannot hand over: ${parked.map((p) => `${p.id} (${p.error})`).join('; ')}`);
       }
       for (const [route, batched] of batches) {
@@ -218,7 +196,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         }
       }
       await withTimeout(Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs))), REDIS_TIMEOUT_MS, 'Redis did not accept the jobs');
-      if (rows.length) await manager.query(`UPDATE outbox SET relayed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      if (rows.length)
+        await outboxRepository.markRelayed(
+          manager,
+          rows.map((r) => r.id),
+        );
       for (const row of rows) this.relayed.inc({ topic: row.topic });
       return claimed.length;
     });

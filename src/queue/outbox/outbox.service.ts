@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { OutboxMessage } from './outbox.entity';
+import { outboxRepository } from './outbox.repository';
 import { OutboxTopic } from './outbox.topics';
 
 @Injectable()
@@ -9,7 +9,7 @@ export class OutboxService {
 
   /** Records work to do, inside the caller's transaction: it happens if and only if the change commits. */
   async enqueue(manager: EntityManager, topic: OutboxTopic, aggregateId: string, payload: Record<string, unknown> = {}): Promise<void> {
-    await manager.insert(OutboxMessage, { topic, aggregateId, payload: payload as never });
+    await outboxRepository.insert(manager, topic, aggregateId, payload);
   }
 
   /** Tells the relay there is something new (after commit), so it need not wait for its next poll. */

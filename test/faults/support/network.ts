@@ -1,22 +1,31 @@
 import { ClickIdCodec } from '../../../src/modules/tracking/click-id';
-import { offerBody } from '../../support/factories';
+import { createLink, createOffer, createPrincipal, PrincipalHandle, PrincipalKind, SeedClient } from '../../support/seed/factories';
 import type { Client } from './client';
 import type { Deployment } from './deployment';
 
-export interface Party {
-  id: string;
-  apiKey: string;
-  postbackToken?: string;
+export type Party = PrincipalHandle;
+
+/** A deployment's API (a client per key) as the seeding factories' client: a POST must answer 201 Created. */
+function seedClient(api: (key?: string) => Client, key?: string): SeedClient {
+  return {
+    post: async (path, body) => {
+      const res = await api(key)('POST', path, { body });
+      if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.text}`);
+      return res.body;
+    },
+    as: (other) => seedClient(api, other),
+  };
 }
 
-let seq = 0;
-
 /** A principal created by the admin through the API; its key and token join the deployment's secrets. */
-export async function principal(d: Deployment, admin: Client, kind: 'advertisers' | 'affiliates' | 'finance-users'): Promise<Party> {
-  const res = await admin('POST', `/v1/${kind}`, { body: { name: `${kind} ${++seq}`, email: `${kind}-${seq}-${Date.now()}@example.test` } });
-  if (res.status !== 201) throw new Error(`create ${kind}: ${res.status} ${res.text}`);
-  d.remember(res.body.apiKey, res.body.postbackToken);
-  return res.body;
+export async function principal(d: Deployment, admin: Client, kind: PrincipalKind): Promise<Party> {
+  const created = await createPrincipal(
+    seedClient(() => admin),
+    kind,
+    kind,
+  );
+  d.remember(created.apiKey, created.postbackToken);
+  return created;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,9 +38,9 @@ export async function expectCreated(what: string, res: { status: number; text: s
 export async function smallNetwork(d: Deployment, api: (key?: string) => Client, offer: Record<string, unknown> = {}) {
   const admin = api(d.adminKey);
   const [advertiser, affiliate] = await Promise.all([principal(d, admin, 'advertisers'), principal(d, admin, 'affiliates')]);
-  const created = await expectCreated('offer', await api(advertiser.apiKey)('POST', '/v1/offers', { body: offerBody(offer) }));
-  const link = await expectCreated('link', await api(affiliate.apiKey)('POST', '/v1/links', { body: { offerId: created.id } }));
-  return { advertiser, affiliate, offer: created as { id: string; currency: string }, link: link as { id: string; code: string } };
+  const created = await createOffer(seedClient(api), advertiser, offer);
+  const link = await createLink(seedClient(api), affiliate, created.id);
+  return { advertiser, affiliate, offer: created, link };
 }
 
 /** A click id the deployment's API will accept, signed with its CLICK_SECRET (no redirect needed). */

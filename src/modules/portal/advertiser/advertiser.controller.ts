@@ -232,7 +232,7 @@ export class AdvertiserController {
    * a test never creates a conversion, moves money or calls an affiliate's postback.
    */
   @Post('integration/test')
-  async testPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+  async testPartnerPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const values = Object.fromEntries(['token', 'click_id', 'coupon', 'goal', 'txn_id', 'amount', 'currency'].map((k) => [k, str(body, k)]));
     const raw = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
     const result: Record<string, unknown> = {};

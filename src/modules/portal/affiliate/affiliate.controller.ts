@@ -9,9 +9,9 @@ import { OffersService } from '../../offers/offers.service';
 import { toOfferView } from '../../offers/offer.view';
 import { PayoutDestinationsService } from '../../payouts/payout-destinations.service';
 import { PayoutRunsService } from '../../payouts/payout-runs.service';
-import { PostbacksService } from '../../postbacks/postbacks.service';
-import { PutPostbackSettingDto } from '../../postbacks/dto/postbacks.dto';
-import { POSTBACK_MACROS } from '../../postbacks/postback-macros';
+import { PartnerPostbacksService } from '../../partner-postbacks/partner-postbacks.service';
+import { PutPartnerPostbackSettingDto } from '../../partner-postbacks/dto/partner-postbacks.dto';
+import { PARTNER_POSTBACK_MACROS } from '../../partner-postbacks/partner-postback-macros';
 import { CouponsService } from '../../tracking/coupons.service';
 import { CreateCouponDto } from '../../tracking/dto/coupons.dto';
 import { CreateLinkDto } from '../../tracking/dto/links.dto';
@@ -32,7 +32,7 @@ type Q = Record<string, unknown>;
 
 const PAYOUT_STATUSES = ['pending', 'transferring', 'paid', 'failed'] as const;
 
-/** The affiliate's portal: earnings, offers, links, coupons, conversions, payouts, statements, postbacks. */
+/** The affiliate's portal: earnings, offers, links, coupons, conversions, payouts, statements, partner postbacks. */
 @PortalController('portal/affiliate', 'affiliate')
 export class AffiliateController {
   constructor(
@@ -46,7 +46,7 @@ export class AffiliateController {
     private readonly coupons: CouponsService,
     private readonly runs: PayoutRunsService,
     private readonly payoutAccounts: PayoutDestinationsService,
-    private readonly postbacks: PostbacksService,
+    private readonly partnerPostbacks: PartnerPostbacksService,
     private readonly statements: StatementDownloads,
   ) {}
 
@@ -171,31 +171,31 @@ export class AffiliateController {
   }
 
   @Get('postbacks')
-  async postbackSettings(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
-    return this.postbacksPage(me, request, reply, query, {});
+  async partnerPostbackSettings(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
+    return this.partnerPostbacksPage(me, request, reply, query, {});
   }
 
   @Post('postbacks')
-  async savePostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+  async savePartnerPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     const values = { urlTemplate: str(body, 'urlTemplate'), offerId: opt(body, 'offerId') };
-    const problem = await tryForm(async () => this.postbacks.put(me.actor, await toDto(PutPostbackSettingDto, values)));
+    const problem = await tryForm(async () => this.partnerPostbacks.put(me.actor, await toDto(PutPartnerPostbackSettingDto, values)));
     if (!problem) return this.views.redirect(request, reply, '/portal/affiliate/postbacks?notice=saved');
-    return this.postbacksPage(me, request, reply, {}, values, problem, 422);
+    return this.partnerPostbacksPage(me, request, reply, {}, values, problem, 422);
   }
 
   @Post('postbacks/delete')
-  async deletePostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
-    await this.postbacks.remove(me.principalId, opt(body, 'offerId'));
+  async deletePartnerPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    await this.partnerPostbacks.remove(me.principalId, opt(body, 'offerId'));
     return this.views.redirect(request, reply, '/portal/affiliate/postbacks?notice=saved');
   }
 
   /** Fires a sample postback now; with htmx only the result panel changes. */
   @Post('postbacks/test')
-  async testPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+  async testPartnerPostback(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
     let attempt = null;
-    const problem = await tryForm(async () => (attempt = await this.postbacks.test(me.actor, opt(body, 'offerId'))));
+    const problem = await tryForm(async () => (attempt = await this.partnerPostbacks.test(me.actor, opt(body, 'offerId'))));
     if (isHtmx(request)) return this.views.page(request, reply, me, 'affiliate/postback-test', { attempt, problem });
-    return this.postbacksPage(me, request, reply, {}, {}, problem, problem ? 422 : 200, attempt);
+    return this.partnerPostbacksPage(me, request, reply, {}, {}, problem, problem ? 422 : 200, attempt);
   }
 
   private async linksPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200) {
@@ -228,7 +228,7 @@ export class AffiliateController {
     );
   }
 
-  private async postbacksPage(
+  private async partnerPostbacksPage(
     me: PortalContext,
     request: PortalRequest,
     reply: FastifyReply,
@@ -240,8 +240,8 @@ export class AffiliateController {
   ) {
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
     const [settings, attempts, promotable] = await Promise.all([
-      this.postbacks.list(me.principalId),
-      this.postbacks.attempts(me.actor, { cursor, limit: 20 }),
+      this.partnerPostbacks.list(me.principalId),
+      this.partnerPostbacks.attempts(me.actor, { cursor, limit: 20 }),
       this.promotableOffers(me),
     ]);
     const offerNames = await this.names.offers(settings.map((s) => s.offerId));
@@ -250,7 +250,7 @@ export class AffiliateController {
       reply,
       me,
       'affiliate/postbacks',
-      { title: 'Postbacks', settings, attempts, cursor, offerNames, promotable, macros: POSTBACK_MACROS, values, problem, attempt },
+      { title: 'Postbacks', settings, attempts, cursor, offerNames, promotable, macros: PARTNER_POSTBACK_MACROS, values, problem, attempt },
       status,
     );
   }

@@ -129,7 +129,7 @@ describe('renderStatementPdf', () => {
     expect(latin1.startsWith('%PDF')).toBe(true);
   });
 
-  it('refuses a statement that does not reconcile, before writing anything', () => {
+  it('refuses a statement that does not add up, before writing anything', () => {
     const broken = section('USD', 0, busyLines(3));
     broken.closing += 1;
     expect(() => renderStatementPdf(model([broken]))).toThrow(/does not|≠/);

@@ -2,7 +2,7 @@ import PDFDocument from 'pdfkit';
 import { LINE_TYPE_LABELS, formatDateTime, formatMoney, formatPeriod } from './format';
 import { PdfColumn, TABLE_HEADER_HEIGHT, TABLE_ROW_HEIGHT, drawTable, tableWidth } from './pdf-table';
 import { TextStyle, putLeft, putRight, useStyle } from './pdf-text';
-import { CurrencySection, StatementLine, StatementModel, assertReconciles } from './statement.model';
+import { CurrencySection, StatementLine, StatementModel, assertAddsUp } from './statement.model';
 
 const MARGINS = { top: 40, bottom: 56, left: 40, right: 40 };
 const INK = '#1b2430';
@@ -26,11 +26,11 @@ const STYLE = {
 
 /**
  * The commission statement as a PDF stream (A4 landscape, built-in Helvetica). Throws before writing a
- * byte when a section does not reconcile; the whole document is laid out in memory, since
+ * byte when a section does not add up; the whole document is laid out in memory, since
  * "Page N of M" needs the page count, so very long periods belong in the CSV.
  */
 export function renderStatementPdf(model: StatementModel): PDFKit.PDFDocument {
-  assertReconciles(model);
+  assertAddsUp(model);
   const doc = new PDFDocument({
     size: 'A4',
     // Landscape: eight columns with full Stripe transfer ids do not fit a portrait page.

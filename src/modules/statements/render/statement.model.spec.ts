@@ -1,13 +1,4 @@
-import {
-  CurrencySection,
-  StatementLine,
-  StatementLineType,
-  StatementModel,
-  StatementNotReconciledError,
-  assertReconciles,
-  checkReconciles,
-  totalsOfLines,
-} from './statement.model';
+import { CurrencySection, StatementLine, StatementLineType, StatementModel, StatementDoesNotAddUpError, assertAddsUp, checkAddsUp, totalsOfLines } from './statement.model';
 
 function line(type: StatementLineType, amount: number): StatementLine {
   return { at: new Date('2025-01-15T10:00:00Z'), type, offerName: null, goal: null, txnId: null, saleAmount: null, amount, status: null, reference: null };
@@ -34,19 +25,19 @@ describe('totalsOfLines', () => {
   });
 });
 
-describe('checkReconciles', () => {
+describe('checkAddsUp', () => {
   it('accepts a section that adds up to the minor unit', () => {
-    expect(checkReconciles(usdSection())).toBeNull();
+    expect(checkAddsUp(usdSection())).toBeNull();
   });
 
   it('accepts an empty period whose closing equals its opening', () => {
     const zeros = { earned: 0, reversed: 0, clawbacks: 0, paid: 0, adjustments: 0 };
-    expect(checkReconciles({ currency: 'JPY', opening: 500, closing: 500, totals: zeros, lines: [] })).toBeNull();
+    expect(checkAddsUp({ currency: 'JPY', opening: 500, closing: 500, totals: zeros, lines: [] })).toBeNull();
   });
 
   it('names a closing balance one cent off', () => {
     const section = { ...usdSection(), closing: 15_651 };
-    expect(checkReconciles(section)).toBe('USD: closing 156.51 ≠ opening 100.00 + lines 56.50 = 156.50');
+    expect(checkAddsUp(section)).toBe('USD: closing 156.51 ≠ opening 100.00 + lines 56.50 = 156.50');
   });
 
   it.each([
@@ -58,19 +49,19 @@ describe('checkReconciles', () => {
   ] as const)('names a wrong %s total', (key, value, message) => {
     const section = usdSection();
     section.totals[key] = value;
-    expect(checkReconciles(section)).toBe(`USD: ${message}`);
+    expect(checkAddsUp(section)).toBe(`USD: ${message}`);
   });
 
   it('lists every difference at once', () => {
     const section = { ...usdSection(), closing: 0 };
     section.totals.earned = 0;
-    expect(checkReconciles(section)?.split('; ')).toHaveLength(2);
+    expect(checkAddsUp(section)?.split('; ')).toHaveLength(2);
   });
 
   it('notices a line moved between kinds even when the balance still adds up', () => {
     const section = usdSection();
     section.lines[1] = line('clawback', -1_000);
-    expect(checkReconciles(section)).toMatch(/reversed .* ≠ .*; clawbacks/);
+    expect(checkAddsUp(section)).toMatch(/reversed .* ≠ .*; clawbacks/);
   });
 
   it.each([
@@ -81,11 +72,11 @@ describe('checkReconciles', () => {
   ])('reports %s instead of throwing', (_what, spoil, message) => {
     const section = usdSection();
     spoil(section);
-    expect(checkReconciles(section)).toMatch(message);
+    expect(checkAddsUp(section)).toMatch(message);
   });
 });
 
-describe('assertReconciles', () => {
+describe('assertAddsUp', () => {
   const model = (sections: CurrencySection[]): StatementModel => ({
     affiliate: { id: 'aff_1', name: 'A', email: 'a@example.com' },
     network: { name: 'N' },
@@ -94,13 +85,13 @@ describe('assertReconciles', () => {
     sections,
   });
 
-  it('passes a statement whose sections all reconcile', () => {
-    expect(() => assertReconciles(model([usdSection()]))).not.toThrow();
+  it('passes a statement whose sections all add up', () => {
+    expect(() => assertAddsUp(model([usdSection()]))).not.toThrow();
   });
 
   it('throws naming the affiliate and the section', () => {
     const broken = { ...usdSection(), currency: 'EUR', closing: 1 };
-    expect(() => assertReconciles(model([usdSection(), broken]))).toThrow(StatementNotReconciledError);
-    expect(() => assertReconciles(model([broken]))).toThrow(/affiliate aff_1: EUR: closing 0.01/);
+    expect(() => assertAddsUp(model([usdSection(), broken]))).toThrow(StatementDoesNotAddUpError);
+    expect(() => assertAddsUp(model([broken]))).toThrow(/affiliate aff_1: EUR: closing 0.01/);
   });
 });

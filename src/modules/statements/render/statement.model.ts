@@ -56,8 +56,8 @@ const TOTAL_KEYS = Object.keys(TOTAL_LINE_TYPES) as (keyof StatementTotals)[];
 const LINE_TYPES = new Set<string>(Object.values(TOTAL_LINE_TYPES).flat());
 
 /** A statement that does not add up is a bug upstream; it must never reach an affiliate. */
-export class StatementNotReconciledError extends Error {
-  override readonly name = 'StatementNotReconciledError';
+export class StatementDoesNotAddUpError extends Error {
+  override readonly name = 'StatementDoesNotAddUpError';
 }
 
 /** Exact totals of `lines` by kind, as the data layer should fill `CurrencySection.totals`. */
@@ -73,10 +73,10 @@ export function totalsOfLines(lines: readonly StatementLine[]): StatementTotals 
  * Null when the section adds up to the minor unit: opening + Σ lines = closing and each total
  * equals the sum of its line types; otherwise a message naming every difference.
  */
-export function checkReconciles(section: CurrencySection): string | null {
+export function checkAddsUp(section: CurrencySection): string | null {
   let problems: string[];
   try {
-    problems = reconciliationProblems(section);
+    problems = addUpProblems(section);
   } catch (err) {
     if (!(err instanceof MoneyError)) throw err;
     problems = [err.message];
@@ -84,15 +84,15 @@ export function checkReconciles(section: CurrencySection): string | null {
   return problems.length === 0 ? null : `${section.currency}: ${problems.join('; ')}`;
 }
 
-/** Throws StatementNotReconciledError naming every section that does not add up. */
-export function assertReconciles(model: StatementModel): void {
-  const messages = model.sections.map(checkReconciles).filter((message) => message !== null);
+/** Throws StatementDoesNotAddUpError naming every section that does not add up. */
+export function assertAddsUp(model: StatementModel): void {
+  const messages = model.sections.map(checkAddsUp).filter((message) => message !== null);
   if (messages.length > 0) {
-    throw new StatementNotReconciledError(`statement for affiliate ${model.affiliate.id}: ${messages.join(' | ')}`);
+    throw new StatementDoesNotAddUpError(`statement for affiliate ${model.affiliate.id}: ${messages.join(' | ')}`);
   }
 }
 
-function reconciliationProblems(section: CurrencySection): string[] {
+function addUpProblems(section: CurrencySection): string[] {
   if (!isCurrency(section.currency)) return ['unknown currency'];
   const unknown = section.lines.find((line) => !LINE_TYPES.has(line.type));
   if (unknown) return [`unknown line type ${JSON.stringify(unknown.type)}`];

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { PostbacksService } from '../../src/modules/postbacks/postbacks.service';
+import { PartnerPostbacksService } from '../../src/modules/partner-postbacks/partner-postbacks.service';
 import { OutboxRelay } from '../../src/queue/outbox/outbox.relay';
 import { QUEUES } from '../../src/queue/queues';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues, queue } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { convert } from '../support/network';
-import { PostbackReceiver, rebindingDns } from '../support/postback-receiver';
+import { PartnerPostbackReceiver, rebindingDns } from '../support/partner-postback-receiver';
 
 interface AttemptView {
   url: string;
@@ -35,7 +35,7 @@ describe('outgoing postbacks to private networks', () => {
   let t: TestApp;
   let advertiser: PrincipalHandle;
   let offer: OfferHandle;
-  const receiver = new PostbackReceiver();
+  const receiver = new PartnerPostbackReceiver();
 
   beforeAll(async () => {
     await receiver.start();
@@ -92,7 +92,7 @@ describe('outgoing postbacks per conversion: in order, once', () => {
   let t: TestApp;
   let advertiser: PrincipalHandle;
   let offer: OfferHandle;
-  const receiver = new PostbackReceiver();
+  const receiver = new PartnerPostbackReceiver();
   let receiverUrl: string;
 
   beforeAll(async () => {
@@ -127,7 +127,7 @@ describe('outgoing postbacks per conversion: in order, once', () => {
     receiver.answer('error');
     const conversion = await convert(t, advertiser, aff, offer);
     await until(async () => (await attemptsOf(t, aff, conversion.id)).length === 1, 'the first pending attempt');
-    const postbacks = queue(t, QUEUES.postbacks);
+    const postbacks = queue(t, QUEUES.partnerPostbacks);
     await until(async () => (await postbacks.getDelayedCount()) === 1, 'the pending retry to be scheduled');
 
     await t.http.post(`/v1/conversions/${conversion.id}/reverse`).set(auth(t.adminKey)).send({ reason: 'refund' }).expect(200);
@@ -158,7 +158,7 @@ describe('outgoing postbacks per conversion: in order, once', () => {
       .expect(200);
     const [{ id: eventId }] = await t.dataSource.query(`SELECT id FROM conversion_events WHERE conversion_id = $1`, [conversion.id]);
     receiver.answer({ status: 200, delayMs: 300 });
-    const service = t.app.get(PostbacksService);
+    const service = t.app.get(PartnerPostbacksService);
     const runs = await Promise.allSettled([service.deliver(conversion.id, eventId, 1), service.deliver(conversion.id, eventId, 1)]);
     await service.deliver(conversion.id, eventId, 2);
 
@@ -175,7 +175,7 @@ describe('outgoing postbacks per conversion: in order, once', () => {
 
     // The relay hands the same message over again after BullMQ forgot the completed job.
     const [message] = await t.dataSource.query(`SELECT id, payload FROM outbox WHERE topic = 'postback.send' AND aggregate_id = $1`, [conversion.id]);
-    await queue(t, QUEUES.postbacks).remove(`postback-${conversion.id}-${message.payload.eventId}`);
+    await queue(t, QUEUES.partnerPostbacks).remove(`postback-${conversion.id}-${message.payload.eventId}`);
     await t.dataSource.query(`UPDATE outbox SET relayed_at = NULL WHERE id = $1`, [message.id]);
     await drainQueues(t);
 
@@ -189,7 +189,7 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
   let advertiser: PrincipalHandle;
   let offer: OfferHandle;
   let aff: PrincipalHandle;
-  const receiver = new PostbackReceiver();
+  const receiver = new PartnerPostbackReceiver();
 
   beforeAll(async () => {
     const receiverUrl = await receiver.start();
@@ -225,13 +225,13 @@ describe('outgoing postbacks under any order of job runs, failures and new statu
       [conversion.id],
     );
     receiver.answer('ok');
-    const sent = await t.app.get(PostbacksService).deliver(conversion.id, approvedEvent, 1);
+    const sent = await t.app.get(PartnerPostbacksService).deliver(conversion.id, approvedEvent, 1);
     expect(sent?.outcome).toBe('delivered');
     expect(receiver.received.map((r) => new URL(r.url, 'http://x').searchParams.get('s'))).toEqual(['approved']);
   });
 
   it('never sends an older status after a newer one, sends each at most once, and always delivers the last', async () => {
-    const service = t.app.get(PostbacksService);
+    const service = t.app.get(PartnerPostbacksService);
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 10 }), async (steps) => {
         receiver.received.splice(0);

@@ -11,7 +11,7 @@ export interface Received {
 export type Behaviour = 'ok' | 'error' | 'hang' | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
 
 /** A real local HTTP server standing in for an affiliate's tracker: scripted answers, every call recorded. */
-export class PostbackReceiver {
+export class PartnerPostbackReceiver {
   readonly received: Received[] = [];
   private script: Behaviour[] = [];
   private readonly server: Server;

@@ -6,12 +6,12 @@ import { CreatedAtColumn } from '../../database/columns';
  * newer status of the conversion exists (`superseded`), this event was delivered already
  * (`already_delivered`), or an earlier postback of the conversion is still being sent (`deferred`, retried).
  */
-export const POSTBACK_OUTCOMES = ['delivered', 'failed', 'superseded', 'already_delivered', 'deferred'] as const;
-export type PostbackOutcome = (typeof POSTBACK_OUTCOMES)[number];
+export const PARTNER_POSTBACK_OUTCOMES = ['delivered', 'failed', 'superseded', 'already_delivered', 'deferred'] as const;
+export type PartnerPostbackOutcome = (typeof PARTNER_POSTBACK_OUTCOMES)[number];
 
 /** One call of an affiliate's postback URL: what was called, what came back, how long it took. */
 @Entity('postback_attempts')
-export class PostbackAttempt {
+export class PartnerPostbackAttempt {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
@@ -47,7 +47,7 @@ export class PostbackAttempt {
   responseExcerpt: string | null;
 
   @Column({ type: 'text' })
-  outcome: PostbackOutcome;
+  outcome: PartnerPostbackOutcome;
 
   @CreatedAtColumn()
   createdAt: Date;

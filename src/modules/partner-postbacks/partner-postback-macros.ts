@@ -1,8 +1,8 @@
 import { formatMinorUnits } from '../../common/money';
 
-export const POSTBACK_MACROS = ['click_id', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'payout', 'currency', 'status', 'goal', 'txn_id', 'offer_id', 'conversion_id'] as const;
+export const PARTNER_POSTBACK_MACROS = ['click_id', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'payout', 'currency', 'status', 'goal', 'txn_id', 'offer_id', 'conversion_id'] as const;
 
-export interface PostbackFacts {
+export interface PartnerPostbackFacts {
   clickId: string | null;
   subs: (string | null)[];
   payout: number;
@@ -15,7 +15,7 @@ export interface PostbackFacts {
 }
 
 /** Macro values for an affiliate's template; `{payout}` as a decimal string in the currency ("4.50"). */
-export function postbackValues(f: PostbackFacts): Record<string, string | null> {
+export function partnerPostbackValues(f: PartnerPostbackFacts): Record<string, string | null> {
   const values: Record<string, string | null> = {
     click_id: f.clickId,
     payout: f.currency ? formatMinorUnits(f.payout, f.currency) : String(f.payout),

@@ -1,4 +1,4 @@
-import { PostbackReceiver, rebindingDns } from '../../../test/support/postback-receiver';
+import { PartnerPostbackReceiver, rebindingDns } from '../../../test/support/partner-postback-receiver';
 import { isPrivateAddress, sendGet } from './http-sender';
 
 const REFUSED = 'target resolves to a private address';
@@ -50,7 +50,7 @@ describe('postback targets', () => {
   );
 
   describe('calls', () => {
-    const receiver = new PostbackReceiver();
+    const receiver = new PartnerPostbackReceiver();
     let port: number;
     beforeAll(async () => {
       await receiver.start();

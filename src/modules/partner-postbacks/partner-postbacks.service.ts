@@ -11,20 +11,20 @@ import { OffersService } from '../offers/offers.service';
 import { fillUrlTemplate } from '../offers/url-template';
 import { ClicksService } from '../tracking/clicks.service';
 import { LinksService } from '../tracking/links.service';
-import { ListAttemptsQueryDto, PutPostbackSettingDto } from './dto/postbacks.dto';
+import { ListAttemptsQueryDto, PutPartnerPostbackSettingDto } from './dto/partner-postbacks.dto';
 import { SendResult, sendGet } from './http-sender';
-import { PostbackDeliveries } from './postback-deliveries';
-import { PostbackAttempt } from './postback-attempt.entity';
-import { PostbackFacts, postbackValues } from './postback-macros';
-import { PostbackSetting } from './postback-setting.entity';
-import { PostbackDeliveryError, PostbacksError } from './postbacks.errors';
+import { PartnerPostbackDeliveries } from './partner-postback-deliveries';
+import { PartnerPostbackAttempt } from './partner-postback-attempt.entity';
+import { PartnerPostbackFacts, partnerPostbackValues } from './partner-postback-macros';
+import { PartnerPostbackSetting } from './partner-postback-setting.entity';
+import { PartnerPostbackDeliveryError, PartnerPostbacksError } from './partner-postbacks.errors';
 
 /** An attempt that called nothing: no status, no time. */
 const NOT_SENT = { statusCode: null, latencyMs: 0, responseExcerpt: null } as const;
 
 @Injectable()
-export class PostbacksService {
-  private readonly logger = new Logger(PostbacksService.name);
+export class PartnerPostbacksService {
+  private readonly logger = new Logger(PartnerPostbacksService.name);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -32,10 +32,10 @@ export class PostbacksService {
     private readonly offers: OffersService,
     private readonly links: LinksService,
     private readonly clicks: ClicksService,
-    private readonly deliveries: PostbackDeliveries,
+    private readonly deliveries: PartnerPostbackDeliveries,
   ) {}
 
-  async put(actor: AuthPrincipal, dto: PutPostbackSettingDto): Promise<PostbackSetting> {
+  async put(actor: AuthPrincipal, dto: PutPartnerPostbackSettingDto): Promise<PartnerPostbackSetting> {
     // The offer must be one the affiliate can see; anything else is a 404.
     if (dto.offerId) await this.offers.getVisible(actor, dto.offerId);
     const offerId = dto.offerId ?? null;
@@ -45,20 +45,20 @@ export class PostbacksService {
        DO UPDATE SET url_template = EXCLUDED.url_template, updated_at = now()`,
       [actor.id, offerId, dto.urlTemplate],
     );
-    return this.dataSource.getRepository(PostbackSetting).findOneByOrFail({ affiliateId: actor.id, offerId: offerId ?? IsNull() });
+    return this.dataSource.getRepository(PartnerPostbackSetting).findOneByOrFail({ affiliateId: actor.id, offerId: offerId ?? IsNull() });
   }
 
-  list(affiliateId: string): Promise<PostbackSetting[]> {
-    return this.dataSource.getRepository(PostbackSetting).find({ where: { affiliateId }, order: { createdAt: 'ASC' } });
+  list(affiliateId: string): Promise<PartnerPostbackSetting[]> {
+    return this.dataSource.getRepository(PartnerPostbackSetting).find({ where: { affiliateId }, order: { createdAt: 'ASC' } });
   }
 
   async remove(affiliateId: string, offerId: string | undefined): Promise<void> {
-    const result = await this.dataSource.getRepository(PostbackSetting).delete({ affiliateId, offerId: offerId ?? IsNull() });
-    if (!result.affected) throw PostbacksError.settingNotFound();
+    const result = await this.dataSource.getRepository(PartnerPostbackSetting).delete({ affiliateId, offerId: offerId ?? IsNull() });
+    if (!result.affected) throw PartnerPostbacksError.settingNotFound();
   }
 
-  attempts(actor: AuthPrincipal, query: ListAttemptsQueryDto): Promise<Page<PostbackAttempt>> {
-    const qb = this.dataSource.getRepository(PostbackAttempt).createQueryBuilder('a');
+  attempts(actor: AuthPrincipal, query: ListAttemptsQueryDto): Promise<Page<PartnerPostbackAttempt>> {
+    const qb = this.dataSource.getRepository(PartnerPostbackAttempt).createQueryBuilder('a');
     const affiliateId = actor.role === 'affiliate' ? actor.id : query.affiliateId;
     if (affiliateId) qb.andWhere('a.affiliate_id = :affiliateId', { affiliateId });
     if (query.conversionId) qb.andWhere('a.conversion_id = :conversionId', { conversionId: query.conversionId });
@@ -70,13 +70,13 @@ export class PostbacksService {
    * "Outgoing postbacks" in the README). A failure is logged as an attempt and thrown, so BullMQ
    * retries with backoff up to its ceiling; an event that need not be sent is logged with why.
    */
-  async deliver(conversionId: string, eventId: string, attempt: number): Promise<PostbackAttempt | null> {
+  async deliver(conversionId: string, eventId: string, attempt: number): Promise<PartnerPostbackAttempt | null> {
     const conversion = await conversionsRepository.find(this.dataSource.manager, conversionId);
     if (!conversion?.affiliateId) return null;
     const setting = await this.settingFor(conversion.affiliateId, conversion.offerId);
     if (!setting) return null;
     const event = await conversionsRepository.findEvent(this.dataSource.manager, eventId);
-    const facts: PostbackFacts = {
+    const facts: PartnerPostbackFacts = {
       clickId: conversion.clickId,
       subs: await this.subsOf(conversion),
       payout: conversion.payout,
@@ -87,12 +87,12 @@ export class PostbacksService {
       offerId: conversion.offerId,
       conversionId: conversion.id,
     };
-    const url = fillUrlTemplate(setting.urlTemplate, postbackValues(facts));
+    const url = fillUrlTemplate(setting.urlTemplate, partnerPostbackValues(facts));
     const meta = { affiliateId: conversion.affiliateId, url, conversionId, eventId, attempt, isTest: false };
     const turn = await this.deliveries.claim(conversionId, eventId);
     if (turn !== 'send') {
       const logged = await this.log({ ...meta, ...NOT_SENT, outcome: turn, error: turn === 'deferred' ? 'an earlier postback of this conversion is still being sent' : null });
-      if (turn === 'deferred') throw new PostbackDeliveryError(`postback for conversion ${conversionId} waits for an earlier one`);
+      if (turn === 'deferred') throw new PartnerPostbackDeliveryError(`postback for conversion ${conversionId} waits for an earlier one`);
       return logged;
     }
     const result = await this.send(url);
@@ -100,15 +100,15 @@ export class PostbacksService {
       await this.deliveries.settle(manager, eventId, result.error ? 'failed' : 'delivered');
       return this.log({ ...meta, ...result, outcome: result.error ? 'failed' : 'delivered' }, manager);
     });
-    if (result.error) throw new PostbackDeliveryError(`postback for conversion ${conversionId} failed: ${result.error}`);
+    if (result.error) throw new PartnerPostbackDeliveryError(`postback for conversion ${conversionId} failed: ${result.error}`);
     return logged;
   }
 
   /** Fires a sample postback now, with made-up values, and answers the logged attempt. */
-  async test(actor: AuthPrincipal, offerId: string | undefined): Promise<PostbackAttempt> {
+  async test(actor: AuthPrincipal, offerId: string | undefined): Promise<PartnerPostbackAttempt> {
     const setting = await this.settingFor(actor.id, offerId ?? null);
-    if (!setting) throw PostbacksError.settingNotFound();
-    const facts: PostbackFacts = {
+    if (!setting) throw PartnerPostbacksError.settingNotFound();
+    const facts: PartnerPostbackFacts = {
       clickId: 'TEST_CLICK_ID',
       subs: ['sub1', 'sub2', 'sub3', 'sub4', 'sub5'],
       payout: 1234,
@@ -125,28 +125,28 @@ export class PostbacksService {
   private async call(
     affiliateId: string,
     template: string,
-    facts: PostbackFacts,
-    meta: Pick<PostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>,
-  ): Promise<PostbackAttempt> {
-    const url = fillUrlTemplate(template, postbackValues(facts));
+    facts: PartnerPostbackFacts,
+    meta: Pick<PartnerPostbackAttempt, 'conversionId' | 'eventId' | 'attempt' | 'isTest'>,
+  ): Promise<PartnerPostbackAttempt> {
+    const url = fillUrlTemplate(template, partnerPostbackValues(facts));
     const result = await this.send(url);
     return this.log({ affiliateId, url, ...meta, ...result, outcome: result.error ? 'failed' : 'delivered' });
   }
 
   private send(url: string): Promise<SendResult> {
-    const { timeoutMs, allowPrivateNetworks } = this.config.get('postbacks', { infer: true });
+    const { timeoutMs, allowPrivateNetworks } = this.config.get('partnerPostbacks', { infer: true });
     return sendGet(url, timeoutMs, allowPrivateNetworks);
   }
 
-  private async log(attempt: Omit<PostbackAttempt, 'id' | 'createdAt'>, manager: EntityManager = this.dataSource.manager): Promise<PostbackAttempt> {
-    const repo = manager.getRepository(PostbackAttempt);
+  private async log(attempt: Omit<PartnerPostbackAttempt, 'id' | 'createdAt'>, manager: EntityManager = this.dataSource.manager): Promise<PartnerPostbackAttempt> {
+    const repo = manager.getRepository(PartnerPostbackAttempt);
     const saved = await repo.save(repo.create(attempt));
     if (attempt.error) this.logger.warn(`postback ${saved.id} to affiliate ${attempt.affiliateId} ${attempt.outcome} (attempt ${attempt.attempt}): ${attempt.error}`);
     return saved;
   }
 
-  private async settingFor(affiliateId: string, offerId: string | null): Promise<PostbackSetting | null> {
-    const repo = this.dataSource.getRepository(PostbackSetting);
+  private async settingFor(affiliateId: string, offerId: string | null): Promise<PartnerPostbackSetting | null> {
+    const repo = this.dataSource.getRepository(PartnerPostbackSetting);
     return (offerId ? await repo.findOneBy({ affiliateId, offerId }) : null) ?? repo.findOneBy({ affiliateId, offerId: IsNull() });
   }
 

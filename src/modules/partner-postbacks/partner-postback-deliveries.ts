@@ -19,7 +19,7 @@ export type DeliveryTurn = 'send' | 'superseded' | 'already_delivered' | 'deferr
  * carries the same {conversion_id}, {txn_id} and {status} for the receiver to recognise.
  */
 @Injectable()
-export class PostbackDeliveries {
+export class PartnerPostbackDeliveries {
   /** How long a claim blocks others: the call's own timeout twice, and room for the database. */
   private readonly leaseSeconds: number;
 
@@ -27,7 +27,7 @@ export class PostbackDeliveries {
     @InjectDataSource() private readonly dataSource: DataSource,
     config: ConfigService<Config, true>,
   ) {
-    this.leaseSeconds = (2 * config.get('postbacks', { infer: true }).timeoutMs + 10_000) / 1000;
+    this.leaseSeconds = (2 * config.get('partnerPostbacks', { infer: true }).timeoutMs + 10_000) / 1000;
   }
 
   /** Decides whether this run sends the event's postback, and if so claims it. */
@@ -42,7 +42,7 @@ export class PostbackDeliveries {
       if (own?.state === 'superseded') return 'superseded';
       if (own?.state === 'sending' && own.live) return 'deferred';
       // A newer event with a postback supersedes this one's (the payout's own moves send none).
-      if (await conversionsRepository.hasNewerPostbackEvent(manager, conversionId, eventId)) {
+      if (await conversionsRepository.hasNewerPartnerPostbackEvent(manager, conversionId, eventId)) {
         await this.record(manager, conversionId, eventId, 'superseded');
         return 'superseded';
       }

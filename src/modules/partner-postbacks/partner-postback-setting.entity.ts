@@ -3,7 +3,7 @@ import { CreatedAtColumn } from '../../database/columns';
 
 /** Where an affiliate wants to hear about its conversions: in general, or for one offer. */
 @Entity('postback_settings')
-export class PostbackSetting {
+export class PartnerPostbackSetting {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 

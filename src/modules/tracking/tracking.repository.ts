@@ -1,0 +1,224 @@
+import { EntityManager, EntityTarget, In } from 'typeorm';
+import type { AuthPrincipal } from '../../common/auth';
+import { Page, paginate, PageQueryDto } from '../../common/pagination';
+import type { PrincipalStatus } from '../principals/principal.entity';
+import type { OfferStatus } from '../offers/offer.entity';
+import type { ClickRecord } from './click-buffer';
+import { Click } from './click.entity';
+import { Coupon, CouponStatus } from './coupon.entity';
+import { withClickRollups } from './rollup-sql';
+import { scopedQuery } from './scope';
+import { Channel, SubValues, TrackingLink } from './tracking-link.entity';
+import type { ClickListRow } from './tracking.views';
+
+/** A link joined with what its redirect needs of its offer and its affiliate. */
+export interface ResolvedLinkRow extends SubValues {
+  id: string;
+  code: string;
+  affiliate_id: string;
+  offer_id: string;
+  advertiser_id: string;
+  channel: Channel;
+  archived: boolean;
+  offer_status: OfferStatus;
+  landing_url: string;
+  fallback_url: string | null;
+  attribution_window_days: number;
+  affiliate_status: PrincipalStatus;
+}
+
+/** The filters and page of a clicks listing; `before` is the keyset position (clicked_at in microseconds since the epoch, and the id). */
+export interface ClickListing {
+  filters: Filters;
+  from?: string;
+  to?: string;
+  before?: { us: string; id: string };
+  limit: number;
+  /** Admins read the full IP; everyone else its network. */
+  fullIp: boolean;
+}
+
+const RESOLVE_SQL = (by: 'code' | 'id') => `
+  SELECT l.id, l.code, l.affiliate_id, l.offer_id, l.advertiser_id, l.channel, l.sub1, l.sub2, l.sub3, l.sub4, l.sub5,
+         l.archived_at IS NOT NULL AS archived, o.status AS offer_status, o.landing_url, o.fallback_url,
+         o.attribution_window_days, p.status AS affiliate_status
+    FROM tracking_links l
+    JOIN offers o ON o.id = l.offer_id
+    JOIN principals p ON p.id = l.affiliate_id
+   WHERE l.${by} = $1`;
+
+/** Admins read the full IP; everyone else its network (/24 for IPv4, /48 for IPv6). */
+const FULL_IP = 'host(c.ip)';
+const NETWORK_IP = 'host(network(set_masklen(c.ip, CASE WHEN family(c.ip) = 4 THEN 24 ELSE 48 END)))';
+
+/** Column order of the click INSERT; each becomes one array parameter of unnest(). */
+const CLICK_COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown][] = [
+  ['id', 'text', (c) => c.id],
+  ['clicked_at', 'timestamptz', (c) => c.clickedAt.toISOString()],
+  ['link_id', 'uuid', (c) => c.linkId],
+  ['offer_id', 'uuid', (c) => c.offerId],
+  ['affiliate_id', 'uuid', (c) => c.affiliateId],
+  ['advertiser_id', 'uuid', (c) => c.advertiserId],
+  ['channel', 'text', (c) => c.channel],
+  ['sub1', 'text', (c) => c.sub1],
+  ['sub2', 'text', (c) => c.sub2],
+  ['sub3', 'text', (c) => c.sub3],
+  ['sub4', 'text', (c) => c.sub4],
+  ['sub5', 'text', (c) => c.sub5],
+  ['ip', 'inet', (c) => c.ip],
+  ['user_agent', 'text', (c) => c.userAgent],
+  ['referrer', 'text', (c) => c.referrer],
+  ['is_unique', 'bool', (c) => c.isUnique ?? true],
+  ['status', 'text', (c) => c.status],
+  ['country', 'text', (c) => c.country ?? null],
+];
+// ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
+// The same statement adds the rows it inserted to the report rollups.
+const INSERT_CLICKS_SQL = withClickRollups(`INSERT INTO clicks (${CLICK_COLUMNS.map(([name]) => name).join(', ')})
+  SELECT * FROM unnest(${CLICK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+  ON CONFLICT DO NOTHING`);
+
+type Filters = Record<string, string | undefined>;
+
+/** A page of links or coupons `actor` may see (newest first), filtered by column. */
+function listScoped<E extends TrackingLink | Coupon>(
+  manager: EntityManager,
+  entity: EntityTarget<E>,
+  actor: AuthPrincipal,
+  filters: Filters,
+  page: PageQueryDto,
+): Promise<Page<E>> {
+  return paginate(scopedQuery(manager.getRepository(entity).createQueryBuilder('t'), 't', actor, filters), 't', page);
+}
+
+/** The link or coupon with this id if `actor` may see it, else null. */
+function findScoped<E extends TrackingLink | Coupon>(manager: EntityManager, entity: EntityTarget<E>, actor: AuthPrincipal, id: string): Promise<E | null> {
+  return scopedQuery(manager.getRepository(entity).createQueryBuilder('t').where('t.id = :id', { id }), 't', actor).getOne();
+}
+
+/**
+ * Queries on tracking's tables: `tracking_links`, `clicks` (and its daily partitions, the
+ * default one included) and `coupons` (the tracking aggregate owns them: see ARCHITECTURE.md).
+ * Stateless, like ConversionsRepository: each method runs on the manager it is given, so it
+ * joins the caller's transaction. The report rollups a click write adds to live in
+ * `rollup-sql.ts` (a read model of clicks and conversions).
+ */
+export class TrackingRepository {
+  // Links
+
+  insertLink(manager: EntityManager, fields: Partial<TrackingLink>): Promise<TrackingLink> {
+    const repository = manager.getRepository(TrackingLink);
+    return repository.save(repository.create(fields));
+  }
+
+  listLinks(manager: EntityManager, actor: AuthPrincipal, filters: Filters, page: PageQueryDto): Promise<Page<TrackingLink>> {
+    return listScoped(manager, TrackingLink, actor, filters, page);
+  }
+
+  /** A link `actor` may see, or null. */
+  findLink(manager: EntityManager, actor: AuthPrincipal, id: string): Promise<TrackingLink | null> {
+    return findScoped(manager, TrackingLink, actor, id);
+  }
+
+  async archiveLink(manager: EntityManager, id: string, at: Date): Promise<void> {
+    await manager.getRepository(TrackingLink).update({ id }, { archivedAt: at });
+  }
+
+  /** The link by code or id with its offer's URLs and status and its affiliate's status; null if none. */
+  async resolveLink(manager: EntityManager, by: 'code' | 'id', value: string): Promise<ResolvedLinkRow | null> {
+    const [row]: ResolvedLinkRow[] = await manager.query(RESOLVE_SQL(by), [value]);
+    return row ?? null;
+  }
+
+  // Clicks
+
+  /** The stored click with this id and time (the time picks its partition). */
+  findClick(manager: EntityManager, id: string, clickedAt: Date): Promise<Click | null> {
+    return manager.getRepository(Click).findOneBy({ clickedAt, id });
+  }
+
+  /** Newest first on (clicked_at, id), scoped to what `actor` may see; `limit + 1` rows, so the caller knows whether a page follows. */
+  listClicks(manager: EntityManager, actor: AuthPrincipal, listing: ClickListing): Promise<(ClickListRow & { cursor_us: string })[]> {
+    const qb = manager
+      .createQueryBuilder()
+      .select(['c.id AS id', 'c.clicked_at AS clicked_at', 'c.link_id AS link_id', 'c.offer_id AS offer_id', 'c.affiliate_id AS affiliate_id'])
+      .addSelect(['c.channel AS channel', 'c.sub1 AS sub1', 'c.sub2 AS sub2', 'c.sub3 AS sub3', 'c.sub4 AS sub4', 'c.sub5 AS sub5'])
+      .addSelect(['c.user_agent AS user_agent', 'c.referrer AS referrer', 'c.is_unique AS is_unique', 'c.status AS status'])
+      .addSelect(listing.fullIp ? FULL_IP : NETWORK_IP, 'ip')
+      .addSelect(`(extract(epoch FROM c.clicked_at) * 1000000)::bigint::text`, 'cursor_us')
+      .from('clicks', 'c');
+    scopedQuery(qb, 'c', actor, listing.filters);
+    if (listing.from) qb.andWhere('c.clicked_at >= :from', { from: listing.from });
+    if (listing.to) qb.andWhere('c.clicked_at < :to', { to: listing.to });
+    if (listing.before) {
+      const { us, id } = listing.before;
+      qb.andWhere(`(c.clicked_at, c.id) < (to_timestamp(0) + :us::bigint * interval '1 microsecond', :cursorId)`, { us, cursorId: id });
+    }
+    return qb
+      .orderBy('c.clicked_at', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(listing.limit + 1)
+      .getRawMany<ClickListRow & { cursor_us: string }>();
+  }
+
+  /** Writes a batch of clicks (and their report rollups) in one statement; a click already stored is skipped. */
+  async insertClicks(manager: EntityManager, batch: ClickRecord[]): Promise<void> {
+    await manager.query(
+      INSERT_CLICKS_SQL,
+      CLICK_COLUMNS.map(([, , value]) => batch.map(value)),
+    );
+  }
+
+  /** Serialises partition maintenance across processes, until the transaction ends. */
+  async lockClickPartitions(manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('afx:click-partitions'))`);
+  }
+
+  /** The names of the partitions attached to `clicks` (the default one included). */
+  async clickPartitions(manager: EntityManager): Promise<string[]> {
+    const rows: { name: string }[] = await manager.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'clicks'::regclass`,
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** Creates partition `name` for [from, to), moving the clicks the default partition holds for that range into it. */
+  async createClickPartition(manager: EntityManager, name: string, from: string, to: string): Promise<void> {
+    await manager.query(`CREATE TABLE ${name} (LIKE clicks INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+    await manager.query(`WITH moved AS (DELETE FROM clicks_default WHERE clicked_at >= $1 AND clicked_at < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`, [from, to]);
+    await manager.query(`ALTER TABLE clicks ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`);
+  }
+
+  // Coupons
+
+  insertCoupon(manager: EntityManager, fields: Partial<Coupon>): Promise<Coupon> {
+    const repository = manager.getRepository(Coupon);
+    return repository.save(repository.create(fields));
+  }
+
+  listCoupons(manager: EntityManager, actor: AuthPrincipal, filters: Filters, page: PageQueryDto): Promise<Page<Coupon>> {
+    return listScoped(manager, Coupon, actor, filters, page);
+  }
+
+  /** A coupon `actor` may see, or null. */
+  findCoupon(manager: EntityManager, actor: AuthPrincipal, id: string): Promise<Coupon | null> {
+    return findScoped(manager, Coupon, actor, id);
+  }
+
+  /** The active coupon with this code (any case) of this advertiser. */
+  findActiveCoupon(manager: EntityManager, advertiserId: string, code: string): Promise<Coupon | null> {
+    return manager
+      .getRepository(Coupon)
+      .createQueryBuilder('k')
+      .where(`k.advertiser_id = :advertiserId AND lower(k.code) = lower(:code) AND k.status <> 'rejected' AND k.status = 'active'`, { advertiserId, code })
+      .getOne();
+  }
+
+  /** Moves the coupon to `to` if it is in one of `from`; answers whether it moved. */
+  async moveCoupon(manager: EntityManager, id: string, from: CouponStatus[], to: CouponStatus, decidedBy: string): Promise<boolean> {
+    const result = await manager.getRepository(Coupon).update({ id, status: In(from) }, { status: to, decidedBy, decidedAt: new Date() });
+    return Boolean(result.affected);
+  }
+}
+
+export const trackingRepository = new TrackingRepository();
