@@ -21,6 +21,7 @@ export const appConfig = registerAs('app', () => {
     defaultPayoutThreshold: env.DEFAULT_PAYOUT_THRESHOLD,
     trustProxy: trustProxySetting(env.TRUST_PROXY),
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
   };
 });
 
@@ -37,6 +38,19 @@ export const databaseConfig = registerAs('database', () => {
 export const redisConfig = registerAs('redis', () => {
   const env = readEnvironment();
   return { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX };
+});
+
+export const retentionConfig = registerAs('retention', () => {
+  const env = readEnvironment();
+  return {
+    clickDays: env.CLICK_RETENTION_DAYS,
+    clickIpDays: env.CLICK_IP_RETENTION_DAYS,
+    postbackAttemptDays: env.POSTBACK_ATTEMPT_RETENTION_DAYS,
+    stripeEventDays: env.STRIPE_EVENT_RETENTION_DAYS,
+    sessionDays: env.SESSION_RETENTION_DAYS,
+    failedJobDays: env.FAILED_JOB_RETENTION_DAYS,
+    batchSize: env.RETENTION_BATCH_SIZE,
+  };
 });
 
 export const stripeConfig = registerAs('stripe', () => {
@@ -102,6 +116,7 @@ export type AppConfig = ReturnType<typeof appConfig>;
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
 export type StripeConfig = ReturnType<typeof stripeConfig>;
+export type RetentionConfig = ReturnType<typeof retentionConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
@@ -112,13 +127,14 @@ export interface Config {
   database: DatabaseConfig;
   redis: RedisConfig;
   stripe: StripeConfig;
+  retention: RetentionConfig;
   tracking: TrackingConfig;
   postbacks: PostbacksConfig;
   portal: PortalConfig;
   rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig, rateLimitConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, retentionConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig, rateLimitConfig];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

@@ -128,6 +128,62 @@ export class EnvironmentVariables {
   @Max(8760)
   OUTBOX_RETENTION_HOURS = 72;
 
+  /** Days raw clicks are kept: older daily partitions are detached and dropped by the retention job. 0 keeps them for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  CLICK_RETENTION_DAYS = 90;
+
+  /** Days a click keeps its full IP address; then it is cut to its /24 (IPv4) or /48 (IPv6) network. 0 keeps full IPs as long as the click. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  CLICK_IP_RETENTION_DAYS = 30;
+
+  /** Days the outgoing postback attempt log is kept. 0 keeps it for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  POSTBACK_ATTEMPT_RETENTION_DAYS = 90;
+
+  /** Days a processed Stripe event is kept (Stripe retries an event for 3 days, so at least 7). 0 keeps them for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  STRIPE_EVENT_RETENTION_DAYS = 90;
+
+  /** Days an expired portal session is kept (for the sign-in history) before the retention job deletes it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  SESSION_RETENTION_DAYS = 1;
+
+  /** Days a job that failed for good stays in Redis (the queue dashboard shows it). 0 keeps them for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  FAILED_JOB_RETENTION_DAYS = 14;
+
+  /** Rows the retention job deletes or updates per statement (short transactions on hot tables). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(100_000)
+  RETENTION_BATCH_SIZE = 5000;
+
+  /** After SIGTERM the API keeps serving this long while /health and /health/ready answer 503, then closes (the load balancer's time to stop sending). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
+  SHUTDOWN_DRAIN_MS = 5000;
+
   @IsOptional()
   @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, { message: 'must be a Stripe secret key (sk_test_… or sk_live_…)' })
   STRIPE_SECRET_KEY?: string;

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { Config } from '../config/configuration';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from './queues';
 import { RedisService } from './redis.service';
+import { RetentionService } from './retention';
 
 const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
 
@@ -15,6 +16,7 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
       useFactory: (config: ConfigService<Config, true>) => {
         const { url, queuePrefix } = config.get('redis', { infer: true });
         const u = new URL(url);
+        const { failedJobDays } = config.get('retention', { infer: true });
         return {
           prefix: `{${queuePrefix}}`,
           connection: {
@@ -26,13 +28,13 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
             tls: u.protocol === 'rediss:' ? {} : undefined,
             maxRetriesPerRequest: null,
           },
-          defaultJobOptions: DEFAULT_JOB_OPTIONS,
+          defaultJobOptions: failedJobDays ? { ...DEFAULT_JOB_OPTIONS, removeOnFail: { age: failedJobDays * 24 * 3600 } } : { ...DEFAULT_JOB_OPTIONS, removeOnFail: false },
         };
       },
     }),
     BullModule.registerQueue(...queueRegistrations),
   ],
-  providers: [RedisService],
-  exports: [RedisService, BullModule],
+  providers: [RedisService, RetentionService],
+  exports: [RedisService, RetentionService, BullModule],
 })
 export class QueueModule {}

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { StripeClient } from './stripe.client';
 import { StripeEventRecord } from './stripe-event.entity';
+import { StripeEventRetention } from './stripe-event-retention';
 import { StripeEventsService } from './stripe-events.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
 
@@ -9,7 +10,7 @@ import { StripeWebhookController } from './stripe-webhook.controller';
 @Module({
   imports: [TypeOrmModule.forFeature([StripeEventRecord])],
   controllers: [StripeWebhookController],
-  providers: [StripeClient, StripeEventsService],
+  providers: [StripeClient, StripeEventsService, StripeEventRetention],
   exports: [StripeClient, StripeEventsService],
 })
 export class StripeModule {}
