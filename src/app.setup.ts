@@ -10,6 +10,7 @@ import { PinoLoggerService } from './common/logging/pino-logger';
 import { Config, readEnvironment, trustProxySetting } from './config/configuration';
 import { MetricsService } from './common/metrics/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
+import { GracefulShutdown } from './modules/health/graceful-shutdown';
 
 export interface CreateAppOptions extends AppModuleOptions {
   logger?: LoggerService;
@@ -70,8 +71,11 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .header('content-type', 'application/json; charset=utf-8')
       .send({ error: { code: 'malformed_request', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep`, details: [] } });
   });
+  const shutdown = app.get(GracefulShutdown);
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    // While draining, clients reconnect (through the load balancer, to another instance).
+    if (shutdown.draining) reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -88,7 +92,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   await mountQueueDashboard(app);
-  app.enableShutdownHooks();
+  shutdown.install(app);
 }
 
 const MAX_BODY_DEPTH = 32;
