@@ -121,6 +121,20 @@ export class EnvironmentVariables {
   @IsBoolean()
   RUN_MIGRATIONS = true;
 
+  /** lock_timeout of migrations: a migration that waits this long for a table lock fails (and is retried by the next deploy) instead of queueing the traffic behind it. 0 waits for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  MIGRATION_LOCK_TIMEOUT_MS = 10_000;
+
+  /** statement_timeout of migrations; 0 lets a statement run for ever (an index built CONCURRENTLY on a large table may need that). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  MIGRATION_STATEMENT_TIMEOUT_MS = 900_000;
+
   /** How long relayed outbox rows are kept (for inspection) before the sweeper prunes them. */
   @Transform(toInt)
   @IsInt()
