@@ -1,5 +1,5 @@
 import helmet from '@fastify/helmet';
-import { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { INestApplicationContext, Logger, LoggerService } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -56,9 +56,15 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.enableCors({ origin: false });
 
   const metrics = app.get(MetricsService);
+  const { accessLog, metricsPort, docsEnabled } = config.get('app', { infer: true });
+  const http = new Logger('Http');
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
-    if (metrics.selfRecorded.has(`${request.method} ${route}`)) return done();
+    const hot = metrics.selfRecorded.has(`${request.method} ${route}`);
+    // One line per request (README, "Logs"): the route, never the URL (its query may hold a token).
+    if (accessLog === 'all' || (accessLog === 'api' && !hot))
+      http.log({ msg: 'request', method: request.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10, requestId: request.id });
+    if (hot) return done();
     metrics.httpRequests.inc({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     done();
@@ -79,7 +85,23 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     done(null, payload);
   });
 
-  const { publicBaseUrl } = config.get('app', { infer: true });
+  // With METRICS_PORT, /metrics is served there only, away from the public port (OpsServer).
+  if (metricsPort !== undefined)
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (request.url !== '/metrics' && !request.url.startsWith('/metrics?')) return done();
+      void reply
+        .code(404)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ error: { code: 'not_found', message: 'Metrics are served on METRICS_PORT', details: [] } });
+    });
+
+  if (docsEnabled) mountDocs(app, config.get('app', { infer: true }).publicBaseUrl);
+  await mountQueueDashboard(app);
+  shutdown.install(app);
+}
+
+/** The OpenAPI document and Swagger UI at /docs (DOCS_ENABLED). */
+function mountDocs(app: NestFastifyApplication, publicBaseUrl: string): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -91,8 +113,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
-  await mountQueueDashboard(app);
-  shutdown.install(app);
 }
 
 const MAX_BODY_DEPTH = 32;

@@ -22,6 +22,10 @@ export const appConfig = registerAs('app', () => {
     trustProxy: trustProxySetting(env.TRUST_PROXY),
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    metricsPort: env.METRICS_PORT,
+    workerPort: env.WORKER_PORT,
+    docsEnabled: env.DOCS_ENABLED,
+    accessLog: env.ACCESS_LOG,
   };
 });
 

@@ -91,6 +91,30 @@ export class EnvironmentVariables {
   @IsBoolean()
   RUN_WORKERS = true;
 
+  /** Serves /metrics (and /health/live, /health/ready) on this port instead of the public one; unset: /metrics on PORT. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  /** The worker's health and metrics port (/health/live, /health/ready, /metrics); 0 turns it off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_PORT = 9464;
+
+  /** Serve the OpenAPI document and Swagger UI at /docs. */
+  @Transform(toBool)
+  @IsBoolean()
+  DOCS_ENABLED = true;
+
+  /** One JSON line per request: all, api (all but the click redirect and the pixel), off. */
+  @IsIn(['all', 'api', 'off'])
+  ACCESS_LOG: 'all' | 'api' | 'off' = 'all';
+
   /** How long an affiliate's postback URL may take to answer. */
   @Transform(toInt)
   @IsInt()

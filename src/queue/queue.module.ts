@@ -5,6 +5,7 @@ import { Config } from '../config/configuration';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from './queues';
 import { RedisService } from './redis.service';
 import { RetentionService } from './retention';
+import { QueueMetrics } from './queue-metrics';
 
 const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
 
@@ -34,7 +35,7 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({ name }));
     }),
     BullModule.registerQueue(...queueRegistrations),
   ],
-  providers: [RedisService, RetentionService],
-  exports: [RedisService, RetentionService, BullModule],
+  providers: [RedisService, RetentionService, QueueMetrics],
+  exports: [RedisService, RetentionService, QueueMetrics, BullModule],
 })
 export class QueueModule {}

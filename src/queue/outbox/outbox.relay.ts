@@ -75,6 +75,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`);
       return row.n;
     });
+    metrics.gauge('afx_outbox_backlog_rows', 'outbox messages not relayed yet (parked ones left out)', async () => {
+      const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`);
+      return row.n;
+    });
     metrics.gauge('afx_outbox_oldest_unrelayed_age_seconds', 'age of the oldest outbox message not yet relayed (parked ones left out); 0 when none', async () => {
       const [row] = await this.dataSource.query(
         `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`,
