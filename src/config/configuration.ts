@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { EnvironmentVariables, validateEnvironment } from './env.validation';
+import { ConfigError, EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /** The one place that reads process.env. */
 export function readEnvironment(): EnvironmentVariables {
@@ -110,6 +110,13 @@ export const rateLimitConfig = registerAs('rateLimit', () => {
     pixelPerIp: env.RATE_LIMIT_PIXEL_IP,
   };
 });
+
+/** The database ledger:verify reads: the replica with LEDGER_VERIFY_ON_REPLICA (which needs DATABASE_REPLICA_URL), else the primary. */
+export function ledgerVerifyDatabase(env: Pick<EnvironmentVariables, 'DATABASE_URL' | 'DATABASE_REPLICA_URL' | 'LEDGER_VERIFY_ON_REPLICA'>): { url: string; replica: boolean } {
+  if (!env.LEDGER_VERIFY_ON_REPLICA) return { url: env.DATABASE_URL, replica: false };
+  if (!env.DATABASE_REPLICA_URL) throw new ConfigError('LEDGER_VERIFY_ON_REPLICA', 'needs DATABASE_REPLICA_URL');
+  return { url: env.DATABASE_REPLICA_URL, replica: true };
+}
 
 /** Fastify's trustProxy: a boolean, or the comma-separated list of trusted proxies as given. */
 export function trustProxySetting(value: string): boolean | string {

@@ -145,6 +145,18 @@ export class EnvironmentVariables {
   @IsBoolean()
   RUN_MIGRATIONS = true;
 
+  /** ledger:verify leaves out conversions changed in the last this many seconds (their entries may still be on their way); 0 checks everything. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  LEDGER_VERIFY_GRACE_SECONDS = 0;
+
+  /** ledger:verify reads DATABASE_REPLICA_URL instead of the primary (then give it a grace above the replication lag). */
+  @Transform(toBool)
+  @IsBoolean()
+  LEDGER_VERIFY_ON_REPLICA = false;
+
   /** lock_timeout of migrations: a migration that waits this long for a table lock fails (and is retried by the next deploy) instead of queueing the traffic behind it. 0 waits for ever. */
   @Transform(toInt)
   @IsInt()
