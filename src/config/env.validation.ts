@@ -52,6 +52,26 @@ export class EnvironmentVariables {
   @MinLength(32, { message: 'must be at least 32 characters' })
   CLICK_SECRET?: string;
 
+  /** The key id (0–15) click ids signed with CLICK_SECRET carry; change it with the secret when rotating. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(15)
+  CLICK_SECRET_KEY_ID = 0;
+
+  /** The click secret before a rotation: ids it signed (under CLICK_SECRET_PREVIOUS_KEY_ID) stay valid while it is set. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  CLICK_SECRET_PREVIOUS?: string;
+
+  /** The key id of CLICK_SECRET_PREVIOUS (the CLICK_SECRET_KEY_ID it was used with). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(15)
+  CLICK_SECRET_PREVIOUS_KEY_ID = 0;
+
   /** How often buffered clicks are written at the latest; a crash loses at most this much. */
   @Transform(toInt)
   @IsInt()

@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../src/app.module';
 import { OpsServer } from '../../src/modules/health/ops-server';
+import { ClickIdCodec } from '../../src/modules/tracking/click-id';
+import { ClickIdService } from '../../src/modules/tracking/click-id.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { createAdvertiser, createAffiliate, createOffer } from '../support/factories';
@@ -105,5 +107,26 @@ describe('the worker health and metrics port', () => {
       await worker.close();
     }
     await expect(get(port, '/health/live')).rejects.toThrow();
+  });
+});
+
+/** Rotating the click secret (docs/operations.md): the previous secret keeps verifying the ids it signed. */
+describe('click secret rotation', () => {
+  let t: TestApp;
+  const oldSecret = 'o'.repeat(40);
+  beforeAll(async () => {
+    t = await createTestApp({ env: { CLICK_SECRET: 'n'.repeat(40), CLICK_SECRET_KEY_ID: '1', CLICK_SECRET_PREVIOUS: oldSecret, CLICK_SECRET_PREVIOUS_KEY_ID: '0' } });
+  });
+  afterAll(() => t.close());
+
+  it('accepts an id the previous secret signed and signs new ids with the new key id', async () => {
+    const linkId = '3f0b8c1e-5d2a-4b7c-9e10-0a1b2c3d4e5f';
+    const at = new Date('2026-12-01T10:00:00.000Z');
+    const service = t.app.get(ClickIdService);
+    expect(service.verify(new ClickIdCodec(oldSecret).issue(linkId, at))).toEqual({ linkId, clickedAt: at, status: 'ok' });
+    expect(service.verify(new ClickIdCodec('x'.repeat(40)).issue(linkId, at))).toBeNull();
+    const fresh = service.issue(linkId, at);
+    expect(Buffer.from(fresh, 'base64url')[0] >> 4).toBe(1);
+    expect(new ClickIdCodec(oldSecret).verify(fresh)).toBeNull();
   });
 });
