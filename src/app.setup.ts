@@ -28,6 +28,9 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    // After the drain (GracefulShutdown) a request that still reached us is served, with
+    // `Connection: close`, not refused with 503: its click is written at close like the others.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     rawBody: true,
