@@ -131,9 +131,13 @@ export class EnvironmentVariables {
   @IsBoolean()
   DOCS_ENABLED = true;
 
-  /** One JSON line per request: all, api (all but the click redirect and the pixel), off. */
+  /**
+   * One JSON line per request: all, api (all but the click redirect and the pixel: a line costs
+   * about 30 µs of CPU, a quarter of a core at 10 000 clicks a second, and every click is a row
+   * anyway), off.
+   */
   @IsIn(['all', 'api', 'off'])
-  ACCESS_LOG: 'all' | 'api' | 'off' = 'all';
+  ACCESS_LOG: 'all' | 'api' | 'off' = 'api';
 
   /** How long an affiliate's postback URL may take to answer. */
   @Transform(toInt)

@@ -115,6 +115,10 @@ describe('graceful shutdown of the API', () => {
     } finally {
       await db.end();
     }
+    // ACCESS_LOG=api (the default): a line per request, none for the click redirect.
+    const access = t.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === 'request');
+    expect(access.some((l) => l.route === '/health/ready' && l.status === 503)).toBe(true);
+    expect(access.some((l) => l.route === '/c/:code')).toBe(false);
     expect(process.listenerCount('SIGTERM')).toBe(listening - 1); // the app's listener is gone with it
   });
 });

@@ -70,6 +70,9 @@ describe('operability', () => {
     expect(access).toMatchObject({ level: 30, context: 'Http', method: 'GET', route: '/postback', status: res.status, requestId: 'req-access-1' });
     expect(typeof access!.durationMs).toBe('number');
     expect(t.logs.join('\n')).not.toContain('pbt_notarealtokenbutlookslikeone123');
+    // ACCESS_LOG=all logs the click redirect too (the default, api, leaves it out).
+    await t.http.get('/c/nosuchlink').set('x-request-id', 'req-click-1');
+    expect(lines(t).find((l) => l.requestId === 'req-click-1')).toMatchObject({ msg: 'request', route: '/c/:code' });
   });
 
   it('logs every job that ran with its queue, name, id, attempt and duration', async () => {
