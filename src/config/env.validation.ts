@@ -132,7 +132,7 @@ export class EnvironmentVariables {
   DOCS_ENABLED = true;
 
   /**
-   * One JSON line per request: all, api (all but the click redirect and the pixel: a line costs
+   * One JSON line per request: all, api (all but the click redirect: a line costs
    * about 30 µs of CPU, a quarter of a core at 10 000 clicks a second, and every click is a row
    * anyway), off.
    */
