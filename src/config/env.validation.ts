@@ -133,7 +133,7 @@ export class EnvironmentVariables {
 
   /**
    * One JSON line per request: all, api (all but the click redirect: a line costs
-   * about 30 µs of CPU, a quarter of a core at 10 000 clicks a second, and every click is a row
+   * about 30 µs of CPU, a third of a core at 10 000 clicks a second, and every click is a row
    * anyway), off.
    */
   @IsIn(['all', 'api', 'off'])
