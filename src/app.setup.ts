@@ -1,5 +1,5 @@
 import helmet from '@fastify/helmet';
-import { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { INestApplicationContext, Logger, LoggerService } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,6 +10,7 @@ import { PinoLoggerService } from './common/logging/pino-logger';
 import { Config, readEnvironment, trustProxySetting } from './config/configuration';
 import { MetricsService } from './common/metrics/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
+import { GracefulShutdown } from './modules/health/graceful-shutdown';
 
 export interface CreateAppOptions extends AppModuleOptions {
   logger?: LoggerService;
@@ -27,6 +28,9 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    // After the drain (GracefulShutdown) a request that still reached us is served, with
+    // `Connection: close`, not refused with 503: its click is written at close like the others.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     rawBody: true,
@@ -55,9 +59,15 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.enableCors({ origin: false });
 
   const metrics = app.get(MetricsService);
+  const { accessLog, metricsPort, docsEnabled } = config.get('app', { infer: true });
+  const http = new Logger('Http');
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
-    if (metrics.selfRecorded.has(`${request.method} ${route}`)) return done();
+    const hot = metrics.selfRecorded.has(`${request.method} ${route}`);
+    // One line per request (README, "Logs"): the route, never the URL (its query may hold a token).
+    if (accessLog === 'all' || (accessLog === 'api' && !hot))
+      http.log({ msg: 'request', method: request.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10, requestId: request.id });
+    if (hot) return done();
     metrics.httpRequests.inc({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     done();
@@ -70,12 +80,31 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .header('content-type', 'application/json; charset=utf-8')
       .send({ error: { code: 'malformed_request', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep`, details: [] } });
   });
+  const shutdown = app.get(GracefulShutdown);
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    // While draining, clients reconnect (through the load balancer, to another instance).
+    if (shutdown.draining) reply.header('connection', 'close');
     done(null, payload);
   });
 
-  const { publicBaseUrl } = config.get('app', { infer: true });
+  // With METRICS_PORT, /metrics is served there only, away from the public port (OpsServer).
+  if (metricsPort !== undefined)
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (request.url !== '/metrics' && !request.url.startsWith('/metrics?')) return done();
+      void reply
+        .code(404)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ error: { code: 'not_found', message: 'Metrics are served on METRICS_PORT', details: [] } });
+    });
+
+  if (docsEnabled) mountDocs(app, config.get('app', { infer: true }).publicBaseUrl);
+  await mountQueueDashboard(app);
+  shutdown.install(app);
+}
+
+/** The OpenAPI document and Swagger UI at /docs (DOCS_ENABLED). */
+function mountDocs(app: NestFastifyApplication, publicBaseUrl: string): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -87,8 +116,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
-  await mountQueueDashboard(app);
-  app.enableShutdownHooks();
 }
 
 const MAX_BODY_DEPTH = 32;

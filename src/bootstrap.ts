@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
+import { PinoLoggerService } from './common/logging/pino-logger';
 import { ConfigError, EnvironmentVariables } from './config/env.validation';
 import { readEnvironment, redisConfig } from './config/configuration';
-import { prepareDatabase } from './database/prepare';
+import { migrationTimeouts, prepareDatabase } from './database/prepare';
 import { DependencyUnavailableError } from './database/ensure-database';
 import { checkRedis } from './queue/check-redis';
 
@@ -11,7 +13,10 @@ import { checkRedis } from './queue/check-redis';
 export async function preflight(options: { migrate: boolean }): Promise<EnvironmentVariables> {
   try {
     const env = readEnvironment();
-    await Promise.all([prepareDatabase(env.DATABASE_URL, options.migrate && env.RUN_MIGRATIONS), checkRedis(redisConfig())]);
+    // Every line JSON from the first one on (the migrations line too), before Nest has a logger.
+    Logger.overrideLogger(new PinoLoggerService(env.LOG_LEVEL));
+    const [, redisWarnings] = await Promise.all([prepareDatabase(env.DATABASE_URL, options.migrate && env.RUN_MIGRATIONS, migrationTimeouts(env)), checkRedis(redisConfig())]);
+    for (const warning of redisWarnings) new Logger('Redis').warn(warning);
     return env;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof DependencyUnavailableError) {

@@ -3,7 +3,9 @@ import { DataSource } from 'typeorm';
 import { readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
 import { ENTITIES } from './entities';
-import { prepareDatabase } from './database/prepare';
+import { migrationTimeouts, prepareDatabase } from './database/prepare';
+import { Logger } from '@nestjs/common';
+import { PinoLoggerService } from './common/logging/pino-logger';
 import { generateApiKey } from './modules/principals/api-key.util';
 import { principalsRepository } from './modules/principals/principals.repository';
 
@@ -26,7 +28,9 @@ async function withDataSource<T>(fn: (ds: DataSource) => Promise<T>): Promise<T>
 
 const commands: Record<string, () => Promise<void>> = {
   'migration:run': async () => {
-    await prepareDatabase(readEnvironment().DATABASE_URL);
+    const env = readEnvironment();
+    Logger.overrideLogger(new PinoLoggerService(env.LOG_LEVEL));
+    await prepareDatabase(env.DATABASE_URL, true, migrationTimeouts(env));
     process.stdout.write('migrations applied\n');
   },
   'migration:revert': () =>

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { readEnvironment } from './config/configuration';
+import { ledgerVerifyDatabase, readEnvironment } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
 import { ENTITIES } from './entities';
 import { BILLING_CHECKS } from './modules/billing/billing.checks';
-import { COMMISSION_CHECKS } from './modules/commissions/commission.checks';
+import { commissionChecks } from './modules/commissions/commission.checks';
 import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify';
 
 /**
@@ -13,10 +13,13 @@ import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify
  */
 async function main(): Promise<number> {
   const env = readEnvironment();
-  const dataSource = new DataSource(dataSourceOptions(env.DATABASE_URL, 1, ENTITIES));
+  const target = ledgerVerifyDatabase(env);
+  const dataSource = new DataSource(dataSourceOptions(target.url, 1, ENTITIES));
   await dataSource.initialize();
   try {
-    const result = await verifyLedger(dataSource, [...COMMISSION_CHECKS, ...BILLING_CHECKS]);
+    const grace = env.LEDGER_VERIFY_GRACE_SECONDS;
+    process.stdout.write(`verifying the ledger on the ${target.replica ? 'replica' : 'primary'}${grace ? `, leaving out conversions changed in the last ${grace} s` : ''}\n`);
+    const result = await verifyLedger(dataSource, [...commissionChecks(grace), ...BILLING_CHECKS]);
     process.stdout.write(`${formatVerification(result).join('\n')}\n`);
     return result.ok ? 0 : 1;
   } finally {

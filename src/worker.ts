@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { createLogger } from './app.setup';
 import { preflight } from './bootstrap';
+import { OpsServer } from './modules/health/ops-server';
 
 /** The worker process: the same modules as the API, no HTTP server, all BullMQ processors. */
 async function main(): Promise<void> {
@@ -13,7 +14,8 @@ async function main(): Promise<void> {
   // An application context keeps buffered logs until a logger is set: without this the worker never logs.
   app.useLogger(logger);
   app.enableShutdownHooks();
-  new Logger('Worker').log('Afflux worker started');
+  const port = env.WORKER_PORT ? await app.get(OpsServer).listen(env.WORKER_PORT, env.HOST) : null;
+  new Logger('Worker').log(`Afflux worker started${port ? `; health and metrics on port ${port}` : ''}`);
 }
 
 void main().catch((error) => {

@@ -96,6 +96,8 @@ export class Stack {
       STRIPE_API_URL: this.stripeUrl,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       LOG_LEVEL: 'info',
+      // A SIGTERM drains this long (health 503, still serving) before the API closes.
+      SHUTDOWN_DRAIN_MS: '1000',
       ...extra,
     };
   }

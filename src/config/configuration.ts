@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { EnvironmentVariables, validateEnvironment } from './env.validation';
+import { ConfigError, EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /** The one place that reads process.env. */
 export function readEnvironment(): EnvironmentVariables {
@@ -18,9 +18,17 @@ export const appConfig = registerAs('app', () => {
     runWorkers: env.RUN_WORKERS,
     adminApiKey: env.ADMIN_API_KEY,
     clickSecret: env.CLICK_SECRET,
+    clickKeyId: env.CLICK_SECRET_KEY_ID,
+    clickSecretPrevious: env.CLICK_SECRET_PREVIOUS,
+    clickPreviousKeyId: env.CLICK_SECRET_PREVIOUS_KEY_ID,
     defaultPayoutThreshold: env.DEFAULT_PAYOUT_THRESHOLD,
     trustProxy: trustProxySetting(env.TRUST_PROXY),
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    metricsPort: env.METRICS_PORT,
+    workerPort: env.WORKER_PORT,
+    docsEnabled: env.DOCS_ENABLED,
+    accessLog: env.ACCESS_LOG,
   };
 });
 
@@ -49,6 +57,19 @@ export function parseClusterNodes(setting: string | undefined): { host: string; 
 export const redisConfig = registerAs('redis', () => {
   const env = readEnvironment();
   return { url: env.REDIS_URL, clusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES), queuePrefix: env.QUEUE_PREFIX };
+});
+
+export const retentionConfig = registerAs('retention', () => {
+  const env = readEnvironment();
+  return {
+    clickDays: env.CLICK_RETENTION_DAYS,
+    clickIpDays: env.CLICK_IP_RETENTION_DAYS,
+    postbackAttemptDays: env.POSTBACK_ATTEMPT_RETENTION_DAYS,
+    stripeEventDays: env.STRIPE_EVENT_RETENTION_DAYS,
+    sessionDays: env.SESSION_RETENTION_DAYS,
+    failedJobDays: env.FAILED_JOB_RETENTION_DAYS,
+    batchSize: env.RETENTION_BATCH_SIZE,
+  };
 });
 
 export const stripeConfig = registerAs('stripe', () => {
@@ -105,6 +126,13 @@ export const rateLimitConfig = registerAs('rateLimit', () => {
   };
 });
 
+/** The database ledger:verify reads: the replica with LEDGER_VERIFY_ON_REPLICA (which needs DATABASE_REPLICA_URL), else the primary. */
+export function ledgerVerifyDatabase(env: Pick<EnvironmentVariables, 'DATABASE_URL' | 'DATABASE_REPLICA_URL' | 'LEDGER_VERIFY_ON_REPLICA'>): { url: string; replica: boolean } {
+  if (!env.LEDGER_VERIFY_ON_REPLICA) return { url: env.DATABASE_URL, replica: false };
+  if (!env.DATABASE_REPLICA_URL) throw new ConfigError('LEDGER_VERIFY_ON_REPLICA', 'needs DATABASE_REPLICA_URL');
+  return { url: env.DATABASE_REPLICA_URL, replica: true };
+}
+
 /** Fastify's trustProxy: a boolean, or the comma-separated list of trusted proxies as given. */
 export function trustProxySetting(value: string): boolean | string {
   return value === 'true' ? true : value === 'false' ? false : value;
@@ -114,6 +142,7 @@ export type AppConfig = ReturnType<typeof appConfig>;
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
 export type StripeConfig = ReturnType<typeof stripeConfig>;
+export type RetentionConfig = ReturnType<typeof retentionConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PartnerPostbacksConfig = ReturnType<typeof partnerPostbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
@@ -124,13 +153,14 @@ export interface Config {
   database: DatabaseConfig;
   redis: RedisConfig;
   stripe: StripeConfig;
+  retention: RetentionConfig;
   tracking: TrackingConfig;
   partnerPostbacks: PartnerPostbacksConfig;
   portal: PortalConfig;
   rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, partnerPostbacksConfig, portalConfig, rateLimitConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, retentionConfig, stripeConfig, trackingConfig, partnerPostbacksConfig, portalConfig, rateLimitConfig];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { clickIdOf, createLink, createOffer, createPrincipal, postbackPath, PrincipalHandle, PrincipalKind } from '../../test/support/seed/factories';
 import { StripeEmulator } from '../../test/support/stripe-emulator/emulator';
@@ -29,15 +30,60 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function recreateDatabase(url: string): Promise<void> {
+/** The comment the demo leaves on the database it made: the one database it will drop again. */
+const DEMO_MARK = 'afflux demo database (npm run demo drops and refills it)';
+
+/**
+ * The demo's database is the one DATABASE_URL names: created when missing; dropped and made again
+ * when an earlier demo made it or it holds no table; refused when it holds anything else (someone's
+ * data). No other database is ever dropped.
+ */
+async function prepareDemoDatabase(url: string): Promise<void> {
   const admin = new URL(url);
   const name = decodeURIComponent(admin.pathname.slice(1));
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
+  try {
+    const { rows } = await client.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [name]);
+    if (rows.length && rows[0].comment !== DEMO_MARK && (await tableCount(url)) > 0)
+      throw new Error(
+        `DATABASE_URL names the database "${name}", which holds tables an earlier demo did not make; the demo drops and refills its database, so name another one (DATABASE_URL=postgres://…/afflux_demo npm run demo)`,
+      );
+    if (rows.length) await client.query(`DROP DATABASE "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    await client.query(`COMMENT ON DATABASE "${name.replace(/"/g, '""')}" IS '${DEMO_MARK}'`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function tableCount(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`);
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes the Redis keys of the demo's queue prefix (queues, counters, caches: all under its hash tag). */
+async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+      if (keys.length) deleted += await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -66,11 +112,10 @@ async function settle(db: Client, admin: ApiClient, stripe: StripeEmulator): Pro
 async function main(): Promise<void> {
   const env = readEnvironment();
   const serve = process.argv.includes('--serve');
-  const dbUrl = new URL(env.DATABASE_URL);
-  dbUrl.pathname = '/afflux_demo';
-  const databaseUrl = dbUrl.toString();
+  const databaseUrl = env.DATABASE_URL;
+  const queuePrefix = `afxdemo${randomBytes(3).toString('hex')}`;
   say(`Afflux demo: a small network on ${databaseUrl.replace(/\/\/[^@]*@/, '//')} with a local Stripe emulator\n`);
-  await recreateDatabase(databaseUrl);
+  await prepareDemoDatabase(databaseUrl);
 
   const stripe = new StripeEmulator({ webhookSecret: WEBHOOK_SECRET });
   const { url: stripeUrl } = await stripe.start();
@@ -84,9 +129,11 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: baseUrl,
       ADMIN_API_KEY: ADMIN_KEY,
-      QUEUE_PREFIX: `afxdemo${randomBytes(3).toString('hex')}`,
+      QUEUE_PREFIX: queuePrefix,
       RUN_WORKERS: 'true',
       LOG_LEVEL: 'warn',
+      // Nothing routes traffic to the demo's service: it closes at once when the demo ends.
+      SHUTDOWN_DRAIN_MS: '0',
       STRIPE_SECRET_KEY: 'sk_test_demo',
       STRIPE_API_URL: stripeUrl,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -111,9 +158,13 @@ async function main(): Promise<void> {
     }
   } finally {
     await db.end().catch(() => undefined);
-    service.kill('SIGTERM');
-    await new Promise((r) => service.once('exit', r));
+    if (service.exitCode === null) {
+      service.kill('SIGTERM');
+      await new Promise((r) => service.once('exit', r));
+    }
     await stripe.stop();
+    const deleted = await deleteRedisKeys(env.REDIS_URL, queuePrefix).catch(() => 0);
+    say(`Removed the demo's ${deleted} Redis keys ({${queuePrefix}}*).`);
   }
 }
 

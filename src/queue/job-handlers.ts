@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bullmq';
 import { JobFailedHandler, JobHandler, ON_JOB, ON_JOB_FAILED, OnJobFailedOptions, OnJobOptions } from './on-job';
 import { OutboxRoutes } from './outbox/outbox.topics';
 import { JOBS, QueueName } from './queues';
+import { withLogContext } from '../common/logging/log-context';
 
 /**
  * The job handlers of the features (methods marked `@OnJob`), found at start. Every job name must
@@ -39,11 +40,22 @@ export class JobHandlers implements OnModuleInit, OnApplicationBootstrap {
     }
   }
 
+  /** Runs the job's handler; every line it logs carries the job's queue, name and id, and one line says how it ended. */
   async dispatch(queue: QueueName, job: Job): Promise<unknown> {
     this.discover(); // a worker may take a job before this provider's onModuleInit ran
     const handler = this.handlers.get(`${queue}/${job.name}`);
     if (!handler) throw new Error(`no handler for job ${queue}/${job.name}`);
-    return handler(job);
+    return withLogContext({ queue, job: job.name, jobId: job.id ?? '', attempt: job.attemptsMade + 1 }, async () => {
+      const started = performance.now();
+      try {
+        const result = await handler(job);
+        this.logger.log({ msg: 'job done', durationMs: Math.round(performance.now() - started) });
+        return result;
+      } catch (error) {
+        this.logger.warn({ msg: `job failed: ${(error as Error).message}`, durationMs: Math.round(performance.now() - started) });
+        throw error;
+      }
+    });
   }
 
   async failed(queue: QueueName, job: Job | undefined, error: Error): Promise<void> {

@@ -5,6 +5,8 @@ import { Config } from '../config/configuration';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from './queues';
 import { createRedisClient, queuePrefix } from './redis-client';
 import { RedisService } from './redis.service';
+import { RetentionService } from './retention';
+import { QueueMetrics } from './queue-metrics';
 
 /**
  * Each queue with its prefix (a hash tag per queue on a Redis Cluster) and, on a cluster, a
@@ -30,6 +32,7 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({
       useFactory: (config: ConfigService<Config, true>) => {
         const { url } = config.get('redis', { infer: true });
         const u = new URL(url);
+        const { failedJobDays } = config.get('retention', { infer: true });
         return {
           connection: {
             host: u.hostname,
@@ -40,13 +43,13 @@ const queueRegistrations = Object.values(QUEUES).map((name) => ({
             tls: u.protocol === 'rediss:' ? {} : undefined,
             maxRetriesPerRequest: null,
           },
-          defaultJobOptions: DEFAULT_JOB_OPTIONS,
+          defaultJobOptions: failedJobDays ? { ...DEFAULT_JOB_OPTIONS, removeOnFail: { age: failedJobDays * 24 * 3600 } } : { ...DEFAULT_JOB_OPTIONS, removeOnFail: false },
         };
       },
     }),
     BullModule.registerQueueAsync(...queueRegistrations),
   ],
-  providers: [RedisService],
-  exports: [RedisService, BullModule],
+  providers: [RedisService, RetentionService, QueueMetrics],
+  exports: [RedisService, RetentionService, QueueMetrics, BullModule],
 })
 export class QueueModule {}

@@ -48,6 +48,8 @@ export const JOBS = {
   approveDue: 'approve-due',
   /** Repeatable: re-drives what was lost (missing ledger entries, exhausted jobs, stuck runs) and prunes the outbox. */
   sweep: 'sweep',
+  /** Repeatable: removes what is kept only for a while (README, "Retention"). */
+  retention: 'retention',
   sendPartnerPostback: 'send-postback',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',

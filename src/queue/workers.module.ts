@@ -3,13 +3,17 @@ import { Inject, Module, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Job } from 'bullmq';
 import { JobHandlers } from './job-handlers';
+import { QueueMetrics } from './queue-metrics';
 import { QueueName, WORKER_OPTIONS } from './queues';
 
 /** The BullMQ worker of one queue: it hands each job to the feature method marked `@OnJob` for it. */
 function processorFor(queue: QueueName): Type<WorkerHost> {
   @Processor(queue, WORKER_OPTIONS[queue]!)
   class QueueProcessor extends WorkerHost {
-    constructor(@Inject(JobHandlers) private readonly handlers: JobHandlers) {
+    constructor(
+      @Inject(JobHandlers) private readonly handlers: JobHandlers,
+      @Inject(QueueMetrics) private readonly metrics: QueueMetrics,
+    ) {
       super();
     }
 
@@ -19,7 +23,18 @@ function processorFor(queue: QueueName): Type<WorkerHost> {
 
     @OnWorkerEvent('failed')
     onFailed(job: Job | undefined, error: Error): Promise<void> {
+      this.metrics.jobFailed(queue, !job || job.attemptsMade >= (job.opts.attempts ?? 1));
       return this.handlers.failed(queue, job, error);
+    }
+
+    @OnWorkerEvent('completed')
+    onCompleted(): void {
+      this.metrics.completed.inc({ queue });
+    }
+
+    @OnWorkerEvent('stalled')
+    onStalled(): void {
+      this.metrics.stalled.inc({ queue });
     }
   }
   Object.defineProperty(QueueProcessor, 'name', { value: `${queue[0].toUpperCase()}${queue.slice(1)}Processor` });

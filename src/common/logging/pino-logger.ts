@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
+import { logContext } from './log-context';
 import { censor, REDACT_PATHS, scrubSecrets } from './redact';
 
 /**
@@ -12,7 +13,10 @@ export class PinoLoggerService implements LoggerService {
 
   constructor(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true })) {
     const scrubbed: pino.DestinationStream = { write: (line: string) => destination.write(scrubSecrets(line)) };
-    this.pino = pino({ level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor }, timestamp: pino.stdTimeFunctions.isoTime }, scrubbed);
+    this.pino = pino(
+      { level, base: { pid: process.pid }, mixin: () => logContext.getStore() ?? {}, redact: { paths: REDACT_PATHS, censor }, timestamp: pino.stdTimeFunctions.isoTime },
+      scrubbed,
+    );
   }
 
   log(message: unknown, ...rest: unknown[]) {

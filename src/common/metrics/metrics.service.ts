@@ -66,7 +66,7 @@ export class MetricsService {
     return (existing as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  /** A gauge read when /metrics is scraped: `read` answers its value (a query, say). */
+  /** A gauge read when /metrics is scraped: `read` answers its value (a query, say); NaN when it fails (the scrape still answers). */
   gauge(name: string, help: string, read: () => Promise<number>): Gauge<string> {
     const existing = this.registry.getSingleMetric(name);
     if (existing) return existing as Gauge<string>;
@@ -75,7 +75,7 @@ export class MetricsService {
       help,
       registers: [this.registry],
       async collect() {
-        this.set(await read());
+        this.set(await read().catch(() => NaN));
       },
     });
   }

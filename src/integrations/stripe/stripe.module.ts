@@ -2,6 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { StripeClient } from './stripe.client';
 import { StripeEventRecord } from './stripe-event.entity';
+import { StripeEventRetention } from './stripe-event-retention';
+import { StripeMetrics } from './stripe-metrics';
 import { StripeEventsService } from './stripe-events.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
 
@@ -9,7 +11,7 @@ import { StripeWebhookController } from './stripe-webhook.controller';
 @Module({
   imports: [TypeOrmModule.forFeature([StripeEventRecord])],
   controllers: [StripeWebhookController],
-  providers: [StripeClient, StripeEventsService],
+  providers: [StripeClient, StripeEventsService, StripeEventRetention, StripeMetrics],
   exports: [StripeClient, StripeEventsService],
 })
 export class StripeModule {}

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../../common/auth';
 import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
+import { GracefulShutdown } from './graceful-shutdown';
 
 async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
   const started = process.hrtime.bigint();
@@ -17,6 +18,14 @@ async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<{
   }
 }
 
+/** Readiness as /health, /health/ready and the worker's port answer it. */
+export async function readiness(dataSource: DataSource, redis: RedisService, shutdown: GracefulShutdown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const [database, cache] = await Promise.all([check(() => dataSource.query('SELECT 1')), check(() => redis.client.ping())]);
+  if (shutdown.draining) return { status: 503, body: { status: 'draining', checks: { database, redis: cache } } };
+  const ok = database.status === 'up' && cache.status === 'up';
+  return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', checks: { database, redis: cache } } };
+}
+
 @ApiTags('operations')
 @Public()
 @Controller()
@@ -25,15 +34,15 @@ export class HealthController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
-  @Get('health')
-  @ApiOperation({ summary: 'Readiness: 200 when PostgreSQL and Redis answer, 503 otherwise' })
+  @Get(['health', 'health/ready'])
+  @ApiOperation({ summary: 'Readiness: 200 when PostgreSQL and Redis answer, 503 otherwise and while the process drains before it stops' })
   @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: { status: 'up' }, redis: { status: 'up' } } } } })
   async ready(@Res() reply: FastifyReply) {
-    const [database, redis] = await Promise.all([check(() => this.dataSource.query('SELECT 1')), check(() => this.redis.client.ping())]);
-    const ok = database.status === 'up' && redis.status === 'up';
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, redis } });
+    const { status, body } = await readiness(this.dataSource, this.redis, this.shutdown);
+    return reply.status(status).send(body);
   }
 
   @Get('health/live')

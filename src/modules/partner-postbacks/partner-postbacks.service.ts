@@ -5,6 +5,8 @@ import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
 import { Config } from '../../config/configuration';
+import { MetricsService } from '../../common/metrics/metrics.service';
+import type { Counter } from 'prom-client';
 import { Conversion } from '../conversions/conversion.entity';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { OffersService } from '../offers/offers.service';
@@ -25,6 +27,7 @@ const NOT_SENT = { statusCode: null, latencyMs: 0, responseExcerpt: null } as co
 @Injectable()
 export class PartnerPostbacksService {
   private readonly logger = new Logger(PartnerPostbacksService.name);
+  private readonly attemptsByOutcome: Counter<'outcome'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -33,7 +36,10 @@ export class PartnerPostbacksService {
     private readonly links: LinksService,
     private readonly clicks: ClicksService,
     private readonly deliveries: PartnerPostbackDeliveries,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.attemptsByOutcome = metrics.counter('afx_postback_attempts_total', 'outgoing partner postback attempts by outcome (delivered, failed, deferred …)', ['outcome']);
+  }
 
   async put(actor: AuthPrincipal, dto: PutPartnerPostbackSettingDto): Promise<PartnerPostbackSetting> {
     // The offer must be one the affiliate can see; anything else is a 404.
@@ -141,6 +147,7 @@ export class PartnerPostbacksService {
   private async log(attempt: Omit<PartnerPostbackAttempt, 'id' | 'createdAt'>, manager: EntityManager = this.dataSource.manager): Promise<PartnerPostbackAttempt> {
     const repo = manager.getRepository(PartnerPostbackAttempt);
     const saved = await repo.save(repo.create(attempt));
+    this.attemptsByOutcome.inc({ outcome: attempt.outcome });
     if (attempt.error) this.logger.warn(`postback ${saved.id} to affiliate ${attempt.affiliateId} ${attempt.outcome} (attempt ${attempt.attempt}): ${attempt.error}`);
     return saved;
   }

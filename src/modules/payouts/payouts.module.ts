@@ -1,3 +1,4 @@
+import { PayoutMetrics } from './payout-metrics';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../queue/outbox/outbox.module';
@@ -13,7 +14,7 @@ import { PAYOUTS_ROUTES, PayoutsJobs } from './payouts.jobs';
 @Module({
   imports: [TypeOrmModule.forFeature([PayoutDestination, PayoutRun, Payout]), LedgerModule, CommissionPostingsModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
   controllers: [PayoutsController],
-  providers: [...PAYOUT_RAIL_PROVIDERS, PayoutDestinationsService, PayoutRunsService, PayoutsJobs],
+  providers: [PayoutMetrics, ...PAYOUT_RAIL_PROVIDERS, PayoutDestinationsService, PayoutRunsService, PayoutsJobs],
   exports: [PayoutDestinationsService, PayoutRunsService, PayoutRails],
 })
 export class PayoutsModule implements OnModuleInit {

@@ -12,6 +12,7 @@ import { TrackingModule } from '../tracking/tracking.module';
 import { InviteMailer } from './auth/invite-mailer';
 import { LoginThrottleService } from './auth/login-throttle.service';
 import { SessionsService } from './auth/sessions.service';
+import { SessionRetention } from './auth/session-retention';
 import { SignInController } from './auth/sign-in.controller';
 import { UsersService } from './auth/users.service';
 import { AccountController } from './account/account.controller';
@@ -47,6 +48,18 @@ import { PortalViews } from './web/portal-views';
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
   controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
-  providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
+  providers: [
+    PortalAssets,
+    PortalViews,
+    PortalCookies,
+    SessionsService,
+    SessionRetention,
+    LoginThrottleService,
+    InviteMailer,
+    UsersService,
+    ListFilters,
+    DisplayNames,
+    StatementDownloads,
+  ],
 })
 export class PortalModule {}

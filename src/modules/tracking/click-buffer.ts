@@ -88,6 +88,8 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
       onWriteError: (error, size, failures) =>
         this.logger.warn(`writing ${size} clicks failed (attempt ${failures}; ${this.buffer.size} buffered), retrying: ${(error as Error).message}`),
     });
+    metrics.gauge('afx_click_buffer_clicks', 'clicks served and not written yet in this process', async () => this.buffer.size);
+    metrics.gauge('afx_click_buffer_capacity', 'CLICK_BUFFER_MAX: past it redirects wait, then the oldest clicks are dropped', async () => tracking.bufferMax);
   }
 
   /** Resolves once the click is buffered: at once, unless the buffer is full (back-pressure). */

@@ -32,12 +32,14 @@ export class ClickIdService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const configured = this.config.get('app', { infer: true }).clickSecret;
-    if (configured) {
-      this.codec = new ClickIdCodec(configured);
+    const { clickSecret, clickKeyId, clickSecretPrevious, clickPreviousKeyId } = this.config.get('app', { infer: true });
+    // A rotated-out secret keeps verifying the ids it signed (docs/operations.md, "Rotating the click secret").
+    const previous = clickSecretPrevious ? [{ keyId: clickPreviousKeyId, secret: clickSecretPrevious }] : [];
+    if (clickSecret) {
+      this.codec = new ClickIdCodec(clickSecret, clickKeyId, previous);
       return;
     }
-    this.codec = new ClickIdCodec(await loadOrCreateClickSecret(this.dataSource));
+    this.codec = new ClickIdCodec(await loadOrCreateClickSecret(this.dataSource), clickKeyId, previous);
     this.logger.log('CLICK_SECRET is not set: signing click ids with the secret stored in app_settings');
   }
 

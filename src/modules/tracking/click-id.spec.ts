@@ -88,4 +88,35 @@ describe('ClickIdCodec', () => {
     expect(() => codec.issue(linkId, new Date(Number.NaN))).toThrow();
     expect(() => new ClickIdCodec('short')).toThrow();
   });
+
+  describe('rotating the secret with a key id', () => {
+    const oldSecret = randomBytes(32);
+    const newSecret = randomBytes(32);
+    const before = new ClickIdCodec(oldSecret); // key id 0: every id from before key ids
+    const rotated = new ClickIdCodec(newSecret, 1, [{ keyId: 0, secret: oldSecret }]);
+    const done = new ClickIdCodec(newSecret, 1);
+
+    it('verifies the ids the old secret signed while it is kept, and signs new ones with the new key', () => {
+      const oldId = before.issue(linkId, clickedAt, 'offer_paused');
+      expect(rotated.verify(oldId)).toEqual({ linkId, clickedAt, status: 'offer_paused' });
+      const newId = rotated.issue(linkId, clickedAt);
+      expect(Buffer.from(newId, 'base64url')[0] >> 4).toBe(1);
+      expect(rotated.verify(newId)).toEqual({ linkId, clickedAt, status: 'ok' });
+      // Once the old secret is dropped its ids are refused; the old codec never knew key 1.
+      expect(done.verify(oldId)).toBeNull();
+      expect(done.verify(newId)).toEqual({ linkId, clickedAt, status: 'ok' });
+      expect(before.verify(newId)).toBeNull();
+    });
+
+    it('signs the key id: moving an id to another key breaks it', () => {
+      const bytes = Buffer.from(rotated.issue(linkId, clickedAt), 'base64url');
+      bytes[0] = bytes[0] & 0x0f; // claims key 0
+      expect(rotated.verify(bytes.toString('base64url'))).toBeNull();
+    });
+
+    it('refuses key ids out of range and two secrets under one id', () => {
+      expect(() => new ClickIdCodec(newSecret, 16)).toThrow('0 to 15');
+      expect(() => new ClickIdCodec(newSecret, 2, [{ keyId: 2, secret: oldSecret }])).toThrow('two click secrets with key id 2');
+    });
+  });
 });

@@ -8,8 +8,11 @@ import { CLICK_STATUSES, ClickStatus } from './click.entity';
  *   base64url( kind(1) | link uuid(16) | clicked-at ms(6) | random(8) | HMAC-SHA256(first 31)[0..14) )
  *
  * `kind` is 1 for a click that was allowed, and 2… for one that was not (the click's status, as
- * CLICK_STATUSES orders them): signed like the rest, so a blocked click's id cannot be turned
- * into one that earns.
+ * CLICK_STATUSES orders them), in its low four bits; its high four bits are the id (0–15) of the
+ * key that signed it, so a secret can be rotated while the ids of the old one stay valid
+ * (CLICK_SECRET_KEY_ID, CLICK_SECRET_PREVIOUS: docs/operations.md). Ids from before key ids
+ * carry key 0. Signed like the rest, so a blocked click's id cannot be turned into one that
+ * earns, nor an id moved to another key.
  *
  * 45 bytes, a multiple of 3, so the 60 characters have no padding bits: changing any one of
  * them changes the bytes, and a string has exactly one decoding.
@@ -51,13 +54,34 @@ export function linkIdBytes(linkId: string): Buffer {
   return Buffer.from(linkId.replace(/-/g, ''), 'hex');
 }
 
+/** A secret that verifies click ids signed under its key id (a rotated-out one, say). */
+export interface ClickKey {
+  keyId: number;
+  secret: string | Buffer;
+}
+
+export const MAX_CLICK_KEY_ID = 15;
+
+function keyBytes(secret: string | Buffer): Buffer {
+  const key = Buffer.isBuffer(secret) ? Buffer.from(secret) : Buffer.from(secret, 'utf8');
+  if (key.length < 16) throw new Error('the click secret must be at least 16 bytes');
+  return key;
+}
+
 export class ClickIdCodec {
-  private readonly key: Buffer;
+  /** The secret of each key id this codec verifies; `keyId`'s signs what it issues. */
+  private readonly keys = new Map<number, Buffer>();
+  private readonly keyId: number;
   private readonly random = new RandomPool();
 
-  constructor(secret: string | Buffer) {
-    this.key = Buffer.isBuffer(secret) ? Buffer.from(secret) : Buffer.from(secret, 'utf8');
-    if (this.key.length < 16) throw new Error('the click secret must be at least 16 bytes');
+  /** `secret` signs under `keyId` (0 unless rotated); `previous` keys still verify the ids they signed. */
+  constructor(secret: string | Buffer, keyId = 0, previous: ClickKey[] = []) {
+    for (const key of [{ keyId, secret }, ...previous]) {
+      if (!Number.isInteger(key.keyId) || key.keyId < 0 || key.keyId > MAX_CLICK_KEY_ID) throw new Error(`a click key id is 0 to ${MAX_CLICK_KEY_ID}`);
+      if (this.keys.has(key.keyId)) throw new Error(`two click secrets with key id ${key.keyId}`);
+      this.keys.set(key.keyId, keyBytes(key.secret));
+    }
+    this.keyId = keyId;
   }
 
   /** `link`: the link id, or its linkIdBytes(). */
@@ -67,11 +91,11 @@ export class ClickIdCodec {
     const ms = clickedAt.getTime();
     if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP) throw new Error('click time out of range');
     const bytes = Buffer.allocUnsafe(TOTAL_BYTES);
-    bytes[0] = KIND_OF_STATUS.get(status) as number;
+    bytes[0] = (this.keyId << 4) | (KIND_OF_STATUS.get(status) as number);
     linkBytes.copy(bytes, 1);
     bytes.writeUIntBE(ms, 17, 6);
     this.random.copy(bytes, 23, 8);
-    this.mac(bytes).copy(bytes, PAYLOAD_BYTES, 0, MAC_BYTES);
+    this.mac(this.keys.get(this.keyId) as Buffer, bytes).copy(bytes, PAYLOAD_BYTES, 0, MAC_BYTES);
     return bytes.toString('base64url');
   }
 
@@ -79,9 +103,10 @@ export class ClickIdCodec {
   verify(clickId: unknown): VerifiedClickId | null {
     if (typeof clickId !== 'string' || !CLICK_ID_PATTERN.test(clickId)) return null;
     const bytes = Buffer.from(clickId, 'base64url');
-    const status = CLICK_STATUSES[bytes[0] - 1];
-    if (bytes.length !== TOTAL_BYTES || !status) return null;
-    const expected = this.mac(bytes).subarray(0, MAC_BYTES);
+    const status = CLICK_STATUSES[(bytes[0] & 0x0f) - 1];
+    const key = this.keys.get(bytes[0] >> 4);
+    if (bytes.length !== TOTAL_BYTES || !status || !key) return null;
+    const expected = this.mac(key, bytes).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(expected, bytes.subarray(PAYLOAD_BYTES))) return null;
     const hex = bytes.toString('hex', 1, 17);
     return {
@@ -91,7 +116,7 @@ export class ClickIdCodec {
     };
   }
 
-  private mac(bytes: Buffer): Buffer {
-    return createHmac('sha256', this.key).update(bytes.subarray(0, PAYLOAD_BYTES)).digest();
+  private mac(key: Buffer, bytes: Buffer): Buffer {
+    return createHmac('sha256', key).update(bytes.subarray(0, PAYLOAD_BYTES)).digest();
   }
 }

@@ -6,6 +6,7 @@ import { ClickBuffer } from './click-buffer';
 import { ClickIdService } from './click-id.service';
 import { ClickPartitionsService } from './click-partitions.service';
 import { ClickRedirectService } from './click-redirect.service';
+import { ClickRetentionService } from './click-retention.service';
 import { ClicksController } from './clicks.controller';
 import { ClicksService } from './clicks.service';
 import { CouponsController } from './coupons.controller';
@@ -23,7 +24,17 @@ import { TRACKING_ENTITIES } from './tracking.entities';
 @Module({
   imports: [TypeOrmModule.forFeature(TRACKING_ENTITIES), OffersModule],
   controllers: [RedirectController, LinksController, ClicksController, CouponsController],
-  providers: [ClickIdService, ClickBuffer, ClickRedirectService, ClickPartitionsService, LinksService, ClicksService, CouponsService, AffiliateOffersService],
+  providers: [
+    ClickIdService,
+    ClickBuffer,
+    ClickRedirectService,
+    ClickPartitionsService,
+    ClickRetentionService,
+    LinksService,
+    ClicksService,
+    CouponsService,
+    AffiliateOffersService,
+  ],
   exports: [ClickIdService, ClickBuffer, LinksService, ClicksService, CouponsService],
 })
 export class TrackingModule {}

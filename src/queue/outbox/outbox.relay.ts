@@ -68,6 +68,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     metrics.gauge('afx_outbox_parked_rows', 'outbox messages parked because the relay cannot hand them over (see outbox.error)', () =>
       outboxRepository.countParked(this.dataSource.manager),
     );
+    metrics.gauge('afx_outbox_backlog_rows', 'outbox messages not relayed yet (parked ones left out)', () => outboxRepository.countWaiting(this.dataSource.manager));
     metrics.gauge('afx_outbox_oldest_unrelayed_age_seconds', 'age of the oldest outbox message not yet relayed (parked ones left out); 0 when none', () =>
       outboxRepository.oldestWaitingAge(this.dataSource.manager),
     );

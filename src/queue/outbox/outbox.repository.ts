@@ -57,6 +57,12 @@ export class OutboxRepository {
     return row.n;
   }
 
+  /** Rows not relayed yet (parked ones left out). */
+  async countWaiting(manager: EntityManager): Promise<number> {
+    const [row] = await manager.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`);
+    return row.n;
+  }
+
   /** Age in seconds of the oldest row not relayed yet (parked ones left out); 0 when none. */
   async oldestWaitingAge(manager: EntityManager): Promise<number> {
     const [row] = await manager.query(`SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age FROM outbox WHERE relayed_at IS NULL AND parked_at IS NULL`);

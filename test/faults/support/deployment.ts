@@ -65,6 +65,8 @@ export class Deployment {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       RUN_WORKERS: 'false',
+      // A stop drains (health 503, still serving) before it closes: short here, so the suite stays quick.
+      SHUTDOWN_DRAIN_MS: '500',
       ...env,
     };
     for (const name of ['ADMIN_API_KEY', 'CLICK_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) if (this.env[name]) this.secrets.add(this.env[name]);

@@ -53,8 +53,7 @@ export class SessionsService {
       expiresAt: new Date(now + IDLE_MS),
     });
     await this.dataSource.query(`UPDATE portal_users SET last_login_at = now() WHERE id = $1`, [userId]);
-    // Expired rows of anyone are swept here rather than by a job: sign-ins are rare enough.
-    await this.dataSource.query(`DELETE FROM portal_sessions WHERE expires_at < now() - interval '1 day'`);
+    // Expired sessions are deleted by the retention job (SessionRetention).
     this.logger.log(`session started for portal user ${userId}`);
     return { token, maxAgeSeconds: IDLE_MS / 1000 };
   }
