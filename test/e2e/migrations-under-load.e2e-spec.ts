@@ -19,8 +19,10 @@ describe('migrations under load', () => {
   });
 
   it('fails a migration that cannot get its table lock within the lock timeout, instead of queueing the traffic behind it', async () => {
-    // The last migration as if not applied yet, and a long transaction holding a lock on its table.
-    const [last] = (await holder.query(`DELETE FROM migrations WHERE id = (SELECT max(id) FROM migrations) RETURNING name`)).rows;
+    // PayoutRails (and every later migration) as if not applied yet, and a long transaction holding
+    // a lock on its table: PayoutRails is the first to run, and waits for that lock.
+    const undone = (await holder.query(`DELETE FROM migrations WHERE timestamp >= 1765720000000 RETURNING name, timestamp`)).rows;
+    const last = undone.reduce((a: { timestamp: string }, b: { timestamp: string }) => (Number(a.timestamp) <= Number(b.timestamp) ? a : b));
     expect(last.name).toBe('PayoutRails1765720000000');
     await holder.query(`BEGIN`);
     await holder.query(`LOCK TABLE payout_accounts IN ACCESS SHARE MODE`);

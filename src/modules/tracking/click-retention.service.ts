@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { Config } from '../../config/configuration';
 import { inBatches, RetentionService } from '../../queue/retention';
+import { CUT_IP, HOLDS_PERSONAL_DATA, trackingRepository } from './tracking.repository';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DAILY_PARTITION = /^clicks_p(\d{4})(\d{2})(\d{2})$/;
@@ -12,11 +13,6 @@ const DAILY_PARTITION = /^clicks_p(\d{4})(\d{2})(\d{2})$/;
 const TRUNCATED_MARK = 'afx:personal-data-truncated';
 /** How long a plain DETACH may wait for its lock: click inserts queue behind it meanwhile. */
 const DETACH_LOCK_TIMEOUT = '2s';
-
-/** The /24 (IPv4) or /48 (IPv6) network of `ip`. */
-const CUT_IP = (ip: string) => `network(set_masklen(${ip}, CASE WHEN family(${ip}) = 4 THEN 24 ELSE 48 END))`;
-/** Whether a click row still holds a full IP or a user agent. */
-const HOLDS_PERSONAL_DATA = (k: string) => `(${k}.user_agent IS NOT NULL OR (${k}.ip IS NOT NULL AND masklen(${k}.ip) = CASE WHEN family(${k}.ip) = 4 THEN 32 ELSE 128 END))`;
 
 interface DailyPartition {
   name: string;
@@ -83,15 +79,8 @@ export class ClickRetentionService implements OnModuleInit {
   /** Deletes clicks older than the window from the default partition, in batches. */
   async pruneDefault(now = new Date()): Promise<number> {
     if (!this.settings.clickDays) return 0;
-    const cutoff = new Date(now.getTime() - this.settings.clickDays * DAY_MS).toISOString();
-    return inBatches(this.settings.batchSize, async (size) => {
-      const [{ n }]: { n: number }[] = await this.dataSource.query(
-        `WITH gone AS (DELETE FROM clicks_default WHERE (clicked_at, id) IN (SELECT clicked_at, id FROM clicks_default WHERE clicked_at < $1 LIMIT $2) RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-        [cutoff, size],
-      );
-      return n;
-    });
+    const cutoff = new Date(now.getTime() - this.settings.clickDays * DAY_MS);
+    return inBatches(this.settings.batchSize, (size) => trackingRepository.deleteOldDefaultClicks(this.dataSource.manager, cutoff, size));
   }
 
   /** Cuts IPs to their network and clears user agents of clicks older than CLICK_IP_RETENTION_DAYS; answers how many rows changed. */
@@ -104,17 +93,7 @@ export class ClickRetentionService implements OnModuleInit {
       total += await this.truncatePartition(partition.name);
       await this.dataSource.query(`COMMENT ON TABLE ${partition.name} IS '${TRUNCATED_MARK}'`);
     }
-    total += await inBatches(this.settings.batchSize, async (size) => {
-      const [{ n }]: { n: number }[] = await this.dataSource.query(
-        `WITH cut AS (
-           UPDATE clicks_default k SET ip = ${CUT_IP('k.ip')}, user_agent = NULL
-           WHERE (k.clicked_at, k.id) IN (SELECT d.clicked_at, d.id FROM clicks_default d WHERE d.clicked_at < $1 AND ${HOLDS_PERSONAL_DATA('d')} LIMIT $2)
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM cut`,
-        [new Date(cutoff).toISOString(), size],
-      );
-      return n;
-    });
+    total += await inBatches(this.settings.batchSize, (size) => trackingRepository.cutPersonalDataOfDefaultClicks(this.dataSource.manager, new Date(cutoff), size));
     return total;
   }
 

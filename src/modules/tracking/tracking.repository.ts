@@ -103,6 +103,12 @@ function findScoped<E extends TrackingLink | Coupon>(manager: EntityManager, ent
  * joins the caller's transaction. The report rollups a click write adds to live in
  * `rollup-sql.ts` (a read model of clicks and conversions).
  */
+/** The /24 (IPv4) or /48 (IPv6) network of `ip`. */
+export const CUT_IP = (ip: string) => `network(set_masklen(${ip}, CASE WHEN family(${ip}) = 4 THEN 24 ELSE 48 END))`;
+/** Whether a click row still holds a full IP or a user agent. */
+export const HOLDS_PERSONAL_DATA = (k: string) =>
+  `(${k}.user_agent IS NOT NULL OR (${k}.ip IS NOT NULL AND masklen(${k}.ip) = CASE WHEN family(${k}.ip) = 4 THEN 32 ELSE 128 END))`;
+
 export class TrackingRepository {
   // Links
 
@@ -218,6 +224,31 @@ export class TrackingRepository {
   async moveCoupon(manager: EntityManager, id: string, from: CouponStatus[], to: CouponStatus, decidedBy: string): Promise<boolean> {
     const result = await manager.getRepository(Coupon).update({ id, status: In(from) }, { status: to, decidedBy, decidedAt: new Date() });
     return Boolean(result.affected);
+  }
+
+  // -- retention ---------------------------------------------------------------
+
+  /** Deletes up to `size` clicks older than `cutoff` from the default partition; answers how many. */
+  async deleteOldDefaultClicks(manager: EntityManager, cutoff: Date, size: number): Promise<number> {
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH gone AS (DELETE FROM clicks_default WHERE (clicked_at, id) IN (SELECT clicked_at, id FROM clicks_default WHERE clicked_at < $1 LIMIT $2) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [cutoff.toISOString(), size],
+    );
+    return n;
+  }
+
+  /** Cuts the IPs and clears the user agents of up to `size` default-partition clicks older than `cutoff`; answers how many. */
+  async cutPersonalDataOfDefaultClicks(manager: EntityManager, cutoff: Date, size: number): Promise<number> {
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH cut AS (
+         UPDATE clicks_default k SET ip = ${CUT_IP('k.ip')}, user_agent = NULL
+         WHERE (k.clicked_at, k.id) IN (SELECT d.clicked_at, d.id FROM clicks_default d WHERE d.clicked_at < $1 AND ${HOLDS_PERSONAL_DATA('d')} LIMIT $2)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM cut`,
+      [cutoff.toISOString(), size],
+    );
+    return n;
   }
 }
 
