@@ -30,6 +30,8 @@ const FEATURES = {
   payouts: ['accounts', 'conversions', 'ledger'],
   billing: ['conversions', 'ledger'],
   reconciliation: ['billing', 'ledger', 'payouts'],
+  // Outgoing webhooks show conversions as their views do, and call out through the postbacks' sender.
+  webhooks: ['conversions', 'postbacks'],
 };
 FEATURES.portal = Object.keys(FEATURES);
 

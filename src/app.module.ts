@@ -23,6 +23,7 @@ import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
@@ -51,6 +52,7 @@ export class AppModule {
         LedgerModule,
         CommissionsModule,
         PostbacksModule,
+        WebhooksModule,
         StripeModule,
         PayoutsModule,
         BillingModule,

@@ -17,6 +17,7 @@ import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
+import { WEBHOOK_ENTITIES } from './modules/webhooks/webhook.entities';
 
 export const ENTITIES = [
   Principal,
@@ -40,4 +41,5 @@ export const ENTITIES = [
   ...LEDGER_ENTITIES,
   ...REPORTS_ENTITIES,
   ...PORTAL_ENTITIES,
+  ...WEBHOOK_ENTITIES,
 ];

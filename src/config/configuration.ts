@@ -72,6 +72,18 @@ export const postbacksConfig = registerAs('postbacks', () => {
   };
 });
 
+export const webhooksConfig = registerAs('webhooks', () => {
+  const env = readEnvironment();
+  return {
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryMaxDelayMs: env.WEBHOOK_RETRY_MAX_DELAY_MS,
+    retryWindowMs: env.WEBHOOK_RETRY_WINDOW_MS,
+    // Private targets follow the partner postbacks' setting: one switch for every outgoing call.
+    allowPrivateNetworks: env.POSTBACK_ALLOW_PRIVATE_NETWORKS,
+  };
+});
+
 export const portalConfig = registerAs('portal', () => {
   const env = readEnvironment();
   return { smtpUrl: env.SMTP_URL, adminEmail: env.ADMIN_EMAIL, adminPassword: env.ADMIN_PASSWORD };
@@ -105,6 +117,7 @@ export type StripeConfig = ReturnType<typeof stripeConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PostbacksConfig = ReturnType<typeof postbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
+export type WebhooksConfig = ReturnType<typeof webhooksConfig>;
 export type RateLimitConfig = ReturnType<typeof rateLimitConfig>;
 
 export interface Config {
@@ -115,10 +128,11 @@ export interface Config {
   tracking: TrackingConfig;
   postbacks: PostbacksConfig;
   portal: PortalConfig;
+  webhooks: WebhooksConfig;
   rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, portalConfig, rateLimitConfig];
+export const allConfig = [appConfig, databaseConfig, redisConfig, stripeConfig, trackingConfig, postbacksConfig, webhooksConfig, portalConfig, rateLimitConfig];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

@@ -48,6 +48,10 @@ export const JOBS = {
   /** Repeatable: re-drives what was lost (missing ledger entries, exhausted jobs, stuck runs) and prunes the outbox. */
   sweep: 'sweep',
   sendPostback: 'send-postback',
+  /** Turns an event into its webhook events and their deliveries (outgoing webhooks). */
+  dispatchWebhook: 'dispatch-webhook',
+  /** One call of one webhook endpoint with one event; a failure queues the next attempt. */
+  sendWebhook: 'send-webhook',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',
   creditReversal: 'credit-reversal',

@@ -249,8 +249,23 @@ export class BillingService {
         `UPDATE invoices SET status = 'open', stripe_invoice_id = $2, hosted_invoice_url = $3, finalized_at = now() WHERE id = $1 AND status = 'draft' RETURNING id`,
         [invoice.id, finalized.id, finalized.hosted_invoice_url ?? null],
       );
-      if (updated) await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1 WHERE id = $1`, [invoice.runId]);
+      if (!updated) return;
+      await manager.query(`UPDATE invoice_runs SET done_count = done_count + 1 WHERE id = $1`, [invoice.runId]);
+      // The advertiser's outgoing webhook (invoice.issued).
+      const data = {
+        id: invoice.id,
+        amount: invoice.amount,
+        currency: invoice.currency,
+        conversions: invoice.conversions,
+        periodFrom: invoice.periodFrom.toISOString(),
+        periodTo: invoice.periodTo.toISOString(),
+        status: 'open',
+        stripeInvoiceId: finalized.id,
+        hostedInvoiceUrl: finalized.hosted_invoice_url ?? null,
+      };
+      await this.outbox.enqueue(manager, 'webhook.dispatch', invoice.id, { principalId: invoice.advertiserId, type: 'invoice.issued', data });
     });
+    this.outbox.notify();
     this.logger.log(`invoice ${invoice.id} issued as ${finalized.id}: ${invoice.amount} ${invoice.currency} minor units`);
     // Results reversed while it was a draft are credited now that there is a Stripe invoice to credit.
     await this.settlement.creditReversals(invoice.id);

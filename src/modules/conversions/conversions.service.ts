@@ -76,6 +76,8 @@ interface Written {
 }
 
 const DAY_MS = 86_400_000;
+/** The status changes that outgoing webhooks announce (conversion.approved, …); a payout's own moves are not among them. */
+const WEBHOOK_STATUSES: readonly ConversionStatus[] = ['approved', 'rejected', 'reversed'];
 /** The longest attribution window an offer may have: no conversion time is older. */
 const MAX_WINDOW_DAYS = 365;
 
@@ -245,6 +247,10 @@ export class ConversionsService {
             CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true)) AS m (n, topic, with_event)
            WHERE i.status IN ('pending', 'approved')
            ORDER BY m.n)`,
+        // Outgoing webhooks (conversion.created) for every new conversion, rejected ones too.
+        `hooks AS (
+          INSERT INTO outbox (topic, aggregate_id, payload)
+          SELECT 'webhook.conversion', i.id::text, jsonb_build_object('eventId', e.id::text) FROM inserted i CROSS JOIN event e)`,
       ],
       // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
       // And an accepted pixel conversion of the same txn id, which an authenticated one supersedes.
@@ -323,6 +329,7 @@ export class ConversionsService {
     // A billed result that is reversed is credited on its invoice (billing).
     if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
+    if (WEBHOOK_STATUSES.includes(to)) await this.outbox.enqueue(manager, 'webhook.conversion', conversion.id, { eventId: event.id });
     return conversionsRepository.getOrFail(manager, conversion.id);
   }
 

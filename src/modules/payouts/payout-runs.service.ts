@@ -278,11 +278,12 @@ export class PayoutRunsService {
         `UPDATE payouts SET status = 'paid', external_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
         [payout.id, transferId],
       );
-      if (!updated) return 0;
+      if (!updated) return -1;
       await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [payout.runId, payout.amount]);
+      await this.announce(manager, { ...payout, status: 'paid', externalId: transferId, paidAt: new Date() }, 'payout.paid');
       return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
     });
-    if (reapplied) this.outbox.notify();
+    if (reapplied >= 0) this.outbox.notify();
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -319,8 +320,27 @@ export class PayoutRunsService {
     });
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutFailed', payoutId });
     await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [payout.runId]);
+    await this.announce(manager, { ...payout, status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500) }, 'payout.failed');
     this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
     return true;
+  }
+
+  /** The affiliate's outgoing webhook (payout.paid, payout.failed), in the transaction that records the outcome. */
+  private announce(manager: EntityManager, payout: Payout, type: 'payout.paid' | 'payout.failed'): Promise<void> {
+    const data = {
+      id: payout.id,
+      runId: payout.runId,
+      amount: payout.amount,
+      currency: payout.currency,
+      clawbackNetted: payout.clawbackNetted,
+      status: payout.status,
+      rail: payout.rail,
+      transferId: payout.externalId,
+      paidAt: payout.paidAt?.toISOString() ?? null,
+      failureCode: payout.failureCode ?? null,
+      failureMessage: payout.failureMessage ?? null,
+    };
+    return this.outbox.enqueue(manager, 'webhook.dispatch', payout.id, { principalId: payout.affiliateId, type, data });
   }
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
