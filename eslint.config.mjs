@@ -32,6 +32,8 @@ const FEATURES = {
   reconciliation: ['billing', 'ledger', 'payouts'],
   // Outgoing webhooks show conversions as their views do, and call out through the postbacks' sender.
   webhooks: ['conversions', 'postbacks'],
+  // An advertiser's own Stripe account: its sales record conversions, its refunds reverse them or adjust the ledger.
+  'stripe-conversions': ['conversions', 'ledger', 'offers'],
 };
 FEATURES.portal = Object.keys(FEATURES);
 

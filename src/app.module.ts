@@ -24,6 +24,7 @@ import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
+import { StripeConversionsModule } from './modules/stripe-conversions/stripe-conversions.module';
 import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
@@ -56,6 +57,7 @@ export class AppModule {
         StripeModule,
         PayoutsModule,
         BillingModule,
+        StripeConversionsModule,
         StatementsModule,
         ReportsModule,
         PortalModule,

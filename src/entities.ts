@@ -18,6 +18,7 @@ import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
 import { WEBHOOK_ENTITIES } from './modules/webhooks/webhook.entities';
+import { STRIPE_INTEGRATION_ENTITIES } from './modules/stripe-conversions/stripe-integration.entities';
 
 export const ENTITIES = [
   Principal,
@@ -42,4 +43,5 @@ export const ENTITIES = [
   ...REPORTS_ENTITIES,
   ...PORTAL_ENTITIES,
   ...WEBHOOK_ENTITIES,
+  ...STRIPE_INTEGRATION_ENTITIES,
 ];

@@ -244,13 +244,9 @@ export class ConversionsService {
           INSERT INTO outbox (topic, aggregate_id, payload)
           SELECT m.topic, i.id::text, CASE WHEN m.with_event THEN jsonb_build_object('eventId', e.id::text) ELSE '{}'::jsonb END
             FROM inserted i CROSS JOIN event e
-            CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true)) AS m (n, topic, with_event)
+            CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true), (3, 'webhook.conversion', true)) AS m (n, topic, with_event)
            WHERE i.status IN ('pending', 'approved')
            ORDER BY m.n)`,
-        // Outgoing webhooks (conversion.created) for every new conversion, rejected ones too.
-        `hooks AS (
-          INSERT INTO outbox (topic, aggregate_id, payload)
-          SELECT 'webhook.conversion', i.id::text, jsonb_build_object('eventId', e.id::text) FROM inserted i CROSS JOIN event e)`,
       ],
       // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
       // And an accepted pixel conversion of the same txn id, which an authenticated one supersedes.
