@@ -5,7 +5,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * (the offer and goal its sales convert on, the signing secret of the endpoint it registered in
  * its own Stripe account, and optionally a restricted key to read its promotion codes), the events applied (once per advertiser and event id), the payments
  * that became conversions (a refund finds its conversion by the charge's payment intent or
- * invoice), and how much of each charge was refunded and taken off the commission so far.
+ * invoice; a subscription's first payment points at its invoice, `via`, which the Checkout Session converted), and how much of each charge was refunded and taken off the commission so far.
  */
 export class StripeConversions1765880000100 implements MigrationInterface {
   name = 'StripeConversions1765880000100';
@@ -34,9 +34,11 @@ export class StripeConversions1765880000100 implements MigrationInterface {
       CREATE TABLE stripe_integration_payments (
         advertiser_id uuid NOT NULL REFERENCES principals(id),
         ref text NOT NULL,
-        conversion_id uuid NOT NULL REFERENCES conversions(id),
+        conversion_id uuid REFERENCES conversions(id),
+        via text,
         created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (advertiser_id, ref)
+        PRIMARY KEY (advertiser_id, ref),
+        CONSTRAINT stripe_integration_payments_target CHECK (conversion_id IS NOT NULL OR via IS NOT NULL)
       )`);
     await q.query(`
       CREATE TABLE stripe_integration_refunds (

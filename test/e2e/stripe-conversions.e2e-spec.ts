@@ -283,6 +283,13 @@ describe('Stripe-native conversions', () => {
         // Without a click: attributed to the customer's first affiliate where recurring commissions apply, else stored unattributed.
         expect(await conversionsOf(invoice.id as string)).toEqual([expect.objectContaining({ customerId: session.customer, saleAmount: 3000, currency: 'USD' })]);
       }
+
+      // A refund of the first payment (the subscription's first invoice) reverses the session's conversion.
+      const firstPayment = (first as unknown as { payments: { data: { payment: { payment_intent: string } }[] } }).payments.data[0].payment.payment_intent;
+      await sdk.refunds.create({ payment_intent: firstPayment });
+      await settle();
+      expect(lastDelivery()).toMatchObject({ type: 'charge.refunded', status: 200 });
+      expect((await conversionsOf(session.id))[0].status).toBe('reversed');
     });
 
     it('reduces the commission by the refunded share on a partial refund, and reverses the conversion on the rest', async () => {

@@ -152,7 +152,7 @@ export class StripeConversionsService {
       currency: session.currency,
       customerId: idOf(session.customer),
     });
-    await this.remember(manager, integration.advertiserId, conversion.id, [idOf(session.payment_intent), idOf(session.invoice)]);
+    await this.remember(manager, integration.advertiserId, { conversionId: conversion.id }, [idOf(session.payment_intent), idOf(session.invoice)]);
     return `conversion ${conversion.id} ${conversion.status}`;
   }
 
@@ -165,7 +165,12 @@ export class StripeConversionsService {
     const legacy = invoice as Stripe.Invoice & { subscription?: string | { id: string } | null; payment_intent?: string | { id: string } | null; charge?: string | null };
     const subscription = idOf(invoice.parent?.subscription_details?.subscription) ?? idOf(legacy.subscription);
     if (!subscription) return 'not a subscription invoice';
-    if (invoice.billing_reason === 'subscription_create') return 'the first invoice of a subscription: its Checkout Session is the conversion';
+    const intents = (invoice.payments?.data ?? []).map((p) => idOf(p.payment?.payment_intent));
+    if (invoice.billing_reason === 'subscription_create') {
+      // A refund of this payment names its payment intent: it leads to the invoice, which the session's conversion is remembered under.
+      await this.remember(manager, integration.advertiserId, { via: invoice.id as string }, [idOf(legacy.payment_intent), ...intents]);
+      return 'the first invoice of a subscription: its Checkout Session is the conversion';
+    }
     const conversion = await this.record(integration, {
       txnId: invoice.id as string,
       clickId: null,
@@ -174,8 +179,7 @@ export class StripeConversionsService {
       currency: invoice.currency,
       customerId: idOf(invoice.customer),
     });
-    const intents = (invoice.payments?.data ?? []).map((p) => idOf(p.payment?.payment_intent));
-    await this.remember(manager, integration.advertiserId, conversion.id, [invoice.id as string, idOf(legacy.payment_intent), ...intents]);
+    await this.remember(manager, integration.advertiserId, { conversionId: conversion.id }, [invoice.id as string, idOf(legacy.payment_intent), ...intents]);
     return `conversion ${conversion.id} ${conversion.status}${conversion.affiliateId ? '' : ` (${conversion.reason ?? 'unattributed'})`}`;
   }
 
@@ -188,7 +192,13 @@ export class StripeConversionsService {
     const legacyInvoice = idOf((charge as Stripe.Charge & { invoice?: string | { id: string } | null }).invoice);
     const refs = [legacyInvoice, idOf(charge.payment_intent)].filter((r): r is string => !!r);
     const [payment] = refs.length
-      ? await manager.query(`SELECT conversion_id FROM stripe_integration_payments WHERE advertiser_id = $1 AND ref = ANY($2) LIMIT 1`, [integration.advertiserId, refs])
+      ? await manager.query(
+          `SELECT coalesce(p.conversion_id, v.conversion_id) AS conversion_id
+             FROM stripe_integration_payments p
+             LEFT JOIN stripe_integration_payments v ON v.advertiser_id = p.advertiser_id AND v.ref = p.via
+            WHERE p.advertiser_id = $1 AND p.ref = ANY($2) AND coalesce(p.conversion_id, v.conversion_id) IS NOT NULL LIMIT 1`,
+          [integration.advertiserId, refs],
+        )
       : [];
     if (!payment) return `no conversion for charge ${charge.id}`;
     const conversion = await conversionsRepository.find(manager, payment.conversion_id);
@@ -275,15 +285,15 @@ export class StripeConversionsService {
     return conversion;
   }
 
-  /** The payment references (payment intents, invoices) a refund may name, each pointing at the conversion. */
-  private async remember(manager: EntityManager, advertiserId: string, conversionId: string, refs: (string | null)[]): Promise<void> {
+  /** The payment references (payment intents, invoices) a refund may name, each pointing at the conversion (or at another reference that does). */
+  private async remember(manager: EntityManager, advertiserId: string, target: { conversionId?: string; via?: string }, refs: (string | null)[]): Promise<void> {
     const known = [...new Set(refs.filter((r): r is string => !!r))];
     if (known.length === 0) return;
-    await manager.query(`INSERT INTO stripe_integration_payments (advertiser_id, ref, conversion_id) SELECT $1, ref, $3 FROM unnest($2::text[]) AS ref ON CONFLICT DO NOTHING`, [
-      advertiserId,
-      known,
-      conversionId,
-    ]);
+    await manager.query(
+      `INSERT INTO stripe_integration_payments (advertiser_id, ref, conversion_id, via) SELECT $1, ref, $3, $4 FROM unnest($2::text[]) AS ref
+       ON CONFLICT (advertiser_id, ref) DO UPDATE SET conversion_id = coalesce(stripe_integration_payments.conversion_id, EXCLUDED.conversion_id)`,
+      [advertiserId, known, target.conversionId ?? null, target.via ?? null],
+    );
   }
 
   /** One ledger adjustment of the affiliate's balance, keyed by the refund step (a repeat posts nothing). */

@@ -56,8 +56,12 @@ export class StripeIntegrationPayment {
   @PrimaryColumn({ type: 'text' })
   ref: string;
 
-  @Column({ type: 'uuid' })
-  conversionId: string;
+  @Column({ type: 'uuid', nullable: true })
+  conversionId: string | null;
+
+  /** Another reference the conversion is remembered under (a subscription's first payment → its invoice, which the session converted). */
+  @Column({ type: 'text', nullable: true })
+  via: string | null;
 
   @CreatedAtColumn()
   createdAt: Date;
