@@ -61,8 +61,8 @@ export async function showStripeSubscription(api: ApiClient, admin: ApiClient, a
     const payouts = await admin.get<{ data: Conversion[] }>(`/v1/conversions?advertiserId=${advertiser.id}&limit=10`);
     const payoutOf = new Map(payouts.data.map((c) => [c.id, c.payout]));
     for (const c of data.reverse()) {
-      const who = c.affiliateId ? `affiliate ${c.affiliateId.slice(0, 8)}, commission ${formatMinorUnits(payoutOf.get(c.id) ?? 0, 'USD')}` : `unattributed (${c.reason})`;
-      say(`  ${c.txnId.slice(0, 24).padEnd(26)}${formatMinorUnits(c.saleAmount ?? 0, 'USD').padStart(8)} USD  ${c.status.padEnd(10)} ${who}`);
+      const who = c.affiliateId ? `affiliate ${c.affiliateId.slice(0, 8)}, commission ${formatMinorUnits(payoutOf.get(c.id) ?? 0, 'USD')}` : `(${c.reason})`;
+      say(`  ${c.txnId.slice(0, 24).padEnd(26)}${formatMinorUnits(c.saleAmount ?? 0, 'USD').padStart(8)} USD  ${c.status.padEnd(13)}${who}`);
     }
     const adjustments = await admin.get<{ data: { amount: number; reason: string }[] }>(`/v1/adjustments?affiliateId=${affiliate.id}`);
     for (const a of adjustments.data) say(`  adjustment ${formatMinorUnits(a.amount, 'USD')} USD: ${a.reason}`);

@@ -219,8 +219,9 @@ describe('outgoing webhooks', () => {
       expect(receiver.received.some((r) => r.url === '/elsewhere')).toBe(false);
       const ids = calls.map((c) => signedBody(c, hook.secret).id);
       expect(new Set(ids).size).toBe(1);
-      // Backoff: the second retry waits longer than the first.
-      expect(calls[2].at - calls[1].at).toBeGreaterThan(calls[1].at - calls[0].at);
+      // Backoff (base 50 ms here): at least 50 ms before the first retry, at least 100 ms before the second.
+      expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(45);
+      expect(calls[2].at - calls[1].at).toBeGreaterThanOrEqual(95);
       expect((await deliveries(aff, hook.id)).map((d) => [d.eventId, d.attempt, d.statusCode, d.outcome, d.error])).toEqual([
         [ids[0], 1, 500, 'failed', 'HTTP 500'],
         [ids[0], 2, 302, 'failed', 'HTTP 302 (redirects are not followed)'],
@@ -276,6 +277,24 @@ describe('outgoing webhooks', () => {
       expect(paid).toMatchObject({ type: 'payout.paid', data: { amount: 1200, currency: 'USD', status: 'paid', transferId: expect.stringMatching(/^tr_/) } });
       expect(callsTo('/paid')).toHaveLength(1);
       expect(callsTo('/bystander')).toHaveLength(0);
+    });
+
+    it('sends payout.failed when the transfer is refused (the money back in the balance)', async () => {
+      const aff = await createAffiliate(t);
+      const hook = await endpoint(aff, '/failed', ['payout.failed']);
+      const account = await t.http.post('/v1/payout-accounts').set(auth(aff.apiKey)).send({}).expect(201);
+      stripe.completeOnboarding(account.body.accountId);
+      const instant = await createOffer(t, advertiser, { lockPeriodDays: 0 });
+      for (let i = 0; i < 4; i++) await convert(t, advertiser, aff, instant);
+      await settle();
+      stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'insufficient_funds', times: 1 });
+      await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
+      await settle();
+      stripe.clearFaults();
+      const calls = callsTo('/failed').map((c) => signedBody(c, hook.secret));
+      expect(calls).toEqual([
+        expect.objectContaining({ type: 'payout.failed', data: expect.objectContaining({ amount: 1200, status: 'failed', failureCode: expect.any(String) }) }),
+      ]);
     });
 
     it('sends invoice.issued to the invoiced advertiser', async () => {
