@@ -322,6 +322,63 @@ describe('Stripe-native conversions', () => {
       expect(after.available - after.clawback).toBe(0);
     });
 
+    it('applies an event once when it arrives several times at once (a sale, then a partial refund)', async () => {
+      const aff = await createAffiliate(t);
+      const path = `/webhooks/advertisers/${advertiser.id}/stripe`;
+      const deliver = (payload: string) =>
+        Promise.all(
+          Array.from({ length: 6 }, () =>
+            t.http
+              .post(path)
+              .set('content-type', 'application/json')
+              .set('stripe-signature', Stripe.webhooks.generateTestHeaderString({ payload, secret: MERCHANT_SECRET }))
+              .send(payload),
+          ),
+        );
+      const session = {
+        id: `cs_test_burst_${Date.now()}`,
+        object: 'checkout.session',
+        payment_status: 'paid',
+        client_reference_id: await clickId(aff),
+        amount_total: 8000,
+        currency: 'usd',
+        customer: 'cus_burst',
+        payment_intent: `pi_burst_${Date.now()}`,
+        metadata: {},
+      };
+      const sale = await deliver(
+        JSON.stringify({
+          id: `evt_burst_sale_${Date.now()}`,
+          object: 'event',
+          type: 'checkout.session.completed',
+          created: Math.floor(Date.now() / 1000),
+          data: { object: session },
+        }),
+      );
+      expect(sale.map((r) => r.status)).toEqual(Array(6).fill(200));
+      expect(sale.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+      expect(await conversionsOf(session.id)).toHaveLength(1);
+
+      const charge = {
+        id: `ch_burst_${Date.now()}`,
+        object: 'charge',
+        amount: 8000,
+        amount_refunded: 2000,
+        currency: 'usd',
+        payment_intent: session.payment_intent,
+        refunded: false,
+      };
+      const refund = await deliver(
+        JSON.stringify({ id: `evt_burst_refund_${Date.now()}`, object: 'event', type: 'charge.refunded', created: Math.floor(Date.now() / 1000), data: { object: charge } }),
+      );
+      expect(refund.map((r) => r.status)).toEqual(Array(6).fill(200));
+      expect(refund.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+      // A quarter of the 800 payout, once.
+      expect((await t.http.get('/v1/adjustments').query({ affiliateId: aff.id }).set(auth(finance.apiKey)).expect(200)).body.data).toEqual([
+        expect.objectContaining({ amount: -200 }),
+      ]);
+    });
+
     it('refuses a refund larger than the sale with a 400 and posts nothing', async () => {
       const aff = await createAffiliate(t);
       const session = await checkout({ amount: 1000, client_reference_id: await clickId(aff) });

@@ -9,6 +9,7 @@ import { AppError, invalidField, NotFoundError, ServiceUnavailableError } from '
 import { Config } from '../../config/configuration';
 import { fromStripeAmount } from '../../integrations/stripe/stripe-amounts';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { Actor, ConversionsService } from '../conversions/conversions.service';
@@ -22,6 +23,16 @@ export const STRIPE_CONVERSION_EVENTS = ['checkout.session.completed', 'checkout
 
 const ACTOR: Actor = { type: 'system', id: null };
 const TAKEN_BACK = new Set<Conversion['status']>(['pending', 'approved', 'paid']);
+
+/** What a sale event did, and the payment references a later refund may name (pointing at the conversion, or at another reference). */
+interface Sale {
+  outcome: string;
+  target?: { conversionId?: string; via?: string };
+  refs?: (string | null)[];
+}
+
+/** Thrown to roll back the writes of a delivery that a twin delivery applied first. */
+class RolledBack extends Error {}
 
 export interface StripeReceipt {
   received: true;
@@ -63,6 +74,7 @@ export class StripeConversionsService {
     private readonly conversions: ConversionsService,
     private readonly adjustments: AdjustmentsService,
     private readonly stripe: StripeClient,
+    private readonly outbox: OutboxService,
   ) {
     this.publicBaseUrl = config.get('app', { infer: true }).publicBaseUrl;
   }
@@ -94,9 +106,10 @@ export class StripeConversionsService {
 
   /**
    * The endpoint: verifies the signature over the raw body with the advertiser's secret (a
-   * missing, wrong or stale one is a 400), then applies the event once. Deliveries of one event
-   * take turns under a lock, so a concurrent redelivery waits and answers `duplicate`. Bad
-   * content (a refund beyond the sale) is a 400 and leaves nothing behind.
+   * missing, wrong or stale one is a 400), then applies the event once: the event's row is
+   * written in the transaction of what it changed, so of concurrent deliveries one commits and
+   * the others roll back and answer `duplicate`. Bad content (a refund beyond the sale) is a 400
+   * and leaves nothing behind.
    */
   async receive(advertiserId: string, rawBody: Buffer | undefined, signature: string | undefined): Promise<StripeReceipt> {
     const integration = await this.dataSource.getRepository(StripeIntegration).findOneBy({ advertiserId });
@@ -109,40 +122,82 @@ export class StripeConversionsService {
     } catch {
       throw new AppError('invalid_signature', HttpStatus.BAD_REQUEST, 'The Stripe signature does not match this payload, or is too old');
     }
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`stripe-integration:${advertiserId}:${event.id}`]);
-      const seen = await manager.findOneBy(StripeIntegrationEvent, { advertiserId, eventId: event.id });
-      if (seen) return { received: true, duplicate: true, outcome: seen.outcome };
-      const outcome = (await this.apply(manager, integration, event)).slice(0, 500);
-      await manager.insert(StripeIntegrationEvent, { advertiserId, eventId: event.id, type: event.type, outcome });
-      this.logger.log(`advertiser ${advertiserId} stripe event ${event.id} ${event.type}: ${outcome}`);
-      return { received: true, duplicate: false, outcome };
-    });
+    const seen = await this.dataSource.getRepository(StripeIntegrationEvent).findOneBy({ advertiserId, eventId: event.id });
+    if (seen) return { received: true, duplicate: true, outcome: seen.outcome };
+    const applied = await this.apply(integration, event);
+    if (applied.duplicate) return { received: true, duplicate: true, outcome: applied.outcome };
+    this.outbox.notify();
+    this.logger.log(`advertiser ${advertiserId} stripe event ${event.id} ${event.type}: ${applied.outcome}`);
+    return { received: true, duplicate: false, outcome: applied.outcome };
   }
 
-  private apply(manager: EntityManager, integration: StripeIntegration, event: Stripe.Event): Promise<string> {
+  /**
+   * Records the event as applied, in the transaction of what it wrote; false when a concurrent
+   * delivery of the same event got there first (that one's writes stand, and this one's roll back).
+   */
+  private async markApplied(manager: EntityManager, advertiserId: string, event: Stripe.Event, outcome: string): Promise<boolean> {
+    const [row] = await manager.query(`INSERT INTO stripe_integration_events (advertiser_id, event_id, type, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`, [
+      advertiserId,
+      event.id,
+      event.type,
+      outcome.slice(0, 500),
+    ]);
+    return Boolean(row);
+  }
+
+  /**
+   * Applies one event. Sales record their conversion first (idempotent by the txn id: a second
+   * delivery finds it), then remember its payments with the event in one short transaction;
+   * a refund does all it writes in one transaction on one connection. Nothing holds a
+   * connection while waiting for another.
+   */
+  private async apply(integration: StripeIntegration, event: Stripe.Event): Promise<{ outcome: string; duplicate: boolean }> {
+    const write = async (work: (manager: EntityManager) => Promise<string>) => {
+      let duplicate = false;
+      let outcome = '';
+      await this.dataSource
+        .transaction(async (manager) => {
+          outcome = await work(manager);
+          duplicate = !(await this.markApplied(manager, integration.advertiserId, event, outcome));
+          // A twin delivery applied it while this one ran: roll this one's writes back.
+          if (duplicate) throw new RolledBack();
+        })
+        .catch((error) => {
+          if (!(error instanceof RolledBack)) throw error;
+        });
+      return { outcome, duplicate };
+    };
     switch (event.type) {
       case 'checkout.session.completed':
-      case 'checkout.session.async_payment_succeeded':
-        return this.sessionPaid(manager, integration, event.data.object);
-      case 'invoice.paid':
-        return this.invoicePaid(manager, integration, event.data.object);
+      case 'checkout.session.async_payment_succeeded': {
+        const sale = await this.sessionPaid(integration, event.data.object);
+        return write((manager) => this.rememberSale(manager, integration, sale));
+      }
+      case 'invoice.paid': {
+        const sale = await this.invoicePaid(integration, event.data.object);
+        return write((manager) => this.rememberSale(manager, integration, sale));
+      }
       case 'charge.refunded':
-        return this.chargeRefunded(manager, integration, event.data.object);
+        return write((manager) => this.chargeRefunded(manager, integration, event.data.object));
       default:
-        return Promise.resolve('ignored');
+        return write(async () => 'ignored');
     }
   }
 
+  private async rememberSale(manager: EntityManager, integration: StripeIntegration, sale: Sale): Promise<string> {
+    await this.remember(manager, integration.advertiserId, sale.target ?? {}, sale.refs ?? []);
+    return sale.outcome;
+  }
+
   /** A paid session with our click id (client_reference_id or metadata.afx_click_id) or an affiliate's coupon (its promotion code) converts. */
-  private async sessionPaid(manager: EntityManager, integration: StripeIntegration, session: Stripe.Checkout.Session): Promise<string> {
-    if (session.payment_status === 'unpaid') return 'not paid yet (an async payment succeeds later)';
+  private async sessionPaid(integration: StripeIntegration, session: Stripe.Checkout.Session): Promise<Sale> {
+    if (session.payment_status === 'unpaid') return { outcome: 'not paid yet (an async payment succeeds later)' };
     const clickId = session.client_reference_id ?? session.metadata?.afx_click_id ?? null;
     const coupon = (await this.promotionCode(integration, session)) ?? session.metadata?.afx_coupon ?? null;
     if (!clickId && !coupon) {
       const unread = promotionCodeOf(session);
-      if (typeof unread === 'string') return `promotion code ${unread} left unread (no apiKey to read it): not attributed`;
-      return 'no click id and no coupon: not an affiliate sale';
+      if (typeof unread === 'string') return { outcome: `promotion code ${unread} left unread (no apiKey to read it): not attributed` };
+      return { outcome: 'no click id and no coupon: not an affiliate sale' };
     }
     const conversion = await this.record(integration, {
       txnId: session.id,
@@ -152,8 +207,7 @@ export class StripeConversionsService {
       currency: session.currency,
       customerId: idOf(session.customer),
     });
-    await this.remember(manager, integration.advertiserId, { conversionId: conversion.id }, [idOf(session.payment_intent), idOf(session.invoice)]);
-    return `conversion ${conversion.id} ${conversion.status}`;
+    return { outcome: `conversion ${conversion.id} ${conversion.status}`, target: { conversionId: conversion.id }, refs: [idOf(session.payment_intent), idOf(session.invoice)] };
   }
 
   /**
@@ -161,15 +215,14 @@ export class StripeConversionsService {
    * affiliate, where recurring commissions apply). The first invoice is the Checkout Session's
    * own payment, which converts as the session.
    */
-  private async invoicePaid(manager: EntityManager, integration: StripeIntegration, invoice: Stripe.Invoice): Promise<string> {
-    const legacy = invoice as Stripe.Invoice & { subscription?: string | { id: string } | null; payment_intent?: string | { id: string } | null; charge?: string | null };
+  private async invoicePaid(integration: StripeIntegration, invoice: Stripe.Invoice): Promise<Sale> {
+    const legacy = invoice as Stripe.Invoice & { subscription?: string | { id: string } | null; payment_intent?: string | { id: string } | null };
     const subscription = idOf(invoice.parent?.subscription_details?.subscription) ?? idOf(legacy.subscription);
-    if (!subscription) return 'not a subscription invoice';
-    const intents = (invoice.payments?.data ?? []).map((p) => idOf(p.payment?.payment_intent));
+    if (!subscription) return { outcome: 'not a subscription invoice' };
+    const intents = [idOf(legacy.payment_intent), ...(invoice.payments?.data ?? []).map((p) => idOf(p.payment?.payment_intent))];
     if (invoice.billing_reason === 'subscription_create') {
       // A refund of this payment names its payment intent: it leads to the invoice, which the session's conversion is remembered under.
-      await this.remember(manager, integration.advertiserId, { via: invoice.id as string }, [idOf(legacy.payment_intent), ...intents]);
-      return 'the first invoice of a subscription: its Checkout Session is the conversion';
+      return { outcome: 'the first invoice of a subscription: its Checkout Session is the conversion', target: { via: invoice.id as string }, refs: intents };
     }
     const conversion = await this.record(integration, {
       txnId: invoice.id as string,
@@ -179,8 +232,11 @@ export class StripeConversionsService {
       currency: invoice.currency,
       customerId: idOf(invoice.customer),
     });
-    await this.remember(manager, integration.advertiserId, { conversionId: conversion.id }, [invoice.id as string, idOf(legacy.payment_intent), ...intents]);
-    return `conversion ${conversion.id} ${conversion.status}${conversion.affiliateId ? '' : ` (${conversion.reason ?? 'unattributed'})`}`;
+    return {
+      outcome: `conversion ${conversion.id} ${conversion.status}${conversion.affiliateId ? '' : ` (${conversion.reason ?? 'unattributed'})`}`,
+      target: { conversionId: conversion.id },
+      refs: [invoice.id as string, ...intents],
+    };
   }
 
   /**
@@ -201,7 +257,9 @@ export class StripeConversionsService {
         )
       : [];
     if (!payment) return `no conversion for charge ${charge.id}`;
-    const conversion = await conversionsRepository.find(manager, payment.conversion_id);
+    // Refunds of one charge take turns (each reads what the last took off); then the conversion, then (adjustments) the affiliate's accounts.
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`stripe-refund:${integration.advertiserId}:${charge.id}`]);
+    const conversion = await conversionsRepository.lockOne(manager, { id: payment.conversion_id });
     if (!conversion) return `no conversion for charge ${charge.id}`;
     const currency = charge.currency.toUpperCase();
     const refunded = fromStripeAmount(charge.amount_refunded, currency);
@@ -212,22 +270,21 @@ export class StripeConversionsService {
       ]);
     }
     if (!TAKEN_BACK.has(conversion.status)) return `nothing to take back: conversion ${conversion.id} is ${conversion.status}`;
-    // Refunds of one charge take turns: each reads what the last took off.
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`stripe-refund:${integration.advertiserId}:${charge.id}`]);
     const earlier = await manager.findOneBy(StripeIntegrationRefund, { advertiserId: integration.advertiserId, chargeId: charge.id });
     const reducedBefore = earlier?.commissionReduced ?? 0;
     let reduced = reducedBefore;
     let outcome: string;
     if (refunded >= sale) {
-      await this.conversions.transition(conversion.id, 'reversed', ACTOR, `refunded in Stripe (charge ${charge.id})`);
+      await this.conversions.applyTransition(manager, conversion, 'reversed', ACTOR, `refunded in Stripe (charge ${charge.id})`);
       if (reducedBefore > 0)
-        await this.adjust(integration, conversion, charge.id, 'full', reducedBefore, `the reversal of conversion ${conversion.id} takes its whole commission back`);
+        await this.adjust(manager, integration, conversion, charge.id, 'full', reducedBefore, `the reversal of conversion ${conversion.id} takes its whole commission back`);
       reduced = 0;
       outcome = `conversion ${conversion.id} reversed`;
     } else {
       const target = conversion.affiliateId ? refundedShare(conversion.payout, refunded, sale) : 0;
       if (target > reducedBefore) {
         await this.adjust(
+          manager,
           integration,
           conversion,
           charge.id,
@@ -296,13 +353,24 @@ export class StripeConversionsService {
     );
   }
 
-  /** One ledger adjustment of the affiliate's balance, keyed by the refund step (a repeat posts nothing). */
-  private async adjust(integration: StripeIntegration, conversion: Conversion, chargeId: string, step: string, amount: number, reason: string): Promise<void> {
+  /** One ledger adjustment of the affiliate's balance, in the refund's transaction, keyed by the refund step (a repeat posts nothing). */
+  private async adjust(
+    manager: EntityManager,
+    integration: StripeIntegration,
+    conversion: Conversion,
+    chargeId: string,
+    step: string,
+    amount: number,
+    reason: string,
+  ): Promise<void> {
     if (!conversion.affiliateId || amount === 0) return;
-    await this.adjustments.create(
-      { id: integration.advertiserId, role: 'advertiser', name: '', keyId: '' },
-      { id: derivedId('stripe-refund', integration.advertiserId, chargeId, step), affiliateId: conversion.affiliateId, currency: conversion.currency as string, amount, reason },
-    );
+    await this.adjustments.postIn(manager, integration.advertiserId, {
+      id: derivedId('stripe-refund', integration.advertiserId, chargeId, step),
+      affiliateId: conversion.affiliateId,
+      currency: conversion.currency as string,
+      amount,
+      reason,
+    });
   }
 }
 
