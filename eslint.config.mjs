@@ -31,6 +31,10 @@ const FEATURES = {
   payouts: ['conversions', 'ledger', 'principals'],
   billing: ['conversions', 'ledger', 'offers', 'principals'],
   reconciliation: ['billing', 'ledger', 'payouts'],
+  // Outgoing webhooks show conversions as their views do, and call out through the partner postbacks' sender.
+  webhooks: ['conversions', 'partner-postbacks'],
+  // An advertiser's own Stripe account: its sales record conversions, its refunds reverse them or adjust the ledger.
+  'stripe-conversions': ['conversions', 'ledger', 'offers'],
 };
 FEATURES.portal = Object.keys(FEATURES);
 

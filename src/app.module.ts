@@ -23,6 +23,8 @@ import { PartnerPostbacksModule } from './modules/partner-postbacks/partner-post
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
+import { StripeConversionsModule } from './modules/stripe-conversions/stripe-conversions.module';
 import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
 import { WorkersModule } from './queue/workers.module';
@@ -51,9 +53,11 @@ export class AppModule {
         LedgerModule,
         CommissionsModule,
         PartnerPostbacksModule,
+        WebhooksModule,
         StripeModule,
         PayoutsModule,
         BillingModule,
+        StripeConversionsModule,
         StatementsModule,
         ReportsModule,
         PortalModule,

@@ -17,6 +17,8 @@ import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
+import { WEBHOOK_ENTITIES } from './modules/webhooks/webhook.entities';
+import { STRIPE_INTEGRATION_ENTITIES } from './modules/stripe-conversions/stripe-integration.entities';
 
 export const ENTITIES = [
   Principal,
@@ -40,4 +42,6 @@ export const ENTITIES = [
   ...LEDGER_ENTITIES,
   ...REPORTS_ENTITIES,
   ...PORTAL_ENTITIES,
+  ...WEBHOOK_ENTITIES,
+  ...STRIPE_INTEGRATION_ENTITIES,
 ];

@@ -105,6 +105,18 @@ export const partnerPostbacksConfig = registerAs('partnerPostbacks', () => {
   };
 });
 
+export const webhooksConfig = registerAs('webhooks', () => {
+  const env = readEnvironment();
+  return {
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryMaxDelayMs: env.WEBHOOK_RETRY_MAX_DELAY_MS,
+    retryWindowMs: env.WEBHOOK_RETRY_WINDOW_MS,
+    // Private targets follow the partner postbacks' setting: one switch for every outgoing call.
+    allowPrivateNetworks: env.POSTBACK_ALLOW_PRIVATE_NETWORKS,
+  };
+});
+
 export const portalConfig = registerAs('portal', () => {
   const env = readEnvironment();
   return { smtpUrl: env.SMTP_URL, adminEmail: env.ADMIN_EMAIL, adminPassword: env.ADMIN_PASSWORD };
@@ -146,6 +158,7 @@ export type RetentionConfig = ReturnType<typeof retentionConfig>;
 export type TrackingConfig = ReturnType<typeof trackingConfig>;
 export type PartnerPostbacksConfig = ReturnType<typeof partnerPostbacksConfig>;
 export type PortalConfig = ReturnType<typeof portalConfig>;
+export type WebhooksConfig = ReturnType<typeof webhooksConfig>;
 export type RateLimitConfig = ReturnType<typeof rateLimitConfig>;
 
 export interface Config {
@@ -157,10 +170,22 @@ export interface Config {
   tracking: TrackingConfig;
   partnerPostbacks: PartnerPostbacksConfig;
   portal: PortalConfig;
+  webhooks: WebhooksConfig;
   rateLimit: RateLimitConfig;
 }
 
-export const allConfig = [appConfig, databaseConfig, redisConfig, retentionConfig, stripeConfig, trackingConfig, partnerPostbacksConfig, portalConfig, rateLimitConfig];
+export const allConfig = [
+  appConfig,
+  databaseConfig,
+  redisConfig,
+  retentionConfig,
+  stripeConfig,
+  trackingConfig,
+  partnerPostbacksConfig,
+  webhooksConfig,
+  portalConfig,
+  rateLimitConfig,
+];
 
 /** The environment for a child process this one starts (the demo, the benchmarks): ours plus overrides. */
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {

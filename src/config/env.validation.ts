@@ -173,6 +173,33 @@ export class EnvironmentVariables {
   @IsBoolean()
   POSTBACK_ALLOW_PRIVATE_NETWORKS = false;
 
+  /** How long an outgoing webhook endpoint may take to answer. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** An outgoing webhook's first retry delay; each further one doubles it, up to WEBHOOK_RETRY_MAX_DELAY_MS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  WEBHOOK_RETRY_BASE_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  WEBHOOK_RETRY_MAX_DELAY_MS = 3_600_000;
+
+  /** How long after its event an outgoing webhook is still retried (a day). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(7 * 86_400_000)
+  WEBHOOK_RETRY_WINDOW_MS = 86_400_000;
+
   @Transform(toBool)
   @IsBoolean()
   RUN_MIGRATIONS = true;

@@ -11,6 +11,7 @@ import { forEachWithProgress, ProgressBar } from '../common/cli/progress';
 import { formatMinorUnits } from '../common/money';
 import { childEnvironment, readEnvironment } from '../config/configuration';
 import { ApiClient, seededRandom } from './demo-client';
+import { showStripeSubscription } from './stripe-subscription';
 
 const WEBHOOK_SECRET = `whsec_demo_${randomBytes(12).toString('hex')}`;
 const ADMIN_KEY = `afx_adm_demo_${randomBytes(18).toString('base64url')}`;
@@ -283,6 +284,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   await writeFile(summary, await financeApi.download(`/v1/statements/summary/affiliates?from=${day}&to=${day}&format=csv`));
   files.push(summary);
 
+  await showStripeSubscription(api, admin, affiliates[1], () => settle(db, admin, stripe));
   await printFigures(db, clicks.length, conversions.length, reversed.length, invoices.data.length);
   await printReport(admin);
   say('\nStatements written:');

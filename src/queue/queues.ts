@@ -51,6 +51,10 @@ export const JOBS = {
   /** Repeatable: removes what is kept only for a while (README, "Retention"). */
   retention: 'retention',
   sendPartnerPostback: 'send-postback',
+  /** Turns an event into its webhook events and their deliveries (outgoing webhooks). */
+  dispatchWebhook: 'dispatch-webhook',
+  /** One call of one webhook endpoint with one event; a failure queues the next attempt. */
+  sendWebhook: 'send-webhook',
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',
   creditReversal: 'credit-reversal',

@@ -77,6 +77,7 @@ describe('conversions: the one-statement write', () => {
     expect(w.outbox).toEqual([
       { tx: w.conversion.tx, topic: 'conversion.recorded', payload: {} },
       { tx: w.conversion.tx, topic: 'postback.send', payload: { eventId: w.events[0].id } },
+      { tx: w.conversion.tx, topic: 'webhook.conversion', payload: { eventId: w.events[0].id } },
     ]);
     expect(w.keys).toEqual([{ conversion_id: result.conversion.id }]);
     expect(await reported(offer.id)).toEqual({ pending: 1, rejected: 0, revenue: 500 });
@@ -93,7 +94,7 @@ describe('conversions: the one-statement write', () => {
     const id = responses[0].body.id as string;
     const before = await writes(id);
     expect(before.events).toHaveLength(1);
-    expect(before.outbox.map((o: { topic: string }) => o.topic)).toEqual(['conversion.recorded', 'postback.send']);
+    expect(before.outbox.map((o: { topic: string }) => o.topic)).toEqual(['conversion.recorded', 'postback.send', 'webhook.conversion']);
 
     const repeat = await postback({ click_id: clickId, goal: 'lead', txn_id: txnId });
     expect(repeat.status).toBe(200);
@@ -146,6 +147,7 @@ describe('conversions: the one-statement write', () => {
     expect(w.outbox.map((o: { topic: string; tx: Date }) => [o.topic, o.tx.getTime() === w.conversion.tx.getTime()])).toEqual([
       ['conversion.recorded', true],
       ['postback.send', true],
+      ['webhook.conversion', true],
     ]);
     expect(await reported(offer.id)).toEqual({ pending: 2, rejected: 1, revenue: 1000 });
   });

@@ -84,7 +84,7 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       });
       expect(view.body.events).toEqual([expect.objectContaining({ fromStatus: null, toStatus: 'pending', actorType: 'postback' })]);
       const outbox = await t.dataSource.query(`SELECT topic FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [first.body.id]);
-      expect(outbox).toEqual([{ topic: 'conversion.recorded' }, { topic: 'postback.send' }]);
+      expect(outbox).toEqual([{ topic: 'conversion.recorded' }, { topic: 'postback.send' }, { topic: 'webhook.conversion' }]);
     });
 
     it('accepts POST with a JSON or a form body', async () => {
@@ -354,10 +354,13 @@ describe('conversions: postback, pixel, attribution, checks and lifecycle', () =
       expect(topics.map((r: { topic: string }) => r.topic)).toEqual([
         'conversion.recorded',
         'postback.send',
+        'webhook.conversion',
         'conversion.status_changed',
         'postback.send',
+        'webhook.conversion',
         'conversion.status_changed',
         'postback.send',
+        'webhook.conversion',
       ]);
 
       const rejectedId = await conversion();

@@ -122,6 +122,13 @@ describe('access control: every /v1 route × every role × own and foreign rows'
   /** An offer `role` may see when own, and may not when foreign (private: even affiliates cannot). */
   const visibleOffer = (whose: Whose) => (whose === 'own' ? offer(A) : offer(B, { visibility: 'private' }));
   const period = { from: '2026-01-01', to: '2026-02-01' };
+  /** A webhook endpoint of the role's principal on that side (staff, refused anyway, get the advertiser's). */
+  const webhookEndpoint = async (role: Role, whose: Whose) => {
+    const { adv, aff } = side(whose);
+    const owner = role === 'affiliate' ? aff : adv;
+    const body = { url: 'https://hooks.example/matrix', events: ['conversion.created'] };
+    return ok('webhook endpoint', n.t.http.post('/v1/webhook-endpoints').set(auth(owner.apiKey)).send(body)).then((e) => e.id as string);
+  };
 
   const MATRIX: Record<string, Entry> = {
     'GET /v1/me': { roles: ROLES, call: () => ({ path: '/v1/me' }) },
@@ -258,6 +265,33 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     'GET /v1/statements/summary/advertisers': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/statements/summary/advertisers', query: period }) },
     'GET /v1/reports/stats': { roles: ROLES, call: () => ({ path: '/v1/reports/stats', query: { groupBy: 'day,offer', ...period } }) },
     'POST /v1/reports/rebuild': { roles: ['admin'], call: () => ({ path: '/v1/reports/rebuild', body: period }) },
+    'POST /v1/webhook-endpoints': {
+      roles: ['advertiser', 'affiliate'],
+      call: () => ({ path: '/v1/webhook-endpoints', body: { url: 'https://hooks.example/matrix', events: ['conversion.created'] } }),
+    },
+    'GET /v1/webhook-endpoints': { roles: ['advertiser', 'affiliate'], call: () => ({ path: '/v1/webhook-endpoints' }) },
+    'GET /v1/webhook-endpoints/:id': {
+      roles: ['advertiser', 'affiliate'],
+      names: true,
+      call: async (role, w) => ({ path: `/v1/webhook-endpoints/${await webhookEndpoint(role, w)}` }),
+    },
+    'DELETE /v1/webhook-endpoints/:id': {
+      roles: ['advertiser', 'affiliate'],
+      names: true,
+      call: async (role, w) => ({ path: `/v1/webhook-endpoints/${await webhookEndpoint(role, w)}` }),
+    },
+    'GET /v1/webhook-endpoints/:id/deliveries': {
+      roles: ['advertiser', 'affiliate'],
+      names: true,
+      call: async (role, w) => ({ path: `/v1/webhook-endpoints/${await webhookEndpoint(role, w)}/deliveries` }),
+    },
+    'PUT /v1/integrations/stripe': {
+      roles: ['advertiser'],
+      names: true,
+      call: async (_r, w) => ({ path: '/v1/integrations/stripe', body: { offerId: await offer(side(w).adv), goal: 'sale', webhookSecret: 'whsec_matrix_0123456789' } }),
+    },
+    // 404 until the advertiser connected (the PUT above runs first).
+    'GET /v1/integrations/stripe': { roles: ['advertiser'], call: () => ({ path: '/v1/integrations/stripe' }), ok: [200, 404] },
   };
 
   beforeAll(async () => {

@@ -1,10 +1,14 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import dns from 'node:dns';
 import { AddressInfo, isIP } from 'node:net';
 
 export interface Received {
   url: string;
   at: number;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The request body as sent (outgoing webhooks POST one). */
+  body: string;
 }
 
 /** A scripted answer: 200 "OK", 500, no answer at all, or exactly this status, body and headers (after `delayMs`). */
@@ -19,19 +23,25 @@ export class PartnerPostbackReceiver {
 
   constructor() {
     this.server = createServer((req, res) => {
-      this.received.push({ url: req.url ?? '', at: Date.now() });
-      const behaviour = this.script.shift() ?? 'ok';
-      if (behaviour === 'hang') {
-        this.hanging.add(req);
-        return;
-      }
-      const { status, body, headers, delayMs } =
-        typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
-      setTimeout(() => {
-        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-        res.end(body ?? '');
-      }, delayMs ?? 0);
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.respond(req, res, Buffer.concat(chunks).toString('utf8')));
     });
+  }
+
+  private respond(req: IncomingMessage, res: ServerResponse, received: string): void {
+    this.received.push({ url: req.url ?? '', at: Date.now(), method: req.method ?? '', headers: req.headers, body: received });
+    const behaviour = this.script.shift() ?? 'ok';
+    if (behaviour === 'hang') {
+      this.hanging.add(req);
+      return;
+    }
+    const { status, body, headers, delayMs } =
+      typeof behaviour === 'object' ? behaviour : { status: behaviour === 'ok' ? 200 : 500, body: behaviour === 'ok' ? 'OK' : 'boom', headers: {}, delayMs: 0 };
+    setTimeout(() => {
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+      res.end(body ?? '');
+    }, delayMs ?? 0);
   }
 
   /** The next answers, in order; after the script runs out every call gets 200. */

@@ -14,10 +14,13 @@ export class StripeClient {
   private readonly instance: Stripe | null;
   private readonly webhookSecrets: Record<WebhookEndpoint, string | undefined>;
 
+  private readonly options: Stripe.StripeConfig;
+
   constructor(config: ConfigService<Config, true>) {
     const { secretKey, apiUrl, webhookSecret, connectWebhookSecret, timeoutMs, maxNetworkRetries } = config.get('stripe', { infer: true });
     this.webhookSecrets = { platform: webhookSecret, connect: connectWebhookSecret };
-    this.instance = secretKey ? new Stripe(secretKey, { ...hostOptions(apiUrl), maxNetworkRetries, timeout: timeoutMs, appInfo: { name: 'Afflux' } }) : null;
+    this.options = { ...hostOptions(apiUrl), maxNetworkRetries, timeout: timeoutMs, appInfo: { name: 'Afflux' } };
+    this.instance = secretKey ? new Stripe(secretKey, this.options) : null;
     if (!secretKey) this.logger.warn('STRIPE_SECRET_KEY is not set: payouts and invoices answer 503 until it is');
   }
 
@@ -29,6 +32,11 @@ export class StripeClient {
   get api(): Stripe {
     if (!this.instance) throw new ServiceUnavailableError('stripe_not_configured', 'Stripe is not configured: set STRIPE_SECRET_KEY');
     return this.instance;
+  }
+
+  /** The SDK with another account's key (an advertiser's own Stripe account), on the same base URL, timeout and retries. */
+  forKey(apiKey: string): Stripe {
+    return new Stripe(apiKey, this.options);
   }
 
   /**

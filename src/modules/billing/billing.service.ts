@@ -218,9 +218,23 @@ export class BillingService {
 
   private async recordIssued(invoice: Invoice, finalized: Stripe.Invoice): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      if (await invoicesRepository.markIssued(manager, invoice.id, finalized.id as string, finalized.hosted_invoice_url ?? null))
-        await invoicesRepository.countRunDone(manager, invoice.runId);
+      if (!(await invoicesRepository.markIssued(manager, invoice.id, finalized.id as string, finalized.hosted_invoice_url ?? null))) return;
+      await invoicesRepository.countRunDone(manager, invoice.runId);
+      // The advertiser's outgoing webhook (invoice.issued).
+      const data = {
+        id: invoice.id,
+        amount: invoice.amount,
+        currency: invoice.currency,
+        conversions: invoice.conversions,
+        periodFrom: invoice.periodFrom.toISOString(),
+        periodTo: invoice.periodTo.toISOString(),
+        status: 'open',
+        stripeInvoiceId: finalized.id,
+        hostedInvoiceUrl: finalized.hosted_invoice_url ?? null,
+      };
+      await this.outbox.enqueue(manager, 'webhook.dispatch', invoice.id, { principalId: invoice.advertiserId, type: 'invoice.issued', data });
     });
+    this.outbox.notify();
     this.logger.log(`invoice ${invoice.id} issued as ${finalized.id}: ${invoice.amount} ${invoice.currency} minor units`);
     // Results reversed while it was a draft are credited now that there is a Stripe invoice to credit.
     await this.settlement.creditReversals(invoice.id);

@@ -77,6 +77,8 @@ interface Written {
 }
 
 const DAY_MS = 86_400_000;
+/** The status changes that outgoing webhooks announce (conversion.approved, …); a payout's own moves are not among them. */
+const WEBHOOK_STATUSES: readonly ConversionStatus[] = ['approved', 'rejected', 'reversed'];
 /** The longest attribution window an offer may have: no conversion time is older. */
 const MAX_WINDOW_DAYS = 365;
 
@@ -243,7 +245,7 @@ export class ConversionsService {
           INSERT INTO outbox (topic, aggregate_id, payload)
           SELECT m.topic, i.id::text, CASE WHEN m.with_event THEN jsonb_build_object('eventId', e.id::text) ELSE '{}'::jsonb END
             FROM inserted i CROSS JOIN event e
-            CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true)) AS m (n, topic, with_event)
+            CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true), (3, 'webhook.conversion', true)) AS m (n, topic, with_event)
            WHERE i.status IN ('pending', 'approved')
            ORDER BY m.n)`,
       ],
@@ -324,6 +326,7 @@ export class ConversionsService {
     // A billed result that is reversed is credited on its invoice (billing).
     if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
+    if (WEBHOOK_STATUSES.includes(to)) await this.outbox.enqueue(manager, 'webhook.conversion', conversion.id, { eventId: event.id });
     return conversionsRepository.getOrFail(manager, conversion.id);
   }
 

@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
@@ -36,30 +36,15 @@ export class AdjustmentsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     const affiliateId = dto.affiliateId.toLowerCase();
     const id = dto.id?.toLowerCase() ?? null;
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([affiliateId, dto.currency, dto.amount, dto.reason]))
-      .digest('hex');
+    const requestHash = requestHashOf({ affiliateId, currency: dto.currency, amount: dto.amount, reason: dto.reason });
     const repeat = () => this.findRepeat(actor, id, idempotencyKey ?? null, requestHash);
     const earlier = await repeat();
     if (earlier) return { adjustment: earlier, created: false };
     if (!(await principalsRepository.exists(this.dataSource.manager, affiliateId, 'affiliate'))) throw LedgerError.affiliateNotFound();
 
-    const adjustment = await this.dataSource.transaction(async (manager) => {
-      // ON CONFLICT covers a concurrent twin (same id, or same actor and key): it waits for the
-      // first to commit and then writes nothing.
-      const [row]: { id: string }[] = await manager.query(
-        `INSERT INTO adjustments (id, affiliate_id, currency, amount, reason, idempotency_key, request_hash, created_by)
-         VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
-        [id, affiliateId, dto.currency, dto.amount, dto.reason, idempotencyKey ?? null, requestHash, actor.id],
-      );
-      if (!row) return null;
-      const available = await this.ledger.lockAffiliateAccounts(manager, [affiliateId], dto.currency);
-      const lines = adjustmentLines({ affiliateId, currency: dto.currency }, dto.amount, available.get(availableKey(affiliateId, dto.currency)) ?? 0);
-      await this.ledger.post(manager, { kind: LEDGER_KINDS.adjustment, causeType: 'adjustment', causeId: row.id, memo: dto.reason, createdBy: actor.id, lines });
-      const clawback = lines.filter((l) => l.account.type === 'affiliate_clawback').reduce((sum, l) => sum + l.amount, 0);
-      if (clawback) await manager.update(Adjustment, { id: row.id }, { clawback });
-      return manager.findOneByOrFail(Adjustment, { id: row.id });
-    });
+    const adjustment = await this.dataSource.transaction((manager) =>
+      this.postIn(manager, actor.id, { id, affiliateId, currency: dto.currency, amount: dto.amount, reason: dto.reason }, { idempotencyKey: idempotencyKey ?? null, requestHash }),
+    );
     if (!adjustment) {
       const twin = await repeat();
       if (!twin) throw new Error('adjustment vanished after a unique conflict');
@@ -67,6 +52,35 @@ export class AdjustmentsService {
     }
     this.logger.log(`adjustment ${adjustment.id}: ${adjustment.amount} ${adjustment.currency} for affiliate ${affiliateId} by ${actor.id}`);
     return { adjustment, created: true };
+  }
+
+  /**
+   * Records and posts one adjustment in the caller's transaction (after the caller's conversion
+   * locks: affiliate accounts come next in the lock order); null when its id or key was taken
+   * already, by a twin that committed first or this same adjustment earlier. `createdBy` is a
+   * principal: the actor, or what caused it (an advertiser's Stripe refund).
+   */
+  async postIn(
+    manager: EntityManager,
+    createdBy: string,
+    input: { id: string | null; affiliateId: string; currency: string; amount: number; reason: string },
+    key: { idempotencyKey: string | null; requestHash: string } = { idempotencyKey: null, requestHash: requestHashOf(input) },
+  ): Promise<Adjustment | null> {
+    const { id, affiliateId, currency, amount, reason } = input;
+    // ON CONFLICT covers a concurrent twin (same id, or same actor and key): it waits for the
+    // first to commit and then writes nothing.
+    const [row]: { id: string }[] = await manager.query(
+      `INSERT INTO adjustments (id, affiliate_id, currency, amount, reason, idempotency_key, request_hash, created_by)
+       VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+      [id, affiliateId, currency, amount, reason, key.idempotencyKey, key.requestHash, createdBy],
+    );
+    if (!row) return null;
+    const available = await this.ledger.lockAffiliateAccounts(manager, [affiliateId], currency);
+    const lines = adjustmentLines({ affiliateId, currency }, amount, available.get(availableKey(affiliateId, currency)) ?? 0);
+    await this.ledger.post(manager, { kind: LEDGER_KINDS.adjustment, causeType: 'adjustment', causeId: row.id, memo: reason, createdBy, lines });
+    const clawback = lines.filter((l) => l.account.type === 'affiliate_clawback').reduce((sum, l) => sum + l.amount, 0);
+    if (clawback) await manager.update(Adjustment, { id: row.id }, { clawback });
+    return manager.findOneByOrFail(Adjustment, { id: row.id });
   }
 
   async list(actor: AuthPrincipal, query: ListAdjustmentsQueryDto): Promise<Page<Adjustment>> {
@@ -99,6 +113,13 @@ export class AdjustmentsService {
     }
     return found;
   }
+}
+
+/** What a repeat of an adjustment must match: the same affiliate, currency, amount and reason. */
+function requestHashOf(a: { affiliateId: string; currency: string; amount: number; reason: string }): string {
+  return createHash('sha256')
+    .update(JSON.stringify([a.affiliateId, a.currency, a.amount, a.reason]))
+    .digest('hex');
 }
 
 function notFound(): AppError {

@@ -8,6 +8,6 @@ import { LedgerService } from './ledger.service';
 @Module({
   controllers: [LedgerController, AdjustmentsController],
   providers: [LedgerService, AdjustmentsService],
-  exports: [LedgerService],
+  exports: [LedgerService, AdjustmentsService],
 })
 export class LedgerModule {}

@@ -56,13 +56,26 @@ const AGENTS = {
   any: { 'http:': new http.Agent({ keepAlive: false }), 'https:': new https.Agent({ keepAlive: false }) },
 };
 
+/** What a call sends beyond its URL: GET with no body (postbacks), or a POST with a body and headers (webhooks). */
+export interface OutgoingRequest {
+  method: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+  userAgent: string;
+}
+
 /**
  * Calls `url` with GET and a timeout, refusing private targets unless allowed (an affiliate
  * must not be able to make our servers call our own network). Redirects are not followed: each
  * hop would be a new target. The answer's body is never read or kept; the status code is the
  * whole outcome, so the attempt log cannot become a way to read what a URL returns.
  */
-export async function sendGet(url: string, timeoutMs: number, allowPrivate: boolean): Promise<SendResult> {
+export function sendGet(url: string, timeoutMs: number, allowPrivate: boolean): Promise<SendResult> {
+  return send(url, timeoutMs, allowPrivate, { method: 'GET', userAgent: 'Afflux-Postback/1.0' });
+}
+
+/** `sendGet`'s rules (private targets refused, no redirects, the answer unread) for any request: the outgoing webhooks POST through it. */
+export async function send(url: string, timeoutMs: number, allowPrivate: boolean, outgoing: OutgoingRequest): Promise<SendResult> {
   const started = performance.now();
   const done = (statusCode: number | null, error: string | null): SendResult => ({
     statusCode,
@@ -76,7 +89,7 @@ export async function sendGet(url: string, timeoutMs: number, allowPrivate: bool
     // A literal address never reaches the resolver; the agent checks it too, this also covers ::/96.
     const literal = target.hostname.replace(/^\[|\]$/g, '');
     if (!allowPrivate && isIP(literal) && isPrivateAddress(literal)) return done(null, PRIVATE_TARGET);
-    const statusCode = await get(target, timeoutMs, AGENTS[allowPrivate ? 'any' : 'public'][target.protocol]);
+    const statusCode = await call(target, timeoutMs, AGENTS[allowPrivate ? 'any' : 'public'][target.protocol], outgoing);
     if (statusCode >= 200 && statusCode < 300) return done(statusCode, null);
     return done(statusCode, statusCode >= 300 && statusCode < 400 ? `HTTP ${statusCode} (redirects are not followed)` : `HTTP ${statusCode}`);
   } catch (error) {
@@ -90,16 +103,19 @@ export async function sendGet(url: string, timeoutMs: number, allowPrivate: bool
 class TimeoutError extends Error {}
 
 /** Resolves with the status code as soon as the headers arrive; the body is discarded unread. */
-function get(target: URL, timeoutMs: number, agent: http.Agent): Promise<number> {
+function call(target: URL, timeoutMs: number, agent: http.Agent, outgoing: OutgoingRequest): Promise<number> {
   return new Promise((resolve, reject) => {
     const client = target.protocol === 'https:' ? https : http;
-    const request = client.get(target, { agent, headers: { 'user-agent': 'Afflux-Postback/1.0' } }, (response) => {
+    const headers: Record<string, string | number> = { 'user-agent': outgoing.userAgent, ...outgoing.headers };
+    if (outgoing.body !== undefined) headers['content-length'] = Buffer.byteLength(outgoing.body);
+    const request = client.request(target, { method: outgoing.method, agent, headers }, (response) => {
       resolve(response.statusCode ?? 0);
       request.destroy();
     });
     const timer = setTimeout(() => request.destroy(new TimeoutError()), timeoutMs);
     request.on('close', () => clearTimeout(timer));
     request.on('error', reject);
+    request.end(outgoing.body);
   });
 }
 

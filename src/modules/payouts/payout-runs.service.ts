@@ -242,11 +242,12 @@ export class PayoutRunsService {
   /** Records the transfer; the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
     const reapplied = await this.dataSource.transaction(async (manager) => {
-      if (!(await payoutsRepository.markPaid(manager, payout.id, transferId))) return 0;
+      if (!(await payoutsRepository.markPaid(manager, payout.id, transferId))) return -1;
       await payoutsRepository.countRunDone(manager, payout.runId, payout.amount);
+      await this.announce(manager, { ...payout, status: 'paid', externalId: transferId, paidAt: new Date() }, 'payout.paid');
       return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
     });
-    if (reapplied) this.outbox.notify();
+    if (reapplied >= 0) this.outbox.notify();
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -273,8 +274,27 @@ export class PayoutRunsService {
     });
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutFailed', payoutId });
     await payoutsRepository.countRunFailed(manager, payout.runId);
+    await this.announce(manager, { ...payout, status: 'failed', failureCode: code.slice(0, 100), failureMessage: message.slice(0, 500) }, 'payout.failed');
     this.logger.warn(`payout ${payoutId} failed (${code}): the money is back in the affiliate's balance`);
     return true;
+  }
+
+  /** The affiliate's outgoing webhook (payout.paid, payout.failed), in the transaction that records the outcome. */
+  private announce(manager: EntityManager, payout: Payout, type: 'payout.paid' | 'payout.failed'): Promise<void> {
+    const data = {
+      id: payout.id,
+      runId: payout.runId,
+      amount: payout.amount,
+      currency: payout.currency,
+      clawbackNetted: payout.clawbackNetted,
+      status: payout.status,
+      rail: payout.rail,
+      transferId: payout.externalId,
+      paidAt: payout.paidAt?.toISOString() ?? null,
+      failureCode: payout.failureCode ?? null,
+      failureMessage: payout.failureMessage ?? null,
+    };
+    return this.outbox.enqueue(manager, 'webhook.dispatch', payout.id, { principalId: payout.affiliateId, type, data });
   }
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */

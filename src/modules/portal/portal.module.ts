@@ -9,6 +9,9 @@ import { PayoutsModule } from '../payouts/payouts.module';
 import { PartnerPostbacksModule } from '../partner-postbacks/partner-postbacks.module';
 import { StatementsModule } from '../statements/statements.module';
 import { TrackingModule } from '../tracking/tracking.module';
+import { StripeConversionsModule } from '../stripe-conversions/stripe-conversions.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
+import { StripeConnectionPortalController, WebhooksPortalController } from './connections/connections.controller';
 import { InviteMailer } from './auth/invite-mailer';
 import { LoginThrottleService } from './auth/login-throttle.service';
 import { SessionsService } from './auth/sessions.service';
@@ -45,9 +48,21 @@ import { PortalViews } from './web/portal-views';
     PayoutsModule,
     BillingModule,
     StatementsModule,
+    WebhooksModule,
+    StripeConversionsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
-  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
+  controllers: [
+    AssetsController,
+    AccountController,
+    AffiliateController,
+    AdvertiserController,
+    StripeConnectionPortalController,
+    WebhooksPortalController,
+    FinanceController,
+    AdminController,
+    SignInController,
+  ],
   providers: [
     PortalAssets,
     PortalViews,

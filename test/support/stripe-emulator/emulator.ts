@@ -17,6 +17,7 @@ import Stripe from 'stripe';
 import { EDGE_FAULTS, FaultSet, edgeFaultError, type ActiveFault, type FaultKind, type FaultSpec } from './faults';
 import { ApiError, Params, canonicalJson, decodeForm, errors, invalidRequest, parseJsonBody, readBody, sendJson, type FormObject, type Router } from './http';
 import { InvoiceAdjustments, type CreditNote } from './billing';
+import { MerchantSales, type CheckoutSession, type Refund } from './merchant';
 import { buildApiRouter, buildControlRouter, type ApiHandler, type ControlHandler } from './routes';
 import {
   StripeStore,
@@ -34,6 +35,7 @@ import { WebhookDispatcher, type DeliverOptions, type WebhookDelivery } from './
 
 export type { ActiveFault, FaultKind, FaultSpec } from './faults';
 export type { CreditNote } from './billing';
+export type { CheckoutSession, Charge, PromotionCode, Refund, Subscription } from './merchant';
 export type { Account, Customer, EmulatorEvent, Invoice, InvoiceItem, Transfer, TransferReversal } from './store';
 export type { WebhookDelivery } from './webhooks';
 
@@ -50,7 +52,7 @@ export interface StripeEmulatorOptions {
    */
   connectWebhookUrl?: string;
   connectWebhookSecret?: string;
-  /** When set, the only accepted API key; otherwise any `sk_test_…` key. */
+  /** When set, the only accepted API key; otherwise any `sk_test_…` or restricted `rk_test_…` key. */
   apiKey?: string;
   /** Event types delivered to the webhook URL (default `['*']`); all events are recorded regardless. */
   enabledEvents?: string[];
@@ -116,6 +118,8 @@ export class StripeEmulator {
   readonly webhookSecret: string;
   private readonly store = new StripeStore(Stripe.API_VERSION);
   private readonly adjustments = new InvoiceAdjustments(this.store);
+  /** The account's own sales (an advertiser's Stripe): sessions, subscriptions, charges, refunds. */
+  readonly sales = new MerchantSales(this.store);
   private readonly webhooks: WebhookDispatcher;
   private readonly connectWebhooks: WebhookDispatcher;
   private readonly faultSet = new FaultSet();
@@ -136,7 +140,7 @@ export class StripeEmulator {
       event.pending_webhooks = dispatcher.wants(event.type) ? 1 : 0;
       void dispatcher.enqueue(event);
     };
-    this.api = buildApiRouter(this.store, this.adjustments);
+    this.api = buildApiRouter(this.store, this.adjustments, this.sales);
     this.control = buildControlRouter(this);
   }
 
@@ -289,6 +293,20 @@ export class StripeEmulator {
   /** Marks an open invoice uncollectible (emits `invoice.marked_uncollectible`). */
   markInvoiceUncollectible(invoiceId: string): Invoice {
     return this.adjustments.markUncollectible(invoiceId);
+  }
+
+  /** The customer pays a Checkout Session: `checkout.session.completed` (and a subscription's first paid invoice). */
+  completeCheckoutSession(id: string): CheckoutSession {
+    return this.store.withRequest({ id: newId('req'), idempotency_key: null }, () => this.sales.completeSession(id));
+  }
+
+  /** A subscription's next period is paid: `invoice.paid` with `billing_reason: subscription_cycle`. */
+  renewSubscription(id: string): Invoice {
+    return this.sales.renewSubscription(id) as unknown as Invoice;
+  }
+
+  refund(input: { charge?: string; payment_intent?: string; amount?: number }): Refund {
+    return this.sales.refund(input);
   }
 
   creditNotes(): CreditNote[] {
@@ -487,7 +505,7 @@ export class StripeEmulator {
         "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
       );
     }
-    const valid = this.options.apiKey !== undefined ? key === this.options.apiKey : /^sk_test_\w+$/.test(key);
+    const valid = this.options.apiKey !== undefined ? key === this.options.apiKey : /^(sk|rk)_test_\w+$/.test(key);
     if (!valid) throw invalidRequest(401, `Invalid API Key provided: ${maskKey(key)}`);
     return key;
   }

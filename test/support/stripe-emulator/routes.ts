@@ -5,6 +5,7 @@
  */
 import type { StripeEmulator } from './emulator';
 import { addBillingRoutes, InvoiceAdjustments } from './billing';
+import { addMerchantRoutes, MerchantSales } from './merchant';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { Params, Router, invalidRequest } from './http';
 import type { ListOptions, Patch, StripeStore } from './store';
@@ -184,7 +185,7 @@ function patchOf(p: Params, fields: readonly string[]): Patch {
   };
 }
 
-export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdjustments(store)): Router<ApiHandler> {
+export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdjustments(store), sales = new MerchantSales(store)): Router<ApiHandler> {
   const router = new Router<ApiHandler>();
   /** Registers a handler that first rejects parameters outside `known`. */
   const route = (method: string, pattern: string, known: readonly string[], handler: ApiHandler) =>
@@ -300,6 +301,8 @@ export function buildApiRouter(store: StripeStore, adjustments = new InvoiceAdju
   route('POST', '/v1/invoices/:id/pay', KNOWN.invoicePay, ({ path }) => store.payInvoice(path.id));
   // -- credit notes, void, uncollectible, delete: billing.ts
   addBillingRoutes(route, adjustments, listOptions);
+  // -- a merchant's sales (promotion codes, Checkout Sessions, refunds): merchant.ts
+  addMerchantRoutes(route, sales);
 
   // -- events
   route('GET', '/v1/events', KNOWN.eventList, ({ params: p }) => store.listEvents({ type: p.string('type') }, listOptions(p)));

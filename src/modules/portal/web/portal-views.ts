@@ -29,6 +29,7 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/affiliate/payouts', label: 'Payouts' },
     { href: '/portal/affiliate/statements', label: 'Statements' },
     { href: '/portal/affiliate/postbacks', label: 'Postbacks' },
+    { href: '/portal/webhooks', label: 'Webhooks' },
   ],
   advertiser: [
     { href: '/portal/advertiser', label: 'Stats' },
@@ -38,6 +39,8 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/advertiser/conversions', label: 'Conversions' },
     { href: '/portal/advertiser/integration', label: 'Integration' },
     { href: '/portal/advertiser/invoices', label: 'Invoices' },
+    { href: '/portal/advertiser/stripe', label: 'Stripe' },
+    { href: '/portal/webhooks', label: 'Webhooks' },
   ],
   finance: FINANCE_NAV,
   admin: [{ href: '/portal/admin', label: 'Partners' }, ...FINANCE_NAV],
