@@ -5,7 +5,7 @@ import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { createAdvertiser, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { StripeEmulator } from '../support/stripe-emulator/emulator';
-import { expectAccessible, launch, screenshot, signInAs, visit } from './browser';
+import { DESKTOP, expectAccessible, launch, screenshot, signInAs, visit } from './browser';
 import { addUser, PASSWORD, uniqueEmail } from './portal-fixtures';
 
 const WEBHOOK_SECRET = 'whsec_test_portal_browser_0123456789';
@@ -33,12 +33,38 @@ describe('the portal in a browser', () => {
     await drainQueues(t);
   }
 
-  async function openPage(options: { timezoneId?: string } = {}): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: options.timezoneId ?? 'UTC', acceptDownloads: true });
+  /** A page whose confirmation dialogs are answered as `dialogs.accept` says, their questions kept in `dialogs.seen`. */
+  async function openPage(options: { timezoneId?: string } = {}): Promise<{ context: BrowserContext; page: Page; dialogs: { accept: boolean; seen: string[] } }> {
+    const context = await browser.newContext({ viewport: DESKTOP, timezoneId: options.timezoneId ?? 'UTC', acceptDownloads: true });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    page.on('dialog', (dialog) => void dialog.accept());
-    return { context, page };
+    const dialogs = { accept: true, seen: [] as string[] };
+    page.on('dialog', (dialog) => {
+      dialogs.seen.push(dialog.message());
+      void (dialogs.accept ? dialog.accept() : dialog.dismiss());
+    });
+    return { context, page, dialogs };
+  }
+
+  /** Clicks a button that moves money, first declining its confirmation (nothing may change), then accepting it. */
+  async function confirmDeclinedThenAccepted(
+    page: Page,
+    dialogs: { accept: boolean; seen: string[] },
+    click: () => Promise<unknown>,
+    unchanged: () => Promise<unknown>,
+  ): Promise<string> {
+    const before = await unchanged();
+    const url = page.url();
+    dialogs.accept = false;
+    dialogs.seen.length = 0;
+    await click();
+    await page.waitForTimeout(300);
+    expect(dialogs.seen).toHaveLength(1);
+    expect(page.url()).toBe(url);
+    expect(await unchanged()).toEqual(before);
+    dialogs.accept = true;
+    dialogs.seen.length = 0;
+    return url;
   }
 
   beforeAll(async () => {
@@ -160,7 +186,7 @@ describe('the portal in a browser', () => {
   });
 
   it('an advertiser edits a payout rule and approves a conversion', async () => {
-    const { context, page } = await openPage({ timezoneId: 'America/New_York' });
+    const { context, page, dialogs } = await openPage({ timezoneId: 'America/New_York' });
     await signInAs(page, t.baseUrl, people.advertiser);
     await visit(page, t.baseUrl, '/portal/advertiser/offers');
     await Promise.all([page.waitForURL(`**/offers/${offer.id}`), page.getByRole('link', { name: 'Acme Tents – Summer Sale' }).click()]);
@@ -175,9 +201,27 @@ describe('the portal in a browser', () => {
     await screenshot(page, 'advertiser-offer');
 
     await visit(page, t.baseUrl, '/portal/advertiser/conversions');
+    // A pending conversion can be approved or rejected, not reversed (nothing was paid to reverse).
+    const histRow = page.locator('tr', { hasText: `HIST-3-${stamp}` });
+    expect(await histRow.getByRole('button', { name: /^Reverse/ }).count()).toBe(0);
+    // Rejecting asks for the reason the affiliate will read, then for a confirmation.
+    await histRow.getByText('Reject…').click();
+    await histRow.getByLabel('Reason for the affiliate').fill('Order cancelled by the customer');
+    const status = async () => (await t.dataSource.query(`SELECT status FROM conversions WHERE txn_id = $1`, [`HIST-3-${stamp}`]))[0].status;
+    await confirmDeclinedThenAccepted(page, dialogs, () => histRow.getByRole('button', { name: `Reject conversion HIST-3-${stamp}` }).click(), status);
+    await Promise.all([
+      page.waitForURL((url) => url.searchParams.get('notice') === 'rejected'),
+      histRow.getByRole('button', { name: `Reject conversion HIST-3-${stamp}` }).click(),
+    ]);
+    expect(dialogs.seen).toEqual([expect.stringContaining('Reject')]);
+    const [rejected] = await t.dataSource.query(`SELECT status, reason FROM conversions WHERE txn_id = $1`, [`HIST-3-${stamp}`]);
+    expect(rejected).toEqual({ status: 'rejected', reason: 'Order cancelled by the customer' });
+    await expectAccessible(page);
     const row = page.locator('tr', { hasText: txnId });
+    dialogs.seen.length = 0;
     await row.getByRole('button', { name: `Approve conversion ${txnId}`, exact: true }).click();
     await page.locator('tr.updated', { hasText: 'Approved' }).waitFor();
+    expect(dialogs.seen).toEqual([expect.stringContaining('Approve')]);
     await expectAccessible(page);
     await drainQueues(t);
     const [conversion] = await t.dataSource.query(`SELECT status FROM conversions WHERE txn_id = $1`, [txnId]);
@@ -200,17 +244,21 @@ describe('the portal in a browser', () => {
   });
 
   it('finance previews and runs a payout through Stripe and downloads a statement', async () => {
-    const { context, page } = await openPage();
+    const { context, page, dialogs } = await openPage();
     await signInAs(page, t.baseUrl, people.finance);
     await visit(page, t.baseUrl, '/portal/finance');
     await page.getByLabel('Currency').selectOption('USD');
+    // Every button that moves money asks first; declined, nothing happens.
+    const runs = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM payout_runs`))[0].n;
+    await confirmDeclinedThenAccepted(page, dialogs, () => page.getByRole('button', { name: 'Start payout run' }).click(), runs);
     await Promise.all([page.waitForURL('**/payout-runs/**'), page.getByRole('button', { name: 'Preview (dry run)' }).click()]);
     await expectAccessible(page);
     expect(await page.locator('tr', { hasText: affiliate.company }).textContent()).toContain('$12.00');
     expect(stripe.transfers()).toHaveLength(0);
 
-    const preview = page.url();
+    const preview = await confirmDeclinedThenAccepted(page, dialogs, () => page.getByRole('button', { name: 'Start payout run' }).click(), runs);
     await Promise.all([page.waitForURL((url) => url.href !== preview), page.getByRole('button', { name: 'Start payout run' }).click()]);
+    expect(dialogs.seen).toEqual([expect.stringContaining('Pay these affiliates')]);
     await page.getByText(/^Completed /).waitFor({ timeout: 30_000 });
     await expectAccessible(page);
     const transferRow = page.locator('#run-progress tr', { hasText: affiliate.company });
@@ -219,6 +267,8 @@ describe('the portal in a browser', () => {
     await screenshot(page, 'finance-payout');
 
     await visit(page, t.baseUrl, '/portal/finance/invoices');
+    const invoiceRuns = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM invoice_runs`))[0].n;
+    await confirmDeclinedThenAccepted(page, dialogs, () => page.getByRole('button', { name: 'Run billing' }).click(), invoiceRuns);
     await visit(page, t.baseUrl, '/portal/finance/statements');
     await page.getByLabel('Affiliate').selectOption({ label: `${affiliate.company} (${affiliate.email})` });
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);

@@ -1,8 +1,8 @@
 import { INVOICE_STATUSES } from '../../billing/billing.entities';
-import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
-import { ValidationError } from '../../../common/errors';
+import { AppError, ValidationError } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { Config } from '../../../config/configuration';
 import { AccountsService } from '../../accounts/accounts.service';
@@ -23,7 +23,7 @@ import { countPerDay, moneyPerDay } from '../web/chart';
 import { DisplayNames } from '../web/display-names';
 import { str, toDto, tryForm } from '../web/forms';
 import { ListFilters } from '../web/list-filters';
-import { isHtmx, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
+import { isHtmx, Me, PortalContext, PortalRequest, safeReturn, withNotice } from '../web/portal-request';
 import { oneOf } from '../web/one-of.pipe';
 import { PortalController } from '../web/portal-controller';
 import { PortalViews } from '../web/portal-views';
@@ -186,7 +186,11 @@ export class AdvertiserController {
     });
   }
 
-  /** Approve, reject or reverse; with htmx the row is swapped in place, otherwise the list is shown again. */
+  /**
+   * Approve, reject or reverse; with htmx the row is swapped in place, otherwise the list is shown
+   * again. Rejecting and reversing take the reason the affiliate reads; a pending conversion is
+   * rejected, never reversed (nothing was earned yet to take back).
+   */
   @Post('conversions/:id/:action')
   async moveConversion(
     @Me() me: PortalContext,
@@ -196,21 +200,22 @@ export class AdvertiserController {
     @Param('action', oneOf('approve', 'reject', 'reverse')) action: keyof typeof CONVERSION_ACTIONS,
     @Body() body: Form,
   ) {
-    const conversion = await this.conversions.transition(
-      id,
-      CONVERSION_ACTIONS[action],
-      { type: 'principal', id: me.principalId },
-      str(body, 'reason').slice(0, 500) || null,
-      me.actor,
-    );
-    if (!isHtmx(request)) return this.views.redirect(request, reply, safeReturn(body.back, '/portal/advertiser/conversions'));
+    const reason = str(body, 'reason').slice(0, 500);
+    if (action !== 'approve' && !reason)
+      throw new ValidationError([{ field: 'reason', message: 'Give the reason the affiliate will read.' }], 'Give the reason the affiliate will read.');
+    if (action === 'reverse' && (await this.conversions.get(id, me.actor)).conversion.status === 'pending') {
+      throw new AppError('conversion_pending', HttpStatus.CONFLICT, 'A pending conversion is rejected, not reversed: nothing was earned yet to take back.');
+    }
+    const conversion = await this.conversions.transition(id, CONVERSION_ACTIONS[action], { type: 'principal', id: me.principalId }, reason || null, me.actor);
+    const back = safeReturn(body.back, '/portal/advertiser/conversions');
+    if (!isHtmx(request)) return this.views.redirect(request, reply, withNotice(back, CONVERSION_ACTIONS[action]));
     const [offerNames, affiliateNames] = await Promise.all([this.names.offers([conversion.offerId]), this.names.principals([conversion.affiliateId])]);
     return this.views.page(request, reply, me, 'advertiser/conversion-row', {
       c: conversion,
       offerNames,
       affiliateNames,
       can: canTransition,
-      back: safeReturn(body.back, '/portal/advertiser/conversions'),
+      back,
       updated: true,
     });
   }

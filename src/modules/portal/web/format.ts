@@ -25,6 +25,16 @@ export function formatMoney(amount: number | null | undefined, currency: string 
   return format.format(formatMinorUnits(amount, currency) as Intl.StringNumericLiteral);
 }
 
+/**
+ * What a conversion earned (commission) or costs: nothing for a rejected or unattributed one,
+ * whatever amount its rules had computed (a conversion in the wrong currency keeps the figure
+ * it would have earned, but moves no money).
+ */
+export function formatEarned(amount: number | null | undefined, conversion: { status: string; currency: string | null }): string {
+  if (conversion.status === 'rejected' || conversion.status === 'unattributed') return '—';
+  return formatMoney(amount, conversion.currency);
+}
+
 /** A decimal string for an input field: 1050 USD → "10.50". */
 export function moneyInput(amount: number | null | undefined, currency: string): string {
   return amount === null || amount === undefined ? '' : formatMinorUnits(amount, currency);

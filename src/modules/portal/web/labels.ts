@@ -39,6 +39,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   requested: 'Request sent. The advertiser will review it.',
   approved: 'Approved.',
   rejected: 'Rejected.',
+  reversed: 'Reversed.',
   revoked: 'Revoked.',
   suspended: 'Suspended.',
   activated: 'Activated.',

@@ -3,7 +3,7 @@ import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../accounts/principal.entity';
 import { FieldErrors, errorFor } from './forms';
-import { bpsToPercent, formatDateTime, formatMoney, formatRule, moneyInput } from './format';
+import { bpsToPercent, formatDateTime, formatEarned, formatMoney, formatRule, moneyInput } from './format';
 import { label, NOTICES, reasonText } from './labels';
 import { PortalAssets, VIEWS_DIR } from './portal-assets';
 import { isHtmx, PortalContext } from './portal-request';
@@ -80,6 +80,7 @@ export class PortalViews {
       err: (errors: FieldErrors | undefined, name: string) => errorFor(errors, name),
       fmt: {
         money: formatMoney,
+        earned: formatEarned,
         moneyInput,
         rule: formatRule,
         percent: bpsToPercent,
