@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, Page } from 'playwright-core';
+import { AccountsService } from '../../src/modules/accounts/accounts.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { createAdvertiser, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -23,6 +24,8 @@ describe('the portal in a browser', () => {
   let browser: Browser;
   let advertiser: PrincipalHandle;
   let offer: OfferHandle;
+  let finance: PrincipalHandle;
+  let usdClickId = '';
   let people: { admin: string; advertiser: string; finance: string };
   const affiliate = { company: 'Trailhead Reviews', name: 'Tess Walker', email: uniqueEmail('tess') };
   const stamp = Date.now().toString(36).toUpperCase();
@@ -77,7 +80,6 @@ describe('the portal in a browser', () => {
     });
     stripe.setWebhookUrl(`${t.baseUrl}/webhooks/stripe`);
     browser = await launch();
-    let finance: PrincipalHandle;
     [advertiser, finance] = await Promise.all([createAdvertiser(t, 'Acme Outdoor'), createFinanceUser(t, 'Network Finance')]);
     offer = await createOffer(t, advertiser, {
       name: 'Acme Tents – Summer Sale',
@@ -140,6 +142,7 @@ describe('the portal in a browser', () => {
     const click = await fetch(`${t.baseUrl}/c/${code}?sub1=june`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (browser test)' } });
     expect(click.status).toBe(302);
     const clickId = new URL(click.headers.get('location') as string).searchParams.get('cid') as string;
+    usdClickId = clickId;
     const postback = await fetch(`${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(clickId)}&goal=lead&txn_id=${txnId}`);
     expect(postback.status).toBe(201);
     // A few earlier results, spread over the past days, so the chart has a shape (demo data: dates moved back in SQL).
@@ -279,6 +282,93 @@ describe('the portal in a browser', () => {
     await context.close();
   });
 
+  it('reports: each role sees the numbers of /v1/reports/stats, grouped as picked, sorted, charted per currency, as CSV', async () => {
+    // A second currency: a euro offer of the same advertiser, a click and a sale on it through the affiliate's own link.
+    const [{ id: affiliateId }] = await t.dataSource.query(`SELECT id FROM principals WHERE email = $1 AND role = 'affiliate'`, [affiliate.email]);
+    const { key: affiliateKey } = await t.app.get(AccountsService).createApiKey({ id: affiliateId, role: 'affiliate' } as never, undefined, 'reports test');
+    const euroOffer = await createOffer(t, advertiser, { name: 'Acme Kayaks – Euro shop', currency: 'EUR' });
+    const link = await fetch(`${t.baseUrl}/v1/links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${affiliateKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ offerId: euroOffer.id, channel: 'social', sub1: 'eu-kayak' }),
+    });
+    expect(link.status).toBe(201);
+    const { code } = (await link.json()) as { code: string };
+    const euroClick = await fetch(`${t.baseUrl}/c/${code}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (browser test)' } });
+    const euroClickId = new URL(euroClick.headers.get('location') as string).searchParams.get('cid') as string;
+    const sale = await fetch(
+      `${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(euroClickId)}&goal=sale&txn_id=EUR-${stamp}&amount=200.00&currency=EUR`,
+    );
+    expect(sale.status).toBe(201);
+    await drainQueues(t);
+
+    const people3 = [
+      { role: 'advertiser', email: people.advertiser, key: advertiser.apiKey },
+      { role: 'affiliate', email: affiliate.email, key: affiliateKey },
+      { role: 'finance', email: people.finance, key: finance.apiKey },
+    ];
+    for (const person of people3) {
+      const { context, page } = await openPage();
+      await signInAs(page, t.baseUrl, person.email);
+      const timeZone = (await page.locator('.page-footer strong').textContent()) as string;
+      const to = new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date());
+      const from = new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
+      for (const groupBy of person.role === 'affiliate' ? ['sub1', 'channel', 'offer', 'day'] : ['offer', 'channel', 'affiliate', 'country']) {
+        const measure = person.role === 'affiliate' ? 'payout' : 'revenue';
+        await visit(page, t.baseUrl, `/portal/reports?from=${from}&to=${to}&groupBy=${groupBy}&measure=${measure}`);
+        const res = await fetch(`${t.baseUrl}/v1/reports/stats?from=${from}&to=${to}&timezone=${encodeURIComponent(timeZone)}&groupBy=${groupBy}`, {
+          headers: { authorization: `Bearer ${person.key}` },
+        });
+        expect(res.status).toBe(200);
+        const api = (await res.json()) as { data: Record<string, unknown>[]; totals: Record<string, unknown> & { byCurrency: Record<string, unknown>[] } };
+        expect(api.data.length).toBeGreaterThan(0);
+        // The KPI row: counts and rates over all currencies, money per currency.
+        const kpis = await page
+          .locator('[data-kpi]')
+          .evaluateAll((els) => els.map((el) => [el.getAttribute('data-kpi'), el.getAttribute('data-currency'), el.getAttribute('data-value')]));
+        expect(kpis.length).toBeGreaterThan(5);
+        for (const [key, currency, value] of kpis) {
+          const source = currency ? api.totals.byCurrency.find((r) => r.currency === currency) : api.totals;
+          expect([groupBy, key, currency, value]).toEqual([groupBy, key, currency, source?.[key as string] === null ? '' : String(source?.[key as string])]);
+        }
+        expect(await page.locator('[data-kpi="clicks"]:not([data-currency]) .tile-value').textContent()).toBe((api.totals.clicks as number).toLocaleString('en-US'));
+        // The table: one row per group and currency, every figure the API's.
+        const key = groupBy === 'offer' ? 'offerId' : groupBy === 'affiliate' ? 'affiliateId' : groupBy;
+        const rows = await page.locator('#report-table tbody tr').evaluateAll((trs) =>
+          trs.map((tr) => ({
+            group: tr.getAttribute('data-group'),
+            currency: tr.getAttribute('data-currency'),
+            figures: Object.fromEntries([...tr.querySelectorAll('td[data-measure]')].map((td) => [td.getAttribute('data-measure'), td.getAttribute('data-value')])),
+          })),
+        );
+        expect(rows).toHaveLength(api.data.length);
+        for (const row of rows) {
+          const match = api.data.find((r) => (r[key] ?? '') === row.group && r.currency === row.currency);
+          expect(match).toBeDefined();
+          for (const [measureKey, value] of Object.entries(row.figures))
+            expect([groupBy, row.group, measureKey, value]).toEqual([groupBy, row.group, measureKey, match?.[measureKey] === null ? '' : String(match?.[measureKey])]);
+        }
+        // Money is charted with one axis per currency (the euro offer and the dollar offer).
+        if (groupBy === 'offer') expect(await page.locator('#report-chart').getAttribute('data-axes')).toBe('EUR,USD');
+      }
+      // Sorting by a column, and the same rows as CSV.
+      await page.getByRole('link', { name: 'Clicks', exact: true }).click();
+      await page.waitForURL((url) => url.searchParams.get('sort') === 'clicks');
+      const clicks = (await page.locator('#report-table tbody td[data-measure="clicks"]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-value'))))) as number[];
+      expect(clicks).toEqual([...clicks].sort((a, b) => b - a));
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+      const csv = readFileSync(await download.path(), 'utf8')
+        .trim()
+        .split('\r\n');
+      expect(csv).toHaveLength(clicks.length + 1);
+      expect(csv[0]).toContain('clicks');
+      await visit(page, t.baseUrl, `/portal/reports?from=${from}&to=${to}&groupBy=${person.role === 'affiliate' ? 'sub1' : 'offer'}&measure=clicks`);
+      await page.locator('#report-chart canvas').first().waitFor();
+      await screenshot(page, `reports-${person.role}`);
+      await context.close();
+    }
+  });
+
   afterAll(() => {
     // The README shows one screenshot per role (committed under docs/screenshots).
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -286,6 +376,9 @@ describe('the portal in a browser', () => {
       ['affiliate', 'affiliate'],
       ['advertiser', 'advertiser'],
       ['finance-payout', 'finance'],
+      ['reports-advertiser', 'reports-advertiser'],
+      ['reports-affiliate', 'reports-affiliate'],
+      ['reports-finance', 'reports-finance'],
     ]) {
       try {
         copyFileSync(join(__dirname, '..', 'artifacts', `${from}.png`), join(SCREENSHOTS, `${to}.png`));

@@ -6,6 +6,7 @@ import { ConversionsModule } from '../conversions/conversions.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { OffersModule } from '../offers/offers.module';
 import { PayoutsModule } from '../payouts/payouts.module';
+import { ReportsModule } from '../reports/reports.module';
 import { PostbacksModule } from '../postbacks/postbacks.module';
 import { StatementsModule } from '../statements/statements.module';
 import { TrackingModule } from '../tracking/tracking.module';
@@ -19,6 +20,7 @@ import { AdminController } from './admin/admin.controller';
 import { AdvertiserController } from './advertiser/advertiser.controller';
 import { AffiliateController } from './affiliate/affiliate.controller';
 import { FinanceController } from './finance/finance.controller';
+import { ReportsPageController } from './reports/reports-page.controller';
 import { PORTAL_ENTITIES } from './portal.entities';
 import { DisplayNames } from './web/display-names';
 import { ListFilters } from './web/list-filters';
@@ -44,9 +46,10 @@ import { PortalViews } from './web/portal-views';
     PayoutsModule,
     BillingModule,
     StatementsModule,
+    ReportsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
-  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
+  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, ReportsPageController, SignInController],
   providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
 })
 export class PortalModule {}

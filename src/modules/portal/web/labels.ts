@@ -23,9 +23,13 @@ export function reasonText(code: string | null | undefined): string {
   return REASONS[code] ?? code.replace(/_/g, ' ');
 }
 
-/** snake_case values as labels: "approval_required" → "Approval required". */
+/** Values that are abbreviations, written as people write them. */
+const ABBREVIATIONS: Readonly<Record<string, string>> = { seo: 'SEO', sem: 'SEM', api: 'API', csv: 'CSV', pdf: 'PDF' };
+
+/** snake_case values as labels: "approval_required" → "Approval required", "seo" → "SEO". */
 export function label(value: string | null | undefined): string {
   if (!value) return '—';
+  if (ABBREVIATIONS[value]) return ABBREVIATIONS[value];
   const text = value.replace(/_/g, ' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

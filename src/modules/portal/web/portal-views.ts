@@ -13,15 +13,19 @@ interface NavItem {
   label: string;
 }
 
+const REPORTS: NavItem = { href: '/portal/reports', label: 'Reports' };
+
 const FINANCE_NAV: NavItem[] = [
   { href: '/portal/finance', label: 'Payouts' },
   { href: '/portal/finance/invoices', label: 'Invoices' },
   { href: '/portal/finance/statements', label: 'Statements' },
+  REPORTS,
 ];
 
 const NAV: Record<Role, NavItem[]> = {
   affiliate: [
     { href: '/portal/affiliate', label: 'Earnings' },
+    REPORTS,
     { href: '/portal/affiliate/offers', label: 'Offers' },
     { href: '/portal/affiliate/links', label: 'Links' },
     { href: '/portal/affiliate/coupons', label: 'Coupons' },
@@ -32,6 +36,7 @@ const NAV: Record<Role, NavItem[]> = {
   ],
   advertiser: [
     { href: '/portal/advertiser', label: 'Stats' },
+    REPORTS,
     { href: '/portal/advertiser/offers', label: 'Offers' },
     { href: '/portal/advertiser/applications', label: 'Applications' },
     { href: '/portal/advertiser/coupons', label: 'Coupons' },
