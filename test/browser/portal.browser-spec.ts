@@ -286,6 +286,30 @@ describe('the portal in a browser', () => {
     // A second currency: a euro offer of the same advertiser, a click and a sale on it through the affiliate's own link.
     const [{ id: affiliateId }] = await t.dataSource.query(`SELECT id FROM principals WHERE email = $1 AND role = 'affiliate'`, [affiliate.email]);
     const { key: affiliateKey } = await t.app.get(AccountsService).createApiKey({ id: affiliateId, role: 'affiliate' } as never, undefined, 'reports test');
+    // A postback in euros on the dollar offer is rejected: the affiliate sees no commission, the advertiser no empty euro totals.
+    const mismatch = await fetch(
+      `${t.baseUrl}/postback?token=${advertiser.postbackToken}&click_id=${encodeURIComponent(usdClickId)}&goal=sale&txn_id=MISMATCH-${stamp}&amount=99.00&currency=EUR`,
+    );
+    expect(mismatch.status).toBe(201);
+    await drainQueues(t);
+    const [mismatched] = await t.dataSource.query(`SELECT status, reason FROM conversions WHERE txn_id = $1`, [`MISMATCH-${stamp}`]);
+    expect(mismatched).toEqual({ status: 'rejected', reason: 'currency_mismatch' });
+    {
+      const { context, page } = await openPage();
+      await signInAs(page, t.baseUrl, affiliate.email);
+      await visit(page, t.baseUrl, '/portal/affiliate/conversions');
+      const cells = await page
+        .locator('tr', { hasText: `MISMATCH-${stamp}` })
+        .locator('td')
+        .allTextContents();
+      expect(cells[5]).toBe('—');
+      await context.close();
+      const other = await openPage();
+      await signInAs(other.page, t.baseUrl, people.advertiser);
+      await visit(other.page, t.baseUrl, '/portal/advertiser');
+      expect(await other.page.locator('section[aria-label="EUR totals"]').count()).toBe(0);
+      await other.context.close();
+    }
     const euroOffer = await createOffer(t, advertiser, { name: 'Acme Kayaks – Euro shop', currency: 'EUR' });
     const link = await fetch(`${t.baseUrl}/v1/links`, {
       method: 'POST',

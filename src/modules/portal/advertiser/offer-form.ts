@@ -195,7 +195,8 @@ export function formFromBody(body: Record<string, unknown>, currency: string): O
   };
 }
 
-const whole = (value: string): number | string | undefined => (value === '' ? undefined : /^\d{1,12}$/.test(value) ? Number(value) : value);
+/** A whole number as typed, negative ones included (so "-5" is told it is below the minimum, not that it is not a number); other text as it is, for the DTO to name. */
+const whole = (value: string): number | string | undefined => (value === '' ? undefined : /^-?\d{1,12}$/.test(value) ? Number(value) : value);
 
 /**
  * The offer DTO the API takes, from the editor's strings: money in the offer's currency to minor

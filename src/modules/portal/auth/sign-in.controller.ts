@@ -1,8 +1,9 @@
 import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, invalidField, RateLimitedError } from '../../../common/errors';
+import { AppError, RateLimitedError } from '../../../common/errors';
 import { RateLimiter } from '../../throttling/rate-limiter.service';
-import { str, tryForm } from '../web/forms';
+import { checkFields, str, tryForm } from '../web/forms';
+import { passwordProblem } from './passwords';
 import { PortalCookies } from '../web/portal-cookies';
 import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
 import { PortalController } from '../web/portal-controller';
@@ -10,6 +11,8 @@ import { HOME, PortalViews } from '../web/portal-views';
 import { TIME_ZONES } from '../web/format';
 import { SessionsService } from './sessions.service';
 import { SignInRefused, UsersService } from './users.service';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Form = Record<string, unknown>;
 
@@ -26,8 +29,10 @@ export class SignInController {
 
   @Get()
   @Anonymous()
-  home(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
-    return reply.redirect(request.portal ? HOME[request.portal.role] : '/portal/login', 303);
+  home(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Query('notice') notice?: string) {
+    // A notice for the home page (welcome after an invitation) goes along to the role's home.
+    const keep = typeof notice === 'string' && /^\w{1,40}$/.test(notice) ? `?notice=${notice}` : '';
+    return reply.redirect(request.portal ? HOME[request.portal.role] + keep : '/portal/login', 303);
   }
 
   @Get('login')
@@ -94,8 +99,13 @@ export class SignInController {
       timeZone: str(body, 'timeZone') || 'UTC',
     };
     const problem = await tryForm(async () => {
-      if (!input.company) throw invalidField('company', 'is required');
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) throw invalidField('email', 'must be an email address');
+      // Every field's problem at once, not one per attempt.
+      checkFields({
+        company: !input.company && 'is required',
+        name: !input.name && 'is required',
+        email: !EMAIL.test(input.email) && 'must be an email address',
+        password: passwordProblem(typeof body.password === 'string' ? body.password : '', input.email),
+      });
       const user = await this.users.signUpAffiliate({ ...input, password: typeof body.password === 'string' ? body.password : '' });
       await this.signInAs(request, reply, user.id);
     });

@@ -2,6 +2,7 @@ import type { Role } from '../../accounts/principal.entity';
 import type { StatsRowView, StatsView } from '../../reports/dto/reports.dto';
 import { currencyExponent, formatMinorUnits } from '../../../common/money';
 import type { ChartData } from '../web/chart';
+import { csvCell } from '../web/conversions-csv';
 import { addDays, daysBetween, formatMoney } from '../web/format';
 
 /** What a report is grouped by in the portal (the API's dimensions a person picks from). */
@@ -169,11 +170,6 @@ export function measurePerDay(from: string, to: string, stats: StatsView, measur
 export function perUnit(value: number, currency: string): string {
   const digits = currencyExponent(currency);
   return (value / 10 ** digits).toFixed(digits + 2);
-}
-
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\n\r]/.test(text) || /^[=+\-@]/.test(text) ? `"${(/^[=+\-@]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"` : text;
 }
 
 /** The report's rows as CSV: the group's name, its id where it has one, the currency, then the role's measures as the API answers them (money as decimals). */

@@ -47,13 +47,11 @@ export class ReportsPageController {
       })),
       byCurrency: totals.byCurrency.map((row) => ({
         currency: row.currency,
-        figures: measures
-          .filter(isMoney)
-          .map((m) => ({
-            measure: m,
-            value: row[m.key] as number | null,
-            change: previous ? change(row[m.key] as number, previousByCurrency.get(row.currency)?.[m.key] as number) : null,
-          })),
+        figures: measures.filter(isMoney).map((m) => ({
+          measure: m,
+          value: row[m.key] as number | null,
+          change: previous ? change(row[m.key] as number, previousByCurrency.get(row.currency)?.[m.key] as number) : null,
+        })),
       })),
     };
     return this.views.page(request, reply, me, 'reports/report', {

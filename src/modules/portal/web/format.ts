@@ -68,6 +68,13 @@ export function formatDateTime(at: Date | string | null | undefined, timeZone: s
   return format.format(new Date(at));
 }
 
+/** A period [from, to) as the days it covers in a zone: its end is exclusive, so the last day is the one before `to`. */
+export function formatPeriod(from: Date | string, to: Date | string, timeZone: string): string {
+  const first = dayIn(new Date(from), timeZone);
+  const last = dayIn(new Date(new Date(to).getTime() - 1), timeZone);
+  return first === last ? first : `${first} – ${last}`;
+}
+
 /** The calendar day of an instant in a zone, as YYYY-MM-DD. */
 export function dayIn(at: Date, timeZone: string): string {
   const format = cached(`day:${timeZone}`, () => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));

@@ -3,7 +3,7 @@ import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../accounts/principal.entity';
 import { FieldErrors, errorFor } from './forms';
-import { bpsToPercent, formatDateTime, formatEarned, formatMoney, formatRule, moneyInput } from './format';
+import { bpsToPercent, formatDateTime, formatEarned, formatPeriod, formatMoney, formatRule, moneyInput } from './format';
 import { label, NOTICES, reasonText } from './labels';
 import { PortalAssets, VIEWS_DIR } from './portal-assets';
 import { isHtmx, PortalContext } from './portal-request';
@@ -90,6 +90,7 @@ export class PortalViews {
         rule: formatRule,
         percent: bpsToPercent,
         time: (at: Date | string | null | undefined) => formatDateTime(at, timeZone),
+        period: (from: Date | string, to: Date | string) => formatPeriod(from, to, timeZone),
         label,
         reason: reasonText,
         query,
