@@ -107,6 +107,55 @@ describe('the portal, as people use it', () => {
     expect(lines.slice(1).every((l) => l.includes(',rejected,'))).toBe(true);
   });
 
+  it('previews earnings on the offer form, shows affiliates their threshold and next payout, and lets advertisers download invoice PDFs', async () => {
+    const preview = await people.advertiser.agent.post('/portal/advertiser/offers').type('form').send({
+      _csrf: people.advertiser.csrf,
+      _action: 'preview',
+      name: 'Preview',
+      currency: 'EUR',
+      'goals.0.key': 'sale',
+      'goals.0.revenue.type': 'percent',
+      'goals.0.revenue.value': '15',
+      'goals.0.payout.type': 'percent',
+      'goals.0.payout.value': '10',
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.text).toMatch(/On a €100\.00 sale the affiliate earns <strong>€10\.00<\/strong>; you pay <strong>€15\.00<\/strong> \(the network keeps €5\.00\)/);
+    expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM offers WHERE name = 'Preview'`))[0].n).toBe(0);
+
+    const payouts = await people.affiliate.agent.get('/portal/affiliate/payouts').expect(200);
+    expect(payouts.text).toContain('Next payout');
+    expect(payouts.text).toMatch(/Threshold|payout threshold is/);
+
+    // An invoice of the advertiser (written as a billing run writes it), as a PDF; another advertiser's is a 404.
+    const [{ id: runId }] = await t.dataSource.query(
+      `INSERT INTO invoice_runs (period_from, period_to, status, requested_by) VALUES (now() - interval '31 days', now() - interval '1 day', 'completed', $1) RETURNING id`,
+      [cast.finance.id],
+    );
+    {
+      const [{ id }] = await t.dataSource.query(
+        `INSERT INTO invoices (run_id, advertiser_id, currency, period_from, period_to, amount, conversions, status, lines)
+         VALUES ($1, $2, 'USD', now() - interval '31 days', now() - interval '1 day', 4500, 3, 'open', $3) RETURNING id`,
+        [runId, cast.advertiser.id, JSON.stringify([{ offerId: '00000000-0000-4000-8000-000000000001', offerName: 'Tents', goal: 'sale', conversions: 3, amount: 4500 }])],
+      );
+      const pdf = await people.advertiser.agent
+        .get(`/portal/advertiser/invoices/${id}/pdf`)
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        });
+      expect(pdf.status).toBe(200);
+      expect(pdf.headers['content-type']).toBe('application/pdf');
+      expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
+      const list = await people.advertiser.agent.get('/portal/advertiser/invoices').query({ from: '2000-01-01' }).expect(200);
+      expect(list.text).toContain(`/portal/advertiser/invoices/${id}/pdf`);
+      const otherAdvertiser = await signIn(t, (await addUser(t, cast.otherAdvertiser.id, uniqueEmail('other-adv'))).email);
+      expect((await otherAdvertiser.agent.get(`/portal/advertiser/invoices/${id}/pdf`)).status).toBe(404);
+    }
+  });
+
   it('says what is wrong in words, for every field at once, and never echoes an invalid currency into labels', async () => {
     const { agent, csrf } = people.advertiser;
     const res = await agent.post('/portal/advertiser/offers').type('form').send({

@@ -6,6 +6,7 @@ import { AppError, ValidationError } from '../../../common/errors';
 import { CURRENCY_CODES, isCurrency } from '../../../common/money';
 import { UUID_PATTERN } from '../../../common/validation/validators';
 import { conversionsCsv } from '../web/conversions-csv';
+import { renderInvoicePdf } from '../web/invoice-pdf';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { Config } from '../../../config/configuration';
 import { AccountsService } from '../../accounts/accounts.service';
@@ -30,7 +31,7 @@ import { isHtmx, Me, PortalContext, PortalRequest, safeReturn, withNotice } from
 import { oneOf } from '../web/one-of.pipe';
 import { PortalController } from '../web/portal-controller';
 import { PortalViews } from '../web/portal-views';
-import { blankOfferForm, COUNT_CAPS, dtoFromForm, formFromBody, formFromOffer, OfferForm, ruleOptions } from './offer-form';
+import { blankOfferForm, COUNT_CAPS, dtoFromForm, earningsPreview, formFromBody, formFromOffer, OfferForm, ruleOptions } from './offer-form';
 
 type Form = Record<string, unknown>;
 
@@ -340,6 +341,17 @@ export class AdvertiserController {
     return this.views.page(request, reply, me, 'advertiser/invoices', { title: 'Invoices', page, list, statuses: INVOICE_STATUSES });
   }
 
+  /** The invoice as a PDF to download (another advertiser's id is a 404). */
+  @Get('invoices/:id/pdf')
+  async invoicePdf(@Me() me: PortalContext, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
+    const invoice = await this.billing.get(me.actor, id);
+    return reply
+      .type('application/pdf')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="invoice-${invoice.stripeInvoiceId ?? invoice.id.slice(0, 8)}.pdf"`)
+      .send(renderInvoicePdf(invoice, me.principalName, me.timeZone));
+  }
+
   /** The offers service shows an advertiser its own offers only: another's id is a 404. */
   private async ownOffer(me: PortalContext, id: string): Promise<OfferView> {
     return toOfferView(await this.offers.getVisible(me.actor, id), me.actor);
@@ -373,6 +385,7 @@ export class AdvertiserController {
         title: offer ? offer.name : 'New offer',
         offer,
         form,
+        previews: await earningsPreview(form, offer?.currency ?? (isCurrency(form.currency) ? form.currency : 'USD')),
         problem,
         partners,
         statuses: OFFER_STATUSES,
