@@ -14,6 +14,7 @@ import { ExactBilling1765400000000 } from './1765400000000-ExactBilling';
 import { PostbackDeliveries1765500000000 } from './1765500000000-PostbackDeliveries';
 import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInviteRevocation';
 import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
+import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswordResets';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   PostbackDeliveries1765500000000,
   PortalInviteRevocation1765600000000,
   PayoutRails1765720000000,
+  PortalPasswordResets1765850000000,
 ];

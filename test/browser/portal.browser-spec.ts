@@ -6,7 +6,7 @@ import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { createAdvertiser, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
 import { StripeEmulator } from '../support/stripe-emulator/emulator';
-import { DESKTOP, expectAccessible, launch, screenshot, signInAs, visit } from './browser';
+import { DESKTOP, PHONE, expectAccessible, launch, screenshot, signInAs, visit } from './browser';
 import { addUser, PASSWORD, uniqueEmail } from './portal-fixtures';
 
 const WEBHOOK_SECRET = 'whsec_test_portal_browser_0123456789';
@@ -391,6 +391,9 @@ describe('the portal in a browser', () => {
       await visit(page, t.baseUrl, `/portal/reports?from=${from}&to=${to}&groupBy=${person.role === 'affiliate' ? 'sub1' : 'offer'}&measure=clicks`);
       await page.locator('#report-chart canvas').first().waitFor();
       await screenshot(page, `reports-${person.role}`);
+      await page.setViewportSize(PHONE);
+      await page.waitForTimeout(200);
+      await screenshot(page, `reports-${person.role}-phone`);
       await context.close();
     }
   });
@@ -405,6 +408,7 @@ describe('the portal in a browser', () => {
       ['reports-advertiser', 'reports-advertiser'],
       ['reports-affiliate', 'reports-affiliate'],
       ['reports-finance', 'reports-finance'],
+      ['reports-advertiser-phone', 'reports-advertiser-phone'],
     ]) {
       try {
         copyFileSync(join(__dirname, '..', 'artifacts', `${from}.png`), join(SCREENSHOTS, `${to}.png`));

@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { InviteMailer } from '../../src/modules/portal/auth/invite-mailer';
 import { addUser, csrfOf, signIn, SignedInAgent, uniqueEmail } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
@@ -154,6 +156,47 @@ describe('the portal, as people use it', () => {
       const otherAdvertiser = await signIn(t, (await addUser(t, cast.otherAdvertiser.id, uniqueEmail('other-adv'))).email);
       expect((await otherAdvertiser.agent.get(`/portal/advertiser/invoices/${id}/pdf`)).status).toBe(404);
     }
+  });
+
+  it('forgot password: mails a one-time link (same answer for unknown addresses), sets the new password, signs out everywhere', async () => {
+    const sent: { to: string; text: string }[] = [];
+    const { email } = await addUser(t, cast.affiliate.id, uniqueEmail('forgetful'));
+    // Mail goes to a list instead of an SMTP server (the SMTP_URL transport is nodemailer's).
+    Object.assign(t.app.get(InviteMailer), { transport: { sendMail: async (mail: { to: string; text: string }) => void sent.push(mail) } });
+    const before = await signIn(t, email);
+    const agent = request.agent(t.app.getHttpServer());
+    const ask = async (address: string) => {
+      const form = await agent.get('/portal/forgot').expect(200);
+      return agent
+        .post('/portal/forgot')
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), email: address })
+        .expect(200);
+    };
+    const unknown = await ask(uniqueEmail('nobody'));
+    expect(unknown.text).toContain('Check your mail');
+    expect(sent).toHaveLength(0);
+    const known = await ask(email.toUpperCase());
+    expect(known.text).toContain('Check your mail');
+    expect(sent.map((m) => m.to)).toEqual([email]);
+    const link = /http:\/\/afflux\.test(\/portal\/reset\/[\w-]{43})/.exec(sent[0].text)?.[1] as string;
+    expect(link).toBeDefined();
+    const page = await agent.get(link).expect(200);
+    const weak = await agent
+      .post(link)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), password: 'short' })
+      .expect(422);
+    expect(weak.text).toMatch(/field-error">[A-Z]/);
+    const done = await agent
+      .post(link)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), password: 'a brand new long password' })
+      .expect(303);
+    expect(done.headers.location).toBe('/portal/login?notice=password_reset');
+    expect((await before.agent.get('/portal/affiliate')).status).toBe(303);
+    await signIn(t, email, 'a brand new long password');
+    expect((await agent.get(link)).status).toBe(404);
   });
 
   it('says what is wrong in words, for every field at once, and never echoes an invalid currency into labels', async () => {

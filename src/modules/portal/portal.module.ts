@@ -12,6 +12,7 @@ import { StatementsModule } from '../statements/statements.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { InviteMailer } from './auth/invite-mailer';
 import { LoginThrottleService } from './auth/login-throttle.service';
+import { PasswordResetsService } from './auth/password-resets.service';
 import { SessionsService } from './auth/sessions.service';
 import { SignInController } from './auth/sign-in.controller';
 import { UsersService } from './auth/users.service';
@@ -50,6 +51,18 @@ import { PortalViews } from './web/portal-views';
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
   controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, ReportsPageController, SignInController],
-  providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
+  providers: [
+    PortalAssets,
+    PortalViews,
+    PortalCookies,
+    SessionsService,
+    LoginThrottleService,
+    InviteMailer,
+    PasswordResetsService,
+    UsersService,
+    ListFilters,
+    DisplayNames,
+    StatementDownloads,
+  ],
 })
 export class PortalModule {}

@@ -1,7 +1,5 @@
 import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import { AppError, invalidField } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { AccountsService } from '../../accounts/accounts.service';
@@ -31,7 +29,6 @@ export class AdminController {
     private readonly accounts: AccountsService,
     private readonly users: UsersService,
     private readonly redis: RedisService,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   @Get()
@@ -39,10 +36,9 @@ export class AdminController {
     const role: Role = typeof query.role === 'string' && (ROLES as readonly string[]).includes(query.role) ? (query.role as Role) : 'affiliate';
     const status = typeof query.status === 'string' && (PRINCIPAL_STATUSES as readonly string[]).includes(query.status) ? (query.status as PrincipalStatus) : undefined;
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
-    const [page, [{ n: pendingCount }]] = await Promise.all([
-      this.accounts.pagePrincipals(role, status, { cursor, limit: 50 }),
-      this.dataSource.query(`SELECT count(*)::int AS n FROM principals WHERE role = 'affiliate' AND status = 'pending'`) as Promise<{ n: number }[]>,
-    ]);
+    // Applicants waiting are few (they are approved or turned away): counted from the list.
+    const [page, pending] = await Promise.all([this.accounts.pagePrincipals(role, status, { cursor, limit: 50 }), this.accounts.listPrincipals('affiliate', 'pending')]);
+    const pendingCount = pending.length;
     return this.views.page(request, reply, me, 'admin/principals', { title: 'Partners', page, role, status, cursor, roles: ROLES, pendingCount });
   }
 

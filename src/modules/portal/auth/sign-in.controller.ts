@@ -2,7 +2,8 @@ import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { AppError, RateLimitedError } from '../../../common/errors';
 import { RateLimiter } from '../../throttling/rate-limiter.service';
-import { checkFields, str, tryForm } from '../web/forms';
+import { checkFields, humanMessage, str, tryForm } from '../web/forms';
+import { PasswordResetsService } from './password-resets.service';
 import { passwordProblem } from './passwords';
 import { PortalCookies } from '../web/portal-cookies';
 import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
@@ -25,6 +26,7 @@ export class SignInController {
     private readonly views: PortalViews,
     private readonly cookies: PortalCookies,
     private readonly limits: RateLimiter,
+    private readonly resets: PasswordResetsService,
   ) {}
 
   @Get()
@@ -139,6 +141,44 @@ export class SignInController {
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: input, problem }, 422);
   }
 
+  @Get('forgot')
+  @Anonymous()
+  forgotPage(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
+    return this.anonymousPage(request, reply, 'forgot', { title: 'Forgot your password?', values: {} });
+  }
+
+  /** Mails a reset link when the address has an account; the answer is the same either way. */
+  @Post('forgot')
+  @Anonymous()
+  async forgot(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-forgot:${request.ip}`);
+    const email = str(body, 'email');
+    if (!EMAIL.test(email)) {
+      const problem = { fields: { email: 'An email address, such as name@example.com.' }, message: 'Please correct the marked fields.' };
+      return this.anonymousPage(request, reply, 'forgot', { title: 'Forgot your password?', values: { email }, problem }, 422);
+    }
+    await this.resets.request(email);
+    return this.anonymousPage(request, reply, 'forgot', { title: 'Check your mail', values: {}, sent: email });
+  }
+
+  @Get('reset/:token')
+  @Anonymous()
+  async resetPage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string) {
+    if (!(await this.resets.open(token))) return this.invalidReset(request, reply);
+    return this.anonymousPage(request, reply, 'reset', { title: 'Choose a new password', token, values: {} });
+  }
+
+  @Post('reset/:token')
+  @Anonymous()
+  async reset(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-reset:${request.ip}`);
+    const { problem, done } = await this.resets.complete(token, typeof body.password === 'string' ? body.password : '');
+    if (done) return reply.redirect('/portal/login?notice=password_reset', 303);
+    if (!problem) return this.invalidReset(request, reply);
+    const formProblem = { fields: { password: humanMessage('password', problem) }, message: 'Please correct the marked fields.' };
+    return this.anonymousPage(request, reply, 'reset', { title: 'Choose a new password', token, values: {}, problem: formProblem }, 422);
+  }
+
   @Get('pending')
   @AllowPending()
   pending(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Me() me: PortalContext) {
@@ -161,6 +201,16 @@ export class SignInController {
   private async signInAs(request: PortalRequest, reply: FastifyReply, userId: string): Promise<void> {
     const { token, maxAgeSeconds } = await this.sessions.create(userId, request.ip, request.headers['user-agent'] ?? null);
     this.cookies.startSession(reply, token, maxAgeSeconds);
+  }
+
+  private invalidReset(request: PortalRequest, reply: FastifyReply) {
+    return this.anonymousPage(
+      request,
+      reply,
+      'error',
+      { title: 'Link not valid', message: 'This password link was already used or has expired. Ask for a new one from the sign-in page.' },
+      404,
+    );
   }
 
   /** 410 for a link an admin took back (it existed, and will not work again), 404 for anything else. */

@@ -50,6 +50,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   disabled: 'Disabled.',
   signed_out_elsewhere: 'You are signed out on every other browser.',
   password_changed: 'Password changed. Other browsers were signed out.',
+  password_reset: 'Your new password is set. Sign in with it.',
   welcome: 'Welcome to Afflux.',
   onboarding_done: 'Stripe onboarding finished. Payouts start once Stripe confirms your account.',
   onboarding_refresh: 'The Stripe onboarding link expired. Start again below.',
