@@ -161,6 +161,12 @@ describe('the portal in a browser', () => {
     await page.locator('#commissions-chart canvas').first().waitFor();
     await visit(page, t.baseUrl, '/portal/affiliate/conversions');
     expect(await page.locator('tr', { hasText: txnId }).textContent()).toContain('$12.00');
+    // The user menu closes with Escape, and the focus goes back to its toggle.
+    await page.locator('.user-menu summary').click();
+    expect(await page.locator('.user-menu').getAttribute('open')).not.toBeNull();
+    await page.keyboard.press('Escape');
+    expect(await page.locator('.user-menu').getAttribute('open')).toBeNull();
+    expect(await page.evaluate('document.activeElement && document.activeElement.tagName')).toBe('SUMMARY');
     for (const path of [
       '/portal/affiliate/links',
       '/portal/affiliate/coupons',
