@@ -16,6 +16,7 @@ import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInvit
 import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
+import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswordResets';
 import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks';
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
 
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   PayoutRails1765720000000,
   ConversionCustomersAndHolds1765800000000,
   ConversionCustomerIndex1765800000100,
+  PortalPasswordResets1765850000000,
   OutgoingWebhooks1765880000000,
   StripeConversions1765880000100,
 ];

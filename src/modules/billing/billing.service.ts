@@ -88,6 +88,13 @@ export class BillingService {
     return run;
   }
 
+  /** One invoice as `actor` may see it: an advertiser only its own (another's id is not found, as an unknown one). */
+  async get(actor: AuthPrincipal, id: string): Promise<Invoice> {
+    const invoice = await this.dataSource.getRepository(Invoice).findOneBy({ id, ...(actor.role === 'advertiser' ? { advertiserId: actor.id } : {}) });
+    if (!invoice) throw new AppError('invoice_not_found', HttpStatus.NOT_FOUND, 'Invoice not found');
+    return invoice;
+  }
+
   list(actor: AuthPrincipal, query: ListInvoicesQueryDto): Promise<Page<Invoice>> {
     const qb = invoicesRepository.listQuery(this.dataSource.manager);
     const advertiserId = actor.role === 'advertiser' ? actor.id : query.advertiserId;

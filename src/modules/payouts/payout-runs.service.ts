@@ -80,6 +80,17 @@ export class PayoutRunsService {
     return run;
   }
 
+  /** Who is due a payout in the currency now, and how much (what a run started now would pay), without recording anything. */
+  async due(currency: string): Promise<PayoutPreviewItem[]> {
+    const eligible = await this.eligible(this.dataSource.manager, currency);
+    return eligible.map(({ affiliateId, amount, clawbackNetted }) => ({ affiliateId, amount, clawbackNetted }));
+  }
+
+  /** The latest runs (live and previews), newest first, for finance's overview. */
+  listRuns(limit: number): Promise<PayoutRun[]> {
+    return this.dataSource.getRepository(PayoutRun).find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+
   async get(id: string): Promise<PayoutRun> {
     const run = await payoutsRepository.findRun(this.dataSource.manager, id);
     if (!run) throw PayoutsError.runNotFound();

@@ -104,5 +104,27 @@ export class PortalInvite {
   revokedAt: Date | null;
 }
 
+/** A "forgot your password" link mailed to a person: stored hashed, used once, good for an hour. */
+@Entity('portal_password_resets')
+export class PortalPasswordReset {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  userId: string;
+
+  @Column({ type: 'bytea', select: false })
+  tokenHash: Buffer;
+
+  @CreatedAtColumn()
+  createdAt: Date;
+
+  @Column({ type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  usedAt: Date | null;
+}
+
 /** The portal feature's entities, registered with the data source. */
-export const PORTAL_ENTITIES: Function[] = [PortalUser, PortalSession, PortalInvite];
+export const PORTAL_ENTITIES: Function[] = [PortalUser, PortalSession, PortalInvite, PortalPasswordReset];

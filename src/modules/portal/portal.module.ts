@@ -7,6 +7,7 @@ import { LedgerModule } from '../ledger/ledger.module';
 import { OffersModule } from '../offers/offers.module';
 import { PayoutsModule } from '../payouts/payouts.module';
 import { PartnerPostbacksModule } from '../partner-postbacks/partner-postbacks.module';
+import { ReportsModule } from '../reports/reports.module';
 import { StatementsModule } from '../statements/statements.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { StripeConversionsModule } from '../stripe-conversions/stripe-conversions.module';
@@ -14,6 +15,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { StripeConnectionPortalController, WebhooksPortalController } from './connections/connections.controller';
 import { InviteMailer } from './auth/invite-mailer';
 import { LoginThrottleService } from './auth/login-throttle.service';
+import { PasswordResetsService } from './auth/password-resets.service';
 import { SessionsService } from './auth/sessions.service';
 import { SessionRetention } from './auth/session-retention';
 import { SignInController } from './auth/sign-in.controller';
@@ -23,6 +25,7 @@ import { AdminController } from './admin/admin.controller';
 import { AdvertiserController } from './advertiser/advertiser.controller';
 import { AffiliateController } from './affiliate/affiliate.controller';
 import { FinanceController } from './finance/finance.controller';
+import { ReportsPageController } from './reports/reports-page.controller';
 import { PORTAL_ENTITIES } from './portal.entities';
 import { DisplayNames } from './web/display-names';
 import { ListFilters } from './web/list-filters';
@@ -50,6 +53,7 @@ import { PortalViews } from './web/portal-views';
     StatementsModule,
     WebhooksModule,
     StripeConversionsModule,
+    ReportsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
   controllers: [
@@ -61,6 +65,7 @@ import { PortalViews } from './web/portal-views';
     WebhooksPortalController,
     FinanceController,
     AdminController,
+    ReportsPageController,
     SignInController,
   ],
   providers: [
@@ -71,6 +76,7 @@ import { PortalViews } from './web/portal-views';
     SessionRetention,
     LoginThrottleService,
     InviteMailer,
+    PasswordResetsService,
     UsersService,
     ListFilters,
     DisplayNames,

@@ -13,6 +13,6 @@ import { RollupsService } from './rollups';
   imports: [StatementsModule],
   controllers: [ReportsController],
   providers: [ReportsService, RollupsService],
-  exports: [RollupsService],
+  exports: [RollupsService, ReportsService],
 })
 export class ReportsModule {}

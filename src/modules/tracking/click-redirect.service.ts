@@ -10,6 +10,7 @@ import { ClickBuffer } from './click-buffer';
 import { linkIdBytes } from './click-id';
 import { ClickIdService } from './click-id.service';
 import { clickClient, clickSubIds } from './click-request';
+import { linkProblemPage, wantsPage } from './link-problem-page';
 import { LINK_CODE_PATTERN, LinksService, ResolvedLink } from './links.service';
 import { TrackingError } from './tracking.errors';
 
@@ -68,7 +69,13 @@ export class ClickRedirectService {
     } catch (error) {
       const { status, body } = toErrorBody(error, String(request.id));
       if (status >= 500) this.logger.error({ err: error, requestId: request.id, msg: 'click redirect failed' });
-      if (!reply.sent) void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+      if (reply.sent) {
+        /* nothing more to say */
+      } else if (status < 500 && wantsPage(request.headers.accept)) {
+        void reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(linkProblemPage(status));
+      } else {
+        void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+      }
     }
     this.recordRequest(reply.statusCode, reply.elapsedTime);
   }

@@ -5,6 +5,7 @@ import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { PrincipalsService } from '../../principals/principals.service';
 import { CreatePrincipalDto } from '../../principals/dto/principals.dto';
 import { PRINCIPAL_STATUSES, PrincipalStatus, Role, ROLES } from '../../principals/principal.entity';
+import { RedisService } from '../../../queue/redis.service';
 import { UsersService } from '../auth/users.service';
 import { str, toDto, tryForm } from '../web/forms';
 import { Me, PortalContext, PortalRequest } from '../web/portal-request';
@@ -15,6 +16,9 @@ import { PortalViews } from '../web/portal-views';
 type Form = Record<string, unknown>;
 type Q = Record<string, unknown>;
 
+/** How long the first API key of a new partner stays on its "created" page. */
+const CREATED_TTL_S = 15 * 60;
+
 const AFFILIATE_STATUS = { approve: 'active', suspend: 'suspended', reactivate: 'active' } as const;
 
 /** The operator's side: principals and their people, approvals of pending affiliates, suspensions. */
@@ -24,6 +28,7 @@ export class AdminController {
     private readonly views: PortalViews,
     private readonly principalsService: PrincipalsService,
     private readonly users: UsersService,
+    private readonly redis: RedisService,
   ) {}
 
   @Get()
@@ -31,8 +36,13 @@ export class AdminController {
     const role: Role = typeof query.role === 'string' && (ROLES as readonly string[]).includes(query.role) ? (query.role as Role) : 'affiliate';
     const status = typeof query.status === 'string' && (PRINCIPAL_STATUSES as readonly string[]).includes(query.status) ? (query.status as PrincipalStatus) : undefined;
     const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
-    const page = await this.principalsService.pagePrincipals(role, status, { cursor, limit: 50 });
-    return this.views.page(request, reply, me, 'admin/principals', { title: 'Partners', page, role, status, cursor, roles: ROLES });
+    // Applicants waiting are few (they are approved or turned away): counted from the list.
+    const [page, pending] = await Promise.all([
+      this.principalsService.pagePrincipals(role, status, { cursor, limit: 50 }),
+      this.principalsService.listPrincipals('affiliate', 'pending'),
+    ]);
+    const pendingCount = pending.length;
+    return this.views.page(request, reply, me, 'admin/principals', { title: 'Partners', page, role, status, cursor, roles: ROLES, pendingCount });
   }
 
   @Get('principals/new')
@@ -56,8 +66,24 @@ export class AdminController {
       const invite = await this.users.invite(me, principal.id, dto.email);
       created = { id: principal.id, apiKey, postbackToken, ...invite };
     });
-    if (created) return this.views.page(request, reply, me, 'admin/created', { title: 'Partner created', created, values }, 201);
+    if (created) {
+      // Post/redirect/get: the one-time key waits in Redis for this person only, so a reload shows it again instead of posting twice.
+      await this.redis.client.set(this.createdKey(me, created.id), JSON.stringify({ created, values }), 'EX', CREATED_TTL_S);
+      return this.views.redirect(request, reply, `/portal/admin/principals/${created.id}/created`);
+    }
     return this.views.page(request, reply, me, 'admin/new-principal', { title: 'New partner', roles: ROLES, values, problem }, 422);
+  }
+
+  /** The page after creating a partner: its first API key and invitation link, for 15 minutes, to the admin who created it. */
+  @Get('principals/:id/created')
+  async created(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
+    const kept = await this.redis.client.get(this.createdKey(me, id));
+    if (!kept) return this.views.redirect(request, reply, `/portal/admin/principals/${id}`);
+    return this.views.page(request, reply, me, 'admin/created', { title: 'Partner created', ...(JSON.parse(kept) as object) });
+  }
+
+  private createdKey(me: PortalContext, principalId: string): string {
+    return this.redis.key('portal', 'created', me.userId, principalId);
   }
 
   @Get('principals/:id')

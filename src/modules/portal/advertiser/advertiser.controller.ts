@@ -1,8 +1,12 @@
 import { INVOICE_STATUSES } from '../../billing/billing.entities';
-import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
-import { ValidationError } from '../../../common/errors';
+import { AppError, ValidationError } from '../../../common/errors';
+import { CURRENCY_CODES, isCurrency } from '../../../common/money';
+import { UUID_PATTERN } from '../../../common/validation/validators';
+import { conversionsCsv } from '../web/conversions-csv';
+import { renderInvoicePdf } from '../web/invoice-pdf';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { Config } from '../../../config/configuration';
 import { PrincipalsService } from '../../principals/principals.service';
@@ -21,15 +25,21 @@ import { CreateCouponDto } from '../../tracking/dto/coupons.dto';
 import { LinksService } from '../../tracking/links.service';
 import { countPerDay, moneyPerDay } from '../web/chart';
 import { DisplayNames } from '../web/display-names';
-import { str, toDto, tryForm } from '../web/forms';
+import { humanMessage, str, toDto, tryForm } from '../web/forms';
 import { ListFilters } from '../web/list-filters';
-import { isHtmx, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
+import { isHtmx, Me, PortalContext, PortalRequest, safeReturn, withNotice } from '../web/portal-request';
 import { oneOf } from '../web/one-of.pipe';
 import { PortalController } from '../web/portal-controller';
 import { PortalViews } from '../web/portal-views';
-import { blankOfferForm, COUNT_CAPS, dtoFromForm, formFromBody, formFromOffer, OfferForm, ruleOptions } from './offer-form';
+import { blankOfferForm, COUNT_CAPS, dtoFromForm, earningsPreview, formFromBody, formFromOffer, OfferForm, ruleOptions } from './offer-form';
 
 type Form = Record<string, unknown>;
+
+const REASON_MISSING = 'Give the reason the affiliate will read.';
+const reasonMissing = () => new ValidationError([{ field: 'reason', message: REASON_MISSING }], REASON_MISSING);
+
+/** Most conversions one CSV download holds. */
+const CSV_ROWS = 10_000;
 type Q = Record<string, unknown>;
 
 const CONVERSION_ACTIONS = { approve: 'approved', reject: 'rejected', reverse: 'reversed' } as const;
@@ -61,26 +71,22 @@ export class AdvertiserController {
     const chart = moneyPerDay(
       list.filters.from,
       list.filters.to,
-      perDay,
+      perDay.filter((d) => d.accepted || d.revenue),
       (t) => t.revenue ?? 0,
       (c) => `Cost (${c})`,
     );
     chart.series.push(countPerDay(chart.days, perDay, (t) => t.accepted, 'Conversions'));
-    const currencies = [...new Set(perDay.map((d) => d.currency))].sort();
+    // Counts over every currency; money per currency, only where something was accepted or cost
+    // (a conversion rejected for posting another currency than its offer's adds no row of its own).
+    const accepted = perDay.reduce((n, d) => n + d.accepted, 0);
+    const rejected = perDay.reduce((n, d) => n + d.rejected, 0);
+    const counts = { accepted, rejected, approvalRate: accepted + rejected ? Math.round((100 * accepted) / (accepted + rejected)) : null };
     const sum = (currency: string, pick: (t: (typeof perDay)[number]) => number) => perDay.filter((d) => d.currency === currency).reduce((n, d) => n + pick(d), 0);
-    const totals = currencies.map((currency) => {
-      const accepted = sum(currency, (d) => d.accepted);
-      const rejected = sum(currency, (d) => d.rejected);
-      return {
-        currency,
-        accepted,
-        rejected,
-        saleAmount: sum(currency, (d) => d.saleAmount),
-        cost: sum(currency, (d) => d.revenue ?? 0),
-        approvalRate: accepted + rejected ? Math.round((100 * accepted) / (accepted + rejected)) : null,
-      };
-    });
-    return this.views.page(request, reply, me, 'advertiser/stats', { title: 'Stats', list, chart, totals });
+    const totals = [...new Set(perDay.map((d) => d.currency))]
+      .sort()
+      .map((currency) => ({ currency, accepted: sum(currency, (d) => d.accepted), saleAmount: sum(currency, (d) => d.saleAmount), cost: sum(currency, (d) => d.revenue ?? 0) }))
+      .filter((t) => t.accepted || t.saleAmount || t.cost);
+    return this.views.page(request, reply, me, 'advertiser/stats', { title: 'Stats', list, chart, totals, counts });
   }
 
   @Get('offers')
@@ -172,13 +178,25 @@ export class AdvertiserController {
 
   @Get('conversions')
   async conversionList(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
-    const list = await this.lists.read(me, query, CONVERSION_STATUSES);
-    const page = await this.conversions.list(me.actor, { ...list.range, status: list.filters.status as ConversionStatus | undefined, cursor: list.filters.cursor });
-    const [offerNames, affiliateNames] = await Promise.all([this.names.offers(page.data.map((c) => c.offerId)), this.names.principals(page.data.map((c) => c.affiliateId))]);
+    const { list, search } = await this.conversionQuery(me, query);
+    const [page, offers, partnerIds] = await Promise.all([
+      this.conversions.list(me.actor, { ...list.range, status: list.filters.status as ConversionStatus | undefined, cursor: list.filters.cursor, ...search }),
+      this.offers.list(me.actor, { limit: 200 }),
+      this.partnerIds(me),
+    ]);
+    const [offerNames, affiliateNames] = await Promise.all([
+      this.names.offers([...page.data.map((c) => c.offerId), ...offers.data.map((o) => o.offer.id)]),
+      this.names.principals([...page.data.map((c) => c.affiliateId), ...partnerIds]),
+    ]);
+    const params = { ...list.params, ...search };
     return this.views.page(request, reply, me, 'advertiser/conversions', {
       title: 'Conversions',
       page,
       list,
+      search,
+      params,
+      offerOptions: offers.data.map((o) => ({ value: o.offer.id, label: o.offer.name })),
+      affiliateOptions: partnerIds.map((id) => ({ value: id, label: affiliateNames.get(id) ?? id })).sort((a, b) => a.label.localeCompare(b.label)),
       offerNames,
       affiliateNames,
       statuses: CONVERSION_STATUSES,
@@ -186,7 +204,60 @@ export class AdvertiserController {
     });
   }
 
-  /** Approve, reject or reverse; with htmx the row is swapped in place, otherwise the list is shown again. */
+  /** The conversions of the search as CSV (at most CSV_ROWS, newest first), money as decimals. */
+  @Get('conversions.csv')
+  async conversionCsv(@Me() me: PortalContext, @Res() reply: FastifyReply, @Query() query: Q) {
+    const { list, search } = await this.conversionQuery(me, query);
+    const rows: Awaited<ReturnType<ConversionsService['list']>>['data'] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.conversions.list(me.actor, { ...list.range, status: list.filters.status as ConversionStatus | undefined, cursor, limit: 500, ...search });
+      rows.push(...page.data);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && rows.length < CSV_ROWS);
+    const [offerNames, affiliateNames] = await Promise.all([this.names.offers(rows.map((c) => c.offerId)), this.names.principals(rows.map((c) => c.affiliateId))]);
+    const csv = conversionsCsv(rows.slice(0, CSV_ROWS), offerNames, affiliateNames);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="conversions-${list.filters.from}-${list.filters.to}.csv"`)
+      .send(csv);
+  }
+
+  /** Approves or rejects (with the reason the affiliates read) every selected conversion that may move so; the others are left as they are. */
+  @Post('conversions/bulk')
+  async bulk(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const action = str(body, 'action');
+    if (action !== 'approve' && action !== 'reject') throw new ValidationError([{ field: 'action', message: 'Choose approve or reject.' }], 'Choose approve or reject.');
+    const ids = [body.ids]
+      .flat()
+      .filter((id): id is string => typeof id === 'string' && UUID_PATTERN.test(id))
+      .slice(0, 500);
+    if (!ids.length) throw new ValidationError([{ field: 'ids', message: 'Select at least one conversion.' }], 'Select at least one conversion.');
+    const reason = str(body, 'reason').slice(0, 500);
+    if (action === 'reject' && !reason) throw reasonMissing();
+    const to = CONVERSION_ACTIONS[action];
+    for (const id of ids) {
+      // Another advertiser's id is a 404 from the service, as for one conversion.
+      const { conversion } = await this.conversions.get(id, me.actor);
+      if (canTransition(conversion.status, to)) await this.conversions.transition(id, to, { type: 'principal', id: me.principalId }, reason || null, me.actor);
+    }
+    return this.views.redirect(request, reply, withNotice(safeReturn(body.back, '/portal/advertiser/conversions'), to));
+  }
+
+  /** The search of the conversions page: days, status, and a transaction id, offer or affiliate. */
+  private async conversionQuery(me: PortalContext, query: Q) {
+    const list = await this.lists.read(me, query, CONVERSION_STATUSES);
+    const id = (name: string) => (typeof query[name] === 'string' && UUID_PATTERN.test(query[name] as string) ? (query[name] as string).toLowerCase() : undefined);
+    const txnId = typeof query.txnId === 'string' && query.txnId.trim() ? query.txnId.trim().slice(0, 255) : undefined;
+    return { list, search: { txnId, offerId: id('offerId'), affiliateId: id('affiliateId') } };
+  }
+
+  /**
+   * Approve, reject or reverse; with htmx the row is swapped in place, otherwise the list is shown
+   * again. Rejecting and reversing take the reason the affiliate reads; a pending conversion is
+   * rejected, never reversed (nothing was earned yet to take back).
+   */
   @Post('conversions/:id/:action')
   async moveConversion(
     @Me() me: PortalContext,
@@ -196,21 +267,23 @@ export class AdvertiserController {
     @Param('action', oneOf('approve', 'reject', 'reverse')) action: keyof typeof CONVERSION_ACTIONS,
     @Body() body: Form,
   ) {
-    const conversion = await this.conversions.transition(
-      id,
-      CONVERSION_ACTIONS[action],
-      { type: 'principal', id: me.principalId },
-      str(body, 'reason').slice(0, 500) || null,
-      me.actor,
-    );
-    if (!isHtmx(request)) return this.views.redirect(request, reply, safeReturn(body.back, '/portal/advertiser/conversions'));
+    // Another advertiser's id is a 404 before anything is said about the form.
+    const { conversion: current } = await this.conversions.get(id, me.actor);
+    const reason = str(body, 'reason').slice(0, 500);
+    if (action !== 'approve' && !reason) throw reasonMissing();
+    if (action === 'reverse' && current.status === 'pending') {
+      throw new AppError('conversion_pending', HttpStatus.CONFLICT, 'A pending conversion is rejected, not reversed: nothing was earned yet to take back.');
+    }
+    const conversion = await this.conversions.transition(id, CONVERSION_ACTIONS[action], { type: 'principal', id: me.principalId }, reason || null, me.actor);
+    const back = safeReturn(body.back, '/portal/advertiser/conversions');
+    if (!isHtmx(request)) return this.views.redirect(request, reply, withNotice(back, CONVERSION_ACTIONS[action]));
     const [offerNames, affiliateNames] = await Promise.all([this.names.offers([conversion.offerId]), this.names.principals([conversion.affiliateId])]);
     return this.views.page(request, reply, me, 'advertiser/conversion-row', {
       c: conversion,
       offerNames,
       affiliateNames,
       can: canTransition,
-      back: safeReturn(body.back, '/portal/advertiser/conversions'),
+      back,
       updated: true,
     });
   }
@@ -268,6 +341,17 @@ export class AdvertiserController {
     return this.views.page(request, reply, me, 'advertiser/invoices', { title: 'Invoices', page, list, statuses: INVOICE_STATUSES });
   }
 
+  /** The invoice as a PDF to download (another advertiser's id is a 404). */
+  @Get('invoices/:id/pdf')
+  async invoicePdf(@Me() me: PortalContext, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
+    const invoice = await this.billing.get(me.actor, id);
+    return reply
+      .type('application/pdf')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="invoice-${invoice.stripeInvoiceId ?? invoice.id.slice(0, 8)}.pdf"`)
+      .send(renderInvoicePdf(invoice, me.principalName, me.timeZone));
+  }
+
   /** The offers service shows an advertiser its own offers only: another's id is a 404. */
   private async ownOffer(me: PortalContext, id: string): Promise<OfferView> {
     return toOfferView(await this.offers.getVisible(me.actor, id), me.actor);
@@ -275,7 +359,7 @@ export class AdvertiserController {
 
   private async saveOffer(me: PortalContext, request: PortalRequest, reply: FastifyReply, offer: OfferView | null, form: OfferForm, body: Form) {
     if (str(body, '_action') && str(body, '_action') !== 'save') return this.offerPage(me, request, reply, offer, form);
-    const { dto, fields } = dtoFromForm(form, offer?.currency ?? form.currency);
+    const { dto, fields } = dtoFromForm(form, offer?.currency ?? (isCurrency(form.currency) ? form.currency : 'USD'));
     let id = offer?.id ?? '';
     const problem = await tryForm(async () => {
       if (!offer) dto.currency = form.currency;
@@ -285,7 +369,7 @@ export class AdvertiserController {
     });
     if (!problem) return this.views.redirect(request, reply, `/portal/advertiser/offers/${id}?notice=saved`);
     // Conversion problems (money, percent) first: the DTO then reports the same fields as merely missing.
-    problem.fields = { ...problem.fields, ...fields };
+    problem.fields = { ...problem.fields, ...Object.fromEntries(Object.entries(fields).map(([field, message]) => [field, humanMessage(field, message)])) };
     return this.offerPage(me, request, reply, offer, form, problem, 422);
   }
 
@@ -301,6 +385,7 @@ export class AdvertiserController {
         title: offer ? offer.name : 'New offer',
         offer,
         form,
+        previews: await earningsPreview(form, offer?.currency ?? (isCurrency(form.currency) ? form.currency : 'USD')),
         problem,
         partners,
         statuses: OFFER_STATUSES,
@@ -308,6 +393,9 @@ export class AdvertiserController {
         priorities: ATTRIBUTION_PRIORITIES,
         countCaps: COUNT_CAPS,
         ruleOptions,
+        // Labels name the offer's currency only once it is a real one (never text typed into the form).
+        labelCurrency: isCurrency(form.currency) ? form.currency : 'USD',
+        currencies: [...new Set([...(isCurrency(form.currency) ? [form.currency] : []), 'USD', 'EUR', 'GBP', ...CURRENCY_CODES])],
       },
       status,
     );

@@ -1,5 +1,5 @@
 import { MoneyError, parseDecimalAmount } from '../../../common/money';
-import { isRuleKey, RateRule, RULE_TYPE_KEYS, RuleKey } from '../../rules';
+import { applyRule, isRuleKey, RateRule, RULE_TYPE_KEYS, RuleKey } from '../../rules';
 import type { OfferView, RateRuleView } from '../../offers/dto/offer.dto';
 import { FieldErrors } from '../web/forms';
 import { bpsToPercent, moneyInput, parsePercent } from '../web/format';
@@ -195,7 +195,8 @@ export function formFromBody(body: Record<string, unknown>, currency: string): O
   };
 }
 
-const whole = (value: string): number | string | undefined => (value === '' ? undefined : /^\d{1,12}$/.test(value) ? Number(value) : value);
+/** A whole number as typed, negative ones included (so "-5" is told it is below the minimum, not that it is not a number); other text as it is, for the DTO to name. */
+const whole = (value: string): number | string | undefined => (value === '' ? undefined : /^-?\d{1,12}$/.test(value) ? Number(value) : value);
 
 /**
  * The offer DTO the API takes, from the editor's strings: money in the offer's currency to minor
@@ -247,4 +248,25 @@ export function dtoFromForm(form: OfferForm, currency: string): { dto: Record<st
       goals,
     },
   };
+}
+
+/** The sale amount of the earnings preview: 100 in the offer's currency. */
+export const PREVIEW_SALE = '100';
+
+/**
+ * Per goal, what the rules as typed give on a sale of 100 in the currency ("On a $100.00 sale the
+ * affiliate earns $10.00; you pay $15.00"), computed by the rules themselves as for a real
+ * conversion (first of the month, first order of the customer); null where a rule does not parse.
+ */
+export async function earningsPreview(form: OfferForm, currency: string): Promise<({ sale: number; payout: number | null; revenue: number | null } | null)[]> {
+  const { dto } = dtoFromForm(form, currency);
+  const sale = parseDecimalAmount(PREVIEW_SALE, currency);
+  const context = { saleAmount: sale, currency, monthlyVolume: async () => ({ conversions: 0, saleAmount: 0 }), customerConversions: async () => 0 };
+  const amount = async (rule: RateRule | undefined) => (rule ? (await applyRule(rule, context)).amount : null);
+  return Promise.all(
+    (dto.goals as { revenue?: RateRule; payout?: RateRule }[]).map(async (goal) => {
+      const [payout, revenue] = await Promise.all([amount(goal.payout), amount(goal.revenue)]);
+      return payout === null && revenue === null ? null : { sale, payout, revenue };
+    }),
+  );
 }

@@ -1,4 +1,7 @@
 import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Config } from '../../../config/configuration';
+import { PrincipalsService } from '../../principals/principals.service';
 import type { FastifyReply } from 'fastify';
 import { toString as qrSvg } from 'qrcode';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
@@ -48,7 +51,13 @@ export class AffiliateController {
     private readonly payoutAccounts: PayoutDestinationsService,
     private readonly partnerPostbacks: PartnerPostbacksService,
     private readonly statements: StatementDownloads,
-  ) {}
+    private readonly accounts: PrincipalsService,
+    config: ConfigService<Config, true>,
+  ) {
+    this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
+  }
+
+  private readonly defaultThreshold: number;
 
   @Get()
   async earnings(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
@@ -146,11 +155,22 @@ export class AffiliateController {
   @Get('payouts')
   async payoutList(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Query() query: Q) {
     const list = await this.lists.read(me, query, PAYOUT_STATUSES);
-    const [page, account] = await Promise.all([
+    const [page, account, { balances }, principal] = await Promise.all([
       this.runs.listPayouts(me.actor, { ...list.range, status: list.filters.status, cursor: list.filters.cursor }),
       this.payoutAccounts.status(me.principalId),
+      this.ledger.earnings(me.actor, undefined),
+      this.accounts.getPrincipal(me.principalId),
     ]);
-    return this.views.page(request, reply, me, 'affiliate/payouts', { title: 'Payouts', page, list, account, statuses: PAYOUT_STATUSES });
+    // Where each balance stands against the threshold: paid by the next run, or how much is still missing.
+    const threshold = principal.payoutThreshold ?? this.defaultThreshold;
+    const standing = balances.map((b) => ({
+      currency: b.currency,
+      available: b.available,
+      pending: b.pending,
+      due: b.available >= Math.max(threshold, 1),
+      missing: Math.max(threshold - b.available, 0),
+    }));
+    return this.views.page(request, reply, me, 'affiliate/payouts', { title: 'Payouts', page, list, account, statuses: PAYOUT_STATUSES, threshold, standing });
   }
 
   /** Stripe's onboarding page is another site: the link is shown to follow, since form-action CSP stops a cross-site redirect. */

@@ -34,11 +34,17 @@
     }
   }
 
-  /** uPlot line charts from a data-chart JSON attribute: {days: [...], series: [{label, currency, values: ["12.50", ...]}]}. */
-  function drawCharts() {
+  var plots = [];
+
+  /**
+   * uPlot line charts from a data-chart JSON attribute: {days: [...], series: [{label, currency, scale, values: ["12.50", ...]}]}.
+   * Every currency gets a scale and an axis of its own (dollars are never drawn against a euro axis);
+   * counts share the scale 'n'. The first axis is on the left, the others on the right.
+   */
+  function drawCharts(root) {
     if (!window.uPlot) return;
     var palette = ['#1d5fd1', '#0f9d58', '#d97706', '#7c3aed', '#db2777'];
-    document.querySelectorAll('[data-chart]').forEach(function (el) {
+    (root || document).querySelectorAll('[data-chart]').forEach(function (el) {
       var data = JSON.parse(el.getAttribute('data-chart'));
       var xs = data.days.map(function (d) {
         return Date.parse(d + 'T12:00:00Z') / 1000;
@@ -49,6 +55,33 @@
           return v == null ? '' : f.format(v);
         };
       };
+      var scaleOf = function (s) {
+        return s.currency || s.scale || 'n';
+      };
+      var scaleNames = [];
+      var scales = { x: { time: true } };
+      var axes = [{ space: 60 }];
+      data.series.forEach(function (s) {
+        var name = scaleOf(s);
+        if (scaleNames.indexOf(name) >= 0) return;
+        scaleNames.push(name);
+        scales[name] = {
+          range: function (u, min, max) {
+            return [0, Math.max(max, 1)];
+          },
+        };
+        var axis = { scale: name, side: scaleNames.length === 1 ? 3 : 1, size: 70, grid: { show: scaleNames.length === 1 } };
+        if (s.currency) {
+          axis.values = function (u, vals) {
+            return vals.map(function (v) {
+              return money(s.currency)(u, v);
+            });
+          };
+        } else {
+          axis.incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+        }
+        axes.push(axis);
+      });
       var series = [{}].concat(
         data.series.map(function (s, i) {
           return {
@@ -56,55 +89,22 @@
             stroke: palette[i % palette.length],
             width: 2,
             fill: i === 0 ? 'rgba(29,95,209,0.08)' : undefined,
-            scale: s.scale || 'y',
+            scale: scaleOf(s),
             value: s.currency ? money(s.currency) : undefined,
           };
         }),
       );
-      var axes = [
-        { space: 60 },
-        {
-          scale: 'y',
-          values:
-            data.series[0] && data.series[0].currency
-              ? function (u, vals) {
-                  return vals.map(function (v) {
-                    return money(data.series[0].currency)(u, v);
-                  });
-                }
-              : undefined,
-          size: 80,
-        },
-      ];
-      if (
-        data.series.some(function (s) {
-          return s.scale === 'n';
-        })
-      )
-        axes.push({ scale: 'n', side: 1, grid: { show: false }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] });
       var opts = {
-        width: el.clientWidth || 800,
+        width: el.clientWidth || 320,
         height: 260,
-        scales: {
-          x: { time: true },
-          y: {
-            auto: true,
-            range: function (u, min, max) {
-              return [0, Math.max(max, 1)];
-            },
-          },
-          n: {
-            range: function (u, min, max) {
-              return [0, Math.max(max, 1)];
-            },
-          },
-        },
+        scales: scales,
         series: series,
         axes: axes,
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
       };
       el.textContent = '';
+      el.setAttribute('data-axes', scaleNames.join(','));
       var rows = [xs].concat(
         data.series.map(function (s) {
           return s.values.map(function (v) {
@@ -112,7 +112,30 @@
           });
         }),
       );
-      new window.uPlot(opts, rows, el);
+      plots.push({ el: el, plot: new window.uPlot(opts, rows, el) });
+    });
+  }
+
+  /** Charts follow the width of their box (a phone turned, a window resized). */
+  function resizeCharts() {
+    plots.forEach(function (p) {
+      var width = p.el.clientWidth;
+      if (width && Math.abs(width - p.plot.width) > 2) p.plot.setSize({ width: width, height: p.plot.height });
+    });
+  }
+
+  /** On narrow screens tables become cards: each cell is labelled with its column's header. */
+  function labelCells(root) {
+    (root || document).querySelectorAll('table').forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll('thead th'), function (th) {
+        return th.textContent.trim();
+      });
+      if (!heads.length) return;
+      table.querySelectorAll('tbody tr').forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (td, i) {
+          if (heads[i] && !td.hasAttribute('data-label')) td.setAttribute('data-label', heads[i]);
+        });
+      });
     });
   }
 
@@ -123,13 +146,40 @@
       copy(button);
     }
   });
-  document.addEventListener('submit', function (event) {
-    var form = event.target;
-    var question = form.getAttribute && form.getAttribute('data-confirm');
-    if (question && !window.confirm(question)) event.preventDefault();
+  /** A confirmation declared on the button that submits (or else on the form) is asked before anything is sent. */
+  document.addEventListener(
+    'submit',
+    function (event) {
+      var form = event.target;
+      var button = event.submitter;
+      var question = (button && button.getAttribute('data-confirm')) || (form.getAttribute && form.getAttribute('data-confirm'));
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true,
+  );
+  /** Escape closes an open menu and gives the focus back to its toggle. */
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Escape') return;
+    document.querySelectorAll('details.dropdown[open]').forEach(function (menu) {
+      menu.removeAttribute('open');
+      var summary = menu.querySelector('summary');
+      if (summary) summary.focus();
+    });
+  });
+  document.addEventListener('htmx:after:swap', function (event) {
+    labelCells(event.target && event.target.parentNode ? event.target.parentNode : document);
+  });
+  var resizeTimer;
+  window.addEventListener('resize', function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(resizeCharts, 50);
   });
   document.addEventListener('DOMContentLoaded', function () {
     guessTimeZone();
+    labelCells();
     drawCharts();
   });
 })();

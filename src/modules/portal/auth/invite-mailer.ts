@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { createTransport, Transporter } from 'nodemailer';
 import { Config } from '../../../config/configuration';
 
-/** Sends invitation links through SMTP_URL; without it the admin copies the link from the page. */
+/** Sends invitation and password-reset links through SMTP_URL; without it the admin copies invitation links from the page, and no reset link can be sent. */
 @Injectable()
 export class InviteMailer {
   private readonly logger = new Logger(InviteMailer.name);
@@ -33,6 +33,23 @@ export class InviteMailer {
       return true;
     } catch (error) {
       this.logger.warn(`invitation mail to a user of ${principalName} not sent: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** True when the mail went out; a failure is logged. */
+  async sendPasswordReset(to: string, link: string): Promise<boolean> {
+    if (!this.transport) return false;
+    try {
+      await this.transport.sendMail({
+        from: this.from,
+        to,
+        subject: 'Choose a new Afflux password',
+        text: `Someone, probably you, asked to reset the password of your Afflux portal account.\n\nChoose a new password here (the link works once, for one hour):\n${link}\n\nIf you did not ask, ignore this mail: your password stays as it is.\n`,
+      });
+      return true;
+    } catch (error) {
+      this.logger.warn(`password reset mail not sent: ${(error as Error).message}`);
       return false;
     }
   }

@@ -1,8 +1,10 @@
 import { All, Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, invalidField, RateLimitedError } from '../../../common/errors';
+import { AppError, RateLimitedError } from '../../../common/errors';
 import { RateLimiter } from '../../throttling/rate-limiter.service';
-import { str, tryForm } from '../web/forms';
+import { checkFields, humanMessage, str, tryForm } from '../web/forms';
+import { PasswordResetsService } from './password-resets.service';
+import { passwordProblem } from './passwords';
 import { PortalCookies } from '../web/portal-cookies';
 import { AllowPending, Anonymous, Me, PortalContext, PortalRequest, safeReturn } from '../web/portal-request';
 import { PortalController } from '../web/portal-controller';
@@ -10,6 +12,8 @@ import { HOME, PortalViews } from '../web/portal-views';
 import { TIME_ZONES } from '../web/format';
 import { SessionsService } from './sessions.service';
 import { SignInRefused, UsersService } from './users.service';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Form = Record<string, unknown>;
 
@@ -22,12 +26,15 @@ export class SignInController {
     private readonly views: PortalViews,
     private readonly cookies: PortalCookies,
     private readonly limits: RateLimiter,
+    private readonly resets: PasswordResetsService,
   ) {}
 
   @Get()
   @Anonymous()
-  home(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
-    return reply.redirect(request.portal ? HOME[request.portal.role] : '/portal/login', 303);
+  home(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Query('notice') notice?: string) {
+    // A notice for the home page (welcome after an invitation) goes along to the role's home.
+    const keep = typeof notice === 'string' && /^\w{1,40}$/.test(notice) ? `?notice=${notice}` : '';
+    return reply.redirect(request.portal ? HOME[request.portal.role] + keep : '/portal/login', 303);
   }
 
   @Get('login')
@@ -94,8 +101,13 @@ export class SignInController {
       timeZone: str(body, 'timeZone') || 'UTC',
     };
     const problem = await tryForm(async () => {
-      if (!input.company) throw invalidField('company', 'is required');
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) throw invalidField('email', 'must be an email address');
+      // Every field's problem at once, not one per attempt.
+      checkFields({
+        company: !input.company && 'is required',
+        name: !input.name && 'is required',
+        email: !EMAIL.test(input.email) && 'must be an email address',
+        password: passwordProblem(typeof body.password === 'string' ? body.password : '', input.email),
+      });
       const user = await this.users.signUpAffiliate({ ...input, password: typeof body.password === 'string' ? body.password : '' });
       await this.signInAs(request, reply, user.id);
     });
@@ -129,6 +141,44 @@ export class SignInController {
     return this.anonymousPage(request, reply, 'invite', { title: 'Join Afflux', invite, token, timeZones: TIME_ZONES, values: input, problem }, 422);
   }
 
+  @Get('forgot')
+  @Anonymous()
+  forgotPage(@Req() request: PortalRequest, @Res() reply: FastifyReply) {
+    return this.anonymousPage(request, reply, 'forgot', { title: 'Forgot your password?', values: {} });
+  }
+
+  /** Mails a reset link when the address has an account; the answer is the same either way. */
+  @Post('forgot')
+  @Anonymous()
+  async forgot(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-forgot:${request.ip}`);
+    const email = str(body, 'email');
+    if (!EMAIL.test(email)) {
+      const problem = { fields: { email: 'An email address, such as name@example.com.' }, message: 'Please correct the marked fields.' };
+      return this.anonymousPage(request, reply, 'forgot', { title: 'Forgot your password?', values: { email }, problem }, 422);
+    }
+    await this.resets.request(email);
+    return this.anonymousPage(request, reply, 'forgot', { title: 'Check your mail', values: {}, sent: email });
+  }
+
+  @Get('reset/:token')
+  @Anonymous()
+  async resetPage(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string) {
+    if (!(await this.resets.open(token))) return this.invalidReset(request, reply);
+    return this.anonymousPage(request, reply, 'reset', { title: 'Choose a new password', token, values: {} });
+  }
+
+  @Post('reset/:token')
+  @Anonymous()
+  async reset(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('token') token: string, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-reset:${request.ip}`);
+    const { problem, done } = await this.resets.complete(token, typeof body.password === 'string' ? body.password : '');
+    if (done) return reply.redirect('/portal/login?notice=password_reset', 303);
+    if (!problem) return this.invalidReset(request, reply);
+    const formProblem = { fields: { password: humanMessage('password', problem) }, message: 'Please correct the marked fields.' };
+    return this.anonymousPage(request, reply, 'reset', { title: 'Choose a new password', token, values: {}, problem: formProblem }, 422);
+  }
+
   @Get('pending')
   @AllowPending()
   pending(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Me() me: PortalContext) {
@@ -151,6 +201,16 @@ export class SignInController {
   private async signInAs(request: PortalRequest, reply: FastifyReply, userId: string): Promise<void> {
     const { token, maxAgeSeconds } = await this.sessions.create(userId, request.ip, request.headers['user-agent'] ?? null);
     this.cookies.startSession(reply, token, maxAgeSeconds);
+  }
+
+  private invalidReset(request: PortalRequest, reply: FastifyReply) {
+    return this.anonymousPage(
+      request,
+      reply,
+      'error',
+      { title: 'Link not valid', message: 'This password link was already used or has expired. Ask for a new one from the sign-in page.' },
+      404,
+    );
   }
 
   /** 410 for a link an admin took back (it existed, and will not work again), 404 for anything else. */

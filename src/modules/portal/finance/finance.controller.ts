@@ -1,7 +1,7 @@
 import { INVOICE_STATUSES } from '../../billing/billing.entities';
-import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { invalidField } from '../../../common/errors';
+import { AppError, invalidField } from '../../../common/errors';
 import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { CURRENCY_CODES } from '../../../common/money';
 import { BillingService } from '../../billing/billing.service';
@@ -50,7 +50,11 @@ export class FinanceController {
     let id = '';
     const problem = await tryForm(async () => {
       if (!CURRENCY_CODES.includes(currency)) throw invalidField('currency', 'choose a currency');
-      id = (await this.runs.request(me.actor, { currency, dryRun: str(body, 'dryRun') === 'true' })).id;
+      const dryRun = str(body, 'dryRun') === 'true';
+      // A run with nobody to pay would only be an empty run in the list.
+      if (!dryRun && !(await this.runs.due(currency)).length)
+        throw new AppError('nothing_due', HttpStatus.CONFLICT, `Nobody is due a payout in ${currency} now: no run was started.`);
+      id = (await this.runs.request(me.actor, { currency, dryRun })).id;
     });
     if (!problem) return this.views.redirect(request, reply, `/portal/finance/payout-runs/${id}`);
     return this.payoutsPage(me, request, reply, {}, { currency }, problem, 422);
@@ -127,14 +131,19 @@ export class FinanceController {
 
   private async payoutsPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, query: Q, values: Record<string, unknown>, problem?: unknown, status = 200) {
     const list = await this.lists.read(me, query, PAYOUT_STATUSES);
-    const page = await this.runs.listPayouts(me.actor, { ...list.range, status: list.filters.status, cursor: list.filters.cursor });
-    const affiliateNames = await this.names.principals(page.data.map((p) => p.affiliateId));
+    const dueCurrency = typeof query.due === 'string' && CURRENCY_CODES.includes(query.due) ? query.due : String(values.currency ?? 'USD');
+    const [page, due, recentRuns] = await Promise.all([
+      this.runs.listPayouts(me.actor, { ...list.range, status: list.filters.status, cursor: list.filters.cursor }),
+      this.runs.due(dueCurrency),
+      this.runs.listRuns(10),
+    ]);
+    const affiliateNames = await this.names.principals([...page.data.map((p) => p.affiliateId), ...due.map((d) => d.affiliateId)]);
     return this.views.page(
       request,
       reply,
       me,
       'finance/payouts',
-      { title: 'Payouts', list, page, affiliateNames, currencies: CURRENCY_CODES, statuses: PAYOUT_STATUSES, values, problem },
+      { title: 'Payouts', list, page, affiliateNames, currencies: CURRENCY_CODES, statuses: PAYOUT_STATUSES, values, problem, due, dueCurrency, recentRuns },
       status,
     );
   }

@@ -5,9 +5,10 @@ import { daysBetween } from './format';
 export interface ChartSeries {
   label: string;
   currency?: string;
-  scale?: 'y' | 'n';
+  /** The axis of a series that is not money: 'n' for counts, or a name of its own. */
+  scale?: string;
   /** Decimal strings (money) or whole numbers as strings, one per day. */
-  values: string[];
+  values: (string | null)[];
 }
 
 export interface ChartData {

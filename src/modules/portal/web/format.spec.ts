@@ -1,4 +1,4 @@
-import { addDays, bpsToPercent, dayIn, daysBetween, formatDateTime, formatMoney, formatRule, isDay, moneyInput, parsePercent } from './format';
+import { addDays, bpsToPercent, dayIn, daysBetween, formatDateTime, formatMoney, formatPeriod, formatRule, isDay, moneyInput, parsePercent } from './format';
 
 describe('portal formatting', () => {
   it('shows minor units in the currency, exactly, whatever the exponent', () => {
@@ -40,5 +40,10 @@ describe('portal formatting', () => {
     expect(isDay('2026-13-01')).toBe(false);
     expect(addDays('2026-12-31', 1)).toBe('2027-01-01');
     expect(daysBetween('2026-02-27', '2026-03-02')).toEqual(['2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02']);
+  });
+
+  it('shows a period [from, to) as the days it covers, the exclusive end not counted', () => {
+    expect(formatPeriod('2026-03-01T05:00:00Z', '2026-04-01T04:00:00Z', 'America/New_York')).toBe('2026-03-01 – 2026-03-31');
+    expect(formatPeriod('2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', 'UTC')).toBe('2026-03-01');
   });
 });

@@ -25,6 +25,16 @@ export function formatMoney(amount: number | null | undefined, currency: string 
   return format.format(formatMinorUnits(amount, currency) as Intl.StringNumericLiteral);
 }
 
+/**
+ * What a conversion earned (commission) or costs: nothing for a rejected or unattributed one,
+ * whatever amount its rules had computed (a conversion in the wrong currency keeps the figure
+ * it would have earned, but moves no money).
+ */
+export function formatEarned(amount: number | null | undefined, conversion: { status: string; currency: string | null }): string {
+  if (conversion.status === 'rejected' || conversion.status === 'unattributed') return '—';
+  return formatMoney(amount, conversion.currency);
+}
+
 /** A decimal string for an input field: 1050 USD → "10.50". */
 export function moneyInput(amount: number | null | undefined, currency: string): string {
   return amount === null || amount === undefined ? '' : formatMinorUnits(amount, currency);
@@ -56,6 +66,13 @@ export function formatDateTime(at: Date | string | null | undefined, timeZone: s
   if (!at) return '—';
   const format = cached(`dt:${timeZone}`, () => new Intl.DateTimeFormat(LOCALE, { timeZone, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }));
   return format.format(new Date(at));
+}
+
+/** A period [from, to) as the days it covers in a zone: its end is exclusive, so the last day is the one before `to`. */
+export function formatPeriod(from: Date | string, to: Date | string, timeZone: string): string {
+  const first = dayIn(new Date(from), timeZone);
+  const last = dayIn(new Date(new Date(to).getTime() - 1), timeZone);
+  return first === last ? first : `${first} – ${last}`;
 }
 
 /** The calendar day of an instant in a zone, as YYYY-MM-DD. */

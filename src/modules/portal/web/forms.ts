@@ -25,11 +25,49 @@ export async function toDto<T extends object>(cls: new () => T, plain: object): 
   return dto;
 }
 
+const PHRASES: [RegExp, (...groups: string[]) => string][] = [
+  [/^(is required|should not be empty|must be longer than or equal to 1 characters?)$/, () => 'Required.'],
+  [/^must be longer than or equal to (\d+) characters$/, (n) => `At least ${n} characters.`],
+  [/^must be shorter than or equal to (\d+) characters$/, (n) => `At most ${n} characters.`],
+  [/^must not be less than (-?\d+)$/, (n) => `At least ${n}.`],
+  [/^must not be greater than (-?\d+)$/, (n) => `At most ${n}.`],
+  [/^must be an integer number$/, () => 'A whole number, such as 30.'],
+  [/^must be a positive number$/, () => 'A number above 0.'],
+  [/^must be a URL address$|^must be an? (absolute )?(http|https|web).*URL/i, () => 'A full web address, such as https://shop.example/landing.'],
+  [/^must be an email( address)?$/, () => 'An email address, such as name@example.com.'],
+  [/^must be one of the following values: (.*)$/, (list) => `Choose one of: ${list}.`],
+  [/^must be a (valid )?(ISO 4217 )?currency( code)?.*$/i, () => 'A currency such as USD or EUR.'],
+];
+
+/**
+ * A validation message in words for the person at the form, under the field it is about:
+ * "name must be longer than or equal to 1 characters" → "Required.".
+ */
+export function humanMessage(field: string, message: string): string {
+  const last = field.split('.').pop() ?? field;
+  let text = message.trim();
+  for (const prefix of [`${field} `, `${last} `, `${field}: `, `${last}: `]) if (text.startsWith(prefix)) text = text.slice(prefix.length);
+  for (const [pattern, say] of PHRASES) {
+    const match = pattern.exec(text);
+    if (match) return say(...match.slice(1));
+  }
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** Every field check of a form at once (each a message or null): throws one ValidationError listing all that failed. */
+export function checkFields(checks: Record<string, string | null | undefined | false>): void {
+  const details = Object.entries(checks)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '')
+    .map(([field, message]) => ({ field, message }));
+  if (details.length) throw new ValidationError(details, details.map((d) => `${d.field} ${d.message}`).join('; '));
+}
+
 /** The problem a person can fix (a 4xx with or without field details); null for anything else. */
 export function formProblem(error: unknown): FormProblem | null {
   if (!(error instanceof AppError) || error.status >= 500 || error.status === 404) return null;
   const fields: FieldErrors = {};
-  for (const detail of error.details) if (detail.field && !fields[detail.field]) fields[detail.field] = detail.message;
+  for (const detail of error.details) if (detail.field && !fields[detail.field]) fields[detail.field] = humanMessage(detail.field, detail.message);
   return { fields, message: Object.keys(fields).length ? 'Please correct the marked fields.' : error.message };
 }
 

@@ -23,9 +23,13 @@ export function reasonText(code: string | null | undefined): string {
   return REASONS[code] ?? code.replace(/_/g, ' ');
 }
 
-/** snake_case values as labels: "approval_required" → "Approval required". */
+/** Values that are abbreviations, written as people write them. */
+const ABBREVIATIONS: Readonly<Record<string, string>> = { seo: 'SEO', sem: 'SEM', api: 'API', csv: 'CSV', pdf: 'PDF' };
+
+/** snake_case values as labels: "approval_required" → "Approval required", "seo" → "SEO". */
 export function label(value: string | null | undefined): string {
   if (!value) return '—';
+  if (ABBREVIATIONS[value]) return ABBREVIATIONS[value];
   const text = value.replace(/_/g, ' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -39,12 +43,14 @@ export const NOTICES: Readonly<Record<string, string>> = {
   requested: 'Request sent. The advertiser will review it.',
   approved: 'Approved.',
   rejected: 'Rejected.',
+  reversed: 'Reversed.',
   revoked: 'Revoked.',
   suspended: 'Suspended.',
   activated: 'Activated.',
   disabled: 'Disabled.',
   signed_out_elsewhere: 'You are signed out on every other browser.',
   password_changed: 'Password changed. Other browsers were signed out.',
+  password_reset: 'Your new password is set. Sign in with it.',
   welcome: 'Welcome to Afflux.',
   onboarding_done: 'Stripe onboarding finished. Payouts start once Stripe confirms your account.',
   onboarding_refresh: 'The Stripe onboarding link expired. Start again below.',

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 /** The portal's own files: views and assets beside this module (the build copies them into dist). */
 export const PORTAL_DIR = join(__dirname, '..');
@@ -19,6 +20,9 @@ const SOURCES: Record<string, () => string> = {
 
 export interface Asset {
   body: Buffer;
+  /** The same bytes compressed once at start, for browsers that accept them. */
+  br: Buffer;
+  gzip: Buffer;
   type: string;
   version: string;
 }
@@ -33,7 +37,13 @@ export class PortalAssets {
     for (const [name, locate] of Object.entries(SOURCES)) {
       const body = readFileSync(locate());
       const type = name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
-      this.assets.set(name, { body, type, version: createHash('sha256').update(body).digest('hex').slice(0, 10) });
+      this.assets.set(name, {
+        body,
+        br: brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }),
+        gzip: gzipSync(body, { level: 9 }),
+        type,
+        version: createHash('sha256').update(body).digest('hex').slice(0, 10),
+      });
     }
   }
 

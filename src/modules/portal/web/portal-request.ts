@@ -49,6 +49,14 @@ export function safeReturn(value: unknown, fallback: string): string {
   return typeof value === 'string' && /^\/portal(\/[\w\-./]*)?(\?[^\s#]*)?$/.test(value) && !value.includes('..') ? value : fallback;
 }
 
+/** A portal path with `notice=<code>` set (replacing any earlier notice), for a redirect after a change. */
+export function withNotice(path: string, notice: string): string {
+  const [pathname, search = ''] = path.split('?');
+  const params = new URLSearchParams(search);
+  params.set('notice', notice);
+  return `${pathname}?${params.toString()}`;
+}
+
 /** Thrown to send the browser elsewhere (sign-in, pending page); the portal filter answers 303. */
 export class PortalRedirect extends Error {
   constructor(readonly location: string) {

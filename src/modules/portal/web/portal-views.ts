@@ -3,7 +3,7 @@ import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../principals/principal.entity';
 import { FieldErrors, errorFor } from './forms';
-import { bpsToPercent, formatDateTime, formatMoney, formatRule, moneyInput } from './format';
+import { bpsToPercent, formatDateTime, formatEarned, formatPeriod, formatMoney, formatRule, moneyInput } from './format';
 import { label, NOTICES, reasonText } from './labels';
 import { PortalAssets, VIEWS_DIR } from './portal-assets';
 import { isHtmx, PortalContext } from './portal-request';
@@ -13,15 +13,19 @@ interface NavItem {
   label: string;
 }
 
+const REPORTS: NavItem = { href: '/portal/reports', label: 'Reports' };
+
 const FINANCE_NAV: NavItem[] = [
   { href: '/portal/finance', label: 'Payouts' },
   { href: '/portal/finance/invoices', label: 'Invoices' },
   { href: '/portal/finance/statements', label: 'Statements' },
+  REPORTS,
 ];
 
 const NAV: Record<Role, NavItem[]> = {
   affiliate: [
     { href: '/portal/affiliate', label: 'Earnings' },
+    REPORTS,
     { href: '/portal/affiliate/offers', label: 'Offers' },
     { href: '/portal/affiliate/links', label: 'Links' },
     { href: '/portal/affiliate/coupons', label: 'Coupons' },
@@ -33,6 +37,7 @@ const NAV: Record<Role, NavItem[]> = {
   ],
   advertiser: [
     { href: '/portal/advertiser', label: 'Stats' },
+    REPORTS,
     { href: '/portal/advertiser/offers', label: 'Offers' },
     { href: '/portal/advertiser/applications', label: 'Applications' },
     { href: '/portal/advertiser/coupons', label: 'Coupons' },
@@ -83,10 +88,12 @@ export class PortalViews {
       err: (errors: FieldErrors | undefined, name: string) => errorFor(errors, name),
       fmt: {
         money: formatMoney,
+        earned: formatEarned,
         moneyInput,
         rule: formatRule,
         percent: bpsToPercent,
         time: (at: Date | string | null | undefined) => formatDateTime(at, timeZone),
+        period: (from: Date | string, to: Date | string) => formatPeriod(from, to, timeZone),
         label,
         reason: reasonText,
         query,
