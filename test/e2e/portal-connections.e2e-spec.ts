@@ -28,7 +28,7 @@ describe('portal: Stripe connection and webhook endpoints', () => {
     expect(page.text).toContain('checkout.session.completed');
 
     const bad = await agent.post('/portal/advertiser/stripe').type('form').send({ _csrf: csrf, offerId: offer.id, goal: 'sale', webhookSecret: 'nope' }).expect(422);
-    expect(bad.text).toContain('webhookSecret must be a Stripe webhook signing secret');
+    expect(bad.text).toContain('Must be a Stripe webhook signing secret (whsec_…).');
     await agent.post('/portal/advertiser/stripe').type('form').send({ _csrf: csrf, offerId: offer.id, goal: 'sale', webhookSecret: 'whsec_portal_0123456789' }).expect(303);
     const api = await t.http.get('/v1/integrations/stripe').set(auth(advertiser.apiKey)).expect(200);
     expect(api.body).toMatchObject({ offerId: offer.id, goal: 'sale' });
