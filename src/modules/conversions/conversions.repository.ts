@@ -127,6 +127,27 @@ export class ConversionsRepository {
     );
   }
 
+  /**
+   * An affiliate's accepted conversions on one offer and goal (count and sale amount) in the
+   * calendar month of `timezone` that holds `at`, each counted at the time it happened and only
+   * if it happened before `at`: what a tiered rule reads.
+   */
+  async monthlyVolume(
+    manager: EntityManager,
+    q: { offerId: string; goalKey: string; affiliateId: string; at: Date; timezone: string },
+  ): Promise<{ conversions: number; saleAmount: number }> {
+    const [row] = await manager.query(
+      `SELECT count(*)::int AS conversions, coalesce(sum(sale_amount), 0)::text AS "saleAmount"
+         FROM conversions
+        WHERE offer_id = $1 AND affiliate_id = $2 AND goal_key = $3 AND status = ANY($6)
+          AND created_at >= date_trunc('month', $4::timestamptz, $5) - interval '1 day' -- (for the index: none is recorded a day before it happened)
+          AND coalesce(occurred_at, created_at) >= date_trunc('month', $4::timestamptz, $5)
+          AND coalesce(occurred_at, created_at) < $4`,
+      [q.offerId, q.affiliateId, q.goalKey, q.at, q.timezone, ACCEPTED_STATUSES],
+    );
+    return { conversions: row.conversions, saleAmount: Number(row.saleAmount) };
+  }
+
   /** Row mapping per data source (each test app has its own), worked out once. */
   private rows(manager: EntityManager): EntityRows<Conversion> {
     let rows = this.rowsBySource.get(manager.connection);

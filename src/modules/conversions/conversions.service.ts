@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { MoneyError, parseDecimalAmount } from '../../common/money';
-import { applyRule, needsSaleAmount, RateRule, RuleContext } from '../rules';
+import { applyRule, needsSaleAmount, RateRule, RuleContext, RuleVolume } from '../rules';
 import { Page, paginate } from '../../common/pagination';
 import { entityRows, EntityRows } from '../../database/entity-rows';
 import { preparedQuery } from '../../database/sql';
@@ -472,7 +472,17 @@ export class ConversionsService {
         return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
       throw ConversionsError.amountRequired(goal.key);
     }
-    const context: RuleContext = { saleAmount, currency };
+    // Counted once, and only if a rule asks (flat and percent never do).
+    let volume: Promise<RuleVolume> | null = null;
+    const monthlyVolume = () =>
+      (volume ??= conversionsRepository.monthlyVolume(this.dataSource.manager, {
+        offerId: offer.id,
+        goalKey: goal.key,
+        affiliateId: winner.affiliateId,
+        at,
+        timezone: offer.timezone,
+      }));
+    const context: RuleContext = { saleAmount, currency, monthlyVolume };
     const revenue = await applyRule(goal.revenue, context);
     const payout = await applyRule(payoutRule, context);
     Object.assign(base, {

@@ -22,10 +22,10 @@ import { PageQueryDto } from '../../../common/pagination';
 import { ATTRIBUTION_PRIORITIES, AttributionPriority, OFFER_STATUSES, OFFER_VISIBILITIES, OfferStatus, OfferVisibility } from '../offer.entity';
 import { ACCESS_STATUSES, AccessStatus } from '../offer-access.entity';
 import { validateUrlTemplate, LANDING_MACROS } from '../url-template';
-import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey } from '../../rules';
+import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey, TIER_BASES, TierBasis, TieredRuleFields, TierFields, TierUsed } from '../../rules';
 
-/** `{type: "flat", amount}` in minor units, or `{type: "percent", bps}` of the sale amount: each type's fields come from its rule file. */
-export class RateRuleDto extends IntersectionType(FlatRuleFields, PercentRuleFields) {
+/** `{type: "flat", amount}` in minor units, `{type: "percent", bps}` of the sale amount, or `{type: "tiered", basis, period, tiers}`: each type's fields come from its rule file. */
+export class RateRuleDto extends IntersectionType(FlatRuleFields, PercentRuleFields, TieredRuleFields) {
   @ApiProperty({ enum: RULE_TYPE_KEYS })
   @IsIn(RULE_TYPE_KEYS)
   type: RuleKey;
@@ -244,6 +244,10 @@ export class RateRuleView {
   @ApiProperty({ enum: RULE_TYPE_KEYS }) type: RuleKey;
   @ApiPropertyOptional({ type: 'integer' }) amount?: number;
   @ApiPropertyOptional({ type: 'integer' }) bps?: number;
+  @ApiPropertyOptional({ enum: TIER_BASES }) basis?: TierBasis;
+  @ApiPropertyOptional({ enum: ['month'] }) period?: 'month';
+  @ApiPropertyOptional({ type: [TierFields] }) tiers?: TierFields[];
+  @ApiPropertyOptional({ description: 'on a conversion: the tier it was paid at, {number, from, volume, rule}' }) tier?: TierUsed;
 }
 
 export class GoalView {
