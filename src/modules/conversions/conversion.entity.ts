@@ -46,7 +46,7 @@ export class Conversion {
   couponCode: string | null;
 
   @Column({ type: 'text', nullable: true })
-  attributedBy: 'click' | 'coupon' | null;
+  attributedBy: 'click' | 'coupon' | 'customer' | null;
 
   /** The advertiser's id of the paying customer (postback customer_id, API customerId), up to 200 characters. */
   @Column({ type: 'text', nullable: true })

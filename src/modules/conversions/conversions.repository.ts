@@ -148,6 +148,22 @@ export class ConversionsRepository {
     return { conversions: row.conversions, saleAmount: Number(row.saleAmount) };
   }
 
+  /**
+   * The first conversion of a customer on each of the advertiser's offers it converted on
+   * (attributed ones only carry an offer), earliest first: who a recurring conversion is for.
+   */
+  customerFirsts(manager: EntityManager, advertiserId: string, customerId: string): Promise<{ offer_id: string; affiliate_id: string; link_id: string | null; first_at: Date }[]> {
+    return manager.query(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (offer_id) offer_id, affiliate_id, link_id, coalesce(occurred_at, created_at) AS first_at
+           FROM conversions
+          WHERE advertiser_id = $1 AND customer_id = $2 AND offer_id IS NOT NULL AND affiliate_id IS NOT NULL
+          ORDER BY offer_id, coalesce(occurred_at, created_at), created_at) firsts
+        ORDER BY first_at`,
+      [advertiserId, customerId],
+    );
+  }
+
   /** Row mapping per data source (each test app has its own), worked out once. */
   private rows(manager: EntityManager): EntityRows<Conversion> {
     let rows = this.rowsBySource.get(manager.connection);

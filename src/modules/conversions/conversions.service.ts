@@ -395,7 +395,30 @@ export class ConversionsService {
     }
     const offers = await this.snapshots.offers([click?.offerId, coupon?.offerId].filter((x): x is string => !!x));
     const attribution = attribute({ advertiserId: input.advertiserId, at, click, clickProblem, coupon, couponProblem, offerRules: (id) => offers.get(id) });
-    return { attribution, offers };
+    if (attribution.ok || input.clickId || input.coupon || !input.customerId || isPixel(input)) return { attribution, offers };
+    return this.attributeByCustomer(input, input.customerId, at);
+  }
+
+  /**
+   * A conversion without click or coupon on a recurring goal: credited to the affiliate of its
+   * customer's first conversion on the offer, while within the goal's `months` of that first one.
+   */
+  private async attributeByCustomer(input: RecordConversionInput, customerId: string, at: Date): Promise<{ attribution: Attribution; offers: Map<string, Offer> }> {
+    const firsts = await conversionsRepository.customerFirsts(this.dataSource.manager, input.advertiserId, customerId);
+    const offers = await this.snapshots.offers(firsts.map((f) => f.offer_id));
+    let reason = 'no_click_or_coupon';
+    for (const first of firsts) {
+      const recurring = offers.get(first.offer_id)?.goals.find((g) => g.key === input.goal)?.recurring;
+      if (!recurring) continue;
+      const firstAt = new Date(first.first_at);
+      if (recurring.months !== null && at.getTime() >= addMonths(firstAt, recurring.months).getTime()) {
+        reason = 'customer_outside_window';
+        continue;
+      }
+      const winner: Candidate = { by: 'customer', offerId: first.offer_id, affiliateId: first.affiliate_id, advertiserId: input.advertiserId, linkId: first.link_id ?? undefined };
+      return { attribution: { ok: true, winner }, offers };
+    }
+    return { attribution: { ok: false, reason }, offers };
   }
 
   /** Everything about the conversion but the cap check, which needs the transaction. */
@@ -583,6 +606,13 @@ function conversionTime(input: RecordConversionInput): Date {
   if (at.getTime() - now > CONVERSION_TIME_SKEW_MS) throw ConversionsError.invalidConversionTime('is in the future');
   if (now - at.getTime() > MAX_WINDOW_DAYS * DAY_MS) throw ConversionsError.invalidConversionTime(`is older than ${MAX_WINDOW_DAYS} days`);
   return at;
+}
+
+/** The same day of the month `months` later, in UTC (a day the later month lacks runs over into the next). */
+function addMonths(from: Date, months: number): Date {
+  const to = new Date(from.getTime());
+  to.setUTCMonth(to.getUTCMonth() + months);
+  return to;
 }
 
 function rejected(reason: RejectionReason, detail: string | null): Partial<Draft> {

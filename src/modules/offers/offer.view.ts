@@ -9,11 +9,12 @@ import { OfferWithAccess } from './offers.service';
 function goalView(goal: OfferGoal, actor: AuthPrincipal): GoalView {
   if (actor.role === 'affiliate') {
     const own = goal.overrides?.find((o) => o.affiliateId === actor.id);
-    return { key: goal.key, name: goal.name, payout: own?.payout ?? goal.payout };
+    return { key: goal.key, name: goal.name, recurring: goal.recurring ?? null, payout: own?.payout ?? goal.payout };
   }
   return {
     key: goal.key,
     name: goal.name,
+    recurring: goal.recurring ?? null,
     revenue: goal.revenue,
     payout: goal.payout,
     ...(isStaff(actor) ? { margin: ruleMargin(goal.revenue, goal.payout) } : {}),

@@ -234,6 +234,9 @@ export class OffersService {
       goal.name = input.name ?? null;
       goal.revenue = normalizeRule(input.revenue);
       goal.payout = normalizeRule(input.payout);
+      // Left out: kept as it was (an editor that does not show it does not erase it); null: not recurring.
+      if (input.recurring !== undefined) goal.recurring = input.recurring ? { months: input.recurring.months ?? null } : null;
+      goal.recurring ??= null;
       goal.archivedAt = null;
       const saved = await manager.save(OfferGoal, goal);
       await manager.delete(GoalPayoutOverride, { goalId: saved.id });

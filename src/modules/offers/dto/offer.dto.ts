@@ -15,6 +15,7 @@ import {
   Min,
   MinLength,
   registerDecorator,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
@@ -42,6 +43,21 @@ export class PayoutOverrideDto {
   payout: RateRuleDto;
 }
 
+export class RecurringDto {
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 1,
+    maximum: 1200,
+    description: 'how many months after the customer’s first conversion its later ones earn; null: for life',
+  })
+  @ValidateIf((o: { months?: unknown }) => o.months !== null)
+  @IsInt({ message: 'months must be a whole number of months, or null for life' })
+  @Min(1)
+  @Max(1200)
+  months: number | null;
+}
+
 export class GoalDto {
   @ApiProperty({ example: 'sale', description: 'lead, sale, signup or any key of your own' })
   @IsString()
@@ -62,6 +78,16 @@ export class GoalDto {
   @ValidateNested()
   @Type(() => RateRuleDto)
   payout: RateRuleDto;
+
+  @ApiPropertyOptional({
+    type: RecurringDto,
+    nullable: true,
+    description: "later conversions carrying the same customerId, without click or coupon, earn for the affiliate of the customer's first conversion on the offer",
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RecurringDto)
+  recurring?: RecurringDto | null;
 
   @ApiPropertyOptional({ type: [PayoutOverrideDto] })
   @IsOptional()
@@ -253,6 +279,7 @@ export class RateRuleView {
 export class GoalView {
   @ApiProperty() key: string;
   @ApiPropertyOptional({ nullable: true }) name: string | null;
+  @ApiPropertyOptional({ type: RecurringDto, nullable: true }) recurring?: RecurringDto | null;
   @ApiPropertyOptional({ type: RateRuleView, description: 'hidden from affiliates' }) revenue?: RateRuleView;
   @ApiProperty({ type: RateRuleView, description: 'for an affiliate: its own effective payout' }) payout: RateRuleView;
   @ApiPropertyOptional({ type: RateRuleView, description: 'admin and finance: revenue minus payout, where both rules are of one type' }) margin?: RateRuleView | null;
