@@ -23,12 +23,14 @@ const FEATURES = {
   operations: ['accounts', 'throttling'],
   tracking: ['accounts', 'offers'],
   conversions: ['accounts', 'ledger', 'offers', 'rules', 'throttling', 'tracking'],
-  commissions: ['conversions', 'ledger'],
+  // Commission programs (bonuses, prepaid funding) on top of the conversions and the ledger.
+  programs: ['accounts', 'conversions', 'ledger', 'offers'],
+  commissions: ['conversions', 'ledger', 'programs'],
   postbacks: ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['accounts', 'conversions', 'ledger'],
-  billing: ['conversions', 'ledger'],
+  billing: ['conversions', 'ledger', 'programs'],
   reconciliation: ['billing', 'ledger', 'payouts'],
 };
 FEATURES.portal = Object.keys(FEATURES);

@@ -17,6 +17,7 @@ import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
 import { RecurringCommissions1765870000000 } from './1765870000000-RecurringCommissions';
+import { Bonuses1765870000100 } from './1765870000100-Bonuses';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   ConversionCustomersAndHolds1765800000000,
   ConversionCustomerIndex1765800000100,
   RecurringCommissions1765870000000,
+  Bonuses1765870000100,
 ];

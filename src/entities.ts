@@ -17,6 +17,7 @@ import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
+import { PROGRAMS_ENTITIES } from './modules/programs/bonus.entities';
 
 export const ENTITIES = [
   Principal,
@@ -38,6 +39,7 @@ export const ENTITIES = [
   ...BILLING_ENTITIES,
   ...TRACKING_ENTITIES,
   ...LEDGER_ENTITIES,
+  ...PROGRAMS_ENTITIES,
   ...REPORTS_ENTITIES,
   ...PORTAL_ENTITIES,
 ];

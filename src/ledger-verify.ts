@@ -6,6 +6,7 @@ import { ENTITIES } from './entities';
 import { BILLING_CHECKS } from './modules/billing/billing.checks';
 import { COMMISSION_CHECKS } from './modules/commissions/commission.checks';
 import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify';
+import { PROGRAMS_CHECKS } from './modules/programs/programs.checks';
 
 /**
  * `npm run ledger:verify`: the ledger's invariants and the other features' checks against it.
@@ -16,7 +17,7 @@ async function main(): Promise<number> {
   const dataSource = new DataSource(dataSourceOptions(env.DATABASE_URL, 1, ENTITIES));
   await dataSource.initialize();
   try {
-    const result = await verifyLedger(dataSource, [...COMMISSION_CHECKS, ...BILLING_CHECKS]);
+    const result = await verifyLedger(dataSource, [...COMMISSION_CHECKS, ...BILLING_CHECKS, ...PROGRAMS_CHECKS]);
     process.stdout.write(`${formatVerification(result).join('\n')}\n`);
     return result.ok ? 0 : 1;
   } finally {

@@ -6,6 +6,7 @@ import { UUID_PATTERN } from '../../common/validation/validators';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { conversionsRepository } from '../conversions/conversions.repository';
+import { bonusAwardsRepository } from '../programs/bonus-awards.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
 import { CreditedInvoiceStatus, Invoice, InvoiceCredit } from './billing.entities';
@@ -84,7 +85,8 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, voided.id as string);
     await manager.update(Invoice, { id: invoice.id }, { status: 'void', voidedAt: new Date(event.created * 1000) });
     const released = await conversionsRepository.releaseFromInvoice(manager, invoice.id);
-    return `voided; ${released} result(s) released to the next invoice run`;
+    const bonuses = await bonusAwardsRepository.releaseFromInvoice(manager, invoice.id);
+    return `voided; ${released} result(s) and ${bonuses} bonus(es) released to the next invoice run`;
   }
 
   /** What Stripe says is left to pay (`amount_remaining`) is written off the receivable; it stays payable. */

@@ -164,6 +164,33 @@ export class ConversionsRepository {
     );
   }
 
+  /** Who and when of attributed conversions, for the bonus programs of their offers. */
+  bonusFacts(manager: EntityManager, ids: string[]): Promise<{ offer_id: string; affiliate_id: string; goal_key: string; at: Date }[]> {
+    return manager.query(
+      `SELECT DISTINCT offer_id, affiliate_id, goal_key, coalesce(occurred_at, created_at) AS at
+         FROM conversions WHERE id = ANY($1::uuid[]) AND offer_id IS NOT NULL AND affiliate_id IS NOT NULL`,
+      [ids],
+    );
+  }
+
+  /**
+   * An affiliate's approved (or paid) conversions on an offer, of one goal or all, that happened
+   * in [from, to) (null: ever): what a bonus threshold counts.
+   */
+  async approvedVolume(
+    manager: EntityManager,
+    q: { offerId: string; affiliateId: string; goalKey: string | null; from: Date | null; to: Date | null },
+  ): Promise<{ conversions: number; saleAmount: number }> {
+    const [row] = await manager.query(
+      `SELECT count(*)::int AS conversions, coalesce(sum(sale_amount), 0)::text AS "saleAmount"
+         FROM conversions
+        WHERE offer_id = $1 AND affiliate_id = $2 AND status IN ('approved', 'paid') AND ($3::text IS NULL OR goal_key = $3)
+          AND ($4::timestamptz IS NULL OR coalesce(occurred_at, created_at) >= $4) AND ($5::timestamptz IS NULL OR coalesce(occurred_at, created_at) < $5)`,
+      [q.offerId, q.affiliateId, q.goalKey, q.from, q.to],
+    );
+    return { conversions: row.conversions, saleAmount: Number(row.saleAmount) };
+  }
+
   /** Row mapping per data source (each test app has its own), worked out once. */
   private rows(manager: EntityManager): EntityRows<Conversion> {
     let rows = this.rowsBySource.get(manager.connection);

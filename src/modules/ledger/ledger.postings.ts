@@ -42,6 +42,8 @@ export const LEDGER_KINDS = {
   payoutReversal: 'payout_reversal',
   invoicePaid: 'invoice_paid',
   adjustment: 'adjustment',
+  bonus: 'bonus',
+  bonusClawback: 'bonus_clawback',
 } as const;
 
 export interface CommissionAmounts {
@@ -174,6 +176,32 @@ export function payoutFailedLines(affiliate: PayoutParty, amount: number, clawba
 export function invoicePaidLines(advertiser: { advertiserId: string; currency: string }, amount: number): PostingLine[] {
   const paid = amountOf('amount', amount);
   return nonZero([line('stripe_clearing', null, advertiser.currency, paid), line('advertiser_receivable', advertiser.advertiserId, advertiser.currency, -paid)]);
+}
+
+export interface BonusParty {
+  affiliateId: string;
+  advertiserId: string;
+  currency: string;
+}
+
+/** Kind `bonus`: the advertiser owes the bonus and the affiliate may be paid it at once (it is earned on approved results). */
+export function bonusLines(party: BonusParty, amount: number): PostingLine[] {
+  const bonus = amountOf('amount', amount);
+  return nonZero([line('advertiser_receivable', party.advertiserId, party.currency, bonus), line('affiliate_available', party.affiliateId, party.currency, -bonus)]);
+}
+
+/**
+ * Kind `bonus_clawback`: undoes a bonus whose threshold reversals took back. What the available
+ * balance no longer holds (paid out) becomes a claim on the affiliate, as a reversal's does.
+ */
+export function bonusClawbackLines(party: BonusParty, amount: number, available: number): PostingLine[] {
+  const bonus = amountOf('amount', amount);
+  const fromAvailable = Math.min(bonus, Math.max(0, available));
+  return nonZero([
+    line('affiliate_available', party.affiliateId, party.currency, fromAvailable),
+    line('affiliate_clawback', party.affiliateId, party.currency, bonus - fromAvailable),
+    line('advertiser_receivable', party.advertiserId, party.currency, -bonus),
+  ]);
 }
 
 export interface CheckedLine {

@@ -159,6 +159,18 @@ export class LedgerRepository {
     return manager.query(lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES, [ownerId, types, currency]);
   }
 
+  /** What bonus entries moved on an affiliate's accounts, per currency and kind (credit positive). */
+  bonusTotals(manager: EntityManager, ownerId: string, currency: string | null): Promise<{ currency: string; kind: string; amount: string }[]> {
+    return manager.query(
+      `SELECT l.currency, e.kind, (-sum(l.amount))::text AS amount
+         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts a ON a.id = l.account_id
+        WHERE e.cause_type = 'bonus_award' AND a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+          AND ($2::char(3) IS NULL OR l.currency = $2)
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [ownerId, currency],
+    );
+  }
+
   async accountBalance(manager: EntityManager, ref: AccountRef): Promise<string | null> {
     const [row] = await manager.query(
       `SELECT balance::text AS balance FROM ledger_accounts WHERE type = $1 AND ${ownerKey('owner_id')} = ${ownerKey('$2::uuid')} AND currency = $3`,

@@ -10,7 +10,7 @@ import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, 
 import { CauseType } from './journal-entry.entity';
 import { AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-account.entity';
 import { LedgerError, LedgerErrorCode } from './ledger.errors';
-import { AccountRef, CheckedLine, checkPosting, PostingInput } from './ledger.postings';
+import { AccountRef, CheckedLine, checkPosting, LEDGER_KINDS, PostingInput } from './ledger.postings';
 import { ledgerRepository } from './ledger.repository';
 
 /*
@@ -207,7 +207,14 @@ export class LedgerService {
       if (requested && requested !== actor.id) throw LedgerError.affiliateNotFound();
       affiliateId = actor.id;
     }
-    return { affiliateId, balances: await this.balances(null, affiliateId, currency) };
+    const bonuses = new Map<string, { currency: string; earned: number; clawedBack: number }>();
+    for (const row of await ledgerRepository.bonusTotals(this.dataSource.manager, affiliateId, currency ?? null)) {
+      const b = bonuses.get(row.currency) ?? { currency: row.currency, earned: 0, clawedBack: 0 };
+      if (row.kind === LEDGER_KINDS.bonus) b.earned = toMinor(row.amount);
+      if (row.kind === LEDGER_KINDS.bonusClawback) b.clawedBack = 0 - toMinor(row.amount);
+      bonuses.set(row.currency, b);
+    }
+    return { affiliateId, balances: await this.balances(null, affiliateId, currency), bonuses: [...bonuses.values()] };
   }
 
   private async findEntryIds(manager: EntityManager, inputs: Pick<PostingInput, 'causeType' | 'causeId' | 'kind'>[]): Promise<Map<string, string>> {
