@@ -18,6 +18,8 @@ import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-Conver
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
 import { RecurringCommissions1765870000000 } from './1765870000000-RecurringCommissions';
 import { Bonuses1765870000100 } from './1765870000100-Bonuses';
+import { PrepaidFunding1765870000200 } from './1765870000200-PrepaidFunding';
+import { AwaitingFundsIndex1765870000300 } from './1765870000300-AwaitingFundsIndex';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -41,4 +43,6 @@ export const MIGRATIONS = [
   ConversionCustomerIndex1765800000100,
   RecurringCommissions1765870000000,
   Bonuses1765870000100,
+  PrepaidFunding1765870000200,
+  AwaitingFundsIndex1765870000300,
 ];

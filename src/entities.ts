@@ -17,7 +17,7 @@ import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
-import { PROGRAMS_ENTITIES } from './modules/programs/bonus.entities';
+import { PROGRAMS_ENTITIES } from './modules/programs/programs.entities';
 
 export const ENTITIES = [
   Principal,

@@ -13,7 +13,7 @@ import { displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from
 import { AccountsError } from './accounts.errors';
 import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/accounts.dto';
 import { PostbackToken } from './postback-token.entity';
-import { Principal, PrincipalStatus, Role } from './principal.entity';
+import { Principal, PrincipalStatus, Role, BillingMode } from './principal.entity';
 
 const KEY_CACHE_MS = 5_000;
 /**
@@ -122,6 +122,16 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
     if (dto.name !== undefined) affiliate.name = dto.name;
     const saved = await this.principals.save(affiliate);
     await this.forgetKeys();
+    this.changes.emit('principal', id);
+    return saved;
+  }
+
+  /** How an advertiser pays (admin): by invoice or prepaid, and its low-balance alert (null: none). */
+  async updateAdvertiserBilling(id: string, change: { billingMode?: BillingMode; lowBalanceAlert?: number | null }): Promise<Principal> {
+    const advertiser = await this.getPrincipal(id, 'advertiser');
+    if (change.billingMode !== undefined) advertiser.billingMode = change.billingMode;
+    if (change.lowBalanceAlert !== undefined) advertiser.lowBalanceAlert = change.lowBalanceAlert;
+    const saved = await this.principals.save(advertiser);
     this.changes.emit('principal', id);
     return saved;
   }

@@ -111,6 +111,10 @@ export class Conversion {
   @Column({ type: 'timestamptz', nullable: true })
   approvedAt: Date | null;
 
+  /** Recorded for a prepaid advertiser: its revenue is reserved from, and spent out of, the advertiser's funds; never invoiced. */
+  @Column({ type: 'boolean', default: false })
+  prepaid: boolean;
+
   /** The payout that paid it (status paid). */
   @Column({ type: 'uuid', nullable: true })
   payoutId: string | null;

@@ -43,7 +43,8 @@ const LOCK_FOR_POSTING = `
   FROM conversions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
 /** Approved (or already paid out) results with revenue that no invoice has billed. */
-const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2`;
+// A prepaid advertiser's results are paid from its funds, never invoiced.
+const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2 AND NOT c.prepaid`;
 
 /**
  * Conversion events that come with an outgoing postback: all of them but the payout's own moves
@@ -78,6 +79,28 @@ export class ConversionsRepository {
   /** Writes a decided status change, with the approval time and reason it sets. */
   async saveStatus(manager: EntityManager, conversion: Pick<Conversion, 'id' | 'status' | 'approvedAt' | 'reason'>): Promise<void> {
     await manager.update(Conversion, { id: conversion.id }, { status: conversion.status, approvedAt: conversion.approvedAt, reason: conversion.reason });
+  }
+
+  /** Locks the oldest pending conversion of a prepaid advertiser waiting for funds in `currency` (others' locks skipped). */
+  async lockOldestAwaitingFunds(manager: EntityManager, advertiserId: string, currency: string): Promise<Conversion | null> {
+    return manager
+      .createQueryBuilder(Conversion, 'c')
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .where("c.advertiser_id = :advertiserId AND c.currency = :currency AND c.hold = 'awaiting_funds' AND c.status = 'pending'", { advertiserId, currency })
+      .orderBy('c.created_at')
+      .addOrderBy('c.id')
+      .limit(1)
+      .getOne();
+  }
+
+  async countAwaitingFunds(manager: EntityManager, advertiserId: string): Promise<number> {
+    const [{ n }] = await manager.query(`SELECT count(*)::int AS n FROM conversions WHERE advertiser_id = $1 AND hold = 'awaiting_funds' AND status = 'pending'`, [advertiserId]);
+    return n;
+  }
+
+  async clearHold(manager: EntityManager, id: string): Promise<void> {
+    await manager.update(Conversion, { id }, { hold: null });
   }
 
   getOrFail(manager: EntityManager, id: string): Promise<Conversion> {

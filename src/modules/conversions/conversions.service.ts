@@ -23,6 +23,7 @@ import { CONVERSION_TIME_SKEW_MS } from './conversion-time';
 import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from './commission-postings';
+import { LedgerService } from '../ledger/ledger.service';
 import { conversionsRepository } from './conversions.repository';
 import { canTransition } from './lifecycle';
 import { OfferSnapshots } from './offer-snapshots';
@@ -103,6 +104,7 @@ export class ConversionsService {
     private readonly coupons: CouponsService,
     private readonly outbox: OutboxService,
     private readonly postings: CommissionPostings,
+    private readonly ledger: LedgerService,
   ) {}
 
   /**
@@ -204,15 +206,70 @@ export class ConversionsService {
     const { attribution, offers } = await this.attribute(input, at);
     const draft = await this.draft(input, at, attribution, offers);
     const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
-    if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return this.write(this.dataSource.manager, draft, actor);
+    if (!offer || draft.status === 'rejected') return this.write(this.dataSource.manager, draft, actor);
+    // Read before the transaction: nothing may wait for a second pool connection while holding one.
+    const billing = await this.snapshots.billing(draft.advertiserId);
+    const prepaid = billing.billingMode === 'prepaid';
+    if (!hasCaps(offer.caps) && !prepaid) return this.write(this.dataSource.manager, draft, actor);
 
     if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, isPixel(input))) return null;
     return this.dataSource.transaction(async (manager) => {
-      // Serialise the conversions of a capped offer so counts cannot race past the cap.
-      await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
-      await this.applyCaps(manager, draft, offer);
-      return this.write(manager, draft, actor);
+      if (hasCaps(offer.caps)) {
+        // Serialise the conversions of a capped offer so counts cannot race past the cap.
+        await manager.query('SELECT 1 FROM offers WHERE id = $1 FOR UPDATE', [offer.id]);
+        await this.applyCaps(manager, draft, offer);
+      }
+      if (!prepaid || draft.status === 'rejected') return this.write(manager, draft, actor);
+      return this.writePrepaid(manager, draft, actor, billing.lowBalanceAlert);
     });
+  }
+
+  /**
+   * A prepaid advertiser's conversion: its funds are locked (serialising its conversions), and
+   * the conversion is written with its revenue reserved out of them in the same transaction, or,
+   * when they do not cover it, pending with `hold: awaiting_funds` (never approved until a
+   * top-up covers it). So no conversion is ever approved beyond the funds.
+   */
+  private async writePrepaid(manager: EntityManager, draft: Draft, actor: Actor, lowBalanceAlert: number | null): Promise<Written | null> {
+    const currency = draft.currency as string;
+    const available = await this.ledger.lockFunds(manager, draft.advertiserId, currency);
+    draft.prepaid = true;
+    const covered = available >= draft.revenue;
+    if (!covered) Object.assign(draft, { status: 'pending', hold: 'awaiting_funds', approvedAt: null, approveAfter: draft.approveAfter ?? new Date() });
+    const written = await this.write(manager, draft, actor);
+    if (!written) return null;
+    if (covered && draft.revenue > 0) await this.postings.reserve(manager, written.conversion);
+    const left = covered ? available - draft.revenue : available;
+    // The funding job pauses the offers, sends the low-balance alert (once) and covers what waits.
+    if (!covered || left <= Math.max(lowBalanceAlert ?? 0, 0)) await this.outbox.enqueue(manager, 'funding.check', `${draft.advertiserId}:${currency}`);
+    return written;
+  }
+
+  /**
+   * Covers a prepaid advertiser's conversions waiting for funds, oldest first, while its funds
+   * cover them (each: conversion locked, then the funds; reserved, hold cleared), and approves the
+   * covered ones whose lock period is over. Answers how many it covered.
+   */
+  async coverHeld(advertiserId: string, currency: string): Promise<number> {
+    let covered = 0;
+    for (;;) {
+      const done = await this.dataSource.transaction(async (manager) => {
+        const held = await conversionsRepository.lockOldestAwaitingFunds(manager, advertiserId, currency);
+        if (!held) return null;
+        const available = await this.ledger.lockFunds(manager, advertiserId, currency);
+        if (available < held.revenue) return null;
+        if (held.revenue > 0) await this.postings.reserve(manager, held);
+        await conversionsRepository.clearHold(manager, held.id);
+        return held;
+      });
+      if (!done) return covered;
+      covered += 1;
+      if (done.approveAfter && done.approveAfter.getTime() <= Date.now()) {
+        await this.transition(done.id, 'approved', { type: 'system', id: null }, 'funds arrived').catch((error) => {
+          if (!(error instanceof ConversionsError && error.code === ConversionsErrorCode.InvalidTransition)) throw error;
+        });
+      }
+    }
   }
 
   /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
@@ -308,6 +365,7 @@ export class ConversionsService {
   ): Promise<Conversion> {
     const from = conversion.status;
     if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
+    if (to === 'approved' && conversion.hold === 'awaiting_funds') throw ConversionsError.awaitingFunds();
     conversion.status = to;
     if (to === 'approved') conversion.approvedAt = new Date();
     if (to === 'rejected' || to === 'reversed') {
@@ -456,6 +514,7 @@ export class ConversionsService {
       approvedAt: null,
       payoutId: null,
       invoiceId: null,
+      prepaid: false,
     };
     if (!attribution.ok) {
       base.reason = attribution.reason;
@@ -520,7 +579,8 @@ export class ConversionsService {
     if (winner.clickStatus && winner.clickStatus !== 'ok') return Object.assign(base, rejected(BLOCKED_CLICK_REASON[winner.clickStatus], winner.clickStatus));
 
     const rejection = firstRejection({
-      offerStatus: offer.status,
+      // An offer paused by its advertiser's funds still takes the conversions of its clicks (they wait for funds).
+      offerStatus: offer.pausedReason === 'funds' ? 'active' : offer.status,
       affiliateStatus: (await this.snapshots.principalStatus(winner.affiliateId)) ?? 'missing',
       hasAccess: await this.snapshots.hasAccess(offer, winner.affiliateId),
       offerCurrency: offer.currency,

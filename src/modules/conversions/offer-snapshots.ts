@@ -2,12 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, IsNull } from 'typeorm';
 import { ChangeEvents } from '../../common/events/change-events';
-import { Principal, PrincipalStatus } from '../accounts/principal.entity';
+import { BillingMode, Principal, PrincipalStatus } from '../accounts/principal.entity';
 import { OfferAccess } from '../offers/offer-access.entity';
 import { OfferGoal } from '../offers/offer-goal.entity';
 import { Offer } from '../offers/offer.entity';
 
 const TTL_MS = 2_000;
+
+export interface AdvertiserBilling {
+  billingMode: BillingMode;
+  lowBalanceAlert: number | null;
+}
 
 interface Cached<T> {
   value: T;
@@ -25,12 +30,19 @@ export class OfferSnapshots {
   private readonly offerCache = new Map<string, Cached<Offer | null>>();
   private readonly statusCache = new Map<string, Cached<PrincipalStatus | null>>();
   private readonly offerLoads = new Map<string, Promise<Offer | null>>();
+  private readonly billingCache = new Map<string, Cached<AdvertiserBilling>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     changes: ChangeEvents,
   ) {
-    changes.subscribe((kind, id) => (kind === 'offer' ? this.offerCache : this.statusCache).delete(id));
+    changes.subscribe((kind, id) => {
+      if (kind === 'offer') this.offerCache.delete(id);
+      else {
+        this.statusCache.delete(id);
+        this.billingCache.delete(id);
+      }
+    });
   }
 
   async offer(id: string): Promise<Offer | null> {
@@ -65,6 +77,16 @@ export class OfferSnapshots {
     const row = await this.dataSource.getRepository(Principal).findOne({ where: { id }, select: { id: true, status: true } });
     this.remember(this.statusCache, id, row?.status ?? null);
     return row?.status ?? null;
+  }
+
+  /** How an advertiser pays: by invoice, or from prepaid funds (with its low-balance alert). */
+  async billing(advertiserId: string): Promise<AdvertiserBilling> {
+    const hit = this.billingCache.get(advertiserId);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const row = await this.dataSource.getRepository(Principal).findOne({ where: { id: advertiserId }, select: { id: true, billingMode: true, lowBalanceAlert: true } });
+    const billing = { billingMode: row?.billingMode ?? 'invoice', lowBalanceAlert: row?.lowBalanceAlert ?? null };
+    this.remember(this.billingCache, advertiserId, billing);
+    return billing;
   }
 
   async hasAccess(offer: Offer, affiliateId: string): Promise<boolean> {

@@ -26,6 +26,14 @@ import { ledgerRepository } from './ledger.repository';
  * so are not locked by the posting; KEY SHARE conflicts with FOR UPDATE but not with NO KEY UPDATE.
  */
 
+export interface FundingBalance {
+  currency: string;
+  funded: number;
+  reserved: number;
+  spent: number;
+  available: number;
+}
+
 export interface PostResult {
   entryId: string;
   /** False when an entry for the same (causeType, causeId, kind) already existed: nothing was posted. */
@@ -132,6 +140,36 @@ export class LedgerService {
       if (error instanceof QueryFailedError && (error as unknown as { constraint?: string }).constraint === AVAILABLE_GUARD) throw LedgerError.insufficientAvailable();
       throw error;
     }
+  }
+
+  /**
+   * Locks a prepaid advertiser's funds in `currency` (step 3 of the lock order: after any
+   * conversion and affiliate account) until the caller's transaction ends, and answers what is
+   * available, presented positive (0 for an advertiser never funded).
+   */
+  async lockFunds(manager: EntityManager, advertiserId: string, currency: string): Promise<number> {
+    const balance = await ledgerRepository.lockFunds(manager, advertiserId, currency);
+    return balance === null ? 0 : 0 - toMinor(balance);
+  }
+
+  /** A prepaid advertiser's funds per currency: funded (top-ups), reserved, spent, available. */
+  async funding(advertiserId: string): Promise<FundingBalance[]> {
+    const byCurrency = new Map<string, FundingBalance>();
+    for (const row of await ledgerRepository.fundingMoves(this.dataSource.manager, advertiserId)) {
+      const b = byCurrency.get(row.currency) ?? { currency: row.currency, funded: 0, reserved: 0, spent: 0, available: 0 };
+      const amount = toMinor(row.amount);
+      if (row.type === 'advertiser_funds') {
+        b.available -= amount;
+        if (row.kind === LEDGER_KINDS.funding) b.funded -= amount;
+      } else {
+        b.reserved -= amount;
+        // Spent: what left the reserve to pay results, less what reversals after approval gave back.
+        if (row.kind === LEDGER_KINDS.fundingSpend) b.spent += amount;
+      }
+      if (row.type === 'advertiser_funds' && row.kind === LEDGER_KINDS.fundingRefund) b.spent += amount;
+      byCurrency.set(row.currency, b);
+    }
+    return [...byCurrency.values()];
   }
 
   async hasEntry(manager: EntityManager, causeType: CauseType, causeId: string, kind: string): Promise<boolean> {

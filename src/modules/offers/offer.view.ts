@@ -32,6 +32,7 @@ export function toOfferView({ offer, access }: OfferWithAccess, actor: AuthPrinc
     fallbackUrl: actor.role === 'affiliate' ? null : offer.fallbackUrl,
     currency: offer.currency,
     status: offer.status,
+    pausedReason: offer.pausedReason ?? null,
     visibility: offer.visibility,
     attributionWindowDays: offer.attributionWindowDays,
     lockPeriodDays: offer.lockPeriodDays,

@@ -91,5 +91,3 @@ export class BonusAward {
   @Column({ type: 'timestamptz', nullable: true })
   clawedBackAt: Date | null;
 }
-
-export const PROGRAMS_ENTITIES = [Bonus, BonusAward];

@@ -11,6 +11,8 @@ const receivableOf = (kind: string) => `
  * `bonus` entry for its amount, a clawed-back award its `bonus_clawback` for the same amount and
  * an earned one none, and no bonus entry lacks its award.
  */
+const conversionEntry = (kind: string) => `EXISTS (SELECT 1 FROM journal_entries e WHERE e.cause_type = 'conversion' AND e.cause_id = c.id::text AND e.kind = '${kind}')`;
+
 export const PROGRAMS_CHECKS: LedgerCheck[] = [
   noRowsCheck<{ id: string; amount: string; posted: string }>(
     'every bonus award is posted once, for its amount, billed to the advertiser',
@@ -30,5 +32,29 @@ export const PROGRAMS_CHECKS: LedgerCheck[] = [
     `SELECT e.id, e.cause_id FROM journal_entries e
       WHERE e.cause_type = 'bonus_award' AND NOT EXISTS (SELECT 1 FROM bonus_awards a WHERE a.id::text = e.cause_id)`,
     (r) => `entry ${r.id} names award ${r.cause_id}, which does not exist`,
+  ),
+  noRowsCheck<{ id: string; amount: string }>(
+    'every prepaid top-up is posted once, for its amount',
+    `SELECT f.id, f.amount::text AS amount FROM advertiser_fundings f
+      WHERE (SELECT coalesce(-sum(l.amount), 0) FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts x ON x.id = l.account_id
+              WHERE e.cause_type = 'funding' AND e.cause_id = f.id::text AND e.kind = 'funding' AND x.type = 'advertiser_funds') <> f.amount`,
+    (r) => `top-up ${r.id} of ${r.amount} is not in the advertiser's funds`,
+  ),
+  noRowsCheck<{ id: string; status: string }>(
+    'no prepaid conversion is approved beyond the funds: an approved one spent its reserve, a held one is never approved',
+    `SELECT c.id, c.status FROM conversions c
+      WHERE c.prepaid AND c.revenue > 0 AND c.status IN ('approved', 'paid')
+        AND (c.hold IS NOT NULL OR NOT ${conversionEntry('funding_reserve')} OR NOT ${conversionEntry('funding_spend')})`,
+    (r) => `conversion ${r.id} is ${r.status} without its reserve spent`,
+  ),
+  noRowsCheck<{ id: string; status: string }>(
+    'a prepaid conversion not held has its revenue reserved; one that ended gave it back',
+    `SELECT c.id, c.status FROM conversions c
+      WHERE c.prepaid AND c.revenue > 0 AND (
+            (c.status IN ('pending', 'approved', 'paid') AND c.hold IS NULL AND NOT ${conversionEntry('funding_reserve')})
+         OR (c.status IN ('rejected', 'reversed') AND ${conversionEntry('funding_reserve')}
+             AND NOT ${conversionEntry('funding_release')} AND NOT ${conversionEntry('funding_refund')})
+         OR (c.status IN ('rejected', 'reversed') AND ${conversionEntry('funding_spend')} AND NOT ${conversionEntry('funding_refund')}))`,
+    (r) => `conversion ${r.id} (${r.status}) does not match its funding entries`,
   ),
 ];

@@ -295,6 +295,7 @@ export class OfferView {
   @ApiPropertyOptional({ nullable: true }) fallbackUrl: string | null;
   @ApiProperty() currency: string;
   @ApiProperty({ enum: OFFER_STATUSES }) status: OfferStatus;
+  @ApiProperty({ enum: ['funds'], nullable: true, description: 'funds: paused because its prepaid advertiser ran out; a top-up resumes it' }) pausedReason: 'funds' | null;
   @ApiProperty({ enum: OFFER_VISIBILITIES }) visibility: OfferVisibility;
   @ApiProperty() attributionWindowDays: number;
   @ApiProperty() lockPeriodDays: number;
