@@ -9,6 +9,7 @@ import { forEachWithProgress, ProgressBar } from '../common/cli/progress';
 import { formatMinorUnits } from '../common/money';
 import { childEnvironment, readEnvironment } from '../config/configuration';
 import { ApiClient, seededRandom } from './demo-client';
+import { runPrograms } from './programs';
 
 const WEBHOOK_SECRET = `whsec_demo_${randomBytes(12).toString('hex')}`;
 const ADMIN_KEY = `afx_adm_demo_${randomBytes(18).toString('base64url')}`;
@@ -207,6 +208,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   });
   await settle(db, admin, stripe);
   say('Commissions posted and approved (lock period 0).');
+  await runPrograms(api, admin, () => settle(db, admin, stripe));
 
   const financeApi = api.as(finance.apiKey);
   for (const currency of ['USD', 'EUR']) {

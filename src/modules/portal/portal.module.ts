@@ -1,3 +1,5 @@
+import { ProgramsModule } from '../programs/programs.module';
+import { AdvertiserProgramsController, AffiliateProgramsController, FundingPortalController } from './programs/programs.controller';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
@@ -44,9 +46,21 @@ import { PortalViews } from './web/portal-views';
     PayoutsModule,
     BillingModule,
     StatementsModule,
+    ProgramsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
-  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
+  controllers: [
+    AssetsController,
+    AccountController,
+    AffiliateController,
+    AdvertiserController,
+    FinanceController,
+    AdminController,
+    AdvertiserProgramsController,
+    AffiliateProgramsController,
+    FundingPortalController,
+    SignInController,
+  ],
   providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
 })
 export class PortalModule {}

@@ -17,6 +17,7 @@ const FINANCE_NAV: NavItem[] = [
   { href: '/portal/finance', label: 'Payouts' },
   { href: '/portal/finance/invoices', label: 'Invoices' },
   { href: '/portal/finance/statements', label: 'Statements' },
+  { href: '/portal/finance/funding', label: 'Prepaid funds' },
 ];
 
 const NAV: Record<Role, NavItem[]> = {
@@ -29,6 +30,7 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/affiliate/payouts', label: 'Payouts' },
     { href: '/portal/affiliate/statements', label: 'Statements' },
     { href: '/portal/affiliate/postbacks', label: 'Postbacks' },
+    { href: '/portal/affiliate/programs', label: 'Tiers & bonuses' },
   ],
   advertiser: [
     { href: '/portal/advertiser', label: 'Stats' },
@@ -38,6 +40,7 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/advertiser/conversions', label: 'Conversions' },
     { href: '/portal/advertiser/integration', label: 'Integration' },
     { href: '/portal/advertiser/invoices', label: 'Invoices' },
+    { href: '/portal/advertiser/programs', label: 'Programs' },
   ],
   finance: FINANCE_NAV,
   admin: [{ href: '/portal/admin', label: 'Partners' }, ...FINANCE_NAV],
