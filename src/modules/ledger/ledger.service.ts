@@ -18,7 +18,12 @@ import { ledgerRepository } from './ledger.repository';
  *   1. conversions, in id order (FOR UPDATE: their status changes);
  *   2. affiliate accounts (affiliate_pending, affiliate_available, affiliate_clawback), in id order;
  *   3. every other account (advertiser_receivable, network_margin, stripe_clearing,
- *      network_adjustments), in id order.
+ *      network_adjustments, and a prepaid advertiser's advertiser_funds, advertiser_reserved,
+ *      funding_clearing), in id order. Recording a prepaid advertiser's conversion locks its
+ *      advertiser_funds first (lockFunds) and inserts the conversion after: a new row, which no
+ *      other transaction can hold.
+ * A bonus award takes a transaction-scoped advisory lock per (bonus, affiliate, period) before
+ * any account, and locks no conversion.
  * A transaction that locks in two statements (a payout planning, a reversal that reads the
  * available balance first) takes a whole step in one statement and never goes back a step.
  * Accounts are locked FOR NO KEY UPDATE, never FOR UPDATE: the journal lines' foreign key takes
