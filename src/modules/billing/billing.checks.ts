@@ -32,9 +32,9 @@ export const describeInvoiceMismatch = (r: InvoiceMismatchRow) =>
 export const BILLING_CHECKS: LedgerCheck[] = [
   noRowsCheck<InvoiceMismatchRow>('every invoice bills exactly its conversions', INVOICES_NOT_MATCHING_CONVERSIONS, describeInvoiceMismatch),
   noRowsCheck<{ id: string; invoice_id: string }>(
-    'every reversed result of an issued invoice is credited on it',
+    'every reversed (or rejected) result of an issued invoice is credited on it',
     `SELECT c.id, c.invoice_id FROM conversions c JOIN invoices i ON i.id = c.invoice_id
-      WHERE c.status = 'reversed' AND c.revenue > 0 AND i.status IN ('open', 'paid', 'uncollectible')
+      WHERE c.status IN ('reversed', 'rejected') AND c.revenue > 0 AND i.status IN ('open', 'paid', 'uncollectible')
         AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
     (r) => `conversion ${r.id} was reversed but invoice ${r.invoice_id} still bills it`,
   ),

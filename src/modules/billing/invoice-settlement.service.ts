@@ -121,7 +121,9 @@ export class InvoiceSettlementService implements OnModuleInit {
    */
   async creditReversal(conversionId: string): Promise<string> {
     const conversion = await conversionsRepository.reversedRow(this.dataSource.manager, conversionId);
-    if (!conversion || conversion.status !== 'reversed' || !conversion.invoice_id || Number(conversion.revenue) <= 0) return 'nothing to credit';
+    // A billed result rejected after billing (an approved pixel superseded, a rejection by hand) is taken off as a reversed one is.
+    if (!conversion || (conversion.status !== 'reversed' && conversion.status !== 'rejected') || !conversion.invoice_id || Number(conversion.revenue) <= 0)
+      return 'nothing to credit';
     // A credit is recorded once its credit note exists.
     if (await this.dataSource.getRepository(InvoiceCredit).existsBy({ conversionId })) return 'already credited';
     const invoice = await this.dataSource.getRepository(Invoice).findOneByOrFail({ id: conversion.invoice_id });

@@ -334,10 +334,10 @@ export class ConversionsRepository {
     return (await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoiceId])).length;
   }
 
-  /** The invoice's reversed results with revenue that no credit covers yet. */
+  /** The invoice's reversed (or, once billed, rejected) results with revenue that no credit covers yet. */
   async reversedNotCredited(manager: EntityManager, invoiceId: string): Promise<string[]> {
     const rows: { id: string }[] = await manager.query(
-      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0
+      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status IN ('reversed', 'rejected') AND c.revenue > 0
           AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
       [invoiceId],
     );

@@ -378,8 +378,8 @@ export class ConversionsService {
     // Still relayed: the commissions job finds the entries posted and does nothing, but it
     // would post anything a conversion recorded before this change was still waiting for.
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
-    // A billed result that is reversed is credited on its invoice (billing).
-    if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
+    // A billed result that is reversed, or rejected after billing, is credited on its invoice (billing).
+    if ((to === 'reversed' || to === 'rejected') && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
     return conversionsRepository.getOrFail(manager, conversion.id);
   }
