@@ -23,13 +23,15 @@ const FEATURES = {
   operations: ['principals', 'throttling'],
   tracking: ['offers', 'principals'],
   conversions: ['ledger', 'offers', 'principals', 'rules', 'throttling', 'tracking'],
+  // Commission programs (bonuses, prepaid funding) on top of the conversions and the ledger.
+  programs: ['conversions', 'ledger', 'offers', 'principals'],
   // The sweeper asks payouts and billing for their runs whose job may be gone.
-  commissions: ['billing', 'conversions', 'ledger', 'payouts'],
+  commissions: ['billing', 'conversions', 'ledger', 'payouts', 'programs'],
   'partner-postbacks': ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
   // Payouts and billing move conversions through the conversions repository and lifecycle.
   payouts: ['conversions', 'ledger', 'principals'],
-  billing: ['conversions', 'ledger', 'offers', 'principals'],
+  billing: ['conversions', 'ledger', 'offers', 'principals', 'programs'],
   reconciliation: ['billing', 'ledger', 'payouts'],
   // Outgoing webhooks show conversions as their views do, and call out through the partner postbacks' sender.
   webhooks: ['conversions', 'partner-postbacks'],

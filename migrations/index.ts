@@ -17,6 +17,10 @@ import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
 import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswordResets';
+import { RecurringCommissions1765870000000 } from './1765870000000-RecurringCommissions';
+import { Bonuses1765870000100 } from './1765870000100-Bonuses';
+import { PrepaidFunding1765870000200 } from './1765870000200-PrepaidFunding';
+import { AwaitingFundsIndex1765870000300 } from './1765870000300-AwaitingFundsIndex';
 import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks';
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
 
@@ -41,6 +45,10 @@ export const MIGRATIONS = [
   ConversionCustomersAndHolds1765800000000,
   ConversionCustomerIndex1765800000100,
   PortalPasswordResets1765850000000,
+  RecurringCommissions1765870000000,
+  Bonuses1765870000100,
+  PrepaidFunding1765870000200,
+  AwaitingFundsIndex1765870000300,
   OutgoingWebhooks1765880000000,
   StripeConversions1765880000100,
 ];

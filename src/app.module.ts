@@ -14,6 +14,7 @@ import { ConversionsModule } from './modules/conversions/conversions.module';
 import { StripeModule } from './integrations/stripe/stripe.module';
 import { BillingModule } from './modules/billing/billing.module';
 import { CommissionsModule } from './modules/commissions/commissions.module';
+import { ProgramsModule } from './modules/programs/programs.module';
 import { StatementsModule } from './modules/statements/statements.module';
 import { PortalModule } from './modules/portal/portal.module';
 import { ReportsModule } from './modules/reports/reports.module';
@@ -52,6 +53,7 @@ export class AppModule {
         ConversionsModule,
         LedgerModule,
         CommissionsModule,
+        ProgramsModule,
         PartnerPostbacksModule,
         WebhooksModule,
         StripeModule,

@@ -19,6 +19,7 @@ import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
 import { WEBHOOK_ENTITIES } from './modules/webhooks/webhook.entities';
 import { STRIPE_INTEGRATION_ENTITIES } from './modules/stripe-conversions/stripe-integration.entities';
+import { PROGRAMS_ENTITIES } from './modules/programs/programs.entities';
 
 export const ENTITIES = [
   Principal,
@@ -40,6 +41,7 @@ export const ENTITIES = [
   ...BILLING_ENTITIES,
   ...TRACKING_ENTITIES,
   ...LEDGER_ENTITIES,
+  ...PROGRAMS_ENTITIES,
   ...REPORTS_ENTITIES,
   ...PORTAL_ENTITIES,
   ...WEBHOOK_ENTITIES,

@@ -6,6 +6,7 @@ import { ENTITIES } from './entities';
 import { BILLING_CHECKS } from './modules/billing/billing.checks';
 import { commissionChecks } from './modules/commissions/commission.checks';
 import { formatVerification, verifyLedger } from './modules/ledger/ledger.verify';
+import { PROGRAMS_CHECKS } from './modules/programs/programs.checks';
 
 /**
  * `npm run ledger:verify`: the ledger's invariants and the other features' checks against it.
@@ -19,7 +20,7 @@ async function main(): Promise<number> {
   try {
     const grace = env.LEDGER_VERIFY_GRACE_SECONDS;
     process.stdout.write(`verifying the ledger on the ${target.replica ? 'replica' : 'primary'}${grace ? `, leaving out conversions changed in the last ${grace} s` : ''}\n`);
-    const result = await verifyLedger(dataSource, [...commissionChecks(grace), ...BILLING_CHECKS]);
+    const result = await verifyLedger(dataSource, [...commissionChecks(grace), ...BILLING_CHECKS, ...PROGRAMS_CHECKS]);
     process.stdout.write(`${formatVerification(result).join('\n')}\n`);
     return result.ok ? 0 : 1;
   } finally {

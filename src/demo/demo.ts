@@ -12,6 +12,7 @@ import { formatMinorUnits } from '../common/money';
 import { childEnvironment, readEnvironment } from '../config/configuration';
 import { ApiClient, seededRandom } from './demo-client';
 import { showStripeSubscription } from './stripe-subscription';
+import { runPrograms } from './programs';
 
 const WEBHOOK_SECRET = `whsec_demo_${randomBytes(12).toString('hex')}`;
 const ADMIN_KEY = `afx_adm_demo_${randomBytes(18).toString('base64url')}`;
@@ -245,6 +246,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   });
   await settle(db, admin, stripe);
   say('Commissions posted and approved (lock period 0).');
+  await runPrograms(api, admin, () => settle(db, admin, stripe));
 
   const financeApi = api.as(finance.apiKey);
   for (const currency of ['USD', 'EUR']) {

@@ -59,5 +59,7 @@ export const JOBS = {
   invoiceRun: 'invoice-run',
   creditReversal: 'credit-reversal',
   stripeEvent: 'stripe-event',
+  /** A prepaid advertiser's funds changed: cover what waits, pause or resume its offers, alert. */
+  fundingCheck: 'funding-check',
 } as const;
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -38,6 +38,7 @@ const RULES: OwnershipRules = {
     'src/modules/ledger/ledger.verify.ts': 'ledger:verify checks invariants across the ledger and its owners',
     'src/modules/commissions/commission.checks.ts': 'checks between conversions and their ledger entries (also the sweeper’s look-up)',
     'src/modules/billing/billing.checks.ts': 'checks between invoices, their conversions and their ledger entries',
+    'src/modules/programs/programs.checks.ts': 'checks between bonus awards (and prepaid fundings) and their ledger entries',
     'src/modules/reconciliation/reconciliation.service.ts': 'compares payouts, invoices and their ledger entries with Stripe',
     'src/demo/demo.ts': 'the demo prints the figures of the network it built',
   },

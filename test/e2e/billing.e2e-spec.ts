@@ -221,6 +221,20 @@ describe('advertiser billing through Stripe invoices', () => {
     expect(stripe.creditNotes().filter((n) => [paid.stripeInvoiceId, open.stripeInvoiceId].includes(n.invoice as string))).toHaveLength(2);
   });
 
+  it('credits a billed result rejected after billing (an approved pixel superseded by its postback, or a rejection by hand)', async () => {
+    const { adv, offer } = await freshAdvertiser('Rejections');
+    const [first] = await converted(adv, offer, 2);
+    await runInvoices();
+    const [open] = await invoicesOf(adv);
+    expect(open.amount).toBe(1000);
+    await t.http.post(`/v1/conversions/${first}/reject`).set(auth(adv.apiKey)).send({ reason: 'fraud' }).expect(200);
+    await settle();
+    expect(stripe.creditNotes().filter((n) => n.invoice === open.stripeInvoiceId)).toEqual([expect.objectContaining({ amount: 500, type: 'pre_payment' })]);
+    stripe.payInvoice(open.stripeInvoiceId);
+    await settle();
+    expect(await receivableOf(adv)).toBe(0);
+  });
+
   it('an invoice whose every result was reversed and credited, then paid at zero, reconciles', async () => {
     const { adv, offer } = await freshAdvertiser('Credited Away');
     const ids = await converted(adv, offer, 2);

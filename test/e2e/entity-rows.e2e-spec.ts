@@ -33,6 +33,7 @@ describe('entityRows: raw rows to entities and back, from TypeORM metadata', () 
     source: 'api',
     ip: '203.0.113.7',
     userAgent: 'jest "quoted" \\ agent',
+    prepaid: false,
   });
 
   it('inserts what TypeORM would, and reads rows back exactly as TypeORM loads them', async () => {

@@ -280,13 +280,13 @@ describe('ledger', () => {
       expect(usd.pending).toBe(-(await ledger.accountBalance(null, { type: 'affiliate_pending', ownerId: affiliate.id, currency: 'USD' })));
       // Naming itself is the same as naming nobody; currency narrows.
       expect((await balancesOf(affiliate.apiKey, { affiliateId: affiliate.id.toUpperCase() })).body).toEqual(before);
-      expect((await balancesOf(affiliate.apiKey, { currency: 'EUR' })).body).toEqual({ affiliateId: affiliate.id, balances: [eur] });
+      expect((await balancesOf(affiliate.apiKey, { currency: 'EUR' })).body).toEqual({ affiliateId: affiliate.id, balances: [eur], bonuses: [] });
     });
 
     it('answers an affiliate with nothing an empty list', async () => {
       const fresh = await createAffiliate(t);
       const res = await balancesOf(fresh.apiKey).expect(200);
-      expect(res.body).toEqual({ affiliateId: fresh.id, balances: [] });
+      expect(res.body).toEqual({ affiliateId: fresh.id, balances: [], bonuses: [] });
     });
 
     it('answers 404 when an affiliate names another affiliate, exactly as for an id that names nobody', async () => {

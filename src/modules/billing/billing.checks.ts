@@ -4,14 +4,15 @@ import { LedgerCheck, noRowsCheck } from '../ledger/ledger.verify';
 export const BILLING_INVOICES = `('draft', 'open', 'paid', 'uncollectible')`;
 
 /**
- * Each invoice against the conversions it billed, as SQL selecting the invoices that differ:
+ * Each invoice against the conversions (and earned bonuses) it billed, as SQL selecting the invoices that differ:
  * shared by `npm run ledger:verify` and `npm run reconcile`.
  */
 export const INVOICES_NOT_MATCHING_CONVERSIONS = `
-  SELECT i.id, i.amount::text AS amount, i.conversions, COALESCE(s.total, 0)::text AS billed, COALESCE(s.n, 0)::int AS n
+  SELECT i.id, i.amount::text AS amount, i.conversions, (COALESCE(s.total, 0) + COALESCE(b.total, 0))::text AS billed, COALESCE(s.n, 0)::int AS n
     FROM invoices i
     LEFT JOIN (SELECT invoice_id, sum(revenue) AS total, count(*) AS n FROM conversions WHERE invoice_id IS NOT NULL GROUP BY invoice_id) s ON s.invoice_id = i.id
-   WHERE i.status IN ${BILLING_INVOICES} AND (i.amount <> COALESCE(s.total, 0) OR i.conversions <> COALESCE(s.n, 0))`;
+    LEFT JOIN (SELECT invoice_id, sum(amount) AS total FROM bonus_awards WHERE invoice_id IS NOT NULL GROUP BY invoice_id) b ON b.invoice_id = i.id
+   WHERE i.status IN ${BILLING_INVOICES} AND (i.amount <> COALESCE(s.total, 0) + COALESCE(b.total, 0) OR i.conversions <> COALESCE(s.n, 0))`;
 
 export interface InvoiceMismatchRow {
   id: string;
@@ -21,7 +22,8 @@ export interface InvoiceMismatchRow {
   n: number;
 }
 
-export const describeInvoiceMismatch = (r: InvoiceMismatchRow) => `invoice ${r.id} bills ${r.amount} for ${r.conversions} result(s), its conversions sum to ${r.billed} for ${r.n}`;
+export const describeInvoiceMismatch = (r: InvoiceMismatchRow) =>
+  `invoice ${r.id} bills ${r.amount} for ${r.conversions} result(s), its conversions and bonuses sum to ${r.billed} for ${r.n} result(s)`;
 
 /**
  * Billing against conversions and the ledger. Run them when the queues are idle: a result
@@ -30,9 +32,9 @@ export const describeInvoiceMismatch = (r: InvoiceMismatchRow) => `invoice ${r.i
 export const BILLING_CHECKS: LedgerCheck[] = [
   noRowsCheck<InvoiceMismatchRow>('every invoice bills exactly its conversions', INVOICES_NOT_MATCHING_CONVERSIONS, describeInvoiceMismatch),
   noRowsCheck<{ id: string; invoice_id: string }>(
-    'every reversed result of an issued invoice is credited on it',
+    'every reversed (or rejected) result of an issued invoice is credited on it',
     `SELECT c.id, c.invoice_id FROM conversions c JOIN invoices i ON i.id = c.invoice_id
-      WHERE c.status = 'reversed' AND c.revenue > 0 AND i.status IN ('open', 'paid', 'uncollectible')
+      WHERE c.status IN ('reversed', 'rejected') AND c.revenue > 0 AND i.status IN ('open', 'paid', 'uncollectible')
         AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
     (r) => `conversion ${r.id} was reversed but invoice ${r.invoice_id} still bills it`,
   ),

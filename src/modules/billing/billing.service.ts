@@ -15,13 +15,14 @@ import { offersRepository } from '../offers/offers.repository';
 import { principalsRepository } from '../principals/principals.repository';
 import { conversionsRepository, InvoiceTaggedRow } from '../conversions/conversions.repository';
 import { toMinor } from '../ledger/ledger.service';
+import { AwardTaggedRow, bonusAwardsRepository } from '../programs/bonus-awards.repository';
 import { Invoice, InvoiceFailure, InvoiceLine, InvoiceRun } from './billing.entities';
 import { InvoiceSettlementService } from './invoice-settlement.service';
 import { invoicesRepository } from './invoices.repository';
 import { ListInvoicesQueryDto, RequestInvoiceRunDto } from './dto/billing.dto';
 
-/** An invoice's lines, from exactly the conversions its tagging statement returned (offers named by `offerNames`). */
-export function linesOf(tagged: InvoiceTaggedRow[], offerNames: ReadonlyMap<string, string>): InvoiceLine[] {
+/** An invoice's lines, from exactly the conversions (and earned bonuses) its tagging statements returned (offers named by `offerNames`). */
+export function linesOf(tagged: InvoiceTaggedRow[], offerNames: ReadonlyMap<string, string>, awards: AwardTaggedRow[] = []): InvoiceLine[] {
   const lines = new Map<string, InvoiceLine>();
   for (const row of tagged) {
     const key = `${row.offer_id}|${row.goal_key}`;
@@ -30,7 +31,21 @@ export function linesOf(tagged: InvoiceTaggedRow[], offerNames: ReadonlyMap<stri
     line.amount = addMinor(line.amount, toMinor(row.revenue));
     lines.set(key, line);
   }
+  // A bonus is a line of its own per program; `conversions` counts the affiliates that earned it.
+  for (const award of awards) {
+    const key = `bonus|${award.bonus_id}`;
+    const line = lines.get(key) ?? { offerId: award.offer_id, offerName: `Bonus: ${award.name}`, goal: 'bonus', conversions: 0, amount: 0 };
+    line.conversions += 1;
+    line.amount = addMinor(line.amount, toMinor(award.amount));
+    lines.set(key, line);
+  }
   return [...lines.values()].sort((a, b) => a.offerName.localeCompare(b.offerName) || a.goal.localeCompare(b.goal));
+}
+
+/** Advertiser and currency pairs once each, in order. */
+function uniqueGroups(groups: { advertiser_id: string; currency: string }[]): { advertiser_id: string; currency: string }[] {
+  const byKey = new Map(groups.map((g) => [`${g.advertiser_id}|${g.currency}`, g]));
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
 }
 
 /** Invoice runs, on the run engine (common/runs): plan once (tag results), then issue each draft on Stripe. */
@@ -137,7 +152,10 @@ export class BillingService {
     await this.dataSource.transaction(async (manager) => {
       const run = await invoicesRepository.lockRun(manager, runId);
       if (!run || run.plannedAt) return;
-      const groups = await conversionsRepository.billableGroups(manager, run.currency, run.periodTo);
+      const groups = uniqueGroups([
+        ...(await conversionsRepository.billableGroups(manager, run.currency, run.periodTo)),
+        ...(await bonusAwardsRepository.billableGroups(manager, run.currency, run.periodTo)),
+      ]);
       let total = 0;
       let count = 0;
       for (const { advertiser_id: advertiserId, currency } of groups) {
@@ -147,11 +165,12 @@ export class BillingService {
           continue;
         }
         const tagged = await conversionsRepository.tagForInvoice(manager, { id, advertiserId, currency, periodTo: run.periodTo });
-        if (!tagged.length) {
+        const awards = await bonusAwardsRepository.tagForInvoice(manager, { id, advertiserId, currency, periodTo: run.periodTo });
+        if (!tagged.length && !awards.length) {
           await invoicesRepository.deleteDraft(manager, id);
           continue;
         }
-        const lines = linesOf(tagged, await offersRepository.names(manager, [...new Set(tagged.map((t) => t.offer_id))]));
+        const lines = linesOf(tagged, await offersRepository.names(manager, [...new Set(tagged.map((t) => t.offer_id))]), awards);
         const amount = lines.reduce((sum, l) => addMinor(sum, l.amount), 0);
         await invoicesRepository.setContents(manager, id, amount, tagged.length, lines);
         total = addMinor(total, amount);
@@ -181,6 +200,7 @@ export class BillingService {
     await this.dataSource.transaction(async (manager) => {
       if (!(await invoicesRepository.failDraft(manager, invoice.id, reason.slice(0, 500)))) return;
       await conversionsRepository.releaseFromInvoice(manager, invoice.id);
+      await bonusAwardsRepository.releaseFromInvoice(manager, invoice.id);
       const failure: InvoiceFailure = { invoiceId: invoice.id, advertiserId: invoice.advertiserId, currency: invoice.currency, error: reason.slice(0, 500) };
       await invoicesRepository.countRunDone(manager, invoice.runId, failure);
     });

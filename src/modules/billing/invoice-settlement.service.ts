@@ -6,6 +6,7 @@ import { UUID_PATTERN } from '../../common/validation/validators';
 import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { conversionsRepository } from '../conversions/conversions.repository';
+import { bonusAwardsRepository } from '../programs/bonus-awards.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
 import { CreditedInvoiceStatus, Invoice } from './billing.entities';
@@ -81,7 +82,8 @@ export class InvoiceSettlementService implements OnModuleInit {
     if (invoice.status === 'uncollectible') await this.undoWriteOff(manager, invoice, voided.id as string);
     await invoicesRepository.settle(manager, invoice.id, { status: 'void', voidedAt: new Date(event.created * 1000) });
     const released = await conversionsRepository.releaseFromInvoice(manager, invoice.id);
-    return `voided; ${released} result(s) released to the next invoice run`;
+    const bonuses = await bonusAwardsRepository.releaseFromInvoice(manager, invoice.id);
+    return `voided; ${released} result(s) and ${bonuses} bonus(es) released to the next invoice run`;
   }
 
   /** What Stripe says is left to pay (`amount_remaining`) is written off the receivable; it stays payable. */
@@ -115,7 +117,9 @@ export class InvoiceSettlementService implements OnModuleInit {
    */
   async creditReversal(conversionId: string): Promise<string> {
     const conversion = await conversionsRepository.reversedRow(this.dataSource.manager, conversionId);
-    if (!conversion || conversion.status !== 'reversed' || !conversion.invoice_id || Number(conversion.revenue) <= 0) return 'nothing to credit';
+    // A billed result rejected after billing (an approved pixel superseded, a rejection by hand) is taken off as a reversed one is.
+    if (!conversion || (conversion.status !== 'reversed' && conversion.status !== 'rejected') || !conversion.invoice_id || Number(conversion.revenue) <= 0)
+      return 'nothing to credit';
     // A credit is recorded once its credit note exists.
     if (await invoicesRepository.isCredited(this.dataSource.manager, conversionId)) return 'already credited';
     const invoice = await invoicesRepository.getOrFail(this.dataSource.manager, conversion.invoice_id);

@@ -4,6 +4,7 @@ import { GroupCommit } from '../../common/batching/group-commit';
 import { OnJob } from '../../queue/on-job';
 import { batchJobId, OutboxBatchRoute } from '../../queue/outbox/outbox.topics';
 import { JOBS, QUEUES } from '../../queue/queues';
+import { BonusesService } from '../programs/bonuses.service';
 import { CommissionsService, postingFailure } from './commissions.service';
 import { SweeperService } from './sweeper.service';
 
@@ -26,7 +27,10 @@ export const COMMISSIONS_ROUTES = { 'conversion.recorded': COMMISSIONS_BATCH, 'c
 export class CommissionsJobs {
   private readonly group: GroupCommit<string[], Error | null>;
 
-  constructor(commissions: CommissionsService) {
+  constructor(
+    commissions: CommissionsService,
+    private readonly bonuses: BonusesService,
+  ) {
     // The jobs running at once are posted together: one transaction for many small jobs. A
     // conversion the ledger refuses fails only its own job (postMissingEach isolates it).
     this.group = new GroupCommit<string[], Error | null>(
@@ -58,6 +62,8 @@ export class CommissionsJobs {
   private async post(ids: string[]): Promise<void> {
     const error = await this.group.submit(ids);
     if (error) throw error;
+    // Their statuses are posted: the bonuses of their offers may now be earned, or lost.
+    await this.bonuses.evaluate(ids);
   }
 }
 

@@ -1,9 +1,9 @@
 import type { AttributionPriority } from '../offers/offer.entity';
 import type { ClickStatus } from '../tracking/click.entity';
 
-/** A way a conversion could be credited: a verified click, or an active coupon. */
+/** A way a conversion could be credited: a verified click, an active coupon, or (recurring goals) its customer's first conversion. */
 export interface Candidate {
-  by: 'click' | 'coupon';
+  by: 'click' | 'coupon' | 'customer';
   offerId: string;
   affiliateId: string;
   advertiserId: string;

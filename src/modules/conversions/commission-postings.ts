@@ -5,7 +5,18 @@ import { ConversionPostingRow, conversionsRepository } from './conversions.repos
 import { LedgerModule } from '../ledger/ledger.module';
 import { ledgerRepository } from '../ledger/ledger.repository';
 import { availableKey, LedgerService, toMinor } from '../ledger/ledger.service';
-import { approvalLines, commissionLines, CommissionAmounts, LEDGER_KINDS, PostingInput, PostingLine, reversalLines, ReversibleStatus } from '../ledger/ledger.postings';
+import {
+  approvalLines,
+  commissionLines,
+  CommissionAmounts,
+  FundingMove,
+  fundingMoveLines,
+  LEDGER_KINDS,
+  PostingInput,
+  PostingLine,
+  reversalLines,
+  ReversibleStatus,
+} from '../ledger/ledger.postings';
 
 const CAUSE = 'conversion' as const;
 
@@ -36,6 +47,11 @@ export const postingFacts = (r: ConversionPostingRow): CommissionFacts => ({
 @Injectable()
 export class CommissionPostings {
   constructor(private readonly ledger: LedgerService) {}
+
+  /** Reserves a prepaid conversion's revenue out of its advertiser's funds (locked by the caller, after the conversion). */
+  async reserve(manager: EntityManager, conversion: Pick<CommissionFacts, 'id' | 'advertiserId' | 'currency' | 'revenue' | 'goalKey' | 'txnId'>): Promise<void> {
+    await this.ledger.post(manager, fundingPosting(conversion, LEDGER_KINDS.fundingReserve));
+  }
 
   /** Posts what each conversion (locked by the caller, attributed or not) misses for its status. */
   async postMissingLocked(manager: EntityManager, conversions: CommissionFacts[]): Promise<void> {
@@ -106,10 +122,17 @@ export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet
     if (lines.length) postings.push({ kind, causeType: CAUSE, causeId: conversion.id, lines, memo: `${conversion.goalKey} ${conversion.txnId}` });
   };
   const status = conversion.status;
+  // A prepaid conversion whose revenue was reserved: spent when approved, given back when it ends.
+  const reserved = posted.has(LEDGER_KINDS.fundingReserve);
   if (status === 'pending' || status === 'approved' || status === 'paid') {
     if (!posted.has(LEDGER_KINDS.commission)) post(LEDGER_KINDS.commission, commissionLines(amounts));
     if (status !== 'pending' && !posted.has(LEDGER_KINDS.approval)) post(LEDGER_KINDS.approval, approvalLines(amounts));
+    if (status !== 'pending' && reserved && !posted.has(LEDGER_KINDS.fundingSpend)) postings.push(fundingPosting(conversion, LEDGER_KINDS.fundingSpend));
     return postings;
+  }
+  if (reserved) {
+    const back: FundingMove = posted.has(LEDGER_KINDS.fundingSpend) ? LEDGER_KINDS.fundingRefund : LEDGER_KINDS.fundingRelease;
+    if (!posted.has(back)) postings.push(fundingPosting(conversion, back));
   }
   const from = reversalSource(conversion, posted, statusBeforeEnd);
   if (from) {
@@ -117,6 +140,17 @@ export function missingPostings(conversion: CommissionFacts, posted: ReadonlySet
     post(LEDGER_KINDS.reversal, reversalLines(amounts, from, covered));
   }
   return postings;
+}
+
+/** A prepaid conversion's move between its advertiser's funds, reserve and receivable. */
+function fundingPosting(conversion: Pick<CommissionFacts, 'id' | 'advertiserId' | 'currency' | 'revenue' | 'goalKey' | 'txnId'>, move: FundingMove): PostingInput {
+  return {
+    kind: move,
+    causeType: CAUSE,
+    causeId: conversion.id,
+    memo: `${conversion.goalKey} ${conversion.txnId}`,
+    lines: fundingMoveLines(move, { advertiserId: conversion.advertiserId, currency: conversion.currency as string }, conversion.revenue),
+  };
 }
 
 @Module({

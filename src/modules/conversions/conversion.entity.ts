@@ -46,7 +46,7 @@ export class Conversion {
   couponCode: string | null;
 
   @Column({ type: 'text', nullable: true })
-  attributedBy: 'click' | 'coupon' | null;
+  attributedBy: 'click' | 'coupon' | 'customer' | null;
 
   /** The advertiser's id of the paying customer (postback customer_id, API customerId), up to 200 characters. */
   @Column({ type: 'text', nullable: true })
@@ -110,6 +110,10 @@ export class Conversion {
 
   @Column({ type: 'timestamptz', nullable: true })
   approvedAt: Date | null;
+
+  /** Recorded for a prepaid advertiser: its revenue is reserved from, and spent out of, the advertiser's funds; never invoiced. */
+  @Column({ type: 'boolean', default: false })
+  prepaid: boolean;
 
   /** The payout that paid it (status paid). */
   @Column({ type: 'uuid', nullable: true })

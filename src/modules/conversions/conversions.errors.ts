@@ -12,6 +12,7 @@ export enum ConversionsErrorCode {
   SignatureReplayed = 'signature_replayed',
   UnsignedParameters = 'unsigned_parameters',
   InvalidConversionTime = 'invalid_conversion_time',
+  AwaitingFunds = 'awaiting_funds',
 }
 
 export class ConversionsError extends AppError {
@@ -20,6 +21,13 @@ export class ConversionsError extends AppError {
   }
   static invalidTransition(from: string, to: string) {
     return new ConversionsError(ConversionsErrorCode.InvalidTransition, HttpStatus.CONFLICT, `A ${from} conversion cannot become ${to}`);
+  }
+  static awaitingFunds() {
+    return new ConversionsError(
+      ConversionsErrorCode.AwaitingFunds,
+      HttpStatus.CONFLICT,
+      "The advertiser's prepaid funds do not cover this conversion yet: it is approved once a top-up covers it",
+    );
   }
   static amountRequired(goal: string) {
     return new ConversionsError(ConversionsErrorCode.AmountRequired, HttpStatus.BAD_REQUEST, `Goal "${goal}" pays a percentage: the sale amount is required`, [

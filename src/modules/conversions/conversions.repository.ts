@@ -42,7 +42,8 @@ const LOCK_FOR_POSTING = `
   FROM conversions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
 /** Approved (or already paid out) results with revenue that no invoice has billed. */
-const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2`;
+// A prepaid advertiser's results are paid from its funds, never invoiced.
+const BILLABLE = `c.status IN ('approved', 'paid') AND c.invoice_id IS NULL AND c.revenue > 0 AND c.approved_at < $2 AND NOT c.prepaid`;
 
 /**
  * Conversion events that come with an outgoing postback: all of them but the payout's own moves
@@ -77,6 +78,28 @@ export class ConversionsRepository {
   /** Writes a decided status change, with the approval time and reason it sets. */
   async saveStatus(manager: EntityManager, conversion: Pick<Conversion, 'id' | 'status' | 'approvedAt' | 'reason'>): Promise<void> {
     await manager.update(Conversion, { id: conversion.id }, { status: conversion.status, approvedAt: conversion.approvedAt, reason: conversion.reason });
+  }
+
+  /** Locks the oldest pending conversion of a prepaid advertiser waiting for funds in `currency` (others' locks skipped). */
+  async lockOldestAwaitingFunds(manager: EntityManager, advertiserId: string, currency: string): Promise<Conversion | null> {
+    return manager
+      .createQueryBuilder(Conversion, 'c')
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .where("c.advertiser_id = :advertiserId AND c.currency = :currency AND c.hold = 'awaiting_funds' AND c.status = 'pending'", { advertiserId, currency })
+      .orderBy('c.created_at')
+      .addOrderBy('c.id')
+      .limit(1)
+      .getOne();
+  }
+
+  async countAwaitingFunds(manager: EntityManager, advertiserId: string): Promise<number> {
+    const [{ n }] = await manager.query(`SELECT count(*)::int AS n FROM conversions WHERE advertiser_id = $1 AND hold = 'awaiting_funds' AND status = 'pending'`, [advertiserId]);
+    return n;
+  }
+
+  async clearHold(manager: EntityManager, id: string): Promise<void> {
+    await manager.update(Conversion, { id }, { hold: null });
   }
 
   getOrFail(manager: EntityManager, id: string): Promise<Conversion> {
@@ -124,6 +147,70 @@ export class ConversionsRepository {
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [range.from, range.to, range.timezone, ACCEPTED_STATUSES, scope.advertiserId ?? null, scope.affiliateId ?? null],
     );
+  }
+
+  /**
+   * An affiliate's accepted conversions on one offer and goal (count and sale amount) in the
+   * calendar month of `timezone` that holds `at`, each counted at the time it happened and only
+   * if it happened before `at`: what a tiered rule reads.
+   */
+  async monthlyVolume(
+    manager: EntityManager,
+    q: { offerId: string; goalKey: string; affiliateId: string; at: Date; timezone: string },
+  ): Promise<{ conversions: number; saleAmount: number }> {
+    const [row] = await manager.query(
+      `SELECT count(*)::int AS conversions, coalesce(sum(sale_amount), 0)::text AS "saleAmount"
+         FROM conversions
+        WHERE offer_id = $1 AND affiliate_id = $2 AND goal_key = $3 AND status = ANY($6)
+          AND created_at >= date_trunc('month', $4::timestamptz, $5) - interval '1 day' -- (for the index: none is recorded a day before it happened)
+          AND coalesce(occurred_at, created_at) >= date_trunc('month', $4::timestamptz, $5)
+          AND coalesce(occurred_at, created_at) < $4`,
+      [q.offerId, q.affiliateId, q.goalKey, q.at, q.timezone, ACCEPTED_STATUSES],
+    );
+    return { conversions: row.conversions, saleAmount: Number(row.saleAmount) };
+  }
+
+  /**
+   * The first conversion of a customer on each of the advertiser's offers it converted on
+   * (attributed ones only carry an offer), earliest first: who a recurring conversion is for.
+   */
+  customerFirsts(manager: EntityManager, advertiserId: string, customerId: string): Promise<{ offer_id: string; affiliate_id: string; link_id: string | null; first_at: Date }[]> {
+    return manager.query(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (offer_id) offer_id, affiliate_id, link_id, coalesce(occurred_at, created_at) AS first_at
+           FROM conversions
+          WHERE advertiser_id = $1 AND customer_id = $2 AND offer_id IS NOT NULL AND affiliate_id IS NOT NULL
+          ORDER BY offer_id, coalesce(occurred_at, created_at), created_at) firsts
+        ORDER BY first_at`,
+      [advertiserId, customerId],
+    );
+  }
+
+  /** Who and when of attributed conversions, for the bonus programs of their offers. */
+  bonusFacts(manager: EntityManager, ids: string[]): Promise<{ offer_id: string; affiliate_id: string; goal_key: string; at: Date }[]> {
+    return manager.query(
+      `SELECT DISTINCT offer_id, affiliate_id, goal_key, coalesce(occurred_at, created_at) AS at
+         FROM conversions WHERE id = ANY($1::uuid[]) AND offer_id IS NOT NULL AND affiliate_id IS NOT NULL`,
+      [ids],
+    );
+  }
+
+  /**
+   * An affiliate's approved (or paid) conversions on an offer, of one goal or all, that happened
+   * in [from, to) (null: ever): what a bonus threshold counts.
+   */
+  async approvedVolume(
+    manager: EntityManager,
+    q: { offerId: string; affiliateId: string; goalKey: string | null; from: Date | null; to: Date | null },
+  ): Promise<{ conversions: number; saleAmount: number }> {
+    const [row] = await manager.query(
+      `SELECT count(*)::int AS conversions, coalesce(sum(sale_amount), 0)::text AS "saleAmount"
+         FROM conversions
+        WHERE offer_id = $1 AND affiliate_id = $2 AND status IN ('approved', 'paid') AND ($3::text IS NULL OR goal_key = $3)
+          AND ($4::timestamptz IS NULL OR coalesce(occurred_at, created_at) >= $4) AND ($5::timestamptz IS NULL OR coalesce(occurred_at, created_at) < $5)`,
+      [q.offerId, q.affiliateId, q.goalKey, q.from, q.to],
+    );
+    return { conversions: row.conversions, saleAmount: Number(row.saleAmount) };
   }
 
   /** Row mapping per data source (each test app has its own), worked out once. */
@@ -246,11 +333,12 @@ export class ConversionsRepository {
     return (await updateReturning(manager, `UPDATE conversions SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoiceId])).length;
   }
 
-  /** The invoice's reversed results with revenue, in id order (billing credits those it has not credited yet). */
+  /** The invoice's reversed (or, once billed, rejected) results with revenue, in id order (billing credits those it has not credited yet). */
   async reversedOnInvoice(manager: EntityManager, invoiceId: string): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(`SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status = 'reversed' AND c.revenue > 0 ORDER BY c.id`, [
-      invoiceId,
-    ]);
+    const rows: { id: string }[] = await manager.query(
+      `SELECT c.id FROM conversions c WHERE c.invoice_id = $1 AND c.status IN ('reversed', 'rejected') AND c.revenue > 0 ORDER BY c.id`,
+      [invoiceId],
+    );
     return rows.map((r) => r.id);
   }
 

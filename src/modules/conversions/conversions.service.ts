@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { MoneyError, parseDecimalAmount } from '../../common/money';
-import { applyRule, needsSaleAmount, RateRule, RuleContext } from '../rules';
+import { applyRule, needsSaleAmount, RateRule, RuleContext, RuleVolume } from '../rules';
 import { Page, paginate } from '../../common/pagination';
 import { entityRows, EntityRows } from '../../database/entity-rows';
 import { preparedQuery } from '../../database/sql';
@@ -24,6 +24,7 @@ import { CONVERSION_TIME_SKEW_MS } from './conversion-time';
 import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conversions.errors';
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from './commission-postings';
+import { LedgerService } from '../ledger/ledger.service';
 import { conversionsRepository } from './conversions.repository';
 import { canTransition } from './lifecycle';
 import { OfferSnapshots } from './offer-snapshots';
@@ -106,6 +107,7 @@ export class ConversionsService {
     private readonly coupons: CouponsService,
     private readonly outbox: OutboxService,
     private readonly postings: CommissionPostings,
+    private readonly ledger: LedgerService,
   ) {}
 
   /**
@@ -207,15 +209,70 @@ export class ConversionsService {
     const { attribution, offers } = await this.attribute(input, at);
     const draft = await this.draft(input, at, attribution, offers);
     const offer = draft.offerId ? offers.get(draft.offerId) : undefined;
-    if (!offer || draft.status === 'rejected' || !hasCaps(offer.caps)) return this.write(this.dataSource.manager, draft, actor);
+    if (!offer || draft.status === 'rejected') return this.write(this.dataSource.manager, draft, actor);
+    // Read before the transaction: nothing may wait for a second pool connection while holding one.
+    const billing = await this.snapshots.billing(draft.advertiserId);
+    const prepaid = billing.billingMode === 'prepaid';
+    if (!hasCaps(offer.caps) && !prepaid) return this.write(this.dataSource.manager, draft, actor);
 
     if (await this.findByTxn(this.dataSource.manager, input.advertiserId, input.goal, input.txnId, isPixel(input))) return null;
     return this.dataSource.transaction(async (manager) => {
-      // Serialise the conversions of a capped offer so counts cannot race past the cap.
-      await offersRepository.lockForCaps(manager, offer.id);
-      await this.applyCaps(manager, draft, offer);
-      return this.write(manager, draft, actor);
+      if (hasCaps(offer.caps)) {
+        // Serialise the conversions of a capped offer so counts cannot race past the cap.
+        await offersRepository.lockForCaps(manager, offer.id);
+        await this.applyCaps(manager, draft, offer);
+      }
+      if (!prepaid || draft.status === 'rejected') return this.write(manager, draft, actor);
+      return this.writePrepaid(manager, draft, actor, billing.lowBalanceAlert);
     });
+  }
+
+  /**
+   * A prepaid advertiser's conversion: its funds are locked (serialising its conversions), and
+   * the conversion is written with its revenue reserved out of them in the same transaction, or,
+   * when they do not cover it, pending with `hold: awaiting_funds` (never approved until a
+   * top-up covers it). So no conversion is ever approved beyond the funds.
+   */
+  private async writePrepaid(manager: EntityManager, draft: Draft, actor: Actor, lowBalanceAlert: number | null): Promise<Written | null> {
+    const currency = draft.currency as string;
+    const available = await this.ledger.lockFunds(manager, draft.advertiserId, currency);
+    draft.prepaid = true;
+    const covered = available >= draft.revenue;
+    if (!covered) Object.assign(draft, { status: 'pending', hold: 'awaiting_funds', approvedAt: null, approveAfter: draft.approveAfter ?? new Date() });
+    const written = await this.write(manager, draft, actor);
+    if (!written) return null;
+    if (covered && draft.revenue > 0) await this.postings.reserve(manager, written.conversion);
+    const left = covered ? available - draft.revenue : available;
+    // The funding job pauses the offers, sends the low-balance alert (once) and covers what waits.
+    if (!covered || left <= Math.max(lowBalanceAlert ?? 0, 0)) await this.outbox.enqueue(manager, 'funding.check', `${draft.advertiserId}:${currency}`);
+    return written;
+  }
+
+  /**
+   * Covers a prepaid advertiser's conversions waiting for funds, oldest first, while its funds
+   * cover them (each: conversion locked, then the funds; reserved, hold cleared), and approves the
+   * covered ones whose lock period is over. Answers how many it covered.
+   */
+  async coverHeld(advertiserId: string, currency: string): Promise<number> {
+    let covered = 0;
+    for (;;) {
+      const done = await this.dataSource.transaction(async (manager) => {
+        const held = await conversionsRepository.lockOldestAwaitingFunds(manager, advertiserId, currency);
+        if (!held) return null;
+        const available = await this.ledger.lockFunds(manager, advertiserId, currency);
+        if (available < held.revenue) return null;
+        if (held.revenue > 0) await this.postings.reserve(manager, held);
+        await conversionsRepository.clearHold(manager, held.id);
+        return held;
+      });
+      if (!done) return covered;
+      covered += 1;
+      if (done.approveAfter && done.approveAfter.getTime() <= Date.now()) {
+        await this.transition(done.id, 'approved', { type: 'system', id: null }, 'funds arrived').catch((error) => {
+          if (!(error instanceof ConversionsError && error.code === ConversionsErrorCode.InvalidTransition)) throw error;
+        });
+      }
+    }
   }
 
   /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
@@ -311,6 +368,7 @@ export class ConversionsService {
   ): Promise<Conversion> {
     const from = conversion.status;
     if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
+    if (to === 'approved' && conversion.hold === 'awaiting_funds') throw ConversionsError.awaitingFunds();
     conversion.status = to;
     if (to === 'approved') conversion.approvedAt = new Date();
     if (to === 'rejected' || to === 'reversed') {
@@ -323,8 +381,8 @@ export class ConversionsService {
     // Still relayed: the commissions job finds the entries posted and does nothing, but it
     // would post anything a conversion recorded before this change was still waiting for.
     await this.outbox.enqueue(manager, 'conversion.status_changed', conversion.id, { eventId: event.id, from, to });
-    // A billed result that is reversed is credited on its invoice (billing).
-    if (to === 'reversed' && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
+    // A billed result that is reversed, or rejected after billing, is credited on its invoice (billing).
+    if ((to === 'reversed' || to === 'rejected') && conversion.invoiceId) await this.outbox.enqueue(manager, 'invoice.result_reversed', conversion.id);
     if (conversion.affiliateId) await this.outbox.enqueue(manager, 'postback.send', conversion.id, { eventId: event.id });
     if (WEBHOOK_STATUSES.includes(to)) await this.outbox.enqueue(manager, 'webhook.conversion', conversion.id, { eventId: event.id });
     return conversionsRepository.getOrFail(manager, conversion.id);
@@ -399,7 +457,30 @@ export class ConversionsService {
     }
     const offers = await this.snapshots.offers([click?.offerId, coupon?.offerId].filter((x): x is string => !!x));
     const attribution = attribute({ advertiserId: input.advertiserId, at, click, clickProblem, coupon, couponProblem, offerRules: (id) => offers.get(id) });
-    return { attribution, offers };
+    if (attribution.ok || input.clickId || input.coupon || !input.customerId || isPixel(input)) return { attribution, offers };
+    return this.attributeByCustomer(input, input.customerId, at);
+  }
+
+  /**
+   * A conversion without click or coupon on a recurring goal: credited to the affiliate of its
+   * customer's first conversion on the offer, while within the goal's `months` of that first one.
+   */
+  private async attributeByCustomer(input: RecordConversionInput, customerId: string, at: Date): Promise<{ attribution: Attribution; offers: Map<string, Offer> }> {
+    const firsts = await conversionsRepository.customerFirsts(this.dataSource.manager, input.advertiserId, customerId);
+    const offers = await this.snapshots.offers(firsts.map((f) => f.offer_id));
+    let reason = 'no_click_or_coupon';
+    for (const first of firsts) {
+      const recurring = offers.get(first.offer_id)?.goals.find((g) => g.key === input.goal)?.recurring;
+      if (!recurring) continue;
+      const firstAt = new Date(first.first_at);
+      if (recurring.months !== null && at.getTime() >= addMonths(firstAt, recurring.months).getTime()) {
+        reason = 'customer_outside_window';
+        continue;
+      }
+      const winner: Candidate = { by: 'customer', offerId: first.offer_id, affiliateId: first.affiliate_id, advertiserId: input.advertiserId, linkId: first.link_id ?? undefined };
+      return { attribution: { ok: true, winner }, offers };
+    }
+    return { attribution: { ok: false, reason }, offers };
   }
 
   /** Everything about the conversion but the cap check, which needs the transaction. */
@@ -437,6 +518,7 @@ export class ConversionsService {
       approvedAt: null,
       payoutId: null,
       invoiceId: null,
+      prepaid: false,
     };
     if (!attribution.ok) {
       base.reason = attribution.reason;
@@ -476,7 +558,17 @@ export class ConversionsService {
         return Object.assign(base, { goalId: goal.id }, rejected(RejectionReason.PixelAmountNotTrusted, 'the offer does not take amounts from the pixel (pixelAmounts)'));
       throw ConversionsError.amountRequired(goal.key);
     }
-    const context: RuleContext = { saleAmount, currency };
+    // Counted once, and only if a rule asks (flat and percent never do).
+    let volume: Promise<RuleVolume> | null = null;
+    const monthlyVolume = () =>
+      (volume ??= conversionsRepository.monthlyVolume(this.dataSource.manager, {
+        offerId: offer.id,
+        goalKey: goal.key,
+        affiliateId: winner.affiliateId,
+        at,
+        timezone: offer.timezone,
+      }));
+    const context: RuleContext = { saleAmount, currency, monthlyVolume };
     const revenue = await applyRule(goal.revenue, context);
     const payout = await applyRule(payoutRule, context);
     Object.assign(base, {
@@ -491,7 +583,8 @@ export class ConversionsService {
     if (winner.clickStatus && winner.clickStatus !== 'ok') return Object.assign(base, rejected(BLOCKED_CLICK_REASON[winner.clickStatus], winner.clickStatus));
 
     const rejection = firstRejection({
-      offerStatus: offer.status,
+      // An offer paused by its advertiser's funds still takes the conversions of its clicks (they wait for funds).
+      offerStatus: offer.pausedReason === 'funds' ? 'active' : offer.status,
       affiliateStatus: (await this.snapshots.principalStatus(winner.affiliateId)) ?? 'missing',
       hasAccess: await this.snapshots.hasAccess(offer, winner.affiliateId),
       offerCurrency: offer.currency,
@@ -577,6 +670,13 @@ function conversionTime(input: RecordConversionInput): Date {
   if (at.getTime() - now > CONVERSION_TIME_SKEW_MS) throw ConversionsError.invalidConversionTime('is in the future');
   if (now - at.getTime() > MAX_WINDOW_DAYS * DAY_MS) throw ConversionsError.invalidConversionTime(`is older than ${MAX_WINDOW_DAYS} days`);
   return at;
+}
+
+/** The same day of the month `months` later, in UTC (a day the later month lacks runs over into the next). */
+function addMonths(from: Date, months: number): Date {
+  const to = new Date(from.getTime());
+  to.setUTCMonth(to.getUTCMonth() + months);
+  return to;
 }
 
 function rejected(reason: RejectionReason, detail: string | null): Partial<Draft> {

@@ -2,12 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChangeEvents } from '../../common/events/change-events';
-import { PrincipalStatus } from '../principals/principal.entity';
+import { BillingMode, PrincipalStatus } from '../principals/principal.entity';
 import { principalsRepository } from '../principals/principals.repository';
 import type { Offer } from '../offers/offer.entity';
 import { offersRepository } from '../offers/offers.repository';
 
 const TTL_MS = 2_000;
+
+export interface AdvertiserBilling {
+  billingMode: BillingMode;
+  lowBalanceAlert: number | null;
+}
 
 interface Cached<T> {
   value: T;
@@ -25,12 +30,19 @@ export class OfferSnapshots {
   private readonly offerCache = new Map<string, Cached<Offer | null>>();
   private readonly statusCache = new Map<string, Cached<PrincipalStatus | null>>();
   private readonly offerLoads = new Map<string, Promise<Offer | null>>();
+  private readonly billingCache = new Map<string, Cached<AdvertiserBilling>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     changes: ChangeEvents,
   ) {
-    changes.subscribe((kind, id) => (kind === 'offer' ? this.offerCache : this.statusCache).delete(id));
+    changes.subscribe((kind, id) => {
+      if (kind === 'offer') this.offerCache.delete(id);
+      else {
+        this.statusCache.delete(id);
+        this.billingCache.delete(id);
+      }
+    });
   }
 
   async offer(id: string): Promise<Offer | null> {
@@ -62,6 +74,15 @@ export class OfferSnapshots {
     const status = await principalsRepository.status(this.dataSource.manager, id);
     this.remember(this.statusCache, id, status);
     return status;
+  }
+
+  /** How an advertiser pays: by invoice, or from prepaid funds (with its low-balance alert). */
+  async billing(advertiserId: string): Promise<AdvertiserBilling> {
+    const hit = this.billingCache.get(advertiserId);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const billing = (await principalsRepository.billing(this.dataSource.manager, advertiserId)) ?? { billingMode: 'invoice', lowBalanceAlert: null };
+    this.remember(this.billingCache, advertiserId, billing);
+    return billing;
   }
 
   async hasAccess(offer: Offer, affiliateId: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
 
-export const CAUSE_TYPES = ['conversion', 'payout', 'invoice', 'adjustment'] as const;
+export const CAUSE_TYPES = ['conversion', 'payout', 'invoice', 'adjustment', 'bonus_award', 'funding'] as const;
 export type CauseType = (typeof CAUSE_TYPES)[number];
 
 /** One business event in the ledger; at most one per (causeType, causeId, kind). Never changed. */

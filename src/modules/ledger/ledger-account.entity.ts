@@ -2,9 +2,11 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
 export const AFFILIATE_ACCOUNT_TYPES = ['affiliate_pending', 'affiliate_available', 'affiliate_clawback'] as const;
-export const OWNED_ACCOUNT_TYPES = [...AFFILIATE_ACCOUNT_TYPES, 'advertiser_receivable'] as const;
-/** network_adjustments: the other side of finance's manual adjustments to an affiliate's balance. */
-export const NETWORK_ACCOUNT_TYPES = ['network_margin', 'stripe_clearing', 'network_adjustments'] as const;
+/** A prepaid advertiser's funds: what it may still spend, and the revenue of its recorded conversions set aside. */
+export const FUNDING_ACCOUNT_TYPES = ['advertiser_funds', 'advertiser_reserved'] as const;
+export const OWNED_ACCOUNT_TYPES = [...AFFILIATE_ACCOUNT_TYPES, 'advertiser_receivable', ...FUNDING_ACCOUNT_TYPES] as const;
+/** network_adjustments: the other side of finance's manual adjustments to an affiliate's balance; funding_clearing: prepaid top-ups received. */
+export const NETWORK_ACCOUNT_TYPES = ['network_margin', 'stripe_clearing', 'network_adjustments', 'funding_clearing'] as const;
 export const ACCOUNT_TYPES = [...OWNED_ACCOUNT_TYPES, ...NETWORK_ACCOUNT_TYPES] as const;
 export type LedgerAccountType = (typeof ACCOUNT_TYPES)[number];
 
@@ -14,6 +16,8 @@ export const ACCOUNT_OWNER_ROLE: Readonly<Record<(typeof OWNED_ACCOUNT_TYPES)[nu
   affiliate_available: 'affiliate',
   affiliate_clawback: 'affiliate',
   advertiser_receivable: 'advertiser',
+  advertiser_funds: 'advertiser',
+  advertiser_reserved: 'advertiser',
 };
 
 export function isOwnedLedgerAccountType(type: LedgerAccountType): boolean {

@@ -42,6 +42,13 @@ export const LEDGER_KINDS = {
   payoutReversal: 'payout_reversal',
   invoicePaid: 'invoice_paid',
   adjustment: 'adjustment',
+  bonus: 'bonus',
+  bonusClawback: 'bonus_clawback',
+  funding: 'funding',
+  fundingReserve: 'funding_reserve',
+  fundingSpend: 'funding_spend',
+  fundingRelease: 'funding_release',
+  fundingRefund: 'funding_refund',
 } as const;
 
 export interface CommissionAmounts {
@@ -174,6 +181,63 @@ export function payoutFailedLines(affiliate: PayoutParty, amount: number, clawba
 export function invoicePaidLines(advertiser: { advertiserId: string; currency: string }, amount: number): PostingLine[] {
   const paid = amountOf('amount', amount);
   return nonZero([line('stripe_clearing', null, advertiser.currency, paid), line('advertiser_receivable', advertiser.advertiserId, advertiser.currency, -paid)]);
+}
+
+export interface BonusParty {
+  affiliateId: string;
+  advertiserId: string;
+  currency: string;
+}
+
+/** Kind `bonus`: the advertiser owes the bonus and the affiliate may be paid it at once (it is earned on approved results). */
+export function bonusLines(party: BonusParty, amount: number): PostingLine[] {
+  const bonus = amountOf('amount', amount);
+  return nonZero([line('advertiser_receivable', party.advertiserId, party.currency, bonus), line('affiliate_available', party.affiliateId, party.currency, -bonus)]);
+}
+
+/**
+ * Kind `bonus_clawback`: undoes a bonus whose threshold reversals took back. What the available
+ * balance no longer holds (paid out) becomes a claim on the affiliate, as a reversal's does.
+ */
+export function bonusClawbackLines(party: BonusParty, amount: number, available: number): PostingLine[] {
+  const bonus = amountOf('amount', amount);
+  const fromAvailable = Math.min(bonus, Math.max(0, available));
+  return nonZero([
+    line('affiliate_available', party.affiliateId, party.currency, fromAvailable),
+    line('affiliate_clawback', party.affiliateId, party.currency, bonus - fromAvailable),
+    line('advertiser_receivable', party.advertiserId, party.currency, -bonus),
+  ]);
+}
+
+export interface FundingParty {
+  advertiserId: string;
+  currency: string;
+}
+
+/** Kind `funding`: a prepaid advertiser's top-up arrives: Dr funding_clearing; Cr advertiser_funds. */
+export function fundingLines(party: FundingParty, amount: number): PostingLine[] {
+  const funded = amountOf('amount', amount);
+  return nonZero([line('funding_clearing', null, party.currency, funded), line('advertiser_funds', party.advertiserId, party.currency, -funded)]);
+}
+
+/** What each step of a prepaid conversion moves: from → to, by its revenue. */
+const FUNDING_MOVES = {
+  // Recorded: its revenue is set aside out of the funds.
+  funding_reserve: ['advertiser_funds', 'advertiser_reserved'],
+  // Approved: the reserve pays the receivable its commission entry raised.
+  funding_spend: ['advertiser_reserved', 'advertiser_receivable'],
+  // Rejected or reversed before approval: the reserve goes back to the funds.
+  funding_release: ['advertiser_reserved', 'advertiser_funds'],
+  // Reversed after approval: the reversal credited the receivable; the money goes back to the funds.
+  funding_refund: ['advertiser_receivable', 'advertiser_funds'],
+} as const satisfies Record<string, readonly [LedgerAccountType, LedgerAccountType]>;
+export type FundingMove = keyof typeof FUNDING_MOVES;
+
+/** Kinds `funding_reserve`, `funding_spend`, `funding_release`, `funding_refund` of a prepaid conversion: Dr `from`, Cr `to`. */
+export function fundingMoveLines(move: FundingMove, party: FundingParty, revenue: number): PostingLine[] {
+  const amount = amountOf('revenue', revenue);
+  const [from, to] = FUNDING_MOVES[move];
+  return nonZero([line(from, party.advertiserId, party.currency, amount), line(to, party.advertiserId, party.currency, -amount)]);
 }
 
 export interface CheckedLine {

@@ -154,6 +154,38 @@ export class LedgerRepository {
     return manager.query(lock ? `${AFFILIATE_BALANCES} FOR NO KEY UPDATE OF a` : AFFILIATE_BALANCES, [ownerId, types, currency]);
   }
 
+  /** Locks a prepaid advertiser's funds account (step 3 of the lock order); its balance, or null when it has none yet. */
+  async lockFunds(manager: EntityManager, advertiserId: string, currency: string): Promise<string | null> {
+    const [row] = await manager.query(
+      `SELECT balance::text AS balance FROM ledger_accounts WHERE type = 'advertiser_funds' AND owner_id = $1 AND currency = $2 FOR NO KEY UPDATE`,
+      [advertiserId, currency],
+    );
+    return row ? row.balance : null;
+  }
+
+  /** A prepaid advertiser's funding per currency: the lines of its funds and reserve accounts by entry kind (debit positive). */
+  fundingMoves(manager: EntityManager, advertiserId: string): Promise<{ currency: string; type: string; kind: string; amount: string }[]> {
+    return manager.query(
+      `SELECT l.currency, a.type, e.kind, sum(l.amount)::text AS amount
+         FROM ledger_accounts a JOIN journal_lines l ON l.account_id = a.id JOIN journal_entries e ON e.id = l.entry_id
+        WHERE a.owner_id = $1 AND a.type IN ('advertiser_funds', 'advertiser_reserved')
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [advertiserId],
+    );
+  }
+
+  /** What bonus entries moved on an affiliate's accounts, per currency and kind (credit positive). */
+  bonusTotals(manager: EntityManager, ownerId: string, currency: string | null): Promise<{ currency: string; kind: string; amount: string }[]> {
+    return manager.query(
+      `SELECT l.currency, e.kind, (-sum(l.amount))::text AS amount
+         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts a ON a.id = l.account_id
+        WHERE e.cause_type = 'bonus_award' AND a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+          AND ($2::char(3) IS NULL OR l.currency = $2)
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [ownerId, currency],
+    );
+  }
+
   async accountBalance(manager: EntityManager, ref: LedgerAccountRef): Promise<string | null> {
     const [row] = await manager.query(
       `SELECT balance::text AS balance FROM ledger_accounts WHERE type = $1 AND ${ownerKey('owner_id')} = ${ownerKey('$2::uuid')} AND currency = $3`,

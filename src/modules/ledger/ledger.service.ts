@@ -10,7 +10,7 @@ import { AffiliateBalanceView, EarningsView, JournalEntryView, JournalLineView, 
 import { CauseType } from './journal-entry.entity';
 import { AFFILIATE_ACCOUNT_TYPES, LedgerAccount } from './ledger-account.entity';
 import { LedgerError, LedgerErrorCode } from './ledger.errors';
-import { LedgerAccountRef, CheckedLine, checkPosting, PostingInput } from './ledger.postings';
+import { LedgerAccountRef, CheckedLine, checkPosting, LEDGER_KINDS, PostingInput } from './ledger.postings';
 import { ledgerRepository } from './ledger.repository';
 
 /*
@@ -18,13 +18,26 @@ import { ledgerRepository } from './ledger.repository';
  *   1. conversions, in id order (FOR UPDATE: their status changes);
  *   2. affiliate accounts (affiliate_pending, affiliate_available, affiliate_clawback), in id order;
  *   3. every other account (advertiser_receivable, network_margin, stripe_clearing,
- *      network_adjustments), in id order.
+ *      network_adjustments, and a prepaid advertiser's advertiser_funds, advertiser_reserved,
+ *      funding_clearing), in id order. Recording a prepaid advertiser's conversion locks its
+ *      advertiser_funds first (lockFunds) and inserts the conversion after: a new row, which no
+ *      other transaction can hold.
+ * A bonus award takes a transaction-scoped advisory lock per (bonus, affiliate, period) before
+ * any account, and locks no conversion.
  * A transaction that locks in two statements (a payout planning, a reversal that reads the
  * available balance first) takes a whole step in one statement and never goes back a step.
  * Accounts are locked FOR NO KEY UPDATE, never FOR UPDATE: the journal lines' foreign key takes
  * FOR KEY SHARE on each account a line names, including accounts whose net change is zero and
  * so are not locked by the posting; KEY SHARE conflicts with FOR UPDATE but not with NO KEY UPDATE.
  */
+
+export interface FundingBalance {
+  currency: string;
+  funded: number;
+  reserved: number;
+  spent: number;
+  available: number;
+}
 
 export interface PostResult {
   entryId: string;
@@ -134,6 +147,36 @@ export class LedgerService {
     }
   }
 
+  /**
+   * Locks a prepaid advertiser's funds in `currency` (step 3 of the lock order: after any
+   * conversion and affiliate account) until the caller's transaction ends, and answers what is
+   * available, presented positive (0 for an advertiser never funded).
+   */
+  async lockFunds(manager: EntityManager, advertiserId: string, currency: string): Promise<number> {
+    const balance = await ledgerRepository.lockFunds(manager, advertiserId, currency);
+    return balance === null ? 0 : 0 - toMinor(balance);
+  }
+
+  /** A prepaid advertiser's funds per currency: funded (top-ups), reserved, spent, available. */
+  async funding(advertiserId: string): Promise<FundingBalance[]> {
+    const byCurrency = new Map<string, FundingBalance>();
+    for (const row of await ledgerRepository.fundingMoves(this.dataSource.manager, advertiserId)) {
+      const b = byCurrency.get(row.currency) ?? { currency: row.currency, funded: 0, reserved: 0, spent: 0, available: 0 };
+      const amount = toMinor(row.amount);
+      if (row.type === 'advertiser_funds') {
+        b.available -= amount;
+        if (row.kind === LEDGER_KINDS.funding) b.funded -= amount;
+      } else {
+        b.reserved -= amount;
+        // Spent: what left the reserve to pay results, less what reversals after approval gave back.
+        if (row.kind === LEDGER_KINDS.fundingSpend) b.spent += amount;
+      }
+      if (row.type === 'advertiser_funds' && row.kind === LEDGER_KINDS.fundingRefund) b.spent += amount;
+      byCurrency.set(row.currency, b);
+    }
+    return [...byCurrency.values()];
+  }
+
   async hasEntry(manager: EntityManager, causeType: CauseType, causeId: string, kind: string): Promise<boolean> {
     return (await ledgerRepository.findEntryId(manager, causeType, causeId, kind)) !== null;
   }
@@ -206,7 +249,14 @@ export class LedgerService {
       if (requested && requested !== actor.id) throw LedgerError.affiliateNotFound();
       affiliateId = actor.id;
     }
-    return { affiliateId, balances: await this.balances(null, affiliateId, currency) };
+    const bonuses = new Map<string, { currency: string; earned: number; clawedBack: number }>();
+    for (const row of await ledgerRepository.bonusTotals(this.dataSource.manager, affiliateId, currency ?? null)) {
+      const b = bonuses.get(row.currency) ?? { currency: row.currency, earned: 0, clawedBack: 0 };
+      if (row.kind === LEDGER_KINDS.bonus) b.earned = toMinor(row.amount);
+      if (row.kind === LEDGER_KINDS.bonusClawback) b.clawedBack = 0 - toMinor(row.amount);
+      bonuses.set(row.currency, b);
+    }
+    return { affiliateId, balances: await this.balances(null, affiliateId, currency), bonuses: [...bonuses.values()] };
   }
 
   private async findEntryIds(manager: EntityManager, inputs: Pick<PostingInput, 'causeType' | 'causeId' | 'kind'>[]): Promise<Map<string, string>> {

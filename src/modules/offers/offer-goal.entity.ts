@@ -4,6 +4,10 @@ import type { RateRule } from '../rules';
 import { Offer } from './offer.entity';
 import { GoalPayoutOverride } from './goal-payout-override.entity';
 
+export interface GoalRecurrence {
+  months: number | null;
+}
+
 /** One result an advertiser pays for (lead, sale, signup…): what it pays and what the affiliate earns. */
 @Entity('offer_goals')
 export class OfferGoal {
@@ -30,6 +34,10 @@ export class OfferGoal {
   /** What the affiliate earns per result, unless overridden for that affiliate. */
   @Column({ type: 'jsonb' })
   payout: RateRule;
+
+  /** Later conversions of the same customer earn again, for `months` after the first (null: for life); null: not recurring. */
+  @Column({ type: 'jsonb', nullable: true })
+  recurring: GoalRecurrence | null;
 
   @OneToMany(() => GoalPayoutOverride, (o) => o.goal)
   overrides: Relation<GoalPayoutOverride>[];

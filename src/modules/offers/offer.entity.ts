@@ -46,6 +46,10 @@ export class Offer {
   @Column({ type: 'text', default: 'active' })
   status: OfferStatus;
 
+  /** Why a paused offer is paused, when the system paused it: `funds` (its prepaid advertiser ran out; a top-up resumes it). */
+  @Column({ type: 'text', nullable: true })
+  pausedReason: 'funds' | null;
+
   @Column({ type: 'text', default: 'public' })
   visibility: OfferVisibility;
 

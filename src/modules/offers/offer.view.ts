@@ -9,11 +9,12 @@ import { OfferWithAccess } from './offers.service';
 function goalView(goal: OfferGoal, actor: AuthPrincipal): GoalView {
   if (actor.role === 'affiliate') {
     const own = goal.overrides?.find((o) => o.affiliateId === actor.id);
-    return { key: goal.key, name: goal.name, payout: own?.payout ?? goal.payout };
+    return { key: goal.key, name: goal.name, recurring: goal.recurring ?? null, payout: own?.payout ?? goal.payout };
   }
   return {
     key: goal.key,
     name: goal.name,
+    recurring: goal.recurring ?? null,
     revenue: goal.revenue,
     payout: goal.payout,
     ...(isStaff(actor) ? { margin: ruleMargin(goal.revenue, goal.payout) } : {}),
@@ -31,6 +32,7 @@ export function toOfferView({ offer, access }: OfferWithAccess, actor: AuthPrinc
     fallbackUrl: actor.role === 'affiliate' ? null : offer.fallbackUrl,
     currency: offer.currency,
     status: offer.status,
+    pausedReason: offer.pausedReason ?? null,
     visibility: offer.visibility,
     attributionWindowDays: offer.attributionWindowDays,
     lockPeriodDays: offer.lockPeriodDays,

@@ -1,3 +1,4 @@
+import { updateReturning } from '../../database/sql';
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, EntityManager, In, IsNull } from 'typeorm';
@@ -66,6 +67,8 @@ export class OffersService {
       if (dto.goals) await this.checkGoalSet(manager, dto.goals);
       const { goals, caps, ...fields } = dto;
       Object.assign(offer, fields);
+      // A status set by hand is the advertiser's own decision, not the funds'.
+      if (dto.status !== undefined) offer.pausedReason = null;
       if (caps !== undefined) offer.caps = { ...caps };
       await manager.save(Offer, offer);
       if (goals) await this.replaceGoals(manager, offer.id, goals);
@@ -73,6 +76,29 @@ export class OffersService {
     });
     this.changes.emit('offer', id);
     return updated;
+  }
+
+  /**
+   * Pauses (`paused_reason: funds`) the active offers of a prepaid advertiser in `currency`
+   * whose funds ran out, or resumes the ones so paused; answers the offers changed. Clicks on a
+   * paused offer go to its fallback URL; its conversions still count (they wait for funds).
+   */
+  async setFundsPause(advertiserId: string, currency: string, paused: boolean): Promise<string[]> {
+    const rows: { id: string }[] = await updateReturning(
+      this.dataSource,
+      paused
+        ? `UPDATE offers SET status = 'paused', paused_reason = 'funds', updated_at = now() WHERE advertiser_id = $1 AND currency = $2 AND status = 'active' RETURNING id`
+        : `UPDATE offers SET status = 'active', paused_reason = NULL, updated_at = now() WHERE advertiser_id = $1 AND currency = $2 AND status = 'paused' AND paused_reason = 'funds' RETURNING id`,
+      [advertiserId, currency],
+    );
+    for (const { id } of rows) this.changes.emit('offer', id);
+    return rows.map((r) => r.id);
+  }
+
+  /** The currencies of an advertiser's offers. */
+  async currenciesOf(advertiserId: string): Promise<string[]> {
+    const rows: { currency: string }[] = await this.dataSource.query(`SELECT DISTINCT currency FROM offers WHERE advertiser_id = $1 ORDER BY 1`, [advertiserId]);
+    return rows.map((r) => r.currency);
   }
 
   /** An offer as `actor` may see it; anything else is a 404, never a hint that it exists. */
@@ -232,6 +258,9 @@ export class OffersService {
       goal.name = input.name ?? null;
       goal.revenue = normalizeRule(input.revenue);
       goal.payout = normalizeRule(input.payout);
+      // Left out: kept as it was (an editor that does not show it does not erase it); null: not recurring.
+      if (input.recurring !== undefined) goal.recurring = input.recurring ? { months: input.recurring.months ?? null } : null;
+      goal.recurring ??= null;
       goal.archivedAt = null;
       const saved = await manager.save(OfferGoal, goal);
       await manager.delete(GoalPayoutOverride, { goalId: saved.id });

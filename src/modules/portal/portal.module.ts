@@ -1,3 +1,5 @@
+import { ProgramsModule } from '../programs/programs.module';
+import { AdvertiserProgramsController, AffiliateProgramsController, FundingPortalController } from './programs/programs.controller';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PrincipalsModule } from '../principals/principals.module';
@@ -54,6 +56,7 @@ import { PortalViews } from './web/portal-views';
     WebhooksModule,
     StripeConversionsModule,
     ReportsModule,
+    ProgramsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
   controllers: [
@@ -66,6 +69,9 @@ import { PortalViews } from './web/portal-views';
     FinanceController,
     AdminController,
     ReportsPageController,
+    AdvertiserProgramsController,
+    AffiliateProgramsController,
+    FundingPortalController,
     SignInController,
   ],
   providers: [

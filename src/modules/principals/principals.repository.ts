@@ -2,7 +2,7 @@ import { EntityManager, In, IsNull, SelectQueryBuilder } from 'typeorm';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, hashApiKey } from './api-key.util';
 import { PostbackToken } from './postback-token.entity';
-import { Principal, PrincipalStatus, Role } from './principal.entity';
+import { BillingMode, Principal, PrincipalStatus, Role } from './principal.entity';
 
 /** The principal behind a live API key. */
 export interface KeyOwnerRow {
@@ -42,6 +42,12 @@ export class PrincipalsRepository {
   async status(manager: EntityManager, id: string): Promise<PrincipalStatus | null> {
     const row = await manager.findOne(Principal, { where: { id }, select: { id: true, status: true } });
     return row?.status ?? null;
+  }
+
+  /** How an advertiser pays (invoice or prepaid) and its low-balance alert; null when it does not exist. */
+  async billing(manager: EntityManager, id: string): Promise<{ billingMode: BillingMode; lowBalanceAlert: number | null } | null> {
+    const row = await manager.findOne(Principal, { where: { id }, select: { id: true, billingMode: true, lowBalanceAlert: true } });
+    return row ? { billingMode: row.billingMode, lowBalanceAlert: row.lowBalanceAlert } : null;
   }
 
   /** Principal names by id (display only), one query for the lot. */

@@ -12,7 +12,7 @@ import { ApiKey } from './api-key.entity';
 import { API_KEY_PATTERN, displayPrefix, generateApiKey, generatePostbackToken, hashApiKey } from './api-key.util';
 import { PrincipalsError } from './principals.errors';
 import { CreatePrincipalDto, UpdateAffiliateDto } from './dto/principals.dto';
-import { Principal, PrincipalStatus, Role } from './principal.entity';
+import { BillingMode, Principal, PrincipalStatus, Role } from './principal.entity';
 import { principalsRepository as repository } from './principals.repository';
 
 const KEY_CACHE_MS = 5_000;
@@ -116,6 +116,16 @@ export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
     if (dto.name !== undefined) affiliate.name = dto.name;
     const saved = await repository.save(this.dataSource.manager, affiliate);
     await this.forgetKeys();
+    this.changes.emit('principal', id);
+    return saved;
+  }
+
+  /** How an advertiser pays (admin): by invoice or prepaid, and its low-balance alert (null: none). */
+  async updateAdvertiserBilling(id: string, change: { billingMode?: BillingMode; lowBalanceAlert?: number | null }): Promise<Principal> {
+    const advertiser = await this.getPrincipal(id, 'advertiser');
+    if (change.billingMode !== undefined) advertiser.billingMode = change.billingMode;
+    if (change.lowBalanceAlert !== undefined) advertiser.lowBalanceAlert = change.lowBalanceAlert;
+    const saved = await repository.save(this.dataSource.manager, advertiser);
     this.changes.emit('principal', id);
     return saved;
   }

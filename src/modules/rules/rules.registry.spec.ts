@@ -9,14 +9,14 @@ const format = { money: (a: number) => `$${(a / 100).toFixed(2)}`, percent: (b: 
 
 describe('rules registry', () => {
   it('lists each rule type once, in the order forms offer them, each under its own key', () => {
-    expect(RULE_TYPE_KEYS).toEqual(['flat', 'percent']);
+    expect(RULE_TYPE_KEYS).toEqual(['flat', 'percent', 'tiered']);
     for (const key of RULE_TYPE_KEYS) expect(ruleType(key).key).toBe(key);
     expect(ruleType('flat')).toBe(flatRule);
     expect(ruleType('percent')).toBe(percentRule);
   });
 
   it('refuses an unknown type, inherited object keys included', () => {
-    for (const key of ['tiered', 'constructor', 'toString', '__proto__', '']) {
+    for (const key of ['stepped', 'constructor', 'toString', '__proto__', '']) {
       expect(isRuleKey(key)).toBe(false);
       expect(() => ruleType(key)).toThrow(new MoneyError('invalid_amount', `unknown rule type: ${JSON.stringify(key)}`));
     }
@@ -27,7 +27,7 @@ describe('rules registry', () => {
     const context = { saleAmount: 4999, currency: 'USD' };
     expect(await applyRule(flat(300), context)).toEqual({ amount: 300, rounding: 'none' });
     expect(await applyRule(percent(1000), context)).toEqual({ amount: 500, rounding: 'half_up' });
-    await expect(applyRule({ type: 'tiered' } as unknown as RateRule, context)).rejects.toMatchObject({ code: 'invalid_amount' });
+    await expect(applyRule({ type: 'stepped' } as unknown as RateRule, context)).rejects.toMatchObject({ code: 'invalid_amount' });
   });
 
   it('says which rules need a sale amount, and describes each', () => {

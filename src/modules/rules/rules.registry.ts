@@ -1,16 +1,18 @@
 import { MoneyError } from '../../common/money';
 import { FlatRule, flatRule } from './flat.rule';
 import { PercentRule, percentRule } from './percent.rule';
+import { TieredRule, tieredRule } from './tiered.rule';
 import type { RuleContext, RuleFormatter, RuleResult, RuleType } from './rule-type';
 
 /** A goal's revenue or payout rule, of any registered type. */
-export type RateRule = FlatRule | PercentRule;
+export type RateRule = FlatRule | PercentRule | TieredRule;
 export type RuleKey = RateRule['type'];
 
 /** Every rule type by its `type`; the mapped type makes a missing or mismatched entry a compile error. */
 const RULE_TYPES: { readonly [K in RuleKey]: RuleType<Extract<RateRule, { type: K }>> } = {
   flat: flatRule,
   percent: percentRule,
+  tiered: tieredRule,
 };
 
 /** The registered `type` values, in the order forms offer them. */

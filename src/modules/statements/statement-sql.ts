@@ -14,6 +14,8 @@ export const MOVEMENTS = `
            WHEN 'payout' THEN 'payout'
            -- A partial reversal of a transfer is keyed <payout id>:<reversal id>; the whole payout returned, by its id.
            WHEN 'payout_reversal' THEN CASE WHEN strpos(e.cause_id, ':') > 0 THEN 'payout_reversed' ELSE 'payout_returned' END
+           WHEN 'bonus' THEN 'bonus'
+           WHEN 'bonus_clawback' THEN 'bonus_clawback'
            ELSE 'adjustment'
          END AS type,
          e.cause_type, e.cause_id
@@ -52,8 +54,8 @@ export const MOVEMENT_LINES = `
          CASE WHEN $3 >= now() THEN c.status
               -- (a conversion without any event, written by hand, keeps its own status)
               ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
-         -- A payout's reference is its transfer; an adjustment's, finance's reason.
-         coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason) AS reference
+         -- A payout's reference is its transfer; an adjustment's, finance's reason; a bonus's, its program and period.
+         coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason, bn.name || ' ' || ba.period) AS reference
     FROM (${MOVEMENTS}) m
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
@@ -62,6 +64,8 @@ export const MOVEMENT_LINES = `
     LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN split_part(m.cause_id, ':', 1)::uuid END
     -- Compared as text: an adjustment entry written by hand need not carry a uuid.
     LEFT JOIN adjustments adj ON m.cause_type = 'adjustment' AND adj.id::text = m.cause_id
+    LEFT JOIN bonus_awards ba ON m.cause_type = 'bonus_award' AND ba.id::text = m.cause_id
+    LEFT JOIN bonuses bn ON bn.id = ba.bonus_id
    ORDER BY m.at, m.entry_id`;
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;

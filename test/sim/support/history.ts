@@ -32,6 +32,8 @@ export type Step =
   | { k: 'forgetIdempotencyKeys' }
   | ({ k: 'dbFault' } & DbFault)
   | { k: 'restart' }
+  /** Finance tops up the prepaid advertiser's USD funds. */
+  | { k: 'topUp'; amount: number }
   /** Two steps at once, the second `delayMs` after the first, before anything drains. */
   | { k: 'race'; first: Step; second: Step; delayMs: number };
 
@@ -54,6 +56,7 @@ const RACERS = new Set([
   'reverseTransfer',
   'payInvoice',
   'deliver',
+  'topUp',
 ]);
 
 /** Weighted toward the money flow: results first, then what moves money and what breaks it. */
@@ -94,6 +97,7 @@ const singleStepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'restart' as const }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('topUp' as const), amount: fc.integer({ min: 100, max: 3000 }) }) },
 );
 const racer = singleStepArb.filter((s) => RACERS.has(s.k));
 

@@ -2,6 +2,7 @@ import { PayoutRails } from '../../../src/modules/payouts/rails/payout-rails';
 import { COMMISSION_CHECKS } from '../../../src/modules/commissions/commission.checks';
 import { LedgerService } from '../../../src/modules/ledger/ledger.service';
 import { formatVerification, verifyLedger } from '../../../src/modules/ledger/ledger.verify';
+import { PROGRAMS_CHECKS } from '../../../src/modules/programs/programs.checks';
 import { StripeClient } from '../../../src/integrations/stripe/stripe.client';
 import { formatReconciliation, ReconciliationService } from '../../../src/modules/reconciliation/reconciliation.service';
 import type { World } from './world';
@@ -26,10 +27,10 @@ const shown = (items: string[]) => (items.length ? items.slice(0, 5).join('; ') 
 
 const CHECKS: Check[] = [
   {
-    name: 'the ledger verifies (ledger:verify, with the conversion checks)',
+    name: 'the ledger verifies (ledger:verify, with the conversion and program checks: bonuses, prepaid funds)',
     phases: ALL,
     async run(w) {
-      const result = await verifyLedger(w.t.dataSource, COMMISSION_CHECKS);
+      const result = await verifyLedger(w.t.dataSource, [...COMMISSION_CHECKS, ...PROGRAMS_CHECKS]);
       return result.ok
         ? null
         : formatVerification(result)
@@ -38,13 +39,15 @@ const CHECKS: Check[] = [
     },
   },
   {
-    name: 'each affiliate’s balances: none negative, and pending + available + paid − clawback = the payouts of its standing conversions',
+    name: 'each affiliate’s balances: none negative, and pending + available + paid − clawback = the payouts of its standing conversions and its bonuses not clawed back',
     phases: ALL,
     async run(w) {
       const ledger = w.t.app.get(LedgerService);
       const earned = await rowsOf<{ affiliate_id: string; currency: string; total: string }>(
         w,
-        `SELECT affiliate_id, currency, sum(payout)::text AS total FROM conversions WHERE status IN ('pending', 'approved', 'paid') AND affiliate_id IS NOT NULL GROUP BY 1, 2`,
+        `SELECT affiliate_id, currency, sum(total)::text AS total FROM (
+           SELECT affiliate_id, currency, payout AS total FROM conversions WHERE status IN ('pending', 'approved', 'paid') AND affiliate_id IS NOT NULL
+           UNION ALL SELECT affiliate_id, currency, amount FROM bonus_awards WHERE status = 'earned') e GROUP BY 1, 2`,
       );
       const bad: string[] = [];
       for (const [i, a] of w.affiliates.entries()) {
@@ -115,7 +118,8 @@ const CHECKS: Check[] = [
     async run(w) {
       const rows = await rowsOf<{ id: string; amount: string; conversions: number; billed: string; n: number }>(
         w,
-        `SELECT i.id, i.amount::text, i.conversions, coalesce(sum(c.revenue), 0)::text AS billed, count(c.id)::int AS n
+        `SELECT i.id, i.amount::text, i.conversions,
+                (coalesce(sum(c.revenue), 0) + (SELECT coalesce(sum(b.amount), 0) FROM bonus_awards b WHERE b.invoice_id = i.id))::text AS billed, count(c.id)::int AS n
            FROM invoices i LEFT JOIN conversions c ON c.invoice_id = i.id
           WHERE i.status <> 'void' GROUP BY i.id`,
       );
@@ -177,7 +181,7 @@ const CHECKS: Check[] = [
       const rows = await rowsOf<{ id: string; status: string; invoice: string | null; invoice_status: string | null }>(
         w,
         `SELECT c.id, c.status, c.invoice_id AS invoice, i.status AS invoice_status FROM conversions c LEFT JOIN invoices i ON i.id = c.invoice_id
-          WHERE c.status IN ('approved', 'paid') AND c.revenue > 0 AND (i.id IS NULL OR i.status NOT IN ('open', 'paid') OR i.stripe_invoice_id IS NULL)`,
+          WHERE c.status IN ('approved', 'paid') AND c.revenue > 0 AND NOT c.prepaid AND (i.id IS NULL OR i.status NOT IN ('open', 'paid') OR i.stripe_invoice_id IS NULL)`,
       );
       return shown(rows.map((r) => `conversion ${r.id} (${r.status}) ${r.invoice ? `is on invoice ${r.invoice} (${r.invoice_status}), not issued` : 'was never billed'}`));
     },
@@ -192,8 +196,11 @@ const CHECKS: Check[] = [
         // the invoice that billed it); void and failed invoices released their results and charge nothing.
         `SELECT i.advertiser_id, i.currency,
                 (sum(i.amount) - coalesce(sum((SELECT sum(k.amount) FROM invoice_credits k WHERE k.invoice_id = i.id)), 0))::text AS charged,
-                (SELECT coalesce(sum(c.revenue), 0) FROM conversions c JOIN invoices j ON j.id = c.invoice_id
-                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND c.status IN ('approved', 'paid'))::text AS standing
+                ((SELECT coalesce(sum(c.revenue), 0) FROM conversions c JOIN invoices j ON j.id = c.invoice_id
+                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND c.status IN ('approved', 'paid'))
+                 -- Billed bonuses (a bonus clawed back after its invoice is not credited on it: README).
+                 + (SELECT coalesce(sum(b.amount), 0) FROM bonus_awards b JOIN invoices j ON j.id = b.invoice_id
+                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed')))::text AS standing
            FROM invoices i WHERE i.status NOT IN ('void', 'failed') GROUP BY 1, 2`,
       );
       return shown(
@@ -204,6 +211,37 @@ const CHECKS: Check[] = [
               `advertiser ${w.advertisers.findIndex((a) => a.id === r.advertiser_id)} ${r.currency}: invoiced ${r.charged}, its billed results still standing have revenue ${r.standing}`,
           ),
       );
+    },
+  },
+  {
+    name: 'prepaid funds: funded = reserved + spent + available, none negative, spent = the revenue of the approved prepaid results, and none approved while waiting for funds',
+    phases: ALL,
+    async run(w) {
+      const ledger = w.t.app.get(LedgerService);
+      const bad: string[] = [];
+      for (const [i, adv] of w.advertisers.entries()) {
+        const spent = await rowsOf<{ currency: string; total: string }>(
+          w,
+          `SELECT currency, sum(revenue)::text AS total FROM conversions WHERE advertiser_id = $1 AND prepaid AND status IN ('approved', 'paid') GROUP BY 1`,
+          [adv.id],
+        );
+        const reserved = await rowsOf<{ currency: string; total: string }>(
+          w,
+          `SELECT currency, sum(revenue)::text AS total FROM conversions WHERE advertiser_id = $1 AND prepaid AND status = 'pending' AND hold IS NULL GROUP BY 1`,
+          [adv.id],
+        );
+        for (const b of await ledger.funding(adv.id)) {
+          if (b.funded !== b.reserved + b.spent + b.available) bad.push(`advertiser ${i} ${b.currency}: ${JSON.stringify(b)} does not add up`);
+          if (b.available < 0 || b.reserved < 0 || b.spent < 0) bad.push(`advertiser ${i} ${b.currency}: ${JSON.stringify(b)} has a negative figure`);
+          const wantSpent = Number(spent.find((s) => s.currency === b.currency)?.total ?? 0);
+          const wantReserved = Number(reserved.find((s) => s.currency === b.currency)?.total ?? 0);
+          if (b.spent !== wantSpent || b.reserved !== wantReserved)
+            bad.push(`advertiser ${i} ${b.currency}: the ledger says spent ${b.spent}, reserved ${b.reserved}; its results say ${wantSpent}, ${wantReserved}`);
+        }
+      }
+      const held = await rowsOf<{ id: string; status: string }>(w, `SELECT id, status FROM conversions WHERE hold = 'awaiting_funds' AND status IN ('approved', 'paid')`);
+      bad.push(...held.map((r) => `conversion ${r.id} is ${r.status} while waiting for funds`));
+      return shown(bad);
     },
   },
 ];

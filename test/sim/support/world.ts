@@ -23,6 +23,9 @@ export interface SimCounters {
   checks: number;
 }
 
+/** The index of the prepaid advertiser in `advertisers`. */
+const PREPAID = 2;
+
 interface OfferInfo {
   offer: OfferHandle;
   currency: Currency;
@@ -116,23 +119,54 @@ export class World {
 
   private async setUp(): Promise<void> {
     const t = this.t;
-    [this.advertisers, this.finance] = await Promise.all([Promise.all([createAdvertiser(t), createAdvertiser(t)]), createFinanceUser(t)]);
+    [this.advertisers, this.finance] = await Promise.all([Promise.all([createAdvertiser(t), createAdvertiser(t), createAdvertiser(t)]), createFinanceUser(t)]);
+    // The third advertiser is prepaid (its offer: a tiered lead payout and a bonus, funded for five leads at first).
+    await this.ok(t.http.patch(`/v1/advertisers/${this.advertisers[PREPAID].id}`).set(auth(t.adminKey)).send({ billingMode: 'prepaid', lowBalanceAlert: 1200 }), 'prepaid');
     const goals = [
       { key: 'sale', revenue: { type: 'percent', bps: 1500 }, payout: { type: 'percent', bps: 1000 } },
       { key: 'lead', revenue: { type: 'flat', amount: 600 }, payout: { type: 'flat', amount: 400 } },
+    ];
+    const tieredGoals = [
+      goals[0],
+      {
+        key: 'lead',
+        revenue: { type: 'flat', amount: 600 },
+        payout: {
+          type: 'tiered',
+          basis: 'conversions',
+          period: 'month',
+          tiers: [
+            { from: 0, rule: { type: 'flat', amount: 400 } },
+            { from: 3, rule: { type: 'flat', amount: 500 } },
+          ],
+        },
+      },
     ];
     const plan: [number, Currency, number][] = [
       [0, 'USD', 0],
       [0, 'EUR', 1],
       [1, 'JPY', 0],
       [1, 'USD', 30],
+      [PREPAID, 'USD', 0],
     ];
     this.offers = await Promise.all(
       plan.map(async ([advertiser, currency, lockPeriodDays]) => ({
-        offer: await createOffer(t, this.advertisers[advertiser], { currency, lockPeriodDays, goals }),
+        offer: await createOffer(t, this.advertisers[advertiser], { currency, lockPeriodDays, goals: advertiser === PREPAID ? tieredGoals : goals }),
         currency,
         advertiser,
       })),
+    );
+    const prepaidOffer = this.offers[this.offers.length - 1].offer;
+    await this.ok(
+      t.http
+        .post(`/v1/offers/${prepaidOffer.id}/bonuses`)
+        .set(auth(this.advertisers[PREPAID].apiKey))
+        .send({ name: 'Three leads', goal: 'lead', metric: 'conversions', threshold: 3, period: 'month', amount: 700 }),
+      'bonus',
+    );
+    await this.ok(
+      t.http.post(`/v1/advertisers/${this.advertisers[PREPAID].id}/fundings`).set(auth(this.finance.apiKey)).send({ amount: 3000, currency: 'USD', reference: 'opening' }),
+      'funding',
     );
     // Three affiliates, set up side by side; their order in every list stays fixed.
     const made = await Promise.all([0, 1, 2].map((a) => this.affiliate(a)));
@@ -441,6 +475,17 @@ export class World {
       case 'dbFault':
         this.injector.arm({ scope: step.scope, when: step.when, nth: step.nth });
         this.dbStepsLeft = World.FAULT_STEPS;
+        return;
+      case 'topUp':
+        await this.call(
+          () =>
+            t.http
+              .post(`/v1/advertisers/${this.advertisers[PREPAID].id}/fundings`)
+              .set(auth(this.finance.apiKey))
+              .send({ amount: step.amount, currency: 'USD', reference: `top-up ${++this.seq}` }),
+          faulted,
+          'top-up',
+        );
         return;
       case 'restart':
         return this.restart();

@@ -116,7 +116,14 @@ export class AffiliateBalanceView {
   @ApiProperty({ type: 'integer', description: 'reversed after payment: owed back, netted off the next payout' }) clawback: number;
 }
 
+export class BonusEarningsView {
+  @ApiProperty() currency: string;
+  @ApiProperty({ type: 'integer', description: 'bonuses earned (part of the balances above)' }) earned: number;
+  @ApiProperty({ type: 'integer', description: 'bonuses clawed back when reversals took the affiliate back under a threshold' }) clawedBack: number;
+}
+
 export class EarningsView {
   @ApiProperty() affiliateId: string;
   @ApiProperty({ type: [AffiliateBalanceView] }) balances: AffiliateBalanceView[];
+  @ApiProperty({ type: [BonusEarningsView], description: 'bonuses per currency, ever' }) bonuses: BonusEarningsView[];
 }

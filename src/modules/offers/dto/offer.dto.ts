@@ -15,6 +15,7 @@ import {
   Min,
   MinLength,
   registerDecorator,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
@@ -22,10 +23,10 @@ import { PageQueryDto } from '../../../common/pagination';
 import { ATTRIBUTION_PRIORITIES, AttributionPriority, OFFER_STATUSES, OFFER_VISIBILITIES, OfferStatus, OfferVisibility } from '../offer.entity';
 import { ACCESS_STATUSES, AccessStatus } from '../offer-access.entity';
 import { validateUrlTemplate, LANDING_MACROS } from '../url-template';
-import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey } from '../../rules';
+import { FlatRuleFields, PercentRuleFields, RULE_TYPE_KEYS, RuleKey, TIER_BASES, TierBasis, TieredRuleFields, TierFields, TierUsed } from '../../rules';
 
-/** `{type: "flat", amount}` in minor units, or `{type: "percent", bps}` of the sale amount: each type's fields come from its rule file. */
-export class RateRuleDto extends IntersectionType(FlatRuleFields, PercentRuleFields) {
+/** `{type: "flat", amount}` in minor units, `{type: "percent", bps}` of the sale amount, or `{type: "tiered", basis, period, tiers}`: each type's fields come from its rule file. */
+export class RateRuleDto extends IntersectionType(FlatRuleFields, PercentRuleFields, TieredRuleFields) {
   @ApiProperty({ enum: RULE_TYPE_KEYS })
   @IsIn(RULE_TYPE_KEYS)
   type: RuleKey;
@@ -40,6 +41,21 @@ export class PayoutOverrideDto {
   @ValidateNested()
   @Type(() => RateRuleDto)
   payout: RateRuleDto;
+}
+
+export class RecurringDto {
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 1,
+    maximum: 1200,
+    description: 'how many months after the customer’s first conversion its later ones earn; null: for life',
+  })
+  @ValidateIf((o: { months?: unknown }) => o.months !== null)
+  @IsInt({ message: 'months must be a whole number of months, or null for life' })
+  @Min(1)
+  @Max(1200)
+  months: number | null;
 }
 
 export class GoalDto {
@@ -62,6 +78,16 @@ export class GoalDto {
   @ValidateNested()
   @Type(() => RateRuleDto)
   payout: RateRuleDto;
+
+  @ApiPropertyOptional({
+    type: RecurringDto,
+    nullable: true,
+    description: "later conversions carrying the same customerId, without click or coupon, earn for the affiliate of the customer's first conversion on the offer",
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RecurringDto)
+  recurring?: RecurringDto | null;
 
   @ApiPropertyOptional({ type: [PayoutOverrideDto] })
   @IsOptional()
@@ -244,11 +270,16 @@ export class RateRuleView {
   @ApiProperty({ enum: RULE_TYPE_KEYS }) type: RuleKey;
   @ApiPropertyOptional({ type: 'integer' }) amount?: number;
   @ApiPropertyOptional({ type: 'integer' }) bps?: number;
+  @ApiPropertyOptional({ enum: TIER_BASES }) basis?: TierBasis;
+  @ApiPropertyOptional({ enum: ['month'] }) period?: 'month';
+  @ApiPropertyOptional({ type: [TierFields] }) tiers?: TierFields[];
+  @ApiPropertyOptional({ description: 'on a conversion: the tier it was paid at, {number, from, volume, rule}' }) tier?: TierUsed;
 }
 
 export class GoalView {
   @ApiProperty() key: string;
   @ApiPropertyOptional({ nullable: true }) name: string | null;
+  @ApiPropertyOptional({ type: RecurringDto, nullable: true }) recurring?: RecurringDto | null;
   @ApiPropertyOptional({ type: RateRuleView, description: 'hidden from affiliates' }) revenue?: RateRuleView;
   @ApiProperty({ type: RateRuleView, description: 'for an affiliate: its own effective payout' }) payout: RateRuleView;
   @ApiPropertyOptional({ type: RateRuleView, description: 'admin and finance: revenue minus payout, where both rules are of one type' }) margin?: RateRuleView | null;
@@ -264,6 +295,7 @@ export class OfferView {
   @ApiPropertyOptional({ nullable: true }) fallbackUrl: string | null;
   @ApiProperty() currency: string;
   @ApiProperty({ enum: OFFER_STATUSES }) status: OfferStatus;
+  @ApiProperty({ enum: ['funds'], nullable: true, description: 'funds: paused because its prepaid advertiser ran out; a top-up resumes it' }) pausedReason: 'funds' | null;
   @ApiProperty({ enum: OFFER_VISIBILITIES }) visibility: OfferVisibility;
   @ApiProperty() attributionWindowDays: number;
   @ApiProperty() lockPeriodDays: number;

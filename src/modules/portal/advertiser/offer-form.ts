@@ -1,8 +1,9 @@
 import { MoneyError, parseDecimalAmount } from '../../../common/money';
-import { applyRule, isRuleKey, RateRule, RULE_TYPE_KEYS, RuleKey } from '../../rules';
+import { applyRule, isRuleKey, RateRule, RULE_TYPE_KEYS, RuleKey, TierRule } from '../../rules';
 import type { OfferView, RateRuleView } from '../../offers/dto/offer.dto';
 import { FieldErrors } from '../web/forms';
 import { bpsToPercent, moneyInput, parsePercent } from '../web/format';
+import { RuleForm, tieredRuleForm } from './tiered-rule-form';
 
 /** A rule as typed: a type and a value in the currency's units ("3.00") or in percent ("10"). */
 export interface RuleInput {
@@ -62,13 +63,6 @@ function parseMoney(value: string, currency: string): { amount: number } | { err
   }
 }
 
-/** How the editor offers, shows and reads back one rule type. */
-interface RuleForm<TRule extends RateRule> {
-  option(currency: string): string;
-  value(rule: TRule, currency: string): string;
-  parse(value: string, currency: string): { rule: TRule } | { error: string };
-}
-
 // Keyed like the rules registry: a rule type without its form here is a compile error.
 const RULE_FORMS: { readonly [K in RuleKey]: RuleForm<Extract<RateRule, { type: K }>> } = {
   flat: {
@@ -87,6 +81,7 @@ const RULE_FORMS: { readonly [K in RuleKey]: RuleForm<Extract<RateRule, { type: 
       return bps === null ? { error: 'must be a percent from 0 to 100 with at most two decimals' } : { rule: { type: 'percent', bps } };
     },
   },
+  tiered: tieredRuleForm((type) => RULE_FORMS[type] as RuleForm<TierRule>),
 };
 
 /** The form of a posted type; anything unknown is read as a fixed amount, the editor's default. */

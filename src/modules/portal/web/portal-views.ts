@@ -20,6 +20,7 @@ const FINANCE_NAV: NavItem[] = [
   { href: '/portal/finance/invoices', label: 'Invoices' },
   { href: '/portal/finance/statements', label: 'Statements' },
   REPORTS,
+  { href: '/portal/finance/funding', label: 'Prepaid funds' },
 ];
 
 const NAV: Record<Role, NavItem[]> = {
@@ -34,6 +35,7 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/affiliate/statements', label: 'Statements' },
     { href: '/portal/affiliate/postbacks', label: 'Postbacks' },
     { href: '/portal/webhooks', label: 'Webhooks' },
+    { href: '/portal/affiliate/programs', label: 'Tiers & bonuses' },
   ],
   advertiser: [
     { href: '/portal/advertiser', label: 'Stats' },
@@ -46,6 +48,7 @@ const NAV: Record<Role, NavItem[]> = {
     { href: '/portal/advertiser/invoices', label: 'Invoices' },
     { href: '/portal/advertiser/stripe', label: 'Stripe' },
     { href: '/portal/webhooks', label: 'Webhooks' },
+    { href: '/portal/advertiser/programs', label: 'Programs' },
   ],
   finance: FINANCE_NAV,
   admin: [{ href: '/portal/admin', label: 'Partners' }, ...FINANCE_NAV],

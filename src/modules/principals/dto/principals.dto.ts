@@ -68,6 +68,8 @@ export class PrincipalDto {
   @ApiProperty() email: string;
   @ApiProperty({ enum: PRINCIPAL_STATUSES }) status: PrincipalStatus;
   @ApiPropertyOptional({ nullable: true, type: 'integer' }) payoutThreshold?: number | null;
+  @ApiPropertyOptional({ enum: ['invoice', 'prepaid'], description: 'advertisers' }) billingMode?: 'invoice' | 'prepaid';
+  @ApiPropertyOptional({ nullable: true, type: 'integer', description: 'advertisers (prepaid)' }) lowBalanceAlert?: number | null;
   @ApiProperty() createdAt: string;
 
   static from(p: Principal): PrincipalDto {
@@ -78,6 +80,7 @@ export class PrincipalDto {
       email: p.email,
       status: p.status,
       ...(p.role === 'affiliate' ? { payoutThreshold: p.payoutThreshold } : {}),
+      ...(p.role === 'advertiser' ? { billingMode: p.billingMode, lowBalanceAlert: p.lowBalanceAlert } : {}),
       createdAt: p.createdAt.toISOString(),
     };
   }

@@ -9,6 +9,8 @@ export const LINE_TYPE_LABELS: Readonly<Record<StatementLineType, string>> = {
   payout_returned: 'Payout returned',
   payout_reversed: 'Payout reversed',
   adjustment: 'Adjustment',
+  bonus: 'Bonus',
+  bonus_clawback: 'Bonus clawed back',
 };
 
 /** `-1234567.50` → `-1,234,567.50`: grouping done on the digits, never through a float. */

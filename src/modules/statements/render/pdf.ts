@@ -141,6 +141,7 @@ const SUMMARY_ROWS: readonly { label: string; amount: (s: CurrencySection) => nu
   { label: 'Clawbacks', amount: (s) => s.totals.clawbacks },
   { label: 'Paid out', amount: (s) => s.totals.paid },
   { label: 'Adjustments', amount: (s) => s.totals.adjustments },
+  { label: 'Bonuses', amount: (s) => s.totals.bonuses },
   { label: 'Closing balance', amount: (s) => s.closing, strong: true, total: true },
 ];
 const SUMMARY_WIDTH = 270;

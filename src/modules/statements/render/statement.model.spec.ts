@@ -10,7 +10,7 @@ function usdSection(): CurrencySection {
     currency: 'USD',
     opening: 10_000,
     closing: 15_650,
-    totals: { earned: 10_000, reversed: -1_000, clawbacks: -500, paid: -3_000, adjustments: 150 },
+    totals: { earned: 10_000, reversed: -1_000, clawbacks: -500, paid: -3_000, adjustments: 150, bonuses: 0 },
     lines: [line('conversion', 10_000), line('reversal', -1_000), line('clawback', -500), line('payout', -5_000), line('payout_returned', 2_000), line('adjustment', 150)],
   };
 }
@@ -21,7 +21,7 @@ describe('totalsOfLines', () => {
   });
 
   it('is all zeros without lines', () => {
-    expect(totalsOfLines([])).toEqual({ earned: 0, reversed: 0, clawbacks: 0, paid: 0, adjustments: 0 });
+    expect(totalsOfLines([])).toEqual({ earned: 0, reversed: 0, clawbacks: 0, paid: 0, adjustments: 0, bonuses: 0 });
   });
 });
 
@@ -31,7 +31,7 @@ describe('checkAddsUp', () => {
   });
 
   it('accepts an empty period whose closing equals its opening', () => {
-    const zeros = { earned: 0, reversed: 0, clawbacks: 0, paid: 0, adjustments: 0 };
+    const zeros = { earned: 0, reversed: 0, clawbacks: 0, paid: 0, adjustments: 0, bonuses: 0 };
     expect(checkAddsUp({ currency: 'JPY', opening: 500, closing: 500, totals: zeros, lines: [] })).toBeNull();
   });
 
@@ -68,7 +68,7 @@ describe('checkAddsUp', () => {
     ['a fractional amount', (s: CurrencySection) => void (s.lines[0].amount = 10_000.5), /not a safe integer/],
     ['a fractional total', (s: CurrencySection) => void (s.totals.paid = 0.1), /≠|not a safe integer/],
     ['an unknown currency', (s: CurrencySection) => void (s.currency = 'usd'), /unknown currency/],
-    ['an unknown line type', (s: CurrencySection) => void (s.lines[0].type = 'bonus' as StatementLineType), /unknown line type "bonus"/],
+    ['an unknown line type', (s: CurrencySection) => void (s.lines[0].type = 'fee' as StatementLineType), /unknown line type "fee"/],
   ])('reports %s instead of throwing', (_what, spoil, message) => {
     const section = usdSection();
     spoil(section);

@@ -1,7 +1,7 @@
 import { MoneyError, formatMinorUnits, isCurrency, sumMinor } from '../../../common/money';
 
 /** `payout_returned`: a whole payout came back (transfer failed or fully reversed); `payout_reversed`: Stripe reversed part of its transfer. */
-export type StatementLineType = 'conversion' | 'reversal' | 'clawback' | 'payout' | 'payout_returned' | 'payout_reversed' | 'adjustment';
+export type StatementLineType = 'conversion' | 'reversal' | 'clawback' | 'payout' | 'payout_returned' | 'payout_reversed' | 'adjustment' | 'bonus' | 'bonus_clawback';
 
 export interface StatementLine {
   at: Date;
@@ -24,6 +24,8 @@ export interface StatementTotals {
   clawbacks: number;
   paid: number;
   adjustments: number;
+  /** Bonuses earned, net of bonuses clawed back. */
+  bonuses: number;
 }
 
 export interface CurrencySection {
@@ -50,6 +52,7 @@ export const TOTAL_LINE_TYPES: Readonly<Record<keyof StatementTotals, readonly S
   clawbacks: ['clawback'],
   paid: ['payout', 'payout_returned', 'payout_reversed'],
   adjustments: ['adjustment'],
+  bonuses: ['bonus', 'bonus_clawback'],
 };
 
 const TOTAL_KEYS = Object.keys(TOTAL_LINE_TYPES) as (keyof StatementTotals)[];
