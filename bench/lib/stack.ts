@@ -142,7 +142,7 @@ export class Stack {
     const profiling = this.profiling();
     this.worker = startNode('worker', this.script('src/worker.js'), {
       nodeArgs: profiling.nodeArgs,
-      env: this.env(0, { RUN_WORKERS: 'true', ...profiling.env }),
+      env: this.env(0, { RUN_WORKERS: 'true', WORKER_PORT: '0', ...profiling.env }),
       logFile: join(this.paths.runDir, 'worker.log'),
       cwd: this.paths.repo,
     });

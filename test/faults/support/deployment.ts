@@ -104,7 +104,7 @@ export class Deployment {
 
   /** Starts a worker process (all BullMQ processors) and waits until it is up. */
   async worker(env: Record<string, string> = {}): Promise<Proc> {
-    const proc = new Proc(`worker#${++this.started}`, process.execPath, [join(DIST, 'src/worker.js')], { ...this.env, RUN_WORKERS: 'true', ...env });
+    const proc = new Proc(`worker#${++this.started}`, process.execPath, [join(DIST, 'src/worker.js')], { ...this.env, RUN_WORKERS: 'true', WORKER_PORT: '0', ...env });
     this.procs.push(proc);
     await proc.waitForLine(/Afflux worker started/, 60_000);
     return proc;
