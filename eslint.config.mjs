@@ -30,6 +30,8 @@ const FEATURES = {
   payouts: ['accounts', 'conversions', 'ledger'],
   billing: ['conversions', 'ledger'],
   reconciliation: ['billing', 'ledger', 'payouts'],
+  // Traffic quality scores clicks and conversions, and moves conversions on appeal.
+  quality: ['accounts', 'conversions', 'offers', 'tracking'],
 };
 FEATURES.portal = Object.keys(FEATURES);
 

@@ -16,6 +16,8 @@ import { PortalInviteRevocation1765600000000 } from './1765600000000-PortalInvit
 import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
+import { TrafficQuality1765860000000 } from './1765860000000-TrafficQuality';
+import { QualityIndexes1765860000100 } from './1765860000100-QualityIndexes';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -37,4 +39,6 @@ export const MIGRATIONS = [
   PayoutRails1765720000000,
   ConversionCustomersAndHolds1765800000000,
   ConversionCustomerIndex1765800000100,
+  TrafficQuality1765860000000,
+  QualityIndexes1765860000100,
 ];

@@ -22,6 +22,7 @@ import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PostbacksModule } from './modules/postbacks/postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
+import { QualityModule } from './modules/quality/quality.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
 import { OutboxModule } from './queue/outbox/outbox.module';
 import { QueueModule } from './queue/queue.module';
@@ -48,6 +49,7 @@ export class AppModule {
         OffersModule,
         TrackingModule,
         ConversionsModule,
+        QualityModule,
         LedgerModule,
         CommissionsModule,
         PostbacksModule,

@@ -17,6 +17,7 @@ import { PORTAL_ENTITIES } from './modules/portal/portal.entities';
 import { REPORTS_ENTITIES } from './modules/reports/reports.entities';
 import { LEDGER_ENTITIES } from './modules/ledger/ledger.entities';
 import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
+import { ConversionAppeal } from './modules/quality/appeal.entity';
 
 export const ENTITIES = [
   Principal,
@@ -28,6 +29,7 @@ export const ENTITIES = [
   OfferAccess,
   Conversion,
   ConversionEvent,
+  ConversionAppeal,
   OutboxMessage,
   PostbackSetting,
   PostbackAttempt,

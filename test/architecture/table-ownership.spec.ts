@@ -41,6 +41,9 @@ const RULES: OwnershipRules = {
     'src/modules/billing/billing.checks.ts': 'checks between invoices, their conversions and their ledger entries',
     'src/modules/reconciliation/reconciliation.service.ts': 'compares payouts, invoices and their ledger entries with Stripe',
     'src/demo/demo.ts': 'the demo prints the figures of the network it built',
+    'src/modules/quality/quality-facts.ts':
+      'the conversion signals read the click, the customer’s other conversions, the coupon’s uses and the affiliate’s own e-mails and sign-in IPs',
+    'src/modules/quality/quality-report.ts': 'the quality report counts clicks and conversions with their reasons',
   },
   allowed: [
     { file: 'src/cli.ts', table: 'principals', write: true, reason: 'admin:create-key bootstraps the first admin outside the app (no Nest container)' },

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
+import type { RiskReason } from '../../common/risk/risk';
 import type { RateRule } from '../rules';
 
 export const CONVERSION_STATUSES = ['pending', 'approved', 'paid', 'rejected', 'reversed', 'unattributed'] as const;
@@ -110,6 +111,17 @@ export class Conversion {
 
   @Column({ type: 'timestamptz', nullable: true })
   approvedAt: Date | null;
+
+  /** 0–100 (README, "Traffic quality"): decided at intake, completed by the quality job; null when never scored (unattributed). */
+  @Column({ type: 'smallint', nullable: true })
+  riskScore: number | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  riskReasons: RiskReason[] | null;
+
+  /** When the quality job completed the score; null while it waits. */
+  @Column({ type: 'timestamptz', nullable: true })
+  riskCheckedAt: Date | null;
 
   /** The payout that paid it (status paid). */
   @Column({ type: 'uuid', nullable: true })

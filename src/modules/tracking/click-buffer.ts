@@ -10,6 +10,9 @@ import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { countryTable, fillCountries } from '../../common/geo/countries';
 import { withClickRollups } from './rollup-sql';
+import { fillClickRisk } from './click-risk';
+import { asnTable } from '../../common/risk/asn';
+import type { Risk } from '../../common/risk/risk';
 import { BatchBuffer, DropReason } from './batch-buffer';
 import type { ClickStatus } from './click.entity';
 import type { Channel, SubValues } from './tracking-link.entity';
@@ -29,6 +32,8 @@ export interface ClickRecord extends SubValues {
   status: ClickStatus;
   isUnique?: boolean;
   country?: string | null;
+  /** Decided with the batch (click-risk.ts). */
+  risk?: Risk;
 }
 
 const UNIQUE_WINDOW_MS = 24 * 3600 * 1000;
@@ -61,6 +66,8 @@ const COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown
   ['is_unique', 'bool', (c) => c.isUnique ?? true],
   ['status', 'text', (c) => c.status],
   ['country', 'text', (c) => c.country ?? null],
+  ['risk_score', 'int2', (c) => c.risk?.score ?? null],
+  ['risk_reasons', 'jsonb', (c) => (c.risk ? JSON.stringify(c.risk.reasons) : null)],
 ];
 // ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
 // The same statement adds the rows it inserted to the report rollups.
@@ -143,7 +150,7 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   async onApplicationBootstrap(): Promise<void> {
     this.buffer.start();
-    if (this.adapterHost.httpAdapter) await countryTable();
+    if (this.adapterHost.httpAdapter) await Promise.all([countryTable(), asnTable()]);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -158,6 +165,7 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
   private async write(batch: ClickRecord[]): Promise<void> {
     await this.decideUniqueness(batch.filter((c) => c.isUnique === undefined));
     await fillCountries(batch);
+    await fillClickRisk(batch);
     try {
       await this.insert(batch);
     } catch (error) {

@@ -54,6 +54,7 @@ export class ClicksService {
       .select(['c.id AS id', 'c.clicked_at AS clicked_at', 'c.link_id AS link_id', 'c.offer_id AS offer_id', 'c.affiliate_id AS affiliate_id'])
       .addSelect(['c.channel AS channel', 'c.sub1 AS sub1', 'c.sub2 AS sub2', 'c.sub3 AS sub3', 'c.sub4 AS sub4', 'c.sub5 AS sub5'])
       .addSelect(['c.user_agent AS user_agent', 'c.referrer AS referrer', 'c.is_unique AS is_unique', 'c.status AS status'])
+      .addSelect(['c.risk_score AS risk_score', 'c.risk_reasons AS risk_reasons'])
       .addSelect(actor.role === 'admin' ? FULL_IP : NETWORK_IP, 'ip')
       .addSelect(`(extract(epoch FROM c.clicked_at) * 1000000)::bigint::text`, 'cursor_us')
       .from('clicks', 'c');

@@ -1,0 +1,136 @@
+import { EntityManager } from 'typeorm';
+import type { QualityPolicy, RiskReason } from '../../common/risk/risk';
+
+/**
+ * What the conversion signals read, gathered across the tables of tracking, conversions, accounts
+ * and the portal: a read model (it writes nothing). One statement per call: for one conversion at
+ * intake, for a batch in the quality job.
+ */
+
+/** The facts at intake: the click as stored (it may still be in a click buffer), the customer, the affiliate's own addresses. */
+export interface IntakeFacts {
+  click: { score: number | null; reasons: RiskReason[] | null; country: string | null } | null;
+  otherAffiliates: number;
+  emailMatch: boolean;
+  ipMatch: boolean;
+}
+
+export interface IntakeQuery {
+  clickId: string | null;
+  clickedAt: Date | null;
+  advertiserId: string;
+  affiliateId: string;
+  customerId: string | null;
+  /** The customer's IP where we have it (the pixel); a postback's IP is the advertiser's server. */
+  customerIp: string | null;
+}
+
+const ACCEPTED = `('pending', 'approved', 'paid')`;
+
+/** The affiliate's e-mails (principal and portal users), to compare with a customer id as given or as its SHA-256. */
+const OWN_EMAIL = (affiliate: string, customer: string) => `(
+  ${customer}::text IS NOT NULL AND EXISTS (
+    SELECT 1 FROM (
+      SELECT p.email FROM principals p WHERE p.id = ${affiliate}
+      UNION ALL SELECT u.email FROM portal_users u WHERE u.principal_id = ${affiliate}) e
+     WHERE lower(trim(e.email)) = lower(trim(${customer}))
+        OR encode(sha256(convert_to(lower(trim(e.email)), 'UTF8')), 'hex') = lower(trim(${customer}))))`;
+
+/** An address the affiliate's portal users signed in from in the last 90 days. */
+const OWN_IP = (affiliate: string, ips: string) => `EXISTS (
+    SELECT 1 FROM portal_sessions s JOIN portal_users u ON u.id = s.user_id
+     WHERE u.principal_id = ${affiliate} AND s.created_at > now() - interval '90 days' AND s.ip = ANY (${ips}))`;
+
+/** Other affiliates of the advertiser the customer converted for (accepted conversions). */
+const OTHER_AFFILIATES = (advertiser: string, customer: string, affiliate: string, except: string) => `(
+  SELECT count(DISTINCT o.affiliate_id)::int FROM conversions o
+   WHERE ${customer}::text IS NOT NULL AND o.advertiser_id = ${advertiser} AND o.customer_id = ${customer}
+     AND o.affiliate_id <> ${affiliate} AND o.status IN ${ACCEPTED} AND o.id IS DISTINCT FROM ${except})`;
+
+const INTAKE_SQL = `
+  WITH k AS (SELECT risk_score, risk_reasons, country, ip FROM clicks WHERE clicked_at = $2 AND id = $1)
+  SELECT (SELECT json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) FROM k) AS click,
+         ${OTHER_AFFILIATES('$3::uuid', '$5', '$4::uuid', 'NULL::uuid')} AS "otherAffiliates",
+         ${OWN_EMAIL('$4::uuid', '$5')} AS "emailMatch",
+         ${OWN_IP('$4::uuid', `array_remove(ARRAY[(SELECT ip FROM k), $6::inet], NULL)`)} AS "ipMatch"`;
+
+export async function intakeFacts(manager: EntityManager, q: IntakeQuery): Promise<IntakeFacts> {
+  const [row] = await manager.query(INTAKE_SQL, [q.clickId, q.clickedAt, q.advertiserId, q.affiliateId, q.customerId, q.customerIp]);
+  return row as IntakeFacts;
+}
+
+/** The facts of one conversion for the quality job: those of intake, plus the rates of its sub id and the uses of its coupon. */
+export interface CheckFacts extends IntakeFacts {
+  id: string;
+  status: string;
+  hold: string | null;
+  offerId: string | null;
+  affiliateId: string | null;
+  source: string;
+  ip: string | null;
+  at: Date;
+  clickedAt: Date | null;
+  sub: { sub1: string; subClicks: number; subConversions: number; offerClicks: number; offerConversions: number } | null;
+  coupon: { code: string; uses: number; withoutClick: number } | null;
+  offer: { minClickToConversionSeconds: number; quality: QualityPolicy } | null;
+}
+
+/** Sub-id rates and coupon uses are counted over this many days. */
+export const RATE_WINDOW_DAYS = 30;
+
+const CHECK_SQL = `
+  WITH c AS (
+    SELECT id, status, hold, advertiser_id, affiliate_id, offer_id, click_id, clicked_at, coupon_id, coupon_code, customer_id, source,
+           host(ip) AS ip, CASE WHEN source = 'pixel' THEN ip END AS customer_ip, coalesce(occurred_at, created_at) AS at
+      FROM conversions WHERE id = ANY ($1::uuid[])),
+  k AS (
+    SELECT c.id AS conversion_id, x.risk_score, x.risk_reasons, x.country, x.ip, x.sub1
+      FROM c JOIN clicks x ON x.clicked_at = c.clicked_at AND x.id = c.click_id),
+  subs AS (
+    SELECT DISTINCT c.offer_id, c.affiliate_id, k.sub1 FROM c JOIN k ON k.conversion_id = c.id WHERE k.sub1 IS NOT NULL),
+  sub_rates AS (
+    SELECT s.offer_id, s.affiliate_id, s.sub1,
+           (SELECT count(*)::int FROM clicks x
+             WHERE x.offer_id = s.offer_id AND x.affiliate_id = s.affiliate_id AND x.sub1 = s.sub1
+               AND x.clicked_at > now() - make_interval(days => $2)) AS sub_clicks,
+           (SELECT count(*)::int FROM conversions y JOIN clicks x ON x.clicked_at = y.clicked_at AND x.id = y.click_id
+             WHERE y.offer_id = s.offer_id AND y.affiliate_id = s.affiliate_id AND y.status IN ${ACCEPTED} AND x.sub1 = s.sub1
+               AND y.created_at > now() - make_interval(days => $2)) AS sub_conversions
+      FROM subs s),
+  offer_rates AS (
+    SELECT o.offer_id,
+           (SELECT count(*)::int FROM clicks x WHERE x.offer_id = o.offer_id AND x.clicked_at > now() - make_interval(days => $2)) AS offer_clicks,
+           (SELECT count(*)::int FROM conversions y
+             WHERE y.offer_id = o.offer_id AND y.status IN ${ACCEPTED} AND y.click_id IS NOT NULL
+               AND y.created_at > now() - make_interval(days => $2)) AS offer_conversions
+      FROM (SELECT DISTINCT offer_id FROM subs) o),
+  coupon_uses AS (
+    SELECT u.coupon_id, count(*)::int AS uses, count(*) FILTER (WHERE y.click_id IS NULL)::int AS without_click
+      FROM (SELECT DISTINCT coupon_id FROM c WHERE coupon_id IS NOT NULL) u
+      JOIN conversions y ON y.coupon_id = u.coupon_id AND y.status IN ${ACCEPTED} AND y.created_at > now() - make_interval(days => $2)
+     GROUP BY u.coupon_id)
+  SELECT c.id, c.status, c.hold, c.offer_id AS "offerId", c.affiliate_id AS "affiliateId", c.source, c.ip, c.at, c.clicked_at AS "clickedAt",
+         CASE WHEN k.conversion_id IS NOT NULL THEN json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) END AS click,
+         CASE WHEN c.affiliate_id IS NULL THEN 0 ELSE ${OTHER_AFFILIATES('c.advertiser_id', 'c.customer_id', 'c.affiliate_id', 'c.id')} END AS "otherAffiliates",
+         CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_EMAIL('c.affiliate_id', 'c.customer_id')} END AS "emailMatch",
+         CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_IP('c.affiliate_id', 'array_remove(ARRAY[k.ip, c.customer_ip], NULL)')} END AS "ipMatch",
+         CASE WHEN sr.sub1 IS NOT NULL THEN json_build_object('sub1', sr.sub1, 'subClicks', sr.sub_clicks, 'subConversions', sr.sub_conversions,
+                                                              'offerClicks', orr.offer_clicks, 'offerConversions', orr.offer_conversions) END AS sub,
+         CASE WHEN cu.coupon_id IS NOT NULL THEN json_build_object('code', c.coupon_code, 'uses', cu.uses, 'withoutClick', cu.without_click) END AS coupon,
+         (SELECT json_build_object('minClickToConversionSeconds', o.min_click_to_conversion_seconds, 'quality', o.quality) FROM offers o WHERE o.id = c.offer_id) AS offer
+    FROM c
+    LEFT JOIN k ON k.conversion_id = c.id
+    LEFT JOIN sub_rates sr ON sr.offer_id = c.offer_id AND sr.affiliate_id = c.affiliate_id AND sr.sub1 = k.sub1
+    LEFT JOIN offer_rates orr ON orr.offer_id = c.offer_id
+    LEFT JOIN coupon_uses cu ON cu.coupon_id = c.coupon_id`;
+
+export async function checkFacts(manager: EntityManager, ids: string[]): Promise<CheckFacts[]> {
+  if (ids.length === 0) return [];
+  return manager.query(CHECK_SQL, [ids, RATE_WINDOW_DAYS]);
+}
+
+/** Conversions the quality job has not checked yet, oldest first. */
+export async function uncheckedConversions(manager: EntityManager, limit: number): Promise<string[]> {
+  const rows: { id: string }[] = await manager.query(`SELECT id FROM conversions WHERE risk_checked_at IS NULL ORDER BY created_at, id LIMIT $1`, [limit]);
+  return rows.map((r) => r.id);
+}
