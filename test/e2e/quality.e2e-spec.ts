@@ -1,7 +1,6 @@
 import { CommissionsService } from '../../src/modules/commissions/commissions.service';
 import { QualityService } from '../../src/modules/quality/quality.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
-import { drainQueues } from '../support/drain';
 import { auth, createOffer, OfferHandle } from '../support/factories';
 import { Cast, click, createCast, createLink, flushClicks } from '../support/tracking.factories';
 
@@ -24,7 +23,12 @@ describe('traffic quality', () => {
   const homeIp = () => `81.2.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 
   /** A click through the redirect; answers its click id and cookie. */
-  async function clickOn(offerId: string, headers: Record<string, string>, query: Record<string, string> = {}, affiliate = c.affiliate): Promise<{ clickId: string; cookie: string }> {
+  async function clickOn(
+    offerId: string,
+    headers: Record<string, string>,
+    query: Record<string, string> = {},
+    affiliate = c.affiliate,
+  ): Promise<{ clickId: string; cookie: string }> {
     const link = await createLink(t, affiliate, offerId);
     const res = await click(t, link.code, query, { 'user-agent': BROWSER, ...headers });
     expect(res.status).toBe(302);
@@ -32,7 +36,11 @@ describe('traffic quality', () => {
     return { clickId: new URL(res.headers.location).searchParams.get('cid') as string, cookie: cookie.split(';')[0] };
   }
 
-  const convert = (body: Record<string, unknown>, key = c.advertiser.apiKey) => t.http.post('/v1/conversions').set(auth(key)).send({ goal: 'lead', txnId: txn(), ...body });
+  const convert = (body: Record<string, unknown>, key = c.advertiser.apiKey) =>
+    t.http
+      .post('/v1/conversions')
+      .set(auth(key))
+      .send({ goal: 'lead', txnId: txn(), ...body });
   const codes = (body: { risk: { reasons: { code: string }[] } | null }) => (body.risk?.reasons ?? []).map((r) => r.code);
   const get = (id: string, key = c.advertiser.apiKey) => t.http.get(`/v1/conversions/${id}`).set(auth(key));
   const appeal = (id: string, message: unknown, key = c.affiliate.apiKey) => t.http.post(`/v1/conversions/${id}/appeals`).set(auth(key)).send({ message });
@@ -188,7 +196,7 @@ describe('traffic quality', () => {
     });
 
     it('sub_anomaly fires (the quality job) on a sub id converting far above the offer, and holds its pending conversions; quiet for the others', async () => {
-      const subOffer = await createOffer(t, c.advertiser, { lockPeriodDays: 30 });
+      const subOffer = await createOffer(t, c.advertiser, { lockPeriodDays: 30, quality: { holdAbove: 50 } });
       for (let i = 0; i < 40; i++) await clickOn(subOffer.id, { 'x-forwarded-for': homeIp() }, { sub1: 'cold' });
       const cold = await clickOn(subOffer.id, { 'x-forwarded-for': homeIp() }, { sub1: 'cold' });
       const hot: string[] = [];
@@ -201,12 +209,13 @@ describe('traffic quality', () => {
       const hotView = (await get(hotIds[4])).body;
       expect(hotView.risk.reasons).toContainEqual({ code: 'sub_anomaly', detail: 'sub1 "hot" converts 100% of its clicks; the offer 13%' });
       expect(codes((await get(coldId)).body)).not.toContain('sub_anomaly');
-      expect(hotView.events.at(-1).reason).toMatch(/^held for review \(risk \d+: .*sub_anomaly/);
+      expect(hotView).toMatchObject({ status: 'pending', hold: 'review' });
+      expect(hotView.events.at(-1).reason).toBe('held for review (risk 51: fast_conversion, sub_anomaly)');
+      expect((await get(coldId)).body.hold).toBeNull();
     });
 
     it('coupon_leak fires (the quality job) on a coupon used mostly without a click; quiet when clicks stand behind its uses', async () => {
-      const coupon = async (code: string) =>
-        (await t.http.post('/v1/coupons').set(auth(c.advertiser.apiKey)).send({ offerId: offer.id, affiliateId: c.affiliate.id, code })).body;
+      const coupon = async (code: string) => (await t.http.post('/v1/coupons').set(auth(c.advertiser.apiKey)).send({ offerId: offer.id, affiliateId: c.affiliate.id, code })).body;
       const leaked = await coupon(`LEAK${n}`);
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await convert({ coupon: leaked.code })).body.id);
@@ -229,7 +238,6 @@ describe('traffic quality', () => {
       expect(opened.status).toBe(201);
       expect(opened.body).toMatchObject({ id: expect.any(String), status: 'open', message: 'Real customers from our newsletter.' });
       expect((await appeal(id, 'again')).status).toBe(409);
-      expect((await appeal(id, 'again')).body.error?.code ?? (await appeal(id, 'again')).body.code).toBeDefined();
 
       const resolved = await resolve(id, opened.body.id, { decision: 'approve', message: 'Order ids check out.' });
       expect(resolved.status).toBe(200);
@@ -237,7 +245,6 @@ describe('traffic quality', () => {
       const view = (await get(id, c.affiliate.apiKey)).body;
       expect(view).toMatchObject({ status: 'approved', hold: null });
       expect(view.events.map((e: { reason: string }) => e.reason)).toEqual([null, 'appeal opened: Real customers from our newsletter.', 'appeal approved: Order ids check out.']);
-      await drainQueues(t);
       expect(await ledgerKinds(id)).toEqual(['approval', 'commission']);
       expect((await resolve(id, opened.body.id, { decision: 'approve', message: 'twice' })).status).toBe(409);
       expect((await appeal(id, 'approved already')).status).toBe(409);
@@ -326,7 +333,11 @@ describe('traffic quality', () => {
 
   describe('the quality report', () => {
     const today = new Date().toISOString().slice(0, 10);
-    const report = (key: string, query: Record<string, string> = {}) => t.http.get('/v1/reports/quality').query({ from: today, to: today, ...query }).set(auth(key));
+    const report = (key: string, query: Record<string, string> = {}) =>
+      t.http
+        .get('/v1/reports/quality')
+        .query({ from: today, to: today, ...query })
+        .set(auth(key));
 
     it('groups by affiliate, offer, sub1, channel and country with clicks, conversions, held, rejected and reasons; scoped like stats', async () => {
       const mine = await report(c.advertiser.apiKey, { groupBy: 'affiliate,offer' });

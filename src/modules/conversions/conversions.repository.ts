@@ -87,8 +87,10 @@ export class ConversionsRepository {
   async setRisk(manager: EntityManager, rows: { id: string; score: number | null; reasons: unknown[] | null; hold: boolean }[]): Promise<string[]> {
     if (rows.length === 0) return [];
     const held: { id: string }[] = await manager.query(
-      `UPDATE conversions SET hold = 'review', updated_at = now()
-        WHERE id = ANY ($1::uuid[]) AND status = 'pending' AND hold IS NULL RETURNING id`,
+      `WITH held AS (
+         UPDATE conversions SET hold = 'review', updated_at = now()
+          WHERE id = ANY ($1::uuid[]) AND status = 'pending' AND hold IS NULL RETURNING id)
+       SELECT id FROM held`,
       [rows.filter((r) => r.hold).map((r) => r.id)],
     );
     await manager.query(
