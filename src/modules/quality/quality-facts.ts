@@ -70,7 +70,8 @@ export interface CheckFacts extends IntakeFacts {
   ip: string | null;
   at: Date;
   clickedAt: Date | null;
-  sub: { sub1: string; subClicks: number; subConversions: number; offerClicks: number; offerConversions: number } | null;
+  /** The click's sub1; its rates are read apart (subRates), once per run of the job. */
+  sub1: string | null;
   coupon: { code: string; uses: number; withoutClick: number } | null;
   offer: { minClickToConversionSeconds: number; quality: QualityPolicy } | null;
 }
@@ -86,43 +87,67 @@ const CHECK_SQL = `
   k AS (
     SELECT c.id AS conversion_id, x.risk_score, x.risk_reasons, x.country, x.ip, x.sub1
       FROM c JOIN clicks x ON x.clicked_at = c.clicked_at AND x.id = c.click_id),
-  subs AS (
-    SELECT DISTINCT c.offer_id, c.affiliate_id, k.sub1 FROM c JOIN k ON k.conversion_id = c.id WHERE k.sub1 IS NOT NULL),
-  sub_rates AS (
-    SELECT s.offer_id, s.affiliate_id, s.sub1,
-           (SELECT count(*)::int FROM clicks x
-             WHERE x.offer_id = s.offer_id AND x.affiliate_id = s.affiliate_id AND x.sub1 = s.sub1
-               AND x.clicked_at > now() - make_interval(days => $2)) AS sub_clicks,
-           (SELECT count(*)::int FROM conversions y JOIN clicks x ON x.clicked_at = y.clicked_at AND x.id = y.click_id
-             WHERE y.offer_id = s.offer_id AND y.affiliate_id = s.affiliate_id AND y.status IN ${ACCEPTED} AND x.sub1 = s.sub1
-               AND y.created_at > now() - make_interval(days => $2)) AS sub_conversions
-      FROM subs s),
-  offer_rates AS (
-    SELECT o.offer_id,
-           (SELECT count(*)::int FROM clicks x WHERE x.offer_id = o.offer_id AND x.clicked_at > now() - make_interval(days => $2)) AS offer_clicks,
-           (SELECT count(*)::int FROM conversions y
-             WHERE y.offer_id = o.offer_id AND y.status IN ${ACCEPTED} AND y.click_id IS NOT NULL
-               AND y.created_at > now() - make_interval(days => $2)) AS offer_conversions
-      FROM (SELECT DISTINCT offer_id FROM subs) o),
   coupon_uses AS (
     SELECT u.coupon_id, count(*)::int AS uses, count(*) FILTER (WHERE y.click_id IS NULL)::int AS without_click
       FROM (SELECT DISTINCT coupon_id FROM c WHERE coupon_id IS NOT NULL) u
       JOIN conversions y ON y.coupon_id = u.coupon_id AND y.status IN ${ACCEPTED} AND y.created_at > now() - make_interval(days => $2)
      GROUP BY u.coupon_id)
-  SELECT c.id, c.status, c.hold, c.offer_id AS "offerId", c.affiliate_id AS "affiliateId", c.source, c.ip, c.at, c.clicked_at AS "clickedAt",
+  SELECT c.id, c.status, c.hold, c.offer_id AS "offerId", c.affiliate_id AS "affiliateId", c.source, c.ip, c.at, c.clicked_at AS "clickedAt", k.sub1,
          CASE WHEN k.conversion_id IS NOT NULL THEN json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) END AS click,
          CASE WHEN c.affiliate_id IS NULL THEN 0 ELSE ${OTHER_AFFILIATES('c.advertiser_id', 'c.customer_id', 'c.affiliate_id', 'c.id')} END AS "otherAffiliates",
          CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_EMAIL('c.affiliate_id', 'c.customer_id')} END AS "emailMatch",
          CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_IP('c.affiliate_id', 'array_remove(ARRAY[k.ip, c.customer_ip], NULL)')} END AS "ipMatch",
-         CASE WHEN sr.sub1 IS NOT NULL THEN json_build_object('sub1', sr.sub1, 'subClicks', sr.sub_clicks, 'subConversions', sr.sub_conversions,
-                                                              'offerClicks', orr.offer_clicks, 'offerConversions', orr.offer_conversions) END AS sub,
          CASE WHEN cu.coupon_id IS NOT NULL THEN json_build_object('code', c.coupon_code, 'uses', cu.uses, 'withoutClick', cu.without_click) END AS coupon,
          (SELECT json_build_object('minClickToConversionSeconds', o.min_click_to_conversion_seconds, 'quality', o.quality) FROM offers o WHERE o.id = c.offer_id) AS offer
     FROM c
     LEFT JOIN k ON k.conversion_id = c.id
-    LEFT JOIN sub_rates sr ON sr.offer_id = c.offer_id AND sr.affiliate_id = c.affiliate_id AND sr.sub1 = k.sub1
-    LEFT JOIN offer_rates orr ON orr.offer_id = c.offer_id
     LEFT JOIN coupon_uses cu ON cu.coupon_id = c.coupon_id`;
+
+/**
+ * Clicks and accepted conversions per sub id of each (offer, affiliate) pair over the rate window,
+ * for the sub ids asked (one pass over each pair's clicks and conversions), and the offers' totals.
+ */
+const SUB_RATES_SQL = `
+  WITH wanted AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS w (offer_id, affiliate_id, sub1)),
+  pairs AS (SELECT DISTINCT offer_id, affiliate_id FROM wanted),
+  clicks_per_sub AS (
+    SELECT x.offer_id, x.affiliate_id, x.sub1, count(*)::int AS n
+      FROM pairs p JOIN clicks x ON x.offer_id = p.offer_id AND x.affiliate_id = p.affiliate_id AND x.clicked_at > now() - make_interval(days => $4)
+     WHERE x.sub1 IS NOT NULL GROUP BY 1, 2, 3),
+  conversions_per_sub AS (
+    SELECT y.offer_id, y.affiliate_id, x.sub1, count(*)::int AS n
+      FROM pairs p
+      JOIN conversions y ON y.offer_id = p.offer_id AND y.affiliate_id = p.affiliate_id AND y.status IN ${ACCEPTED} AND y.created_at > now() - make_interval(days => $4)
+      JOIN clicks x ON x.clicked_at = y.clicked_at AND x.id = y.click_id
+     WHERE x.sub1 IS NOT NULL GROUP BY 1, 2, 3),
+  offers AS (
+    SELECT o.offer_id,
+           (SELECT count(*)::int FROM clicks x WHERE x.offer_id = o.offer_id AND x.clicked_at > now() - make_interval(days => $4)) AS clicks,
+           (SELECT count(*)::int FROM conversions y
+             WHERE y.offer_id = o.offer_id AND y.status IN ${ACCEPTED} AND y.click_id IS NOT NULL AND y.created_at > now() - make_interval(days => $4)) AS conversions
+      FROM (SELECT DISTINCT offer_id FROM wanted) o)
+  SELECT w.offer_id AS "offerId", w.affiliate_id AS "affiliateId", w.sub1,
+         coalesce(cl.n, 0) AS "subClicks", coalesce(cv.n, 0) AS "subConversions", o.clicks AS "offerClicks", o.conversions AS "offerConversions"
+    FROM wanted w
+    JOIN offers o ON o.offer_id = w.offer_id
+    LEFT JOIN clicks_per_sub cl ON cl.offer_id = w.offer_id AND cl.affiliate_id = w.affiliate_id AND cl.sub1 = w.sub1
+    LEFT JOIN conversions_per_sub cv ON cv.offer_id = w.offer_id AND cv.affiliate_id = w.affiliate_id AND cv.sub1 = w.sub1`;
+
+export interface SubRate {
+  offerId: string;
+  affiliateId: string;
+  sub1: string;
+  subClicks: number;
+  subConversions: number;
+  offerClicks: number;
+  offerConversions: number;
+}
+
+/** The rates of these sub ids (each of an offer and affiliate) over the rate window. */
+export async function subRates(manager: EntityManager, wanted: { offerId: string; affiliateId: string; sub1: string }[]): Promise<SubRate[]> {
+  if (wanted.length === 0) return [];
+  return manager.query(SUB_RATES_SQL, [wanted.map((w) => w.offerId), wanted.map((w) => w.affiliateId), wanted.map((w) => w.sub1), RATE_WINDOW_DAYS]);
+}
 
 export async function checkFacts(manager: EntityManager, ids: string[]): Promise<CheckFacts[]> {
   if (ids.length === 0) return [];

@@ -10,8 +10,8 @@ import { conversionsRepository } from '../conversions/conversions.repository';
 import { Offer } from '../offers/offer.entity';
 import { ClickBuffer } from '../tracking/click-buffer';
 import { markClickFloods } from '../tracking/click-floods';
-import { couponLeak, duplicateCustomer, fastConversion, geoMismatch, selfReferral, subAnomaly } from './conversion-signals';
-import { CheckFacts, checkFacts, intakeFacts, uncheckedConversions } from './quality-facts';
+import { couponLeak, duplicateCustomer, fastConversion, geoMismatch, RateFacts, selfReferral, subAnomaly } from './conversion-signals';
+import { CheckFacts, checkFacts, intakeFacts, subRates, uncheckedConversions } from './quality-facts';
 
 const CHECK_BATCH = 500;
 
@@ -68,10 +68,12 @@ export class QualityService implements IntakeRiskScorer {
     const floodedClicks = await markClickFloods(this.dataSource.manager);
     let checked = 0;
     let held = 0;
+    // Sub-id rates over 30 days hardly move within one run: read once per (offer, affiliate, sub id).
+    const rates = new Map<string, RateFacts | null>();
     for (let i = 0; i < maxBatches; i++) {
       const ids = await uncheckedConversions(this.dataSource.manager, CHECK_BATCH);
       if (ids.length === 0) break;
-      held += await this.check(ids);
+      held += await this.check(ids, rates);
       checked += ids.length;
       if (ids.length < CHECK_BATCH) break;
     }
@@ -80,12 +82,17 @@ export class QualityService implements IntakeRiskScorer {
   }
 
   /** Scores the conversions `ids`, stores the scores and holds those the policy says; answers how many it held. */
-  async check(ids: string[]): Promise<number> {
+  async check(ids: string[], rates = new Map<string, RateFacts | null>()): Promise<number> {
     const facts = await checkFacts(this.dataSource.manager, ids);
+    const key = (f: { offerId: string | null; affiliateId: string | null; sub1: string | null }) => `${f.offerId}|${f.affiliateId}|${f.sub1}`;
+    const missing = new Map(facts.filter((f) => f.offerId && f.affiliateId && f.sub1 !== null && !rates.has(key(f))).map((f) => [key(f), f]));
+    for (const f of missing.values()) rates.set(key(f), null);
+    const wanted = [...missing.values()].map((f) => ({ offerId: f.offerId as string, affiliateId: f.affiliateId as string, sub1: f.sub1 as string }));
+    for (const r of await subRates(this.dataSource.manager, wanted)) rates.set(key(r), r);
     const countries = await countryTable();
     const rows = facts.map((f) => {
       if (!f.affiliateId) return { id: f.id, score: null, reasons: null, hold: false };
-      const risk = completedRisk(f, f.source === 'pixel' && f.ip && countries ? countries.country(f.ip) : null);
+      const risk = completedRisk(f, rates.get(key(f)) ?? null, f.source === 'pixel' && f.ip && countries ? countries.country(f.ip) : null);
       const hold = f.status === 'pending' && f.hold === null && qualityDecision(risk.score, f.offer?.quality) !== null;
       return { id: f.id, score: risk.score, reasons: risk.reasons, hold };
     });
@@ -109,13 +116,13 @@ export class QualityService implements IntakeRiskScorer {
 }
 
 /** A conversion's full risk from the quality job's facts; pure. */
-export function completedRisk(f: CheckFacts, customerCountry: string | null): Risk {
+export function completedRisk(f: CheckFacts, rate: RateFacts | null, customerCountry: string | null): Risk {
   return riskOf(f.click?.reasons, [
     fastConversion(f.clickedAt ? new Date(f.clickedAt) : null, new Date(f.at), f.offer?.minClickToConversionSeconds ?? 0),
     geoMismatch(f.click?.country ?? null, customerCountry),
     duplicateCustomer(f.otherAffiliates),
     selfReferral({ ip: f.ipMatch, email: f.emailMatch }),
-    subAnomaly(f.sub),
+    subAnomaly(rate),
     couponLeak(f.coupon),
   ]);
 }
