@@ -357,6 +357,35 @@ describe('traffic quality', () => {
       expect((await report(c.finance.apiKey)).status).toBe(200);
     });
 
+    it('stats rows gain held and riskRejected, scoped like the rest of the stats', async () => {
+      const counts = async (where: string, params: unknown[]) =>
+        (
+          await t.dataSource.query(
+            `SELECT count(*) FILTER (WHERE status = 'pending' AND hold = 'review')::int AS held, count(*) FILTER (WHERE status = 'rejected' AND reason = 'risk')::int AS "riskRejected"
+             FROM conversions WHERE ${where}`,
+            params,
+          )
+        )[0];
+      const stats = (key: string, query: Record<string, string> = {}) =>
+        t.http
+          .get('/v1/reports/stats')
+          .query({ from: today, to: today, timezone: 'UTC', ...query })
+          .set(auth(key));
+      const mine = await stats(c.advertiser.apiKey, { groupBy: 'offer' });
+      const row = mine.body.data.find((r: { offerId: string }) => r.offerId === offer.id);
+      const expected = await counts('offer_id = $1', [offer.id]);
+      expect(expected.held).toBeGreaterThan(0);
+      expect(row).toMatchObject(expected);
+      const all = await counts('advertiser_id = $1', [c.advertiser.id]);
+      expect((await stats(c.advertiser.apiKey)).body.data[0]).toMatchObject(all);
+      expect(all.riskRejected).toBeGreaterThan(0);
+      const theirs = await stats(c.otherAdvertiser.apiKey, { offerId: offer.id });
+      expect(theirs.body.data).toEqual([]);
+      const affiliateRows = (await stats(c.affiliate.apiKey, { groupBy: 'affiliate' })).body.data;
+      expect(affiliateRows.map((r: { affiliateId: string }) => r.affiliateId)).toEqual([c.affiliate.id]);
+      expect(affiliateRows[0]).toMatchObject(await counts('affiliate_id = $1', [c.affiliate.id]));
+    });
+
     it('bad input → 400', async () => {
       expect((await report(c.advertiser.apiKey, { groupBy: 'planet' })).status).toBe(400);
       expect((await report(c.advertiser.apiKey, { from: '2026-13-01' })).status).toBe(400);
