@@ -79,6 +79,7 @@ const RULES: OwnershipRules = {
     { file: 'src/modules/tracking/affiliate-offers.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
     { file: 'src/modules/tracking/links.service.ts', table: 'principals', write: false, reason: NO_PRINCIPALS_REPOSITORY },
     { file: 'src/modules/tracking/links.service.ts', table: 'offers', write: false, reason: 'a link checks its offer; until the offers module has its repository' },
+    { file: 'src/modules/quality/appeals.service.ts', table: 'conversions', write: false, reason: 'open appeals are scoped by their conversion’s advertiser or affiliate' },
   ],
 };
 

@@ -20,6 +20,7 @@ import { AdvertiserController } from './advertiser/advertiser.controller';
 import { AffiliateController } from './affiliate/affiliate.controller';
 import { FinanceController } from './finance/finance.controller';
 import { PORTAL_ENTITIES } from './portal.entities';
+import { AdvertiserQualityController, AffiliateQualityController } from './quality/quality-portal.controller';
 import { DisplayNames } from './web/display-names';
 import { ListFilters } from './web/list-filters';
 import { StatementDownloads } from './web/statement-downloads';
@@ -46,7 +47,17 @@ import { PortalViews } from './web/portal-views';
     StatementsModule,
   ],
   // SignInController last: its catch-all answers the 404 page for any other /portal path.
-  controllers: [AssetsController, AccountController, AffiliateController, AdvertiserController, FinanceController, AdminController, SignInController],
+  controllers: [
+    AssetsController,
+    AccountController,
+    AffiliateQualityController,
+    AdvertiserQualityController,
+    AffiliateController,
+    AdvertiserController,
+    FinanceController,
+    AdminController,
+    SignInController,
+  ],
   providers: [PortalAssets, PortalViews, PortalCookies, SessionsService, LoginThrottleService, InviteMailer, UsersService, ListFilters, DisplayNames, StatementDownloads],
 })
 export class PortalModule {}

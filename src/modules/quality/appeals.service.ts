@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { Conversion } from '../conversions/conversion.entity';
@@ -46,6 +46,24 @@ export class AppealsService {
   async list(actor: AuthPrincipal, conversionId: string): Promise<ConversionAppeal[]> {
     await this.conversions.get(conversionId, actor);
     return this.dataSource.getRepository(ConversionAppeal).find({ where: { conversionId }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Open appeals on conversions `actor` may see, oldest first (the portal's review page). */
+  async openAppeals(actor: AuthPrincipal, limit = 100): Promise<ConversionAppeal[]> {
+    const scope = actor.role === 'advertiser' ? 'c.advertiser_id = $2' : actor.role === 'affiliate' ? 'c.affiliate_id = $2' : '$2::uuid IS NULL';
+    const ids: { id: string }[] = await this.dataSource.query(
+      `SELECT a.id FROM conversion_appeals a JOIN conversions c ON c.id = a.conversion_id
+        WHERE a.status = 'open' AND ${scope} ORDER BY a.created_at LIMIT $1`,
+      [limit, actor.role === 'advertiser' || actor.role === 'affiliate' ? actor.id : null],
+    );
+    return ids.length ? this.dataSource.getRepository(ConversionAppeal).find({ where: { id: In(ids.map((r) => r.id)) }, order: { createdAt: 'ASC' } }) : [];
+  }
+
+  /** The latest appeal of each of these conversions (the portal's badges). */
+  async latestOf(conversionIds: string[]): Promise<Map<string, ConversionAppeal>> {
+    if (conversionIds.length === 0) return new Map();
+    const all = await this.dataSource.getRepository(ConversionAppeal).find({ where: { conversionId: In(conversionIds) }, order: { createdAt: 'ASC' } });
+    return new Map(all.map((a) => [a.conversionId, a]));
   }
 
   async resolve(

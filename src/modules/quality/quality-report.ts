@@ -11,6 +11,7 @@ const DIMENSIONS: Record<QualityDimension, [string, string]> = {
   sub1: ['sub1', 'sub1'],
   channel: ['channel', 'channel'],
   country: ['country', 'country'],
+  day: ['day', 'day'],
 };
 const MAX_DAYS = 366;
 const MAX_ROWS = 10_000;
@@ -54,10 +55,11 @@ export class QualityReportService {
     params.push(MAX_ROWS + 1);
     const sql = `
       WITH items AS (
-        SELECT 'click' AS kind, x.affiliate_id, x.offer_id, x.sub1, x.channel, x.country, x.risk_reasons, NULL::text AS status, NULL::text AS hold, NULL::text AS reason
+        SELECT 'click' AS kind, (x.clicked_at AT TIME ZONE 'UTC')::date::text AS day, x.affiliate_id, x.offer_id, x.sub1, x.channel, x.country, x.risk_reasons,
+               NULL::text AS status, NULL::text AS hold, NULL::text AS reason
           FROM clicks x WHERE x.clicked_at >= $1 AND x.clicked_at < $2 AND x.status = 'ok' ${scope}
         UNION ALL
-        SELECT 'conversion', x.affiliate_id, x.offer_id, k.sub1, k.channel, k.country, x.risk_reasons, x.status, x.hold, x.reason
+        SELECT 'conversion', (x.created_at AT TIME ZONE 'UTC')::date::text, x.affiliate_id, x.offer_id, k.sub1, k.channel, k.country, x.risk_reasons, x.status, x.hold, x.reason
           FROM conversions x LEFT JOIN clicks k ON k.clicked_at = x.clicked_at AND k.id = x.click_id
          WHERE x.created_at >= $1 AND x.created_at < $2 AND x.affiliate_id IS NOT NULL ${scope}),
       groups AS (

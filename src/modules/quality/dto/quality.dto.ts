@@ -60,7 +60,7 @@ export class DecisionResultView {
   @ApiPropertyOptional({ description: 'why this one was not decided: conversion_not_found, invalid_transition' }) error?: string;
 }
 
-export const QUALITY_DIMENSIONS = ['affiliate', 'offer', 'sub1', 'channel', 'country'] as const;
+export const QUALITY_DIMENSIONS = ['affiliate', 'offer', 'sub1', 'channel', 'country', 'day'] as const;
 export type QualityDimension = (typeof QUALITY_DIMENSIONS)[number];
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -76,7 +76,7 @@ export class QualityReportQueryDto {
       : value,
   )
   @IsArray()
-  @ArrayMaxSize(5)
+  @ArrayMaxSize(6)
   @IsIn(QUALITY_DIMENSIONS as unknown as string[], { each: true })
   groupBy?: QualityDimension[];
 
@@ -92,6 +92,7 @@ export class QualityRowView {
   @ApiPropertyOptional({ nullable: true }) sub1?: string | null;
   @ApiPropertyOptional({ nullable: true }) channel?: string | null;
   @ApiPropertyOptional({ nullable: true }) country?: string | null;
+  @ApiPropertyOptional({ description: 'UTC day, YYYY-MM-DD' }) day?: string;
   @ApiProperty() clicks: number;
   @ApiProperty() conversions: number;
   @ApiProperty({ description: 'pending conversions held for review' }) held: number;
