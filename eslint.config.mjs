@@ -82,6 +82,8 @@ export default tseslint.config(
   },
   // The entity lists: TypeORM itself types an entity class as Function.
   { files: ['src/**/*.entities.ts'], rules: { '@typescript-eslint/no-unsafe-function-type': 'off' } },
+  // Maintenance scripts are ES modules run by node.
+  { files: ['scripts/**/*.mjs'], languageOptions: { sourceType: 'module', globals: { ...globals.node } } },
   // Jest's configs are CommonJS.
   {
     files: ['**/*.js'],

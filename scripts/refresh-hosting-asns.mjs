@@ -106,4 +106,4 @@ writeFileSync(
     '',
   ].join('\n'),
 );
-console.log(`${lines.length} hosting ASNs written to ${out}`);
+process.stdout.write(`${lines.length} hosting ASNs written to ${out}\n`);

@@ -63,15 +63,27 @@ describe('click signals', () => {
       expect(risks.every((r) => r.score === 0)).toBe(true);
     });
     it('sub_flood fires on a sub id over the limit on one link, whatever the IPs', () => {
-      const risks = scoreClickBatch([1, 2, 3, 4, 5].map((i) => click({ ip: `81.2.69.${i}`, sub1: 'promo' })), table, limits);
+      const risks = scoreClickBatch(
+        [1, 2, 3, 4, 5].map((i) => click({ ip: `81.2.69.${i}`, sub1: 'promo' })),
+        table,
+        limits,
+      );
       expect(risks.every((r) => r.reasons.map((x) => x.code).join() === 'sub_flood')).toBe(true);
     });
     it('sub_flood stays quiet on honest traffic: different subs, links, or no sub', () => {
-      const risks = scoreClickBatch([1, 2, 3, 4, 5].map((i) => click({ ip: `81.2.69.${i}`, sub1: i % 2 ? 'a' : null, linkId: `l${i}` })), table, limits);
+      const risks = scoreClickBatch(
+        [1, 2, 3, 4, 5].map((i) => click({ ip: `81.2.69.${i}`, sub1: i % 2 ? 'a' : null, linkId: `l${i}` })),
+        table,
+        limits,
+      );
       expect(risks.every((r) => r.score === 0)).toBe(true);
     });
     it('a flood from a data-centre range with a bot is held by the default policy', () => {
-      const risks = scoreClickBatch([1, 2, 3, 4].map(() => click({ ip: DIGITALOCEAN_V4, userAgent: 'curl/8.0' })), table, limits);
+      const risks = scoreClickBatch(
+        [1, 2, 3, 4].map(() => click({ ip: DIGITALOCEAN_V4, userAgent: 'curl/8.0' })),
+        table,
+        limits,
+      );
       expect(risks[0].reasons.map((r) => r.code)).toEqual(['ip_flood', 'bot_user_agent', 'datacenter_ip']);
       expect(risks[0].score).toBeGreaterThanOrEqual(60);
     });

@@ -25,8 +25,18 @@ describe('risk scores', () => {
 
   it('one weak signal stays under the default hold, several reach it', () => {
     expect(riskOf([{ code: 'bot_user_agent', detail: 'x' }]).score).toBeLessThan(60);
-    expect(riskOf([{ code: 'bot_user_agent', detail: 'x' }, { code: 'fast_conversion', detail: 'x' }]).score).toBeLessThan(60);
-    expect(riskOf([{ code: 'bot_user_agent', detail: 'x' }, { code: 'datacenter_ip', detail: 'x' }]).score).toBeGreaterThanOrEqual(60);
+    expect(
+      riskOf([
+        { code: 'bot_user_agent', detail: 'x' },
+        { code: 'fast_conversion', detail: 'x' },
+      ]).score,
+    ).toBeLessThan(60);
+    expect(
+      riskOf([
+        { code: 'bot_user_agent', detail: 'x' },
+        { code: 'datacenter_ip', detail: 'x' },
+      ]).score,
+    ).toBeGreaterThanOrEqual(60);
   });
 
   it('the policy: reject at or above rejectAbove, hold at or above holdAbove (60 by default), null turns either off', () => {
