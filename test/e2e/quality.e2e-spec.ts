@@ -107,6 +107,26 @@ describe('traffic quality', () => {
       expect(flooded.body.data).toHaveLength(21);
       for (const k of flooded.body.data) expect(k.risk.reasons).toEqual([{ code: 'ip_flood', detail: '21 clicks from one IP within an hour (more than 20)' }]);
     });
+    it('sub_flood fires once one sub id of a link passes 500 clicks in an hour, whatever the IPs (the quality job); quiet up to 500', async () => {
+      const link = await createLink(t, c.affiliate, offer.id);
+      const burst = async (count: number) => {
+        for (let i = 0; i < count; i += 25) {
+          await Promise.all(Array.from({ length: Math.min(25, count - i) }, () => click(t, link.code, { sub1: 'viral' }, { 'x-forwarded-for': homeIp(), 'user-agent': BROWSER })));
+          await flushClicks(t);
+        }
+      };
+      await burst(500);
+      await t.app.get(QualityService).checkPending();
+      const viral = () => t.dataSource.query(`SELECT risk_reasons FROM clicks WHERE link_id = $1`, [link.id]) as Promise<{ risk_reasons: { code: string; detail: string }[] }[]>;
+      const quiet = await viral();
+      expect(quiet).toHaveLength(500);
+      expect(quiet.every((k) => k.risk_reasons.length === 0)).toBe(true);
+
+      await burst(1);
+      await t.app.get(QualityService).checkPending();
+      const flooded = await viral();
+      expect(flooded.every((k) => k.risk_reasons.some((r) => r.code === 'sub_flood' && r.detail === '501 clicks on sub1 "viral" within an hour (more than 500)'))).toBe(true);
+    }, 60_000);
   });
 
   describe('conversion signals and the policy', () => {
