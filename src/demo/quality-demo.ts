@@ -10,7 +10,7 @@ type Conversion = { id: string; status: string; hold: string | null; reason: str
 export async function qualityDemo(api: ApiClient, admin: ApiClient, say: (line: string) => void): Promise<void> {
   const create = (path: string, name: string) => admin.post<Principal>(path, { name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@demo.afflux.test` });
   const peak = await create('/v1/advertisers', 'Peak Gear');
-  const [fred, hal] = [await create('/v1/affiliates', 'Flooder Fred'), await create('/v1/affiliates', 'Coupon Cathy')];
+  const [fred, cathy] = [await create('/v1/affiliates', 'Flooder Fred'), await create('/v1/affiliates', 'Coupon Cathy')];
   const offer = await api.as(peak.apiKey).post<{ id: string }>('/v1/offers', {
     name: 'Peak Gear – boots',
     currency: 'USD',
@@ -34,11 +34,11 @@ export async function qualityDemo(api: ApiClient, admin: ApiClient, say: (line: 
   say(`Flood from a data-centre range: conversion ${flooded.status}, hold ${flooded.hold}, risk ${flooded.risk?.score} (${flooded.risk?.reasons.map((r) => r.code).join(', ')})`);
 
   // A leaked coupon: used six times with no click behind it.
-  const coupon = await api.as(peak.apiKey).post<{ code: string }>('/v1/coupons', { offerId: offer.id, affiliateId: hal.id, code: 'PEAK-CATHY-15' });
+  const coupon = await api.as(peak.apiKey).post<{ code: string }>('/v1/coupons', { offerId: offer.id, affiliateId: cathy.id, code: 'PEAK-CATHY-15' });
   const uses: Conversion[] = [];
   for (let i = 0; i < 6; i++) uses.push(await api.as(peak.apiKey).post<Conversion>('/v1/conversions', { goal: 'lead', txnId: `QUALITY-COUPON-${i}`, coupon: coupon.code }));
   const leaked = await waitForCheck(api.as(peak.apiKey), uses[5].id);
-  say(`Leaked coupon ${coupon.code}: ${leaked.risk?.reasons.find((r) => r.code === 'coupon_leak')?.detail ?? 'not flagged yet'}`);
+  say(`Leaked coupon: ${leaked.risk?.reasons.find((r) => r.code === 'coupon_leak')?.detail ?? 'not flagged yet'}`);
 
   // The flooder appeals; the advertiser looks and upholds it: the commission is posted.
   const appeal = await api
