@@ -14,6 +14,8 @@ import { couponLeak, duplicateCustomer, fastConversion, geoMismatch, RateFacts, 
 import { CheckFacts, checkFacts, intakeFacts, subRates, uncheckedConversions } from './quality-facts';
 
 const CHECK_BATCH = 500;
+/** Floods are counted over the last hour's clicks: a scan of that hour, so at most once a minute. */
+const FLOODS_EVERY_MS = 60_000;
 
 /**
  * Scores conversions (README, "Traffic quality"). At intake, from what one statement finds (the
@@ -26,6 +28,7 @@ const CHECK_BATCH = 500;
 @Injectable()
 export class QualityService implements IntakeRiskScorer {
   private readonly logger = new Logger(QualityService.name);
+  private floodsMarkedAt = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -60,12 +63,18 @@ export class QualityService implements IntakeRiskScorer {
     ]);
   }
 
+  /** Marks the floods of the last hour on its clicks (README, "Traffic quality"); answers how many clicks it marked. */
+  async markFloods(): Promise<number> {
+    this.floodsMarkedAt = Date.now();
+    return markClickFloods(this.dataSource.manager);
+  }
+
   /**
-   * The quality job: marks click floods, then completes the scores of the conversions not checked
-   * yet, oldest first, in batches; answers how many it checked.
+   * The quality job: marks click floods (at most once a minute), then completes the scores of the
+   * conversions not checked yet, oldest first, in batches; answers what it did.
    */
   async checkPending(maxBatches = 20): Promise<{ floodedClicks: number; checked: number; held: number }> {
-    const floodedClicks = await markClickFloods(this.dataSource.manager);
+    const floodedClicks = Date.now() - this.floodsMarkedAt >= FLOODS_EVERY_MS ? await this.markFloods() : 0;
     let checked = 0;
     let held = 0;
     // Sub-id rates over 30 days hardly move within one run: read once per (offer, affiliate, sub id).

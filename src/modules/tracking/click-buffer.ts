@@ -67,7 +67,8 @@ const COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown
   ['status', 'text', (c) => c.status],
   ['country', 'text', (c) => c.country ?? null],
   ['risk_score', 'int2', (c) => c.risk?.score ?? null],
-  ['risk_reasons', 'jsonb', (c) => (c.risk ? JSON.stringify(c.risk.reasons) : null)],
+  // A clean click (most) stores no reasons: PostgreSQL parses no JSON for it.
+  ['risk_reasons', 'jsonb', (c) => (c.risk?.reasons.length ? JSON.stringify(c.risk.reasons) : null)],
 ];
 // ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
 // The same statement adds the rows it inserted to the report rollups.
