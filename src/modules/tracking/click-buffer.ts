@@ -67,13 +67,16 @@ const COLUMNS: [column: string, type: string, value: (c: ClickRecord) => unknown
   ['status', 'text', (c) => c.status],
   ['country', 'text', (c) => c.country ?? null],
   ['risk_score', 'int2', (c) => c.risk?.score ?? null],
-  // A clean click (most) stores no reasons: PostgreSQL parses no JSON for it.
-  ['risk_reasons', 'jsonb', (c) => (c.risk?.reasons.length ? JSON.stringify(c.risk.reasons) : null)],
 ];
+const NAMES = COLUMNS.map(([name]) => name);
 // ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
 // The same statement adds the rows it inserted to the report rollups.
-const INSERT_SQL = withClickRollups(`INSERT INTO clicks (${COLUMNS.map(([name]) => name).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+// The risk reasons travel as one JSON array for the batch (null for a clean click): one
+// JSON.stringify per batch, none of pg's per-element array escaping.
+const INSERT_SQL = withClickRollups(`INSERT INTO clicks (${NAMES.join(', ')}, risk_reasons)
+  SELECT ${NAMES.map((name) => `u.${name}`).join(', ')}, nullif(r.value, 'null'::jsonb)
+    FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) WITH ORDINALITY AS u (${NAMES.join(', ')}, n)
+    JOIN jsonb_array_elements($${COLUMNS.length + 1}::jsonb) WITH ORDINALITY AS r (value, n) ON r.n = u.n
   ON CONFLICT DO NOTHING`);
 
 /** PostgreSQL refused the data itself (class 22 data exception, 23 integrity): retrying will not help. */
@@ -177,10 +180,8 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private insert(batch: ClickRecord[]): Promise<unknown> {
-    return this.dataSource.query(
-      INSERT_SQL,
-      COLUMNS.map(([, , value]) => batch.map(value)),
-    );
+    const reasons = JSON.stringify(batch.map((c) => (c.risk?.reasons.length ? c.risk.reasons : null)));
+    return this.dataSource.query(INSERT_SQL, [...COLUMNS.map(([, , value]) => batch.map(value)), reasons]);
   }
 
   /** A batch PostgreSQL refused as data: keep every row it accepts, drop (and log) the others. */
