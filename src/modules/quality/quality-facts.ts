@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../database/sql';
 import type { QualityPolicy, RiskReason } from '../../common/risk/risk';
 
 /**
@@ -48,15 +49,16 @@ const OTHER_AFFILIATES = (advertiser: string, customer: string, affiliate: strin
      AND o.affiliate_id <> ${affiliate} AND o.status IN ${ACCEPTED} AND o.id IS DISTINCT FROM ${except})`;
 
 const INTAKE_SQL = `
-  WITH k AS (SELECT risk_score, risk_reasons, country, ip FROM clicks WHERE clicked_at = $2 AND id = $1)
+  WITH k AS (SELECT risk_score, risk_reasons, country, ip FROM clicks WHERE clicked_at = $2::timestamptz AND id = $1::text)
   SELECT (SELECT json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) FROM k) AS click,
-         ${OTHER_AFFILIATES('$3::uuid', '$5', '$4::uuid', 'NULL::uuid')} AS "otherAffiliates",
-         ${OWN_EMAIL('$4::uuid', '$5')} AS "emailMatch",
+         ${OTHER_AFFILIATES('$3::uuid', '$5::text', '$4::uuid', 'NULL::uuid')} AS "otherAffiliates",
+         ${OWN_EMAIL('$4::uuid', '$5::text')} AS "emailMatch",
          ${OWN_IP('$4::uuid', `array_remove(ARRAY[(SELECT ip FROM k), $6::inet], NULL)`)} AS "ipMatch"`;
 
+/** A named prepared statement: planned once per connection, as the conversion's own write is (the postback path). */
 export async function intakeFacts(manager: EntityManager, q: IntakeQuery): Promise<IntakeFacts> {
-  const [row] = await manager.query(INTAKE_SQL, [q.clickId, q.clickedAt, q.advertiserId, q.affiliateId, q.customerId, q.customerIp]);
-  return row as IntakeFacts;
+  const [row] = await preparedQuery<IntakeFacts>(manager, 'quality.intake', INTAKE_SQL, [q.clickId, q.clickedAt, q.advertiserId, q.affiliateId, q.customerId, q.customerIp]);
+  return row;
 }
 
 /** The facts of one conversion for the quality job: those of intake, plus the rates of its sub id and the uses of its coupon. */
