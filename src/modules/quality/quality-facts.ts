@@ -61,21 +61,21 @@ export async function intakeFacts(manager: EntityManager, q: IntakeQuery): Promi
   return row;
 }
 
-/** The facts of one conversion for the quality job: those of intake, plus the rates of its sub id and the uses of its coupon. */
-export interface CheckFacts extends IntakeFacts {
+/**
+ * The facts of one conversion for the quality job: its own reasons from intake, its click's reasons
+ * as they are now (floods marked since), its sub id (whose rates are read apart) and its coupon's uses.
+ */
+export interface CheckFacts {
   id: string;
   status: string;
   hold: string | null;
   offerId: string | null;
   affiliateId: string | null;
-  source: string;
-  ip: string | null;
-  at: Date;
-  clickedAt: Date | null;
-  /** The click's sub1; its rates are read apart (subRates), once per run of the job. */
+  ownReasons: RiskReason[] | null;
+  click: { score: number | null; reasons: RiskReason[] | null; country: string | null } | null;
   sub1: string | null;
   coupon: { code: string; uses: number; withoutClick: number } | null;
-  offer: { minClickToConversionSeconds: number; quality: QualityPolicy } | null;
+  quality: QualityPolicy | null;
 }
 
 /** Sub-id rates and coupon uses are counted over this many days. */
@@ -83,24 +83,20 @@ export const RATE_WINDOW_DAYS = 30;
 
 const CHECK_SQL = `
   WITH c AS (
-    SELECT id, status, hold, advertiser_id, affiliate_id, offer_id, click_id, clicked_at, coupon_id, coupon_code, customer_id, source,
-           host(ip) AS ip, CASE WHEN source = 'pixel' THEN ip END AS customer_ip, coalesce(occurred_at, created_at) AS at
+    SELECT id, status, hold, affiliate_id, offer_id, click_id, clicked_at, coupon_id, coupon_code, risk_reasons
       FROM conversions WHERE id = ANY ($1::uuid[])),
   k AS (
-    SELECT c.id AS conversion_id, x.risk_score, x.risk_reasons, x.country, x.ip, x.sub1
+    SELECT c.id AS conversion_id, x.risk_score, x.risk_reasons, x.country, x.sub1
       FROM c JOIN clicks x ON x.clicked_at = c.clicked_at AND x.id = c.click_id),
   coupon_uses AS (
     SELECT u.coupon_id, count(*)::int AS uses, count(*) FILTER (WHERE y.click_id IS NULL)::int AS without_click
       FROM (SELECT DISTINCT coupon_id FROM c WHERE coupon_id IS NOT NULL) u
       JOIN conversions y ON y.coupon_id = u.coupon_id AND y.status IN ${ACCEPTED} AND y.created_at > now() - make_interval(days => $2)
      GROUP BY u.coupon_id)
-  SELECT c.id, c.status, c.hold, c.offer_id AS "offerId", c.affiliate_id AS "affiliateId", c.source, c.ip, c.at, c.clicked_at AS "clickedAt", k.sub1,
+  SELECT c.id, c.status, c.hold, c.offer_id AS "offerId", c.affiliate_id AS "affiliateId", k.sub1, c.risk_reasons AS "ownReasons",
          CASE WHEN k.conversion_id IS NOT NULL THEN json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) END AS click,
-         CASE WHEN c.affiliate_id IS NULL THEN 0 ELSE ${OTHER_AFFILIATES('c.advertiser_id', 'c.customer_id', 'c.affiliate_id', 'c.id')} END AS "otherAffiliates",
-         CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_EMAIL('c.affiliate_id', 'c.customer_id')} END AS "emailMatch",
-         CASE WHEN c.affiliate_id IS NULL THEN false ELSE ${OWN_IP('c.affiliate_id', 'array_remove(ARRAY[k.ip, c.customer_ip], NULL)')} END AS "ipMatch",
          CASE WHEN cu.coupon_id IS NOT NULL THEN json_build_object('code', c.coupon_code, 'uses', cu.uses, 'withoutClick', cu.without_click) END AS coupon,
-         (SELECT json_build_object('minClickToConversionSeconds', o.min_click_to_conversion_seconds, 'quality', o.quality) FROM offers o WHERE o.id = c.offer_id) AS offer
+         (SELECT o.quality FROM offers o WHERE o.id = c.offer_id) AS quality
     FROM c
     LEFT JOIN k ON k.conversion_id = c.id
     LEFT JOIN coupon_uses cu ON cu.coupon_id = c.coupon_id`;

@@ -98,11 +98,10 @@ export class QualityService implements IntakeRiskScorer {
     for (const f of missing.values()) rates.set(key(f), null);
     const wanted = [...missing.values()].map((f) => ({ offerId: f.offerId as string, affiliateId: f.affiliateId as string, sub1: f.sub1 as string }));
     for (const r of await subRates(this.dataSource.manager, wanted)) rates.set(key(r), r);
-    const countries = await countryTable();
     const rows = facts.map((f) => {
       if (!f.affiliateId) return { id: f.id, score: null, reasons: null, hold: false };
-      const risk = completedRisk(f, rates.get(key(f)) ?? null, f.source === 'pixel' && f.ip && countries ? countries.country(f.ip) : null);
-      const hold = f.status === 'pending' && f.hold === null && qualityDecision(risk.score, f.offer?.quality) !== null;
+      const risk = completedRisk(f, rates.get(key(f)) ?? null);
+      const hold = f.status === 'pending' && f.hold === null && qualityDecision(risk.score, f.quality) !== null;
       return { id: f.id, score: risk.score, reasons: risk.reasons, hold };
     });
     return this.dataSource.transaction(async (manager) => {
@@ -124,14 +123,11 @@ export class QualityService implements IntakeRiskScorer {
   }
 }
 
-/** A conversion's full risk from the quality job's facts; pure. */
-export function completedRisk(f: CheckFacts, rate: RateFacts | null, customerCountry: string | null): Risk {
-  return riskOf(f.click?.reasons, [
-    fastConversion(f.clickedAt ? new Date(f.clickedAt) : null, new Date(f.at), f.offer?.minClickToConversionSeconds ?? 0),
-    geoMismatch(f.click?.country ?? null, customerCountry),
-    duplicateCustomer(f.otherAffiliates),
-    selfReferral({ ip: f.ipMatch, email: f.emailMatch }),
-    subAnomaly(rate),
-    couponLeak(f.coupon),
-  ]);
+/**
+ * A conversion's completed risk from the quality job's facts; pure. The signals of intake (timing,
+ * countries, customer, self-referral) are kept as intake found them; the click's reasons are read
+ * again (floods marked since), and what needs counting is added.
+ */
+export function completedRisk(f: CheckFacts, rate: RateFacts | null): Risk {
+  return riskOf(f.ownReasons, f.click?.reasons, [subAnomaly(rate), couponLeak(f.coupon)]);
 }
