@@ -37,6 +37,8 @@ const FEATURES = {
   webhooks: ['conversions', 'partner-postbacks'],
   // An advertiser's own Stripe account: its sales record conversions, its refunds reverse them or adjust the ledger.
   'stripe-conversions': ['conversions', 'ledger', 'offers'],
+  // Traffic quality scores clicks and conversions, and moves conversions on appeal.
+  quality: ['conversions', 'offers', 'principals', 'tracking'],
 };
 FEATURES.portal = Object.keys(FEATURES);
 
@@ -87,6 +89,8 @@ export default tseslint.config(
   },
   // The entity lists: TypeORM itself types an entity class as Function.
   { files: ['src/**/*.entities.ts'], rules: { '@typescript-eslint/no-unsafe-function-type': 'off' } },
+  // Maintenance scripts are ES modules run by node.
+  { files: ['scripts/**/*.mjs'], languageOptions: { sourceType: 'module', globals: { ...globals.node } } },
   // Jest's configs are CommonJS.
   {
     files: ['**/*.js'],

@@ -25,8 +25,9 @@ import { postbackWorkload } from './workloads/postback';
 import { growReports, prepareReports, reportsWorkload } from './workloads/reports';
 import { seedNetwork } from './workloads/seed';
 import { prepareStatement, statementWorkload } from './workloads/statement';
+import { qualityWorkload } from './workloads/quality';
 
-const WORKLOADS = ['click', 'durability', 'postback', 'commissions', 'reports', 'statement', 'payouts'] as const;
+const WORKLOADS = ['click', 'durability', 'postback', 'commissions', 'quality', 'reports', 'statement', 'payouts'] as const;
 const USAGE = `usage: node dist-dev/bench/run.js [--quick] [--only ${WORKLOADS.join(',')}] [--profile] [--keep]
   --quick     seconds-long smoke run with small counts: checks the harness, not the figures
   --only      run only these workloads (comma-separated)
@@ -186,6 +187,7 @@ async function main(): Promise<number> {
       });
       if (stack.wants('commissions') && ingested) await step(stack, 'commission posting', () => commissionsWorkload(stack, ingested as never));
     }
+    if (stack.wants('quality')) await step(stack, 'quality scoring', () => qualityWorkload(stack, network));
     // Unmeasured preparation runs two at a time, while nothing is measured: first the statement's
     // 1 M ledger lines and the reports' first 1 M clicks (SQL), then the reports' next 9 M clicks
     // (SQL) while the payout run's payees are seeded (HTTP). The payout run goes last: its 10 000

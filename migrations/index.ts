@@ -17,6 +17,8 @@ import { PayoutRails1765720000000 } from './1765720000000-PayoutRails';
 import { ConversionCustomersAndHolds1765800000000 } from './1765800000000-ConversionCustomersAndHolds';
 import { ConversionCustomerIndex1765800000100 } from './1765800000100-ConversionCustomerIndex';
 import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswordResets';
+import { TrafficQuality1765860000000 } from './1765860000000-TrafficQuality';
+import { QualityIndexes1765860000100 } from './1765860000100-QualityIndexes';
 import { RecurringCommissions1765870000000 } from './1765870000000-RecurringCommissions';
 import { Bonuses1765870000100 } from './1765870000100-Bonuses';
 import { PrepaidFunding1765870000200 } from './1765870000200-PrepaidFunding';
@@ -45,6 +47,8 @@ export const MIGRATIONS = [
   ConversionCustomersAndHolds1765800000000,
   ConversionCustomerIndex1765800000100,
   PortalPasswordResets1765850000000,
+  TrafficQuality1765860000000,
+  QualityIndexes1765860000100,
   RecurringCommissions1765870000000,
   Bonuses1765870000100,
   PrepaidFunding1765870000200,

@@ -23,6 +23,7 @@ import { PayoutsModule } from './modules/payouts/payouts.module';
 import { PartnerPostbacksModule } from './modules/partner-postbacks/partner-postbacks.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { TrackingModule } from './modules/tracking/tracking.module';
+import { QualityModule } from './modules/quality/quality.module';
 import { ThrottlingModule } from './modules/throttling/throttling.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { StripeConversionsModule } from './modules/stripe-conversions/stripe-conversions.module';
@@ -51,6 +52,7 @@ export class AppModule {
         OffersModule,
         TrackingModule,
         ConversionsModule,
+        QualityModule,
         LedgerModule,
         CommissionsModule,
         ProgramsModule,

@@ -20,6 +20,7 @@ import { TRACKING_ENTITIES } from './modules/tracking/tracking.entities';
 import { WEBHOOK_ENTITIES } from './modules/webhooks/webhook.entities';
 import { STRIPE_INTEGRATION_ENTITIES } from './modules/stripe-conversions/stripe-integration.entities';
 import { PROGRAMS_ENTITIES } from './modules/programs/programs.entities';
+import { ConversionAppeal } from './modules/quality/appeal.entity';
 
 export const ENTITIES = [
   Principal,
@@ -31,6 +32,7 @@ export const ENTITIES = [
   OfferAccess,
   Conversion,
   ConversionEvent,
+  ConversionAppeal,
   OutboxMessage,
   PartnerPostbackSetting,
   PartnerPostbackAttempt,

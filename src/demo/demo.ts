@@ -10,6 +10,7 @@ import { StripeEmulator } from '../../test/support/stripe-emulator/emulator';
 import { forEachWithProgress, ProgressBar } from '../common/cli/progress';
 import { formatMinorUnits } from '../common/money';
 import { childEnvironment, readEnvironment } from '../config/configuration';
+import { qualityDemo } from './quality-demo';
 import { ApiClient, seededRandom } from './demo-client';
 import { showStripeSubscription } from './stripe-subscription';
 import { runPrograms } from './programs';
@@ -289,6 +290,7 @@ async function run(api: ApiClient, admin: ApiClient, db: Client, stripe: StripeE
   await showStripeSubscription(api, admin, affiliates[1], () => settle(db, admin, stripe));
   await printFigures(db, clicks.length, conversions.length, reversed.length, invoices.data.length);
   await printReport(admin);
+  await qualityDemo(api, admin, say);
   say('\nStatements written:');
   for (const file of files) say(`  ${file}`);
 }

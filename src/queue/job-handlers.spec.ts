@@ -18,7 +18,10 @@ function feature(jobs: [QueueName, JobName][]): Type {
   return Feature;
 }
 
-const EVERY_JOB: [QueueName, JobName][] = Object.values(JOBS).map((name) => [name === JOBS.approveDue || name === JOBS.sweep ? QUEUES.maintenance : QUEUES.commissions, name]);
+const EVERY_JOB: [QueueName, JobName][] = Object.values(JOBS).map((name) => [
+  name === JOBS.approveDue || name === JOBS.sweep || name === JOBS.qualityCheck ? QUEUES.maintenance : QUEUES.commissions,
+  name,
+]);
 
 const booted: TestingModule[] = [];
 

@@ -46,6 +46,8 @@ export const JOBS = {
   applyStatusChange: 'apply-status-change',
   postCommissions: 'post-commissions',
   approveDue: 'approve-due',
+  /** Repeatable: click floods over many batches and the completed risk scores of new conversions (traffic quality). */
+  qualityCheck: 'quality-check',
   /** Repeatable: re-drives what was lost (missing ledger entries, exhausted jobs, stuck runs) and prunes the outbox. */
   sweep: 'sweep',
   /** Repeatable: removes what is kept only for a while (README, "Retention"). */

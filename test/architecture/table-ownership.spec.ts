@@ -41,6 +41,9 @@ const RULES: OwnershipRules = {
     'src/modules/programs/programs.checks.ts': 'checks between bonus awards (and prepaid fundings) and their ledger entries',
     'src/modules/reconciliation/reconciliation.service.ts': 'compares payouts, invoices and their ledger entries with Stripe',
     'src/demo/demo.ts': 'the demo prints the figures of the network it built',
+    'src/modules/quality/quality-facts.ts':
+      'the conversion signals read the click, the customer’s other conversions, the coupon’s uses and the affiliate’s own e-mails and sign-in IPs',
+    'src/modules/quality/quality-report.ts': 'the quality report counts clicks and conversions with their reasons',
   },
   allowed: [
     {
@@ -61,6 +64,7 @@ const RULES: OwnershipRules = {
       write: false,
       reason: 'a redirect reads its link with the offer’s URLs and status, in one statement (the click path)',
     },
+    { file: 'src/modules/quality/appeals.service.ts', table: 'conversions', write: false, reason: 'open appeals are scoped by their conversion’s advertiser or affiliate' },
   ],
 };
 

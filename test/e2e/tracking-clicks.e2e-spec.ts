@@ -69,6 +69,8 @@ describe('clicks', () => {
         referrer: null,
         unique: true,
         status: 'ok',
+        // Decided with the batch (README, "Traffic quality"): "UA 5" is no browser's user agent.
+        risk: { score: 35, reasons: [{ code: 'bot_user_agent', detail: 'user agent "UA 5"' }] },
       });
       expect(page.data[1].ip).toBe('203.0.113.0');
     });

@@ -112,6 +112,22 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     const { adv, aff } = side(whose);
     return (await convert(n.t, adv as never, aff as never, { id: await offer(adv), currency: 'USD' })).id;
   };
+  /** A conversion of the side held for review (an offer that holds every score), and an appeal its affiliate opened on it. */
+  const heldConversion = async (whose: Whose) => {
+    const { adv, aff } = side(whose);
+    return (await convert(n.t, adv as never, aff as never, { id: await offer(adv, { quality: { holdAbove: 0 } }), currency: 'USD' })).id as string;
+  };
+  const appeal = async (whose: Whose) => {
+    const id = await heldConversion(whose);
+    const opened = await ok(
+      'appeal',
+      n.t.http
+        .post(`/v1/conversions/${id}/appeals`)
+        .set(auth(side(whose).aff.apiKey))
+        .send({ message: 'matrix' }),
+    );
+    return { id, appealId: opened.id as string };
+  };
   /** An approval_required offer of the side's advertiser that its affiliate applied to. */
   const application = async (whose: Whose) => {
     const { adv, aff } = side(whose);
@@ -216,6 +232,25 @@ describe('access control: every /v1 route × every role × own and foreign rows'
         } as Entry,
       ]),
     ),
+    'POST /v1/conversions/:id/appeals': {
+      roles: ['affiliate'],
+      names: true,
+      call: async (_r, w) => ({ path: `/v1/conversions/${await heldConversion(w)}/appeals`, body: { message: 'matrix' } }),
+    },
+    'GET /v1/conversions/:id/appeals': { roles: ROLES, names: true, call: async (_r, w) => ({ path: `/v1/conversions/${await heldConversion(w)}/appeals` }) },
+    'POST /v1/conversions/:id/appeals/:appealId/resolve': {
+      roles: ['advertiser', 'admin'],
+      names: true,
+      call: async (_r, w) => {
+        const { id, appealId } = await appeal(w);
+        return { path: `/v1/conversions/${id}/appeals/${appealId}/resolve`, body: { decision: 'reject', message: 'matrix' } };
+      },
+    },
+    'POST /v1/quality/decisions': {
+      roles: ['advertiser', 'admin'],
+      call: async () => ({ path: '/v1/quality/decisions', body: { ids: [await heldConversion('own')], decision: 'reject' } }),
+    },
+    'GET /v1/reports/quality': { roles: ROLES, call: () => ({ path: '/v1/reports/quality', query: { groupBy: 'affiliate,offer', ...period } }) },
     'GET /v1/ledger/entries': { roles: ['admin', 'finance'], call: () => ({ path: '/v1/ledger/entries' }) },
     'GET /v1/ledger/accounts': { roles: ['admin', 'finance'], call: () => ({ path: '/v1/ledger/accounts' }) },
     'POST /v1/adjustments': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/adjustments', body: { affiliateId: X.id, currency: 'USD', amount: 100, reason: 'matrix' } }) },

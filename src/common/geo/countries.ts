@@ -122,7 +122,7 @@ export function parseIPv4(ip: string): number {
 }
 
 /** The first 64 bits of a valid IPv6 address (the part the country data is keyed on). */
-function prefix64(ip: string): bigint {
+export function prefix64(ip: string): bigint {
   const address = ip.replace(/%.*$/, '');
   const [head, tail] = address.includes('::') ? address.split('::') : [address, null];
   const groups = (part: string | null) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);

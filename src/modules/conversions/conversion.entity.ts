@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
+import type { RiskReason } from '../../common/risk/risk';
 import type { RateRule } from '../rules';
 
 export const CONVERSION_STATUSES = ['pending', 'approved', 'paid', 'rejected', 'reversed', 'unattributed'] as const;
@@ -114,6 +115,17 @@ export class Conversion {
   /** Recorded for a prepaid advertiser: its revenue is reserved from, and spent out of, the advertiser's funds; never invoiced. */
   @Column({ type: 'boolean', default: false })
   prepaid: boolean;
+
+  /** 0–100 (README, "Traffic quality"): decided at intake, completed by the quality job; null when never scored (unattributed). */
+  @Column({ type: 'smallint', nullable: true })
+  riskScore: number | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  riskReasons: RiskReason[] | null;
+
+  /** When the quality job completed the score; null while it waits. */
+  @Column({ type: 'timestamptz', nullable: true })
+  riskCheckedAt: Date | null;
 
   /** The payout that paid it (status paid). */
   @Column({ type: 'uuid', nullable: true })

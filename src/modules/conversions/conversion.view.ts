@@ -1,4 +1,5 @@
 import { AuthPrincipal, isStaff } from '../../common/auth';
+import { storedRisk } from '../../common/risk/risk';
 import { ConversionEvent } from './conversion-event.entity';
 import { Conversion } from './conversion.entity';
 import { ConversionEventView, ConversionView } from './dto/conversion.dto';
@@ -34,6 +35,7 @@ export function toConversionView(c: Conversion, viewer: AuthPrincipal, events?: 
     approveAfter: c.approveAfter?.toISOString() ?? null,
     customerId: c.customerId,
     hold: c.hold,
+    risk: storedRisk(c.riskScore, c.riskReasons),
     createdAt: c.createdAt.toISOString(),
     ...(events ? { events: events.map(toEventView) } : {}),
   };

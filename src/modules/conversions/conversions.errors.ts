@@ -74,4 +74,6 @@ export enum RejectionReason {
   LinkBlocked = 'link_blocked',
   /** A pixel's amount on an offer that does not trust pixel amounts, for a goal that needs one. */
   PixelAmountNotTrusted = 'pixel_amount_not_trusted',
+  /** The risk score reached the offer's `quality.rejectAbove` (the reasons are on the conversion). */
+  Risk = 'risk',
 }

@@ -76,8 +76,29 @@ export class ConversionsRepository {
   }
 
   /** Writes a decided status change, with the approval time and reason it sets. */
-  async saveStatus(manager: EntityManager, conversion: Pick<Conversion, 'id' | 'status' | 'approvedAt' | 'reason'>): Promise<void> {
-    await manager.update(Conversion, { id: conversion.id }, { status: conversion.status, approvedAt: conversion.approvedAt, reason: conversion.reason });
+  async saveStatus(manager: EntityManager, conversion: Pick<Conversion, 'id' | 'status' | 'approvedAt' | 'reason' | 'hold'>): Promise<void> {
+    await manager.update(Conversion, { id: conversion.id }, { status: conversion.status, approvedAt: conversion.approvedAt, reason: conversion.reason, hold: conversion.hold });
+  }
+
+  /**
+   * Stores the quality job's scores (README, "Traffic quality"), stamping them checked; those
+   * marked `hold` that are still pending and not held yet are held for review. Answers the ids it held.
+   */
+  async setRisk(manager: EntityManager, rows: { id: string; score: number | null; reasons: unknown[] | null; hold: boolean }[]): Promise<string[]> {
+    if (rows.length === 0) return [];
+    const held: { id: string }[] = await manager.query(
+      `WITH held AS (
+         UPDATE conversions SET hold = 'review', updated_at = now()
+          WHERE id = ANY ($1::uuid[]) AND status = 'pending' AND hold IS NULL RETURNING id)
+       SELECT id FROM held`,
+      [rows.filter((r) => r.hold).map((r) => r.id)],
+    );
+    await manager.query(
+      `UPDATE conversions c SET risk_score = u.score, risk_reasons = u.reasons, risk_checked_at = now()
+         FROM unnest($1::uuid[], $2::int2[], $3::jsonb[]) AS u (id, score, reasons) WHERE c.id = u.id`,
+      [rows.map((r) => r.id), rows.map((r) => r.score), rows.map((r) => (r.reasons ? JSON.stringify(r.reasons) : null))],
+    );
+    return held.map((r) => r.id);
   }
 
   /** Locks the oldest pending conversion of a prepaid advertiser waiting for funds in `currency` (others' locks skipped). */

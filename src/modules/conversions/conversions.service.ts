@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
@@ -26,7 +26,9 @@ import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from './commission-postings';
 import { LedgerService } from '../ledger/ledger.service';
 import { conversionsRepository } from './conversions.repository';
-import { canTransition } from './lifecycle';
+import { canTransition, canTransitionOnAppeal } from './lifecycle';
+import { INTAKE_RISK_SCORER, IntakeRiskScorer } from './conversion-risk';
+import { qualityDecision, reasonCodes } from '../../common/risk/risk';
 import { OfferSnapshots } from './offer-snapshots';
 
 export interface RecordConversionInput {
@@ -108,6 +110,7 @@ export class ConversionsService {
     private readonly outbox: OutboxService,
     private readonly postings: CommissionPostings,
     private readonly ledger: LedgerService,
+    @Optional() @Inject(INTAKE_RISK_SCORER) private readonly riskScorer?: IntakeRiskScorer,
   ) {}
 
   /**
@@ -364,12 +367,15 @@ export class ConversionsService {
     to: ConversionStatus,
     actor: Actor,
     reason: string | null,
-    options: { post?: boolean } = {},
+    options: { post?: boolean; appeal?: boolean } = {},
   ): Promise<Conversion> {
     const from = conversion.status;
-    if (!canTransition(from, to)) throw ConversionsError.invalidTransition(from, to);
+    const allowed = options.appeal ? canTransitionOnAppeal(from, to, conversion.reason) : canTransition(from, to);
+    if (!allowed) throw ConversionsError.invalidTransition(from, to);
     if (to === 'approved' && conversion.hold === 'awaiting_funds') throw ConversionsError.awaitingFunds();
     conversion.status = to;
+    // A decision ends a hold: the conversion no longer waits for anything.
+    if (to !== 'pending') conversion.hold = null;
     if (to === 'approved') conversion.approvedAt = new Date();
     if (to === 'rejected' || to === 'reversed') {
       conversion.reason = reason ?? conversion.reason;
@@ -406,6 +412,8 @@ export class ConversionsService {
     if (query.txnId) qb.andWhere('c.txn_id = :txnId', { txnId: query.txnId });
     if (query.from) qb.andWhere('c.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('c.created_at < :to', { to: query.to });
+    if (query.hold) qb.andWhere(`c.status = 'pending' AND c.hold = :hold`, { hold: query.hold });
+    if (query.riskReason) qb.andWhere('c.risk_reasons @> :riskReason::jsonb', { riskReason: JSON.stringify([{ code: query.riskReason }]) });
     return paginate(qb, 'c', query);
   }
 
@@ -515,6 +523,9 @@ export class ConversionsService {
       customerId: input.customerId ?? null,
       approveAfter: null,
       hold: null,
+      riskScore: null,
+      riskReasons: null,
+      riskCheckedAt: null,
       approvedAt: null,
       payoutId: null,
       invoiceId: null,
@@ -580,6 +591,10 @@ export class ConversionsService {
       rounding: { revenue: revenue.rounding, payout: payout.rounding },
     });
 
+    if (this.riskScorer) {
+      const risk = await this.riskScorer.intake(base, offer, at);
+      Object.assign(base, { riskScore: risk.score, riskReasons: risk.reasons });
+    }
     if (winner.clickStatus && winner.clickStatus !== 'ok') return Object.assign(base, rejected(BLOCKED_CLICK_REASON[winner.clickStatus], winner.clickStatus));
 
     const rejection = firstRejection({
@@ -597,6 +612,12 @@ export class ConversionsService {
 
     // The lock period runs from when we learn of the conversion, whenever it happened.
     const now = new Date();
+    const decision = base.riskScore === null ? null : qualityDecision(base.riskScore, offer.quality);
+    if (decision === 'reject') return Object.assign(base, rejected(RejectionReason.Risk, reasonCodes({ score: base.riskScore as number, reasons: base.riskReasons ?? [] })));
+    if (decision === 'hold') {
+      // Held for review: pending whatever the lock period, and never approved by the lock-period job.
+      return Object.assign(base, { status: 'pending', hold: 'review', approveAfter: new Date(now.getTime() + offer.lockPeriodDays * DAY_MS) });
+    }
     if (offer.lockPeriodDays === 0) {
       return Object.assign(base, { status: 'approved', approvedAt: now });
     }

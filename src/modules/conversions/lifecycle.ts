@@ -19,6 +19,14 @@ export function canTransition(from: ConversionStatus, to: ConversionStatus): boo
 }
 
 /**
+ * An upheld appeal (README, "Traffic quality") may also approve a conversion rejected for its risk
+ * score at intake: nothing was posted for it, so approving posts its commission as usual.
+ */
+export function canTransitionOnAppeal(from: ConversionStatus, to: ConversionStatus, reason: string | null): boolean {
+  return canTransition(from, to) || (from === 'rejected' && to === 'approved' && reason === 'risk');
+}
+
+/**
  * The moves a payout makes, in bulk, on the conversions it pays (ConversionsRepository's
  * `moveForPayout` runs them by name and nothing else): planned, the approved conversions become
  * paid; failed, they are approved again. Their events carry `reason` and send no postback.

@@ -1,5 +1,6 @@
 import { Column, Entity, OneToMany, PrimaryGeneratedColumn, Relation, UpdateDateColumn } from 'typeorm';
 import { CreatedAtColumn } from '../../database/columns';
+import type { QualityPolicy } from '../../common/risk/risk';
 import { OfferGoal } from './offer-goal.entity';
 
 export const OFFER_STATUSES = ['active', 'paused', 'archived'] as const;
@@ -75,6 +76,10 @@ export class Offer {
   /** Whether a conversion pixel's amount counts; off, a pixel's amount is ignored (anyone can fire a pixel). */
   @Column({ type: 'boolean', default: false })
   pixelAmounts: boolean;
+
+  /** Traffic quality policy (README, "Traffic quality"): hold for review at or above `holdAbove`, reject at or above `rejectAbove`. */
+  @Column({ type: 'jsonb', default: () => `'{"holdAbove": 60, "rejectAbove": null}'` })
+  quality: QualityPolicy;
 
   @OneToMany(() => OfferGoal, (goal) => goal.offer, { cascade: false })
   goals: Relation<OfferGoal>[];

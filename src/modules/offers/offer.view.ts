@@ -1,4 +1,5 @@
 import { AuthPrincipal, isStaff } from '../../common/auth';
+import { DEFAULT_QUALITY_POLICY } from '../../common/risk/risk';
 import { ApplicationDto, GoalView, OfferView } from './dto/offer.dto';
 import { ruleMargin } from '../rules';
 import { OfferAccess } from './offer-access.entity';
@@ -41,6 +42,7 @@ export function toOfferView({ offer, access }: OfferWithAccess, actor: AuthPrinc
     caps: offer.caps,
     timezone: offer.timezone,
     pixelAmounts: offer.pixelAmounts,
+    quality: { ...DEFAULT_QUALITY_POLICY, ...offer.quality },
     goals: (offer.goals ?? []).map((g) => goalView(g, actor)),
     ...(access !== undefined ? { access } : {}),
     createdAt: offer.createdAt.toISOString(),

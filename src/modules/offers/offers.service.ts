@@ -14,6 +14,7 @@ import { GoalPayoutOverride } from './goal-payout-override.entity';
 import { AccessStatus, OfferAccess } from './offer-access.entity';
 import { OfferGoal } from './offer-goal.entity';
 import { Offer } from './offer.entity';
+import { DEFAULT_QUALITY_POLICY, QualityPolicy } from '../../common/risk/risk';
 import { OffersError } from './offers.errors';
 
 export interface OfferWithAccess {
@@ -52,6 +53,7 @@ export class OffersService {
           caps: { ...(dto.caps ?? {}) },
           timezone: dto.timezone ?? 'UTC',
           pixelAmounts: dto.pixelAmounts ?? false,
+          quality: qualityPolicy(DEFAULT_QUALITY_POLICY, dto.quality),
         }),
       );
       await this.replaceGoals(manager, offer.id, dto.goals);
@@ -65,11 +67,12 @@ export class OffersService {
     const updated = await this.dataSource.transaction(async (manager) => {
       const offer = await this.findOwned(manager, actor, id, true);
       if (dto.goals) await this.checkGoalSet(manager, dto.goals);
-      const { goals, caps, ...fields } = dto;
+      const { goals, caps, quality, ...fields } = dto;
       Object.assign(offer, fields);
       // A status set by hand is the advertiser's own decision, not the funds'.
       if (dto.status !== undefined) offer.pausedReason = null;
       if (caps !== undefined) offer.caps = { ...caps };
+      if (quality !== undefined) offer.quality = qualityPolicy(offer.quality, quality);
       await manager.save(Offer, offer);
       if (goals) await this.replaceGoals(manager, offer.id, goals);
       return this.load(manager, offer.id);
@@ -275,4 +278,13 @@ export class OffersService {
     const gone = current.filter((g) => !kept.has(g.key) && !g.archivedAt).map((g) => g.id);
     if (gone.length) await manager.update(OfferGoal, { id: In(gone) }, { archivedAt: new Date() });
   }
+}
+
+/** The policy with the fields `change` gives (null turns one off); the others kept. */
+function qualityPolicy(current: QualityPolicy, change: Partial<QualityPolicy> | undefined): QualityPolicy {
+  const merged = { ...DEFAULT_QUALITY_POLICY, ...current };
+  return {
+    holdAbove: change?.holdAbove !== undefined ? change.holdAbove : merged.holdAbove,
+    rejectAbove: change?.rejectAbove !== undefined ? change.rejectAbove : merged.rejectAbove,
+  };
 }

@@ -29,6 +29,7 @@ import { AffiliateController } from './affiliate/affiliate.controller';
 import { FinanceController } from './finance/finance.controller';
 import { ReportsPageController } from './reports/reports-page.controller';
 import { PORTAL_ENTITIES } from './portal.entities';
+import { AdvertiserQualityController, AffiliateQualityController } from './quality/quality-portal.controller';
 import { DisplayNames } from './web/display-names';
 import { ListFilters } from './web/list-filters';
 import { StatementDownloads } from './web/statement-downloads';
@@ -62,6 +63,8 @@ import { PortalViews } from './web/portal-views';
   controllers: [
     AssetsController,
     AccountController,
+    AffiliateQualityController,
+    AdvertiserQualityController,
     AffiliateController,
     AdvertiserController,
     StripeConnectionPortalController,

@@ -13,7 +13,7 @@ export interface StatsFilters {
   advertiserIds?: string[];
 }
 
-type Source = 'clicks' | 'conversions';
+type Source = 'clicks' | 'conversions' | 'quality';
 
 /**
  * A dimension: the value it groups by in a rollup row `x` (joined to its offer `o`), and what
@@ -59,6 +59,20 @@ function dimensionSql(dimension: Dimension, timezone: () => string): DimensionSq
 /** Reading sub ids or country takes the wide `*_details` rollups; everything else the small ones. */
 export const needsDetail = (groupBy: readonly Dimension[]) => groupBy.some((d) => d === 'country' || (SUB_IDS as readonly string[]).includes(d));
 
+/**
+ * Traffic quality's counters (README, "Traffic quality"): conversions held for review and those
+ * rejected for their risk score. Read from the conversions themselves, only those (a partial
+ * index), shaped as rollup rows with the report keys their conversion was stored with.
+ */
+const QUALITY_COUNTERS = ['held', 'risk_rejected'] as const;
+const QUALITY_ROWS = `(
+  SELECT date_trunc('hour', c.created_at, 'UTC') AS hour, c.offer_id, c.affiliate_id, k.channel, c.goal_key AS goal, c.currency::text AS currency,
+         k.country, ${SUB_IDS.map((s) => `k.${s}`).join(', ')},
+         (c.status = 'pending' AND c.hold = 'review')::int AS held, (c.status = 'rejected' AND c.reason = 'risk')::int AS risk_rejected
+    FROM conversions c JOIN report_conversion_keys k ON k.conversion_id = c.id
+   WHERE ((c.status = 'pending' AND c.hold = 'review') OR (c.status = 'rejected' AND c.reason = 'risk'))
+     AND c.created_at >= $1 AND c.created_at < $2 AND c.offer_id IS NOT NULL AND c.affiliate_id IS NOT NULL AND c.currency IS NOT NULL)`;
+
 /** Every sum a row answers, by source; the goal-filtered ones feed CPA (sale) and CPL (lead). */
 const GOAL_SUMS = ['sale', 'lead'].flatMap((goal) =>
   Object.entries({ count: 'x.pending + x.approved', revenue: 'x.revenue', payout: 'x.payout' }).map(([name, value]) => ({
@@ -67,10 +81,11 @@ const GOAL_SUMS = ['sale', 'lead'].flatMap((goal) =>
     conversions: `sum(${value}) FILTER (WHERE x.goal = '${goal}')`,
   })),
 );
-const SUMS: { name: string; clicks: string; conversions: string }[] = [
+const SUMS: { name: string; clicks: string; conversions: string; quality?: string }[] = [
   ...CLICK_COUNTERS.map((name) => ({ name, clicks: `sum(x.${name})`, conversions: '0' })),
   ...CONVERSION_COUNTERS.map((name) => ({ name, clicks: '0', conversions: `sum(x.${name})` })),
   ...GOAL_SUMS,
+  ...QUALITY_COUNTERS.map((name) => ({ name, clicks: '0', conversions: '0', quality: `sum(x.${name})` })),
 ];
 
 /**
@@ -98,7 +113,7 @@ export function statsSql(groupBy: readonly Dimension[], filters: StatsFilters, l
     const currencyOf = source === 'clicks' ? 'o.currency::text' : 'x.currency';
     const where = [...conditions, ...(currency ? [`${currencyOf} = ${currency}`] : [])];
     const values = [...dims.map((d, i) => `${d.value(source)} AS ${groups[i]}`), `${currencyOf} AS currency`];
-    return `SELECT ${[...values, ...SUMS.map((s) => `${s[source]} AS ${s.name}`)].join(', ')}
+    return `SELECT ${[...values, ...SUMS.map((s) => `${source === 'quality' ? (s.quality ?? '0') : s[source]} AS ${s.name}`)].join(', ')}
        FROM ${table} x JOIN offers o ON o.id = x.offer_id
       WHERE ${where.join(' AND ')}
       GROUP BY ${values.map((_, i) => i + 1).join(', ')}`;
@@ -111,7 +126,9 @@ export function statsSql(groupBy: readonly Dimension[], filters: StatsFilters, l
             UNION ALL
             ${branch('conversions', detail ? ROLLUPS.conversionDetails.table : ROLLUPS.conversionHours.table)}
             UNION ALL
-            ${branch('conversions', DELTAS_TABLE)}) r
+            ${branch('conversions', DELTAS_TABLE)}
+            UNION ALL
+            ${branch('quality', QUALITY_ROWS)}) r
      GROUP BY ${keys}
      ORDER BY ${keys}
      LIMIT ${limit}`;

@@ -37,6 +37,8 @@ const SUM_NAMES = [
   'lead_count',
   'lead_revenue',
   'lead_payout',
+  'held',
+  'risk_rejected',
 ] as const;
 type Sums = Record<(typeof SUM_NAMES)[number], bigint>;
 
@@ -87,8 +89,22 @@ export class ReportsService {
     });
     const byCurrency = [...totals].sort(([a], [b]) => a.localeCompare(b)).map(([currency, sums]) => ({ currency, ...figures(sums, viewer) }) as StatsRowView);
     const all = [...totals.values()].reduce(add, ZERO);
-    const { clicks, uniqueClicks, blockedClicks, conversions, pending, approved, rejected, reversed, conversionRate, approvalRate } = figures(all, viewer);
-    const summary: StatsTotalsView = { clicks, uniqueClicks, blockedClicks, conversions, pending, approved, rejected, reversed, conversionRate, approvalRate, byCurrency };
+    const { clicks, uniqueClicks, blockedClicks, conversions, pending, approved, rejected, reversed, held, riskRejected, conversionRate, approvalRate } = figures(all, viewer);
+    const summary: StatsTotalsView = {
+      clicks,
+      uniqueClicks,
+      blockedClicks,
+      conversions,
+      pending,
+      approved,
+      rejected,
+      reversed,
+      held,
+      riskRejected,
+      conversionRate,
+      approvalRate,
+      byCurrency,
+    };
     return { data, totals: summary };
   }
 
@@ -156,6 +172,8 @@ function figures(s: Sums, viewer: AuthPrincipal): Omit<StatsRowView, 'currency'>
     approved: n(s.approved),
     rejected: n(s.rejected),
     reversed: n(s.reversed),
+    held: n(s.held),
+    riskRejected: n(s.risk_rejected),
     saleAmount: n(s.sale_amount),
     ...(affiliate ? {} : { revenue: n(s.revenue) }),
     ...(advertiser ? {} : { payout: n(s.payout) }),

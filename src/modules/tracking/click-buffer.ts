@@ -9,6 +9,9 @@ import { Config } from '../../config/configuration';
 import { RedisService } from '../../queue/redis.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { countryTable, fillCountries } from '../../common/geo/countries';
+import { fillClickRisk } from './click-risk';
+import { asnTable } from '../../common/risk/asn';
+import type { Risk } from '../../common/risk/risk';
 import { BatchBuffer, DropReason } from './batch-buffer';
 import type { ClickStatus } from './click.entity';
 import type { Channel, SubValues } from './tracking-link.entity';
@@ -29,6 +32,8 @@ export interface ClickRecord extends SubValues {
   status: ClickStatus;
   isUnique?: boolean;
   country?: string | null;
+  /** Decided with the batch (click-risk.ts). */
+  risk?: Risk;
 }
 
 const UNIQUE_WINDOW_MS = 24 * 3600 * 1000;
@@ -118,7 +123,7 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   async onApplicationBootstrap(): Promise<void> {
     this.buffer.start();
-    if (this.adapterHost.httpAdapter) await countryTable();
+    if (this.adapterHost.httpAdapter) await Promise.all([countryTable(), asnTable()]);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -133,6 +138,7 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
   private async write(batch: ClickRecord[]): Promise<void> {
     await this.decideUniqueness(batch.filter((c) => c.isUnique === undefined));
     await fillCountries(batch);
+    await fillClickRisk(batch);
     try {
       await this.insert(batch);
     } catch (error) {

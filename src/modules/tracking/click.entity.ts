@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { RiskReason } from '../../common/risk/risk';
 import type { Channel } from './tracking-link.entity';
 
 /**
@@ -41,4 +42,8 @@ export class Click {
   @Column({ type: 'boolean' }) isUnique: boolean;
 
   @Column({ type: 'text', default: 'ok' }) status: ClickStatus;
+
+  /** 0–100, decided with the batch and raised by the quality job (floods over many batches). */
+  @Column({ type: 'smallint', nullable: true }) riskScore: number | null;
+  @Column({ type: 'jsonb', nullable: true }) riskReasons: RiskReason[] | null;
 }

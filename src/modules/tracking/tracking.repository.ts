@@ -71,11 +71,17 @@ const CLICK_COLUMNS: [column: string, type: string, value: (c: ClickRecord) => u
   ['is_unique', 'bool', (c) => c.isUnique ?? true],
   ['status', 'text', (c) => c.status],
   ['country', 'text', (c) => c.country ?? null],
+  ['risk_score', 'int2', (c) => c.risk?.score ?? null],
 ];
 // ON CONFLICT: a batch whose commit succeeded but whose answer was lost is retried harmlessly.
 // The same statement adds the rows it inserted to the report rollups.
-const INSERT_CLICKS_SQL = withClickRollups(`INSERT INTO clicks (${CLICK_COLUMNS.map(([name]) => name).join(', ')})
-  SELECT * FROM unnest(${CLICK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+// The risk reasons travel as one JSON array for the batch (null for a clean click): one
+// JSON.stringify per batch, none of pg's per-element array escaping.
+const CLICK_NAMES = CLICK_COLUMNS.map(([name]) => name);
+const INSERT_CLICKS_SQL = withClickRollups(`INSERT INTO clicks (${CLICK_NAMES.join(', ')}, risk_reasons)
+  SELECT ${CLICK_NAMES.map((name) => `u.${name}`).join(', ')}, nullif(r.value, 'null'::jsonb)
+    FROM unnest(${CLICK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) WITH ORDINALITY AS u (${CLICK_NAMES.join(', ')}, n)
+    JOIN jsonb_array_elements($${CLICK_COLUMNS.length + 1}::jsonb) WITH ORDINALITY AS r (value, n) ON r.n = u.n
   ON CONFLICT DO NOTHING`);
 
 type Filters = Record<string, string | undefined>;
@@ -150,6 +156,7 @@ export class TrackingRepository {
       .select(['c.id AS id', 'c.clicked_at AS clicked_at', 'c.link_id AS link_id', 'c.offer_id AS offer_id', 'c.affiliate_id AS affiliate_id'])
       .addSelect(['c.channel AS channel', 'c.sub1 AS sub1', 'c.sub2 AS sub2', 'c.sub3 AS sub3', 'c.sub4 AS sub4', 'c.sub5 AS sub5'])
       .addSelect(['c.user_agent AS user_agent', 'c.referrer AS referrer', 'c.is_unique AS is_unique', 'c.status AS status'])
+      .addSelect(['c.risk_score AS risk_score', 'c.risk_reasons AS risk_reasons'])
       .addSelect(listing.fullIp ? FULL_IP : NETWORK_IP, 'ip')
       .addSelect(`(extract(epoch FROM c.clicked_at) * 1000000)::bigint::text`, 'cursor_us')
       .from('clicks', 'c');
@@ -169,10 +176,8 @@ export class TrackingRepository {
 
   /** Writes a batch of clicks (and their report rollups) in one statement; a click already stored is skipped. */
   async insertClicks(manager: EntityManager, batch: ClickRecord[]): Promise<void> {
-    await manager.query(
-      INSERT_CLICKS_SQL,
-      CLICK_COLUMNS.map(([, , value]) => batch.map(value)),
-    );
+    const reasons = JSON.stringify(batch.map((c) => (c.risk?.reasons.length ? c.risk.reasons : null)));
+    await manager.query(INSERT_CLICKS_SQL, [...CLICK_COLUMNS.map(([, , value]) => batch.map(value)), reasons]);
   }
 
   /** Serialises partition maintenance across processes, until the transaction ends. */

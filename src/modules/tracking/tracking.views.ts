@@ -1,3 +1,4 @@
+import { storedRisk } from '../../common/risk/risk';
 import type { ClickView } from './dto/clicks.dto';
 import type { CouponView } from './dto/coupons.dto';
 import type { LinkView } from './dto/links.dto';
@@ -47,6 +48,8 @@ export interface ClickListRow extends SubValues {
   referrer: string | null;
   is_unique: boolean;
   status: ClickStatus;
+  risk_score: number | null;
+  risk_reasons: unknown;
 }
 
 export function toClickView(row: ClickListRow): ClickView {
@@ -63,5 +66,6 @@ export function toClickView(row: ClickListRow): ClickView {
     referrer: row.referrer,
     unique: row.is_unique,
     status: row.status,
+    risk: storedRisk(row.risk_score, row.risk_reasons),
   };
 }

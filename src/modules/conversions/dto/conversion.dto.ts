@@ -1,3 +1,5 @@
+import { RiskView } from '../../../common/risk/risk.dto';
+import { RISK_CODES, RiskCode } from '../../../common/risk/risk';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination';
@@ -79,6 +81,11 @@ export class ListConversionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @Matches(TXN_ID) txnId?: string;
   @ApiPropertyOptional({ description: 'ISO 8601, inclusive' }) @IsOptional() @IsISO8601({ strict: true }) from?: string;
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @ApiPropertyOptional({ enum: CONVERSION_HOLDS, description: 'held ones only: `review` is the review queue' })
+  @IsOptional()
+  @IsIn(CONVERSION_HOLDS as unknown as string[])
+  hold?: ConversionHold;
+  @ApiPropertyOptional({ enum: RISK_CODES, description: 'those whose risk carries this reason' }) @IsOptional() @IsIn(RISK_CODES as unknown as string[]) riskReason?: RiskCode;
 }
 
 export class ConversionEventView {
@@ -115,6 +122,7 @@ export class ConversionView {
   @ApiPropertyOptional({ nullable: true }) approveAfter?: string | null;
   @ApiProperty({ nullable: true }) customerId: string | null;
   @ApiProperty({ nullable: true, enum: CONVERSION_HOLDS, description: 'why a pending conversion waits for more than its lock period' }) hold: ConversionHold | null;
+  @ApiPropertyOptional({ type: RiskView, nullable: true, description: 'score 0–100 with its reasons (README, "Traffic quality"); null when never scored' }) risk: RiskView | null;
   @ApiPropertyOptional({ nullable: true, description: 'when the conversion happened, as the advertiser reported it (conversion_time / occurredAt); null: when it was received' })
   occurredAt?: string | null;
   @ApiProperty() createdAt: string;

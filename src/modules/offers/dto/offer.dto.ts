@@ -20,6 +20,7 @@ import {
 } from 'class-validator';
 import { IsCurrencyCode, IsTimeZone, IsUuidString, MinorUnits, TrimmedString } from '../../../common/validation/validators';
 import { PageQueryDto } from '../../../common/pagination';
+import type { QualityPolicy } from '../../../common/risk/risk';
 import { ATTRIBUTION_PRIORITIES, AttributionPriority, OFFER_STATUSES, OFFER_VISIBILITIES, OfferStatus, OfferVisibility } from '../offer.entity';
 import { ACCESS_STATUSES, AccessStatus } from '../offer-access.entity';
 import { validateUrlTemplate, LANDING_MACROS } from '../url-template';
@@ -133,6 +134,28 @@ function IsUrlTemplate(macros: readonly string[]): PropertyDecorator {
     });
 }
 
+export class QualityPolicyDto {
+  @ApiPropertyOptional({
+    nullable: true,
+    minimum: 0,
+    maximum: 100,
+    default: 60,
+    description: 'a conversion scoring at least this waits for review (hold "review"); null: never held',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  holdAbove?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, minimum: 0, maximum: 100, default: null, description: 'a conversion scoring at least this is rejected with reason "risk"; null: never' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  rejectAbove?: number | null;
+}
+
 export class CreateOfferDto {
   @ApiPropertyOptional({ description: 'admin only: the advertiser that owns the offer' })
   @IsOptional()
@@ -216,6 +239,12 @@ export class CreateOfferDto {
   @IsOptional()
   @IsBoolean()
   pixelAmounts?: boolean;
+
+  @ApiPropertyOptional({ type: QualityPolicyDto, description: 'traffic quality policy (defaults: holdAbove 60, rejectAbove null)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => QualityPolicyDto)
+  quality?: QualityPolicyDto;
 
   @ApiProperty({ type: [GoalDto] })
   @IsArray()
@@ -304,6 +333,7 @@ export class OfferView {
   @ApiProperty({ type: CapsDto }) caps: CapsDto;
   @ApiProperty({ example: 'UTC' }) timezone: string;
   @ApiProperty() pixelAmounts: boolean;
+  @ApiProperty({ type: QualityPolicyDto }) quality: QualityPolicy;
   @ApiProperty({ type: [GoalView] }) goals: GoalView[];
   @ApiPropertyOptional({ enum: [...ACCESS_STATUSES, 'none'], description: 'affiliates: whether they may run the offer' }) access?: AccessStatus | 'none';
   @ApiProperty() createdAt: string;

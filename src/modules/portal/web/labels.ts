@@ -16,6 +16,7 @@ export const REASONS: Readonly<Record<string, string>> = {
   coupon_of_another_advertiser: 'The coupon belongs to another advertiser.',
   unknown_offer: 'The offer no longer exists.',
   no_click_or_coupon: 'Neither a click id nor a coupon code was given.',
+  risk: 'The risk score reached the offer’s limit; see the reasons, and appeal if they are wrong.',
 };
 
 export function reasonText(code: string | null | undefined): string {
@@ -54,4 +55,6 @@ export const NOTICES: Readonly<Record<string, string>> = {
   welcome: 'Welcome to Afflux.',
   onboarding_done: 'Stripe onboarding finished. Payouts start once Stripe confirms your account.',
   onboarding_refresh: 'The Stripe onboarding link expired. Start again below.',
+  appealed: 'Appeal sent. The advertiser will review it.',
+  appeal_invalid: 'An appeal needs a message of at most 2000 characters.',
 };

@@ -76,6 +76,8 @@ export class StatsRowView {
   @ApiProperty({ description: 'approved or paid' }) approved: number;
   @ApiProperty() rejected: number;
   @ApiProperty() reversed: number;
+  @ApiProperty({ description: 'of pending: held for review by their risk score (README, "Traffic quality")' }) held: number;
+  @ApiProperty({ description: 'of rejected: rejected for their risk score (reason risk)' }) riskRejected: number;
   @ApiProperty({ description: 'of pending, approved and paid conversions' }) saleAmount: number;
   @ApiPropertyOptional({ description: "the advertiser's cost; absent for affiliates" }) revenue?: number;
   @ApiPropertyOptional({ description: 'hidden from advertisers' }) payout?: number;
@@ -97,6 +99,8 @@ export class StatsTotalsView {
   @ApiProperty() approved: number;
   @ApiProperty() rejected: number;
   @ApiProperty() reversed: number;
+  @ApiProperty() held: number;
+  @ApiProperty() riskRejected: number;
   @ApiProperty({ nullable: true }) conversionRate: number | null;
   @ApiProperty({ nullable: true }) approvalRate: number | null;
   @ApiProperty({ type: [StatsRowView], description: 'money can only be added up within a currency: one total per currency' })

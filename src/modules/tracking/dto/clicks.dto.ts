@@ -4,6 +4,7 @@ import { PageQueryDto } from '../../../common/pagination';
 import { IsUuidString } from '../../../common/validation/validators';
 import { CLICK_STATUSES, ClickStatus } from '../click.entity';
 import { Channel, CHANNELS } from '../tracking-link.entity';
+import { RiskView } from '../../../common/risk/risk.dto';
 import { ScopeFiltersDto } from './links.dto';
 import { SubIdsInputDto, SubIdsView } from './sub-ids.dto';
 
@@ -38,4 +39,6 @@ export class ClickView extends SubIdsView {
   @ApiPropertyOptional({ type: String, nullable: true }) referrer: string | null;
   @ApiProperty({ description: 'first click of this IP and user agent on this link within 24 h' }) unique: boolean;
   @ApiProperty({ enum: CLICK_STATUSES, description: 'ok, or why the click went to the fallback URL (or got a 410)' }) status: ClickStatus;
+  @ApiPropertyOptional({ type: RiskView, nullable: true, description: 'score 0–100 with its reasons (README, "Traffic quality"); null for clicks written before scoring' })
+  risk: RiskView | null;
 }
