@@ -52,7 +52,7 @@ describe('commission programs in the portal', () => {
       .type('form')
       .send({ ...form, goal: 'signup' });
     expect(bad.status).toBe(422);
-    expect(bad.text).toContain('names no goal of the offer');
+    expect(bad.text).toContain('Names no goal of the offer (sale).');
     await people.advertiser.agent.post('/portal/advertiser/programs/bonuses').type('form').send(form).expect(303);
     const list = await t.http.get(`/v1/offers/${offer.id}/bonuses`).set(auth(advertiser.apiKey)).expect(200);
     expect(list.body.data).toEqual([expect.objectContaining({ name: 'Ten sales', amount: 2500, threshold: 10 })]);

@@ -3,6 +3,7 @@ import type { AuthPrincipal } from '../../common/auth';
 import { Page, paginate, PageQueryDto } from '../../common/pagination';
 import type { PrincipalStatus } from '../principals/principal.entity';
 import type { OfferStatus } from '../offers/offer.entity';
+import type { Risk, RiskReason } from '../../common/risk/risk';
 import type { ClickRecord } from './click-buffer';
 import { Click } from './click.entity';
 import { Coupon, CouponStatus } from './coupon.entity';
@@ -114,6 +115,26 @@ export const CUT_IP = (ip: string) => `network(set_masklen(${ip}, CASE WHEN fami
 /** Whether a click row still holds a full IP or a user agent. */
 export const HOLDS_PERSONAL_DATA = (k: string) =>
   `(${k}.user_agent IS NOT NULL OR (${k}.ip IS NOT NULL AND masklen(${k}.ip) = CASE WHEN family(${k}.ip) = 4 THEN 32 ELSE 128 END))`;
+
+/** The clicks of the last hour in an IP or sub-id flood not marked yet (the quality job). */
+const FLOODED_CLICKS_SQL = `
+  WITH recent AS (
+    SELECT clicked_at, id, affiliate_id, ip, link_id, sub1, risk_reasons FROM clicks WHERE clicked_at > now() - interval '1 hour'),
+  ip_floods AS (
+    SELECT affiliate_id, ip, count(*)::int AS n FROM recent WHERE ip IS NOT NULL GROUP BY affiliate_id, ip HAVING count(*) > $1),
+  sub_floods AS (
+    SELECT link_id, sub1, count(*)::int AS n FROM recent WHERE sub1 IS NOT NULL GROUP BY link_id, sub1 HAVING count(*) > $2)
+  SELECT r.clicked_at, r.id, r.risk_reasons, r.sub1, f.n AS ip_clicks, s.n AS sub_clicks
+    FROM recent r
+    LEFT JOIN ip_floods f ON f.affiliate_id = r.affiliate_id AND f.ip = r.ip AND NOT coalesce(r.risk_reasons @> '[{"code": "ip_flood"}]', false)
+    LEFT JOIN sub_floods s ON s.link_id = r.link_id AND s.sub1 = r.sub1 AND NOT coalesce(r.risk_reasons @> '[{"code": "sub_flood"}]', false)
+   WHERE f.n IS NOT NULL OR s.n IS NOT NULL
+   LIMIT $3`;
+
+const SET_CLICK_RISKS_SQL = `
+  UPDATE clicks c SET risk_score = u.score, risk_reasons = u.reasons
+    FROM unnest($1::timestamptz[], $2::text[], $3::int2[], $4::jsonb[]) AS u (clicked_at, id, score, reasons)
+   WHERE c.clicked_at = u.clicked_at AND c.id = u.id`;
 
 export class TrackingRepository {
   // Links
@@ -254,6 +275,23 @@ export class TrackingRepository {
       [cutoff.toISOString(), size],
     );
     return n;
+  }
+
+  // -- traffic quality ---------------------------------------------------------
+
+  /** Up to `max` clicks of the last hour beyond the hourly IP (per affiliate) or sub-id (per link) limits that do not carry that flood yet. */
+  floodedClicks(
+    manager: EntityManager,
+    ipClicksPerHour: number,
+    subClicksPerHour: number,
+    max: number,
+  ): Promise<{ clicked_at: Date; id: string; risk_reasons: RiskReason[] | null; sub1: string | null; ip_clicks: number | null; sub_clicks: number | null }[]> {
+    return manager.query(FLOODED_CLICKS_SQL, [ipClicksPerHour, subClicksPerHour, max]);
+  }
+
+  /** Writes each click's new risk (score and reasons), in one statement. */
+  async setClickRisks(manager: EntityManager, clicks: { clicked_at: Date; id: string }[], risks: Risk[]): Promise<void> {
+    await manager.query(SET_CLICK_RISKS_SQL, [clicks.map((r) => r.clicked_at), clicks.map((r) => r.id), risks.map((r) => r.score), risks.map((r) => JSON.stringify(r.reasons))]);
   }
 }
 
