@@ -19,6 +19,7 @@ import { ConversionCustomerIndex1765800000100 } from './1765800000100-Conversion
 import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswordResets';
 import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks';
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
+import { PrincipalRejected1765890000000 } from './1765890000000-PrincipalRejected';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   PortalPasswordResets1765850000000,
   OutgoingWebhooks1765880000000,
   StripeConversions1765880000100,
+  PrincipalRejected1765890000000,
 ];

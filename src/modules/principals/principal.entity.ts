@@ -4,7 +4,7 @@ import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
 export { ROLES, type Role } from '../../common/auth/roles';
 
-export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended'] as const;
+export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended', 'rejected'] as const;
 export type PrincipalStatus = (typeof PRINCIPAL_STATUSES)[number];
 
 /** Anyone who holds API keys: the operator's admins and finance staff, advertisers and affiliates. */

@@ -108,6 +108,14 @@ export class AdminController {
     return this.views.redirect(request, reply, `/portal/admin/principals/${principalId}?notice=invite_revoked`);
   }
 
+  /** Turns a pending application away, with an optional reason kept for the record; its people can no longer sign in. */
+  @Post('principals/:id/reject')
+  async reject(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string, @Body() body: Form) {
+    const reason = str(body, 'reason').slice(0, 500);
+    await this.principalsService.updateAffiliate(id, { status: 'rejected', ...(reason ? { rejectionReason: reason } : {}) });
+    return this.views.redirect(request, reply, `/portal/admin/principals/${id}?notice=rejected`);
+  }
+
   @Post('principals/:id/:action')
   async setAffiliateStatus(
     @Me() me: PortalContext,

@@ -42,6 +42,9 @@ export class SignInRefused extends AppError {
   static suspended() {
     return new SignInRefused('account_suspended', HttpStatus.FORBIDDEN, 'This account is suspended. Contact the network if you think this is a mistake.');
   }
+  static rejected() {
+    return new SignInRefused('account_rejected', HttpStatus.FORBIDDEN, 'The network turned this application down. Contact the network if you think this is a mistake.');
+  }
 }
 
 export function isTimeZone(zone: string): boolean {
@@ -105,6 +108,7 @@ export class UsersService implements OnApplicationBootstrap {
     const principal = await this.principals.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();
+    if (principal.status === 'rejected') throw SignInRefused.rejected();
     return user;
   }
 
