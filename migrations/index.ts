@@ -20,6 +20,7 @@ import { PortalPasswordResets1765850000000 } from './1765850000000-PortalPasswor
 import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks';
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
 import { PrincipalRejected1765890000000 } from './1765890000000-PrincipalRejected';
+import { PortalTwoFactor1765890000100 } from './1765890000100-PortalTwoFactor';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   OutgoingWebhooks1765880000000,
   StripeConversions1765880000100,
   PrincipalRejected1765890000000,
+  PortalTwoFactor1765890000100,
 ];

@@ -92,7 +92,10 @@ export class UsersService implements OnApplicationBootstrap {
     if (created) this.logger.log('portal admin user created from ADMIN_EMAIL');
   }
 
-  /** Checks the password (in constant time whether or not the email exists), under the sign-in throttle. */
+  /**
+   * Checks the password (in constant time whether or not the email exists), under the sign-in
+   * throttle. A person with two-factor sign-in (`totpEnabledAt`) is not signed in yet: a code follows.
+   */
   async signIn(email: string, password: string, ip: string): Promise<PortalUser> {
     const minutes = await this.throttle.attempt(email, ip);
     if (minutes > 0) throw SignInRefused.throttled(minutes);
@@ -104,7 +107,8 @@ export class UsersService implements OnApplicationBootstrap {
       .getOne();
     const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !matches || user.status !== 'active') throw SignInRefused.invalid();
-    await this.throttle.succeeded(email, ip);
+    // With two-factor sign-in the attempt stays counted until its code is right (TwoFactorService.finishLogin).
+    if (!user.totpEnabledAt) await this.throttle.succeeded(email, ip);
     const principal = await this.principals.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();

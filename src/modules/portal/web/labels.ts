@@ -49,6 +49,8 @@ export const NOTICES: Readonly<Record<string, string>> = {
   activated: 'Activated.',
   disabled: 'Disabled.',
   signed_out_elsewhere: 'You are signed out on every other browser.',
+  two_factor_on: 'Two-factor sign-in is on. Other browsers were signed out.',
+  two_factor_off: 'Two-factor sign-in is off.',
   password_changed: 'Password changed. Other browsers were signed out.',
   password_reset: 'Your new password is set. Sign in with it.',
   welcome: 'Welcome to Afflux.',
