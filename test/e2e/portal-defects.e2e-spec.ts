@@ -8,10 +8,11 @@ import { createOffer } from '../support/factories';
 import { click, createCast, createLink } from '../support/tracking.factories';
 
 /** Supertest's parser for a binary body. */
-function binary(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, done: (error: Error | null, body: Buffer) => void) {
+function binary(res: request.Response, done: (error: Error | null, body: Buffer) => void) {
+  const stream = res as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
+  stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
 }
 
 /** The text runs of a pdfkit PDF (its Flate streams inflated, the hex strings of each TJ joined), one per line. */
