@@ -187,4 +187,27 @@ describe('two-factor sign-in (TOTP)', () => {
     });
     await signIn(t, email);
   });
+  it('is reset by an admin for a person who lost their device (others refused): off, signed out, the password alone signs in', async () => {
+    const { email, person } = await enabled(cast.advertiser.id);
+    const [{ id: userId }] = await t.dataSource.query(`SELECT id FROM portal_users WHERE lower(email) = lower($1)`, [email]);
+    const [{ id: adminId }] = await t.dataSource.query(`SELECT id FROM principals WHERE role = 'admin' LIMIT 1`);
+    const admin = await signIn(t, (await addUser(t, adminId, uniqueEmail('reset-admin'))).email);
+    const page = await admin.agent.get(`/portal/admin/principals/${cast.advertiser.id}`).expect(200);
+    expect(page.text).toContain(`action="/portal/admin/users/${userId}/two-factor/reset"`);
+
+    for (const principalId of [cast.advertiser.id, cast.affiliate.id, cast.finance.id]) {
+      const other = await signIn(t, (await addUser(t, principalId, uniqueEmail('not-admin'))).email);
+      await other.agent.post(`/portal/admin/users/${userId}/two-factor/reset`).type('form').send({ _csrf: other.csrf }).expect(404);
+    }
+    await request(t.app.getHttpServer()).post(`/portal/admin/users/${userId}/two-factor/reset`).type('form').send({}).expect(401);
+    await admin.agent.post(`/portal/admin/users/${userId}/two-factor/reset`).type('form').send({}).expect(403);
+    await admin.agent.post(`/portal/admin/users/00000000-0000-4000-8000-000000000000/two-factor/reset`).type('form').send({ _csrf: admin.csrf }).expect(404);
+    expect((await t.dataSource.query(`SELECT totp_secret FROM portal_users WHERE id = $1`, [userId]))[0].totp_secret).not.toBeNull();
+
+    const done = await admin.agent.post(`/portal/admin/users/${userId}/two-factor/reset`).type('form').send({ _csrf: admin.csrf }).expect(303);
+    expect(done.headers.location).toBe(`/portal/admin/principals/${cast.advertiser.id}?notice=two_factor_reset`);
+    expect((await t.dataSource.query(`SELECT totp_secret, totp_enabled_at FROM portal_users WHERE id = $1`, [userId]))[0]).toEqual({ totp_secret: null, totp_enabled_at: null });
+    expect((await person.agent.get('/portal/settings')).headers.location).toMatch(/^\/portal\/login/);
+    await signIn(t, email);
+  });
 });

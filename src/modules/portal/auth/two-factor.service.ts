@@ -1,9 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Secret, TOTP } from 'otpauth';
 import { toString as qrSvg } from 'qrcode';
 import { DataSource } from 'typeorm';
-import { invalidField } from '../../../common/errors';
+import { AppError, invalidField } from '../../../common/errors';
 import { RedisService } from '../../../queue/redis.service';
 import { PortalUser } from '../portal.entities';
 import { LoginThrottleService } from './login-throttle.service';
@@ -92,6 +92,18 @@ export class TwoFactorService {
     if (!(await this.accept(userId, code))) throw wrongCode();
     await this.dataSource.query(`UPDATE portal_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = now() WHERE id = $1`, [userId]);
     this.logger.log(`two-factor sign-in turned off for portal user ${userId}`);
+  }
+
+  /** An admin's way out for a person who lost their device: off, and signed out everywhere. Answers the person's principal. */
+  async reset(userId: string): Promise<string> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE portal_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = now() WHERE id = $1 RETURNING principal_id AS "principalId"`,
+      [userId],
+    )) as [{ principalId: string }[], number];
+    if (!rows.length) throw new AppError('not_found', HttpStatus.NOT_FOUND, 'Not found');
+    await this.dataSource.query(`DELETE FROM portal_sessions WHERE user_id = $1`, [userId]);
+    this.logger.log(`two-factor sign-in of portal user ${userId} reset by an admin`);
+    return rows[0].principalId;
   }
 
   /** After a right password: the token of the second step, good for five minutes. */

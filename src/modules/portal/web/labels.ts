@@ -51,6 +51,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   signed_out_elsewhere: 'You are signed out on every other browser.',
   two_factor_on: 'Two-factor sign-in is on. Other browsers were signed out.',
   two_factor_off: 'Two-factor sign-in is off.',
+  two_factor_reset: 'Two-factor sign-in reset: they sign in with their password alone and may set it up again.',
   password_changed: 'Password changed. Other browsers were signed out.',
   password_reset: 'Your new password is set. Sign in with it.',
   welcome: 'Welcome to Afflux.',
