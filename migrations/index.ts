@@ -25,6 +25,8 @@ import { PrepaidFunding1765870000200 } from './1765870000200-PrepaidFunding';
 import { AwaitingFundsIndex1765870000300 } from './1765870000300-AwaitingFundsIndex';
 import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks';
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
+import { PrincipalRejected1765890000000 } from './1765890000000-PrincipalRejected';
+import { PortalTwoFactor1765890000100 } from './1765890000100-PortalTwoFactor';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -55,4 +57,6 @@ export const MIGRATIONS = [
   AwaitingFundsIndex1765870000300,
   OutgoingWebhooks1765880000000,
   StripeConversions1765880000100,
+  PrincipalRejected1765890000000,
+  PortalTwoFactor1765890000100,
 ];

@@ -194,6 +194,42 @@ describe('the portal in a browser', () => {
     await context.close();
   });
 
+  it('an admin turns an application away: Reject… with a reason, asked first; the applicant is signed out and cannot sign in', async () => {
+    const applicant = { company: 'Coupon Stackers', email: uniqueEmail('stacker') };
+    const { context, page } = await openPage();
+    await visit(page, t.baseUrl, '/portal/signup');
+    await page.getByLabel('Company or site name').fill(applicant.company);
+    await page.getByLabel('Your name').fill('Sam Stacker');
+    await page.getByLabel('Email').fill(applicant.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL('**/portal/pending'), page.getByRole('button', { name: 'Apply' }).click()]);
+
+    const admin = await openPage();
+    await signInAs(admin.page, t.baseUrl, people.admin);
+    await visit(admin.page, t.baseUrl, '/portal/admin?role=affiliate&status=pending');
+    await Promise.all([admin.page.waitForURL('**/principals/**'), admin.page.getByRole('button', { name: `Reject ${applicant.company}` }).click()]);
+    await admin.page.getByRole('button', { name: 'Reject…' }).click();
+    await admin.page.getByLabel('Reason (optional, kept for the record)').fill('Coupon sites are not part of this program');
+    const status = async () => (await t.dataSource.query(`SELECT status FROM principals WHERE lower(email) = lower($1)`, [applicant.email]))[0].status;
+    await confirmDeclinedThenAccepted(admin.page, admin.dialogs, () => admin.page.getByRole('button', { name: 'Reject application' }).click(), status);
+    await Promise.all([admin.page.waitForURL('**notice=rejected'), admin.page.getByRole('button', { name: 'Reject application' }).click()]);
+    expect(admin.dialogs.seen).toEqual([expect.stringContaining(`Reject the application of ${applicant.company}?`)]);
+    expect(await admin.page.textContent('#flash')).toContain('Rejected');
+    expect(await admin.page.textContent('main')).toContain('Coupon sites are not part of this program');
+    expect(await status()).toBe('rejected');
+    await expectAccessible(admin.page);
+    await admin.context.close();
+
+    // The applicant's session is over, and the password no longer signs in.
+    await page.reload();
+    expect(page.url()).toContain('/portal/login');
+    await page.getByLabel('Email').fill(applicant.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('text=turned this application down');
+    await context.close();
+  });
+
   it('an advertiser edits a payout rule and approves a conversion', async () => {
     const { context, page, dialogs } = await openPage({ timezoneId: 'America/New_York' });
     await signInAs(page, t.baseUrl, people.advertiser);

@@ -1,10 +1,39 @@
 import request from 'supertest';
+import { inflateSync } from 'node:zlib';
 import { InviteMailer } from '../../src/modules/portal/auth/invite-mailer';
 import { addUser, csrfOf, signIn, SignedInAgent, uniqueEmail } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { createOffer } from '../support/factories';
 import { click, createCast, createLink } from '../support/tracking.factories';
+
+/** Supertest's parser for a binary body. */
+function binary(res: request.Response, done: (error: Error | null, body: Buffer) => void) {
+  const stream = res as unknown as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
+/** The text runs of a pdfkit PDF (its Flate streams inflated, the hex strings of each TJ joined), one per line. */
+function pdfText(pdf: Buffer): string {
+  const raw = pdf.toString('latin1');
+  const runs: string[] = [];
+  for (const match of raw.matchAll(/stream\r?\n/g)) {
+    const start = (match.index ?? 0) + match[0].length;
+    const end = raw.indexOf('endstream', start);
+    let content: string;
+    try {
+      content = inflateSync(pdf.subarray(start, end)).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const tj of content.matchAll(/\[([^\]]*)\]\s*TJ/g)) {
+      runs.push([...tj[1].matchAll(/<([0-9a-fA-F]*)>/g)].map((h) => Buffer.from(h[1], 'hex').toString('latin1')).join(''));
+    }
+  }
+  return runs.join('\n');
+}
 
 /**
  * The defects of the portal found by trying it as a new user would (issue "The portal people
@@ -276,5 +305,26 @@ describe('the portal, as people use it', () => {
     expect(run.status).toBe(422);
     expect(run.text).toContain('Nobody is due a payout in JPY now');
     expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM payout_runs WHERE currency = 'JPY'`))[0].n).toBe(before);
+  });
+  it('statements say the same thing in CSV and PDF: every time in UTC (the CSV as the API has it), the days of the period in the person’s zone', async () => {
+    const { txnId } = await pendingConversion('ZONE');
+    const { email } = await addUser(t, cast.affiliate.id, uniqueEmail('kathmandu'), 'Kai');
+    await t.dataSource.query(`UPDATE portal_users SET time_zone = 'Asia/Kathmandu' WHERE lower(email) = lower($1)`, [email]);
+    const person = await signIn(t, email);
+    expect((await person.agent.get('/portal/affiliate/statements').expect(200)).text).toContain('The days are those of your time zone (Asia/Kathmandu)');
+    const day = new Date().toISOString().slice(0, 10);
+    const days = `from=${day}&to=${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}`;
+    const csv = await person.agent.get(`/portal/affiliate/statements/download?${days}&format=csv`).expect(200);
+    const line = csv.text.split('\n').find((l) => l.includes(txnId));
+    expect(line).toBeDefined();
+    const at = (line as string).split(',')[0];
+    expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const pdf = await person.agent.get(`/portal/affiliate/statements/download?${days}&format=pdf`).buffer(true).parse(binary).expect(200);
+    const text = pdfText(pdf.body as Buffer);
+    expect(text).toMatch(/Times\s+in UTC, as in the CSV/);
+    expect(text).toContain(', days in Asia/Kathmandu');
+    expect(text).toContain('Date (UTC)');
+    // The line's time as the CSV has it, not 5:45 later.
+    expect(text).toContain(`${at.slice(0, 10)} ${at.slice(11, 16)}`);
   });
 });

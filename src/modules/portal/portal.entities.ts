@@ -31,6 +31,17 @@ export class PortalUser {
   @Column({ type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null;
 
+  /** TOTP two-factor sign-in (TwoFactorService): the base32 secret, null while it is off. */
+  @Column({ type: 'text', nullable: true, select: false })
+  totpSecret: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  totpEnabledAt: Date | null;
+
+  /** The last 30-second step whose code was accepted: a code is good once. */
+  @Column({ type: 'bigint', nullable: true, select: false })
+  totpLastStep: string | null;
+
   @CreatedAtColumn()
   createdAt: Date;
 

@@ -17,6 +17,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { StripeConnectionPortalController, WebhooksPortalController } from './connections/connections.controller';
 import { InviteMailer } from './auth/invite-mailer';
 import { LoginThrottleService } from './auth/login-throttle.service';
+import { TwoFactorService } from './auth/two-factor.service';
 import { PasswordResetsService } from './auth/password-resets.service';
 import { SessionsService } from './auth/sessions.service';
 import { SessionRetention } from './auth/session-retention';
@@ -84,6 +85,7 @@ import { PortalViews } from './web/portal-views';
     SessionsService,
     SessionRetention,
     LoginThrottleService,
+    TwoFactorService,
     InviteMailer,
     PasswordResetsService,
     UsersService,

@@ -4,7 +4,7 @@ import { CreatedAtColumn, MoneyColumn } from '../../database/columns';
 
 export { ROLES, type Role } from '../../common/auth/roles';
 
-export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended'] as const;
+export const PRINCIPAL_STATUSES = ['pending', 'active', 'suspended', 'rejected'] as const;
 export type PrincipalStatus = (typeof PRINCIPAL_STATUSES)[number];
 export const BILLING_MODES = ['invoice', 'prepaid'] as const;
 export type BillingMode = (typeof BILLING_MODES)[number];

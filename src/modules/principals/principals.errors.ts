@@ -7,6 +7,8 @@ export enum AccountsErrorCode {
   EmailTaken = 'email_taken',
   AccountPending = 'account_pending',
   AccountSuspended = 'account_suspended',
+  AccountRejected = 'account_rejected',
+  NotPending = 'not_pending',
 }
 
 export class PrincipalsError extends AppError {
@@ -24,5 +26,11 @@ export class PrincipalsError extends AppError {
   }
   static suspended() {
     return new PrincipalsError(AccountsErrorCode.AccountSuspended, HttpStatus.FORBIDDEN, 'This account is suspended');
+  }
+  static rejected() {
+    return new PrincipalsError(AccountsErrorCode.AccountRejected, HttpStatus.FORBIDDEN, 'The network turned this application down');
+  }
+  static notPending() {
+    return new PrincipalsError(AccountsErrorCode.NotPending, HttpStatus.CONFLICT, 'Only an affiliate awaiting approval can be rejected');
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { ChangeEvents } from '../../common/events/change-events';
-import { ForbiddenError, UnauthorizedError } from '../../common/errors';
+import { ForbiddenError, invalidField, UnauthorizedError } from '../../common/errors';
 import { Page, PageQueryDto, paginate } from '../../common/pagination';
 import type { RedisClient } from '../../queue/redis-client';
 import { RedisService } from '../../queue/redis.service';
@@ -111,6 +111,11 @@ export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
 
   async updateAffiliate(id: string, dto: UpdateAffiliateDto): Promise<Principal> {
     const affiliate = await this.getPrincipal(id, 'affiliate');
+    if (dto.rejectionReason !== undefined && dto.status !== 'rejected') throw invalidField('rejectionReason', 'only goes with status rejected');
+    if (dto.status === 'rejected' && affiliate.status !== 'rejected') {
+      if (affiliate.status !== 'pending') throw PrincipalsError.notPending();
+      affiliate.metadata = { ...affiliate.metadata, rejection: { reason: dto.rejectionReason || null, at: new Date().toISOString() } };
+    }
     if (dto.status !== undefined) affiliate.status = dto.status;
     if (dto.payoutThreshold !== undefined) affiliate.payoutThreshold = dto.payoutThreshold;
     if (dto.name !== undefined) affiliate.name = dto.name;
@@ -173,6 +178,7 @@ export class PrincipalsService implements OnModuleInit, OnApplicationShutdown {
     }
     if (!cached.principal) throw new UnauthorizedError('A valid API key is required (Authorization: Bearer afx_…)');
     if (cached.status === 'pending') throw PrincipalsError.pending();
+    if (cached.status === 'rejected') throw PrincipalsError.rejected();
     if (cached.status === 'suspended' && cached.principal.role !== 'affiliate') throw PrincipalsError.suspended();
     this.touch(cached.principal.keyId);
     return cached.principal;

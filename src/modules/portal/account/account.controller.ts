@@ -5,6 +5,7 @@ import { ParseIdPipe } from '../../../common/http/parse-id.pipe';
 import { PrincipalsService } from '../../principals/principals.service';
 import { ApiKeyDto } from '../../principals/dto/principals.dto';
 import { SessionsService } from '../auth/sessions.service';
+import { TwoFactorService, TwoFactorSetup } from '../auth/two-factor.service';
 import { UsersService } from '../auth/users.service';
 import { opt, str, tryForm } from '../web/forms';
 import { AllowPending, Me, PortalContext, PortalRequest } from '../web/portal-request';
@@ -22,6 +23,7 @@ export class AccountController {
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly principals: PrincipalsService,
+    private readonly twoFactor: TwoFactorService,
   ) {}
 
   @Get('settings')
@@ -48,6 +50,37 @@ export class AccountController {
     return this.settingsPage(me, request, reply, { name: me.userName, timeZone: me.timeZone }, problem, 422);
   }
 
+  /** Shows a new secret (otpauth:// URI, text and QR code) to confirm with a current code. */
+  @Post('settings/two-factor')
+  @AllowPending()
+  async setUpTwoFactor(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply) {
+    if (await this.twoFactor.enabledAt(me.userId)) return this.views.redirect(request, reply, '/portal/settings');
+    const setup = await this.twoFactor.setup(me.userId, me.email, true);
+    return this.settingsPage(me, request, reply, { name: me.userName, timeZone: me.timeZone }, undefined, 200, setup);
+  }
+
+  /** Turns two-factor sign-in on with a current code of the secret shown; other browsers are signed out. */
+  @Post('settings/two-factor/enable')
+  @AllowPending()
+  async enableTwoFactor(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const problem = await tryForm(() => this.twoFactor.enable(me.userId, str(body, 'code').replace(/\s/g, '')));
+    if (!problem) {
+      await this.sessions.endAll(me.userId, me.sessionId);
+      return this.views.redirect(request, reply, '/portal/settings?notice=two_factor_on');
+    }
+    const setup = await this.twoFactor.setup(me.userId, me.email, false);
+    return this.settingsPage(me, request, reply, { name: me.userName, timeZone: me.timeZone }, problem, 422, setup);
+  }
+
+  /** Turns it off; takes a current code. */
+  @Post('settings/two-factor/disable')
+  @AllowPending()
+  async disableTwoFactor(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    const problem = await tryForm(() => this.twoFactor.disable(me.userId, str(body, 'code').replace(/\s/g, '')));
+    if (!problem) return this.views.redirect(request, reply, '/portal/settings?notice=two_factor_off');
+    return this.settingsPage(me, request, reply, { name: me.userName, timeZone: me.timeZone }, problem, 422);
+  }
+
   @Get('api-keys')
   async apiKeys(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply) {
     return this.keysPage(me, request, reply);
@@ -69,9 +102,17 @@ export class AccountController {
     return this.views.redirect(request, reply, '/portal/api-keys?notice=revoked');
   }
 
-  private async settingsPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, values: Record<string, unknown>, problem?: unknown, status = 200) {
-    const sessions = await this.sessions.countFor(me.userId);
-    return this.views.page(request, reply, me, 'settings', { title: 'Settings', values, problem, timeZones: TIME_ZONES, sessions }, status);
+  private async settingsPage(
+    me: PortalContext,
+    request: PortalRequest,
+    reply: FastifyReply,
+    values: Record<string, unknown>,
+    problem?: unknown,
+    status = 200,
+    twoFactorSetup?: TwoFactorSetup,
+  ) {
+    const [sessions, twoFactorSince] = await Promise.all([this.sessions.countFor(me.userId), this.twoFactor.enabledAt(me.userId)]);
+    return this.views.page(request, reply, me, 'settings', { title: 'Settings', values, problem, timeZones: TIME_ZONES, sessions, twoFactorSince, twoFactorSetup }, status);
   }
 
   private async keysPage(me: PortalContext, request: PortalRequest, reply: FastifyReply, fresh?: { key: string; created: ApiKeyDto }, status = 200) {

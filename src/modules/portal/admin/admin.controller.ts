@@ -6,6 +6,7 @@ import { PrincipalsService } from '../../principals/principals.service';
 import { CreatePrincipalDto } from '../../principals/dto/principals.dto';
 import { PRINCIPAL_STATUSES, PrincipalStatus, Role, ROLES } from '../../principals/principal.entity';
 import { RedisService } from '../../../queue/redis.service';
+import { TwoFactorService } from '../auth/two-factor.service';
 import { UsersService } from '../auth/users.service';
 import { str, toDto, tryForm } from '../web/forms';
 import { Me, PortalContext, PortalRequest } from '../web/portal-request';
@@ -29,6 +30,7 @@ export class AdminController {
     private readonly principalsService: PrincipalsService,
     private readonly users: UsersService,
     private readonly redis: RedisService,
+    private readonly twoFactor: TwoFactorService,
   ) {}
 
   @Get()
@@ -108,6 +110,14 @@ export class AdminController {
     return this.views.redirect(request, reply, `/portal/admin/principals/${principalId}?notice=invite_revoked`);
   }
 
+  /** Turns a pending application away, with an optional reason kept for the record; its people can no longer sign in. */
+  @Post('principals/:id/reject')
+  async reject(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string, @Body() body: Form) {
+    const reason = str(body, 'reason').slice(0, 500);
+    await this.principalsService.updateAffiliate(id, { status: 'rejected', ...(reason ? { rejectionReason: reason } : {}) });
+    return this.views.redirect(request, reply, `/portal/admin/principals/${id}?notice=rejected`);
+  }
+
   @Post('principals/:id/:action')
   async setAffiliateStatus(
     @Me() me: PortalContext,
@@ -118,6 +128,13 @@ export class AdminController {
   ) {
     await this.principalsService.updateAffiliate(id, { status: AFFILIATE_STATUS[action] });
     return this.views.redirect(request, reply, `/portal/admin/principals/${id}?notice=${action === 'suspend' ? 'suspended' : action === 'approve' ? 'approved' : 'activated'}`);
+  }
+
+  /** For a person who lost their authenticator: two-factor sign-in off, every session ended; they sign in with the password and may set it up again. */
+  @Post('users/:id/two-factor/reset')
+  async resetTwoFactor(@Me() me: PortalContext, @Req() request: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseIdPipe) id: string) {
+    const principalId = await this.twoFactor.reset(id);
+    return this.views.redirect(request, reply, `/portal/admin/principals/${principalId}?notice=two_factor_reset`);
   }
 
   @Post('users/:id/:action')

@@ -66,7 +66,8 @@ export class SessionsService {
     if (!row) return null;
     // Who the user acts for comes from the principals module (its table, its repository).
     const principal = await principalsRepository.find(this.dataSource.manager, row.principalId);
-    if (!principal) return null;
+    // A turned-away applicant is signed out at once (as its API keys stop working).
+    if (!principal || principal.status === 'rejected') return null;
     const now = Date.now();
     if (now - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
       const expiresAt = new Date(Math.min(now + IDLE_MS, row.createdAt.getTime() + ABSOLUTE_MS));

@@ -11,6 +11,7 @@ import { PortalController } from '../web/portal-controller';
 import { HOME, PortalViews } from '../web/portal-views';
 import { TIME_ZONES } from '../web/format';
 import { SessionsService } from './sessions.service';
+import { TwoFactorService } from './two-factor.service';
 import { SignInRefused, UsersService } from './users.service';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -27,6 +28,7 @@ export class SignInController {
     private readonly cookies: PortalCookies,
     private readonly limits: RateLimiter,
     private readonly resets: PasswordResetsService,
+    private readonly twoFactor: TwoFactorService,
   ) {}
 
   @Get()
@@ -51,8 +53,11 @@ export class SignInController {
     try {
       await this.limits.consume('forms', `portal-login:${request.ip}`);
       const user = await this.users.signIn(email, typeof body.password === 'string' ? body.password : '', request.ip);
-      const { token, maxAgeSeconds } = await this.sessions.create(user.id, request.ip, request.headers['user-agent'] ?? null);
-      this.cookies.startSession(reply, token, maxAgeSeconds);
+      if (user.totpEnabledAt) {
+        const pending = await this.twoFactor.startLogin({ userId: user.id, email, next: safeReturn(body.next, '/portal') });
+        return this.anonymousPage(request, reply, 'login-code', { title: 'Enter your code', pending });
+      }
+      await this.signInAs(request, reply, user.id);
       return reply.redirect(safeReturn(body.next, '/portal'), 303);
     } catch (error) {
       if (!(error instanceof SignInRefused || error instanceof RateLimitedError)) throw error;
@@ -64,6 +69,29 @@ export class SignInController {
         error.status,
       );
     }
+  }
+
+  /** The second step of a two-factor sign-in: a current code, bound to the pending-login token of the first. */
+  @Post('login/code')
+  @Anonymous()
+  async loginCode(@Req() request: PortalRequest, @Res() reply: FastifyReply, @Body() body: Form) {
+    await this.limits.consume('forms', `portal-login:${request.ip}`);
+    const pending = str(body, 'pending');
+    const login = await this.twoFactor.pendingLogin(pending);
+    if (!login) {
+      const problem = { fields: {}, message: 'Your sign-in expired. Enter your email and password again.' };
+      return this.anonymousPage(request, reply, 'login', { title: 'Sign in', next: '', values: {}, problem }, HttpStatus.UNAUTHORIZED);
+    }
+    const outcome = await this.twoFactor.finishLogin(pending, login, str(body, 'code').replace(/\s/g, ''), request.ip);
+    if (outcome === 'ok') {
+      await this.signInAs(request, reply, login.userId);
+      return reply.redirect(login.next, 303);
+    }
+    const refused = outcome === 'wrong' ? null : SignInRefused.throttled(outcome);
+    const problem = refused
+      ? { fields: {}, message: refused.message }
+      : { fields: { code: 'That is not the current code of your authenticator app.' }, message: 'Please correct the marked fields.' };
+    return this.anonymousPage(request, reply, 'login-code', { title: 'Enter your code', pending, problem }, refused ? refused.status : HttpStatus.UNAUTHORIZED);
   }
 
   @Post('logout')

@@ -42,6 +42,9 @@ export class SignInRefused extends AppError {
   static suspended() {
     return new SignInRefused('account_suspended', HttpStatus.FORBIDDEN, 'This account is suspended. Contact the network if you think this is a mistake.');
   }
+  static rejected() {
+    return new SignInRefused('account_rejected', HttpStatus.FORBIDDEN, 'The network turned this application down. Contact the network if you think this is a mistake.');
+  }
 }
 
 export function isTimeZone(zone: string): boolean {
@@ -89,7 +92,10 @@ export class UsersService implements OnApplicationBootstrap {
     if (created) this.logger.log('portal admin user created from ADMIN_EMAIL');
   }
 
-  /** Checks the password (in constant time whether or not the email exists), under the sign-in throttle. */
+  /**
+   * Checks the password (in constant time whether or not the email exists), under the sign-in
+   * throttle. A person with two-factor sign-in (`totpEnabledAt`) is not signed in yet: a code follows.
+   */
   async signIn(email: string, password: string, ip: string): Promise<PortalUser> {
     const minutes = await this.throttle.attempt(email, ip);
     if (minutes > 0) throw SignInRefused.throttled(minutes);
@@ -101,10 +107,12 @@ export class UsersService implements OnApplicationBootstrap {
       .getOne();
     const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !matches || user.status !== 'active') throw SignInRefused.invalid();
-    await this.throttle.succeeded(email, ip);
+    // With two-factor sign-in the attempt stays counted until its code is right (TwoFactorService.finishLogin).
+    if (!user.totpEnabledAt) await this.throttle.succeeded(email, ip);
     const principal = await this.principals.getPrincipal(user.principalId);
     // Suspended affiliates still read their earnings (as the API lets them); other roles are shut out.
     if (principal.status === 'suspended' && principal.role !== 'affiliate') throw SignInRefused.suspended();
+    if (principal.status === 'rejected') throw SignInRefused.rejected();
     return user;
   }
 

@@ -25,10 +25,15 @@ export class SignupAffiliateDto extends CreatePrincipalDto {
 }
 
 export class UpdateAffiliateDto {
-  @ApiPropertyOptional({ enum: ['active', 'suspended'] })
+  @ApiPropertyOptional({ enum: ['active', 'suspended', 'rejected'], description: '`rejected` turns a pending application away (only from `pending`)' })
   @IsOptional()
-  @IsIn(['active', 'suspended'])
-  status?: 'active' | 'suspended';
+  @IsIn(['active', 'suspended', 'rejected'])
+  status?: 'active' | 'suspended' | 'rejected';
+
+  @ApiPropertyOptional({ description: 'with status `rejected`: why, kept in metadata.rejection for the record', maxLength: 500 })
+  @IsOptional()
+  @TrimmedString(500)
+  rejectionReason?: string;
 
   @ApiPropertyOptional({ description: 'minimum payout in minor units; null restores the default', nullable: true })
   @IsOptional()

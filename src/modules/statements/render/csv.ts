@@ -66,7 +66,7 @@ export type StatementCsvRow = Omit<StatementLine, 'type'> & { type: StatementLin
 /**
  * Dates are ISO 8601 instants in UTC (`2025-01-31T23:30:00.000Z`), as the ledger stores them:
  * unambiguous across DST changes, sortable as text, and the same in every reader's locale.
- * The statement's time zone decides which lines fall in the period; the PDF shows local times.
+ * The statement's time zone decides which lines fall in the period; the PDF shows UTC times too.
  */
 export const STATEMENT_CSV_COLUMNS: readonly CsvColumn<StatementCsvRow>[] = [
   { header: 'date', value: (row) => row.at.toISOString() },

@@ -47,7 +47,8 @@ export function renderStatementPdf(model: StatementModel): PDFKit.PDFDocument {
   const flow = new PageFlow(doc);
   drawDocumentHeader(flow, model);
   if (model.sections.length === 0) drawNotice(flow, 'No activity in this period.');
-  for (const section of model.sections) drawSection(flow, section, model.period.timezone);
+  // Every time in UTC, as the CSV has it: the two files of one statement say the same thing.
+  for (const section of model.sections) drawSection(flow, section, 'UTC');
   drawFooters(doc, model);
   doc.end();
   return doc;
@@ -118,9 +119,9 @@ function drawAffiliateBlock(flow: PageFlow, affiliate: StatementModel['affiliate
 
 function drawPeriodBlock(flow: PageFlow, model: StatementModel, top: number, x: number): number {
   const rows: [string, string][] = [
-    ['Period', formatPeriod(model.period)],
-    ['Time zone', model.period.timezone],
-    ['Generated', formatDateTime(model.generatedAt, model.period.timezone)],
+    ['Period', `${formatPeriod(model.period)}, days in ${model.period.timezone}`],
+    ['Times', 'in UTC, as in the CSV'],
+    ['Generated', `${formatDateTime(model.generatedAt, 'UTC')} UTC`],
   ];
   putLeft(styled(flow, STYLE.caption), 'STATEMENT PERIOD', x, top);
   let y = top + 12;
@@ -218,7 +219,7 @@ function drawLines(flow: PageFlow, section: CurrencySection, timeZone: string): 
 function lineColumns(currency: string, timeZone: string, width: number): PdfColumn<StatementLine>[] {
   const money = (amount: number | null) => (amount === null ? '' : formatMoney(amount, currency));
   const columns: PdfColumn<StatementLine>[] = [
-    { header: 'Date', width: 72, align: 'left', cell: (l) => formatDateTime(l.at, timeZone) },
+    { header: 'Date (UTC)', width: 72, align: 'left', cell: (l) => formatDateTime(l.at, timeZone) },
     { header: 'Type', width: 66, align: 'left', cell: (l) => LINE_TYPE_LABELS[l.type] },
     { header: 'Offer', width: 112, align: 'left', cell: (l) => l.offerName ?? '' },
     { header: 'Goal', width: 92, align: 'left', cell: (l) => l.goal ?? '' },
