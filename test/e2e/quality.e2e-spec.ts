@@ -1,4 +1,5 @@
 import { CommissionsService } from '../../src/modules/commissions/commissions.service';
+import { QualityJobs } from '../../src/modules/quality/quality.jobs';
 import { QualityService } from '../../src/modules/quality/quality.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createOffer, OfferHandle } from '../support/factories';
@@ -232,6 +233,26 @@ describe('traffic quality', () => {
       expect(hotView).toMatchObject({ status: 'pending', hold: 'review' });
       expect(hotView.events.at(-1).reason).toBe('held for review (risk 51: fast_conversion, sub_anomaly)');
       expect((await get(coldId)).body.hold).toBeNull();
+    });
+
+    it("the quality job rejects (reason risk) a pending conversion whose completed score reaches the offer's rejectAbove; the others stay", async () => {
+      const subOffer = await createOffer(t, c.advertiser, { lockPeriodDays: 30, quality: { holdAbove: 50, rejectAbove: 50 } });
+      for (let i = 0; i < 40; i++) await clickOn(subOffer.id, { 'x-forwarded-for': homeIp() }, { sub1: 'cold' });
+      const cold = await clickOn(subOffer.id, { 'x-forwarded-for': homeIp() }, { sub1: 'cold' });
+      const hot: string[] = [];
+      for (let i = 0; i < 5; i++) hot.push((await clickOn(subOffer.id, { 'x-forwarded-for': homeIp() }, { sub1: 'hot' })).clickId);
+      await flushClicks(t);
+      const hotIds: string[] = [];
+      for (const clickId of hot) hotIds.push((await convert({ clickId })).body.id);
+      const coldId = (await convert({ clickId: cold.clickId })).body.id;
+      // Intake alone stays under rejectAbove: pending.
+      expect((await get(hotIds[4])).body.status).toBe('pending');
+      const done = await t.app.get(QualityJobs).check();
+      expect(done.rejected).toBeGreaterThanOrEqual(1);
+      const hotView = (await get(hotIds[4])).body;
+      expect(hotView).toMatchObject({ status: 'rejected', reason: 'risk', hold: null });
+      expect(hotView.events.at(-1)).toMatchObject({ actorType: 'system', toStatus: 'rejected' });
+      expect((await get(coldId)).body).toMatchObject({ status: 'pending', hold: null });
     });
 
     it('coupon_leak fires (the quality job) on a coupon used mostly without a click; quiet when clicks stand behind its uses', async () => {

@@ -73,25 +73,30 @@ export class QualityService implements IntakeRiskScorer {
    * The quality job: marks click floods (at most once a minute), then completes the scores of the
    * conversions not checked yet, oldest first, in batches; answers what it did.
    */
-  async checkPending(maxBatches = 20): Promise<{ floodedClicks: number; checked: number; held: number }> {
+  async checkPending(maxBatches = 20): Promise<{ floodedClicks: number; checked: number; held: number; toReject: string[] }> {
     const floodedClicks = Date.now() - this.floodsMarkedAt >= FLOODS_EVERY_MS ? await this.markFloods() : 0;
     let checked = 0;
     let held = 0;
+    const toReject: string[] = [];
     // Sub-id rates over 30 days hardly move within one run: read once per (offer, affiliate, sub id).
     const rates = new Map<string, RateFacts | null>();
     for (let i = 0; i < maxBatches; i++) {
       const ids = await uncheckedConversions(this.dataSource.manager, CHECK_BATCH);
       if (ids.length === 0) break;
-      held += await this.check(ids, rates);
+      held += await this.check(ids, rates, toReject);
       checked += ids.length;
       if (ids.length < CHECK_BATCH) break;
     }
     if (held > 0) this.logger.log(`quality: ${checked} conversions checked, ${held} held for review`);
-    return { floodedClicks, checked, held };
+    return { floodedClicks, checked, held, toReject };
   }
 
-  /** Scores the conversions `ids`, stores the scores and holds those the policy says; answers how many it held. */
-  async check(ids: string[], rates = new Map<string, RateFacts | null>()): Promise<number> {
+  /**
+   * Scores the conversions `ids`, stores the scores and holds those the policy says; answers how
+   * many it held, and adds to `toReject` the pending ones whose completed score reaches the offer's
+   * `rejectAbove` (held here, rejected by the quality job through the lifecycle).
+   */
+  async check(ids: string[], rates = new Map<string, RateFacts | null>(), toReject: string[] = []): Promise<number> {
     const facts = await checkFacts(this.dataSource.manager, ids);
     const key = (f: { offerId: string | null; affiliateId: string | null; sub1: string | null }) => `${f.offerId}|${f.affiliateId}|${f.sub1}`;
     const missing = new Map(facts.filter((f) => f.offerId && f.affiliateId && f.sub1 !== null && !rates.has(key(f))).map((f) => [key(f), f]));
@@ -101,7 +106,9 @@ export class QualityService implements IntakeRiskScorer {
     const rows = facts.map((f) => {
       if (!f.affiliateId) return { id: f.id, score: null, reasons: null, hold: false };
       const risk = completedRisk(f, rates.get(key(f)) ?? null);
-      const hold = f.status === 'pending' && f.hold === null && qualityDecision(risk.score, f.quality) !== null;
+      const decision = qualityDecision(risk.score, f.quality);
+      if (f.status === 'pending' && f.hold !== 'awaiting_funds' && decision === 'reject') toReject.push(f.id);
+      const hold = f.status === 'pending' && f.hold === null && decision !== null;
       return { id: f.id, score: risk.score, reasons: risk.reasons, hold };
     });
     return this.dataSource.transaction(async (manager) => {
