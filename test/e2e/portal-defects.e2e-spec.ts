@@ -1,9 +1,12 @@
 import request from 'supertest';
 import { inflateSync } from 'node:zlib';
+import type { FastifyRequest } from 'fastify';
 import { InviteMailer } from '../../src/modules/portal/auth/invite-mailer';
+import { PortalViews } from '../../src/modules/portal/web/portal-views';
 import { addUser, csrfOf, signIn, SignedInAgent, uniqueEmail } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
+import { PartnerPostbackReceiver } from '../support/partner-postback-receiver';
 import { createOffer } from '../support/factories';
 import { click, createCast, createLink } from '../support/tracking.factories';
 
@@ -326,5 +329,42 @@ describe('the portal, as people use it', () => {
     expect(text).toContain('Date (UTC)');
     // The line's time as the CSV has it, not 5:45 later.
     expect(text).toContain(`${at.slice(0, 10)} ${at.slice(11, 16)}`);
+  });
+});
+
+describe('the portal, as people use it: the postback test result', () => {
+  let t: TestApp;
+  let receiver: PartnerPostbackReceiver;
+  let affiliate: SignedInAgent;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    receiver = new PartnerPostbackReceiver();
+    await receiver.start();
+    t = await createTestApp({ env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true' } });
+    const cast = await createCast(t);
+    apiKey = cast.affiliate.apiKey;
+    affiliate = await signIn(t, (await addUser(t, cast.affiliate.id, uniqueEmail('affiliate'), 'Affi')).email);
+  });
+  afterAll(async () => {
+    await t.close();
+    await receiver.stop();
+  });
+
+  it('shows the status line and the answer apart ("HTTP 200", then the body), not run together', async () => {
+    await t.http
+      .put('/v1/postback-settings')
+      .set({ Authorization: `Bearer ${apiKey}` })
+      .send({ urlTemplate: `http://127.0.0.1:${receiver.port}/pb?t={txn_id}` })
+      .expect(200);
+    const res = await affiliate.agent.post('/portal/affiliate/postbacks/test').set('HX-Request', 'true').type('form').send({ _csrf: affiliate.csrf }).expect(200);
+    expect(receiver.received).toHaveLength(1);
+    expect(res.text).toContain('← HTTP 200</pre>');
+    // An answer with a body (an attempt that kept an excerpt) shows it on lines of its own.
+    const views = t.app.get(PortalViews);
+    const attempt = { url: 'https://tracker.example/pb', latencyMs: 12, statusCode: 200, error: null, responseExcerpt: 'OK' };
+    const html = views.render({ url: '/portal/affiliate/postbacks/test', query: {} } as FastifyRequest, undefined, 'affiliate/postback-test', { attempt, problem: null });
+    expect(html).toContain('← HTTP 200\n\nOK</pre>');
+    expect(html).not.toContain('HTTP 200OK');
   });
 });
