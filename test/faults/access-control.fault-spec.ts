@@ -138,6 +138,13 @@ describe('access control: every /v1 route × every role × own and foreign rows'
   /** An offer `role` may see when own, and may not when foreign (private: even affiliates cannot). */
   const visibleOffer = (whose: Whose) => (whose === 'own' ? offer(A) : offer(B, { visibility: 'private' }));
   const period = { from: '2026-01-01', to: '2026-02-01' };
+  /** A new advertiser billed prepaid, with a USD offer (a top-up needs both). */
+  const prepaidAdvertiser = async () => {
+    const adv = await party('advertisers');
+    await ok('prepaid', n.t.http.patch(`/v1/advertisers/${adv.id}`).set(auth(n.t.adminKey)).send({ billingMode: 'prepaid' }));
+    await offer(adv);
+    return adv.id as string;
+  };
   /** A webhook endpoint of the role's principal on that side (staff, refused anyway, get the advertiser's). */
   const webhookEndpoint = async (role: Role, whose: Whose) => {
     const { adv, aff } = side(whose);
@@ -300,6 +307,22 @@ describe('access control: every /v1 route × every role × own and foreign rows'
     'GET /v1/statements/summary/advertisers': { roles: ['finance', 'admin'], call: () => ({ path: '/v1/statements/summary/advertisers', query: period }) },
     'GET /v1/reports/stats': { roles: ROLES, call: () => ({ path: '/v1/reports/stats', query: { groupBy: 'day,offer', ...period } }) },
     'POST /v1/reports/rebuild': { roles: ['admin'], call: () => ({ path: '/v1/reports/rebuild', body: period }) },
+    'PATCH /v1/advertisers/:id': { roles: ['admin'], call: () => ({ path: `/v1/advertisers/${A.id}`, body: { billingMode: 'invoice' } }) },
+    'POST /v1/advertisers/:id/fundings': {
+      roles: ['finance', 'admin'],
+      call: async () => ({ path: `/v1/advertisers/${await prepaidAdvertiser()}/fundings`, body: { amount: 1000, currency: 'USD', reference: 'matrix' } }),
+    },
+    'GET /v1/advertisers/:id/funding': { roles: ['advertiser', 'finance', 'admin'], names: true, call: (_r, w) => ({ path: `/v1/advertisers/${side(w).adv.id}/funding` }) },
+    'POST /v1/offers/:id/bonuses': {
+      roles: ['advertiser', 'admin'],
+      names: true,
+      call: async (_r, w) => ({
+        path: `/v1/offers/${await offer(side(w).adv)}/bonuses`,
+        body: { name: 'Matrix bonus', metric: 'conversions', threshold: 10, period: 'month', amount: 500 },
+      }),
+    },
+    'GET /v1/offers/:id/bonuses': { roles: ROLES, names: true, call: async (_r, w) => ({ path: `/v1/offers/${await visibleOffer(w)}/bonuses` }) },
+    'GET /v1/bonuses': { roles: ROLES, call: () => ({ path: '/v1/bonuses' }) },
     'POST /v1/webhook-endpoints': {
       roles: ['advertiser', 'affiliate'],
       call: () => ({ path: '/v1/webhook-endpoints', body: { url: 'https://hooks.example/matrix', events: ['conversion.created'] } }),
