@@ -66,6 +66,7 @@ export const retentionConfig = registerAs('retention', () => {
     clickIpDays: env.CLICK_IP_RETENTION_DAYS,
     postbackAttemptDays: env.POSTBACK_ATTEMPT_RETENTION_DAYS,
     stripeEventDays: env.STRIPE_EVENT_RETENTION_DAYS,
+    webhookEventDays: env.WEBHOOK_EVENT_RETENTION_DAYS,
     sessionDays: env.SESSION_RETENTION_DAYS,
     failedJobDays: env.FAILED_JOB_RETENTION_DAYS,
     batchSize: env.RETENTION_BATCH_SIZE,

@@ -265,6 +265,13 @@ export class EnvironmentVariables {
   @Max(3650)
   STRIPE_EVENT_RETENTION_DAYS = 90;
 
+  /** Days outgoing webhook events and their delivery log are kept (at least a day past WEBHOOK_RETRY_WINDOW_MS). 0 keeps them for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  WEBHOOK_EVENT_RETENTION_DAYS = 30;
+
   /** Days an expired portal session is kept (for the sign-in history) before the retention job deletes it. */
   @Transform(toInt)
   @IsInt()

@@ -67,6 +67,52 @@ describe('commission programs in the portal', () => {
     expect(page.text).toContain('Ten sales');
   });
 
+  it("edits a goal's recurring months in the offer editor: a number, life, none, and a bad value named", async () => {
+    const { agent, csrf } = people.advertiser;
+    const form = (recurring: string) => ({
+      _csrf: csrf,
+      _action: 'save',
+      name: 'Renewing boxes',
+      landingUrl: 'https://shop.example/boxes?cid={click_id}',
+      currency: 'USD',
+      status: 'active',
+      visibility: 'public',
+      attributionWindowDays: '30',
+      lockPeriodDays: '0',
+      attributionPriority: 'coupon_first',
+      minClickToConversionSeconds: '0',
+      'goals.0.key': 'sale',
+      'goals.0.revenue.type': 'percent',
+      'goals.0.revenue.value': '20',
+      'goals.0.payout.type': 'percent',
+      'goals.0.payout.value': '10',
+      'goals.0.recurring': recurring,
+    });
+    const created = await agent.post('/portal/advertiser/offers').type('form').send(form('12'));
+    expect(created.status).toBe(303);
+    const id = /\/portal\/advertiser\/offers\/([\w-]+)\?notice=saved/.exec(created.headers.location)?.[1] as string;
+    const recurringOf = async () => (await t.http.get(`/v1/offers/${id}`).set(auth(advertiser.apiKey)).expect(200)).body.goals[0].recurring;
+    const shown = async () => /id="f-goals-0-recurring"[^>]* value="([^"]*)"/.exec((await agent.get(`/portal/advertiser/offers/${id}`).expect(200)).text)?.[1];
+    expect(await recurringOf()).toEqual({ months: 12 });
+    expect(await shown()).toBe('12');
+
+    await agent.post(`/portal/advertiser/offers/${id}`).type('form').send(form('life')).expect(303);
+    expect(await recurringOf()).toEqual({ months: null });
+    expect(await shown()).toBe('life');
+
+    const bad = await agent.post(`/portal/advertiser/offers/${id}`).type('form').send(form('forever'));
+    expect(bad.status).toBe(422);
+    expect(bad.text).toMatch(/<small id="f-goals-0-recurring-error" class="field-error">[^<]*months[^<]*<\/small>/);
+    const zero = await agent.post(`/portal/advertiser/offers/${id}`).type('form').send(form('0'));
+    expect(zero.status).toBe(422);
+    expect(zero.text).toContain('id="f-goals-0-recurring-error"');
+    expect(await recurringOf()).toEqual({ months: null });
+
+    await agent.post(`/portal/advertiser/offers/${id}`).type('form').send(form('')).expect(303);
+    expect(await recurringOf()).toBeNull();
+    expect(await shown()).toBe('');
+  });
+
   it('lets finance see prepaid funds and record a top-up', async () => {
     await t.http.patch(`/v1/advertisers/${advertiser.id}`).set(auth(t.adminKey)).send({ billingMode: 'prepaid' }).expect(200);
     const page = await people.finance.agent.get('/portal/finance/funding').expect(200);

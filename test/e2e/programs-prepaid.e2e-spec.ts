@@ -107,6 +107,29 @@ describe('commission programs: prepaid advertisers', () => {
     expect(await offerOf(adv, offer.id)).toMatchObject({ status: 'active', pausedReason: null });
   });
 
+  it('switched back to invoice: what waited for funds is released, approved by the lock-period job and invoiced, reservations kept consistent', async () => {
+    const { adv, offer, code } = await prepaid(500, { lockPeriodDays: 0 });
+    await fund(adv, 500).expect(201);
+    const paid = (await postback(adv, code).expect(201)).body;
+    const waiting = [(await postback(adv, code).expect(201)).body, (await postback(adv, code).expect(201)).body];
+    expect(paid.status).toBe('approved');
+    for (const c of waiting) expect(await conversion(c.id)).toMatchObject({ status: 'pending', hold: 'awaiting_funds' });
+    await drainQueues(t);
+
+    await t.http.patch(`/v1/advertisers/${adv.id}`).set(auth(t.adminKey)).send({ billingMode: 'invoice' }).expect(200);
+    expect(await offerOf(adv, offer.id)).toMatchObject({ status: 'active', pausedReason: null });
+    await t.app.get(CommissionsService).approveDue(); // the scheduled run may come first: either way
+    for (const c of waiting) expect(await conversion(c.id)).toMatchObject({ status: 'approved', hold: null });
+    expect((await funding(adv)).awaitingFunds).toBe(0);
+    // The one paid from funds stays spent; the released ones were never reserved and are billed by invoice.
+    expect(await usd(adv)).toEqual({ currency: 'USD', funded: 500, reserved: 0, spent: 500, available: 0 });
+    const rows: { id: string; prepaid: boolean }[] = await t.dataSource.query(`SELECT id, prepaid FROM conversions WHERE advertiser_id = $1`, [adv.id]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.prepaid]))).toEqual({ [paid.id]: true, [waiting[0].id]: false, [waiting[1].id]: false });
+    await drainQueues(t);
+    const [receivable] = (await t.http.get('/v1/ledger/accounts').query({ ownerId: adv.id, type: 'advertiser_receivable' }).set(auth(finance.apiKey)).expect(200)).body.data;
+    expect(receivable.balance).toBe(1000);
+  });
+
   it('never approves beyond the funds when 200 postbacks race an advertiser running dry', async () => {
     const { adv, code } = await prepaid(100, { lockPeriodDays: 0 });
     await fund(adv, 5000).expect(201); // covers 50

@@ -23,6 +23,7 @@ describe('retention job', () => {
         CLICK_IP_RETENTION_DAYS: '30',
         POSTBACK_ATTEMPT_RETENTION_DAYS: '30',
         STRIPE_EVENT_RETENTION_DAYS: '30',
+        WEBHOOK_EVENT_RETENTION_DAYS: '30',
         SESSION_RETENTION_DAYS: '1',
         RETENTION_BATCH_SIZE: '100',
       },
@@ -149,5 +150,47 @@ describe('retention job', () => {
     expect(t.logs.join('\n')).toMatch(/retention: removed /);
     const metrics = await t.http.get('/metrics').set(auth(t.adminKey)).expect(200);
     expect(metrics.text).toMatch(/^afx_retention_removed_total\{kind="click_partitions"\} [1-9]/m);
+  });
+  it('prunes outgoing webhook deliveries and events past WEBHOOK_EVENT_RETENTION_DAYS in batches, and keeps an old event while a younger delivery of it stays', async () => {
+    const principal = link.affiliateId;
+    const [{ id: endpoint }] = await t.dataSource.query(
+      `INSERT INTO webhook_endpoints (principal_id, url, events, secret) VALUES ($1, 'https://hooks.test/in', '{conversion.created}', 'whsec_x') RETURNING id`,
+      [principal],
+    );
+    // 150 old events each with one old delivery (more than a batch of 100), one old event with a young retry, one young event.
+    await t.dataSource.query(
+      `WITH e AS (
+         INSERT INTO webhook_events (principal_id, type, data, source, created_at)
+         SELECT $1, 'conversion.created', '{}', 'old-' || g, now() - interval '31 days' FROM generate_series(1, 150) g RETURNING id, created_at)
+       INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status_code, latency_ms, outcome, created_at)
+       SELECT $2, id, 1, 200, 5, 'delivered', created_at FROM e`,
+      [principal, endpoint],
+    );
+    const [{ id: straddling }] = await t.dataSource.query(
+      `INSERT INTO webhook_events (principal_id, type, data, source, created_at) VALUES ($1, 'conversion.created', '{}', 'straddling', now() - interval '30 days 12 hours') RETURNING id`,
+      [principal],
+    );
+    const [{ id: young }] = await t.dataSource.query(
+      `INSERT INTO webhook_events (principal_id, type, data, source, created_at) VALUES ($1, 'conversion.created', '{}', 'young', now() - interval '2 days') RETURNING id`,
+      [principal],
+    );
+    await t.dataSource.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status_code, latency_ms, outcome, created_at) VALUES
+         ($1, $2, 1, 500, 5, 'failed', now() - interval '30 days 12 hours'),
+         ($1, $2, 2, 200, 5, 'delivered', now() - interval '29 days 12 hours'),
+         ($1, $3, 1, 200, 5, 'delivered', now() - interval '2 days')`,
+      [endpoint, straddling, young],
+    );
+
+    const report = await t.app.get(RetentionService).run();
+    expect(report).toMatchObject({ webhook_deliveries: 151, webhook_events: 150 });
+    const events = await t.dataSource.query(`SELECT source FROM webhook_events WHERE principal_id = $1 ORDER BY source`, [principal]);
+    expect(events.map((r: { source: string }) => r.source)).toEqual(['straddling', 'young']);
+    const deliveries = await t.dataSource.query(`SELECT event_id, attempt FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at`, [endpoint]);
+    expect(deliveries).toEqual([
+      { event_id: straddling, attempt: 2 },
+      { event_id: young, attempt: 1 },
+    ]);
+    expect(await t.app.get(RetentionService).run()).toMatchObject({ webhook_deliveries: 0, webhook_events: 0 });
   });
 });

@@ -79,9 +79,12 @@ export class CommissionsService {
 
   /**
    * Approves pending conversions whose lock period is over, in batches; each approval and its
-   * ledger entry are written together. Returns how many were approved.
+   * ledger entry are written together. Returns how many were approved. First releases what waits
+   * for the funds of an advertiser switched back to invoice, so it is approved here like the rest.
    */
   async approveDue(batchSize = 500, now = new Date()): Promise<number> {
+    const released = await this.conversions.releaseFundsHoldsOfInvoiced();
+    if (released) this.logger.log(`released ${released} conversion(s) waiting for funds of advertiser(s) now billed by invoice`);
     let total = 0;
     for (;;) {
       const approved = await this.dataSource.transaction(async (manager) => {

@@ -119,6 +119,26 @@ export class ConversionsRepository {
     return n;
   }
 
+  /** The advertisers with conversions waiting for funds. */
+  async advertisersAwaitingFunds(manager: EntityManager): Promise<string[]> {
+    const rows: { advertiser_id: string }[] = await manager.query(`SELECT DISTINCT advertiser_id FROM conversions WHERE hold = 'awaiting_funds' AND status = 'pending'`);
+    return rows.map((r) => r.advertiser_id);
+  }
+
+  /** Locks an advertiser's conversions waiting for funds (others' locks skipped); their ids. */
+  async lockAwaitingFundsOf(manager: EntityManager, advertiserId: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM conversions WHERE advertiser_id = $1 AND hold = 'awaiting_funds' AND status = 'pending' ORDER BY created_at, id FOR UPDATE SKIP LOCKED`,
+      [advertiserId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Clears the hold of (locked) conversions; those not in `stillPrepaid` are no longer prepaid (billed by invoice). */
+  async releaseHolds(manager: EntityManager, ids: string[], stillPrepaid: string[]): Promise<void> {
+    await manager.query(`UPDATE conversions SET hold = NULL, prepaid = (id = ANY ($2::uuid[])), updated_at = now() WHERE id = ANY ($1::uuid[])`, [ids, stillPrepaid]);
+  }
+
   async clearHold(manager: EntityManager, id: string): Promise<void> {
     await manager.update(Conversion, { id }, { hold: null });
   }

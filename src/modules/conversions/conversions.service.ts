@@ -25,6 +25,9 @@ import { ConversionsError, ConversionsErrorCode, RejectionReason } from './conve
 import { ListConversionsQueryDto } from './dto/conversion.dto';
 import { CommissionPostings } from './commission-postings';
 import { LedgerService } from '../ledger/ledger.service';
+import { ledgerRepository } from '../ledger/ledger.repository';
+import { LEDGER_KINDS } from '../ledger/ledger.postings';
+import { principalsRepository } from '../principals/principals.repository';
 import { conversionsRepository } from './conversions.repository';
 import { canTransition, canTransitionOnAppeal } from './lifecycle';
 import { INTAKE_RISK_SCORER, IntakeRiskScorer } from './conversion-risk';
@@ -276,6 +279,32 @@ export class ConversionsService {
         });
       }
     }
+  }
+
+  /**
+   * Releases what waits for the funds of advertisers billed by invoice again (switched back from
+   * prepaid): the hold is cleared, so the lock-period job approves those conversions as any
+   * invoiced one. One whose revenue was reserved stays prepaid (its approval spends the reserve);
+   * the others, never reserved, are no longer prepaid and go on the advertiser's invoice. Answers
+   * how many it released.
+   */
+  async releaseFundsHoldsOfInvoiced(): Promise<number> {
+    let released = 0;
+    for (const advertiserId of await conversionsRepository.advertisersAwaitingFunds(this.dataSource.manager)) {
+      released += await this.dataSource.transaction(async (manager) => {
+        if ((await principalsRepository.billing(manager, advertiserId))?.billingMode !== 'invoice') return 0;
+        const held = await conversionsRepository.lockAwaitingFundsOf(manager, advertiserId);
+        if (!held.length) return 0;
+        const posted = await ledgerRepository.postedKinds(manager, 'conversion', held);
+        await conversionsRepository.releaseHolds(
+          manager,
+          held,
+          held.filter((id) => posted.get(id)?.has(LEDGER_KINDS.fundingReserve)),
+        );
+        return held.length;
+      });
+    }
+    return released;
   }
 
   /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */

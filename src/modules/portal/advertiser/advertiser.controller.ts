@@ -3,7 +3,7 @@ import { Body, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
 import { AppError, ValidationError } from '../../../common/errors';
-import { CURRENCY_CODES, isCurrency } from '../../../common/money';
+import { CURRENCY_CODES, currencyExponent, isCurrency } from '../../../common/money';
 import { UUID_PATTERN } from '../../../common/validation/validators';
 import { conversionsCsv } from '../web/conversions-csv';
 import { renderInvoicePdf } from '../web/invoice-pdf';
@@ -393,6 +393,7 @@ export class AdvertiserController {
         priorities: ATTRIBUTION_PRIORITIES,
         countCaps: COUNT_CAPS,
         ruleOptions,
+        currencyExponent,
         // Labels name the offer's currency only once it is a real one (never text typed into the form).
         labelCurrency: isCurrency(form.currency) ? form.currency : 'USD',
         currencies: [...new Set([...(isCurrency(form.currency) ? [form.currency] : []), 'USD', 'EUR', 'GBP', ...CURRENCY_CODES])],

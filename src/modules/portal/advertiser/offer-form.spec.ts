@@ -75,4 +75,18 @@ describe('the offer editor form', () => {
     expect(form.caps).toEqual({ revenueBudget: '5000.00' });
     expect(form.goals[0]).toMatchObject({ revenue: { type: 'flat', value: '25.00' }, payout: { type: 'percent', value: '7.5' } });
   });
+  it('reads the recurring field: months, life (any case), empty for none, anything else named', () => {
+    const recurring = (value: string) => dtoFromForm(formFromBody(body({ 'goals.0.recurring': value }), 'USD'), 'USD');
+    expect((recurring('12').dto.goals as { recurring: unknown }[])[0].recurring).toEqual({ months: 12 });
+    expect((recurring('Life').dto.goals as { recurring: unknown }[])[0].recurring).toEqual({ months: null });
+    expect((recurring('').dto.goals as { recurring: unknown }[])[0].recurring).toBeNull();
+    expect(recurring('a year').fields).toEqual({ 'goals.0.recurring': 'must be a number of months, such as 12, or life' });
+    const shown = (months: number | null) =>
+      formFromOffer({
+        currency: 'USD',
+        caps: {},
+        goals: [{ key: 'sale', recurring: { months }, revenue: { type: 'flat', amount: 1 }, payout: { type: 'flat', amount: 1 } }],
+      } as unknown as OfferView).goals[0].recurring;
+    expect([shown(6), shown(null)]).toEqual(['6', 'life']);
+  });
 });

@@ -20,6 +20,8 @@ export interface GoalInput {
   name: string;
   revenue: RuleInput;
   payout: RuleInput;
+  /** Recurring commissions: months as typed ("12"), "life", or empty for none. */
+  recurring: string;
   overrides: OverrideInput[];
 }
 
@@ -50,7 +52,7 @@ export const COUNT_CAPS = [
 ] as const;
 
 const blankRule = (): RuleInput => ({ type: 'flat', value: '' });
-export const blankGoal = (): GoalInput => ({ key: '', name: '', revenue: blankRule(), payout: blankRule(), overrides: [] });
+export const blankGoal = (): GoalInput => ({ key: '', name: '', revenue: blankRule(), payout: blankRule(), recurring: '', overrides: [] });
 const blankOverride = (): OverrideInput => ({ affiliateId: '', ...blankRule() });
 
 /** An amount typed in the currency's units, to minor units; the message says what is wrong. */
@@ -89,6 +91,19 @@ const ruleForm = (type: string): RuleForm<RateRule> => (isRuleKey(type) ? RULE_F
 
 /** The rule kinds the editor's select offers, labelled for the offer's currency. */
 export const ruleOptions = (currency: string): { value: RuleKey; label: string }[] => RULE_TYPE_KEYS.map((key) => ({ value: key, label: RULE_FORMS[key].option(currency) }));
+
+/** What the recurring field accepts for life, besides a number of months. */
+const FOR_LIFE = 'life';
+
+/** A goal's stored recurring window, as the field shows it. */
+const recurringInput = (recurring: { months: number | null } | null | undefined): string => (!recurring ? '' : recurring.months === null ? FOR_LIFE : String(recurring.months));
+
+/** The recurring field, to the goal's `recurring` (null: none); the DTO judges the range of a number. */
+function recurringValue(value: string): { recurring: { months: number | null } | null } | { error: string } {
+  if (!value) return { recurring: null };
+  if (value.toLowerCase() === FOR_LIFE) return { recurring: { months: null } };
+  return /^-?\d{1,12}$/.test(value) ? { recurring: { months: Number(value) } } : { error: `must be a number of months, such as 12, or ${FOR_LIFE}` };
+}
 
 /** A stored rule, as the API shows it, in the units people type. */
 function ruleInput(rule: RateRuleView | undefined, currency: string): RuleInput {
@@ -136,6 +151,7 @@ export function formFromOffer(offer: OfferView): OfferForm {
       name: g.name ?? '',
       revenue: ruleInput(g.revenue, offer.currency),
       payout: ruleInput(g.payout, offer.currency),
+      recurring: recurringInput(g.recurring),
       overrides: (g.overrides ?? []).map((o) => ({ affiliateId: o.affiliateId, ...ruleInput(o.payout, offer.currency) })),
     })),
   };
@@ -167,7 +183,14 @@ export function formFromBody(body: Record<string, unknown>, currency: string): O
       .map((j) => ({ affiliateId: text(`goals.${i}.overrides.${j}.affiliateId`), ...rule(`goals.${i}.overrides.${j}`) }))
       .filter((o) => o.affiliateId || o.value);
     if (action === `add_override:${i}`) overrides.push(blankOverride());
-    const goal = { key: text(`goals.${i}.key`), name: text(`goals.${i}.name`), revenue: rule(`goals.${i}.revenue`), payout: rule(`goals.${i}.payout`), overrides };
+    const goal = {
+      key: text(`goals.${i}.key`),
+      name: text(`goals.${i}.name`),
+      revenue: rule(`goals.${i}.revenue`),
+      payout: rule(`goals.${i}.payout`),
+      recurring: text(`goals.${i}.recurring`),
+      overrides,
+    };
     if (goal.key || goal.revenue.value || goal.payout.value || overrides.length) goals.push(goal);
   }
   if (action === 'add_goal' || !goals.length) goals.push(blankGoal());
@@ -214,6 +237,11 @@ export function dtoFromForm(form: OfferForm, currency: string): { dto: Record<st
     if ('error' in parsed) fields[field] = parsed.error;
     return 'error' in parsed ? undefined : parsed.rule;
   };
+  const recurring = (value: string, field: string) => {
+    const parsed = recurringValue(value);
+    if ('error' in parsed) fields[field] = parsed.error;
+    return 'error' in parsed ? undefined : parsed.recurring;
+  };
   const goals = form.goals
     .filter((g) => g.key || g.revenue.value || g.payout.value)
     .map((g, i) => ({
@@ -221,6 +249,7 @@ export function dtoFromForm(form: OfferForm, currency: string): { dto: Record<st
       ...(g.name ? { name: g.name } : {}),
       revenue: rule(g.revenue, `goals.${i}.revenue`),
       payout: rule(g.payout, `goals.${i}.payout`),
+      recurring: recurring(g.recurring, `goals.${i}.recurring`),
       overrides: g.overrides.map((o, j) => ({ affiliateId: o.affiliateId, payout: rule(o, `goals.${i}.overrides.${j}.payout`) })),
     }));
   const caps: Record<string, unknown> = {};
