@@ -7,6 +7,7 @@ import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { bonusAwardsRepository } from '../programs/bonus-awards.repository';
+import { FundingService } from '../programs/funding.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
 import { CreditedInvoiceStatus, Invoice } from './billing.entities';
@@ -27,6 +28,7 @@ export class InvoiceSettlementService implements OnModuleInit {
     private readonly stripe: StripeClient,
     private readonly ledger: LedgerService,
     private readonly events: StripeEventsService,
+    private readonly funding: FundingService,
   ) {}
 
   onModuleInit(): void {
@@ -62,6 +64,8 @@ export class InvoiceSettlementService implements OnModuleInit {
   /** Settles what Stripe collected (`amount_paid`), not what we billed: a shortfall stays receivable. */
   private async paid(manager: EntityManager, event: Stripe.Event): Promise<string> {
     const paid = event.data.object as Stripe.Invoice;
+    // A prepaid advertiser's top-up billed through Stripe (README, "Commission programs").
+    if (paid.metadata?.afx_funding_id) return this.funding.invoicePaid(manager, paid);
     const invoice = await this.findLocked(manager, paid);
     if (!invoice) return 'unknown invoice';
     if (invoice.status === 'paid') return 'already paid';
