@@ -1,5 +1,8 @@
 import { InvoiceSettlementService } from '../../src/modules/billing/invoice-settlement.service';
 import { BonusesService } from '../../src/modules/programs/bonuses.service';
+import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
+import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -255,6 +258,9 @@ describe('commission programs: bonuses', () => {
     // The job again credits nothing twice.
     expect(await t.app.get(InvoiceSettlementService).creditBonusClawback(award.id)).toBe('already credited');
     expect(stripe.creditNotes().filter((n) => n.invoice === invoice.stripeInvoiceId)).toHaveLength(2);
+    // Our credits and Stripe's credit notes agree.
+    const reconciliation = await new ReconciliationService(t.dataSource, t.app.get(StripeClient), t.app.get(PayoutRails)).reconcile();
+    expect(reconciliation.differences.filter((d) => d.subject === `invoice ${invoice.id}`)).toEqual([]);
   });
 
   it('refunds a bonus clawed back after its invoice was paid, with its credit entry', async () => {

@@ -1,3 +1,6 @@
+import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
+import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -90,6 +93,9 @@ describe('commission programs: a prepaid top-up paid through a Stripe invoice', 
     await settle();
     expect(await fundingEntries(res.body.id)).toBe(1);
     expect(await usd(adv)).toMatchObject({ funded: 2000 });
+    // A top-up's invoice is not one of billing's: reconcile does not report it as unknown.
+    const reconciliation = await new ReconciliationService(t.dataSource, t.app.get(StripeClient), t.app.get(PayoutRails)).reconcile();
+    expect(reconciliation.differences.filter((d) => d.subject === res.body.stripeInvoiceId)).toEqual([]);
   });
 
   it('checks roles and input: 400 naming the field with nothing written, 403 for others', async () => {
