@@ -109,6 +109,9 @@ describe('commission programs: a prepaid top-up paid through a Stripe invoice', 
     };
     await bad({ amount: 500, currency: 'USD', reference: 'x', via: 'cheque' }, 'via');
     await bad({ amount: 500, currency: 'EUR', reference: 'x', via: 'stripe_invoice' }, 'currency');
+    // BHD has three decimals, Stripe takes multiples of 10 fils.
+    await createOffer(t, adv, { lockPeriodDays: 0, currency: 'BHD', goals: lead(500) });
+    await bad({ amount: 1005, currency: 'BHD', reference: 'x', via: 'stripe_invoice' }, 'amount');
     const other = await createAdvertiser(t);
     const invoiceBilled = await t.http
       .post(`/v1/advertisers/${other.id}/fundings`)
