@@ -27,6 +27,8 @@ import { OutgoingWebhooks1765880000000 } from './1765880000000-OutgoingWebhooks'
 import { StripeConversions1765880000100 } from './1765880000100-StripeConversions';
 import { PrincipalRejected1765890000000 } from './1765890000000-PrincipalRejected';
 import { PortalTwoFactor1765890000100 } from './1765890000100-PortalTwoFactor';
+import { FundingStripeInvoice1765900000000 } from './1765900000000-FundingStripeInvoice';
+import { BonusCredits1765900000100 } from './1765900000100-BonusCredits';
 
 /** Every migration, in order; listed here so the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -59,4 +61,6 @@ export const MIGRATIONS = [
   StripeConversions1765880000100,
   PrincipalRejected1765890000000,
   PortalTwoFactor1765890000100,
+  FundingStripeInvoice1765900000000,
+  BonusCredits1765900000100,
 ];

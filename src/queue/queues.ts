@@ -60,6 +60,7 @@ export const JOBS = {
   payoutRun: 'payout-run',
   invoiceRun: 'invoice-run',
   creditReversal: 'credit-reversal',
+  creditBonusClawback: 'credit-bonus-clawback',
   stripeEvent: 'stripe-event',
   /** A prepaid advertiser's funds changed: cover what waits, pause or resume its offers, alert. */
   fundingCheck: 'funding-check',

@@ -1,4 +1,8 @@
+import { InvoiceSettlementService } from '../../src/modules/billing/invoice-settlement.service';
 import { BonusesService } from '../../src/modules/programs/bonuses.service';
+import { StripeClient } from '../../src/integrations/stripe/stripe.client';
+import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
+import { ReconciliationService } from '../../src/modules/reconciliation/reconciliation.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues } from '../support/drain';
 import { auth, createAdvertiser, createAffiliate, createFinanceUser, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -211,5 +215,62 @@ describe('commission programs: bonuses', () => {
     expect(invoice.lines).toEqual(expect.arrayContaining([expect.objectContaining({ offerName: 'Bonus: Two leads', goal: 'bonus', conversions: 1, amount: 2500 })]));
     const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM bonus_awards WHERE advertiser_id = $1 AND invoice_id = $2`, [adv.id, invoice.id]);
     expect(n).toBe(1);
+  });
+
+  /** An advertiser whose issued invoice bills two approved leads (5.00 each) and the bonus they earned (25.00). */
+  async function billedBonus(name: string) {
+    const adv = await createAdvertiser(t, name);
+    const offer = await createOffer(t, adv, { lockPeriodDays: 0 });
+    await t.http
+      .post(`/v1/offers/${offer.id}/bonuses`)
+      .set(auth(adv.apiKey))
+      .send(bonusBody({ name: 'Two leads', threshold: 2, amount: 2500 }))
+      .expect(201);
+    const ids = [(await convert(t, adv, affiliate, offer)).id, (await convert(t, adv, affiliate, offer)).id];
+    await settle();
+    await t.http
+      .post('/v1/invoice-runs')
+      .set(auth(finance.apiKey))
+      .send({ from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() })
+      .expect(202);
+    await settle();
+    const [invoice] = (await t.http.get('/v1/invoices').set(auth(adv.apiKey)).expect(200)).body.data;
+    expect(invoice).toMatchObject({ amount: 2 * 500 + 2500, status: 'open' });
+    const [award] = await awardsOf(adv.apiKey);
+    return { adv, ids, invoice, award };
+  }
+  const creditsOf = (invoiceId: string) =>
+    t.dataSource.query(`SELECT conversion_id, bonus_award_id, amount::int AS amount, invoice_status FROM invoice_credits WHERE invoice_id = $1 ORDER BY amount`, [invoiceId]);
+
+  it('credits a bonus clawed back after its invoice was issued on that invoice, once', async () => {
+    const { adv, ids, invoice, award } = await billedBonus('Bonus credited');
+    await t.http.post(`/v1/conversions/${ids[0]}/reverse`).set(auth(adv.apiKey)).send({ reason: 'refunded order' }).expect(200);
+    await settle();
+    expect((await awardsOf(adv.apiKey))[0]).toMatchObject({ id: award.id, status: 'clawed_back' });
+    // The reversed lead and the bonus, each by its own credit note: the invoice now asks for 5.00.
+    expect(await creditsOf(invoice.id)).toEqual([
+      { conversion_id: ids[0], bonus_award_id: null, amount: 500, invoice_status: 'open' },
+      { conversion_id: null, bonus_award_id: award.id, amount: 2500, invoice_status: 'open' },
+    ]);
+    const notes = stripe.creditNotes().filter((n) => n.invoice === invoice.stripeInvoiceId);
+    expect(notes.find((n) => n.metadata?.bonus_award_id === award.id)).toMatchObject({ amount: 2500 });
+    expect(stripe.invoices().find((i) => i.id === invoice.stripeInvoiceId)).toMatchObject({ amount_remaining: 500 });
+    // The job again credits nothing twice.
+    expect(await t.app.get(InvoiceSettlementService).creditBonusClawback(award.id)).toBe('already credited');
+    expect(stripe.creditNotes().filter((n) => n.invoice === invoice.stripeInvoiceId)).toHaveLength(2);
+    // Our credits and Stripe's credit notes agree.
+    const reconciliation = await new ReconciliationService(t.dataSource, t.app.get(StripeClient), t.app.get(PayoutRails)).reconcile();
+    expect(reconciliation.differences.filter((d) => d.subject === `invoice ${invoice.id}`)).toEqual([]);
+  });
+
+  it('refunds a bonus clawed back after its invoice was paid, with its credit entry', async () => {
+    const { adv, ids, invoice, award } = await billedBonus('Bonus refunded');
+    stripe.payInvoice(invoice.stripeInvoiceId);
+    await settle();
+    await t.http.post(`/v1/conversions/${ids[1]}/reverse`).set(auth(adv.apiKey)).send({ reason: 'refunded order' }).expect(200);
+    await settle();
+    expect((await creditsOf(invoice.id)).find((c: { bonus_award_id: string | null }) => c.bonus_award_id === award.id)).toMatchObject({ amount: 2500, invoice_status: 'paid' });
+    expect(stripe.creditNotes().find((n) => n.metadata?.bonus_award_id === award.id)).toMatchObject({ amount: 2500, refund_amount: 2500 });
+    expect(await entries('invoice_credit', award.id)).toBe(1);
   });
 });

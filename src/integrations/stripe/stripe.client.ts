@@ -39,6 +39,17 @@ export class StripeClient {
     return new Stripe(apiKey, this.options);
   }
 
+  /** An advertiser's Stripe customer: found by metadata, or created once (the idempotency key names the advertiser). */
+  async customerFor(advertiser: { id: string; name: string; email: string }): Promise<string> {
+    const found = await this.api.customers.search({ query: `metadata['advertiser_id']:'${advertiser.id}'`, limit: 1 });
+    if (found.data[0]) return found.data[0].id;
+    const created = await this.api.customers.create(
+      { name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiser.id } },
+      { idempotencyKey: `afx-customer-${advertiser.id}` },
+    );
+    return created.id;
+  }
+
   /**
    * Verifies a webhook's signature over the raw body with the secret of the endpoint it came to
    * (Stripe signs each registered endpoint with its own) and parses it.

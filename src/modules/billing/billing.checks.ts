@@ -38,6 +38,13 @@ export const BILLING_CHECKS: LedgerCheck[] = [
         AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.conversion_id = c.id)`,
     (r) => `conversion ${r.id} was reversed but invoice ${r.invoice_id} still bills it`,
   ),
+  noRowsCheck<{ id: string; invoice_id: string }>(
+    'every clawed-back bonus of an issued invoice is credited on it',
+    `SELECT a.id, a.invoice_id FROM bonus_awards a JOIN invoices i ON i.id = a.invoice_id
+      WHERE a.status = 'clawed_back' AND a.amount > 0 AND i.status IN ('open', 'paid', 'uncollectible')
+        AND NOT EXISTS (SELECT 1 FROM invoice_credits k WHERE k.bonus_award_id = a.id)`,
+    (r) => `bonus award ${r.id} was clawed back but invoice ${r.invoice_id} still bills it`,
+  ),
   noRowsCheck<{ id: string; amount_paid: string }>(
     'every paid invoice settled what Stripe collected in the ledger',
     `SELECT i.id, i.amount_paid::text FROM invoices i

@@ -151,8 +151,12 @@ export class InvoiceCredit {
   @Column({ type: 'uuid' })
   invoiceId: string;
 
-  @Column({ type: 'uuid' })
-  conversionId: string;
+  /** The reversed result credited, or (`bonusAwardId`) the clawed-back bonus: one of the two. */
+  @Column({ type: 'uuid', nullable: true })
+  conversionId: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  bonusAwardId: string | null;
 
   @MoneyColumn()
   amount: number;

@@ -11,6 +11,8 @@ declare module '../../queue/outbox/outbox.topics' {
     'stripe.event': true;
     'invoice_run.requested': true;
     'invoice.result_reversed': true;
+    /** A bonus clawed back after an invoice billed it; aggregate id: the award. */
+    'invoice.bonus_clawed_back': true;
   }
 }
 
@@ -19,9 +21,10 @@ export const BILLING_ROUTES = {
   'stripe.event': { queue: QUEUES.billing, job: JOBS.stripeEvent, jobId: (id: string, p: Record<string, unknown>) => `stripe-event-${id}${p.retry ? `-${String(p.retry)}` : ''}` },
   'invoice_run.requested': { queue: QUEUES.billing, job: JOBS.invoiceRun, jobId: (id: string) => `invoice-run-${id}` },
   'invoice.result_reversed': { queue: QUEUES.billing, job: JOBS.creditReversal, jobId: (id: string) => `credit-reversal-${id}` },
+  'invoice.bonus_clawed_back': { queue: QUEUES.billing, job: JOBS.creditBonusClawback, jobId: (id: string) => `credit-bonus-clawback-${id}` },
 };
 
-/** Stripe events (every feature's handlers), invoice runs and the credit notes of reversed results. */
+/** Stripe events (every feature's handlers), invoice runs and the credit notes of reversed results and clawed-back bonuses. */
 @Injectable()
 export class BillingJobs {
   constructor(
@@ -38,6 +41,11 @@ export class BillingJobs {
   @OnJob({ queue: QUEUES.billing, name: JOBS.creditReversal })
   creditReversal(job: Job<{ id: string }>): Promise<unknown> {
     return this.settlement.creditReversal(job.data.id);
+  }
+
+  @OnJob({ queue: QUEUES.billing, name: JOBS.creditBonusClawback })
+  creditBonusClawback(job: Job<{ id: string }>): Promise<unknown> {
+    return this.settlement.creditBonusClawback(job.data.id);
   }
 
   @OnJob({ queue: QUEUES.billing, name: JOBS.invoiceRun })

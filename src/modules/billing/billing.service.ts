@@ -267,19 +267,12 @@ export class BillingService {
     await this.settlement.creditReversals(invoice.id);
   }
 
-  /** The advertiser's Stripe customer: known from an earlier invoice, found by metadata, or created once. */
+  /** The advertiser's Stripe customer: known from an earlier invoice, else found by metadata or created once. */
   private async customerFor(advertiserId: string): Promise<string> {
     const previous = await invoicesRepository.knownCustomer(this.dataSource.manager, advertiserId);
     if (previous) return previous;
-    const api = this.stripe.api;
-    const found = await api.customers.search({ query: `metadata['advertiser_id']:'${advertiserId}'`, limit: 1 });
-    if (found.data[0]) return found.data[0].id;
     const advertiser = await principalsRepository.find(this.dataSource.manager, advertiserId);
     if (!advertiser) throw new Error(`invoice for advertiser ${advertiserId}, who does not exist`);
-    const created = await api.customers.create(
-      { name: advertiser.name, email: advertiser.email, metadata: { advertiser_id: advertiserId } },
-      { idempotencyKey: `afx-customer-${advertiserId}` },
-    );
-    return created.id;
+    return this.stripe.customerFor(advertiser);
   }
 }

@@ -7,10 +7,11 @@ import { StripeClient } from '../../integrations/stripe/stripe.client';
 import { StripeEventsService } from '../../integrations/stripe/stripe-events.service';
 import { conversionsRepository } from '../conversions/conversions.repository';
 import { bonusAwardsRepository } from '../programs/bonus-awards.repository';
+import { FundingService } from '../programs/funding.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { invoicePaidLines, LEDGER_KINDS, PostingLine } from '../ledger/ledger.postings';
 import { CreditedInvoiceStatus, Invoice } from './billing.entities';
-import { invoicesRepository } from './invoices.repository';
+import { CreditCause, invoicesRepository } from './invoices.repository';
 import { BILLING_KINDS, creditLines, writeOffLines, writeOffReversalLines } from './billing.postings';
 
 /**
@@ -27,6 +28,7 @@ export class InvoiceSettlementService implements OnModuleInit {
     private readonly stripe: StripeClient,
     private readonly ledger: LedgerService,
     private readonly events: StripeEventsService,
+    private readonly funding: FundingService,
   ) {}
 
   onModuleInit(): void {
@@ -62,6 +64,8 @@ export class InvoiceSettlementService implements OnModuleInit {
   /** Settles what Stripe collected (`amount_paid`), not what we billed: a shortfall stays receivable. */
   private async paid(manager: EntityManager, event: Stripe.Event): Promise<string> {
     const paid = event.data.object as Stripe.Invoice;
+    // A prepaid advertiser's top-up billed through Stripe (README, "Commission programs").
+    if (paid.metadata?.afx_funding_id) return this.funding.invoicePaid(manager, paid);
     const invoice = await this.findLocked(manager, paid);
     if (!invoice) return 'unknown invoice';
     if (invoice.status === 'paid') return 'already paid';
@@ -102,12 +106,15 @@ export class InvoiceSettlementService implements OnModuleInit {
     return invoicesRepository.credited(manager, invoiceId, status);
   }
 
-  /** Credits every reversed result of an invoice not credited yet (after it is issued: reversals that came while it was a draft). */
+  /** Credits every reversed result and clawed-back bonus of an invoice not credited yet (after it is issued: those that came while it was a draft). */
   async creditReversals(invoiceId: string): Promise<void> {
     const manager = this.dataSource.manager;
     const reversed = await conversionsRepository.reversedOnInvoice(manager, invoiceId);
-    const credited = await invoicesRepository.creditedConversions(manager, reversed);
+    const credited = await invoicesRepository.creditedCauses(manager, 'conversion', reversed);
     for (const id of reversed.filter((id) => !credited.has(id))) await this.creditReversal(id);
+    const clawedBack = await bonusAwardsRepository.clawedBackOnInvoice(manager, invoiceId);
+    const creditedAwards = await invoicesRepository.creditedCauses(manager, 'bonus_award', clawedBack);
+    for (const id of clawedBack.filter((id) => !creditedAwards.has(id))) await this.creditBonusClawback(id);
   }
 
   /**
@@ -120,39 +127,51 @@ export class InvoiceSettlementService implements OnModuleInit {
     // A billed result rejected after billing (an approved pixel superseded, a rejection by hand) is taken off as a reversed one is.
     if (!conversion || (conversion.status !== 'reversed' && conversion.status !== 'rejected') || !conversion.invoice_id || Number(conversion.revenue) <= 0)
       return 'nothing to credit';
+    return this.credit({ type: 'conversion', id: conversionId }, conversion.invoice_id, Number(conversion.revenue), `Reversed result ${conversionId}`);
+  }
+
+  /** The job for a bonus clawed back after it was billed: credited on its invoice as a reversed result is. */
+  async creditBonusClawback(awardId: string): Promise<string> {
+    const award = await bonusAwardsRepository.creditRow(this.dataSource.manager, awardId);
+    if (!award || award.status !== 'clawed_back' || !award.invoice_id || Number(award.amount) <= 0) return 'nothing to credit';
+    return this.credit({ type: 'bonus_award', id: awardId }, award.invoice_id, Number(award.amount), `Bonus clawed back: ${award.name}`);
+  }
+
+  private async credit(cause: CreditCause, invoiceId: string, amount: number, description: string): Promise<string> {
     // A credit is recorded once its credit note exists.
-    if (await invoicesRepository.isCredited(this.dataSource.manager, conversionId)) return 'already credited';
-    const invoice = await invoicesRepository.getOrFail(this.dataSource.manager, conversion.invoice_id);
+    if (await invoicesRepository.isCredited(this.dataSource.manager, cause)) return 'already credited';
+    const invoice = await invoicesRepository.getOrFail(this.dataSource.manager, invoiceId);
     // A draft is credited once it is issued (the run calls creditReversals); void and failed ones bill nothing.
     if (!invoice.stripeInvoiceId || !['open', 'paid', 'uncollectible'].includes(invoice.status)) return `not credited: the invoice is ${invoice.status}`;
-    const amount = Number(conversion.revenue);
     const api = this.stripe.api;
     // Stripe's own state decides the kind of credit note: ours may lag behind a webhook.
     const status = (await api.invoices.retrieve(invoice.stripeInvoiceId)).status as string;
     if (status !== 'open' && status !== 'paid' && status !== 'uncollectible') return `not credited: the Stripe invoice is ${status}`;
+    const byConversion = cause.type === 'conversion';
     const note = await api.creditNotes.create(
       {
         invoice: invoice.stripeInvoiceId,
-        lines: [{ type: 'custom_line_item', unit_amount: amount, quantity: 1, description: `Reversed result ${conversionId}` }],
+        lines: [{ type: 'custom_line_item', unit_amount: amount, quantity: 1, description }],
         ...(status === 'paid' ? { refund_amount: amount } : {}),
         reason: 'order_change',
-        metadata: { invoice_id: invoice.id, conversion_id: conversionId },
+        metadata: { invoice_id: invoice.id, ...(byConversion ? { conversion_id: cause.id } : { bonus_award_id: cause.id }) },
       },
-      { idempotencyKey: `afx-credit-note-${conversionId}-${status}` },
+      // The conversion's key as it always was; a bonus award's names its kind.
+      { idempotencyKey: byConversion ? `afx-credit-note-${cause.id}-${status}` : `afx-credit-note-bonus-${cause.id}-${status}` },
     );
     await this.dataSource.transaction(async (manager) => {
-      await invoicesRepository.addCredit(manager, { invoiceId: invoice.id, conversionId, amount, currency: invoice.currency, invoiceStatus: status, stripeCreditNoteId: note.id });
+      await invoicesRepository.addCredit(manager, { invoiceId: invoice.id, cause, amount, currency: invoice.currency, invoiceStatus: status, stripeCreditNoteId: note.id });
       if (status !== 'open') {
         await this.ledger.post(manager, {
           kind: BILLING_KINDS.credit,
-          causeType: 'conversion',
-          causeId: conversionId,
+          causeType: cause.type,
+          causeId: cause.id,
           lines: creditLines(invoice, amount, status),
           memo: note.id,
         });
       }
     });
-    this.logger.log(`conversion ${conversionId} credited on invoice ${invoice.id} (${status}) by ${note.id}: ${amount} ${invoice.currency} minor units`);
+    this.logger.log(`${cause.type} ${cause.id} credited on invoice ${invoice.id} (${status}) by ${note.id}: ${amount} ${invoice.currency} minor units`);
     return `credited by ${note.id}`;
   }
 }

@@ -160,28 +160,37 @@ export class InvoicesRepository {
     return Number(row.total);
   }
 
-  isCredited(manager: EntityManager, conversionId: string): Promise<boolean> {
-    return manager.existsBy(InvoiceCredit, { conversionId });
+  /** Whether this reversed result (or clawed-back bonus award) is credited already. */
+  isCredited(manager: EntityManager, cause: CreditCause): Promise<boolean> {
+    return manager.existsBy(InvoiceCredit, cause.type === 'conversion' ? { conversionId: cause.id } : { bonusAwardId: cause.id });
   }
 
-  /** Which of these conversions are credited already. */
-  async creditedConversions(manager: EntityManager, conversionIds: string[]): Promise<Set<string>> {
-    if (!conversionIds.length) return new Set();
-    const rows: { conversion_id: string }[] = await manager.query(`SELECT conversion_id FROM invoice_credits WHERE conversion_id = ANY($1::uuid[])`, [conversionIds]);
-    return new Set(rows.map((r) => r.conversion_id));
+  /** Which of these conversions (or bonus awards) are credited already. */
+  async creditedCauses(manager: EntityManager, type: CreditCause['type'], ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const column = type === 'conversion' ? 'conversion_id' : 'bonus_award_id';
+    const rows: { id: string }[] = await manager.query(`SELECT ${column} AS id FROM invoice_credits WHERE ${column} = ANY($1::uuid[])`, [ids]);
+    return new Set(rows.map((r) => r.id));
   }
 
-  /** Records a credit note (once per conversion). */
+  /** Records a credit note (once per conversion or bonus award). */
   async addCredit(
     manager: EntityManager,
-    credit: { invoiceId: string; conversionId: string; amount: number; currency: string; invoiceStatus: string; stripeCreditNoteId: string },
+    credit: { invoiceId: string; cause: CreditCause; amount: number; currency: string; invoiceStatus: string; stripeCreditNoteId: string },
   ): Promise<void> {
+    const column = credit.cause.type === 'conversion' ? 'conversion_id' : 'bonus_award_id';
     await manager.query(
-      `INSERT INTO invoice_credits (invoice_id, conversion_id, amount, currency, invoice_status, stripe_credit_note_id) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (conversion_id) DO NOTHING`,
-      [credit.invoiceId, credit.conversionId, credit.amount, credit.currency, credit.invoiceStatus, credit.stripeCreditNoteId],
+      `INSERT INTO invoice_credits (invoice_id, ${column}, amount, currency, invoice_status, stripe_credit_note_id) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (${column}) DO NOTHING`,
+      [credit.invoiceId, credit.cause.id, credit.amount, credit.currency, credit.invoiceStatus, credit.stripeCreditNoteId],
     );
   }
+}
+
+/** What a credit note takes off an invoice: a reversed result, or a bonus clawed back. */
+export interface CreditCause {
+  type: 'conversion' | 'bonus_award';
+  id: string;
 }
 
 export const invoicesRepository = new InvoicesRepository();

@@ -44,4 +44,19 @@ export const bonusAwardsRepository = {
     const rows = await updateReturning(manager, `UPDATE bonus_awards SET invoice_id = NULL WHERE invoice_id = $1 RETURNING id`, [invoiceId]);
     return rows.length;
   },
+
+  /** The clawed-back awards an invoice billed. */
+  async clawedBackOnInvoice(manager: EntityManager, invoiceId: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(`SELECT id FROM bonus_awards WHERE invoice_id = $1 AND status = 'clawed_back' AND amount > 0 ORDER BY id`, [invoiceId]);
+    return rows.map((r) => r.id);
+  },
+
+  /** An award as its credit note needs it (absent: no such award). */
+  async creditRow(manager: EntityManager, awardId: string): Promise<{ id: string; status: string; invoice_id: string | null; amount: string; name: string } | undefined> {
+    const [row] = await manager.query(
+      `SELECT a.id, a.status, a.invoice_id, a.amount::text AS amount, b.name FROM bonus_awards a JOIN bonuses b ON b.id = a.bonus_id WHERE a.id = $1`,
+      [awardId],
+    );
+    return row;
+  },
 };

@@ -6,6 +6,7 @@ import { AppError, invalidField } from '../../common/errors';
 import { HttpStatus } from '@nestjs/common';
 import { Page, paginate } from '../../common/pagination';
 import { conversionsRepository } from '../conversions/conversions.repository';
+import { OutboxService } from '../../queue/outbox/outbox.service';
 import { availableKey, LedgerService } from '../ledger/ledger.service';
 import { bonusClawbackLines, bonusLines, LEDGER_KINDS } from '../ledger/ledger.postings';
 import { OffersService } from '../offers/offers.service';
@@ -39,6 +40,7 @@ export class BonusesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly offers: OffersService,
     private readonly ledger: LedgerService,
+    private readonly outbox: OutboxService,
   ) {}
 
   async create(actor: AuthPrincipal, offerId: string, dto: CreateBonusDto): Promise<Bonus> {
@@ -140,6 +142,8 @@ export class BonusesService {
           lines,
         });
         await manager.update(BonusAward, { id: award.id }, { status: 'clawed_back', clawedBackAt: new Date() });
+        // Billed already: billing credits it on that invoice (a draft's, once issued).
+        if (award.invoiceId) await this.outbox.enqueue(manager, 'invoice.bonus_clawed_back', award.id);
         return 'clawed_back' as const;
       }
       return null;

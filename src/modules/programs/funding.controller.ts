@@ -22,7 +22,10 @@ export class FundingController {
 
   @Post(':id/fundings')
   @Roles('finance', 'admin')
-  @ApiOperation({ summary: "Record a prepaid advertiser's top-up (posted to the ledger); covers what waits for funds and resumes its offers" })
+  @ApiOperation({
+    summary:
+      "Record a prepaid advertiser's top-up (posted to the ledger; covers what waits for funds and resumes its offers), or bill it through a Stripe invoice (posted when paid)",
+  })
   @ApiCreatedResponse({ type: FundingCreatedView })
   async topUp(@CurrentPrincipal() actor: AuthPrincipal, @Param('id', ParseIdPipe) id: string, @Body() dto: CreateFundingDto): Promise<FundingCreatedView> {
     const { funding, balance } = await this.funding.topUp(actor, id, dto);
@@ -33,6 +36,9 @@ export class FundingController {
       currency: funding.currency,
       reference: funding.reference,
       createdAt: funding.createdAt.toISOString(),
+      status: funding.status,
+      stripeInvoiceId: funding.stripeInvoiceId,
+      hostedInvoiceUrl: funding.hostedInvoiceUrl,
       balance,
     };
   }

@@ -2,10 +2,14 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createTransport, Transporter } from 'nodemailer';
-import { DataSource } from 'typeorm';
+import Stripe from 'stripe';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
 import { Config } from '../../config/configuration';
+import { StripeClient } from '../../integrations/stripe/stripe.client';
+import { isStripeCurrency, toStripeAmount } from '../../integrations/stripe/stripe-amounts';
+import { updateReturning } from '../../database/sql';
 import { OutboxService } from '../../queue/outbox/outbox.service';
 import { PrincipalsService } from '../principals/principals.service';
 import { Principal } from '../principals/principal.entity';
@@ -39,6 +43,7 @@ export class FundingService {
     private readonly offers: OffersService,
     private readonly conversions: ConversionsService,
     private readonly outbox: OutboxService,
+    private readonly stripe: StripeClient,
     config: ConfigService<Config, true>,
   ) {
     const { smtpUrl } = config.get('portal', { infer: true });
@@ -56,30 +61,134 @@ export class FundingService {
     return advertiser;
   }
 
-  /** Finance records a top-up; a currency the advertiser has no offer in is refused (nothing posted). */
+  /**
+   * Finance records a top-up (posted at once), or bills it through a Stripe invoice (pending until
+   * Stripe reports it paid: `invoicePaid`). A currency the advertiser has no offer in is refused
+   * (nothing posted).
+   */
   async topUp(actor: AuthPrincipal, advertiserId: string, dto: CreateFundingDto): Promise<{ funding: AdvertiserFunding; balance: FundingBalance }> {
     const advertiser = await this.advertiser(advertiserId);
     if (advertiser.billingMode !== 'prepaid') throw invalidField('billingMode', 'the advertiser is billed by invoice: set billingMode prepaid first', 'not_prepaid');
     if (!(await this.offers.currenciesOf(advertiser.id)).includes(dto.currency)) throw invalidField('currency', `the advertiser has no offer in ${dto.currency}`);
+    const funding = dto.via === 'stripe_invoice' ? await this.invoiceTopUp(actor, advertiser, dto) : await this.recordTopUp(actor, advertiser.id, dto);
+    const balance = (await this.ledger.funding(advertiser.id)).find((b) => b.currency === dto.currency) ?? {
+      currency: dto.currency,
+      funded: 0,
+      reserved: 0,
+      spent: 0,
+      available: 0,
+    };
+    return { funding, balance };
+  }
+
+  private async recordTopUp(actor: AuthPrincipal, advertiserId: string, dto: CreateFundingDto): Promise<AdvertiserFunding> {
     const funding = await this.dataSource.transaction(async (manager) => {
       const saved = await manager.save(
         AdvertiserFunding,
-        manager.create(AdvertiserFunding, { advertiserId: advertiser.id, amount: dto.amount, currency: dto.currency, reference: dto.reference, createdBy: actor.id }),
+        manager.create(AdvertiserFunding, {
+          advertiserId,
+          amount: dto.amount,
+          currency: dto.currency,
+          reference: dto.reference,
+          createdBy: actor.id,
+          status: 'posted',
+          postedAt: new Date(),
+        }),
       );
-      await this.ledger.post(manager, {
-        kind: LEDGER_KINDS.funding,
-        causeType: 'funding',
-        causeId: saved.id,
-        memo: dto.reference,
-        createdBy: actor.id,
-        lines: fundingLines({ advertiserId: advertiser.id, currency: dto.currency }, dto.amount),
-      });
+      await this.postFunding(manager, saved, actor.id);
       return saved;
     });
-    this.logger.log(`advertiser ${advertiser.id} funded ${dto.amount} ${dto.currency} (${dto.reference})`);
-    await this.settle(advertiser.id, dto.currency);
-    const balance = (await this.ledger.funding(advertiser.id)).find((b) => b.currency === dto.currency) as FundingBalance;
-    return { funding, balance };
+    this.logger.log(`advertiser ${advertiserId} funded ${dto.amount} ${dto.currency} (${dto.reference})`);
+    await this.settle(advertiserId, dto.currency);
+    return funding;
+  }
+
+  /** The top-up's ledger entry, the same whether finance recorded it or Stripe collected it. */
+  private postFunding(manager: EntityManager, funding: Pick<AdvertiserFunding, 'id' | 'advertiserId' | 'amount' | 'currency' | 'reference'>, createdBy: string | null) {
+    return this.ledger.post(manager, {
+      kind: LEDGER_KINDS.funding,
+      causeType: 'funding',
+      causeId: funding.id,
+      memo: funding.reference,
+      createdBy,
+      lines: fundingLines({ advertiserId: funding.advertiserId, currency: funding.currency }, Number(funding.amount)),
+    });
+  }
+
+  /**
+   * A top-up billed through a finalized Stripe invoice (metadata `afx_funding_id`), stored
+   * pending; if Stripe fails the pending row is removed (the idempotency keys name it).
+   */
+  private async invoiceTopUp(actor: AuthPrincipal, advertiser: Principal, dto: CreateFundingDto): Promise<AdvertiserFunding> {
+    if (!isStripeCurrency(dto.currency)) throw invalidField('currency', `Stripe cannot invoice in ${dto.currency}`);
+    const { amount, remainder } = toStripeAmount(dto.amount, dto.currency);
+    if (remainder !== 0 || amount <= 0) throw invalidField('amount', `Stripe cannot invoice ${dto.amount} ${dto.currency} minor units exactly`);
+    const api = this.stripe.api; // the clear 503 before anything is written if Stripe is not configured
+    const pending = await this.dataSource.manager.save(
+      AdvertiserFunding,
+      this.dataSource.manager.create(AdvertiserFunding, {
+        advertiserId: advertiser.id,
+        amount: dto.amount,
+        currency: dto.currency,
+        reference: dto.reference,
+        createdBy: actor.id,
+        status: 'pending',
+      }),
+    );
+    try {
+      const customer = await this.stripe.customerFor(advertiser);
+      const metadata = { afx_funding_id: pending.id, advertiser_id: advertiser.id };
+      const invoice = await api.invoices.create(
+        {
+          customer,
+          currency: dto.currency.toLowerCase(),
+          collection_method: 'send_invoice',
+          days_until_due: 30,
+          auto_advance: false,
+          pending_invoice_items_behavior: 'exclude',
+          metadata,
+          description: `Prepaid funds: ${dto.reference}`,
+        },
+        { idempotencyKey: `afx-funding-invoice-${pending.id}` },
+      );
+      await api.invoiceItems.create(
+        { customer, invoice: invoice.id, amount, currency: dto.currency.toLowerCase(), description: `Prepaid funds (${dto.reference})`, metadata },
+        { idempotencyKey: `afx-funding-invoice-item-${pending.id}` },
+      );
+      const finalized = await api.invoices.finalizeInvoice(invoice.id as string, {}, { idempotencyKey: `afx-funding-invoice-finalize-${pending.id}` });
+      pending.stripeInvoiceId = finalized.id as string;
+      pending.hostedInvoiceUrl = finalized.hosted_invoice_url ?? null;
+      await this.dataSource.manager.update(
+        AdvertiserFunding,
+        { id: pending.id, status: 'pending' },
+        { stripeInvoiceId: pending.stripeInvoiceId, hostedInvoiceUrl: pending.hostedInvoiceUrl },
+      );
+    } catch (error) {
+      await this.dataSource.manager.delete(AdvertiserFunding, { id: pending.id, status: 'pending' });
+      throw error;
+    }
+    this.logger.log(`advertiser ${advertiser.id}: top-up ${pending.id} of ${dto.amount} ${dto.currency} invoiced as ${pending.stripeInvoiceId}`);
+    return pending;
+  }
+
+  /**
+   * Stripe's `invoice.paid` for a top-up's invoice (billing routes it here, in the event's
+   * transaction): posted once, then the funding job covers what waits and resumes the offers.
+   */
+  async invoicePaid(manager: EntityManager, invoice: Stripe.Invoice): Promise<string> {
+    const id = invoice.metadata?.afx_funding_id ?? '';
+    const rows = await updateReturning<{ id: string; advertiser_id: string; amount: string; currency: string; reference: string }>(
+      manager,
+      `UPDATE advertiser_fundings SET status = 'posted', posted_at = now(), stripe_invoice_id = $2
+        WHERE id::text = $1 AND status = 'pending' AND (stripe_invoice_id IS NULL OR stripe_invoice_id = $2)
+        RETURNING id, advertiser_id, amount::text AS amount, currency, reference`,
+      [id, invoice.id],
+    );
+    if (!rows.length) return `top-up ${id}: unknown or already posted`;
+    const row = rows[0];
+    await this.postFunding(manager, { id: row.id, advertiserId: row.advertiser_id, amount: Number(row.amount), currency: row.currency, reference: row.reference }, null);
+    await this.outbox.enqueue(manager, 'funding.check', `${row.advertiser_id}:${row.currency}`);
+    return `top-up ${row.id} posted: ${row.amount} ${row.currency}`;
   }
 
   /** The funding balances: an advertiser its own (another's is a 404), finance and admin any. */

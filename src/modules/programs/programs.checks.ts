@@ -33,12 +33,13 @@ export const PROGRAMS_CHECKS: LedgerCheck[] = [
       WHERE e.cause_type = 'bonus_award' AND NOT EXISTS (SELECT 1 FROM bonus_awards a WHERE a.id::text = e.cause_id)`,
     (r) => `entry ${r.id} names award ${r.cause_id}, which does not exist`,
   ),
-  noRowsCheck<{ id: string; amount: string }>(
-    'every prepaid top-up is posted once, for its amount',
-    `SELECT f.id, f.amount::text AS amount FROM advertiser_fundings f
+  noRowsCheck<{ id: string; amount: string; status: string }>(
+    'every posted prepaid top-up is in the funds once, for its amount; a pending one (its Stripe invoice unpaid) not at all',
+    `SELECT f.id, f.amount::text AS amount, f.status FROM advertiser_fundings f
       WHERE (SELECT coalesce(-sum(l.amount), 0) FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id JOIN ledger_accounts x ON x.id = l.account_id
-              WHERE e.cause_type = 'funding' AND e.cause_id = f.id::text AND e.kind = 'funding' AND x.type = 'advertiser_funds') <> f.amount`,
-    (r) => `top-up ${r.id} of ${r.amount} is not in the advertiser's funds`,
+              WHERE e.cause_type = 'funding' AND e.cause_id = f.id::text AND e.kind = 'funding' AND x.type = 'advertiser_funds')
+            <> CASE WHEN f.status = 'posted' THEN f.amount ELSE 0 END`,
+    (r) => `top-up ${r.id} (${r.status}) of ${r.amount}: the advertiser's funds do not hold what its status says`,
   ),
   noRowsCheck<{ id: string; status: string }>(
     'no prepaid conversion is approved beyond the funds: an approved one spent its reserve, a held one is never approved',

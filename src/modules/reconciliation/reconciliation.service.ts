@@ -188,6 +188,8 @@ export function compareInvoices(invoices: Stripe.Invoice[], ours: InvoiceRow[]):
   const seen = new Set<string>();
   for (const invoice of invoices) {
     const id = invoice.id as string;
+    // A prepaid top-up's invoice (README, "Commission programs") bills no results: not billing's to match.
+    if (invoice.metadata?.afx_funding_id) continue;
     const mine = byStripeId.get(id);
     if (!mine) {
       const named = byId.get(invoice.metadata?.invoice_id ?? '');

@@ -198,9 +198,9 @@ const CHECKS: Check[] = [
                 (sum(i.amount) - coalesce(sum((SELECT sum(k.amount) FROM invoice_credits k WHERE k.invoice_id = i.id)), 0))::text AS charged,
                 ((SELECT coalesce(sum(c.revenue), 0) FROM conversions c JOIN invoices j ON j.id = c.invoice_id
                   WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND c.status IN ('approved', 'paid'))
-                 -- Billed bonuses (a bonus clawed back after its invoice is not credited on it: README).
+                 -- Billed bonuses still earned (one clawed back after billing is credited on its invoice: README).
                  + (SELECT coalesce(sum(b.amount), 0) FROM bonus_awards b JOIN invoices j ON j.id = b.invoice_id
-                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed')))::text AS standing
+                  WHERE j.advertiser_id = i.advertiser_id AND j.currency = i.currency AND j.status NOT IN ('void', 'failed') AND b.status = 'earned'))::text AS standing
            FROM invoices i WHERE i.status NOT IN ('void', 'failed') GROUP BY 1, 2`,
       );
       return shown(

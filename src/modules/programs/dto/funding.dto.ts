@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Min, MinLength } from 'class-validator';
 import { IsCurrencyCode, MinorUnits, TrimmedString } from '../../../common/validation/validators';
 import { BILLING_MODES, BillingMode } from '../../principals/principal.entity';
+import { FUNDING_STATUSES, FUNDING_VIA, FundingStatus, FundingVia } from '../funding.entities';
 
 export class UpdateAdvertiserDto {
   @ApiPropertyOptional({ enum: BILLING_MODES, description: 'invoice: billed for results; prepaid: results are paid from funds topped up in advance' })
@@ -33,6 +34,15 @@ export class CreateFundingDto {
   @TrimmedString(200)
   @MinLength(1)
   reference: string;
+
+  @ApiPropertyOptional({
+    enum: FUNDING_VIA,
+    default: 'recorded',
+    description: 'recorded: money finance received, posted at once; stripe_invoice: a Stripe invoice is sent for it, posted when Stripe reports it paid',
+  })
+  @IsOptional()
+  @IsIn(FUNDING_VIA)
+  via?: FundingVia;
 }
 
 export class FundingBalanceView {
@@ -58,5 +68,8 @@ export class FundingCreatedView {
   @ApiProperty() currency: string;
   @ApiProperty() reference: string;
   @ApiProperty() createdAt: string;
+  @ApiProperty({ enum: FUNDING_STATUSES, description: 'pending: its Stripe invoice is not paid yet (nothing in the ledger)' }) status: FundingStatus;
+  @ApiProperty({ type: String, nullable: true }) stripeInvoiceId: string | null;
+  @ApiProperty({ type: String, nullable: true }) hostedInvoiceUrl: string | null;
   @ApiProperty({ type: FundingBalanceView }) balance: FundingBalanceView;
 }
