@@ -292,6 +292,32 @@ describe('Stripe-native conversions', () => {
       expect((await conversionsOf(session.id))[0].status).toBe('reversed');
     });
 
+    it('attributes renewals to the customer’s affiliate (attributedBy customer) when the goal pays recurring commissions', async () => {
+      const goals = (recurring: { months: number } | null) => [
+        { key: 'sale', revenue: { type: 'percent', bps: 1500 }, payout: { type: 'percent', bps: 1000 }, recurring },
+        { key: 'lead', revenue: { type: 'flat', amount: 500 }, payout: { type: 'flat', amount: 300 } },
+      ];
+      await t.http
+        .patch(`/v1/offers/${offer.id}`)
+        .set(auth(advertiser.apiKey))
+        .send({ goals: goals({ months: 12 }) })
+        .expect(200);
+      try {
+        const session = await checkout({ amount: 3000, mode: 'subscription', client_reference_id: await clickId() });
+        const renewal = merchant.renewSubscription(session.subscription as string);
+        await settle();
+        expect(await conversionsOf(renewal.id as string)).toEqual([
+          expect.objectContaining({ customerId: session.customer, affiliateId: affiliate.id, attributedBy: 'customer', saleAmount: 3000, payout: 300 }),
+        ]);
+      } finally {
+        await t.http
+          .patch(`/v1/offers/${offer.id}`)
+          .set(auth(advertiser.apiKey))
+          .send({ goals: goals(null) })
+          .expect(200);
+      }
+    });
+
     it('reduces the commission by the refunded share on a partial refund, and reverses the conversion on the rest', async () => {
       const aff = await createAffiliate(t);
       const session = await checkout({ amount: 10000, client_reference_id: await clickId(aff) });
