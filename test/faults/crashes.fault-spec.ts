@@ -3,6 +3,7 @@ import { QUEUES } from '../../src/queue/queues';
 import { ApiProc, Deployment } from './support/deployment';
 import { EmulatorProc } from './support/emulator';
 import { seededRandom, SEED, sleep, waitFor } from './support/env';
+import { payoutRunCompleted } from './support/payout-runs';
 import { addFigure } from './support/figures';
 import { loadUntil } from './support/load';
 import { clickIdFor, smallNetwork } from './support/network';
@@ -56,18 +57,7 @@ describe('crashes', () => {
       addFigure('crashes injected: worker kill -9 during a payout run', killedAt.length);
       process.stderr.write(`payout crash test (seed ${SEED}): killed at units ${killedAt.join(', ')}\n`);
 
-      const run = await waitFor(
-        'the payout run to complete',
-        async () => {
-          const {
-            rows: [r],
-          } = await d.db.query(`SELECT status, done_count, failed_count, total_count FROM payout_runs WHERE id = $1`, [runId]);
-          if (r.status === 'failed') throw new Error(`run failed: ${JSON.stringify(r)}`);
-          return r.status === 'completed' ? r : null;
-        },
-        240_000,
-        100,
-      );
+      const run = await payoutRunCompleted(d.db, runId, 240_000);
       expect(run).toMatchObject({ done_count: AFFILIATES, failed_count: 0, total_count: AFFILIATES });
 
       const transfers = await emulator.transfers();

@@ -8,6 +8,7 @@ import { call } from '../faults/support/client';
 import { ApiProc, Deployment } from '../faults/support/deployment';
 import { EmulatorProc } from '../faults/support/emulator';
 import { sleep, waitFor } from '../faults/support/env';
+import { payoutRunCompleted } from '../faults/support/payout-runs';
 import { loadUntil, tally } from '../faults/support/load';
 import { clickIdFor, Party, principal, smallNetwork } from '../faults/support/network';
 import type { Proc } from '../faults/support/processes';
@@ -373,18 +374,7 @@ describe(`scale out on real engines${QUICK ? ' (quick)' : ''}`, () => {
     workers.splice(workers.indexOf(holder), 1);
     await expireJobLock(cluster, `{${PREFIX}:${QUEUES.payouts}}:${QUEUES.payouts}`, `payout-run-${runId}`);
     await worker();
-    const run = await waitFor(
-      'the payout run to complete',
-      async () => {
-        const {
-          rows: [r],
-        } = await d.db.query(`SELECT status, done_count, failed_count, total_count FROM payout_runs WHERE id = $1`, [runId]);
-        if (r.status === 'failed') throw new Error(`run failed: ${JSON.stringify(r)}`);
-        return r.status === 'completed' ? r : null;
-      },
-      300_000,
-      100,
-    );
+    const run = await payoutRunCompleted(d.db, runId, 300_000);
     const transfers = (await emulator.transfers()).filter((t) => payables.some((p) => p.accountId === t.destination));
     const byAccount = new Map<string, number[]>();
     for (const t of transfers) byAccount.set(t.destination as string, [...(byAccount.get(t.destination as string) ?? []), t.amount]);
