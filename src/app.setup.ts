@@ -4,13 +4,14 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { randomUUID } from 'node:crypto';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PinoLoggerService } from './common/logging/pino-logger';
 import { Config, readEnvironment, trustProxySetting } from './config/configuration';
 import { MetricsService } from './common/metrics/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 import { GracefulShutdown } from './modules/health/graceful-shutdown';
+import { LeanServer, requestIdOf } from './common/http/lean-server';
+import { ClickRedirectService } from './modules/tracking/click-redirect.service';
 
 export interface CreateAppOptions extends AppModuleOptions {
   logger?: LoggerService;
@@ -19,14 +20,14 @@ export interface CreateAppOptions extends AppModuleOptions {
 
 /** Builds the HTTP app exactly as production runs it; tests call this too. */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
+  const lean = new LeanServer();
   const adapter = new FastifyAdapter({
+    // The click redirect is answered ahead of Fastify's per-request hooks (ARCHITECTURE.md, "Hot paths").
+    serverFactory: lean.serverFactory,
     bodyLimit: options.bodyLimitBytes,
     // Only the configured proxies may name the client: anyone else could forge X-Forwarded-For.
     trustProxy: trustProxySetting(readEnvironment().TRUST_PROXY),
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers),
     routerOptions: { maxParamLength: 200 },
     // After the drain (GracefulShutdown) a request that still reached us is served, with
     // `Connection: close`, not refused with 503: its click is written at close like the others.
@@ -39,6 +40,9 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     ...(options.logger ? { logger: options.logger } : {}),
   });
   await configureApp(app);
+  lean.route('/c/', app.get(ClickRedirectService).lean);
+  const shutdown = app.get(GracefulShutdown);
+  lean.draining = () => shutdown.draining;
   return app;
 }
 

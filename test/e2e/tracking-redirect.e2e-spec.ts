@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiKeyGuard } from '../../src/modules/principals/api-key.guard';
 import { RedisService } from '../../src/queue/redis.service';
 import { ClickIdCodec } from '../../src/modules/tracking/click-id';
+import { ClickRedirectService } from '../../src/modules/tracking/click-redirect.service';
 import { ClickIdService, loadOrCreateClickSecret } from '../../src/modules/tracking/click-id.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createOffer, OfferHandle, PrincipalHandle } from '../support/factories';
@@ -96,6 +97,65 @@ describe('click redirect', () => {
       } finally {
         guard.mockRestore();
       }
+    });
+
+    describe('answered ahead of Fastify (LeanServer)', () => {
+      /** Status, headers and body, with what differs per click (ids, date, timing) masked. */
+      const shape = (status: number, headers: Record<string, unknown>, body: string) => {
+        const masked = { ...headers };
+        for (const name of ['date', 'x-request-id', 'keep-alive', 'connection']) delete masked[name];
+        const text = (value: unknown) => String(value).replace(/[A-Za-z0-9_-]{60}/g, '<click id>');
+        if (masked.location) masked.location = text(masked.location);
+        if (masked['set-cookie']) masked['set-cookie'] = text(masked['set-cookie']);
+        return { status, headers: masked, body };
+      };
+      const cases: [string, Record<string, string>][] = [
+        ['302', {}],
+        ['302 with sub ids and a referrer', { referer: 'https://blog.example/p' }],
+        ['404 JSON', {}],
+        ['404 page', { accept: 'text/html,*/*' }],
+      ];
+
+      // A percent-encoded code is left to Fastify (its router decodes it): the framework route's answer.
+      const encoded = (code: string) => `%${code.charCodeAt(0).toString(16)}${code.slice(1)}`;
+
+      it.each(cases)('gives the answer the framework route gives: %s', async (name, headers) => {
+        const code = name.startsWith('404') ? 'doesNotExist' : link.code;
+        const query = '?sub1=a%20b&sub2=%F0%9F%98%80&sub1=c';
+        const handle = jest.spyOn(ClickRedirectService.prototype, 'handle');
+        try {
+          const lean = await t.http
+            .get(`/c/${code}${query}`)
+            .set({ 'user-agent': 'UA-lean', ...headers })
+            .redirects(0);
+          expect(handle).not.toHaveBeenCalled();
+          const framework = await t.http
+            .get(`/c/${encoded(code)}${query}`)
+            .set({ 'user-agent': 'UA-lean', ...headers })
+            .redirects(0);
+          expect(handle).toHaveBeenCalledTimes(1);
+          expect(shape(lean.status, lean.headers, lean.text)).toEqual(shape(framework.status, framework.headers, framework.text));
+          expect(lean.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        } finally {
+          handle.mockRestore();
+        }
+      });
+
+      it('leaves every other path under /c/ to Fastify, and answers HEAD without a body', async () => {
+        const handle = jest.spyOn(ClickRedirectService.prototype, 'handle');
+        try {
+          expect((await t.http.get(`/c/${encoded(link.code)}`).redirects(0)).status).toBe(302);
+          expect(handle).toHaveBeenCalledTimes(1);
+          expect((await t.http.get(`/c/${link.code}/more`).redirects(0)).status).toBe(404);
+          expect((await t.http.post(`/c/${link.code}`).redirects(0)).status).toBe(404);
+          const head = await t.http.head(`/c/${link.code}`).redirects(0);
+          expect(head.status).toBe(302);
+          expect(head.headers.location).toMatch(/^https:\/\/shop\.example\//);
+          expect(head.text ?? '').toBe('');
+        } finally {
+          handle.mockRestore();
+        }
+      });
     });
 
     it('takes the first of repeated sub ids', async () => {
