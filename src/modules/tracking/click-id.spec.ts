@@ -1,9 +1,35 @@
 import fc from 'fast-check';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { CLICK_ID_LENGTH, ClickIdCodec, linkIdBytes } from './click-id';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { CLICK_ID_LENGTH, ClickIdCodec, linkIdBytes, Sha256Hmac } from './click-id';
 import { CLICK_STATUSES } from './click.entity';
 
+describe('Sha256Hmac', () => {
+  it('computes what createHmac computes, for any key length and message, called again and again', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.integer({ min: 0, max: 100 }), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), (key, size, seeds) => {
+        const mac = new Sha256Hmac(Buffer.from(key), size);
+        for (const seed of seeds) {
+          const message = Buffer.alloc(size, seed % 256);
+          if (size > 0) message[seed % size] ^= 0xa5;
+          expect(mac.digest(message)).toEqual(createHmac('sha256', Buffer.from(key)).update(message).digest());
+        }
+      }),
+    );
+  });
+
+  it('refuses a message of another length', () => {
+    expect(() => new Sha256Hmac(randomBytes(32), 31).digest(Buffer.alloc(30))).toThrow(/31 bytes/);
+  });
+});
+
 describe('ClickIdCodec', () => {
+  it('verifies an id signed with createHmac, as click ids were signed before', () => {
+    const secret = randomBytes(32);
+    const payload = Buffer.concat([Buffer.from([1]), linkIdBytes(randomUUID()), Buffer.from([0, 0, 1, 2, 3, 4]), randomBytes(8)]);
+    const id = Buffer.concat([payload, createHmac('sha256', secret).update(payload).digest().subarray(0, 14)]).toString('base64url');
+    expect(new ClickIdCodec(secret).verify(id)).toMatchObject({ status: 'ok' });
+  });
+
   const codec = new ClickIdCodec(randomBytes(32));
   const linkId = randomUUID();
   const clickedAt = new Date('2026-03-01T12:34:56.789Z');
