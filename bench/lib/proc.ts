@@ -157,3 +157,30 @@ export function sampleMemory(pid: number, everyMs = 50): { stop: () => number } 
     },
   };
 }
+
+/**
+ * Runs `run` and answers the peak RSS of each named process over it, in MB: the kernel's peak
+ * (VmHWM after a reset) where it may be reset, and 50 ms samples in any case.
+ */
+export async function peakMemoryDuring<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<{ result: T; peakMb: Record<string, number> }> {
+  const watched = Object.entries(pids).map(([name, pid]) => ({ name, pid, reset: resetPeakMemory(pid), sampler: sampleMemory(pid) }));
+  let result: T;
+  try {
+    result = await run();
+  } finally {
+    for (const w of watched) w.sampler.stop();
+  }
+  const peakMb: Record<string, number> = {};
+  for (const w of watched) {
+    const sampled = w.sampler.stop();
+    const peak = w.reset ? Math.max(memoryOf(w.pid)?.peak ?? 0, sampled) : sampled;
+    peakMb[w.name] = Math.round((peak / 2 ** 20) * 10) / 10;
+  }
+  return { result, peakMb };
+}
+
+/** "API 142.1 MB, worker 120.3 MB". */
+export const describePeaks = (peakMb: Record<string, number>) =>
+  Object.entries(peakMb)
+    .map(([name, mb]) => `${name} ${mb} MB`)
+    .join(', ');
