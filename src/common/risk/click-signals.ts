@@ -1,6 +1,6 @@
 import { isbot } from 'isbot';
 import type { AsnTable } from './asn';
-import { Risk, riskOf, RiskReason } from './risk';
+import { clip, Risk, riskOf, RiskReason } from './risk';
 
 /** Clicks per hour beyond which one visitor IP (per affiliate) or one sub id (per link) is a flood. */
 export interface FloodLimits {
@@ -31,7 +31,7 @@ export function botUserAgent(userAgent: string | null): RiskReason | null {
     bot = isbot(userAgent);
     BOT_ANSWERS.set(userAgent, bot);
   }
-  return bot ? { code: 'bot_user_agent', detail: `user agent "${userAgent.slice(0, 80)}"` } : null;
+  return bot ? { code: 'bot_user_agent', detail: `user agent "${clip(userAgent, 80)}"` } : null;
 }
 
 /** The IP belongs to a hosting or data-centre network: people browse from homes and phones, scripts from servers. */
@@ -44,7 +44,7 @@ export const ipFlood = (count: number, limits: FloodLimits = FLOOD_LIMITS): Risk
   count > limits.ipClicksPerHour ? { code: 'ip_flood', detail: `${count} clicks from one IP within an hour (more than ${limits.ipClicksPerHour})` } : null;
 
 export const subFlood = (sub1: string, count: number, limits: FloodLimits = FLOOD_LIMITS): RiskReason | null =>
-  count > limits.subClicksPerHour ? { code: 'sub_flood', detail: `${count} clicks on sub1 "${sub1.slice(0, 60)}" within an hour (more than ${limits.subClicksPerHour})` } : null;
+  count > limits.subClicksPerHour ? { code: 'sub_flood', detail: `${count} clicks on sub1 "${clip(sub1, 60)}" within an hour (more than ${limits.subClicksPerHour})` } : null;
 
 /**
  * The risk of each click of a batch from what the batch alone tells: its user agent, its network,

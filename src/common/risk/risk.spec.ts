@@ -1,4 +1,5 @@
-import { qualityDecision, riskOf } from './risk';
+import fc from 'fast-check';
+import { clip, qualityDecision, riskOf } from './risk';
 
 describe('risk scores', () => {
   it('no reasons: score 0', () => {
@@ -45,5 +46,22 @@ describe('risk scores', () => {
     expect(qualityDecision(90, { holdAbove: 60, rejectAbove: 90 })).toBe('reject');
     expect(qualityDecision(89, { holdAbove: 60, rejectAbove: 90 })).toBe('hold');
     expect(qualityDecision(100, { holdAbove: null, rejectAbove: null })).toBeNull();
+  });
+});
+
+describe('clip', () => {
+  it('never splits a character in two, and keeps text that fits', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), fc.integer({ min: 1, max: 30 }), (text, max) => {
+        const clipped = clip(text, max);
+        expect(text.startsWith(clipped)).toBe(true);
+        expect(clipped.length).toBeLessThanOrEqual(max);
+        expect(clipped.length).toBeGreaterThanOrEqual(Math.min(text.length, max) - 1);
+        // A high surrogate never ends what was cut from longer text.
+        if (clipped.length < text.length && clipped.length > 0) expect(clipped.charCodeAt(clipped.length - 1) >> 10).not.toBe(0xd800 >> 10);
+      }),
+    );
+    expect(clip('ab😀', 3)).toBe('ab');
+    expect(clip('ab😀', 4)).toBe('ab😀');
   });
 });

@@ -45,6 +45,17 @@ export interface Risk {
 /** Longest detail kept: details name what was seen (an ASN, a count), never a whole request. */
 const DETAIL_MAX = 200;
 
+/**
+ * The first `max` UTF-16 units of `text`, one fewer where the cut would split a character in
+ * two: half a surrogate pair is not valid JSON text for PostgreSQL, which would refuse the
+ * click or conversion the detail belongs to.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 export const NO_RISK: Risk = Object.freeze({ score: 0, reasons: [] }) as Risk;
 
 /** The score of a set of reasons, each code counted once (the first detail kept), in code order. */
@@ -53,7 +64,7 @@ export function riskOf(...lists: (readonly (RiskReason | null | undefined)[] | n
   for (const list of lists) for (const reason of list ?? []) if (reason && !byCode.has(reason.code)) byCode.set(reason.code, reason);
   const reasons = RISK_CODES.filter((code) => byCode.has(code)).map((code) => {
     const { detail } = byCode.get(code) as RiskReason;
-    return { code, detail: detail.length > DETAIL_MAX ? `${detail.slice(0, DETAIL_MAX - 1)}…` : detail };
+    return { code, detail: detail.length > DETAIL_MAX ? `${clip(detail, DETAIL_MAX - 1)}…` : detail };
   });
   let clean = 1;
   for (const { code } of reasons) clean *= 1 - RISK_WEIGHTS[code] / 100;

@@ -1,4 +1,4 @@
-import type { RiskReason } from '../../common/risk/risk';
+import { clip, type RiskReason } from '../../common/risk/risk';
 
 /** Below this many seconds between click and conversion, no person could have bought anything. */
 export const IMPLAUSIBLE_SECONDS = 5;
@@ -56,7 +56,7 @@ export function subAnomaly(f: RateFacts | null): RiskReason | null {
   const subRate = f.subConversions / f.subClicks;
   const offerRate = f.offerClicks > 0 ? f.offerConversions / f.offerClicks : 0;
   if (subRate < SUB_ANOMALY.ratio * offerRate) return null;
-  return { code: 'sub_anomaly', detail: `sub1 "${f.sub1.slice(0, 60)}" converts ${percent(subRate)} of its clicks; the offer ${percent(offerRate)}` };
+  return { code: 'sub_anomaly', detail: `sub1 "${clip(f.sub1, 60)}" converts ${percent(subRate)} of its clicks; the offer ${percent(offerRate)}` };
 }
 
 /** A coupon used mostly with no click from its affiliate behind it (over 30 days): the code leaked to a coupon site. */

@@ -140,10 +140,17 @@ export class ClickBuffer implements OnApplicationBootstrap, BeforeApplicationShu
     await fillCountries(batch);
     await fillClickRisk(batch);
     try {
-      await this.insert(batch);
+      await this.dataSource.transaction((manager) => trackingRepository.copyClicks(manager, batch));
     } catch (error) {
-      if (!isDataError(error) || batch.length === 1) throw error;
-      await this.insertOneByOne(batch, error);
+      if (!isDataError(error)) throw error;
+      // Written before (a commit whose answer was lost: a unique violation) or a row PostgreSQL
+      // refuses: the INSERT that skips existing rows, then, if it is refused too, row by row.
+      try {
+        await this.insert(batch);
+      } catch (again) {
+        if (!isDataError(again) || batch.length === 1) throw again;
+        await this.insertOneByOne(batch, again);
+      }
     }
     this.written.inc(batch.length);
   }

@@ -1,3 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { EntityManager, EntityTarget, In } from 'typeorm';
 import type { AuthPrincipal } from '../../common/auth';
 import { Page, paginate, PageQueryDto } from '../../common/pagination';
@@ -7,7 +11,7 @@ import type { Risk, RiskReason } from '../../common/risk/risk';
 import type { ClickRecord } from './click-buffer';
 import { Click } from './click.entity';
 import { Coupon, CouponStatus } from './coupon.entity';
-import { withClickRollups } from './rollup-sql';
+import { CLICK_ROLLUPS_FROM_FACTS, clickRollupFacts, withClickRollups } from './rollup-sql';
 import { scopedQuery } from './scope';
 import { Channel, SubValues, TrackingLink } from './tracking-link.entity';
 import type { ClickListRow } from './tracking.views';
@@ -84,6 +88,25 @@ const INSERT_CLICKS_SQL = withClickRollups(`INSERT INTO clicks (${CLICK_NAMES.jo
     FROM unnest(${CLICK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) WITH ORDINALITY AS u (${CLICK_NAMES.join(', ')}, n)
     JOIN jsonb_array_elements($${CLICK_COLUMNS.length + 1}::jsonb) WITH ORDINALITY AS r (value, n) ON r.n = u.n
   ON CONFLICT DO NOTHING`);
+
+/** The same columns for COPY … FROM STDIN (text format): one line per click. */
+const COPY_CLICKS_SQL = `COPY clicks (${CLICK_NAMES.join(', ')}, risk_reasons) FROM STDIN`;
+const NEEDS_COPY_ESCAPE = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value as COPY's text format reads it: \N for null, backslash, tab and line breaks escaped. */
+function copyField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  const text = String(value);
+  return NEEDS_COPY_ESCAPE.test(text) ? text.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : text;
+}
+
+function copyLine(click: ClickRecord): string {
+  let line = '';
+  for (const [, , value] of CLICK_COLUMNS) line += copyField(value(click)) + '\t';
+  return line + copyField(click.risk?.reasons.length ? JSON.stringify(click.risk.reasons) : null) + '\n';
+}
 
 type Filters = Record<string, string | undefined>;
 
@@ -199,6 +222,22 @@ export class TrackingRepository {
   async insertClicks(manager: EntityManager, batch: ClickRecord[]): Promise<void> {
     const reasons = JSON.stringify(batch.map((c) => (c.risk?.reasons.length ? c.risk.reasons : null)));
     await manager.query(INSERT_CLICKS_SQL, [...CLICK_COLUMNS.map(([, , value]) => batch.map(value)), reasons]);
+  }
+
+  /**
+   * Writes a batch of new clicks with COPY and adds them to the report rollups (summed in the
+   * process), in the transaction of `manager`: about half PostgreSQL's work per click of
+   * `insertClicks` (bench/README.md). COPY has no ON CONFLICT: a batch written before (a commit
+   * whose answer was lost, then retried) fails with a unique violation and is written again with
+   * `insertClicks`, which skips what exists and counts nothing twice.
+   */
+  async copyClicks(manager: EntityManager, batch: ClickRecord[]): Promise<void> {
+    const client = (manager.queryRunner as unknown as { databaseConnection: PoolClient } | undefined)?.databaseConnection;
+    if (!client || !manager.queryRunner?.isTransactionActive) throw new Error('copyClicks runs in a transaction');
+    let text = '';
+    for (const click of batch) text += copyLine(click);
+    await pipeline(Readable.from([text]), client.query(copyFrom(COPY_CLICKS_SQL)));
+    await manager.query(CLICK_ROLLUPS_FROM_FACTS, clickRollupFacts(batch));
   }
 
   /** Serialises partition maintenance across processes, until the transaction ends. */
