@@ -98,6 +98,8 @@ export class Stack {
       LOG_LEVEL: 'info',
       // A SIGTERM drains this long (health 503, still serving) before the API closes.
       SHUTDOWN_DRAIN_MS: '1000',
+      // To try V8 settings on the services (e.g. --max-semi-space-size=32): BENCH_NODE_OPTIONS.
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       ...extra,
     };
   }
