@@ -5,7 +5,7 @@ import { ratioOf, round } from '../lib/results';
 import type { Stack } from '../lib/stack';
 import type { Ingested } from './postback';
 
-const RATIO_TARGET = 0.3;
+const RATIO_TARGET = 0.6;
 
 async function posted(stack: Stack, ids: string[]): Promise<number> {
   return (await stack.db.query(`SELECT count(*)::int AS n FROM journal_entries WHERE cause_type = 'conversion' AND kind = 'commission' AND cause_id = ANY($1::text[])`, [ids]))

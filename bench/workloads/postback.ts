@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { cpuMeter, CpuGroups, perUnit, postgresFor } from '../lib/cpu';
 import { count, load, LoadResult, statusSummary } from '../lib/load';
 import { freePort, startNode, waitFor, waitForHttp } from '../lib/proc';
 import { profiled } from '../lib/profiling';
@@ -24,6 +25,15 @@ function requestsFor(token: string, clickIds: string[], tag: string) {
 
 async function run(stack: Stack, label: string, url: string, requests: { method: string; path: string }[], seconds: number): Promise<LoadResult> {
   return load({ url, connections: CONNECTIONS, duration: seconds, requests, idReplacement: true, onTick: (t) => stack.progress.update(`${label}: ${t}`) });
+}
+
+const CPU_LABELS = { api: 'API', worker: 'worker', postgres: 'PostgreSQL', redis: 'Redis', server: 'bare server', load: 'autocannon' };
+
+/** Runs `measured`, counting the CPU seconds of `groups` (from /proc) over it. */
+async function metered<T>(groups: CpuGroups, measured: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
+  const meter = cpuMeter(groups);
+  const result = await measured();
+  return { result, cpu: meter.stop() };
 }
 
 /**
@@ -56,7 +66,10 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(`${baseUrl}/postback?token=${encodeURIComponent(token)}&goal=sale&txn_id=warmup&currency=USD`, 10_000, baselineServer, 201);
   await run(stack, 'baseline warm-up', baseUrl, requestsFor(token, clickIds, 'bw'), warm);
-  const baseline = await run(stack, 'baseline', baseUrl, requestsFor(token, clickIds, 'b'), seconds);
+  const postgres = postgresFor(stack.paths.dbName);
+  const { result: baseline, cpu: baseCpu } = await metered({ server: (pid) => pid === baselineServer.pid, postgres, load: (pid) => pid === process.pid }, () =>
+    run(stack, 'baseline', baseUrl, requestsFor(token, clickIds, 'b'), seconds),
+  );
   await baselineServer.stop();
   await stack.db.query(`DROP TABLE IF EXISTS ${BASELINE_TABLE}`);
 
@@ -65,7 +78,16 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
   await stack.queue('postbacks').pause();
   const before = new Date();
   await run(stack, 'warm-up', stack.baseUrl, requestsFor(token, clickIds, 'ow'), warm);
-  const ours = await profiled(stack, stack.api, 'postback', () => run(stack, 'ours', stack.baseUrl, requestsFor(token, clickIds, 'o'), seconds));
+  const oursGroups: CpuGroups = {
+    api: (pid) => pid === stack.api.pid,
+    worker: (pid) => pid === stack.worker.pid,
+    postgres,
+    redis: (_pid, comm) => comm.startsWith('redis-server'),
+    load: (pid) => pid === process.pid,
+  };
+  const { result: ours, cpu: oursCpu } = await metered(oursGroups, () =>
+    profiled(stack, stack.api, 'postback', () => run(stack, 'ours', stack.baseUrl, requestsFor(token, clickIds, 'o'), seconds)),
+  );
   const created = count(ours, 201);
   const rate = created / ours.seconds;
   const baseRate = count(baseline, 201) / baseline.seconds;
@@ -84,7 +106,7 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
     p50: ours.p50,
     p99: ours.p99,
     unit: 'conv/s',
-    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${rows.length} conversions stored (${pending} pending)${created === ours.requests ? '' : `; ours answered ${statusSummary(ours)}`}`,
+    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${rows.length} conversions stored (${pending} pending)${created === ours.requests ? '' : `; ours answered ${statusSummary(ours)}`}; CPU µs per conversion: ours ${perUnit(oursCpu, created, CPU_LABELS)}; baseline ${perUnit(baseCpu, count(baseline, 201), CPU_LABELS)}`,
   });
   // Everything accepted is in the outbox; let the relay hand it to the (paused) queues.
   await waitFor('the outbox relay', async () => (await stack.db.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL`)).rows[0].n === 0, 120_000, 200);

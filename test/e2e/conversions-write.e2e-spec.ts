@@ -152,6 +152,111 @@ describe('conversions: the one-statement write', () => {
     expect(await reported(offer.id)).toEqual({ pending: 2, rejected: 1, revenue: 1000 });
   });
 
+  describe('group commit (concurrent conversions written by one statement)', () => {
+    /** Runs `work`, answering the sizes of the conversion writes it sent (from their prepared statements' names). */
+    async function batchSizes<T>(work: () => Promise<T>): Promise<{ result: T; sizes: number[] }> {
+      const query = jest.spyOn(Client.prototype, 'query');
+      try {
+        const result = await work();
+        const names = query.mock.calls.map(([config]) => (typeof config === 'object' && config !== null ? String((config as { name?: string }).name ?? '') : ''));
+        return { result, sizes: names.filter((n) => n.startsWith('conversions.write.')).map((n) => Number(n.split('.')[2])) };
+      } finally {
+        query.mockRestore();
+      }
+    }
+
+    it('answers each caller with its own conversion and writes each key once, duplicates inside and across batches included', async () => {
+      const offer = await createOffer(t, advertiser);
+      const clickId = await click(offer.id);
+      const service = t.app.get(ConversionsService);
+      const txns = Array.from({ length: 30 }, () => nextTxn());
+      // Each txn id twice, in an order that puts some pairs in one batch and some in two.
+      const inputs = [...txns, ...txns.slice(0, 15).reverse(), ...txns.slice(15)];
+      const { result: answers, sizes } = await batchSizes(() =>
+        Promise.all(
+          inputs.map((txnId) => service.record({ advertiserId: advertiser.id, source: 'postback', goal: 'lead', txnId, clickId }, { type: 'postback', id: advertiser.id })),
+        ),
+      );
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(inputs.length);
+      for (const txnId of txns) {
+        const mine = answers.filter((_, i) => inputs[i] === txnId);
+        expect(mine.map((a) => a.conversion.txnId)).toEqual([txnId, txnId]);
+        expect(mine.filter((a) => a.created)).toHaveLength(1);
+        expect(new Set(mine.map((a) => a.conversion.id)).size).toBe(1);
+      }
+      const ids = [...new Set(answers.map((a) => a.conversion.id))];
+      expect(ids).toHaveLength(30);
+      const [counts] = await t.dataSource.query(
+        `SELECT (SELECT count(*)::int FROM conversions WHERE offer_id = $1) AS conversions,
+                (SELECT count(*)::int FROM conversion_events WHERE conversion_id = ANY($2::uuid[])) AS events,
+                (SELECT count(*)::int FROM outbox WHERE aggregate_id = ANY($3::text[])) AS outbox,
+                (SELECT count(*)::int FROM report_conversion_keys WHERE conversion_id = ANY($2::uuid[])) AS keys`,
+        [offer.id, ids, ids],
+      );
+      expect(counts).toEqual({ conversions: 30, events: 30, outbox: 90, keys: 30 });
+      // Each conversion's own event and outbox rows, in order, the event id in the payloads.
+      for (const id of ids) {
+        const w = await writes(id);
+        expect(w.events).toMatchObject([{ from_status: null, to_status: 'pending', actor_type: 'postback', actor_id: advertiser.id }]);
+        expect(w.outbox).toEqual([
+          { tx: w.conversion.tx, topic: 'conversion.recorded', payload: {} },
+          { tx: w.conversion.tx, topic: 'postback.send', payload: { eventId: w.events[0].id } },
+          { tx: w.conversion.tx, topic: 'webhook.conversion', payload: { eventId: w.events[0].id } },
+        ]);
+      }
+      expect(await reported(offer.id)).toEqual({ pending: 30, rejected: 0, revenue: 30 * 500 });
+    });
+
+    it('keeps each conversion’s own click key when one statement writes conversions of different clicks and links', async () => {
+      const offer = await createOffer(t, advertiser);
+      const clicks = await Promise.all(Array.from({ length: 6 }, () => click(offer.id)));
+      const service = t.app.get(ConversionsService);
+      const { result: answers, sizes } = await batchSizes(() =>
+        Promise.all(
+          clicks.map((clickId) =>
+            service.record({ advertiserId: advertiser.id, source: 'postback', goal: 'lead', txnId: nextTxn(), clickId }, { type: 'postback', id: advertiser.id }),
+          ),
+        ),
+      );
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      const keys: { conversion_id: string; link_id: string; click_id: string }[] = await t.dataSource.query(
+        `SELECT k.conversion_id, c.link_id, c.click_id FROM report_conversion_keys k JOIN conversions c ON c.id = k.conversion_id WHERE k.conversion_id = ANY($1::uuid[])`,
+        [answers.map((a) => a.conversion.id)],
+      );
+      expect(keys).toHaveLength(6);
+      expect(new Set(keys.map((k) => k.link_id)).size).toBe(6);
+      expect(keys.map((k) => k.click_id).sort()).toEqual([...clicks].sort());
+    });
+
+    it('fails only the conversion the database refuses; the others of its batch are written', async () => {
+      const offer = await createOffer(t, advertiser);
+      const clickId = await click(offer.id);
+      const service = t.app.get(ConversionsService);
+      const inputs = Array.from({ length: 8 }, (_, i) => ({ txnId: nextTxn(), ip: i === 3 ? 'not-an-address' : '203.0.113.7' }));
+      const { result: settled, sizes } = await batchSizes(() =>
+        Promise.allSettled(
+          inputs.map(({ txnId, ip }) =>
+            service.record({ advertiserId: advertiser.id, source: 'postback', goal: 'lead', txnId, clickId, ip }, { type: 'postback', id: advertiser.id }),
+          ),
+        ),
+      );
+      // A batch that failed, then each of its conversions alone.
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(sizes.filter((n) => n === 1).length).toBeGreaterThanOrEqual(2);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(String((settled[3] as PromiseRejectedResult).reason)).toMatch(/inet/);
+      const stored: { txn_id: string }[] = await t.dataSource.query(`SELECT txn_id FROM conversions WHERE offer_id = $1`, [offer.id]);
+      expect(stored.map((r) => r.txn_id).sort()).toEqual(
+        inputs
+          .filter((_, i) => i !== 3)
+          .map((x) => x.txnId)
+          .sort(),
+      );
+      expect(await reported(offer.id)).toEqual({ pending: 7, rejected: 0, revenue: 7 * 500 });
+    });
+  });
+
   it('keeps writing after a migration adds a column to conversions (the prepared statement names its columns)', async () => {
     const offer = await createOffer(t, advertiser);
     const clickId = await click(offer.id);

@@ -1,4 +1,5 @@
 import { CommissionsService } from '../../src/modules/commissions/commissions.service';
+import { intakeFacts, intakeFactsMany, IntakeQuery } from '../../src/modules/quality/quality-facts';
 import { QualityJobs } from '../../src/modules/quality/quality.jobs';
 import { QualityService } from '../../src/modules/quality/quality.service';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -214,6 +215,39 @@ describe('traffic quality', () => {
       await t.http.get('/pixel.gif').query({ goal: 'lead', txn_id: sameTxn }).set('cookie', same.cookie).set('x-forwarded-for', HOME_GB);
       const [quiet] = await t.dataSource.query(`SELECT risk_reasons FROM conversions WHERE txn_id = $1`, [sameTxn]);
       expect((quiet.risk_reasons as { code: string }[]).map((r) => r.code)).not.toContain('geo_mismatch');
+    });
+
+    it('reads the intake facts of concurrent conversions together, each as it would alone', async () => {
+      // Every conversion the tests above made (stored and unstored clicks, customers of several
+      // affiliates, the affiliate's own e-mail), plus the affiliate's e-mail and a session address as a pixel's.
+      const rows: {
+        click_id: string | null;
+        clicked_at: Date | null;
+        advertiser_id: string;
+        affiliate_id: string;
+        customer_id: string | null;
+        ip: string | null;
+        source: string;
+      }[] = await t.dataSource.query(
+        `SELECT click_id, clicked_at, advertiser_id, affiliate_id, customer_id, host(ip) AS ip, source FROM conversions WHERE affiliate_id IS NOT NULL ORDER BY id`,
+      );
+      const [{ email }] = await t.dataSource.query(`SELECT email FROM principals WHERE id = $1`, [c.affiliate.id]);
+      const queries: IntakeQuery[] = rows.map((r) => ({
+        clickId: r.clicked_at ? r.click_id : null,
+        clickedAt: r.clicked_at,
+        advertiserId: r.advertiser_id,
+        affiliateId: r.affiliate_id,
+        customerId: r.customer_id,
+        customerIp: r.source === 'pixel' ? r.ip : null,
+      }));
+      queries.push({ clickId: 'not-a-click', clickedAt: new Date(), advertiserId: c.advertiser.id, affiliateId: c.affiliate.id, customerId: email, customerIp: '81.2.69.142' });
+      expect(queries.length).toBeGreaterThan(10);
+      const alone = [];
+      for (const q of queries) alone.push(await intakeFacts(t.dataSource.manager, q));
+      const together = await intakeFactsMany(t.dataSource.manager, queries);
+      expect(together).toEqual(alone);
+      // The facts differ from one conversion to another: the comparison compares something.
+      expect(new Set(alone.map((f) => JSON.stringify(f))).size).toBeGreaterThan(2);
     });
 
     it('sub_anomaly fires (the quality job) on a sub id converting far above the offer, and holds its pending conversions; quiet for the others', async () => {

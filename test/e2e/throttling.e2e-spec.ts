@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { PrincipalsService } from '../../src/modules/principals/principals.service';
 import { principalsRepository } from '../../src/modules/principals/principals.repository';
+import { RateLimiter } from '../../src/modules/throttling/rate-limiter.service';
 import { addUser, csrfOf, PASSWORD } from '../browser/portal-fixtures';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { auth, createAdvertiser, createAffiliate, PrincipalHandle } from '../support/factories';
@@ -100,6 +101,33 @@ describe('rate limits that hold', () => {
         expect(fakes.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429]);
       } finally {
         await unlimited.close();
+      }
+    });
+  });
+
+  describe('postbacks per advertiser (leases from the shared Redis window)', () => {
+    it('never admits more than the limit across two processes, and at most 2 leases fewer per process', async () => {
+      const processes = await Promise.all([0, 1].map(() => createTestApp({ sharing: t, env: { RATE_LIMIT_POSTBACKS: '1000' } })));
+      try {
+        const limiters = processes.map((p) => p.app.get(RateLimiter));
+        const advertiser = `adv-${randomBytes(6).toString('hex')}`;
+        const answers = await Promise.all(
+          Array.from({ length: 1300 }, (_, i) =>
+            limiters[i % 2].consume('postbacks', advertiser).then(
+              () => 'ok',
+              (error: { status?: number; retryAfterSeconds?: number }) => error.status,
+            ),
+          ),
+        );
+        const admitted = answers.filter((a) => a === 'ok').length;
+        expect(admitted).toBeLessThanOrEqual(1000);
+        // Lease size 10 (1 % of the limit): fewer than 2 × 10 left unspent per process.
+        expect(admitted).toBeGreaterThanOrEqual(1000 - 2 * 10 * 2);
+        expect(answers.filter((a) => a !== 'ok').every((a) => a === 429)).toBe(true);
+        // Another advertiser has a window of its own.
+        await expect(limiters[1].consume('postbacks', `${advertiser}-other`)).resolves.toBeUndefined();
+      } finally {
+        await Promise.all(processes.map((p) => p.close()));
       }
     });
   });

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { MoneyError, parseDecimalAmount } from '../../common/money';
 import { applyRule, needsSaleAmount, RateRule, RuleContext, RuleVolume } from '../rules';
+import { GroupCommit } from '../../common/batching/group-commit';
 import { Page, paginate } from '../../common/pagination';
 import { entityRows, EntityRows } from '../../database/entity-rows';
 import { preparedQuery } from '../../database/sql';
@@ -82,6 +84,16 @@ interface Written {
   pixelId: string | null;
 }
 
+/** A conversion waiting for its group commit. */
+interface PendingWrite {
+  draft: Draft;
+  actor: Actor;
+}
+
+/** Conversions written by one statement at most, and statements under way at once (of the pool's connections). */
+const WRITE_BATCH = 32;
+const WRITE_CONCURRENCY = 3;
+
 const DAY_MS = 86_400_000;
 /** The status changes that outgoing webhooks announce (conversion.approved, …); a payout's own moves are not among them. */
 const WEBHOOK_STATUSES: readonly ConversionStatus[] = ['approved', 'rejected', 'reversed'];
@@ -102,7 +114,11 @@ const isPixel = (input: Pick<RecordConversionInput, 'source'>) => input.source =
 export class ConversionsService {
   private readonly logger = new Logger(ConversionsService.name);
   private rowsOfConversions: EntityRows<Conversion> | null = null;
-  private writeSqlText: string | null = null;
+  private readonly writeSqlTexts = new Map<number, string>();
+  private readonly writes = new GroupCommit<PendingWrite, Written | null>((writes) => this.writeMany(this.dataSource.manager, writes), {
+    maxBatch: WRITE_BATCH,
+    concurrency: WRITE_CONCURRENCY,
+  });
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -307,36 +323,66 @@ export class ConversionsService {
     return released;
   }
 
-  /** Runs `writeSql` for `draft`: the stored conversion, or null when its key was already taken. */
-  private async write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Written | null> {
-    const { params } = this.conversionRows.insertValues(draft);
-    const rows = await preparedQuery<Record<string, unknown>>(manager, 'conversions.write', this.writeSql, [...params, draft.clickedAt, draft.clickId, actor.type, actor.id]);
-    return rows.length > 0 ? { conversion: this.conversionRows.toEntity(rows[0]), pixelId: (rows[0].superseded_pixel_id as string | null) ?? null } : null;
+  /**
+   * Writes `draft` with `writeSql`: the stored conversion, or null when its key was already taken.
+   * Outside a transaction, the writes of concurrent postbacks are grouped (group commit): one
+   * statement and one commit for up to WRITE_BATCH conversions, each caller answered with its own
+   * row; a batch that fails is written again one conversion at a time, so an error reaches only
+   * the caller whose conversion caused it.
+   */
+  private write(manager: EntityManager, draft: Draft, actor: Actor): Promise<Written | null> {
+    if (manager === this.dataSource.manager) return this.writes.submit({ draft, actor });
+    return this.writeMany(manager, [{ draft, actor }]).then(([written]) => written);
+  }
+
+  private async writeMany(manager: EntityManager, writes: PendingWrite[]): Promise<(Written | null)[]> {
+    // Ids are chosen here, so that each caller finds its own row among those the statement answers.
+    const ids = writes.map(() => randomUUID());
+    // Rows in key order: two batches holding the same keys (replays) wait for each other instead of deadlocking.
+    const order = writes.map((_, i) => i).sort((a, b) => compareKeys(writes[a].draft, writes[b].draft));
+    const params: unknown[] = [];
+    for (const i of order) params.push(ids[i], ...this.conversionRows.insertValues(writes[i].draft).params);
+    for (const i of order) params.push(ids[i], writes[i].actor.type, writes[i].actor.id);
+    const rows = await preparedQuery<Record<string, unknown>>(manager, `conversions.write.${writes.length}`, this.writeSql(writes.length), params);
+    const byId = new Map(rows.map((row) => [row.id as string, row]));
+    return ids.map((id) => {
+      const row = byId.get(id);
+      return row ? { conversion: this.conversionRows.toEntity(row), pixelId: (row.superseded_pixel_id as string | null) ?? null } : null;
+    });
   }
 
   /**
-   * One statement for a new conversion: the row (ON CONFLICT DO NOTHING: a duplicate, however
-   * concurrent, makes the whole statement a no-op), its first event, the outbox rows that
-   * OutboxService.enqueue would write for an accepted one, and its report delta.
+   * One statement for `n` new conversions: the rows (ON CONFLICT DO NOTHING: a duplicate, however
+   * concurrent, writes nothing for its row, and so nothing else for it either), each one's first
+   * event, the outbox rows that OutboxService.enqueue would write for an accepted one, and its
+   * report delta. Parameters: per row its id and columns, then per row its id and actor.
    */
-  private get writeSql(): string {
-    if (this.writeSqlText) return this.writeSqlText;
-    const { columns, placeholders, params } = this.conversionRows.insertValues({});
-    const n = params.length;
-    this.writeSqlText = withConversionRollups(
-      `INSERT INTO conversions (${columns}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`,
-      { at: `$${n + 1}`, id: `$${n + 2}` },
+  private writeSql(n: number): string {
+    const cached = this.writeSqlTexts.get(n);
+    if (cached) return cached;
+    const { columns, params } = this.conversionRows.insertValues({});
+    const width = params.length + 1;
+    const placeholders = (from: number, count: number, casts: string[] = []) => Array.from({ length: count }, (_, i) => `$${from + i}${casts[i] ?? ''}`).join(', ');
+    const values = Array.from({ length: n }, (_, r) => `(${placeholders(r * width + 1, width)})`).join(', ');
+    const actors = Array.from({ length: n }, (_, r) => `(${placeholders(n * width + r * 3 + 1, 3, ['::uuid', '::text', '::uuid'])})`).join(', ');
+    // One conversion: its click by parameters (the partitions pruned as the plan starts); more: each one's own, per row.
+    const column = (name: string) => `$${2 + columns.split(', ').indexOf(`"${name}"`)}`;
+    const click = n === 1 ? { at: `${column('clicked_at')}::timestamptz`, id: `${column('click_id')}::text` } : { at: 'c.clicked_at', id: 'c.click_id', lateral: true };
+    const sql = withConversionRollups(
+      `INSERT INTO conversions (id, ${columns}) VALUES ${values} ON CONFLICT DO NOTHING`,
+      click,
       [
+        `actors (id, actor_type, actor_id) AS (VALUES ${actors})`,
         `event AS (
           INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, actor_id, reason)
-          SELECT id, NULL, status, $${n + 3}, $${n + 4}::uuid, reason FROM inserted RETURNING id)`,
+          SELECT i.id, NULL, i.status, a.actor_type, a.actor_id, i.reason FROM inserted i JOIN actors a ON a.id = i.id RETURNING id, conversion_id)`,
         `messages AS (
           INSERT INTO outbox (topic, aggregate_id, payload)
           SELECT m.topic, i.id::text, CASE WHEN m.with_event THEN jsonb_build_object('eventId', e.id::text) ELSE '{}'::jsonb END
-            FROM inserted i CROSS JOIN event e
+            FROM inserted i JOIN event e ON e.conversion_id = i.id
             CROSS JOIN (VALUES (1, 'conversion.recorded', false), (2, 'postback.send', true), (3, 'webhook.conversion', true)) AS m (n, topic, with_event)
            WHERE i.status IN ('pending', 'approved')
-           ORDER BY m.n)`,
+           ORDER BY i.id, m.n)`,
       ],
       // Named columns, not *: a column a later migration adds must not change the prepared statement's result type.
       // And an accepted pixel conversion of the same txn id, which an authenticated one supersedes.
@@ -345,7 +391,8 @@ export class ConversionsService {
          WHERE inserted.source <> 'pixel' AND p.source = 'pixel' AND p.advertiser_id = inserted.advertiser_id
            AND p.goal_key = inserted.goal_key AND p.txn_id = inserted.txn_id AND p.status IN ('pending', 'approved', 'paid')) AS superseded_pixel_id`,
     );
-    return this.writeSqlText;
+    this.writeSqlTexts.set(n, sql);
+    return sql;
   }
 
   private get conversionRows(): EntityRows<Conversion> {
@@ -727,6 +774,23 @@ function addMonths(from: Date, months: number): Date {
   const to = new Date(from.getTime());
   to.setUTCMonth(to.getUTCMonth() + months);
   return to;
+}
+
+/** The order of two conversions' unique keys. */
+function compareKeys(a: Draft, b: Draft): number {
+  return a.advertiserId < b.advertiserId
+    ? -1
+    : a.advertiserId > b.advertiserId
+      ? 1
+      : a.goalKey < b.goalKey
+        ? -1
+        : a.goalKey > b.goalKey
+          ? 1
+          : a.txnId < b.txnId
+            ? -1
+            : a.txnId > b.txnId
+              ? 1
+              : 0;
 }
 
 function rejected(reason: RejectionReason, detail: string | null): Partial<Draft> {

@@ -1,12 +1,9 @@
 import { All, Controller, Get, Header, HttpCode, Logger, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import { Public } from '../../common/auth';
 import { ValidationError } from '../../common/errors';
-import { flattenValidationErrors } from '../../common/validation/validation.pipe';
 import { RedisService } from '../../queue/redis.service';
 import { PrincipalsService } from '../principals/principals.service';
 import { MetricsService } from '../../common/metrics/metrics.service';
@@ -18,6 +15,7 @@ import { ConversionsService } from './conversions.service';
 import { PostbackResultView } from './dto/conversion.dto';
 import { parseConversionTime } from './conversion-time';
 import { PostbackParamsDto } from './dto/postback.dto';
+import { parsePostback } from './postback-params';
 import { matchingSignature, parseSignature, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_S } from './postback-auth';
 
 /** Why a pixel recorded nothing (afx_pixels_ignored_total's reason label). */
@@ -177,21 +175,6 @@ export class PostbackController {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function parsePostback(raw: Record<string, unknown>): Promise<PostbackParamsDto> {
-  // A parameter given twice arrives as an array: refuse it rather than guess.
-  const repeated = Object.entries(raw)
-    .filter(([, v]) => Array.isArray(v))
-    .map(([k]) => k);
-  if (repeated.length) throw new ValidationError(repeated.map((field) => ({ field, message: `${field} is given more than once` })));
-  const params = plainToInstance(PostbackParamsDto, raw);
-  const errors = await validate(params, { whitelist: true, forbidNonWhitelisted: false, validationError: { target: false, value: false } });
-  if (errors.length) {
-    const details = flattenValidationErrors(errors);
-    throw new ValidationError(details, details.map((d) => d.message).join('; '));
-  }
-  return params;
 }
 
 function result(conversion: { id: string; status: PostbackResultView['status']; reason: string | null }): PostbackResultView {

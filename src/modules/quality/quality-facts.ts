@@ -55,10 +55,36 @@ const INTAKE_SQL = `
          ${OWN_EMAIL('$4::uuid', '$5::text')} AS "emailMatch",
          ${OWN_IP('$4::uuid', `array_remove(ARRAY[(SELECT ip FROM k), $6::inet], NULL)`)} AS "ipMatch"`;
 
+/** The same facts for many conversions at once, in the order asked: each one's click looked up on its own (the partitions pruned per row). */
+const INTAKE_MANY_SQL = `
+  SELECT CASE WHEN k.found THEN json_build_object('score', k.risk_score, 'reasons', k.risk_reasons, 'country', k.country) END AS click,
+         ${OTHER_AFFILIATES('q.advertiser_id', 'q.customer_id', 'q.affiliate_id', 'NULL::uuid')} AS "otherAffiliates",
+         ${OWN_EMAIL('q.affiliate_id', 'q.customer_id')} AS "emailMatch",
+         ${OWN_IP('q.affiliate_id', 'array_remove(ARRAY[k.ip, q.customer_ip], NULL)')} AS "ipMatch"
+    FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::uuid[], $5::text[], $6::inet[]) WITH ORDINALITY
+         AS q (click_id, clicked_at, advertiser_id, affiliate_id, customer_id, customer_ip, n)
+    LEFT JOIN LATERAL (
+      SELECT true AS found, risk_score, risk_reasons, country, ip FROM clicks WHERE clicked_at = q.clicked_at AND id = q.click_id LIMIT 1) k ON true
+   ORDER BY q.n`;
+
 /** A named prepared statement: planned once per connection, as the conversion's own write is (the postback path). */
 export async function intakeFacts(manager: EntityManager, q: IntakeQuery): Promise<IntakeFacts> {
   const [row] = await preparedQuery<IntakeFacts>(manager, 'quality.intake', INTAKE_SQL, [q.clickId, q.clickedAt, q.advertiserId, q.affiliateId, q.customerId, q.customerIp]);
   return row;
+}
+
+/** `intakeFacts` of each query, in one statement (concurrent postbacks read together). */
+export async function intakeFactsMany(manager: EntityManager, qs: IntakeQuery[]): Promise<IntakeFacts[]> {
+  if (qs.length === 1) return [await intakeFacts(manager, qs[0])];
+  const column = <K extends keyof IntakeQuery>(key: K) => qs.map((q) => q[key]);
+  return preparedQuery<IntakeFacts>(manager, 'quality.intake.many', INTAKE_MANY_SQL, [
+    column('clickId'),
+    column('clickedAt'),
+    column('advertiserId'),
+    column('affiliateId'),
+    column('customerId'),
+    column('customerIp'),
+  ]);
 }
 
 /**

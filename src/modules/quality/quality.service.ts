@@ -11,7 +11,8 @@ import { Offer } from '../offers/offer.entity';
 import { ClickBuffer } from '../tracking/click-buffer';
 import { markClickFloods } from '../tracking/click-floods';
 import { couponLeak, duplicateCustomer, fastConversion, geoMismatch, RateFacts, selfReferral, subAnomaly } from './conversion-signals';
-import { CheckFacts, checkFacts, intakeFacts, subRates, uncheckedConversions } from './quality-facts';
+import { GroupCommit } from '../../common/batching/group-commit';
+import { CheckFacts, checkFacts, IntakeFacts, intakeFactsMany, IntakeQuery, subRates, uncheckedConversions } from './quality-facts';
 
 const CHECK_BATCH = 500;
 /** Floods are counted over the last hour's clicks: a scan of that hour, so at most once a minute. */
@@ -29,6 +30,8 @@ const FLOODS_EVERY_MS = 60_000;
 export class QualityService implements IntakeRiskScorer {
   private readonly logger = new Logger(QualityService.name);
   private floodsMarkedAt = 0;
+  /** The intake facts of concurrent conversions are read by one statement (up to 32 at once). */
+  private readonly intakeReads = new GroupCommit<IntakeQuery, IntakeFacts>((queries) => intakeFactsMany(this.dataSource.manager, queries), { maxBatch: 32, concurrency: 3 });
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -36,7 +39,7 @@ export class QualityService implements IntakeRiskScorer {
   ) {}
 
   async intake(draft: IntakeDraft, offer: Offer, at: Date): Promise<Risk> {
-    const facts = await intakeFacts(this.dataSource.manager, {
+    const facts = await this.intakeReads.submit({
       clickId: draft.clickedAt ? draft.clickId : null,
       clickedAt: draft.clickedAt,
       advertiserId: draft.advertiserId,

@@ -4,6 +4,7 @@ import { getStorageToken } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { RateLimitedError } from '../../common/errors';
 import { Config } from '../../config/configuration';
+import { LeasedLimit } from './leased-limit';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 export type RateLimitScope = 'postbacks' | 'forms' | 'signups' | 'keyFailures' | 'pixelPerClick' | 'pixelPerIp';
@@ -17,16 +18,22 @@ const WHAT: Record<RateLimitScope, string> = {
   pixelPerIp: 'pixels from your address',
 };
 
+/** Scopes counted through leases spent in memory (LeasedLimit): hot paths with a subject that earns its limit. */
+const LEASED: readonly RateLimitScope[] = ['postbacks'];
+
 /**
  * Limits a guard cannot apply because the subject is known only inside the handler (the
  * advertiser of a postback, the client of a form). A hit is counted BEFORE the work it guards
  * (an atomic INCR, then the check), so parallel requests cannot all slip under the limit;
- * `release` gives a hit back when the attempt turned out legitimate (a known API key).
+ * `release` gives a hit back when the attempt turned out legitimate (a known API key). Postbacks
+ * are counted in the same Redis window through leases spent in memory (LeasedLimit: no round
+ * trip per postback, never above the limit).
  */
 @Injectable()
 export class RateLimiter {
   private readonly limits: Record<RateLimitScope, number>;
   private readonly windowMs: number;
+  private readonly leased = new Map<RateLimitScope, LeasedLimit>();
 
   constructor(
     @Inject(getStorageToken()) private readonly storage: RedisThrottlerStorage,
@@ -42,6 +49,10 @@ export class RateLimiter {
       pixelPerClick: rateLimit.pixelPerClick,
       pixelPerIp: rateLimit.pixelPerIp,
     };
+    for (const scope of LEASED) {
+      const limit = this.limits[scope];
+      if (limit > 0) this.leased.set(scope, new LeasedLimit(limit, this.windowMs, (subject, want) => this.storage.lease(`${scope}:${subject}`, this.windowMs, limit, want)));
+    }
   }
 
   /** Counts one hit for `subject`; past the limit, a 429 with Retry-After. */
@@ -66,6 +77,11 @@ export class RateLimiter {
   private async hit(scope: RateLimitScope, subject: string): Promise<{ isBlocked: boolean; timeToBlockExpire: number }> {
     const limit = this.limits[scope];
     if (limit === 0) return { isBlocked: false, timeToBlockExpire: 0 };
+    const leased = this.leased.get(scope);
+    if (leased) {
+      const taken = await leased.take(subject);
+      return taken.allowed ? { isBlocked: false, timeToBlockExpire: 0 } : { isBlocked: true, timeToBlockExpire: taken.retryAfterS };
+    }
     return this.storage.increment(`${scope}:${subject}`, this.windowMs, limit);
   }
 }

@@ -189,10 +189,13 @@ export const REPORTED_CONVERSION = `c.offer_id IS NOT NULL AND c.affiliate_id IS
  * The click-derived key of conversions `c`: channel, country and sub ids of their click where it
  * is stored, else the link's channel; '' where there is neither (coupon conversions).
  */
-export function conversionKeys(clickJoin: string, conversions = 'conversions'): string {
+export function conversionKeys(clickJoin: string, conversions = 'conversions', { lateral = false } = {}): string {
+  // Lateral (one click looked up per conversion, by its primary key): the plan prunes the clicks
+  // partitions per row while it runs, where a join of many conversions would scan them all.
+  const click = lateral ? `LEFT JOIN LATERAL (SELECT * FROM clicks k WHERE ${clickJoin} LIMIT 1) k ON true` : `LEFT JOIN clicks k ON ${clickJoin}`;
   return `SELECT c.id, coalesce(k.channel, l.channel, '') AS channel, ${orEmpty('k', DETAIL_KEYS)}
       FROM ${conversions} c
-      LEFT JOIN clicks k ON ${clickJoin}
+      ${click}
       LEFT JOIN tracking_links l ON l.id = c.link_id`;
 }
 
@@ -204,15 +207,16 @@ const KEY_COLUMNS = ['conversion_id', 'channel', ...DETAIL_KEYS].join(', ');
  * inserted as `inserted`), and in the same statement the conversion's report key and delta.
  * Answers the `answer` columns of the inserted row, or no row when it conflicted, and then nothing
  * else is written either.
- * `click` holds the SQL of the conversion's clicked_at and click id (parameters): the click is
- * looked up by its full primary key, so the plan reads only its day's partition.
+ * `click` holds the SQL of the conversion's clicked_at and click id: parameters, so the plan reads
+ * only its day's partition; or, for a statement writing several conversions, `c.clicked_at` and
+ * `c.click_id` with `lateral`, each conversion's click then looked up on its own.
  */
-export function withConversionRollups(insertConversion: string, click: { at: string; id: string }, alongside: string[] = [], answer = '*'): string {
+export function withConversionRollups(insertConversion: string, click: { at: string; id: string; lateral?: boolean }, alongside: string[] = [], answer = '*'): string {
   return `WITH inserted AS (${insertConversion} RETURNING *),
     ${alongside.map((cte) => `${cte},`).join('\n    ')}
     conversion_keys AS (
       INSERT INTO ${KEYS_TABLE} (${KEY_COLUMNS})
-      ${conversionKeys(`k.clicked_at = ${click.at} AND k.id = ${click.id}`, 'inserted')}
+      ${conversionKeys(`k.clicked_at = ${click.at} AND k.id = ${click.id}`, 'inserted', { lateral: click.lateral })}
        WHERE ${REPORTED_CONVERSION}
       RETURNING *),
     conversion_deltas AS (${insertDeltas(conversionFacts(), 'FROM inserted c JOIN conversion_keys k ON k.conversion_id = c.id')})
