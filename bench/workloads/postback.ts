@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { cpuMeter, CpuGroups, perUnit, postgresFor } from '../lib/cpu';
 import { count, load, LoadResult, statusSummary } from '../lib/load';
-import { freePort, startNode, waitFor, waitForHttp } from '../lib/proc';
+import { describePinning, pinned } from '../lib/pin';
+import { describePeaks, freePort, peakMemoryDuring, startNode, waitFor, waitForHttp } from '../lib/proc';
 import { profiled } from '../lib/profiling';
 import { ratioOf, round } from '../lib/results';
 import type { Stack } from '../lib/stack';
@@ -67,8 +68,13 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
   await waitForHttp(`${baseUrl}/postback?token=${encodeURIComponent(token)}&goal=sale&txn_id=warmup&currency=USD`, 10_000, baselineServer, 201);
   await run(stack, 'baseline warm-up', baseUrl, requestsFor(token, clickIds, 'bw'), warm);
   const postgres = postgresFor(stack.paths.dbName);
-  const { result: baseline, cpu: baseCpu } = await metered({ server: (pid) => pid === baselineServer.pid, postgres, load: (pid) => pid === process.pid }, () =>
-    run(stack, 'baseline', baseUrl, requestsFor(token, clickIds, 'b'), seconds),
+  const {
+    result: { result: baseline, cpu: baseCpu },
+    pinning: basePinning,
+  } = await pinned([baselineServer.pid], () =>
+    metered({ server: (pid) => pid === baselineServer.pid, postgres, load: (pid) => pid === process.pid }, () =>
+      run(stack, 'baseline', baseUrl, requestsFor(token, clickIds, 'b'), seconds),
+    ),
   );
   await baselineServer.stop();
   await stack.db.query(`DROP TABLE IF EXISTS ${BASELINE_TABLE}`);
@@ -85,8 +91,16 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
     redis: (_pid, comm) => comm.startsWith('redis-server'),
     load: (pid) => pid === process.pid,
   };
-  const { result: ours, cpu: oursCpu } = await metered(oursGroups, () =>
-    profiled(stack, stack.api, 'postback', () => run(stack, 'ours', stack.baseUrl, requestsFor(token, clickIds, 'o'), seconds)),
+  const {
+    result: {
+      result: { result: ours, cpu: oursCpu },
+      pinning: oursPinning,
+    },
+    peakMb,
+  } = await peakMemoryDuring({ API: stack.api.pid, worker: stack.worker.pid }, () =>
+    pinned([stack.api.pid], () =>
+      metered(oursGroups, () => profiled(stack, stack.api, 'postback', () => run(stack, 'ours', stack.baseUrl, requestsFor(token, clickIds, 'o'), seconds))),
+    ),
   );
   const created = count(ours, 201);
   const rate = created / ours.seconds;
@@ -106,7 +120,7 @@ export async function postbackWorkload(stack: Stack, network: Network): Promise<
     p50: ours.p50,
     p99: ours.p99,
     unit: 'conv/s',
-    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${rows.length} conversions stored (${pending} pending)${created === ours.requests ? '' : `; ours answered ${statusSummary(ours)}`}; CPU µs per conversion: ours ${perUnit(oursCpu, created, CPU_LABELS)}; baseline ${perUnit(baseCpu, count(baseline, 201), CPU_LABELS)}`,
+    note: `baseline p50 ${baseline.p50} / p99 ${baseline.p99} ms; ${rows.length} conversions stored (${pending} pending)${created === ours.requests ? '' : `; ours answered ${statusSummary(ours)}`}; CPU µs per conversion: ours ${perUnit(oursCpu, created, CPU_LABELS)}; baseline ${perUnit(baseCpu, count(baseline, 201), CPU_LABELS)}; ours ${describePinning(oursPinning, 'API')}, baseline ${describePinning(basePinning, 'baseline server')}; peak RSS during the load: ${describePeaks(peakMb)}`,
   });
   // Everything accepted is in the outbox; let the relay hand it to the (paused) queues.
   await waitFor('the outbox relay', async () => (await stack.db.query(`SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL`)).rows[0].n === 0, 120_000, 200);
