@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
+import { GroupCommit } from '../../common/runs/group-commit';
 import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { Config } from '../../config/configuration';
 import { OutboxService } from '../../queue/outbox/outbox.service';
@@ -22,8 +23,19 @@ import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal 
 import { PayoutRails } from './rails/payout-rails';
 
 const PLAN_CHUNK = 200;
-const TRANSFER_CONCURRENCY = 8;
+/** Transfers in flight at once, per run. */
+export const TRANSFER_CONCURRENCY = 8;
+/** Payouts claimed for their transfer in one statement, ahead of their transfers. */
+const CLAIM_WINDOW = 64;
+/** Payouts recorded paid in one transaction at most (those whose transfers came back meanwhile). */
+const PAID_BATCH = 100;
 const PREVIEW_LIMIT = 1000;
+/** A request the rail rate-limited is sent again after a pause, this many times at most (then the run retries it). */
+const RATE_LIMIT_RETRIES = 8;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 8000;
+
+type Recorded = { paid: boolean } | { error: unknown };
 
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
@@ -35,7 +47,11 @@ const PREVIEW_LIMIT = 1000;
 export class PayoutRunsService {
   private readonly logger = new Logger(PayoutRunsService.name);
   private readonly defaultThreshold: number;
-  private readonly engine: RunEngine<Payout>;
+  private readonly engine: RunEngine<Payout, number>;
+  /** Transfers recorded paid in groups: those that came back while a group was being written go in the next one. */
+  private readonly paid = new GroupCommit<{ payout: Payout; transferId: string }, Recorded>((items) => this.recordPaid(items), PAID_BATCH);
+  /** Per rail: the pause its 429s asked for, shared by every transfer in flight. */
+  private readonly backoffs = new Map<string, Backoff>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,7 +62,7 @@ export class PayoutRunsService {
     config: ConfigService<Config, true>,
   ) {
     this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
-    this.engine = new RunEngine<Payout>(dataSource, {
+    this.engine = new RunEngine<Payout, number>(dataSource, {
       table: 'payout_runs',
       stampsStart: true,
       concurrency: TRANSFER_CONCURRENCY,
@@ -54,7 +70,15 @@ export class PayoutRunsService {
       beforePlan: async (runId) => this.settleLeftovers((await this.get(runId)).currency),
       plan: (runId) => this.plan(runId),
       open: (runId) => payoutsRepository.openPayouts(this.dataSource.manager, runId),
-      execute: (payout) => this.transfer(payout),
+      // Claimed a window at a time (each claim counts an attempt: one that never reached the rail
+      // only costs a look-up before its transfer, if the worker dies first).
+      window: CLAIM_WINDOW,
+      prepare: (payouts) =>
+        payoutsRepository.claimManyForTransfer(
+          this.dataSource,
+          payouts.map((p) => p.id),
+        ),
+      execute: (payout, attempts) => this.transfer(payout, attempts),
       // The rail unreachable, or its answer not recorded (a refusal is settled inside transfer).
       failed: async () => 'retry',
       progress: async (runId) => {
@@ -222,18 +246,19 @@ export class PayoutRunsService {
     await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
   }
 
-  private async transfer(payout: Payout): Promise<void> {
+  /** One payout's transfer; `attempts` is its claim's attempt number (undefined: no longer open). */
+  private async transfer(payout: Payout, attempts: number | undefined): Promise<void> {
+    if (attempts === undefined) return;
     const rail = this.rails.get(payout.rail);
     rail.assertReady();
-    const attempts = await payoutsRepository.claimForTransfer(this.dataSource, payout.id);
-    if (attempts === null) return;
     // A retry may follow a transfer the rail made but we never recorded (lost answer, expired key,
     // a database error after the rail's answer): look before creating. A failing look-up is retried.
-    const existing = attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
+    const existing = attempts > 1 ? await this.paced(rail, () => rail.findTransfer(payout.id)) : undefined;
     if (existing) return this.markPaid(payout, existing.id);
     let sent: RailTransferResult;
     try {
-      sent = await rail.transfer(payout);
+      // A 429 did nothing on the rail: the same request (same idempotency key) goes again after the pause.
+      sent = await this.paced(rail, () => rail.transfer(payout));
     } catch (error) {
       // Only the rail saying no to the create itself proves no money moved; anything else is retried.
       if (!rail.isDefinitiveRefusal(error)) throw error;
@@ -250,15 +275,79 @@ export class PayoutRunsService {
     await this.markPaid(payout, sent.transferId);
   }
 
-  /** Records the transfer; the rail's events about it that arrived before (kept unprocessed) are applied again. */
+  /**
+   * A request to the rail, honouring its rate limit: a 429 pauses every transfer to the rail (its
+   * `Retry-After`, else exponential backoff with jitter) and this request goes again after it.
+   */
+  private async paced<T>(rail: PayoutRail, request: () => Promise<T>): Promise<T> {
+    let backoff = this.backoffs.get(rail.name);
+    if (!backoff) this.backoffs.set(rail.name, (backoff = new Backoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS)));
+    for (let limited = 0; ; limited++) {
+      await backoff.ready();
+      try {
+        const answer = await request();
+        backoff.passed();
+        return answer;
+      } catch (error) {
+        const wait = rail.rateLimited(error);
+        if (wait === undefined || limited >= RATE_LIMIT_RETRIES) throw error;
+        const ms = backoff.limited(wait);
+        this.logger.warn(`${rail.label} rate-limited a request: every transfer to it waits ${Math.round(ms)} ms`);
+      }
+    }
+  }
+
+  /** Records the transfer (in a group with others that came back meanwhile); the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
-    const reapplied = await this.dataSource.transaction(async (manager) => {
-      if (!(await payoutsRepository.markPaid(manager, payout.id, transferId))) return -1;
-      await payoutsRepository.countRunDone(manager, payout.runId, payout.amount);
-      await this.announce(manager, { ...payout, status: 'paid', externalId: transferId, paidAt: new Date() }, 'payout.paid');
-      return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
+    const recorded = await this.paid.submit({ payout, transferId });
+    if ('error' in recorded) throw recorded.error;
+  }
+
+  /**
+   * Records transfers in one transaction: the payouts paid and counted on their runs, their
+   * affiliates' webhooks, deferred events replayed. If the group fails, each is recorded on its
+   * own, so only a payout whose own record fails meets the error (and is retried with the run).
+   */
+  private async recordPaid(items: { payout: Payout; transferId: string }[]): Promise<Recorded[]> {
+    try {
+      const paid = await this.recordPaidTogether(items);
+      return items.map((item) => ({ paid: paid.has(item.payout.id) }));
+    } catch (error) {
+      if (items.length === 1) return [{ error }];
+      const each: Recorded[] = [];
+      for (const item of items)
+        each.push(
+          await this.recordPaidTogether([item]).then(
+            (paid) => ({ paid: paid.has(item.payout.id) }),
+            (e: unknown) => ({ error: e }),
+          ),
+        );
+      return each;
+    }
+  }
+
+  private async recordPaidTogether(items: { payout: Payout; transferId: string }[]): Promise<Set<string>> {
+    const paid = await this.dataSource.transaction(async (manager) => {
+      const rows = await payoutsRepository.markManyPaid(
+        manager,
+        items.map((i) => ({ payoutId: i.payout.id, externalId: i.transferId })),
+      );
+      const paidAt = new Map(rows.map((r) => [r.id, r.paidAt]));
+      const done = items.filter((i) => paidAt.has(i.payout.id));
+      await this.outbox.enqueueMany(
+        manager,
+        done.map((i) => this.announcement({ ...i.payout, status: 'paid', externalId: i.transferId, paidAt: new Date(paidAt.get(i.payout.id) as Date) }, 'payout.paid')),
+      );
+      for (const rail of new Set(done.map((i) => i.payout.rail))) {
+        await this.rails.get(rail).replayDeferred(
+          manager,
+          done.filter((i) => i.payout.rail === rail).map((i) => ({ payoutId: i.payout.id, transferId: i.transferId })),
+        );
+      }
+      return new Set(paidAt.keys());
     });
-    if (reapplied >= 0) this.outbox.notify();
+    if (paid.size) this.outbox.notify();
+    return paid;
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -292,6 +381,11 @@ export class PayoutRunsService {
 
   /** The affiliate's outgoing webhook (payout.paid, payout.failed), in the transaction that records the outcome. */
   private announce(manager: EntityManager, payout: Payout, type: 'payout.paid' | 'payout.failed'): Promise<void> {
+    const { topic, aggregateId, payload } = this.announcement(payout, type);
+    return this.outbox.enqueue(manager, topic, aggregateId, payload);
+  }
+
+  private announcement(payout: Payout, type: 'payout.paid' | 'payout.failed') {
     const data = {
       id: payout.id,
       runId: payout.runId,
@@ -305,7 +399,7 @@ export class PayoutRunsService {
       failureCode: payout.failureCode ?? null,
       failureMessage: payout.failureMessage ?? null,
     };
-    return this.outbox.enqueue(manager, 'webhook.dispatch', payout.id, { principalId: payout.affiliateId, type, data });
+    return { topic: 'webhook.dispatch' as const, aggregateId: payout.id, payload: { principalId: payout.affiliateId, type, data } };
   }
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
@@ -340,5 +434,37 @@ export class PayoutRunsService {
     });
     await payoutsRepository.setReversedAmount(manager, payout.id, reversed);
     return `partly reversed: ${newly} returned`;
+  }
+}
+
+/**
+ * The pause a rail's 429s ask for, shared by every request to it: a 429 while no pause is on
+ * starts one (the rail's `Retry-After`, else base × 2^(strikes − 1) with jitter, capped); 429s of
+ * requests already in flight then only extend it; a request that passes ends the streak.
+ */
+class Backoff {
+  private until = 0;
+  private strikes = 0;
+
+  constructor(
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+  ) {}
+
+  async ready(): Promise<void> {
+    for (let wait = this.until - Date.now(); wait > 0; wait = this.until - Date.now()) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** A 429; answers the pause now on, in ms. */
+  limited(retryAfterMs: number | null): number {
+    const now = Date.now();
+    if (now >= this.until) this.strikes++;
+    const ms = retryAfterMs ?? Math.min(this.baseMs * 2 ** (this.strikes - 1), this.maxMs) * (0.5 + Math.random() / 2);
+    this.until = Math.max(this.until, now + ms);
+    return this.until - now;
+  }
+
+  passed(): void {
+    this.strikes = 0;
   }
 }

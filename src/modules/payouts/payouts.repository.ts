@@ -101,10 +101,6 @@ export class PayoutsRepository {
     );
   }
 
-  async countRunDone(manager: EntityManager, runId: string, amount: number): Promise<void> {
-    await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [runId, amount]);
-  }
-
   async countRunFailed(manager: EntityManager, runId: string): Promise<void> {
     await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [runId]);
   }
@@ -145,24 +141,42 @@ export class PayoutsRepository {
     return inserted[0]?.id ?? null;
   }
 
-  /** Claims an open payout for a transfer attempt; answers the attempt's number, or null if it is no longer open. */
-  async claimForTransfer(manager: EntityManager | DataSource, payoutId: string): Promise<number | null> {
-    const [claimed] = await updateReturning<{ attempts: number }>(
+  /**
+   * Claims open payouts for a transfer attempt each, in one statement (id order, the payouts' lock
+   * order); answers each claimed one's attempt number. A payout no longer open is left out.
+   */
+  async claimManyForTransfer(manager: EntityManager | DataSource, payoutIds: string[]): Promise<Map<string, number>> {
+    const claimed = await updateReturning<{ id: string; attempts: number }>(
       manager,
-      `UPDATE payouts SET status = 'transferring', attempts = attempts + 1 WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING attempts`,
-      [payoutId],
+      `UPDATE payouts p SET status = 'transferring', attempts = p.attempts + 1
+         FROM (SELECT id FROM payouts WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'transferring') ORDER BY id FOR UPDATE) AS open
+        WHERE p.id = open.id RETURNING p.id, p.attempts`,
+      [payoutIds],
     );
-    return claimed ? claimed.attempts : null;
+    return new Map(claimed.map((c) => [c.id, c.attempts]));
   }
 
-  /** Marks an open payout paid by `externalId`; answers whether it was open. */
-  async markPaid(manager: EntityManager, payoutId: string, externalId: string): Promise<boolean> {
-    const [updated] = await updateReturning(
-      manager,
-      `UPDATE payouts SET status = 'paid', external_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
-      [payoutId, externalId],
+  /**
+   * Marks open payouts paid, each by its transfer, and counts them done on their runs, in one
+   * statement (payouts locked in id order, then the runs); answers those that were open.
+   */
+  async markManyPaid(manager: EntityManager, paid: { payoutId: string; externalId: string }[]): Promise<{ id: string; paidAt: Date }[]> {
+    const sorted = [...paid].sort((a, b) => (a.payoutId < b.payoutId ? -1 : a.payoutId > b.payoutId ? 1 : 0));
+    return manager.query(
+      `WITH open AS (
+         SELECT p.id, v.external_id FROM payouts p JOIN unnest($1::uuid[], $2::text[]) AS v(id, external_id) ON v.id = p.id
+          WHERE p.status IN ('pending', 'transferring') ORDER BY p.id FOR UPDATE OF p
+       ), paid AS (
+         UPDATE payouts p SET status = 'paid', external_id = open.external_id, paid_at = now() FROM open
+          WHERE p.id = open.id AND p.status IN ('pending', 'transferring') RETURNING p.id, p.run_id, p.amount, p.paid_at
+       ), counted AS (
+         UPDATE payout_runs r SET done_count = r.done_count + c.n, done_amount = r.done_amount + c.amount
+           FROM (SELECT run_id, count(*)::int AS n, sum(amount) AS amount FROM paid GROUP BY run_id) AS c
+          WHERE r.id = c.run_id RETURNING r.id
+       )
+       SELECT id, paid_at AS "paidAt" FROM paid`,
+      [sorted.map((p) => p.payoutId), sorted.map((p) => p.externalId)],
     );
-    return !!updated;
   }
 
   /** The payout, locked until the transaction ends. */

@@ -267,6 +267,38 @@ describe('transfers and idempotency', () => {
     expect(emulator.transfers()).toHaveLength(0);
   });
 
+  it('rate limiter (opt-in): over the writes per second a plain 429 rate_limit, nothing done; reads counted apart; off by default', async () => {
+    const stripe = client({ maxNetworkRetries: 2 });
+    const account = await onboardedAccount(stripe);
+    const burst = Array.from({ length: 10 }, (_, i) => transferParams(account.id, { transfer_group: `payout_rl_${i}` }));
+    // Off by default: ten at once all pass.
+    expect((await Promise.allSettled(burst.map((p) => stripe.transfers.create(p)))).every((r) => r.status === 'fulfilled')).toBe(true);
+
+    emulator.setRateLimit(4);
+    const limited = await Promise.allSettled(burst.map((p, i) => stripe.transfers.create({ ...p, transfer_group: `payout_rl2_${i}` })));
+    const refused = limited.flatMap((r) => (r.status === 'rejected' ? [r.reason as Stripe.errors.StripeError] : []));
+    expect(limited.length - refused.length).toBe(4);
+    expect(refused.every((e) => e instanceof Stripe.errors.StripeRateLimitError && e.code === 'rate_limit' && e.headers?.['retry-after'] === undefined)).toBe(true);
+    expect(emulator.transfers()).toHaveLength(14);
+    // Reads have their own bucket, and a write waits out the refill.
+    expect((await stripe.transfers.list({ limit: 1 })).data).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_rl_after' }));
+    emulator.setRateLimit(null);
+  });
+
+  it('counts the API requests in progress at once (a held request is in progress)', async () => {
+    const stripe = client();
+    const account = await onboardedAccount(stripe);
+    emulator.resetInFlightPeak();
+    emulator.injectFault({ path: '/v1/transfers', kind: 'delay', delayMs: 100, times: 5 });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => stripe.transfers.create(transferParams(account.id, { transfer_group: `payout_peak_${i}` }))));
+    expect(emulator.inFlightPeak()).toBe(5);
+    emulator.resetInFlightPeak();
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_peak_alone' }));
+    expect(emulator.inFlightPeak()).toBe(1);
+  });
+
   it('lock_timeout (429 + Stripe-Should-Retry: true) is retried by the SDK', async () => {
     const stripe = client({ maxNetworkRetries: 1 });
     const account = await onboardedAccount(stripe);

@@ -349,6 +349,12 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
     .add('GET', '/__emulator/transfers', () => json(emulator.transfers()))
     .add('GET', '/__emulator/events', () => json(emulator.events()))
     .add('GET', '/__emulator/request-log', () => json(emulator.requestLog()))
+    .add('GET', '/__emulator/in-flight-peak', () => json({ peak: emulator.inFlightPeak() }))
+    .add('POST', '/__emulator/rate-limit', ({ body }) => {
+      const perSecond = field(body, 'perSecond', 'number', false) as number | undefined;
+      emulator.setRateLimit(perSecond ?? null);
+      return ok;
+    })
     .add('GET', '/__emulator/webhook-deliveries', () => json(emulator.webhookDeliveries()))
     .add('POST', '/__emulator/faults', ({ body }) => {
       const kind = field(body, 'kind', 'string', true) as FaultKind;
