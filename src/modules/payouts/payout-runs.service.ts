@@ -194,56 +194,53 @@ export class PayoutRunsService {
     if (run.plannedAt) return;
     const candidates = await this.eligible(this.dataSource.manager, run.currency);
     for (let i = 0; i < candidates.length; i += PLAN_CHUNK) {
-      await this.dataSource.transaction(async (manager) => {
-        const chunk = candidates.slice(i, i + PLAN_CHUNK);
-        // The chunk's locks up front, in the lock order of ledger.service.ts (conversions, then
-        // affiliate accounts, each in one statement and id order): planning one affiliate after
-        // another would otherwise hold one's ledger accounts while waiting for the next one's conversions.
-        const affiliateIds = chunk.map((c) => c.affiliateId);
-        const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
-        // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
-        // has not run): post it now, so the payout that marks it paid also pays it.
-        if (payable.length) await this.postings.postMissingLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
-        await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
-        for (const candidate of chunk) await this.planOne(manager, run, candidate);
-      });
+      await this.dataSource.transaction((manager) => this.planChunk(manager, run, candidates.slice(i, i + PLAN_CHUNK)));
     }
     await payoutsRepository.markRunPlanned(this.dataSource.manager, runId);
   }
 
   /**
-   * One affiliate's payout. Locks its approved conversions, then its ledger accounts (the lock
-   * order of ledger.service.ts; plan has taken them for the whole chunk already), and re-reads
-   * the balance under those locks: a reversal racing the run either lands before (smaller
-   * payout) or after (a clawback).
+   * A chunk of affiliates' payouts, in a few statements whatever its size. The locks come first,
+   * in the lock order of ledger.service.ts (conversions, then affiliate accounts, each in one
+   * statement and id order), and the balances are read under them: a reversal racing the run
+   * either lands before (smaller payout) or after (a clawback). Each payout row, its ledger entry
+   * (available → the rail's clearing account) and the conversions it pays are written together.
    */
-  private async planOne(manager: EntityManager, run: PayoutRun, candidate: EligiblePayee): Promise<void> {
-    await conversionsRepository.lockPayable(manager, [candidate.affiliateId], run.currency);
-    const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
-    const clawbackNetted = balance?.clawback ?? 0;
-    // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
-    const rail = this.rails.get(candidate.rail);
-    const owed = (balance?.available ?? 0) - clawbackNetted;
-    const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
-    if (amount < Math.max(candidate.threshold, 1)) return;
-    const payoutId = await payoutsRepository.insertPayout(manager, {
-      runId: run.id,
-      affiliateId: candidate.affiliateId,
-      currency: run.currency,
-      amount,
-      clawbackNetted,
-      rail: rail.name,
-      externalAccountId: candidate.externalAccountId,
+  private async planChunk(manager: EntityManager, run: PayoutRun, chunk: EligiblePayee[]): Promise<void> {
+    const affiliateIds = chunk.map((c) => c.affiliateId);
+    const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
+    // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
+    // has not run): post it now, so the payout that marks it paid also pays it.
+    if (payable.length) await this.postings.postMissingLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
+    const balances = await this.ledger.lockPayoutBalances(manager, affiliateIds, run.currency);
+    const planned = chunk.flatMap((candidate) => {
+      const balance = balances.get(candidate.affiliateId);
+      const clawbackNetted = balance?.clawback ?? 0;
+      // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
+      const rail = this.rails.get(candidate.rail);
+      const owed = (balance?.available ?? 0) - clawbackNetted;
+      const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
+      if (amount < Math.max(candidate.threshold, 1)) return [];
+      return [{ affiliateId: candidate.affiliateId, amount, clawbackNetted, rail, externalAccountId: candidate.externalAccountId }];
     });
-    if (!payoutId) return;
-    await this.ledger.post(manager, {
-      kind: LEDGER_KINDS.payout,
-      causeType: 'payout',
-      causeId: payoutId,
-      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingLedgerAccount }, amount, clawbackNetted),
-      memo: `payout run ${run.id}`,
-    });
-    await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
+    const ids = await payoutsRepository.insertPayouts(
+      manager,
+      run.id,
+      run.currency,
+      planned.map((p) => ({ ...p, rail: p.rail.name })),
+    );
+    const inserted = planned.flatMap((p) => (ids.has(p.affiliateId) ? [{ ...p, payoutId: ids.get(p.affiliateId) as string }] : []));
+    await this.ledger.postMany(
+      manager,
+      inserted.map((p) => ({
+        kind: LEDGER_KINDS.payout,
+        causeType: 'payout' as const,
+        causeId: p.payoutId,
+        lines: payoutLines({ affiliateId: p.affiliateId, currency: run.currency, clearing: p.rail.clearingLedgerAccount }, p.amount, p.clawbackNetted),
+        memo: `payout run ${run.id}`,
+      })),
+    );
+    await conversionsRepository.movePaidForPayouts(manager, run.currency, inserted);
   }
 
   /** One payout's transfer; `attempts` is its claim's attempt number (undefined: no longer open). */

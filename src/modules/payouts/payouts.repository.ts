@@ -141,6 +141,33 @@ export class PayoutsRepository {
     return inserted[0]?.id ?? null;
   }
 
+  /** Pending payouts of the run, one per affiliate unless it has one; answers the new ones' ids by affiliate. */
+  async insertPayouts(
+    manager: EntityManager,
+    runId: string,
+    currency: string,
+    payouts: { affiliateId: string; amount: number; clawbackNetted: number; rail: string; externalAccountId: string }[],
+  ): Promise<Map<string, string>> {
+    if (!payouts.length) return new Map();
+    const inserted: { id: string; affiliate_id: string }[] = await manager.query(
+      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, rail, external_account_id)
+       SELECT $1, p.affiliate_id, $2, p.amount, p.clawback_netted, 'pending', p.rail, p.external_account_id
+         FROM unnest($3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) WITH ORDINALITY AS p(affiliate_id, amount, clawback_netted, rail, external_account_id, n)
+        ORDER BY p.n
+       ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id, affiliate_id`,
+      [
+        runId,
+        currency,
+        payouts.map((p) => p.affiliateId),
+        payouts.map((p) => p.amount),
+        payouts.map((p) => p.clawbackNetted),
+        payouts.map((p) => p.rail),
+        payouts.map((p) => p.externalAccountId),
+      ],
+    );
+    return new Map(inserted.map((r) => [r.affiliate_id, r.id]));
+  }
+
   /**
    * Claims open payouts for a transfer attempt each, in one statement (id order, the payouts' lock
    * order); answers each claimed one's attempt number. A payout no longer open is left out.
