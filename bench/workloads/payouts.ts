@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TRANSFER_CONCURRENCY } from '../../src/modules/payouts/payout-limits'; // the payout job's own
 import { cpuMeter, perUnit, postgresFor } from '../lib/cpu';
 import { transaction } from '../lib/db';
 import { Api, mapLimit, retry } from '../lib/http';
@@ -12,7 +13,8 @@ import { STRIPE_KEY, Stack } from '../lib/stack';
 import { clickIdFrom, createLink, createPrincipal, Network, offerBody } from './seed';
 
 const PAYOUT = 1500;
-const TRANSFER_CONCURRENCY = 8; // as the payout job's own
+/** The platform endpoint's events in docs/operations.md, plus the Connect endpoint's (one endpoint in the bench). */
+const WEBHOOK_EVENTS = ['transfer.reversed', 'invoice.paid', 'invoice.voided', 'invoice.marked_uncollectible', 'account.updated'];
 const run = promisify(execFile);
 
 export interface PayoutData {
@@ -271,6 +273,11 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
   stack.progress.phase(`payout run: ours (POST /v1/payout-runs, ${data.affiliates} affiliates)`);
   const stripe = new Api(stack.stripeUrl);
   await stripe.post('/__emulator/balance', { currency: 'usd', amount: 1e13 }, [200]);
+  // Stripe's webhook endpoint as docs/operations.md registers it: the events we act on (the bench
+  // has no Connect endpoint, so account.updated comes here too), not transfer.created.
+  // BENCH_PAYOUT_WEBHOOK_EVENTS=all sends every event, as an endpoint subscribed to all would.
+  const allEvents = process.env.BENCH_PAYOUT_WEBHOOK_EVENTS === 'all';
+  await stripe.post('/__emulator/webhook-url', { url: `${stack.baseUrl}/webhooks/stripe`, enabledEvents: allEvents ? ['*'] : WEBHOOK_EVENTS }, [200]);
   const dry = await network.financeApi.post<RunView>('/v1/payout-runs', { currency: 'USD', dryRun: true }, [202]);
   const due = dry.progress.total;
   const meter = cpuMeter({
@@ -344,6 +351,6 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
     target: 'recorded',
     pass: null,
     unit: 's',
-    note: `${round(data.affiliates / seconds)} payouts/s (planning ${round(phases.plan, 1)} s, transfers ${round(phases.transfers, 1)} s); CPU µs per payout over the run: ${perUnit(cpu, data.affiliates, { api: 'API', worker: 'worker', emulator: 'emulator', postgres: 'PostgreSQL', redis: 'Redis' })}; baseline: bare POST /v1/transfers, ${TRANSFER_CONCURRENCY} at a time, against a fresh emulator (${Math.min(data.affiliates, 2000)} sent, time scaled to ${data.affiliates}); ${data.throughApi} payees seeded through the API, the rest in bulk`,
+    note: `${round(data.affiliates / seconds)} payouts/s (planning ${round(phases.plan, 1)} s, transfers ${round(phases.transfers, 1)} s); CPU µs per payout over the run: ${perUnit(cpu, data.affiliates, { api: 'API', worker: 'worker', emulator: 'emulator', postgres: 'PostgreSQL', redis: 'Redis' })}; webhook events: ${allEvents ? 'all (transfer.created too)' : 'those we act on'}; baseline: bare POST /v1/transfers, ${TRANSFER_CONCURRENCY} at a time, against a fresh emulator (${Math.min(data.affiliates, 2000)} sent, time scaled to ${data.affiliates}); ${data.throughApi} payees seeded through the API, the rest in bulk`,
   });
 }

@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { STRIPE_EVENT_OWNERS, StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
-import { PayoutRunsService, TRANSFER_CONCURRENCY } from '../../src/modules/payouts/payout-runs.service';
+import { TRANSFER_CONCURRENCY } from '../../src/modules/payouts/payout-limits';
+import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { drainQueues, queue } from '../support/drain';

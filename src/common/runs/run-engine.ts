@@ -135,16 +135,25 @@ export class RunEngine<Item extends { id: string }, Prepared = undefined> {
   }
 }
 
+/** Progress reports, at most this often while items are being done (the run's counters are exact in the database at any time). */
+const PROGRESS_EVERY_MS = 200;
+
 /**
- * Progress reports one at a time: an item settled while a report is on its way asks for one more
- * after it, so reports never queue up behind the items (one database read and one queue write
- * each) and the last one, after `flush`, reads counters that are final.
+ * Progress reports one at a time, at most every PROGRESS_EVERY_MS: an item settled while a report
+ * is on its way (or too soon after one) asks for one more after it, so reports never queue up
+ * behind the items (one database read and one queue write each) and the last one, after `flush`,
+ * reads counters that are final.
  */
 class ProgressReporter {
   private running: Promise<void> | null = null;
   private again = false;
+  private closing = false;
+  private wake: (() => void) | null = null;
 
-  constructor(private readonly send: () => Promise<void>) {}
+  constructor(
+    private readonly send: () => Promise<void>,
+    private readonly everyMs = PROGRESS_EVERY_MS,
+  ) {}
 
   report(): void {
     if (this.running) {
@@ -154,8 +163,10 @@ class ProgressReporter {
     this.running = this.loop();
   }
 
-  /** Waits for the report on its way, then sends one more. */
+  /** Waits for the report on its way (not for the pause after it), then sends the last one. */
   async flush(): Promise<void> {
+    this.closing = true;
+    this.wake?.();
     while (this.running) await this.running;
     await this.send();
   }
@@ -164,8 +175,17 @@ class ProgressReporter {
     try {
       do {
         this.again = false;
+        const sent = Date.now();
         await this.send();
-      } while (this.again);
+        const wait = sent + this.everyMs - Date.now();
+        if (this.again && wait > 0 && !this.closing) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, wait);
+          });
+          this.wake = null;
+        }
+      } while (this.again && !this.closing);
     } catch {
       // A report that could not be sent is not the run's failure; the next one says the same.
     } finally {

@@ -14,26 +14,33 @@ import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
 import { ledgerRepository } from '../ledger/ledger.repository';
 import { principalsRepository } from '../principals/principals.repository';
+import { WebhooksService } from '../webhooks/webhooks.service';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { EligiblePayee, eligiblePayees, payableAffiliates } from './payout-eligibility';
+import { TRANSFER_CONCURRENCY } from './payout-limits';
 import { payoutsRepository } from './payouts.repository';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
 
 const PLAN_CHUNK = 200;
-/** Transfers in flight at once, per run. */
-export const TRANSFER_CONCURRENCY = 8;
+/**
+ * Payouts in progress at once: more than the transfers in flight (TRANSFER_CONCURRENCY, per rail,
+ * see `paced`), so the rail's requests keep going while other payouts wait for their record.
+ */
+const PAYOUTS_IN_PROGRESS = 4 * TRANSFER_CONCURRENCY;
 /** Payouts claimed for their transfer in one statement, ahead of their transfers. */
 const CLAIM_WINDOW = 64;
 /** Payouts recorded paid in one transaction at most (those whose transfers came back meanwhile). */
 const PAID_BATCH = 100;
 const PREVIEW_LIMIT = 1000;
-/** A request the rail rate-limited is sent again after a pause, this many times at most (then the run retries it). */
-const RATE_LIMIT_RETRIES = 8;
+/** A request the rail rate-limited (so did nothing) is sent again after a pause, this many times at most (then the run's job retries it). */
+const RATE_LIMIT_RETRIES = 20;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 8000;
+/** After this long without a 429, a rail gets its full TRANSFER_CONCURRENCY back. */
+const RECOVER_MS = 2000;
 
 type Recorded = { paid: boolean } | { error: unknown };
 
@@ -59,13 +66,14 @@ export class PayoutRunsService {
     private readonly ledger: LedgerService,
     private readonly postings: CommissionPostings,
     private readonly outbox: OutboxService,
+    private readonly webhooks: WebhooksService,
     config: ConfigService<Config, true>,
   ) {
     this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
     this.engine = new RunEngine<Payout, number>(dataSource, {
       table: 'payout_runs',
       stampsStart: true,
-      concurrency: TRANSFER_CONCURRENCY,
+      concurrency: PAYOUTS_IN_PROGRESS,
       noun: 'payout',
       beforePlan: async (runId) => this.settleLeftovers((await this.get(runId)).currency),
       plan: (runId) => this.plan(runId),
@@ -273,14 +281,15 @@ export class PayoutRunsService {
   }
 
   /**
-   * A request to the rail, honouring its rate limit: a 429 pauses every transfer to the rail (its
-   * `Retry-After`, else exponential backoff with jitter) and this request goes again after it.
+   * A request to the rail: at most TRANSFER_CONCURRENCY of them in flight per rail (whatever the
+   * runs), fewer after a 429, which also pauses every request to the rail (its `Retry-After`, else
+   * exponential backoff with jitter); the 429'd request goes again after the pause.
    */
   private async paced<T>(rail: PayoutRail, request: () => Promise<T>): Promise<T> {
     let backoff = this.backoffs.get(rail.name);
-    if (!backoff) this.backoffs.set(rail.name, (backoff = new Backoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS)));
+    if (!backoff) this.backoffs.set(rail.name, (backoff = new Backoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS, TRANSFER_CONCURRENCY)));
     for (let limited = 0; ; limited++) {
-      await backoff.ready();
+      await backoff.acquire();
       try {
         const answer = await request();
         backoff.passed();
@@ -289,7 +298,9 @@ export class PayoutRunsService {
         const wait = rail.rateLimited(error);
         if (wait === undefined || limited >= RATE_LIMIT_RETRIES) throw error;
         const ms = backoff.limited(wait);
-        this.logger.warn(`${rail.label} rate-limited a request: every transfer to it waits ${Math.round(ms)} ms`);
+        this.logger.warn(`${rail.label} rate-limited a request: every request to it waits ${Math.round(ms)} ms`);
+      } finally {
+        backoff.release();
       }
     }
   }
@@ -331,9 +342,13 @@ export class PayoutRunsService {
       );
       const paidAt = new Map(rows.map((r) => [r.id, r.paidAt]));
       const done = items.filter((i) => paidAt.has(i.payout.id));
+      // The affiliates' payout.paid webhooks, for those with an endpoint that wants it.
+      const subscribed = await this.webhooks.subscribers(manager, [...new Set(done.map((i) => i.payout.affiliateId))], 'payout.paid');
       await this.outbox.enqueueMany(
         manager,
-        done.map((i) => this.announcement({ ...i.payout, status: 'paid', externalId: i.transferId, paidAt: new Date(paidAt.get(i.payout.id) as Date) }, 'payout.paid')),
+        done
+          .filter((i) => subscribed.has(i.payout.affiliateId))
+          .map((i) => this.announcement({ ...i.payout, status: 'paid', externalId: i.transferId, paidAt: new Date(paidAt.get(i.payout.id) as Date) }, 'payout.paid')),
       );
       for (const rail of new Set(done.map((i) => i.payout.rail))) {
         await this.rails.get(rail).replayDeferred(
@@ -435,27 +450,59 @@ export class PayoutRunsService {
 }
 
 /**
- * The pause a rail's 429s ask for, shared by every request to it: a 429 while no pause is on
- * starts one (the rail's `Retry-After`, else base × 2^(strikes − 1) with jitter, capped); 429s of
- * requests already in flight then only extend it; a request that passes ends the streak.
+ * How a run paces a rail that answers 429, shared by every request to it. A 429 while no pause is
+ * on starts one (the rail's `Retry-After`, else base × 2^(strikes − 1) with jitter, capped); 429s
+ * of requests already in flight only extend it. It also halves the requests let in flight (never
+ * below one), which grow back by one per `allowed` answers that pass (additive increase,
+ * multiplicative decrease): the run settles near the rate the rail allows instead of fighting it.
  */
 class Backoff {
   private until = 0;
   private strikes = 0;
+  private inFlight = 0;
+  private allowed: number;
+  private passedSinceGrowth = 0;
+  private limitedAt = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly baseMs: number,
     private readonly maxMs: number,
-  ) {}
+    private readonly maxInFlight: number,
+  ) {
+    this.allowed = maxInFlight;
+  }
 
-  async ready(): Promise<void> {
-    for (let wait = this.until - Date.now(); wait > 0; wait = this.until - Date.now()) await new Promise((resolve) => setTimeout(resolve, wait));
+  /** Waits out the pause and for a place among the requests allowed in flight; `release` gives it back. */
+  async acquire(): Promise<void> {
+    // A quiet spell (no 429 for RECOVER_MS): the limiter's window has long refilled, so all of them again.
+    if (this.allowed < this.maxInFlight && Date.now() - this.limitedAt >= RECOVER_MS) {
+      this.allowed = this.maxInFlight;
+      for (const wake of this.waiting.splice(0)) wake();
+    }
+    for (;;) {
+      const wait = this.until - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      else if (this.inFlight >= this.allowed) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      else break;
+    }
+    this.inFlight++;
+  }
+
+  release(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
   }
 
   /** A 429; answers the pause now on, in ms. */
   limited(retryAfterMs: number | null): number {
     const now = Date.now();
-    if (now >= this.until) this.strikes++;
+    this.limitedAt = now;
+    if (now >= this.until) {
+      this.strikes++;
+      this.allowed = Math.max(1, Math.floor(this.allowed / 2));
+      this.passedSinceGrowth = 0;
+    }
     const ms = retryAfterMs ?? Math.min(this.baseMs * 2 ** (this.strikes - 1), this.maxMs) * (0.5 + Math.random() / 2);
     this.until = Math.max(this.until, now + ms);
     return this.until - now;
@@ -463,5 +510,10 @@ class Backoff {
 
   passed(): void {
     this.strikes = 0;
+    if (this.allowed < this.maxInFlight && ++this.passedSinceGrowth >= this.allowed) {
+      this.allowed++;
+      this.passedSinceGrowth = 0;
+      this.waiting.shift()?.();
+    }
   }
 }

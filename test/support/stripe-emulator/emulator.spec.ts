@@ -730,9 +730,21 @@ describe('errors and the control API', () => {
     expect((await control('DELETE', '/faults')).status).toBe(200);
     expect((await control('POST', '/forget-idempotency')).status).toBe(200);
     expect((await control('POST', '/webhook-url', { url: webhookUrl })).status).toBe(200);
+    // An endpoint's enabled_events: a type left out is recorded but not sent.
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: ['transfer.reversed'] })).status).toBe(200);
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_not_sent' }));
+    await emulator.flushWebhooks();
+    expect(receiver.ofType('transfer.created')).toHaveLength(1);
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: 'all' })).status).toBe(400);
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: ['*'] })).status).toBe(200);
+    expect((await control('POST', '/rate-limit', { perSecond: 1 })).status).toBe(200);
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_limited_1' }));
+    expect(await failure(stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_limited_2' })))).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    expect((await control('POST', '/rate-limit', {})).status).toBe(200);
+    expect(((await (await control('GET', '/in-flight-peak')).json()) as { peak: number }).peak).toBeGreaterThanOrEqual(1);
 
     const state = (await (await control('GET', '/state')).json()) as { transfers: Stripe.Transfer[]; faults: unknown[] };
-    expect(state.transfers[0]).toMatchObject({ id: transfer.id, reversed: true });
+    expect(state.transfers.find((t) => t.id === transfer.id)).toMatchObject({ id: transfer.id, reversed: true });
     expect(state.faults).toEqual([]);
     expect((await control('GET', '/nope')).status).toBe(404);
   });

@@ -344,8 +344,10 @@ export class StripeEmulator {
     return this.store.emit(type, object, options);
   }
 
-  setWebhookUrl(url: string | undefined): void {
+  /** The platform endpoint's URL and, when given, the event types it is sent (`enabled_events`; default all). */
+  setWebhookUrl(url: string | undefined, enabledEvents?: readonly string[]): void {
     this.webhooks.setUrl(url);
+    if (enabledEvents) this.webhooks.setEnabledEvents(enabledEvents);
   }
 
   /** The Connect endpoint's URL (events on connected accounts); undefined sends them to the platform's. */

@@ -389,7 +389,9 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
     .add('POST', '/__emulator/invoices/:id/mark-uncollectible', ({ path }) => json(emulator.markInvoiceUncollectible(path.id)))
     .add('GET', '/__emulator/credit-notes', () => json(emulator.creditNotes()))
     .add('POST', '/__emulator/webhook-url', ({ body }) => {
-      emulator.setWebhookUrl(field(body, 'url', 'string'));
+      const events = body.enabledEvents;
+      if (events !== undefined && !(Array.isArray(events) && events.every((e) => typeof e === 'string'))) throw badRequest('"enabledEvents" must be an array of event types');
+      emulator.setWebhookUrl(field(body, 'url', 'string'), events as string[] | undefined);
       return ok;
     })
     .add('POST', '/__emulator/events', ({ body }) => {
