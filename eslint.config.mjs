@@ -29,8 +29,9 @@ const FEATURES = {
   commissions: ['billing', 'conversions', 'ledger', 'payouts', 'programs'],
   'partner-postbacks': ['conversions', 'offers', 'tracking'],
   reports: ['statements', 'tracking'],
-  // Payouts and billing move conversions through the conversions repository and lifecycle.
-  payouts: ['conversions', 'ledger', 'principals'],
+  // Payouts and billing move conversions through the conversions repository and lifecycle. A payout
+  // run asks webhooks which affiliates want payout.paid, so it queues thousands of dispatches only for them.
+  payouts: ['conversions', 'ledger', 'principals', 'webhooks'],
   billing: ['conversions', 'ledger', 'offers', 'principals', 'programs'],
   reconciliation: ['billing', 'ledger', 'payouts'],
   // Outgoing webhooks show conversions as their views do, and call out through the partner postbacks' sender.

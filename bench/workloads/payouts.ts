@@ -2,15 +2,21 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TRANSFER_CONCURRENCY } from '../../src/modules/payouts/payout-limits'; // the payout job's own
+import { cpuMeter, perUnit, postgresFor } from '../lib/cpu';
 import { transaction } from '../lib/db';
 import { Api, mapLimit, retry } from '../lib/http';
+import { profiled } from '../lib/profiling';
 import { freePort, startNode, waitFor, waitForHttp } from '../lib/proc';
 import { round } from '../lib/results';
 import { STRIPE_KEY, Stack } from '../lib/stack';
 import { clickIdFrom, createLink, createPrincipal, Network, offerBody } from './seed';
 
 const PAYOUT = 1500;
-const TRANSFER_CONCURRENCY = 8; // as the payout job's own
+/** The payout run's target: at least half the speed of bare transfers at the job's own concurrency (issue 19). */
+const TARGET_RATIO = 0.5;
+/** The platform endpoint's events in docs/operations.md, plus the Connect endpoint's (one endpoint in the bench). */
+const WEBHOOK_EVENTS = ['transfer.reversed', 'invoice.paid', 'invoice.voided', 'invoice.marked_uncollectible', 'account.updated'];
 const run = promisify(execFile);
 
 export interface PayoutData {
@@ -269,23 +275,44 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
   stack.progress.phase(`payout run: ours (POST /v1/payout-runs, ${data.affiliates} affiliates)`);
   const stripe = new Api(stack.stripeUrl);
   await stripe.post('/__emulator/balance', { currency: 'usd', amount: 1e13 }, [200]);
+  // Stripe's webhook endpoint as docs/operations.md registers it: the events we act on (the bench
+  // has no Connect endpoint, so account.updated comes here too), not transfer.created.
+  // BENCH_PAYOUT_WEBHOOK_EVENTS=all sends every event, as an endpoint subscribed to all would.
+  const allEvents = process.env.BENCH_PAYOUT_WEBHOOK_EVENTS === 'all';
+  await stripe.post('/__emulator/webhook-url', { url: `${stack.baseUrl}/webhooks/stripe`, enabledEvents: allEvents ? ['*'] : WEBHOOK_EVENTS }, [200]);
   const dry = await network.financeApi.post<RunView>('/v1/payout-runs', { currency: 'USD', dryRun: true }, [202]);
   const due = dry.progress.total;
+  const meter = cpuMeter({
+    api: (pid) => pid === stack.api.pid,
+    worker: (pid) => pid === stack.worker.pid,
+    emulator: (pid) => pid === stack.emulator.pid,
+    postgres: postgresFor(stack.paths.dbName),
+    redis: (_pid, comm) => comm.startsWith('redis-server'),
+  });
   const started = process.hrtime.bigint();
   const requested = await network.financeApi.post<RunView>('/v1/payout-runs', { currency: 'USD' }, [202]);
   let view = requested;
-  await waitFor(
-    'the payout run to finish',
-    async () => {
-      view = await network.financeApi.get<RunView>(`/v1/payout-runs/${requested.id}`);
-      stack.progress.update(`${view.status}: ${view.progress.done}/${view.progress.total} paid`);
-      return view.status === 'completed' || view.status === 'failed';
-    },
-    stack.options.quick ? 120_000 : 900_000,
-    250,
-    stack.worker,
+  await profiled(stack, stack.worker, 'payout-run-worker', () =>
+    waitFor(
+      'the payout run to finish',
+      async () => {
+        view = await network.financeApi.get<RunView>(`/v1/payout-runs/${requested.id}`);
+        stack.progress.update(`${view.status}: ${view.progress.done}/${view.progress.total} paid`);
+        return view.status === 'completed' || view.status === 'failed';
+      },
+      stack.options.quick ? 120_000 : 900_000,
+      100,
+      stack.worker,
+    ),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = meter.stop();
+  const [phases] = (
+    await stack.db.query(
+      `SELECT extract(epoch FROM planned_at - started_at)::float AS plan, extract(epoch FROM finished_at - planned_at)::float AS transfers FROM payout_runs WHERE id = $1`,
+      [requested.id],
+    )
+  ).rows;
 
   stack.progress.phase('payout run: checking exactly-once and the ledger');
   const transfers = (await stripe.get<{ destination: string; amount: number; transfer_group: string | null }[]>('/__emulator/transfers')).filter((t) =>
@@ -323,9 +350,9 @@ export async function payoutWorkload(stack: Stack, network: Network, data: Payou
     ours: round(seconds, 1),
     baseline: round(baseSeconds, 1),
     ratio: round(baseSeconds / seconds, 3),
-    target: 'recorded',
-    pass: null,
+    target: `≥ ${TARGET_RATIO}× of ${TRANSFER_CONCURRENCY} concurrent bare transfers`,
+    pass: baseSeconds / seconds >= TARGET_RATIO,
     unit: 's',
-    note: `${round(data.affiliates / seconds)} payouts/s; baseline: bare POST /v1/transfers, ${TRANSFER_CONCURRENCY} at a time, against a fresh emulator (${Math.min(data.affiliates, 2000)} sent, time scaled to ${data.affiliates}); ${data.throughApi} payees seeded through the API, the rest in bulk`,
+    note: `${round(data.affiliates / seconds)} payouts/s (planning ${round(phases.plan, 1)} s, transfers ${round(phases.transfers, 1)} s); CPU µs per payout over the run: ${perUnit(cpu, data.affiliates, { api: 'API', worker: 'worker', emulator: 'emulator', postgres: 'PostgreSQL', redis: 'Redis' })}; webhook events: ${allEvents ? 'all (transfer.created too)' : 'those we act on'}; baseline: bare POST /v1/transfers, ${TRANSFER_CONCURRENCY} at a time, against a fresh emulator (${Math.min(data.affiliates, 2000)} sent, time scaled to ${data.affiliates}); ${data.throughApi} payees seeded through the API, the rest in bulk`,
   });
 }

@@ -24,9 +24,13 @@ describe('advertiser billing through Stripe invoices', () => {
 
   const period = () => ({ from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() });
 
+  /** Until a pass brings no new Stripe event: a job may call Stripe, whose events come back as webhooks. */
   async function settle(): Promise<void> {
-    await stripe.flushWebhooks();
-    await drainQueues(t);
+    for (let seen = -1; seen !== stripe.events().length;) {
+      seen = stripe.events().length;
+      await stripe.flushWebhooks();
+      await drainQueues(t);
+    }
   }
 
   /** An advertiser of its own with one USD offer, so a test's invoices are only its own. */

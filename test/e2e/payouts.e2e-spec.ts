@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { STRIPE_EVENT_OWNERS, StripeEventsService } from '../../src/integrations/stripe/stripe-events.service';
+import { TRANSFER_CONCURRENCY } from '../../src/modules/payouts/payout-limits';
 import { PayoutRunsService } from '../../src/modules/payouts/payout-runs.service';
 import { PayoutRails } from '../../src/modules/payouts/rails/payout-rails';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -31,9 +32,13 @@ describe('payouts to affiliates through Stripe', () => {
     return { ...affiliate, accountId: res.body.accountId };
   }
 
+  /** Until a pass brings no new Stripe event: a job may call Stripe, whose events come back as webhooks. */
   async function settle(): Promise<void> {
-    await stripe.flushWebhooks();
-    await drainQueues(t);
+    for (let seen = -1; seen !== stripe.events().length; ) {
+      seen = stripe.events().length;
+      await stripe.flushWebhooks();
+      await drainQueues(t);
+    }
   }
 
   async function earn(affiliate: PrincipalHandle, offer: OfferHandle, times: number): Promise<string[]> {
@@ -175,6 +180,31 @@ describe('payouts to affiliates through Stripe', () => {
     expect(after.body.balances[0]).toMatchObject({ clawback: 0, available: 0 });
   });
 
+  // Before any 429 of the tests below: a 429 halves the requests let in flight for a while (payout-runs.service.ts).
+  it('keeps at most TRANSFER_CONCURRENCY transfers in flight, and uses them all; transfer.created is stored applied, without a job', async () => {
+    const affiliates = await Promise.all(Array.from({ length: TRANSFER_CONCURRENCY + 3 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    // Each transfer takes 200 ms on Stripe's side, so the run's transfers overlap as far as it lets them.
+    stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'delay', delayMs: 200, times: affiliates.length });
+    stripe.resetInFlightPeak();
+    const result = await run('USD');
+    expect(result).toMatchObject({ status: 'completed', paid: affiliates.length, progress: { done: affiliates.length, total: affiliates.length } });
+    expect(stripe.inFlightPeak()).toBe(TRANSFER_CONCURRENCY);
+    for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+
+    await settle();
+    const ids = affiliates.flatMap((a) => transfersTo(a.accountId).map((tr) => tr.id));
+    const events = await t.dataSource.query(
+      `SELECT e.processed_at IS NOT NULL AS processed, e.outcome, (SELECT count(*)::int FROM outbox o WHERE o.topic = 'stripe.event' AND o.aggregate_id = e.id) AS jobs
+         FROM stripe_events e WHERE e.type = 'transfer.created' AND e.payload->'data'->'object'->>'id' = ANY($1)`,
+      [ids],
+    );
+    expect(events).toHaveLength(affiliates.length);
+    expect(events.every((e: { processed: boolean; outcome: string; jobs: number }) => e.processed && e.outcome === 'ignored' && e.jobs === 0)).toBe(true);
+  });
+
   it('rides out Stripe 500s, a lost answer and a 429 without a second transfer', async () => {
     const affiliates = await Promise.all(Array.from({ length: 3 }, () => payableAffiliate()));
     await settle();
@@ -186,6 +216,60 @@ describe('payouts to affiliates through Stripe', () => {
     const result = await run('USD');
     expect(result).toMatchObject({ status: 'completed', paid: 3 });
     for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+  });
+
+  it("honours Stripe's rate limit: 429s pause the run's transfers, each is paid once, within the job's first attempt", async () => {
+    const affiliates = await Promise.all(Array.from({ length: 10 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    const logged = stripe.requestLog().length;
+    stripe.setRateLimit(3); // Stripe's basic limiter at 3 writes a second: most of the first burst is refused
+    let result;
+    try {
+      result = await run('USD');
+    } finally {
+      stripe.setRateLimit(null);
+    }
+    expect(result).toMatchObject({ status: 'completed', paid: 10, failed: 0 });
+    for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+    const creates = stripe
+      .requestLog()
+      .slice(logged)
+      .filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
+    expect(creates.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    expect(creates.filter((r) => r.status === 200)).toHaveLength(10);
+    // Waited out in the run, not failed back to the queue: one claim per payout.
+    const [{ max }] = await t.dataSource.query(`SELECT max(attempts)::int AS max FROM payouts WHERE run_id = $1`, [result.id]);
+    expect(max).toBe(1);
+  });
+
+  it('resumes a run whose claimed payouts never reached Stripe: each is looked up first, then sent once', async () => {
+    const affiliates = await Promise.all(Array.from({ length: 4 }, () => payableAffiliate()));
+    await settle();
+    for (const a of affiliates) await earn(a, usd, 4);
+    await settle();
+    const runs = t.app.get(PayoutRunsService);
+    await queue(t, QUEUES.payouts).pause();
+    try {
+      const started = await t.http.post('/v1/payout-runs').set(auth(finance.apiKey)).send({ currency: 'USD' }).expect(202);
+      // Every create fails before Stripe acts (500s through the SDK's retries): the attempt ends with
+      // the payouts claimed ('transferring', one attempt each) and nothing sent, as a kill after the claim would.
+      stripe.injectFault({ method: 'POST', path: '/v1/transfers', kind: 'error500', times: 3 * affiliates.length });
+      await expect(runs.execute(started.body.id)).rejects.toThrow();
+      stripe.clearFaults();
+      const claimed = await t.dataSource.query(`SELECT status, attempts FROM payouts WHERE run_id = $1`, [started.body.id]);
+      expect(claimed).toEqual(affiliates.map(() => ({ status: 'transferring', attempts: 1 })));
+      expect(affiliates.flatMap((a) => transfersTo(a.accountId))).toHaveLength(0);
+      const logged = stripe.requestLog().length;
+      const resumed = await runs.execute(started.body.id);
+      expect(resumed).toMatchObject({ status: 'completed', doneCount: 4, doneAmount: 4 * 1200 });
+      for (const a of affiliates) expect(transfersTo(a.accountId)).toHaveLength(1);
+      const after = stripe.requestLog().slice(logged);
+      expect(after.filter((r) => r.method === 'GET' && r.path === '/v1/transfers')).toHaveLength(4);
+    } finally {
+      await queue(t, QUEUES.payouts).resume();
+    }
   });
 
   it('resumes a run killed after Stripe made transfers it never recorded, even once Stripe forgot the keys', async () => {

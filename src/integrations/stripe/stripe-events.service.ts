@@ -26,6 +26,7 @@ export const STRIPE_EVENT_OWNERS = {
   'invoice.marked_uncollectible': 'billing',
 } as const;
 export type StripeEventType = keyof typeof STRIPE_EVENT_OWNERS;
+const isOwned = (type: string): type is StripeEventType => Object.hasOwn(STRIPE_EVENT_OWNERS, type);
 export type StripeEventOwner = (typeof STRIPE_EVENT_OWNERS)[StripeEventType];
 
 /**
@@ -61,31 +62,46 @@ export class StripeEventsService {
         .createQueryBuilder()
         .insert()
         .into(StripeEventRecord)
-        .values({ id: event.id, type: event.type, payload: event as never, stripeCreatedAt: new Date(event.created * 1000) })
+        .values({
+          id: event.id,
+          type: event.type,
+          payload: event as never,
+          stripeCreatedAt: new Date(event.created * 1000),
+          // No feature acts on it (a transfer.created per payout, say): stored as applied, no job.
+          ...(isOwned(event.type) ? {} : { processedAt: () => 'now()', outcome: 'ignored' }),
+        })
         .orIgnore()
         .returning(['id'])
         .execute();
       if (!inserted.raw.length) return false;
+      if (!isOwned(event.type)) return true;
       await this.outbox.enqueue(manager, 'stripe.event', event.id);
       return true;
     });
-    if (isNew) this.outbox.notify();
+    if (isNew && isOwned(event.type)) this.outbox.notify();
     return isNew;
   }
 
   /**
-   * Queues again, in the caller's transaction, every event still unprocessed whose object is
-   * `objectId` or carries `metadata[key] = value`: called when such an object becomes known.
-   * `cause` makes the job id new (the first job of the event may still be kept by the queue).
+   * Queues again, in the caller's transaction, every event still unprocessed whose object is one
+   * of `matches`' `objectId`s or carries `metadata[key]` equal to its `value`: called when such
+   * objects become known (one statement for them all). Each match's `cause` makes the job id new
+   * (the first job of the event may still be kept by the queue). Answers how many were queued.
    */
-  async reapply(manager: EntityManager, match: { objectId?: string; metadata?: [string, string] }, cause: string): Promise<number> {
-    const rows: { id: string }[] = await manager.query(
-      `SELECT id FROM stripe_events
-        WHERE processed_at IS NULL
-          AND (payload->'data'->'object'->>'id' = $1 OR payload->'data'->'object'->'metadata'->>$2 = $3)`,
-      [match.objectId ?? null, match.metadata?.[0] ?? null, match.metadata?.[1] ?? null],
+  async reapply(manager: EntityManager, key: string, matches: { objectId: string; value: string; cause: string }[]): Promise<number> {
+    if (!matches.length) return 0;
+    const rows: { id: string; cause: string }[] = await manager.query(
+      `SELECT DISTINCT ON (e.id) e.id, m.cause FROM stripe_events e
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS m(object_id, value, cause)
+           ON e.payload->'data'->'object'->>'id' = m.object_id OR e.payload->'data'->'object'->'metadata'->>$4 = m.value
+        WHERE e.processed_at IS NULL
+        ORDER BY e.id, m.cause`,
+      [matches.map((m) => m.objectId), matches.map((m) => m.value), matches.map((m) => m.cause), key],
     );
-    for (const { id } of rows) await this.outbox.enqueue(manager, 'stripe.event', id, { retry: cause });
+    await this.outbox.enqueueMany(
+      manager,
+      rows.map(({ id, cause }) => ({ topic: 'stripe.event' as const, aggregateId: id, payload: { retry: cause } })),
+    );
     return rows.length;
   }
 

@@ -84,3 +84,16 @@ export function isDefinitiveRefusal(error: unknown): boolean {
   const status = error.statusCode ?? 0;
   return status >= 400 && status < 500 && status !== 409 && status !== 429;
 }
+
+/**
+ * Stripe limited the request (429: its rate or concurrency limiter, or a `lock_timeout`), so it
+ * did nothing: answers the wait in ms its `Retry-After` header asks for, null when it names none
+ * (the caller backs off), undefined when the error is not a 429. stripe-node retries a 429 itself
+ * only when Stripe sends `Stripe-Should-Retry: true` (lock timeouts), within maxNetworkRetries.
+ */
+export function rateLimitedFor(error: unknown): number | null | undefined {
+  if (!(error instanceof Stripe.errors.StripeError) || error.statusCode !== 429) return undefined;
+  const header = (error.headers as Record<string, string | string[] | undefined> | undefined)?.['retry-after'];
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return header !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
+}

@@ -345,6 +345,25 @@ export class ConversionsRepository {
     );
   }
 
+  /**
+   * `payoutPaid` for many payouts at once: each affiliate's approved, unpaid conversions in the
+   * currency move to paid under its payout, with an event each, in one statement.
+   */
+  async movePaidForPayouts(manager: EntityManager, currency: string, payouts: { payoutId: string; affiliateId: string }[]): Promise<void> {
+    if (!payouts.length) return;
+    const { from, to, reason } = PAYOUT_TRANSITIONS.payoutPaid;
+    await manager.query(
+      `WITH moved AS (
+         UPDATE conversions c SET status = '${to}', payout_id = p.payout_id, updated_at = now()
+           FROM unnest($1::uuid[], $2::uuid[]) AS p(payout_id, affiliate_id)
+          WHERE c.affiliate_id = p.affiliate_id AND c.currency = $3 AND c.status = '${from}' AND c.payout_id IS NULL
+          RETURNING c.id, '${from}' AS from_status)
+       INSERT INTO conversion_events (conversion_id, from_status, to_status, actor_type, reason)
+       SELECT id, from_status, '${to}', 'system', '${reason}' FROM moved`,
+      [payouts.map((p) => p.payoutId), payouts.map((p) => p.affiliateId), currency],
+    );
+  }
+
   // -- invoices --------------------------------------------------------------
 
   /** The advertisers and currencies with billable results approved before `periodTo` (`currency` null: all). */

@@ -137,6 +137,22 @@ export class LedgerService {
     return available;
   }
 
+  /**
+   * `lockAffiliateAccounts` answering, per affiliate, its available balance and the clawback it
+   * owes in `currency` (presented positive, as `balances` does), read under the locks.
+   */
+  async lockPayoutBalances(manager: EntityManager, affiliateIds: string[], currency: string): Promise<Map<string, { available: number; clawback: number }>> {
+    const balances = new Map<string, { available: number; clawback: number }>();
+    if (!affiliateIds.length) return balances;
+    for (const r of await ledgerRepository.lockAffiliateAccounts(manager, [...new Set(affiliateIds)], currency)) {
+      const b = balances.get(r.owner_id) ?? { available: 0, clawback: 0 };
+      if (r.type === 'affiliate_available') b.available = 0 - toMinor(r.balance);
+      if (r.type === 'affiliate_clawback') b.clawback = toMinor(r.balance);
+      balances.set(r.owner_id, b);
+    }
+    return balances;
+  }
+
   /** Awaits a posting statement; the database's refusal of a negative available balance becomes a clear error. */
   private async write<T>(statement: Promise<T>): Promise<T> {
     try {

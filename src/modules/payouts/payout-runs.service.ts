@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
+import { GroupCommit } from '../../common/runs/group-commit';
 import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { Config } from '../../config/configuration';
 import { OutboxService } from '../../queue/outbox/outbox.service';
@@ -13,17 +14,35 @@ import { LedgerService } from '../ledger/ledger.service';
 import { LEDGER_KINDS, PayoutParty, payoutFailedLines, payoutLines } from '../ledger/ledger.postings';
 import { ledgerRepository } from '../ledger/ledger.repository';
 import { principalsRepository } from '../principals/principals.repository';
+import { WebhooksService } from '../webhooks/webhooks.service';
 import { ListPayoutsQueryDto, RequestPayoutRunDto } from './dto/payouts.dto';
 import { Payout, PayoutPreviewItem, PayoutRun } from './payout.entities';
 import { EligiblePayee, eligiblePayees, payableAffiliates } from './payout-eligibility';
+import { TRANSFER_CONCURRENCY } from './payout-limits';
 import { payoutsRepository } from './payouts.repository';
 import { PayoutsError } from './payouts.errors';
 import { PayoutRail, RailEventOutcome, RailTransferResult, RailTransferReversal } from './rails/payout-rail';
 import { PayoutRails } from './rails/payout-rails';
 
 const PLAN_CHUNK = 200;
-const TRANSFER_CONCURRENCY = 8;
+/**
+ * Payouts in progress at once: more than the transfers in flight (TRANSFER_CONCURRENCY, per rail,
+ * see `paced`), so the rail's requests keep going while other payouts wait for their record.
+ */
+const PAYOUTS_IN_PROGRESS = 4 * TRANSFER_CONCURRENCY;
+/** Payouts claimed for their transfer in one statement, ahead of their transfers. */
+const CLAIM_WINDOW = 64;
+/** Payouts recorded paid in one transaction at most (those whose transfers came back meanwhile). */
+const PAID_BATCH = 100;
 const PREVIEW_LIMIT = 1000;
+/** A request the rail rate-limited (so did nothing) is sent again after a pause, this many times at most (then the run's job retries it). */
+const RATE_LIMIT_RETRIES = 20;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 8000;
+/** After this long without a 429, a rail gets its full TRANSFER_CONCURRENCY back. */
+const RECOVER_MS = 2000;
+
+type Recorded = { paid: boolean } | { error: unknown };
 
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
@@ -35,7 +54,11 @@ const PREVIEW_LIMIT = 1000;
 export class PayoutRunsService {
   private readonly logger = new Logger(PayoutRunsService.name);
   private readonly defaultThreshold: number;
-  private readonly engine: RunEngine<Payout>;
+  private readonly engine: RunEngine<Payout, number>;
+  /** Transfers recorded paid in groups: those that came back while a group was being written go in the next one. */
+  private readonly paid = new GroupCommit<{ payout: Payout; transferId: string }, Recorded>((items) => this.recordPaid(items), PAID_BATCH);
+  /** Per rail: the pause its 429s asked for, shared by every transfer in flight. */
+  private readonly backoffs = new Map<string, Backoff>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -43,18 +66,27 @@ export class PayoutRunsService {
     private readonly ledger: LedgerService,
     private readonly postings: CommissionPostings,
     private readonly outbox: OutboxService,
+    private readonly webhooks: WebhooksService,
     config: ConfigService<Config, true>,
   ) {
     this.defaultThreshold = config.get('app', { infer: true }).defaultPayoutThreshold;
-    this.engine = new RunEngine<Payout>(dataSource, {
+    this.engine = new RunEngine<Payout, number>(dataSource, {
       table: 'payout_runs',
       stampsStart: true,
-      concurrency: TRANSFER_CONCURRENCY,
+      concurrency: PAYOUTS_IN_PROGRESS,
       noun: 'payout',
       beforePlan: async (runId) => this.settleLeftovers((await this.get(runId)).currency),
       plan: (runId) => this.plan(runId),
       open: (runId) => payoutsRepository.openPayouts(this.dataSource.manager, runId),
-      execute: (payout) => this.transfer(payout),
+      // Claimed a window at a time (each claim counts an attempt: one that never reached the rail
+      // only costs a look-up before its transfer, if the worker dies first).
+      window: CLAIM_WINDOW,
+      prepare: (payouts) =>
+        payoutsRepository.claimManyForTransfer(
+          this.dataSource,
+          payouts.map((p) => p.id),
+        ),
+      execute: (payout, attempts) => this.transfer(payout, attempts),
       // The rail unreachable, or its answer not recorded (a refusal is settled inside transfer).
       failed: async () => 'retry',
       progress: async (runId) => {
@@ -170,70 +202,68 @@ export class PayoutRunsService {
     if (run.plannedAt) return;
     const candidates = await this.eligible(this.dataSource.manager, run.currency);
     for (let i = 0; i < candidates.length; i += PLAN_CHUNK) {
-      await this.dataSource.transaction(async (manager) => {
-        const chunk = candidates.slice(i, i + PLAN_CHUNK);
-        // The chunk's locks up front, in the lock order of ledger.service.ts (conversions, then
-        // affiliate accounts, each in one statement and id order): planning one affiliate after
-        // another would otherwise hold one's ledger accounts while waiting for the next one's conversions.
-        const affiliateIds = chunk.map((c) => c.affiliateId);
-        const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
-        // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
-        // has not run): post it now, so the payout that marks it paid also pays it.
-        if (payable.length) await this.postings.postMissingLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
-        await this.ledger.lockAffiliateAccounts(manager, affiliateIds, run.currency);
-        for (const candidate of chunk) await this.planOne(manager, run, candidate);
-      });
+      await this.dataSource.transaction((manager) => this.planChunk(manager, run, candidates.slice(i, i + PLAN_CHUNK)));
     }
     await payoutsRepository.markRunPlanned(this.dataSource.manager, runId);
   }
 
   /**
-   * One affiliate's payout. Locks its approved conversions, then its ledger accounts (the lock
-   * order of ledger.service.ts; plan has taken them for the whole chunk already), and re-reads
-   * the balance under those locks: a reversal racing the run either lands before (smaller
-   * payout) or after (a clawback).
+   * A chunk of affiliates' payouts, in a few statements whatever its size. The locks come first,
+   * in the lock order of ledger.service.ts (conversions, then affiliate accounts, each in one
+   * statement and id order), and the balances are read under them: a reversal racing the run
+   * either lands before (smaller payout) or after (a clawback). Each payout row, its ledger entry
+   * (available → the rail's clearing account) and the conversions it pays are written together.
    */
-  private async planOne(manager: EntityManager, run: PayoutRun, candidate: EligiblePayee): Promise<void> {
-    await conversionsRepository.lockPayable(manager, [candidate.affiliateId], run.currency);
-    const [balance] = await this.ledger.balances(manager, candidate.affiliateId, run.currency, { lock: true });
-    const clawbackNetted = balance?.clawback ?? 0;
-    // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
-    const rail = this.rails.get(candidate.rail);
-    const owed = (balance?.available ?? 0) - clawbackNetted;
-    const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
-    if (amount < Math.max(candidate.threshold, 1)) return;
-    const payoutId = await payoutsRepository.insertPayout(manager, {
-      runId: run.id,
-      affiliateId: candidate.affiliateId,
-      currency: run.currency,
-      amount,
-      clawbackNetted,
-      rail: rail.name,
-      externalAccountId: candidate.externalAccountId,
+  private async planChunk(manager: EntityManager, run: PayoutRun, chunk: EligiblePayee[]): Promise<void> {
+    const affiliateIds = chunk.map((c) => c.affiliateId);
+    const payable = await conversionsRepository.lockPayable(manager, affiliateIds, run.currency);
+    // A conversion recorded approved (a 0-day lock) may not be posted yet (its commission job
+    // has not run): post it now, so the payout that marks it paid also pays it.
+    if (payable.length) await this.postings.postMissingLocked(manager, (await conversionsRepository.lockForPosting(manager, payable)).map(postingFacts));
+    const balances = await this.ledger.lockPayoutBalances(manager, affiliateIds, run.currency);
+    const planned = chunk.flatMap((candidate) => {
+      const balance = balances.get(candidate.affiliateId);
+      const clawbackNetted = balance?.clawback ?? 0;
+      // Only what the rail can carry is paid out (and posted): the rest stays in the available balance.
+      const rail = this.rails.get(candidate.rail);
+      const owed = (balance?.available ?? 0) - clawbackNetted;
+      const amount = owed > 0 ? rail.carriable(owed, run.currency) : owed;
+      if (amount < Math.max(candidate.threshold, 1)) return [];
+      return [{ affiliateId: candidate.affiliateId, amount, clawbackNetted, rail, externalAccountId: candidate.externalAccountId }];
     });
-    if (!payoutId) return;
-    await this.ledger.post(manager, {
-      kind: LEDGER_KINDS.payout,
-      causeType: 'payout',
-      causeId: payoutId,
-      lines: payoutLines({ affiliateId: candidate.affiliateId, currency: run.currency, clearing: rail.clearingLedgerAccount }, amount, clawbackNetted),
-      memo: `payout run ${run.id}`,
-    });
-    await conversionsRepository.moveForPayout(manager, { transition: 'payoutPaid', payoutId, affiliateId: candidate.affiliateId, currency: run.currency });
+    const ids = await payoutsRepository.insertPayouts(
+      manager,
+      run.id,
+      run.currency,
+      planned.map((p) => ({ ...p, rail: p.rail.name })),
+    );
+    const inserted = planned.flatMap((p) => (ids.has(p.affiliateId) ? [{ ...p, payoutId: ids.get(p.affiliateId) as string }] : []));
+    await this.ledger.postMany(
+      manager,
+      inserted.map((p) => ({
+        kind: LEDGER_KINDS.payout,
+        causeType: 'payout' as const,
+        causeId: p.payoutId,
+        lines: payoutLines({ affiliateId: p.affiliateId, currency: run.currency, clearing: p.rail.clearingLedgerAccount }, p.amount, p.clawbackNetted),
+        memo: `payout run ${run.id}`,
+      })),
+    );
+    await conversionsRepository.movePaidForPayouts(manager, run.currency, inserted);
   }
 
-  private async transfer(payout: Payout): Promise<void> {
+  /** One payout's transfer; `attempts` is its claim's attempt number (undefined: no longer open). */
+  private async transfer(payout: Payout, attempts: number | undefined): Promise<void> {
+    if (attempts === undefined) return;
     const rail = this.rails.get(payout.rail);
     rail.assertReady();
-    const attempts = await payoutsRepository.claimForTransfer(this.dataSource, payout.id);
-    if (attempts === null) return;
     // A retry may follow a transfer the rail made but we never recorded (lost answer, expired key,
     // a database error after the rail's answer): look before creating. A failing look-up is retried.
-    const existing = attempts > 1 ? await rail.findTransfer(payout.id) : undefined;
+    const existing = attempts > 1 ? await this.paced(rail, () => rail.findTransfer(payout.id)) : undefined;
     if (existing) return this.markPaid(payout, existing.id);
     let sent: RailTransferResult;
     try {
-      sent = await rail.transfer(payout);
+      // A 429 did nothing on the rail: the same request (same idempotency key) goes again after the pause.
+      sent = await this.paced(rail, () => rail.transfer(payout));
     } catch (error) {
       // Only the rail saying no to the create itself proves no money moved; anything else is retried.
       if (!rail.isDefinitiveRefusal(error)) throw error;
@@ -250,15 +280,86 @@ export class PayoutRunsService {
     await this.markPaid(payout, sent.transferId);
   }
 
-  /** Records the transfer; the rail's events about it that arrived before (kept unprocessed) are applied again. */
+  /**
+   * A request to the rail: at most TRANSFER_CONCURRENCY of them in flight per rail (whatever the
+   * runs), fewer after a 429, which also pauses every request to the rail (its `Retry-After`, else
+   * exponential backoff with jitter); the 429'd request goes again after the pause.
+   */
+  private async paced<T>(rail: PayoutRail, request: () => Promise<T>): Promise<T> {
+    let backoff = this.backoffs.get(rail.name);
+    if (!backoff) this.backoffs.set(rail.name, (backoff = new Backoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS, TRANSFER_CONCURRENCY)));
+    for (let limited = 0; ; limited++) {
+      await backoff.acquire();
+      try {
+        const answer = await request();
+        backoff.passed();
+        return answer;
+      } catch (error) {
+        const wait = rail.rateLimited(error);
+        if (wait === undefined || limited >= RATE_LIMIT_RETRIES) throw error;
+        const ms = backoff.limited(wait);
+        this.logger.warn(`${rail.label} rate-limited a request: every request to it waits ${Math.round(ms)} ms`);
+      } finally {
+        backoff.release();
+      }
+    }
+  }
+
+  /** Records the transfer (in a group with others that came back meanwhile); the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
-    const reapplied = await this.dataSource.transaction(async (manager) => {
-      if (!(await payoutsRepository.markPaid(manager, payout.id, transferId))) return -1;
-      await payoutsRepository.countRunDone(manager, payout.runId, payout.amount);
-      await this.announce(manager, { ...payout, status: 'paid', externalId: transferId, paidAt: new Date() }, 'payout.paid');
-      return this.rails.get(payout.rail).replayDeferred(manager, payout.id, transferId);
+    const recorded = await this.paid.submit({ payout, transferId });
+    if ('error' in recorded) throw recorded.error;
+  }
+
+  /**
+   * Records transfers in one transaction: the payouts paid and counted on their runs, their
+   * affiliates' webhooks, deferred events replayed. If the group fails, each is recorded on its
+   * own, so only a payout whose own record fails meets the error (and is retried with the run).
+   */
+  private async recordPaid(items: { payout: Payout; transferId: string }[]): Promise<Recorded[]> {
+    try {
+      const paid = await this.recordPaidTogether(items);
+      return items.map((item) => ({ paid: paid.has(item.payout.id) }));
+    } catch (error) {
+      if (items.length === 1) return [{ error }];
+      const each: Recorded[] = [];
+      for (const item of items)
+        each.push(
+          await this.recordPaidTogether([item]).then(
+            (paid) => ({ paid: paid.has(item.payout.id) }),
+            (e: unknown) => ({ error: e }),
+          ),
+        );
+      return each;
+    }
+  }
+
+  private async recordPaidTogether(items: { payout: Payout; transferId: string }[]): Promise<Set<string>> {
+    const paid = await this.dataSource.transaction(async (manager) => {
+      const rows = await payoutsRepository.markManyPaid(
+        manager,
+        items.map((i) => ({ payoutId: i.payout.id, externalId: i.transferId })),
+      );
+      const paidAt = new Map(rows.map((r) => [r.id, r.paidAt]));
+      const done = items.filter((i) => paidAt.has(i.payout.id));
+      // The affiliates' payout.paid webhooks, for those with an endpoint that wants it.
+      const subscribed = await this.webhooks.subscribers(manager, [...new Set(done.map((i) => i.payout.affiliateId))], 'payout.paid');
+      await this.outbox.enqueueMany(
+        manager,
+        done
+          .filter((i) => subscribed.has(i.payout.affiliateId))
+          .map((i) => this.announcement({ ...i.payout, status: 'paid', externalId: i.transferId, paidAt: new Date(paidAt.get(i.payout.id) as Date) }, 'payout.paid')),
+      );
+      for (const rail of new Set(done.map((i) => i.payout.rail))) {
+        await this.rails.get(rail).replayDeferred(
+          manager,
+          done.filter((i) => i.payout.rail === rail).map((i) => ({ payoutId: i.payout.id, transferId: i.transferId })),
+        );
+      }
+      return new Set(paidAt.keys());
     });
-    if (reapplied >= 0) this.outbox.notify();
+    if (paid.size) this.outbox.notify();
+    return paid;
   }
 
   /** A payout that will not happen: its money goes back to the affiliate's balance, its conversions back to approved. */
@@ -292,6 +393,11 @@ export class PayoutRunsService {
 
   /** The affiliate's outgoing webhook (payout.paid, payout.failed), in the transaction that records the outcome. */
   private announce(manager: EntityManager, payout: Payout, type: 'payout.paid' | 'payout.failed'): Promise<void> {
+    const { topic, aggregateId, payload } = this.announcement(payout, type);
+    return this.outbox.enqueue(manager, topic, aggregateId, payload);
+  }
+
+  private announcement(payout: Payout, type: 'payout.paid' | 'payout.failed') {
     const data = {
       id: payout.id,
       runId: payout.runId,
@@ -305,7 +411,7 @@ export class PayoutRunsService {
       failureCode: payout.failureCode ?? null,
       failureMessage: payout.failureMessage ?? null,
     };
-    return this.outbox.enqueue(manager, 'webhook.dispatch', payout.id, { principalId: payout.affiliateId, type, data });
+    return { topic: 'webhook.dispatch' as const, aggregateId: payout.id, payload: { principalId: payout.affiliateId, type, data } };
   }
 
   /** The ledger party of a payout: its affiliate, currency and its rail's clearing account. */
@@ -340,5 +446,74 @@ export class PayoutRunsService {
     });
     await payoutsRepository.setReversedAmount(manager, payout.id, reversed);
     return `partly reversed: ${newly} returned`;
+  }
+}
+
+/**
+ * How a run paces a rail that answers 429, shared by every request to it. A 429 while no pause is
+ * on starts one (the rail's `Retry-After`, else base × 2^(strikes − 1) with jitter, capped); 429s
+ * of requests already in flight only extend it. It also halves the requests let in flight (never
+ * below one), which grow back by one per `allowed` answers that pass (additive increase,
+ * multiplicative decrease): the run settles near the rate the rail allows instead of fighting it.
+ */
+class Backoff {
+  private until = 0;
+  private strikes = 0;
+  private inFlight = 0;
+  private allowed: number;
+  private passedSinceGrowth = 0;
+  private limitedAt = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+    private readonly maxInFlight: number,
+  ) {
+    this.allowed = maxInFlight;
+  }
+
+  /** Waits out the pause and for a place among the requests allowed in flight; `release` gives it back. */
+  async acquire(): Promise<void> {
+    // A quiet spell (no 429 for RECOVER_MS): the limiter's window has long refilled, so all of them again.
+    if (this.allowed < this.maxInFlight && Date.now() - this.limitedAt >= RECOVER_MS) {
+      this.allowed = this.maxInFlight;
+      for (const wake of this.waiting.splice(0)) wake();
+    }
+    for (;;) {
+      const wait = this.until - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      else if (this.inFlight >= this.allowed) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      else break;
+    }
+    this.inFlight++;
+  }
+
+  release(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+  }
+
+  /** A 429; answers the pause now on, in ms. */
+  limited(retryAfterMs: number | null): number {
+    const now = Date.now();
+    this.limitedAt = now;
+    if (now >= this.until) {
+      this.strikes++;
+      this.allowed = Math.max(1, Math.floor(this.allowed / 2));
+      this.passedSinceGrowth = 0;
+    }
+    const ms = retryAfterMs ?? Math.min(this.baseMs * 2 ** (this.strikes - 1), this.maxMs) * (0.5 + Math.random() / 2);
+    this.until = Math.max(this.until, now + ms);
+    return this.until - now;
+  }
+
+  passed(): void {
+    this.strikes = 0;
+    if (this.allowed < this.maxInFlight && ++this.passedSinceGrowth >= this.allowed) {
+      this.allowed++;
+      this.passedSinceGrowth = 0;
+      this.waiting.shift()?.();
+    }
   }
 }

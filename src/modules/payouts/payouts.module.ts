@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../queue/outbox/outbox.module';
 import { CommissionPostingsModule } from '../conversions/commission-postings';
 import { LedgerModule } from '../ledger/ledger.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Payout, PayoutDestination, PayoutRun } from './payout.entities';
 import { PayoutDestinationsService } from './payout-destinations.service';
 import { PayoutRunsService } from './payout-runs.service';
@@ -12,7 +13,7 @@ import { PAYOUT_RAIL_PROVIDERS, PayoutRails } from './rails/payout-rails';
 import { PAYOUTS_ROUTES, PayoutsJobs } from './payouts.jobs';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PayoutDestination, PayoutRun, Payout]), LedgerModule, CommissionPostingsModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
+  imports: [TypeOrmModule.forFeature([PayoutDestination, PayoutRun, Payout]), LedgerModule, CommissionPostingsModule, WebhooksModule, OutboxModule.forFeature(PAYOUTS_ROUTES)],
   controllers: [PayoutsController],
   providers: [PayoutMetrics, ...PAYOUT_RAIL_PROVIDERS, PayoutDestinationsService, PayoutRunsService, PayoutsJobs],
   exports: [PayoutDestinationsService, PayoutRunsService, PayoutRails],

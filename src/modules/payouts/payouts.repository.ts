@@ -101,10 +101,6 @@ export class PayoutsRepository {
     );
   }
 
-  async countRunDone(manager: EntityManager, runId: string, amount: number): Promise<void> {
-    await manager.query(`UPDATE payout_runs SET done_count = done_count + 1, done_amount = done_amount + $2 WHERE id = $1`, [runId, amount]);
-  }
-
   async countRunFailed(manager: EntityManager, runId: string): Promise<void> {
     await manager.query(`UPDATE payout_runs SET failed_count = failed_count + 1 WHERE id = $1`, [runId]);
   }
@@ -145,24 +141,69 @@ export class PayoutsRepository {
     return inserted[0]?.id ?? null;
   }
 
-  /** Claims an open payout for a transfer attempt; answers the attempt's number, or null if it is no longer open. */
-  async claimForTransfer(manager: EntityManager | DataSource, payoutId: string): Promise<number | null> {
-    const [claimed] = await updateReturning<{ attempts: number }>(
-      manager,
-      `UPDATE payouts SET status = 'transferring', attempts = attempts + 1 WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING attempts`,
-      [payoutId],
+  /** Pending payouts of the run, one per affiliate unless it has one; answers the new ones' ids by affiliate. */
+  async insertPayouts(
+    manager: EntityManager,
+    runId: string,
+    currency: string,
+    payouts: { affiliateId: string; amount: number; clawbackNetted: number; rail: string; externalAccountId: string }[],
+  ): Promise<Map<string, string>> {
+    if (!payouts.length) return new Map();
+    const inserted: { id: string; affiliate_id: string }[] = await manager.query(
+      `INSERT INTO payouts (run_id, affiliate_id, currency, amount, clawback_netted, status, rail, external_account_id)
+       SELECT $1, p.affiliate_id, $2, p.amount, p.clawback_netted, 'pending', p.rail, p.external_account_id
+         FROM unnest($3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) WITH ORDINALITY AS p(affiliate_id, amount, clawback_netted, rail, external_account_id, n)
+        ORDER BY p.n
+       ON CONFLICT (run_id, affiliate_id) DO NOTHING RETURNING id, affiliate_id`,
+      [
+        runId,
+        currency,
+        payouts.map((p) => p.affiliateId),
+        payouts.map((p) => p.amount),
+        payouts.map((p) => p.clawbackNetted),
+        payouts.map((p) => p.rail),
+        payouts.map((p) => p.externalAccountId),
+      ],
     );
-    return claimed ? claimed.attempts : null;
+    return new Map(inserted.map((r) => [r.affiliate_id, r.id]));
   }
 
-  /** Marks an open payout paid by `externalId`; answers whether it was open. */
-  async markPaid(manager: EntityManager, payoutId: string, externalId: string): Promise<boolean> {
-    const [updated] = await updateReturning(
+  /**
+   * Claims open payouts for a transfer attempt each, in one statement (id order, the payouts' lock
+   * order); answers each claimed one's attempt number. A payout no longer open is left out.
+   */
+  async claimManyForTransfer(manager: EntityManager | DataSource, payoutIds: string[]): Promise<Map<string, number>> {
+    const claimed = await updateReturning<{ id: string; attempts: number }>(
       manager,
-      `UPDATE payouts SET status = 'paid', external_id = $2, paid_at = now() WHERE id = $1 AND status IN ('pending', 'transferring') RETURNING amount`,
-      [payoutId, externalId],
+      `UPDATE payouts p SET status = 'transferring', attempts = p.attempts + 1
+         FROM (SELECT id FROM payouts WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'transferring') ORDER BY id FOR UPDATE) AS open
+        WHERE p.id = open.id RETURNING p.id, p.attempts`,
+      [payoutIds],
     );
-    return !!updated;
+    return new Map(claimed.map((c) => [c.id, c.attempts]));
+  }
+
+  /**
+   * Marks open payouts paid, each by its transfer, and counts them done on their runs, in one
+   * statement (payouts locked in id order, then the runs); answers those that were open.
+   */
+  async markManyPaid(manager: EntityManager, paid: { payoutId: string; externalId: string }[]): Promise<{ id: string; paidAt: Date }[]> {
+    const sorted = [...paid].sort((a, b) => (a.payoutId < b.payoutId ? -1 : a.payoutId > b.payoutId ? 1 : 0));
+    return manager.query(
+      `WITH open AS (
+         SELECT p.id, v.external_id FROM payouts p JOIN unnest($1::uuid[], $2::text[]) AS v(id, external_id) ON v.id = p.id
+          WHERE p.status IN ('pending', 'transferring') ORDER BY p.id FOR UPDATE OF p
+       ), paid AS (
+         UPDATE payouts p SET status = 'paid', external_id = open.external_id, paid_at = now() FROM open
+          WHERE p.id = open.id AND p.status IN ('pending', 'transferring') RETURNING p.id, p.run_id, p.amount, p.paid_at
+       ), counted AS (
+         UPDATE payout_runs r SET done_count = r.done_count + c.n, done_amount = r.done_amount + c.amount
+           FROM (SELECT run_id, count(*)::int AS n, sum(amount) AS amount FROM paid GROUP BY run_id) AS c
+          WHERE r.id = c.run_id RETURNING r.id
+       )
+       SELECT id, paid_at AS "paidAt" FROM paid`,
+      [sorted.map((p) => p.payoutId), sorted.map((p) => p.externalId)],
+    );
   }
 
   /** The payout, locked until the transaction ends. */

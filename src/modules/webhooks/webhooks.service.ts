@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { isIP } from 'node:net';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { invalidField } from '../../common/errors';
 import { Page, paginate } from '../../common/pagination';
@@ -103,6 +103,20 @@ export class WebhooksService {
       sent += await this.dispatch(viewer.id, type, { ...view, status: event.toStatus }, `conversion-event:${eventId}`);
     }
     return sent;
+  }
+
+  /**
+   * Of these principals, those with an endpoint that wants `type` now (read in the caller's
+   * transaction): a producer of many events at once (a payout run) queues a `webhook.dispatch`
+   * only for them, since `dispatch` would find no endpoint for the others.
+   */
+  async subscribers(manager: EntityManager, principalIds: string[], type: WebhookEventType): Promise<Set<string>> {
+    if (!principalIds.length) return new Set();
+    const rows: { principal_id: string }[] = await manager.query(
+      `SELECT DISTINCT principal_id FROM webhook_endpoints WHERE principal_id = ANY($1::uuid[]) AND deleted_at IS NULL AND $2 = ANY(events)`,
+      [principalIds, type],
+    );
+    return new Set(rows.map((r) => r.principal_id));
   }
 
   /**

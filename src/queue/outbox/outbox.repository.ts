@@ -20,6 +20,13 @@ export class OutboxRepository {
     await manager.insert(OutboxMessage, { topic, aggregateId, payload: payload as never });
   }
 
+  async insertMany(manager: EntityManager, rows: { topic: string; aggregateId: string; payload?: Record<string, unknown> }[]): Promise<void> {
+    await manager.insert(
+      OutboxMessage,
+      rows.map((r) => ({ topic: r.topic, aggregateId: r.aggregateId, payload: (r.payload ?? {}) as never })),
+    );
+  }
+
   /** Up to `limit` rows to relay, oldest first, locked; rows another relay holds are skipped. */
   claim(manager: EntityManager, limit: number): Promise<OutboxRow[]> {
     return manager.query(

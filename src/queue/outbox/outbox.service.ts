@@ -12,6 +12,11 @@ export class OutboxService {
     await outboxRepository.insert(manager, topic, aggregateId, payload);
   }
 
+  /** Several at once (one statement), inside the caller's transaction, like `enqueue`. */
+  async enqueueMany(manager: EntityManager, messages: { topic: OutboxTopic; aggregateId: string; payload?: Record<string, unknown> }[]): Promise<void> {
+    if (messages.length) await outboxRepository.insertMany(manager, messages);
+  }
+
   /** Tells the relay there is something new (after commit), so it need not wait for its next poll. */
   notify(): void {
     for (const listener of this.listeners) listener();

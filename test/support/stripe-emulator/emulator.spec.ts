@@ -267,6 +267,38 @@ describe('transfers and idempotency', () => {
     expect(emulator.transfers()).toHaveLength(0);
   });
 
+  it('rate limiter (opt-in): over the writes per second a plain 429 rate_limit, nothing done; reads counted apart; off by default', async () => {
+    const stripe = client({ maxNetworkRetries: 2 });
+    const account = await onboardedAccount(stripe);
+    const burst = Array.from({ length: 10 }, (_, i) => transferParams(account.id, { transfer_group: `payout_rl_${i}` }));
+    // Off by default: ten at once all pass.
+    expect((await Promise.allSettled(burst.map((p) => stripe.transfers.create(p)))).every((r) => r.status === 'fulfilled')).toBe(true);
+
+    emulator.setRateLimit(4);
+    const limited = await Promise.allSettled(burst.map((p, i) => stripe.transfers.create({ ...p, transfer_group: `payout_rl2_${i}` })));
+    const refused = limited.flatMap((r) => (r.status === 'rejected' ? [r.reason as Stripe.errors.StripeError] : []));
+    expect(limited.length - refused.length).toBe(4);
+    expect(refused.every((e) => e instanceof Stripe.errors.StripeRateLimitError && e.code === 'rate_limit' && e.headers?.['retry-after'] === undefined)).toBe(true);
+    expect(emulator.transfers()).toHaveLength(14);
+    // Reads have their own bucket, and a write waits out the refill.
+    expect((await stripe.transfers.list({ limit: 1 })).data).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_rl_after' }));
+    emulator.setRateLimit(null);
+  });
+
+  it('counts the API requests in progress at once (a held request is in progress)', async () => {
+    const stripe = client();
+    const account = await onboardedAccount(stripe);
+    emulator.resetInFlightPeak();
+    emulator.injectFault({ path: '/v1/transfers', kind: 'delay', delayMs: 100, times: 5 });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => stripe.transfers.create(transferParams(account.id, { transfer_group: `payout_peak_${i}` }))));
+    expect(emulator.inFlightPeak()).toBe(5);
+    emulator.resetInFlightPeak();
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_peak_alone' }));
+    expect(emulator.inFlightPeak()).toBe(1);
+  });
+
   it('lock_timeout (429 + Stripe-Should-Retry: true) is retried by the SDK', async () => {
     const stripe = client({ maxNetworkRetries: 1 });
     const account = await onboardedAccount(stripe);
@@ -698,9 +730,21 @@ describe('errors and the control API', () => {
     expect((await control('DELETE', '/faults')).status).toBe(200);
     expect((await control('POST', '/forget-idempotency')).status).toBe(200);
     expect((await control('POST', '/webhook-url', { url: webhookUrl })).status).toBe(200);
+    // An endpoint's enabled_events: a type left out is recorded but not sent.
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: ['transfer.reversed'] })).status).toBe(200);
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_not_sent' }));
+    await emulator.flushWebhooks();
+    expect(receiver.ofType('transfer.created')).toHaveLength(1);
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: 'all' })).status).toBe(400);
+    expect((await control('POST', '/webhook-url', { url: webhookUrl, enabledEvents: ['*'] })).status).toBe(200);
+    expect((await control('POST', '/rate-limit', { perSecond: 1 })).status).toBe(200);
+    await stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_limited_1' }));
+    expect(await failure(stripe.transfers.create(transferParams(account.id, { transfer_group: 'payout_limited_2' })))).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    expect((await control('POST', '/rate-limit', {})).status).toBe(200);
+    expect(((await (await control('GET', '/in-flight-peak')).json()) as { peak: number }).peak).toBeGreaterThanOrEqual(1);
 
     const state = (await (await control('GET', '/state')).json()) as { transfers: Stripe.Transfer[]; faults: unknown[] };
-    expect(state.transfers[0]).toMatchObject({ id: transfer.id, reversed: true });
+    expect(state.transfers.find((t) => t.id === transfer.id)).toMatchObject({ id: transfer.id, reversed: true });
     expect(state.faults).toEqual([]);
     expect((await control('GET', '/nope')).status).toBe(404);
   });

@@ -56,6 +56,13 @@ export interface StripeEmulatorOptions {
   apiKey?: string;
   /** Event types delivered to the webhook URL (default `['*']`); all events are recorded regardless. */
   enabledEvents?: string[];
+  /**
+   * Stripe's basic rate limiter, off unless set (see `setRateLimit`): at most this many read
+   * (GET) and this many write requests per second, each kind its own token bucket; a request
+   * over it gets Stripe's 429 `rate_limit` (no `Retry-After`, no `Stripe-Should-Retry`) and is
+   * not acted on. Stripe's live mode allows 100 of each, its test mode 25.
+   */
+  rateLimitPerSecond?: number;
 }
 
 export interface RequestLogEntry {
@@ -130,6 +137,9 @@ export class StripeEmulator {
   private readonly control: Router<ControlHandler>;
   private server: http.Server | undefined;
   private baseUrl: string | undefined;
+  private rateLimit: { read: TokenBucket; write: TokenBucket } | null = null;
+  private inFlight = 0;
+  private peakInFlight = 0;
 
   constructor(private readonly options: StripeEmulatorOptions = {}) {
     this.webhookSecret = options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
@@ -142,6 +152,22 @@ export class StripeEmulator {
     };
     this.api = buildApiRouter(this.store, this.adjustments, this.sales);
     this.control = buildControlRouter(this);
+    if (options.rateLimitPerSecond) this.setRateLimit(options.rateLimitPerSecond);
+  }
+
+  /** Turns Stripe's basic rate limiter on at `perSecond` reads and writes per second each, or off (null). */
+  setRateLimit(perSecond: number | null): void {
+    if (perSecond !== null && !(perSecond > 0)) throw new Error(`rate limit must be a positive number of requests per second, got ${perSecond}`);
+    this.rateLimit = perSecond === null ? null : { read: new TokenBucket(perSecond), write: new TokenBucket(perSecond) };
+  }
+
+  /** The most API requests in progress at once since the emulator started or `resetInFlightPeak`. */
+  inFlightPeak(): number {
+    return this.peakInFlight;
+  }
+
+  resetInFlightPeak(): void {
+    this.peakInFlight = this.inFlight;
   }
 
   // -- lifecycle --------------------------------------------------------------
@@ -318,8 +344,10 @@ export class StripeEmulator {
     return this.store.emit(type, object, options);
   }
 
-  setWebhookUrl(url: string | undefined): void {
+  /** The platform endpoint's URL and, when given, the event types it is sent (`enabled_events`; default all). */
+  setWebhookUrl(url: string | undefined, enabledEvents?: readonly string[]): void {
     this.webhooks.setUrl(url);
+    if (enabledEvents) this.webhooks.setEnabledEvents(enabledEvents);
   }
 
   /** The Connect endpoint's URL (events on connected accounts); undefined sends them to the platform's. */
@@ -369,6 +397,8 @@ export class StripeEmulator {
       at: Date.now(),
     };
     this.log.push(entry);
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    res.once('close', () => this.inFlight--);
     res.setHeader('Stripe-Version', header(req, 'stripe-version') ?? Stripe.API_VERSION);
     if (idempotencyKey) res.setHeader('Idempotency-Key', idempotencyKey);
     const respond = (response: StoredResponse) => {
@@ -387,6 +417,11 @@ export class StripeEmulator {
       apiKey = this.authenticate(req);
     } catch (error) {
       return fail(error as ApiError);
+    }
+
+    if (this.rateLimit && !(method === 'GET' ? this.rateLimit.read : this.rateLimit.write).take()) {
+      entry.faults.push('rate_limit');
+      return fail(edgeFaultError('rate_limit'));
     }
 
     const edge = takeFault(EDGE_FAULTS);
@@ -548,4 +583,23 @@ function maskKey(key: string): string {
   const prefix = /^[a-z]{2}_(test|live)_/.exec(key)?.[0] ?? '';
   const rest = key.slice(prefix.length);
   return prefix + '*'.repeat(Math.max(0, rest.length - 4)) + rest.slice(-4);
+}
+
+/** Stripe-style limiter: `perSecond` tokens a second, at most `perSecond` saved up (a one-second burst). */
+class TokenBucket {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(private readonly perSecond: number) {
+    this.tokens = perSecond;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }

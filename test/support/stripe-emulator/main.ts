@@ -2,7 +2,7 @@
  * Runs the Stripe emulator standalone (demo, out-of-process tests):
  *
  *   node dist-dev/test/support/stripe-emulator/main.js   (npm run build:dev) [--port 12111] [--webhook-url URL]
- *        [--webhook-secret whsec_…] [--api-key sk_test_…]
+ *        [--webhook-secret whsec_…] [--api-key sk_test_…] [--rate-limit 100]
  *
  * Prints `stripe emulator listening on http://127.0.0.1:PORT` once ready
  * (`--port 0` picks a free port) and stops cleanly on SIGINT/SIGTERM. The
@@ -10,8 +10,8 @@
  */
 import { StripeEmulator } from './emulator';
 
-const USAGE = 'usage: main.js [--port 12111] [--webhook-url URL] [--webhook-secret SECRET] [--api-key sk_test_...]';
-const OPTIONS = ['port', 'webhook-url', 'webhook-secret', 'api-key'];
+const USAGE = 'usage: main.js [--port 12111] [--webhook-url URL] [--webhook-secret SECRET] [--api-key sk_test_...] [--rate-limit PER_SECOND]';
+const OPTIONS = ['port', 'webhook-url', 'webhook-secret', 'api-key', 'rate-limit'];
 const DEFAULT_PORT = 12111;
 
 /** `--name value` or `--name=value`. */
@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     webhookUrl: args['webhook-url'],
     webhookSecret: args['webhook-secret'],
     apiKey: args['api-key'],
+    // Off unless asked for: Stripe's basic rate limiter (reads and writes per second, each).
+    rateLimitPerSecond: args['rate-limit'] === undefined ? undefined : Number(args['rate-limit']),
   });
   const { url } = await emulator.start(port);
   process.stdout.write(`stripe emulator listening on ${url}\n`);

@@ -349,6 +349,12 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
     .add('GET', '/__emulator/transfers', () => json(emulator.transfers()))
     .add('GET', '/__emulator/events', () => json(emulator.events()))
     .add('GET', '/__emulator/request-log', () => json(emulator.requestLog()))
+    .add('GET', '/__emulator/in-flight-peak', () => json({ peak: emulator.inFlightPeak() }))
+    .add('POST', '/__emulator/rate-limit', ({ body }) => {
+      const perSecond = field(body, 'perSecond', 'number', false) as number | undefined;
+      emulator.setRateLimit(perSecond ?? null);
+      return ok;
+    })
     .add('GET', '/__emulator/webhook-deliveries', () => json(emulator.webhookDeliveries()))
     .add('POST', '/__emulator/faults', ({ body }) => {
       const kind = field(body, 'kind', 'string', true) as FaultKind;
@@ -383,7 +389,9 @@ export function buildControlRouter(emulator: StripeEmulator): Router<ControlHand
     .add('POST', '/__emulator/invoices/:id/mark-uncollectible', ({ path }) => json(emulator.markInvoiceUncollectible(path.id)))
     .add('GET', '/__emulator/credit-notes', () => json(emulator.creditNotes()))
     .add('POST', '/__emulator/webhook-url', ({ body }) => {
-      emulator.setWebhookUrl(field(body, 'url', 'string'));
+      const events = body.enabledEvents;
+      if (events !== undefined && !(Array.isArray(events) && events.every((e) => typeof e === 'string'))) throw badRequest('"enabledEvents" must be an array of event types');
+      emulator.setWebhookUrl(field(body, 'url', 'string'), events as string[] | undefined);
       return ok;
     })
     .add('POST', '/__emulator/events', ({ body }) => {

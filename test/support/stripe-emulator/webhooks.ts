@@ -41,8 +41,13 @@ export class WebhookDispatcher {
   constructor(
     private url: string | undefined,
     readonly secret: string,
-    private readonly enabledEvents: readonly string[] = ['*'],
+    private enabledEvents: readonly string[] = ['*'],
   ) {}
+
+  /** The event types sent, as a Stripe webhook endpoint's `enabled_events` (`*`: all). */
+  setEnabledEvents(types: readonly string[]): void {
+    this.enabledEvents = [...types];
+  }
 
   get webhookUrl(): string | undefined {
     return this.url;

@@ -48,10 +48,17 @@ export interface PayoutRail {
   describeRefusal(error: unknown): { code: string; message: string };
 
   /**
-   * The payout's transfer is now recorded: events about it that arrived before and were kept
+   * The rail asked us to slow down (Stripe: a 429 `rate_limit`), so the request was not acted on:
+   * answers how long to wait before sending it again (the rail's own `Retry-After` when it gives
+   * one, else null for the caller's backoff); undefined for any other error.
+   */
+  rateLimited(error: unknown): number | null | undefined;
+
+  /**
+   * The payouts' transfers are now recorded: events about them that arrived before and were kept
    * for later are applied again, in the caller's transaction. Returns how many.
    */
-  replayDeferred(manager: EntityManager, payoutId: string, transferId: string): Promise<number>;
+  replayDeferred(manager: EntityManager, paid: { payoutId: string; transferId: string }[]): Promise<number>;
 
   /** Wires the rail's own events (webhooks) to the payouts module's handlers; called once. */
   listen(handlers: PayoutRailHandlers): void;

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import Stripe from 'stripe';
 import { EntityManager } from 'typeorm';
 import { Config } from '../../../../config/configuration';
-import { isDefinitiveRefusal, StripeClient } from '../../../../integrations/stripe/stripe.client';
+import { isDefinitiveRefusal, rateLimitedFor, StripeClient } from '../../../../integrations/stripe/stripe.client';
 import { carriableMinor, fromStripeAmount, isStripeCurrency, toStripeAmount } from '../../../../integrations/stripe/stripe-amounts';
 import { StripeEventsService } from '../../../../integrations/stripe/stripe-events.service';
 import { PayoutRail, PayoutRailHandlers, RailDestinationState, RailPayout, RailTransfer, RailTransferResult } from '../payout-rail';
@@ -106,8 +106,16 @@ export class StripePayoutRail implements PayoutRail {
     return { code: e.code ?? e.type ?? 'transfer_failed', message: e.message ?? String(error) };
   }
 
-  replayDeferred(manager: EntityManager, payoutId: string, transferId: string): Promise<number> {
-    return this.requireEvents().reapply(manager, { objectId: transferId, metadata: ['payout_id', payoutId] }, `paid-${payoutId}`);
+  rateLimited(error: unknown): number | null | undefined {
+    return rateLimitedFor(error);
+  }
+
+  replayDeferred(manager: EntityManager, paid: { payoutId: string; transferId: string }[]): Promise<number> {
+    return this.requireEvents().reapply(
+      manager,
+      'payout_id',
+      paid.map((p) => ({ objectId: p.transferId, value: p.payoutId, cause: `paid-${p.payoutId}` })),
+    );
   }
 
   listen(handlers: PayoutRailHandlers): void {
