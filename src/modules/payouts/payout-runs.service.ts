@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthPrincipal } from '../../common/auth';
 import { Page, paginate } from '../../common/pagination';
-import { GroupCommit } from '../../common/runs/group-commit';
+import { GroupCommit } from '../../common/batching/group-commit';
 import { RunEngine, RunProgress } from '../../common/runs/run-engine';
 import { Config } from '../../config/configuration';
 import { OutboxService } from '../../queue/outbox/outbox.service';
@@ -42,8 +42,6 @@ const BACKOFF_MAX_MS = 8000;
 /** After this long without a 429, a rail gets its full TRANSFER_CONCURRENCY back. */
 const RECOVER_MS = 2000;
 
-type Recorded = { paid: boolean } | { error: unknown };
-
 /**
  * Payout runs, on the run engine (common/runs). A run plans first — each payout row, its ledger
  * entry (available → the rail's clearing account) and the conversions it pays are written
@@ -56,7 +54,14 @@ export class PayoutRunsService {
   private readonly defaultThreshold: number;
   private readonly engine: RunEngine<Payout, number>;
   /** Transfers recorded paid in groups: those that came back while a group was being written go in the next one. */
-  private readonly paid = new GroupCommit<{ payout: Payout; transferId: string }, Recorded>((items) => this.recordPaid(items), PAID_BATCH);
+  /** Transfers recorded paid together; when a group fails each is recorded on its own, so only a payout whose own record fails meets the error (and is retried with the run). */
+  private readonly paid = new GroupCommit<{ payout: Payout; transferId: string }, boolean>(
+    async (items) => {
+      const paid = await this.recordPaid(items);
+      return items.map((item) => paid.has(item.payout.id));
+    },
+    { maxBatch: PAID_BATCH },
+  );
   /** Per rail: the pause its 429s asked for, shared by every transfer in flight. */
   private readonly backoffs = new Map<string, Backoff>();
 
@@ -307,34 +312,11 @@ export class PayoutRunsService {
 
   /** Records the transfer (in a group with others that came back meanwhile); the rail's events about it that arrived before (kept unprocessed) are applied again. */
   private async markPaid(payout: Payout, transferId: string): Promise<void> {
-    const recorded = await this.paid.submit({ payout, transferId });
-    if ('error' in recorded) throw recorded.error;
+    await this.paid.submit({ payout, transferId });
   }
 
-  /**
-   * Records transfers in one transaction: the payouts paid and counted on their runs, their
-   * affiliates' webhooks, deferred events replayed. If the group fails, each is recorded on its
-   * own, so only a payout whose own record fails meets the error (and is retried with the run).
-   */
-  private async recordPaid(items: { payout: Payout; transferId: string }[]): Promise<Recorded[]> {
-    try {
-      const paid = await this.recordPaidTogether(items);
-      return items.map((item) => ({ paid: paid.has(item.payout.id) }));
-    } catch (error) {
-      if (items.length === 1) return [{ error }];
-      const each: Recorded[] = [];
-      for (const item of items)
-        each.push(
-          await this.recordPaidTogether([item]).then(
-            (paid) => ({ paid: paid.has(item.payout.id) }),
-            (e: unknown) => ({ error: e }),
-          ),
-        );
-      return each;
-    }
-  }
-
-  private async recordPaidTogether(items: { payout: Payout; transferId: string }[]): Promise<Set<string>> {
+  /** Records transfers in one transaction: the payouts paid and counted on their runs, their affiliates' webhooks, deferred events replayed. */
+  private async recordPaid(items: { payout: Payout; transferId: string }[]): Promise<Set<string>> {
     const paid = await this.dataSource.transaction(async (manager) => {
       const rows = await payoutsRepository.markManyPaid(
         manager,

@@ -10,6 +10,11 @@ export interface DbFault {
   when: DbFaultWhen;
   /** The Nth matching statement (1-based) after arming fails. */
   nth: number;
+  /**
+   * Only statements holding this text count: a hand-written history aims at one statement this
+   * way, whatever else (the outbox relay, other jobs) commits meanwhile.
+   */
+  match?: string;
 }
 
 export interface FiredDbFault extends DbFault {
@@ -80,7 +85,8 @@ export class DbFaultInjector {
       HARNESS.test(text ?? '') ||
       typeof text !== 'string' ||
       client.database !== this.database() ||
-      !MATCHERS[fault.scope].test(text)
+      !MATCHERS[fault.scope].test(text) ||
+      (fault.match !== undefined && !text.includes(fault.match))
     ) {
       return this.original.apply(client, args);
     }

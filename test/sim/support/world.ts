@@ -473,7 +473,7 @@ export class World {
         this.stripe.forgetIdempotencyKeys();
         return;
       case 'dbFault':
-        this.injector.arm({ scope: step.scope, when: step.when, nth: step.nth });
+        this.injector.arm({ scope: step.scope, when: step.when, nth: step.nth, ...(step.match === undefined ? {} : { match: step.match }) });
         this.dbStepsLeft = World.FAULT_STEPS;
         return;
       case 'topUp':
