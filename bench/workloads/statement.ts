@@ -9,7 +9,7 @@ import type { Stack } from '../lib/stack';
 import { createPrincipal, Network, offerBody } from './seed';
 
 const RSS_TARGET_MB = 200;
-const RATIO_TARGET = 0.5;
+const RATIO_TARGET = 0.8;
 const CHUNK = 50_000;
 const AMOUNT = 250;
 const CURRENCY = 'EUR';

@@ -1,32 +1,3 @@
-/**
- * An affiliate's money movements as the ledger records them: one row per journal entry and
- * currency, with the net change of what the network owes the affiliate (pending + available −
- * clawback, presented positive). Approvals move money between the affiliate's own accounts and
- * net to zero, so they are not movements. Periods cut by the lines' time, as the balances do:
- * an entry's own time is rounded to the millisecond and may fall after its lines' near a boundary. Parameters: $1 affiliate, $2 from, $3 to, $4 currency or null.
- */
-export const MOVEMENTS = `
-  SELECT e.id AS entry_id, e.created_at AS at, l.currency,
-         (-sum(l.amount))::bigint AS amount,
-         CASE e.kind
-           WHEN 'commission' THEN 'conversion'
-           WHEN 'reversal' THEN CASE WHEN bool_or(a.type = 'affiliate_clawback') THEN 'clawback' ELSE 'reversal' END
-           WHEN 'payout' THEN 'payout'
-           -- A partial reversal of a transfer is keyed <payout id>:<reversal id>; the whole payout returned, by its id.
-           WHEN 'payout_reversal' THEN CASE WHEN strpos(e.cause_id, ':') > 0 THEN 'payout_reversed' ELSE 'payout_returned' END
-           WHEN 'bonus' THEN 'bonus'
-           WHEN 'bonus_clawback' THEN 'bonus_clawback'
-           ELSE 'adjustment'
-         END AS type,
-         e.cause_type, e.cause_id
-    FROM journal_lines l
-    JOIN ledger_accounts a ON a.id = l.account_id
-    JOIN journal_entries e ON e.id = l.entry_id
-   WHERE a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
-     AND l.created_at >= $2 AND l.created_at < $3 AND ($4::char(3) IS NULL OR l.currency = $4)
-   GROUP BY e.id, e.created_at, l.currency, e.kind, e.cause_type, e.cause_id
-  HAVING sum(l.amount) <> 0`;
-
 /** What the network owed the affiliate, per currency, just before $2 (and $3); currencies with activity or a balance only. */
 export const BALANCES = `
   SELECT l.currency,
@@ -42,31 +13,106 @@ export const BALANCES = `
    ORDER BY l.currency`;
 
 /**
- * Movements of one currency ($4) with what a person needs to recognise them, in time order: one
- * query read through a cursor, so the movements are grouped once, however long the history.
+ * An affiliate's money movements as the ledger records them: one row per journal entry, with
+ * the net change of what the network owes the affiliate in one currency (pending + available −
+ * clawback, presented positive), with what a person needs to recognise it, in time order.
+ * Approvals move money between the affiliate's own accounts and net to zero, so they are not
+ * movements. Periods cut by the lines' time, as the balances do: an entry's own time is rounded
+ * to the millisecond and may fall after its lines' near a boundary.
+ *
+ * The lines are summed per entry before anything is joined to them (a narrow key, and a plan
+ * PostgreSQL may run in parallel when the query is not read through a cursor); one query, so the
+ * movements are grouped once, however long the history. Parameters: $1 affiliate, $2 from,
+ * $3 to, $4 currency.
  */
-export const MOVEMENT_LINES = `
-  -- at as epoch milliseconds (the column is timestamptz(3)): a Date from a number is far cheaper than from text.
-  -- A statement of a period that has ended never changes: a conversion's status is the one it
-  -- had at the period's end (its last event before $3), and a payout's transfer id shows only
-  -- if the transfer was made by then. An open period reads the current status, at no cost.
-  SELECT floor(extract(epoch FROM m.at) * 1000)::bigint AS at_ms, m.type, m.amount, o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount,
-         CASE WHEN $3 >= now() THEN c.status
-              -- (a conversion without any event, written by hand, keeps its own status)
-              ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END AS status,
-         -- A payout's reference is its transfer; an adjustment's, finance's reason; a bonus's, its program and period.
-         coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason, bn.name || ' ' || ba.period) AS reference
-    FROM (${MOVEMENTS}) m
+const MOVEMENT_ROWS = `
+    FROM (SELECT l.entry_id, (-sum(l.amount))::bigint AS amount, bool_or(a.type = 'affiliate_clawback') AS clawback
+            FROM journal_lines l JOIN ledger_accounts a ON a.id = l.account_id
+           WHERE a.owner_id = $1 AND a.type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+             AND l.created_at >= $2 AND l.created_at < $3 AND l.currency = $4
+           GROUP BY l.entry_id
+          HAVING sum(l.amount) <> 0) m
+    JOIN journal_entries e ON e.id = m.entry_id
     -- The casts are guarded by the cause type (other causes' ids need not be uuids), and let the
     -- joins use the primary keys instead of hashing every conversion of every affiliate.
-    LEFT JOIN conversions c ON c.id = CASE WHEN m.cause_type = 'conversion' THEN m.cause_id::uuid END
+    LEFT JOIN conversions c ON c.id = CASE WHEN e.cause_type = 'conversion' THEN e.cause_id::uuid END
     LEFT JOIN offers o ON o.id = c.offer_id
-    LEFT JOIN payouts p ON p.id = CASE WHEN m.cause_type = 'payout' THEN split_part(m.cause_id, ':', 1)::uuid END
+    LEFT JOIN payouts p ON p.id = CASE WHEN e.cause_type = 'payout' THEN split_part(e.cause_id, ':', 1)::uuid END
     -- Compared as text: an adjustment entry written by hand need not carry a uuid.
-    LEFT JOIN adjustments adj ON m.cause_type = 'adjustment' AND adj.id::text = m.cause_id
-    LEFT JOIN bonus_awards ba ON m.cause_type = 'bonus_award' AND ba.id::text = m.cause_id
+    LEFT JOIN adjustments adj ON e.cause_type = 'adjustment' AND adj.id::text = e.cause_id
+    LEFT JOIN bonus_awards ba ON e.cause_type = 'bonus_award' AND ba.id::text = e.cause_id
     LEFT JOIN bonuses bn ON bn.id = ba.bonus_id
-   ORDER BY m.at, m.entry_id`;
+   ORDER BY e.created_at, e.id`;
+
+const MOVEMENT_TYPE = `
+         CASE e.kind
+           WHEN 'commission' THEN 'conversion'
+           WHEN 'reversal' THEN CASE WHEN m.clawback THEN 'clawback' ELSE 'reversal' END
+           WHEN 'payout' THEN 'payout'
+           -- A partial reversal of a transfer is keyed <payout id>:<reversal id>; the whole payout returned, by its id.
+           WHEN 'payout_reversal' THEN CASE WHEN strpos(e.cause_id, ':') > 0 THEN 'payout_reversed' ELSE 'payout_returned' END
+           WHEN 'bonus' THEN 'bonus'
+           WHEN 'bonus_clawback' THEN 'bonus_clawback'
+           ELSE 'adjustment'
+         END`;
+
+/**
+ * A statement of a period that has ended never changes: a conversion's status is the one it had
+ * at the period's end (its last event before $3), and a payout's transfer id shows only if the
+ * transfer was made by then. An open period reads the current status, at no cost; so does a
+ * conversion not updated since the period ended (a status change writes its event and stamps
+ * updated_at in one transaction, so its last event before $3 is its status). A conversion
+ * without any event, written by hand, keeps its own status.
+ */
+const MOVEMENT_STATUS = `
+         CASE WHEN $3 >= now() OR c.updated_at < $3 THEN c.status
+              ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END`;
+
+/** A payout's reference is its transfer; an adjustment's, finance's reason; a bonus's, its program and period. */
+const MOVEMENT_REFERENCE = `coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason, bn.name || ' ' || ba.period)`;
+
+/** Movements of one currency ($4), read through a cursor: at as epoch milliseconds, then the parts of a StatementLine. */
+export const MOVEMENT_LINES = `
+  -- at as epoch milliseconds (the column is timestamptz(3)): a Date from a number is far cheaper than from text.
+  SELECT floor(extract(epoch FROM e.created_at) * 1000)::bigint AS at_ms, ${MOVEMENT_TYPE} AS type, m.amount,
+         o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount, ${MOVEMENT_STATUS} AS status, ${MOVEMENT_REFERENCE} AS reference
+  ${MOVEMENT_ROWS}`;
+
+/**
+ * A text cell as the statement CSV writes it (render/csv.ts), for COPY … WITH (FORMAT csv) to
+ * quote: text a spreadsheet would run as a formula gets a leading `'`, and an empty text is
+ * sent as NULL, which COPY writes as an empty cell (an empty string it would write as `""`).
+ * COPY quotes a value with a comma, a double quote, CR or LF, as the writer does.
+ */
+function csvText(expression: string): string {
+  // ascii() is the first character's code, 0 for an empty text: = + - @ TAB CR.
+  return `CASE WHEN ascii(${expression}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${expression} ELSE nullif(${expression}, '') END`;
+}
+
+/** Minor units as a plain decimal with the currency's `exponent` decimals, as formatMinorUnits writes them: -1250 → -12.50. */
+function csvMinorUnits(expression: string, exponent: number): string {
+  if (!Number.isInteger(exponent) || exponent < 0 || exponent > 6) throw new RangeError(`currency exponent ${exponent}`);
+  if (exponent === 0) return `(${expression})::text`;
+  const unit = 10 ** exponent;
+  return `CASE WHEN ${expression} < 0 THEN '-' ELSE '' END || (abs(${expression}) / ${unit})::text || '.' || lpad((abs(${expression}) % ${unit})::text, ${exponent}, '0')`;
+}
+
+/**
+ * The movements of one currency as the statement CSV's records, rendered by PostgreSQL for
+ * `COPY (…) TO STDOUT WITH (FORMAT csv)`: the cells STATEMENT_CSV_COLUMNS (render/csv.ts) writes
+ * for MOVEMENT_LINES' rows, but each record ends with COPY's LF, not CRLF. `currency` is a
+ * checked ISO code (its cell as written), `exponent` its decimals. COPY takes no parameters:
+ * $1 … $4 are to be replaced by literals.
+ */
+export function movementCsv(currency: string, exponent: number): string {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`currency ${JSON.stringify(currency)}`);
+  return `
+  SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ${MOVEMENT_TYPE}, '${currency}',
+         ${csvText('o.name')}, ${csvText('c.goal_key')}, ${csvText('c.txn_id')},
+         ${csvMinorUnits('c.sale_amount', exponent)}, ${csvMinorUnits('m.amount', exponent)},
+         ${csvText(MOVEMENT_STATUS)}, ${csvText(MOVEMENT_REFERENCE)}
+  ${MOVEMENT_ROWS}`;
+}
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;
 

@@ -4,11 +4,13 @@ import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AuthPrincipal, isStaff } from '../../common/auth';
 import { AppError, invalidField } from '../../common/errors';
+import { currencyExponent } from '../../common/money';
 import { ReadDatabase } from '../../database/read-database';
 import type { Principal } from '../principals/principal.entity';
 import { principalsRepository } from '../principals/principals.repository';
 import { CurrencySection, StatementCsvRow, StatementCsvWriter, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
-import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_LINES } from './statement-sql';
+import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_LINES, movementCsv } from './statement-sql';
+import { CsvCopy } from './csv-copy';
 import { StreamedQuery, TextRow } from './streamed-query';
 
 /** Rows per FETCH: big enough to keep the round trips cheap, small enough to keep memory flat. */
@@ -116,19 +118,61 @@ export class StatementsService {
   }
 
   /**
-   * The CSV, streamed from one database cursor: a batch is fetched only when the reader has
-   * taken the previous one (the next is read meanwhile), so a slow client slows the cursor
-   * rather than filling memory, and a client that goes away ends the transaction and returns
-   * the connection to the pool.
+   * The CSV, streamed: PostgreSQL renders each currency's movements with COPY … (FORMAT csv) and
+   * the bytes go on to the reply as they come (records with CRLF, see CsvCopy); the header and
+   * the balance lines are written here. A slow client slows the COPY (its socket is paused)
+   * rather than filling memory. Balances and movements come from one snapshot, so opening +
+   * movements = closing even while commissions are being posted. A client that goes away during
+   * a COPY closes the connection (a COPY cannot stop halfway), which ends the transaction.
    */
   csv(affiliate: Principal, period: Period, currency?: string): Readable {
+    return Readable.from(this.csvPieces(affiliate.id, period, currency), { objectMode: false, highWaterMark: 1 });
+  }
+
+  private async *csvPieces(affiliateId: string, period: Period, currency: string | undefined): AsyncGenerator<Buffer> {
     const csv = new StatementCsvWriter();
-    const batches = this.statementRows(affiliate.id, period, currency, (row) => csv.write(row));
-    async function* pieces(): AsyncGenerator<Buffer> {
-      for await (const _batch of batches) yield* csv.take();
+    const [client, release] = await this.reads.connection();
+    let copy: CsvCopy | null = null;
+    let open = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
+      for (const b of balances) {
+        // Throws for a currency it cannot write, as every line of it would.
+        csv.write(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
+        yield* csv.take();
+        // COPY takes no parameters: the values go in as literals.
+        const literals = [`${client.escapeLiteral(affiliateId)}::uuid`, ...[period.from, period.to].map((at) => `${client.escapeLiteral(at.toISOString())}::timestamptz`)];
+        literals.push(`${client.escapeLiteral(b.currency)}::char(3)`);
+        const sql = movementCsv(b.currency, currencyExponent(b.currency)).replace(/\$([1-4])/g, (_, n: string) => literals[Number(n) - 1]);
+        copy = new CsvCopy(`COPY (${sql}) TO STDOUT WITH (FORMAT csv)`);
+        client.query(copy);
+        yield* copy.pieces();
+        copy = null;
+        csv.write(balanceRow('closing_balance', period.to, b.currency, Number(b.closing)));
+      }
       yield* csv.take();
+      await client.query('COMMIT');
+      open = false;
+    } finally {
+      if (copy?.running) {
+        // Stopped during a COPY (the client went away): the pool drops the connection, then its
+        // socket is closed under the COPY, and the server ends the transaction.
+        release(new Error('statement export stopped during COPY'));
+        copy.abandon();
+      } else {
+        // Stopped between statements, or an error: end the transaction.
+        const failed = open
+          ? await client.query('ROLLBACK').then(
+              () => undefined,
+              (error: Error) => error,
+            )
+          : undefined;
+        // A connection that cannot even roll back is closed rather than pooled.
+        release(failed);
+      }
     }
-    return Readable.from(pieces(), { objectMode: false, highWaterMark: 1 });
   }
 
   /** A statement to download: CSV streamed from the database, or the PDF. */
