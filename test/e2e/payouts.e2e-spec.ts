@@ -34,7 +34,7 @@ describe('payouts to affiliates through Stripe', () => {
 
   /** Until a pass brings no new Stripe event: a job may call Stripe, whose events come back as webhooks. */
   async function settle(): Promise<void> {
-    for (let seen = -1; seen !== stripe.events().length; ) {
+    for (let seen = -1; seen !== stripe.events().length;) {
       seen = stripe.events().length;
       await stripe.flushWebhooks();
       await drainQueues(t);

@@ -163,14 +163,7 @@ export class StatementsService {
         copy.abandon();
       } else {
         // Stopped between statements, or an error: end the transaction.
-        const failed = open
-          ? await client.query('ROLLBACK').then(
-              () => undefined,
-              (error: Error) => error,
-            )
-          : undefined;
-        // A connection that cannot even roll back is closed rather than pooled.
-        release(failed);
+        await endRead(client, open, release);
       }
     }
   }
@@ -229,16 +222,20 @@ export class StatementsService {
     } finally {
       // Stopped early (client gone, error): let a FETCH in flight finish, then end the transaction.
       await prefetch?.catch(() => undefined);
-      const failed = open
-        ? await client.query('ROLLBACK').then(
-            () => undefined,
-            (error: Error) => error,
-          )
-        : undefined;
-      // A connection that cannot even roll back is closed rather than pooled.
-      release(failed);
+      await endRead(client, open, release);
     }
   }
+}
+
+/** Rolls back the read transaction if it is still `open` and hands the connection back; one that cannot even roll back is closed rather than pooled. */
+async function endRead(client: { query: (sql: string) => Promise<unknown> }, open: boolean, release: (error?: Error) => void): Promise<void> {
+  const failed = open
+    ? await client.query('ROLLBACK').then(
+        () => undefined,
+        (error: Error) => error,
+      )
+    : undefined;
+  release(failed);
 }
 
 /** A MOVEMENT_LINES row: at (epoch ms), type, amount, offer, goal, txn id, sale amount, status, transfer id. */
