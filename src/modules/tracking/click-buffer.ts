@@ -50,7 +50,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown })?.code ?? ''));
 
 /**
- * Holds clicks in memory and writes them in multi-row INSERTs (see BatchBuffer for the rules).
+ * Holds clicks in memory and writes them in batches with COPY (see BatchBuffer for the rules).
  * Uniqueness (same IP, user agent and link within 24 h) is decided per batch in one Redis round
  * trip of SET NX PX; if Redis fails, the clicks count as unique and the fallback is counted.
  *
