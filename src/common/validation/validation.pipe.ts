@@ -1,4 +1,6 @@
 import { ValidationError as ClassValidatorError, ValidationPipe } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { ErrorDetail, ValidationError } from '../errors';
 
 /** Flattens class-validator's tree into one detail per bad field, with dotted paths. */
@@ -33,4 +35,19 @@ export function createValidationPipe(): ValidationPipe {
       );
     },
   });
+}
+
+/**
+ * Validates a plain object against a request DTO as the API's pipe does, and throws the
+ * ValidationError the API would answer. `forbidUnknown`: a property the DTO does not declare is
+ * refused (forms) rather than dropped (query strings that carry other parameters).
+ */
+export async function validateDto<T extends object>(cls: new () => T, plain: object, { forbidUnknown }: { forbidUnknown: boolean }): Promise<T> {
+  const dto = plainToInstance(cls, plain);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: forbidUnknown, validationError: { target: false, value: false } });
+  if (errors.length) {
+    const details = flattenValidationErrors(errors);
+    throw new ValidationError(details, details.map((d) => d.message).join('; '));
+  }
+  return dto;
 }

@@ -1,8 +1,6 @@
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { ValidationError } from '../../common/errors';
 import { isCurrency } from '../../common/money';
-import { flattenValidationErrors } from '../../common/validation/validation.pipe';
+import { validateDto } from '../../common/validation/validation.pipe';
 import { UUID_PATTERN } from '../../common/validation/validators';
 import { parseConversionTime } from './conversion-time';
 import { COUPON_CODE, CUSTOMER_ID, GOAL_KEY, TXN_ID } from './dto/conversion.dto';
@@ -26,14 +24,8 @@ export async function parsePostback(raw: Record<string, unknown>): Promise<Postb
 }
 
 /** The DTO and class-validator: the reference, and the source of every error answer. */
-export async function validatePostback(raw: Record<string, unknown>): Promise<PostbackParamsDto> {
-  const params = plainToInstance(PostbackParamsDto, raw);
-  const errors = await validate(params, { whitelist: true, forbidNonWhitelisted: false, validationError: { target: false, value: false } });
-  if (errors.length) {
-    const details = flattenValidationErrors(errors);
-    throw new ValidationError(details, details.map((d) => d.message).join('; '));
-  }
-  return params;
+export function validatePostback(raw: Record<string, unknown>): Promise<PostbackParamsDto> {
+  return validateDto(PostbackParamsDto, raw, { forbidUnknown: false });
 }
 
 type Check = (value: string) => boolean;

@@ -1,7 +1,5 @@
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { AppError, ValidationError } from '../../../common/errors';
-import { flattenValidationErrors } from '../../../common/validation/validation.pipe';
+import { validateDto } from '../../../common/validation/validation.pipe';
 
 export type FieldErrors = Record<string, string>;
 
@@ -15,14 +13,8 @@ export interface FormProblem {
  * Validates a plain object against the API's own request DTO, so a form and the JSON API refuse
  * the same input with the same messages. Throws the ValidationError the API would answer.
  */
-export async function toDto<T extends object>(cls: new () => T, plain: object): Promise<T> {
-  const dto = plainToInstance(cls, plain);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, validationError: { target: false, value: false } });
-  if (errors.length) {
-    const details = flattenValidationErrors(errors);
-    throw new ValidationError(details, details.map((d) => d.message).join('; '));
-  }
-  return dto;
+export function toDto<T extends object>(cls: new () => T, plain: object): Promise<T> {
+  return validateDto(cls, plain, { forbidUnknown: true });
 }
 
 const PHRASES: [RegExp, (...groups: string[]) => string][] = [
