@@ -6,6 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PinoLoggerService } from './common/logging/pino-logger';
+import { accessLogLine } from './common/logging/access-log';
 import { Config, readEnvironment, trustProxySetting } from './config/configuration';
 import { MetricsService } from './common/metrics/metrics.service';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
@@ -69,8 +70,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     const route = request.routeOptions?.url ?? 'unmatched';
     const hot = metrics.selfRecorded.has(`${request.method} ${route}`);
     // One line per request (README, "Logs"): the route, never the URL (its query may hold a token).
-    if (accessLog === 'all' || (accessLog === 'api' && !hot))
-      http.log({ msg: 'request', method: request.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10, requestId: request.id });
+    if (accessLog === 'all' || (accessLog === 'api' && !hot)) http.log(accessLogLine(request.method, route, reply.statusCode, reply.elapsedTime, String(request.id)));
     if (hot) return done();
     metrics.httpRequests.inc({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);

@@ -163,16 +163,16 @@ export function sampleMemory(pid: number, everyMs = 50): { stop: () => number } 
  * (VmHWM after a reset) where it may be reset, and 50 ms samples in any case.
  */
 export async function peakMemoryDuring<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<{ result: T; peakMb: Record<string, number> }> {
-  const watched = Object.entries(pids).map(([name, pid]) => ({ name, pid, reset: resetPeakMemory(pid), sampler: sampleMemory(pid) }));
+  const watched = Object.entries(pids).map(([name, pid]) => ({ name, pid, reset: resetPeakMemory(pid), sampler: sampleMemory(pid), sampled: 0 }));
   let result: T;
   try {
     result = await run();
   } finally {
-    for (const w of watched) w.sampler.stop();
+    for (const w of watched) w.sampled = w.sampler.stop();
   }
   const peakMb: Record<string, number> = {};
   for (const w of watched) {
-    const sampled = w.sampler.stop();
+    const sampled = w.sampled;
     const peak = w.reset ? Math.max(memoryOf(w.pid)?.peak ?? 0, sampled) : sampled;
     peakMb[w.name] = Math.round((peak / 2 ** 20) * 10) / 10;
   }

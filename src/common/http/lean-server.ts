@@ -13,7 +13,7 @@ export type LeanHandler = (req: IncomingMessage, res: ServerResponse, draining: 
 /** The request id: the caller's X-Request-Id when it is a sane token, else a fresh UUID. */
 export function requestIdOf(headers: IncomingMessage['headers']): string {
   const given = headers['x-request-id'];
-  return typeof given === 'string' && given.length <= 64 && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+  return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
 }
 
 /**

@@ -32,7 +32,7 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
-export const READY: Promise<void> = Promise.resolve();
+const READY: Promise<void> = Promise.resolve();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 const defaultRetryDelay = (failures: number) => Math.min(100 * 2 ** (failures - 1), 5000) * (0.75 + Math.random() / 2);
 

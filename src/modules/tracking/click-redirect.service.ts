@@ -6,10 +6,10 @@ import { parse as parseQuery } from 'fast-querystring';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { clientAddress, LeanHandler, requestIdOf } from '../../common/http/lean-server';
 import { toErrorBody } from '../../common/errors';
+import { accessLogLine } from '../../common/logging/access-log';
 import { Config } from '../../config/configuration';
 import { MetricsService } from '../../common/metrics/metrics.service';
 import { compileUrlTemplate, MacroValues } from '../offers/url-template';
-import { READY } from './batch-buffer';
 import { ClickBuffer } from './click-buffer';
 import { linkIdBytes } from './click-id';
 import { ClickIdService } from './click-id.service';
@@ -122,8 +122,7 @@ export class ClickRedirectService {
       }
       const elapsedMs = performance.now() - started;
       this.recordRequest(answer.status, elapsedMs);
-      if (this.logEveryRequest)
-        this.http.log({ msg: 'request', method: req.method, route: CLICK_ROUTE, status: answer.status, durationMs: Math.round(elapsedMs * 10) / 10, requestId });
+      if (this.logEveryRequest) this.http.log(accessLogLine(req.method as string, CLICK_ROUTE, answer.status, elapsedMs, requestId));
     });
     return true;
   };
@@ -155,7 +154,8 @@ export class ClickRedirectService {
     const id = this.clickIds.issue(plan.linkIdBytes, clickedAt, link.status);
     const subs = clickSubIds(query, link);
     const client = clickClient(ip, headers);
-    const pushed = this.buffer.push({
+    // Resolves at once unless the buffer is full (back-pressure).
+    await this.buffer.push({
       id,
       clickedAt,
       linkId: link.linkId,
@@ -174,8 +174,6 @@ export class ClickRedirectService {
       status: link.status,
       ...(allowed ? {} : { isUnique: false }),
     });
-    // Resolved at once unless the buffer is full (back-pressure).
-    if (pushed !== READY) await pushed;
 
     if (!plan.location) throw TrackingError.offerUnavailable();
     const answer: ClickAnswer = {

@@ -122,7 +122,8 @@ const FACT_TYPES: Record<(typeof FACT_COLUMNS)[number], string> = {
 /**
  * `clickFacts` of a batch computed in the process, already summed per group: one array per
  * column (FACT_COLUMNS), for `CLICK_ROLLUPS_FROM_FACTS`. Mirrors `clickFacts` exactly (the hour in
- * UTC, missing details as '', blocked clicks counted apart); rollup-sql.spec.ts holds them equal.
+ * UTC, missing details as '', blocked clicks counted apart); the property test in
+ * test/e2e/tracking-click-writes.e2e-spec.ts holds the two equal.
  */
 export function clickRollupFacts(clicks: readonly ClickFactInput[]): unknown[][] {
   const groups = new Map<string, (string | number)[]>();
@@ -132,10 +133,12 @@ export function clickRollupFacts(clicks: readonly ClickFactInput[]): unknown[][]
     const id = key.join('\u0000');
     let group = groups.get(id);
     if (!group) groups.set(id, (group = [...key, 0, 0, 0]));
+    // The counters follow the keys, in CLICK_COUNTERS order.
+    const [clicks, unique, blocked] = [key.length, key.length + 1, key.length + 2];
     const allowed = c.status === 'ok';
-    if (allowed) (group[10] as number)++;
-    if (allowed && (c.isUnique ?? true)) (group[11] as number)++;
-    if (!allowed) (group[12] as number)++;
+    if (allowed) (group[clicks] as number)++;
+    if (allowed && (c.isUnique ?? true)) (group[unique] as number)++;
+    if (!allowed) (group[blocked] as number)++;
   }
   const rows = [...groups.values()];
   return FACT_COLUMNS.map((_, i) => rows.map((row) => row[i]));
