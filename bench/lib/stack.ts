@@ -96,6 +96,10 @@ export class Stack {
       STRIPE_API_URL: this.stripeUrl,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       LOG_LEVEL: 'info',
+      // Every client of the bench is one address, and the payees' seeding uses 32 fresh API keys at
+      // once: each spends one of its address' allowance of unknown keys (RATE_LIMIT_KEY_FAILURES,
+      // 20 a minute) until its lookup finds it, so 32 at once from one address were refused.
+      RATE_LIMIT_KEY_FAILURES: '1000',
       // A SIGTERM drains this long (health 503, still serving) before the API closes.
       SHUTDOWN_DRAIN_MS: '1000',
       // To try V8 settings on the services (e.g. --max-semi-space-size=32): BENCH_NODE_OPTIONS.
