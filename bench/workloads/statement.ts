@@ -23,7 +23,7 @@ export interface StatementData {
 }
 
 /**
- * One chunk of the affiliate's history in one transaction: conversions and their commission
+ * One chunk of the affiliate's history in one transaction: conversions (risk-scored) and their commission
  * entries (Dr advertiser receivable, Cr affiliate pending; revenue = payout, so two lines, no
  * margin line), spread evenly over 30 days. INSERT only; the deferred balance
  * triggers run before the cached balances move, so the accounts are locked only for a moment.
@@ -37,9 +37,13 @@ const CHUNK_SQL = `
       FROM generate_series($3::int, $4::int) AS i
   ), conversions_ AS (
     INSERT INTO conversions (id, advertiser_id, offer_id, goal_id, goal_key, affiliate_id, txn_id, currency, revenue, payout,
-                             revenue_rule, payout_rule, status, source, approve_after, created_at, updated_at)
+                             revenue_rule, payout_rule, status, source, approve_after, created_at, updated_at,
+                             risk_score, risk_reasons, risk_checked_at)
+    -- Scored clean when they came in, as the quality job would have done over those 30 days: left
+    -- unscored, the job would spend the export scoring a million old conversions beside it.
     SELECT conversion_id, $5, $6, $7, 'lead', $8, 'S-' || i, '${CURRENCY}', ${AMOUNT}, ${AMOUNT},
-           '{"type":"flat","amount":${AMOUNT}}', '{"type":"flat","amount":${AMOUNT}}', 'pending', 'postback', at + interval '365 days', at, at
+           '{"type":"flat","amount":${AMOUNT}}', '{"type":"flat","amount":${AMOUNT}}', 'pending', 'postback', at + interval '365 days', at, at,
+           0, '[]'::jsonb, at
       FROM g
   ), entries AS (
     INSERT INTO journal_entries (id, kind, cause_type, cause_id, memo, created_at, effective_at)
