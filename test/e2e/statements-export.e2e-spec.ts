@@ -175,6 +175,11 @@ async function seedAwkwardHistory(t: TestApp, advertiser: PrincipalHandle, affil
       ['available EUR', -500],
       ['receivable EUR', 500],
     ]);
+    // An adjustment entry written by hand, whose cause id is not a uuid: a movement without a reference.
+    await entry(11, 'adjustment', ['adjustment', 'HAND-2025-04'], '2025-04-07T09:00:00.000Z', [
+      ['available EUR', -100],
+      ['receivable EUR', 100],
+    ]);
     await conversion(8, { offer: 0, currency: 'JPY', goal: '-minus', txn: 'J,1', sale: 150_000, status: 'approved', at: '2025-04-08T00:00:00.000Z' });
     await commission(8, 'JPY', 1_500, '2025-04-08T00:00:00.000Z');
     await conversion(9, { offer: 1, currency: 'KWD', goal: '+plus', txn: 'K"1"', sale: 1_234_567, status: 'approved', at: '2025-04-09T00:00:00.000Z' });
@@ -202,7 +207,8 @@ const AWKWARD_CSV = [
   "2025-04-03T00:00:00.000Z,conversion,EUR,Crédit Étudiant — 日本 🚀,'\tgoal,,0.99,19.99,pending,",
   "2025-04-06T12:30:00.123Z,clawback,EUR,Crédit Étudiant — 日本 🚀,'\tgoal,,0.99,-19.99,pending,",
   `2025-04-07T00:00:00.000Z,adjustment,EUR,,,,,5.00,,"'=HYPERLINK(""http://evil"",""x"")"`,
-  '2025-05-01T00:00:00.000Z,closing_balance,EUR,,,,,40.51,,',
+  '2025-04-07T09:00:00.000Z,adjustment,EUR,,,,,1.00,,',
+  '2025-05-01T00:00:00.000Z,closing_balance,EUR,,,,,41.51,,',
   '2025-04-01T00:00:00.000Z,opening_balance,JPY,,,,,0,,',
   `2025-04-08T00:00:00.000Z,conversion,JPY,"'=Spring, ""best"" deals",'-minus,"J,1",150000,1500,approved,`,
   '2025-05-01T00:00:00.000Z,closing_balance,JPY,,,,,1500,,',
@@ -260,6 +266,18 @@ describe('statement CSV export at scale', () => {
     const res = await t.http.get(`/v1/statements?affiliateId=${awkward.id}&from=2025-04-01&to=2025-04-30&format=csv`).set(auth(finance.apiKey)).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.text).toBe(AWKWARD_CSV);
+    // The JSON reads the same movements (a cursor, not COPY): the clawback, and both adjustments with their references.
+    const json = await t.http.get(`/v1/statements?affiliateId=${awkward.id}&from=2025-04-01&to=2025-04-30`).set(auth(finance.apiKey)).expect(200);
+    const eur = json.body.sections.find((s: { currency: string }) => s.currency === 'EUR');
+    expect(eur.lines.map((l: { type: string; amount: number; reference: string | null }) => [l.type, l.amount, l.reference])).toEqual([
+      ['conversion', 2_550, null],
+      ['conversion', 1, null],
+      ['conversion', 1_999, null],
+      ['clawback', -1_999, null],
+      ['adjustment', 500, '=HYPERLINK("http://evil","x")'],
+      ['adjustment', 100, null],
+    ]);
+    expect(eur.closing).toBe(4_151);
   });
 
   it('streams every line, byte for byte the expected CSV, in time order', async () => {
