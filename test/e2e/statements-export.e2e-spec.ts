@@ -266,16 +266,17 @@ describe('statement CSV export at scale', () => {
     const res = await t.http.get(`/v1/statements?affiliateId=${awkward.id}&from=2025-04-01&to=2025-04-30&format=csv`).set(auth(finance.apiKey)).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.text).toBe(AWKWARD_CSV);
-    // The JSON reads the same movements (a cursor, not COPY): the clawback, and both adjustments with their references.
+    // The JSON reads the same movements (a cursor, not COPY): the statuses at the period's end, the
+    // clawback, and both adjustments with their references.
     const json = await t.http.get(`/v1/statements?affiliateId=${awkward.id}&from=2025-04-01&to=2025-04-30`).set(auth(finance.apiKey)).expect(200);
     const eur = json.body.sections.find((s: { currency: string }) => s.currency === 'EUR');
-    expect(eur.lines.map((l: { type: string; amount: number; reference: string | null }) => [l.type, l.amount, l.reference])).toEqual([
-      ['conversion', 2_550, null],
-      ['conversion', 1, null],
-      ['conversion', 1_999, null],
-      ['clawback', -1_999, null],
-      ['adjustment', 500, '=HYPERLINK("http://evil","x")'],
-      ['adjustment', 100, null],
+    expect(eur.lines.map((l: { type: string; amount: number; status: string | null; reference: string | null }) => [l.type, l.amount, l.status, l.reference])).toEqual([
+      ['conversion', 2_550, 'approved', null],
+      ['conversion', 1, 'approved', null],
+      ['conversion', 1_999, 'pending', null],
+      ['clawback', -1_999, 'pending', null],
+      ['adjustment', 500, null, '=HYPERLINK("http://evil","x")'],
+      ['adjustment', 100, null, null],
     ]);
     expect(eur.closing).toBe(4_151);
   });

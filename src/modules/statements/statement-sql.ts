@@ -27,7 +27,7 @@ export const BALANCES = `
  * as literals (the CSV's COPY), the planner counts the account's lines from its statistics
  * instead of guessing an average account's (a fraction of them for an affiliate with most of the
  * lines). Parameters: $1 the affiliate's account ids in the currency, $2 from, $3 to, $4 currency,
- * $5 its clawback account ids.
+ * $5 its clawback account ids; for a period that has ended, $6 the affiliate (STATUS_AT_END).
  */
 /** Whether a text column holds a uuid as PostgreSQL writes one (so `::uuid` cannot fail on it). */
 const uuidText = (expression: string) => `${expression} ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`;
@@ -38,7 +38,7 @@ export const MOVEMENT_ACCOUNTS = `
    WHERE owner_id = $1 AND currency = $2 AND type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
    ORDER BY id`;
 
-const MOVEMENT_ROWS = `
+const movementRows = (ended: boolean) => `
     FROM (SELECT l.entry_id, (-sum(l.amount))::bigint AS amount, bool_or(l.account_id = ANY($5)) AS clawback
             FROM journal_lines l
            WHERE l.account_id = ANY($1) AND l.created_at >= $2 AND l.created_at < $3 AND l.currency = $4
@@ -54,7 +54,7 @@ const MOVEMENT_ROWS = `
     -- on the key (a hash of the few adjustments), not as text (a sort of every movement to merge).
     LEFT JOIN adjustments adj ON adj.id = CASE WHEN e.cause_type = 'adjustment' AND ${uuidText('e.cause_id')} THEN e.cause_id::uuid END
     LEFT JOIN bonus_awards ba ON ba.id = CASE WHEN e.cause_type = 'bonus_award' AND ${uuidText('e.cause_id')} THEN e.cause_id::uuid END
-    LEFT JOIN bonuses bn ON bn.id = ba.bonus_id
+    LEFT JOIN bonuses bn ON bn.id = ba.bonus_id${ended ? STATUS_AT_END : ''}
    ORDER BY e.created_at, e.id`;
 
 const MOVEMENT_TYPE = `
@@ -76,20 +76,29 @@ const MOVEMENT_TYPE = `
  * conversion not updated since the period ended (a status change writes its event and stamps
  * updated_at in one transaction, so its last event before $3 is its status). A conversion
  * without any event, written by hand, keeps its own status.
+ *
+ * The events are read for the affiliate's ($6) conversions updated since, in one uncorrelated
+ * join (STATUS_AT_END), not a subquery per movement: a plan node holding a correlated subquery
+ * runs in the leader only, so every movement's cells would be computed there one by one, even
+ * when the subquery never runs (about a third of a million-line export). A conversion's affiliate
+ * never changes, and a movement's conversion is its affiliate's.
  */
-const MOVEMENT_STATUS = `
-         CASE WHEN $3 >= now() OR c.updated_at < $3 THEN c.status
-              ELSE coalesce((SELECT ev.to_status FROM conversion_events ev WHERE ev.conversion_id = c.id AND ev.created_at < $3 ORDER BY ev.id DESC LIMIT 1), c.status) END`;
+const STATUS_AT_END = `
+    LEFT JOIN (SELECT DISTINCT ON (ev.conversion_id) ev.conversion_id, ev.to_status
+                 FROM conversions u JOIN conversion_events ev ON ev.conversion_id = u.id AND ev.created_at < $3
+                WHERE u.affiliate_id = $6 AND u.created_at < $3 AND u.updated_at >= $3
+                ORDER BY ev.conversion_id, ev.id DESC) ended ON ended.conversion_id = c.id`;
+const movementStatus = (ended: boolean) => (ended ? `coalesce(ended.to_status, c.status)` : `c.status`);
 
 /** A payout's reference is its transfer; an adjustment's, finance's reason; a bonus's, its program and period. */
 const MOVEMENT_REFERENCE = `coalesce(CASE WHEN p.paid_at < $3 THEN p.external_id END, adj.reason, bn.name || ' ' || ba.period)`;
 
 /** Movements of one currency ($4), read through a cursor: at as epoch milliseconds, then the parts of a StatementLine. */
-export const MOVEMENT_LINES = `
+export const movementLines = (ended: boolean) => `
   -- at as epoch milliseconds (the column is timestamptz(3)): a Date from a number is far cheaper than from text.
   SELECT floor(extract(epoch FROM e.created_at) * 1000)::bigint AS at_ms, ${MOVEMENT_TYPE} AS type, m.amount,
-         o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount, ${MOVEMENT_STATUS} AS status, ${MOVEMENT_REFERENCE} AS reference
-  ${MOVEMENT_ROWS}`;
+         o.name AS offer_name, c.goal_key AS goal, c.txn_id, c.sale_amount, ${movementStatus(ended)} AS status, ${MOVEMENT_REFERENCE} AS reference
+  ${movementRows(ended)}`;
 
 /**
  * A text cell as the statement CSV writes it (render/csv.ts), for COPY … WITH (FORMAT csv) to
@@ -113,18 +122,19 @@ function csvMinorUnits(expression: string, exponent: number): string {
 /**
  * The movements of one currency as the statement CSV's records, rendered by PostgreSQL for
  * `COPY (…) TO STDOUT WITH (FORMAT csv)`: the cells STATEMENT_CSV_COLUMNS (render/csv.ts) writes
- * for MOVEMENT_LINES' rows, but each record ends with COPY's LF, not CRLF. `currency` is a
- * checked ISO code (its cell as written), `exponent` its decimals. COPY takes no parameters:
- * $1 … $5 are to be replaced by literals.
+ * for movementLines' rows, but each record ends with COPY's LF, not CRLF. `currency` is a
+ * checked ISO code (its cell as written), `exponent` its decimals, `ended` whether the period
+ * has ended (its statuses are those at its end). COPY takes no parameters: $1 … $6 are to be
+ * replaced by literals.
  */
-export function movementCsv(currency: string, exponent: number): string {
+export function movementCsv(currency: string, exponent: number, ended: boolean): string {
   if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`currency ${JSON.stringify(currency)}`);
   return `
   SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ${MOVEMENT_TYPE}, '${currency}',
          ${csvText('o.name')}, ${csvText('c.goal_key')}, ${csvText('c.txn_id')},
          ${csvMinorUnits('c.sale_amount', exponent)}, ${csvMinorUnits('m.amount', exponent)},
-         ${csvText(MOVEMENT_STATUS)}, ${csvText(MOVEMENT_REFERENCE)}
-  ${MOVEMENT_ROWS}`;
+         ${csvText(movementStatus(ended))}, ${csvText(MOVEMENT_REFERENCE)}
+  ${movementRows(ended)}`;
 }
 
 const AFFILIATE_ACCOUNTS = `('affiliate_pending', 'affiliate_available', 'affiliate_clawback')`;

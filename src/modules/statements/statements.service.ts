@@ -9,7 +9,7 @@ import { ReadDatabase } from '../../database/read-database';
 import type { Principal } from '../principals/principal.entity';
 import { principalsRepository } from '../principals/principals.repository';
 import { CurrencySection, StatementCsvRow, StatementCsvWriter, StatementLine, StatementLineType, StatementModel, totalsOfLines } from './render';
-import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_ACCOUNTS, MOVEMENT_LINES, movementCsv } from './statement-sql';
+import { ADVERTISER_SUMMARY, AFFILIATE_SUMMARY, BALANCES, MOVEMENT_ACCOUNTS, movementCsv, movementLines } from './statement-sql';
 import { CsvCopy } from './csv-copy';
 import { StreamedQuery, TextRow } from './streamed-query';
 
@@ -143,19 +143,25 @@ export class StatementsService {
       // times, while the joins, the rendering and the sort are still shared (bench/README.md,
       // "Hot paths: before → after").
       await client.query('SET LOCAL max_parallel_workers_per_gather = 1');
+      const ended = await periodEnded(client, period);
       for (const b of balances) {
         // Throws for a currency it cannot write, as every line of it would.
         csv.write(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
         yield* csv.take();
         // COPY takes no parameters: the values go in as literals.
-        const literals = movementParams(await movementAccounts(client, affiliateId, b.currency), period, b.currency).map((value) =>
-          Array.isArray(value)
-            ? `${client.escapeLiteral(`{${value.join(',')}}`)}::uuid[]`
-            : value instanceof Date
-              ? `${client.escapeLiteral(value.toISOString())}::timestamptz`
-              : `${client.escapeLiteral(value)}::char(3)`,
-        );
-        const sql = movementCsv(b.currency, currencyExponent(b.currency)).replace(/\$([1-5])/g, (_, n: string) => literals[Number(n) - 1]);
+        const accounts = await movementAccounts(client, affiliateId, b.currency);
+        const uuids = (ids: string[]) => `${client.escapeLiteral(`{${ids.join(',')}}`)}::uuid[]`;
+        const time = (at: Date) => `${client.escapeLiteral(at.toISOString())}::timestamptz`;
+        // $1 … $6 as movementParams orders them.
+        const literals = [
+          uuids(accounts.ids),
+          time(period.from),
+          time(period.to),
+          `${client.escapeLiteral(b.currency)}::char(3)`,
+          uuids(accounts.clawback),
+          `${client.escapeLiteral(affiliateId)}::uuid`,
+        ];
+        const sql = movementCsv(b.currency, currencyExponent(b.currency), ended).replace(/\$([1-6])/g, (_, n: string) => literals[Number(n) - 1]);
         copy = new CsvCopy(`COPY (${sql}) TO STDOUT WITH (FORMAT csv)`);
         client.query(copy);
         yield* copy.pieces();
@@ -213,9 +219,10 @@ export class StatementsService {
       // A cursor is planned for its first 10 % by default; this one is always read to the end.
       await client.query('SET LOCAL cursor_tuple_fraction = 1');
       const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
+      const ended = await periodEnded(client, period);
       for (const b of balances) {
-        const params = movementParams(await movementAccounts(client, affiliateId, b.currency), period, b.currency);
-        await client.query(`DECLARE movements NO SCROLL CURSOR FOR ${MOVEMENT_LINES}`, params);
+        const params = movementParams(await movementAccounts(client, affiliateId, b.currency), affiliateId, period, b.currency, ended);
+        await client.query(`DECLARE movements NO SCROLL CURSOR FOR ${movementLines(ended)}`, params);
         const fetch = () => client.query(new StreamedQuery(`FETCH ${BATCH} FROM movements`, (fields) => onRow(toRow(fields, b.currency)))).done;
         onRow(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
         prefetch = fetch();
@@ -257,9 +264,15 @@ async function movementAccounts(client: SqlClient, affiliateId: string, currency
   return { ids: rows.map((r) => r.id), clawback: rows.filter((r) => r.clawback).map((r) => r.id) };
 }
 
-/** MOVEMENT_LINES' and movementCsv's parameters $1 … $5. */
-function movementParams(accounts: { ids: string[]; clawback: string[] }, period: Period, currency: string): [string[], Date, Date, string, string[]] {
-  return [accounts.ids, period.from, period.to, currency, accounts.clawback];
+/** Whether the period ended before this transaction began: its statement then shows the statuses at its end (statement-sql.ts). */
+async function periodEnded(client: SqlClient, period: Period): Promise<boolean> {
+  return (await client.query<{ ended: boolean }>('SELECT $1::timestamptz < now() AS ended', [period.to])).rows[0].ended;
+}
+
+/** movementLines' and movementCsv's parameters: $1 … $5, and $6 (the affiliate) for a period that has ended. */
+function movementParams(accounts: { ids: string[]; clawback: string[] }, affiliateId: string, period: Period, currency: string, ended: boolean): (string[] | Date | string)[] {
+  const params = [accounts.ids, period.from, period.to, currency, accounts.clawback];
+  return ended ? [...params, affiliateId] : params;
 }
 
 /** Rolls back the read transaction if it is still `open` and hands the connection back; one that cannot even roll back is closed rather than pooled. */
@@ -273,7 +286,7 @@ async function endRead(client: { query: (sql: string) => Promise<unknown> }, ope
   release(failed);
 }
 
-/** A MOVEMENT_LINES row: at (epoch ms), type, amount, offer, goal, txn id, sale amount, status, transfer id. */
+/** A movementLines row: at (epoch ms), type, amount, offer, goal, txn id, sale amount, status, transfer id. */
 function toRow([atMs, type, amount, offerName, goal, txnId, saleAmount, status, reference]: TextRow, currency: string): StatementCsvRow {
   return {
     at: new Date(Number(atMs)),
