@@ -12,6 +12,15 @@ export const BALANCES = `
       OR count(*) FILTER (WHERE l.created_at >= $2 AND l.created_at < $3) > 0
    ORDER BY l.currency`;
 
+/** Whether a text column holds a uuid as PostgreSQL writes one (so `::uuid` cannot fail on it). */
+const uuidText = (expression: string) => `${expression} ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`;
+
+/** The affiliate's ($1) accounts in a currency ($2) that statements read: their ids, and which are clawback accounts. */
+export const MOVEMENT_ACCOUNTS = `
+  SELECT id, type = 'affiliate_clawback' AS clawback FROM ledger_accounts
+   WHERE owner_id = $1 AND currency = $2 AND type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
+   ORDER BY id`;
+
 /**
  * An affiliate's money movements as the ledger records them: one row per journal entry, with
  * the net change of what the network owes the affiliate in one currency (pending + available −
@@ -29,15 +38,6 @@ export const BALANCES = `
  * lines). Parameters: $1 the affiliate's account ids in the currency, $2 from, $3 to, $4 currency,
  * $5 its clawback account ids; for a period that has ended, $6 the affiliate (STATUS_AT_END).
  */
-/** Whether a text column holds a uuid as PostgreSQL writes one (so `::uuid` cannot fail on it). */
-const uuidText = (expression: string) => `${expression} ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`;
-
-/** The affiliate's ($1) accounts in a currency ($2) that statements read: their ids, and which are clawback accounts. */
-export const MOVEMENT_ACCOUNTS = `
-  SELECT id, type = 'affiliate_clawback' AS clawback FROM ledger_accounts
-   WHERE owner_id = $1 AND currency = $2 AND type IN ('affiliate_pending', 'affiliate_available', 'affiliate_clawback')
-   ORDER BY id`;
-
 const movementRows = (ended: boolean) => `
     FROM (SELECT l.entry_id, (-sum(l.amount))::bigint AS amount, bool_or(l.account_id = ANY($5)) AS clawback
             FROM journal_lines l

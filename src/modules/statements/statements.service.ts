@@ -248,10 +248,10 @@ export class StatementsService {
 type SqlClient = { query: <R extends Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: R[] }> };
 
 /**
- * Opens a statement's read: one snapshot for balances and movements. Without JIT: the movement
- * query's estimated cost counts the period-end status lookups that an open period never runs,
- * which puts it past JIT's inlining and optimisation thresholds, and compiling then took longer
- * than a million-line export saves (bench/README.md, "Hot paths: before → after").
+ * Opens a statement's read: one snapshot for balances and movements. Without JIT: a long
+ * history's movement query is estimated past JIT's inlining and optimisation thresholds, and
+ * compiling took longer, in each process of its parallel plan, than it saved on a million
+ * movements (bench/README.md, "Hot paths: before → after").
  */
 async function beginStatementRead(client: SqlClient): Promise<void> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
