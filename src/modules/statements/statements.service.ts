@@ -137,30 +137,20 @@ export class StatementsService {
     try {
       await beginStatementRead(client);
       open = true;
-      const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
+      const { balances, ended } = await statementFacts(client, affiliateId, period, currency);
       // Each participant of a parallel plan sums the lines per entry for itself (the sums are the
       // inner side of its own hash join): with one helper they are summed twice rather than three
       // times, while the joins, the rendering and the sort are still shared (bench/README.md,
       // "Hot paths: before → after").
       await client.query('SET LOCAL max_parallel_workers_per_gather = 1');
-      const ended = await periodEnded(client, period);
       for (const b of balances) {
         // Throws for a currency it cannot write, as every line of it would.
         csv.write(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
         yield* csv.take();
         // COPY takes no parameters: the values go in as literals.
-        const accounts = await movementAccounts(client, affiliateId, b.currency);
-        const uuids = (ids: string[]) => `${client.escapeLiteral(`{${ids.join(',')}}`)}::uuid[]`;
-        const time = (at: Date) => `${client.escapeLiteral(at.toISOString())}::timestamptz`;
-        // $1 … $6 as movementParams orders them.
-        const literals = [
-          uuids(accounts.ids),
-          time(period.from),
-          time(period.to),
-          `${client.escapeLiteral(b.currency)}::char(3)`,
-          uuids(accounts.clawback),
-          `${client.escapeLiteral(affiliateId)}::uuid`,
-        ];
+        const literals = (await movementParams(client, affiliateId, period, b.currency, ended)).map(
+          ([value, type]) => `${client.escapeLiteral(Array.isArray(value) ? `{${value.join(',')}}` : value instanceof Date ? value.toISOString() : value)}::${type}`,
+        );
         const sql = movementCsv(b.currency, currencyExponent(b.currency), ended).replace(/\$([1-6])/g, (_, n: string) => literals[Number(n) - 1]);
         copy = new CsvCopy(`COPY (${sql}) TO STDOUT WITH (FORMAT csv)`);
         client.query(copy);
@@ -218,10 +208,9 @@ export class StatementsService {
       open = true;
       // A cursor is planned for its first 10 % by default; this one is always read to the end.
       await client.query('SET LOCAL cursor_tuple_fraction = 1');
-      const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
-      const ended = await periodEnded(client, period);
+      const { balances, ended } = await statementFacts(client, affiliateId, period, currency);
       for (const b of balances) {
-        const params = movementParams(await movementAccounts(client, affiliateId, b.currency), affiliateId, period, b.currency, ended);
+        const params = (await movementParams(client, affiliateId, period, b.currency, ended)).map(([value]) => value);
         await client.query(`DECLARE movements NO SCROLL CURSOR FOR ${movementLines(ended)}`, params);
         const fetch = () => client.query(new StreamedQuery(`FETCH ${BATCH} FROM movements`, (fields) => onRow(toRow(fields, b.currency)))).done;
         onRow(balanceRow('opening_balance', period.from, b.currency, Number(b.opening)));
@@ -258,25 +247,41 @@ async function beginStatementRead(client: SqlClient): Promise<void> {
   await client.query('SET LOCAL jit = off');
 }
 
-/** The affiliate's accounts in `currency` that its movements are read from (MOVEMENT_ACCOUNTS). */
-async function movementAccounts(client: SqlClient, affiliateId: string, currency: string): Promise<{ ids: string[]; clawback: string[] }> {
-  const rows = (await client.query<{ id: string; clawback: boolean }>(MOVEMENT_ACCOUNTS, [affiliateId, currency])).rows;
-  return { ids: rows.map((r) => r.id), clawback: rows.filter((r) => r.clawback).map((r) => r.id) };
+/**
+ * What a statement's read needs before its movements: the balances per currency, and whether the
+ * period ended before the transaction began (its statement then shows the statuses at its end,
+ * statement-sql.ts).
+ */
+async function statementFacts(
+  client: SqlClient,
+  affiliateId: string,
+  period: Period,
+  currency: string | undefined,
+): Promise<{ balances: { currency: string; opening: string; closing: string }[]; ended: boolean }> {
+  const balances = (await client.query<{ currency: string; opening: string; closing: string }>(BALANCES, [affiliateId, period.from, period.to, currency ?? null])).rows;
+  const [{ ended }] = (await client.query<{ ended: boolean }>('SELECT $1::timestamptz < now() AS ended', [period.to])).rows;
+  return { balances, ended };
 }
 
-/** Whether the period ended before this transaction began: its statement then shows the statuses at its end (statement-sql.ts). */
-async function periodEnded(client: SqlClient, period: Period): Promise<boolean> {
-  return (await client.query<{ ended: boolean }>('SELECT $1::timestamptz < now() AS ended', [period.to])).rows[0].ended;
-}
-
-/** movementLines' and movementCsv's parameters: $1 … $5, and $6 (the affiliate) for a period that has ended. */
-function movementParams(accounts: { ids: string[]; clawback: string[] }, affiliateId: string, period: Period, currency: string, ended: boolean): (string[] | Date | string)[] {
-  const params = [accounts.ids, period.from, period.to, currency, accounts.clawback];
-  return ended ? [...params, affiliateId] : params;
+/**
+ * movementLines' and movementCsv's parameters, each with its SQL type (COPY takes them as
+ * literals): $1 the affiliate's accounts in `currency` (MOVEMENT_ACCOUNTS), $2 from, $3 to,
+ * $4 currency, $5 its clawback accounts, and $6 the affiliate for a period that has ended.
+ */
+async function movementParams(client: SqlClient, affiliateId: string, period: Period, currency: string, ended: boolean): Promise<[string | string[] | Date, string][]> {
+  const accounts = (await client.query<{ id: string; clawback: boolean }>(MOVEMENT_ACCOUNTS, [affiliateId, currency])).rows;
+  const params: [string | string[] | Date, string][] = [
+    [accounts.map((a) => a.id), 'uuid[]'],
+    [period.from, 'timestamptz'],
+    [period.to, 'timestamptz'],
+    [currency, 'char(3)'],
+    [accounts.filter((a) => a.clawback).map((a) => a.id), 'uuid[]'],
+  ];
+  return ended ? [...params, [affiliateId, 'uuid']] : params;
 }
 
 /** Rolls back the read transaction if it is still `open` and hands the connection back; one that cannot even roll back is closed rather than pooled. */
-async function endRead(client: { query: (sql: string) => Promise<unknown> }, open: boolean, release: (error?: Error) => void): Promise<void> {
+async function endRead(client: SqlClient, open: boolean, release: (error?: Error) => void): Promise<void> {
   const failed = open
     ? await client.query('ROLLBACK').then(
         () => undefined,
